@@ -1,0 +1,117 @@
+"""The composition root: the one place that builds the Application and wires everything."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.clock import Clock, SystemClock
+from bot.context import DEPS_KEY, Ctx, Deps, SalesApp, deps_of
+from bot.db import SessionFactory, create_engine, create_session_factory, transaction
+from bot.i18n import Catalogs, load_catalogs
+from bot.migrate import ensure_current
+from bot.ordering import PerUserUpdateProcessor
+from bot.settings import Settings
+from handlers import fallback, help, invites, profile, start, users
+from handlers.commands import publish_default_menus
+from handlers.errors import on_error
+from services.teams import sync_teams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What outlives one Application: settings, the database, the clock, the texts."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    clock: Clock
+    texts: Catalogs
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_runtime(
+    settings: Settings, *, clock: Clock | None = None, check_schema: bool = True
+) -> Runtime:
+    """Connect to the database, refuse an outdated schema, mirror the declared teams."""
+    engine = create_engine(settings.database_url, echo=settings.database.echo)
+    try:
+        if check_schema:
+            await ensure_current(engine)
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            clock=clock or SystemClock(),
+            texts=load_catalogs(),
+        )
+        async with transaction(runtime.sessions) as session:
+            synced = await sync_teams(session, settings, runtime.clock.now())
+        if synced.created or synced.archived or synced.updated or synced.restored:
+            log.info(
+                "teams synced from config: created %s, updated %s, archived %s, restored %s",
+                synced.created, synced.updated, synced.archived, synced.restored,
+            )  # fmt: skip
+        return runtime
+    except BaseException:
+        await engine.dispose()
+        raise
+
+
+def register_handlers(app: SalesApp) -> None:
+    """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
+    for area in (start, help, profile, invites, users):
+        area.register(app)
+    fallback.register(app)
+    app.add_error_handler(on_error)
+
+
+async def after_initialize(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Work that needs the bot's identity: run once `app.initialize()` succeeded."""
+    deps = deps_of(app)
+    deps.bot_username = app.bot.username
+    await publish_default_menus(app.bot, deps.texts)
+
+
+def build_application(
+    runtime: Runtime, *, token: str | None = None, polling: bool = True
+) -> SalesApp:
+    """Build the PTB Application for this runtime (polling by default)."""
+    settings = runtime.settings
+    telegram = settings.telegram
+    processor = PerUserUpdateProcessor(settings.runtime.max_concurrent_updates)
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.require_token())
+        .base_url(telegram.api_url)
+        .base_file_url(telegram.file_url)
+        .context_types(ContextTypes(context=Ctx))
+        .concurrent_updates(processor)
+        .connect_timeout(telegram.connect_timeout)
+        .read_timeout(telegram.read_timeout)
+        .write_timeout(telegram.read_timeout)
+        .get_updates_read_timeout(telegram.poll_timeout + 10)
+        .job_queue(None)
+    )
+    if not polling:
+        builder = builder.updater(None)
+    app: SalesApp = builder.build()  # type: ignore[assignment]
+    app.bot_data[DEPS_KEY] = Deps(
+        settings=settings, sessions=runtime.sessions, clock=runtime.clock, texts=runtime.texts
+    )
+    register_handlers(app)
+    return app
+
+
+def update_processor(app: SalesApp) -> PerUserUpdateProcessor:
+    processor = app.update_processor
+    assert isinstance(processor, PerUserUpdateProcessor)
+    return processor

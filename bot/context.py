@@ -1,0 +1,44 @@
+"""What every handler can reach: settings, the database, the clock, texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.i18n import Catalogs
+from bot.settings import Settings
+
+DEPS_KEY = "salesbot.deps"
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    sessions: SessionFactory
+    clock: Clock
+    texts: Catalogs
+    bot_username: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Typed context: ``ctx.deps`` instead of string lookups in bot_data."""
+
+    @property
+    def deps(self) -> Deps:
+        deps = self.application.bot_data[DEPS_KEY]
+        assert isinstance(deps, Deps)
+        return deps
+
+
+SalesApp = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+def deps_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Deps:
+    deps = application.bot_data[DEPS_KEY]
+    assert isinstance(deps, Deps)
+    return deps

@@ -1,0 +1,90 @@
+"""User-facing texts: gettext catalogs (locales/<lang>/*.po) in English and Simplified Chinese.
+
+Message ids are stable keys such as ``start.welcome``; texts use ``{name}`` placeholders and
+Telegram's HTML subset. Each area keeps its own .po file so areas can be edited independently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+import locales
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+BABEL_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
+LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
+
+
+def language_from_telegram(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> str:
+    """Map a Telegram client's language_code ("zh-hans", "en-US") onto a supported language."""
+    if not code:
+        return fallback
+    primary = code.lower().replace("_", "-").split("-")[0]
+    return primary if primary in LANGUAGES else fallback
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+@dataclass(frozen=True)
+class Catalogs:
+    """All texts of all languages, looked up by key."""
+
+    texts: Mapping[str, Mapping[str, str]]
+
+    def t(self, lang: str, key: str, /, **params: Any) -> str:
+        table = self.texts.get(lang) or self.texts[DEFAULT_LANGUAGE]
+        template = table.get(key)
+        if template is None:
+            template = self.texts[DEFAULT_LANGUAGE].get(key)
+            if template is None:
+                log.error("missing text %s", key)
+                return key
+            log.warning("text %s missing in %s", key, lang)
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError):
+            log.exception("text %s in %s does not fit its parameters", key, lang)
+            return template
+
+    def has(self, key: str) -> bool:
+        return key in self.texts[DEFAULT_LANGUAGE]
+
+    def keys(self, lang: str) -> set[str]:
+        return set(self.texts.get(lang, {}))
+
+
+def load_catalogs(directory: Path | None = None) -> Catalogs:
+    root = directory or Path(locales.__file__).parent
+    texts: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        table: dict[str, str] = {}
+        for po_file in sorted((root / lang).glob("*.po")):
+            with po_file.open("rb") as handle:
+                catalog = read_po(handle, locale=BABEL_LOCALES[lang])
+            for message in catalog:
+                if not message.id or not isinstance(message.id, str):
+                    continue
+                if message.id in table:
+                    raise ValueError(f"text {message.id} defined twice in {lang}")
+                table[message.id] = str(message.string)
+        texts[lang] = table
+    return Catalogs(texts)
+
+
+def format_money(amount: Decimal, currency: str, lang: str) -> str:
+    from babel.numbers import format_currency
+
+    return format_currency(amount, currency, locale=BABEL_LOCALES.get(lang, "en"))

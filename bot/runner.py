@@ -1,0 +1,64 @@
+"""`salesbot run`: long polling until SIGINT/SIGTERM; clear exits on a bad token or no network."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram.error import InvalidToken, NetworkError
+
+from bot.app import Runtime, after_initialize, build_application
+from bot.context import SalesApp
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Start-up failed for a reason the operator can fix; the message says which."""
+
+
+async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set or a termination signal arrives."""
+    app = build_application(runtime)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await _initialize(app)
+        try:
+            await after_initialize(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=runtime.settings.telegram.poll_timeout,
+                allowed_updates=["message", "callback_query", "inline_query"],
+            )
+            log.info("salesbot is running as @%s; press Ctrl+C to stop", app.bot.username)
+            await stop.wait()
+            log.info("stopping: finishing the updates in progress")
+            await app.updater.stop()
+            await app.stop()
+        finally:
+            await app.shutdown()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+async def _initialize(app: SalesApp) -> None:
+    try:
+        await app.initialize()
+    except (InvalidToken, NetworkError) as exc:
+        # A failed Bot.initialize leaves its HTTP clients open and refuses shutdown().
+        for request in app.bot._request:
+            await request.shutdown()
+        if isinstance(exc, InvalidToken):
+            raise StartupError(
+                "Telegram refused the bot token (check SALESBOT_TOKEN or [telegram] token)"
+            ) from exc
+        raise StartupError(f"Cannot reach the Telegram Bot API: {exc}") from exc

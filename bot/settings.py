@@ -1,0 +1,294 @@
+"""Settings: config.toml plus environment overrides, validated once at start-up.
+
+Every key can be overridden as ``SALESBOT_<SECTION>__<KEY>``; a few short names exist for the
+settings operators change most (see ``SHORT_ENV_NAMES``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "SALESBOT_CONFIG"
+DEFAULT_CONFIG = Path("config.toml")
+
+# Short environment names -> dotted setting path.
+SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "SALESBOT_TOKEN": ("telegram", "token"),
+    "SALESBOT_API_URL": ("telegram", "api_url"),
+    "SALESBOT_FILE_URL": ("telegram", "file_url"),
+    "SALESBOT_DATABASE_URL": ("database", "url"),
+    "SALESBOT_ADMINS": ("access", "admins"),
+}
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Language = Literal["en", "zh"]
+
+
+def _monday_to_friday() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the key in one line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    file_url: str = "https://api.telegram.org/file/bot"
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=15.0, gt=0)
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+
+
+class DatabaseSettings(_Section):
+    url: str | None = None
+    echo: bool = False
+
+
+class AccessSettings(_Section):
+    admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class RuntimeSettings(_Section):
+    max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    form_ttl_hours: int = Field(default=72, ge=1)
+
+
+class TeamSettings(_Section):
+    """Effective settings of one team: `[defaults]` deep-merged with `[teams.<key>]`."""
+
+    name: str = ""
+    timezone: str = "Asia/Shanghai"
+    language: Language = "zh"
+    working_days: list[Weekday] = Field(default_factory=lambda: _monday_to_friday())
+    holidays: list[date] = Field(default_factory=list)
+    workday_start: time = time(9, 0)
+    workday_end: time = time(18, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _some_working_day(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one working day is needed")
+        return sorted(set(value), key=WEEKDAYS.index)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_working_day(self, day: date) -> bool:
+        return WEEKDAYS[day.weekday()] in self.working_days and day not in self.holidays
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class _ShortEnvSource(PydanticBaseSettingsSource):
+    """Maps the short environment names (SALESBOT_TOKEN, ...) onto their sections."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for env_name, path in SHORT_ENV_NAMES.items():
+            value = os.environ.get(env_name)
+            if value is None or value == "":
+                continue
+            node = data
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        return data
+
+
+class Settings(BaseSettings):
+    """All of salesbot's settings. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SALESBOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    _config_path: Path = PrivateAttr(default=DEFAULT_CONFIG)
+    _teams: dict[str, TeamSettings] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _current_config_path()
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            _ShortEnvSource(settings_cls),
+            env_settings,
+        ]
+        if toml_path.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _resolve_teams(self) -> Settings:
+        TeamSettings.model_validate(self.defaults)  # errors in [defaults] name the key directly
+        resolved: dict[str, TeamSettings] = {}
+        for key, override in self.teams.items():
+            merged = deep_merge(self.defaults, override)
+            merged.setdefault("name", key)
+            try:
+                resolved[key.lower()] = TeamSettings.model_validate(merged)
+            except ValidationError as exc:
+                raise ValueError(_first_error(exc, prefix=f"teams.{key}")) from None
+        self._teams = resolved
+        return self
+
+    @property
+    def config_path(self) -> Path:
+        return self._config_path
+
+    @property
+    def team_settings(self) -> dict[str, TeamSettings]:
+        return dict(self._teams)
+
+    def team(self, key: str) -> TeamSettings:
+        """Effective settings of a declared team, or of `[defaults]` for one no longer declared."""
+        found = self._teams.get(key.lower())
+        if found is not None:
+            return found
+        return TeamSettings.model_validate(deep_merge(self.defaults, {"name": key}))
+
+    @property
+    def default_language(self) -> str:
+        return TeamSettings.model_validate(self.defaults).language
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        db_file = (self._config_path.parent / "salesbot.db").resolve()
+        return f"sqlite+aiosqlite:///{db_file}"
+
+    def require_token(self) -> str:
+        if self.telegram.token is None or not self.telegram.token.get_secret_value().strip():
+            raise ConfigError(
+                "Configuration error: telegram.token is missing "
+                "(set SALESBOT_TOKEN or [telegram] token in config.toml)"
+            )
+        return self.telegram.token.get_secret_value().strip()
+
+
+_config_override: Path | None = None
+
+
+def _current_config_path() -> Path:
+    if _config_override is not None:
+        return _config_override
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> str:
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"])
+    if prefix:
+        location = f"{prefix}.{location}" if location else prefix
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    return f"{location}: {message}{shown}"
+
+
+def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load and validate the settings; raise :class:`ConfigError` with one line on failure."""
+    global _config_override
+    path = Path(config_path) if config_path is not None else _current_config_path()
+    if (config_path is not None or os.environ.get(CONFIG_ENV)) and not path.exists():
+        raise ConfigError(f"Configuration error: config file {path} does not exist")
+    _config_override = path
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        if error["type"] == "value_error" and not error["loc"]:
+            detail = str(error["msg"]).removeprefix("Value error, ")
+        else:
+            detail = _first_error(exc)
+        raise ConfigError(f"Configuration error: {detail}") from None
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"Configuration error in {path}: {exc}") from None
+    finally:
+        _config_override = None
+    settings._config_path = path
+    return settings

@@ -1,0 +1,80 @@
+"""The command catalogue: which commands exist, for which roles, described in both languages.
+
+/help and the Telegram command menus are rendered from this one list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
+
+from bot.i18n import LANGUAGES, Catalogs
+from models.common import Role
+
+log = logging.getLogger(__name__)
+
+EVERYONE = frozenset(Role)
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    roles: frozenset[Role]
+    # Order in /help and the menu: lower first.
+    order: int = 100
+
+    @property
+    def description_key(self) -> str:
+        return f"commands.{self.name}"
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def declare(name: str, roles: Collection[Role] = EVERYONE, order: int = 100) -> Command:
+    command = Command(name=name, roles=frozenset(roles), order=order)
+    COMMANDS[name] = command
+    return command
+
+
+def commands_for(role: Role | None) -> list[Command]:
+    if role is None:
+        return []
+    listed = [c for c in COMMANDS.values() if role in c.roles]
+    return sorted(listed, key=lambda c: (c.order, c.name))
+
+
+def _bot_commands(texts: Catalogs, lang: str, role: Role | None) -> list[BotCommand]:
+    wanted = commands_for(role) if role else [c for c in COMMANDS.values() if c.roles == EVERYONE]
+    wanted = sorted(wanted, key=lambda c: (c.order, c.name))
+    return [BotCommand(c.name, texts.t(lang, c.description_key)[:256]) for c in wanted]
+
+
+async def publish_default_menus(bot: Bot, texts: Catalogs) -> None:
+    """The menu everyone sees before their own is set: the commands every role has."""
+    await bot.set_my_commands(_bot_commands(texts, "en", None), scope=BotCommandScopeDefault())
+    for lang in LANGUAGES:
+        await bot.set_my_commands(
+            _bot_commands(texts, lang, None), scope=BotCommandScopeDefault(), language_code=lang
+        )
+
+
+async def publish_personal_menu(
+    bot: Bot, texts: Catalogs, chat_id: int, role: Role | None, lang: str
+) -> None:
+    """A registered person's menu shows their role's commands in their language."""
+    try:
+        if role is None:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        else:
+            await bot.set_my_commands(
+                _bot_commands(texts, lang, role), scope=BotCommandScopeChat(chat_id)
+            )
+    except TelegramError as exc:
+        # The menu is a convenience; /help always works, so a failure here is only logged.
+        log.warning("could not set the command menu for chat %s: %s", chat_id, exc)

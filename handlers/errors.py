@@ -1,0 +1,35 @@
+"""The last resort: errors no turn handled are logged with the update id and apologised for."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+
+from bot.context import Ctx
+from bot.i18n import language_from_telegram
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, ctx: Ctx) -> None:
+    """Log the failure; tell the sender something went wrong when we still can."""
+    error = ctx.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        log.warning("network trouble while handling update %s: %s", update_id, error)
+        return
+    log.error("update %s failed", update_id, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if isinstance(error, Forbidden):
+        return
+    sender = update.effective_user
+    lang = language_from_telegram(sender.language_code if sender else None)
+    try:
+        await ctx.bot.send_message(
+            update.effective_chat.id, ctx.deps.texts.t(lang, "errors.unexpected")
+        )
+    except TelegramError:
+        log.warning("could not apologise for update %s", update_id)

@@ -1,0 +1,39 @@
+"""Everything no command claimed: answers to open forms, stale buttons, unknown input."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers.forms import CALLBACK_PREFIX, continue_form
+from handlers.turn import Turn, turn_handler
+
+
+@turn_handler()
+async def form_answer(turn: Turn) -> None:
+    """Route a message or a form button to the open form, or explain what the bot expects."""
+    if await continue_form(turn):
+        return
+    if turn.update.callback_query is not None:
+        turn.say_key("forms.stale_button")
+    else:
+        turn.say_key("fallback.not_understood")
+
+
+@turn_handler()
+async def unknown_command(turn: Turn) -> None:
+    """A command this bot does not have."""
+    turn.say_key("fallback.unknown_command")
+
+
+@turn_handler()
+async def unknown_button(turn: Turn) -> None:
+    """A button whose data no handler recognises (an old keyboard, or forged data)."""
+    turn.say_key("forms.stale_button")
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Registered last: these catch what the area handlers did not."""
+    app.add_handler(CallbackQueryHandler(form_answer, pattern=rf"^{CALLBACK_PREFIX}\|"))
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, form_answer))
+    app.add_handler(CallbackQueryHandler(unknown_button))

@@ -1,0 +1,244 @@
+"""Multi-step forms whose state lives in the database.
+
+A form is a small class: ``prompt`` says what to ask at a step (text, buttons), ``accept`` takes
+the answer and names the next step (or None when the form is done). The engine stores the state
+after every step, adds Cancel (and Skip) buttons, marks stale buttons, and re-asks after bad input.
+"""
+
+from __future__ import annotations
+
+import html
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from telegram import Update
+
+from handlers.replies import Button, Keyboard
+from handlers.turn import ALL_ROLES, Turn
+from models.common import Role
+from models.form import FormState
+from services import forms as form_store
+from services.errors import UserFacingError
+
+CALLBACK_PREFIX = "f"
+CANCEL = "~c"
+SKIP = "~s"
+
+
+class InputError(UserFacingError):
+    """The answer does not fit the step; the text says what to send instead, then we re-ask."""
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    accuracy: float | None
+    live: bool
+
+
+@dataclass(frozen=True)
+class FormInput:
+    text: str | None = None
+    choice: str | None = None
+    location: Location | None = None
+    photo_file_id: str | None = None
+    document_file_id: str | None = None
+    document_name: str | None = None
+    voice_file_id: str | None = None
+    message_id: int | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.choice == SKIP
+
+
+@dataclass
+class Prompt:
+    text: str
+    choices: list[list[tuple[str, str]]] = field(default_factory=list)
+    skippable: bool = False
+    cancellable: bool = True
+    location_button: str | None = None
+
+
+class Form(ABC):
+    name: ClassVar[str]
+    first_step: ClassVar[str]
+    roles: ClassVar[frozenset[Role]] = ALL_ROLES
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        """Fill initial data and return the first step; None when nothing is left to ask.
+
+        Raise UserFacingError to refuse to start.
+        """
+        return self.first_step
+
+    @abstractmethod
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt: ...
+
+    @abstractmethod
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        """Store the answer in ``data`` and return the next step, or None when the form is done."""
+
+
+FORMS: dict[str, Form] = {}
+
+
+def register_form(form: Form) -> Form:
+    FORMS[form.name] = form
+    return form
+
+
+def _ttl(turn: Turn) -> timedelta:
+    return timedelta(hours=turn.deps.settings.runtime.form_ttl_hours)
+
+
+def callback_data(state: FormState, value: str) -> str:
+    data = f"{CALLBACK_PREFIX}|{state.token}|{state.data.get('_seq', 0)}|{value}"
+    if len(data.encode()) > 64:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+async def start_form(turn: Turn, form: Form, data: dict[str, Any] | None = None) -> None:
+    """Open ``form`` for the sender (replacing any open form) and ask its first question."""
+    if turn.user is None or turn.actor.role not in form.roles:
+        raise UserFacingError("access.role_not_allowed")
+    values = dict(data or {})
+    first_step = await form.prepare(turn, values)
+    if first_step is None:
+        await form_store.discard(turn.session, turn.actor.telegram_id)
+        return
+    state = await form_store.open_form(
+        turn.session, telegram_id=turn.actor.telegram_id, form=form.name,
+        step=first_step, data=values, now=turn.now, ttl=_ttl(turn),
+    )  # fmt: skip
+    await _ask(turn, form, state, first_step, values)
+
+
+async def _ask(turn: Turn, form: Form, state: FormState, step: str, data: dict[str, Any]) -> None:
+    data["_seq"] = int(data.get("_seq", 0)) + 1
+    await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
+    prompt = await form.prompt(turn, step, data)
+    rows: Keyboard = [
+        [Button(label, data=callback_data(state, value)) for label, value in row]
+        for row in prompt.choices
+    ]
+    controls: list[Button] = []
+    if prompt.skippable:
+        controls.append(Button(turn.t("forms.skip"), data=callback_data(state, SKIP)))
+    if prompt.cancellable:
+        controls.append(Button(turn.t("forms.cancel"), data=callback_data(state, CANCEL)))
+    if controls:
+        rows.append(controls)
+    if prompt.location_button:
+        # Telegram allows one keyboard a message: the location request is a reply keyboard, so
+        # the inline Skip/Cancel buttons travel on a second short message.
+        turn.say(prompt.text, location_button=prompt.location_button)
+        turn.say(turn.t("forms.or_use_buttons"), rows)
+        return
+    turn.say(prompt.text, rows)
+
+
+def read_input(update: Update) -> FormInput:
+    message = update.effective_message
+    query = update.callback_query
+    if query is not None:
+        value = (query.data or "").split("|", 3)[-1]
+        return FormInput(
+            choice=value, message_id=query.message.message_id if query.message else None
+        )
+    assert message is not None
+    if message.location is not None:
+        loc = message.location
+        return FormInput(
+            location=Location(
+                latitude=loc.latitude,
+                longitude=loc.longitude,
+                accuracy=loc.horizontal_accuracy,
+                live=loc.live_period is not None,
+            )
+        )
+    if message.photo:
+        return FormInput(photo_file_id=message.photo[-1].file_id, text=message.caption)
+    if message.document is not None:
+        return FormInput(
+            document_file_id=message.document.file_id,
+            document_name=message.document.file_name,
+            text=message.caption,
+        )
+    if message.voice is not None:
+        return FormInput(voice_file_id=message.voice.file_id)
+    return FormInput(text=(message.text or "").strip())
+
+
+async def continue_form(turn: Turn) -> bool:
+    """Feed the update to the sender's open form. False when no form is open."""
+    state = await form_store.load(turn.session, turn.actor.telegram_id, turn.now)
+    if state is None or state.form not in FORMS:
+        return False
+    form = FORMS[state.form]
+    query = turn.update.callback_query
+    if query is not None and not _is_current(state, query.data or ""):
+        turn.say_key("forms.stale_button")
+        return True
+    answer = read_input(turn.update)
+    if answer.choice == CANCEL:
+        await form_store.discard(turn.session, turn.actor.telegram_id)
+        _close_prompt(turn, answer, turn.t("forms.cancelled_mark"))
+        turn.say(turn.t("forms.cancelled"), remove_reply_keyboard=True)
+        return True
+    data = dict(state.data)
+    step = state.step
+    try:
+        next_step = await form.accept(turn, step, data, answer)
+    except InputError as error:
+        turn.say(turn.t(error.key, **error.params))
+        await _ask(turn, form, state, step, data)
+        return True
+    _close_prompt(turn, answer, _chosen_label(turn, answer))
+    if next_step is None:
+        await form_store.discard(turn.session, turn.actor.telegram_id)
+    else:
+        await _ask(turn, form, state, next_step, data)
+    return True
+
+
+def _is_current(state: FormState, data: str) -> bool:
+    parts = data.split("|", 3)
+    return (
+        len(parts) == 4 and parts[1] == state.token and parts[2] == str(state.data.get("_seq", 0))
+    )
+
+
+def _chosen_label(turn: Turn, answer: FormInput) -> str:
+    if answer.choice is None:
+        return ""
+    if answer.choice == SKIP:
+        return turn.t("forms.skipped_mark")
+    query = turn.update.callback_query
+    if query is not None and query.message is not None:
+        markup = getattr(query.message, "reply_markup", None)
+        for row in markup.inline_keyboard if markup else ():
+            for button in row:
+                if button.callback_data == query.data:
+                    return f"✓ {html.escape(button.text)}"
+    return ""
+
+
+def _close_prompt(turn: Turn, answer: FormInput, mark: str) -> None:
+    """Replace the tapped prompt's buttons by the answer, so old buttons cannot be tapped again."""
+    query = turn.update.callback_query
+    if answer.message_id is None or query is None or query.message is None:
+        return
+    original = getattr(query.message, "text_html", None) or ""
+    turn.edit(answer.message_id, f"{original}\n<b>{mark}</b>" if mark else original)
+
+
+async def cancel_open_form(turn: Turn) -> bool:
+    return await form_store.discard(turn.session, turn.actor.telegram_id)

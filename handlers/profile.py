@@ -1,0 +1,64 @@
+"""/me shows the profile; /lang switches between English and Simplified Chinese."""
+
+from __future__ import annotations
+
+import html
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES
+from handlers.commands import declare, publish_personal_menu
+from handlers.replies import Button
+from handlers.turn import Turn, turn_handler
+from models.common import Role
+from services import teams, users
+
+declare("me", order=2)
+declare("lang", order=3)
+
+LANG_CALLBACK = "lang"
+
+
+@turn_handler()
+async def me(turn: Turn) -> None:
+    """Show who the bot thinks I am."""
+    user = turn.user
+    assert user is not None
+    team = await teams.get_team(turn.session, user.team_id) if user.team_id else None
+    turn.say_key(
+        "profile.card",
+        name=html.escape(user.display_name),
+        role=turn.t(f"roles.{user.role}"),
+        team=html.escape(team.name) if team else turn.t("profile.no_team"),
+        language=LANGUAGE_NAMES[user.language],
+        telegram_id=user.telegram_id,
+    )
+
+
+@turn_handler()
+async def choose_language(turn: Turn) -> None:
+    """Offer the languages as buttons."""
+    buttons = [
+        [Button(LANGUAGE_NAMES[code], data=f"{LANG_CALLBACK}|{code}") for code in LANGUAGES]
+    ]
+    turn.say(turn.t("lang.choose"), buttons)
+
+
+@turn_handler()
+async def set_language(turn: Turn) -> None:
+    """Switch every later reply to the chosen language."""
+    query = turn.update.callback_query
+    assert query is not None
+    code = (query.data or "").partition("|")[2]
+    user = await users.set_language(turn.session, turn.actor, code, turn.now)
+    turn.lang = user.language
+    if query.message is not None:
+        turn.edit(query.message.message_id, turn.t("lang.switched", language=LANGUAGE_NAMES[code]))
+    bot, texts, chat_id, role = turn.ctx.bot, turn.deps.texts, turn.chat_id, Role(user.role)
+    turn.after_commit.append(lambda: publish_personal_menu(bot, texts, chat_id, role, code))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("me", me))
+    app.add_handler(CommandHandler("lang", choose_language))
+    app.add_handler(CallbackQueryHandler(set_language, pattern=rf"^{LANG_CALLBACK}\|"))

@@ -1,0 +1,134 @@
+"""Outgoing messages of a turn, and sending them within Telegram's limits."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest
+
+log = logging.getLogger(__name__)
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str | None = None
+    url: str | None = None
+    inline_query: str | None = None
+
+    def to_telegram(self) -> InlineKeyboardButton:
+        if self.url is not None:
+            return InlineKeyboardButton(self.text, url=self.url)
+        if self.inline_query is not None:
+            return InlineKeyboardButton(
+                self.text, switch_inline_query_current_chat=self.inline_query
+            )
+        return InlineKeyboardButton(self.text, callback_data=self.data)
+
+
+Keyboard = list[list[Button]]
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: Keyboard | None = None
+    chat_id: int | None = None
+    edit_message_id: int | None = None
+    # A reply keyboard with one button that shares the phone's location, labelled with this text.
+    location_button: str | None = None
+    remove_reply_keyboard: bool = False
+    extra_keyboard: list[list[str]] = field(default_factory=list)
+
+
+def inline_markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[b.to_telegram() for b in row] for row in buttons if row])
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split at line breaks so each part stays under Telegram's limit (4,096 UTF-16 units)."""
+
+    def size(part: str) -> int:
+        return len(part.encode("utf-16-le")) // 2
+
+    if size(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if size(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while size(line) > limit:
+            cut = limit
+            while size(line[:cut]) > limit:
+                cut -= 1
+            parts.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _markup(reply: Reply) -> ReplyMarkup | None:
+    if reply.location_button is not None:
+        rows = [[KeyboardButton(reply.location_button, request_location=True)]]
+        rows += [[KeyboardButton(text) for text in row] for row in reply.extra_keyboard]
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+    if reply.remove_reply_keyboard and not reply.buttons:
+        return ReplyKeyboardRemove()
+    return inline_markup(reply.buttons)
+
+
+async def deliver(bot: Bot, default_chat_id: int, reply: Reply) -> int | None:
+    """Send or edit one reply; returns the message id of the (last) message sent."""
+    chat_id = reply.chat_id or default_chat_id
+    if reply.edit_message_id is not None:
+        try:
+            await bot.edit_message_text(
+                reply.text[: MessageLimit.MAX_TEXT_LENGTH],
+                chat_id=chat_id,
+                message_id=reply.edit_message_id,
+                reply_markup=inline_markup(reply.buttons),
+                parse_mode=ParseMode.HTML,
+            )
+        except BadRequest as exc:
+            # The user saw it already ("not modified") or deleted it; neither is worth a failure.
+            if (
+                "not modified" not in exc.message.lower()
+                and "not found" not in exc.message.lower()
+            ):
+                raise
+            log.debug("edit of message %s skipped: %s", reply.edit_message_id, exc.message)
+        return reply.edit_message_id
+    parts = split_text(reply.text)
+    message_id: int | None = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        message = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=_markup(reply) if last else None,
+            disable_web_page_preview=True,
+        )
+        message_id = message.message_id
+    return message_id

@@ -1,0 +1,206 @@
+"""One update, one unit of work: who is asking, one database transaction, then the replies.
+
+Replies are collected while the transaction runs and sent only after it committed, so the user is
+never told "done" about a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import Ctx, Deps
+from bot.i18n import language_from_telegram
+from handlers.replies import Button, Keyboard, Reply, deliver
+from models.common import Role
+from models.user import User
+from services import users
+from services.errors import UserFacingError
+from services.users import Actor
+
+log = logging.getLogger(__name__)
+
+TurnFn = Callable[["Turn"], Awaitable[None]]
+PtbHandler = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
+ALL_ROLES = frozenset(Role)
+
+
+class Turn:
+    """The context of handling one update on behalf of one person."""
+
+    def __init__(
+        self, update: Update, ctx: Ctx, session: AsyncSession, user: User | None, lang: str
+    ) -> None:
+        self.update = update
+        self.ctx = ctx
+        self.session = session
+        self.user = user
+        self.lang = lang
+        self.replies: list[Reply] = []
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def deps(self) -> Deps:
+        return self.ctx.deps
+
+    @property
+    def actor(self) -> Actor:
+        if self.user is None:
+            raise RuntimeError("this turn has no registered sender")
+        return Actor.of(self.user)
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock.now()
+
+    @property
+    def chat_id(self) -> int:
+        chat = self.update.effective_chat
+        if chat is not None:
+            return chat.id
+        sender = self.update.effective_user
+        assert sender is not None
+        return sender.id
+
+    @property
+    def text(self) -> str:
+        message = self.update.effective_message
+        return (message.text or "") if message else ""
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return self.deps.texts.t(self.lang, key, **params)
+
+    def say(self, text: str, buttons: Keyboard | None = None, **options: Any) -> None:
+        self.replies.append(Reply(text=text, buttons=buttons, **options))
+
+    def say_key(self, key: str, /, buttons: Keyboard | None = None, **params: Any) -> None:
+        self.say(self.t(key, **params), buttons)
+
+    def edit(self, message_id: int, text: str, buttons: Keyboard | None = None) -> None:
+        self.replies.append(Reply(text=text, buttons=buttons, edit_message_id=message_id))
+
+    def button(self, key: str, data: str) -> Button:
+        return Button(self.t(key), data=data)
+
+
+def sender_name(update: Update) -> tuple[str, str | None]:
+    sender = update.effective_user
+    assert sender is not None
+    return sender.full_name[:128] or str(sender.id), sender.username
+
+
+async def _load_sender(session: AsyncSession, update: Update, deps: Deps) -> User | None:
+    sender = update.effective_user
+    assert sender is not None
+    user = await users.by_telegram_id(session, sender.id)
+    name, username = sender_name(update)
+    now = deps.clock.now()
+    if sender.id in deps.settings.access.admins and (
+        user is None or user.role != Role.ADMIN or not user.active
+    ):
+        language = user.language if user else language_from_telegram(sender.language_code)
+        return await users.register_config_admin(
+            session,
+            telegram_id=sender.id,
+            display_name=name,
+            username=username,
+            language=language,
+            now=now,
+        )
+    if user is not None and user.active:
+        await users.refresh_profile(session, user, display_name=name, username=username, now=now)
+    return user
+
+
+async def send_replies(ctx: Ctx, chat_id: int, replies: list[Reply]) -> None:
+    for reply in replies:
+        await deliver(ctx.bot, chat_id, reply)
+
+
+async def answer_callback(update: Update) -> None:
+    """Stop the button's spinner first thing; a late or repeated answer is harmless."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer()
+    except BadRequest as exc:
+        log.debug("callback answer refused: %s", exc.message)
+
+
+def turn_handler(
+    *, roles: Collection[Role] = ALL_ROLES, registered: bool = True
+) -> Callable[[TurnFn], PtbHandler]:
+    """Wrap a turn function: check the sender's registration and role, run it in a transaction."""
+
+    def wrap(fn: TurnFn) -> PtbHandler:
+        @functools.wraps(fn)
+        async def handler(update: Update, ctx: Ctx) -> None:
+            if update.effective_user is None:
+                return
+            await answer_callback(update)
+            deps = ctx.deps
+            client_lang = language_from_telegram(
+                update.effective_user.language_code, deps.settings.default_language
+            )
+            lang = client_lang
+            replies: list[Reply] = []
+            after_commit: list[Callable[[], Awaitable[None]]] = []
+            try:
+                async with deps.sessions() as session, session.begin():
+                    user = await _load_sender(session, update, deps)
+                    lang = user.language if user is not None else client_lang
+                    turn = Turn(update, ctx, session, user, lang)
+                    refusal = _refusal(user, roles, registered)
+                    if refusal is not None:
+                        turn.say_key(refusal)
+                    else:
+                        await fn(turn)
+                    replies, after_commit = turn.replies, turn.after_commit
+            except UserFacingError as exc:
+                text = deps.texts.t(lang, exc.key, **_escaped(exc.params))
+                replies, after_commit = [Reply(text=text)], []
+            except TelegramError:
+                raise
+            except Exception:
+                log.exception("update %s failed", update.update_id)
+                replies = [Reply(text=deps.texts.t(lang, "errors.unexpected"))]
+                after_commit = []
+            await send_replies(ctx, _chat_id(update), replies)
+            for task in after_commit:
+                await task()
+
+        return handler
+
+    return wrap
+
+
+def _chat_id(update: Update) -> int:
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+def _escaped(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: html.escape(v) if isinstance(v, str) else v for key, v in params.items()}
+
+
+def _refusal(user: User | None, roles: Collection[Role], registered: bool) -> str | None:
+    if not registered:
+        return None
+    if user is None:
+        return "access.not_registered"
+    if not user.active:
+        return "access.deactivated"
+    if Role(user.role) not in roles:
+        return "access.role_not_allowed"
+    return None

@@ -1,0 +1,1 @@
+"""Domain logic: plain values in, result objects out; never imports telegram."""

@@ -1,0 +1,173 @@
+"""Fixtures: a fresh database per test (SQLite, or PostgreSQL when SALESBOT_TEST_DATABASE_URL is
+set), a manual clock, the sandbox Bot API, and the real Application running against it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.app import Runtime, open_runtime
+from bot.clock import ManualClock
+from bot.db import create_engine, is_sqlite, normalize_url
+from bot.harness import LocalBot
+from bot.migrate import upgrade
+from bot.sandbox import Sandbox
+from bot.sandbox.client import SandboxClient
+from bot.settings import Settings, load_settings
+
+PG_URL_ENV = "SALESBOT_TEST_DATABASE_URL"
+# Tuesday 2026-11-24 09:00 in Shanghai.
+START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+ADMIN_ID = 1000
+
+TEST_CONFIG = """
+[access]
+admins = [{admin}]
+[logging]
+level = "WARNING"
+[defaults]
+timezone = "Asia/Shanghai"
+language = "zh"
+working_days = ["mon", "tue", "wed", "thu", "fri"]
+holidays = ["2026-12-25"]
+[teams.north]
+name = "North"
+[teams.south]
+name = "South"
+timezone = "Europe/Berlin"
+language = "en"
+"""
+
+
+def write_config(directory: Path, extra: str = "") -> Path:
+    path = directory / "config.toml"
+    path.write_text(TEST_CONFIG.format(admin=ADMIN_ID) + extra, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PTB 22 warns (an error here) unless durations such as retry_after are timedeltas."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database the tests start from: a SQLite file to copy, or a PostgreSQL DB."""
+    import asyncio
+
+    pg_url = os.environ.get(PG_URL_ENV)
+    if pg_url:
+        url = normalize_url(pg_url)
+        asyncio.run(_recreate_pg(url))
+        yield url
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    asyncio.run(_migrate(url))
+    yield url
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _recreate_pg(url: str) -> None:
+    """Drop every table of the test database and migrate it from scratch."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            tables = ", ".join(f'"{row[0]}"' for row in rows)
+            if tables:
+                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(template_db: str, tmp_path: Path) -> str:
+    if is_sqlite(template_db):
+        source = make_url(template_db).database
+        assert source is not None
+        target = tmp_path / "salesbot.db"
+        shutil.copyfile(source, target)
+        return f"sqlite+aiosqlite:///{target}"
+    await _truncate_pg(template_db)
+    return template_db
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def settings(config_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in list(os.environ):
+        if name.startswith("SALESBOT_") and name != PG_URL_ENV:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SALESBOT_DATABASE_URL", database_url)
+    return load_settings(config_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: ManualClock) -> AsyncIterator[Runtime]:
+    runtime = await open_runtime(settings, clock=clock)
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+async def sandbox_client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(sandbox.control_url) as client:
+        await client.reset()
+        yield client
+
+
+@pytest.fixture
+async def local_bot(
+    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient
+) -> AsyncIterator[LocalBot]:
+    bot = LocalBot(runtime=runtime, sandbox=sandbox, client=sandbox_client)
+    await bot.start()
+    yield bot
+    await bot.stop()

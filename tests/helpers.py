@@ -1,0 +1,63 @@
+"""Small helpers shared by the tests: seeding people and reading the database."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.app import Runtime
+from bot.db import transaction
+from bot.harness import Chat, LocalBot
+from models.common import Role
+from models.team import Team
+from models.user import User
+from services import invites
+
+LINK = re.compile(r"start=(inv_[A-Za-z0-9_-]+)")
+
+
+def payload_from(text: str) -> str:
+    found = LINK.search(text)
+    assert found, f"no invite link in {text!r}"
+    return found.group(1)
+
+
+async def team_id(runtime: Runtime, key: str) -> int:
+    async with transaction(runtime.sessions) as session:
+        team = (await session.exec(select(Team).where(Team.key == key))).one()
+        assert team.id is not None
+        return team.id
+
+
+async def user_by_tg(runtime: Runtime, telegram_id: int) -> User | None:
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(User).where(User.telegram_id == telegram_id))).first()
+
+
+async def make_invite(
+    runtime: Runtime, role: Role, team: str | None, ttl: timedelta = timedelta(hours=72)
+) -> str:
+    async with transaction(runtime.sessions) as session:
+        created = await invites.create_invite(
+            session,
+            actor=None,
+            role=role,
+            team_id=await team_id(runtime, team) if team else None,
+            now=runtime.clock.now(),
+            ttl=ttl,
+        )
+    return created.deep_link_payload
+
+
+async def join(
+    bot: LocalBot, user_id: int, name: str, role: Role, team: str | None, lang: str = "en"
+) -> Chat:
+    """A person who opened a fresh invite link for ``role`` in ``team``."""
+    payload = await make_invite(bot.runtime, role, team)
+    chat = await bot.chat(user_id, name, language_code=lang)
+    await chat.send(f"/start {payload}")
+    user = await user_by_tg(bot.runtime, user_id)
+    assert user is not None and user.active and user.role == role
+    return chat
