@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.clock import Clock, SystemClock
 from bot.context import DEPS_KEY, Ctx, Deps, SalesApp, deps_of
 from bot.db import SessionFactory, create_engine, create_session_factory, transaction
+from bot.delivery import Sender, instance_name
 from bot.i18n import Catalogs, load_catalogs
 from bot.migrate import ensure_current
 from bot.ordering import PerUserUpdateProcessor
@@ -19,9 +21,20 @@ from bot.settings import Settings
 from handlers import fallback, help, invites, profile, start, users
 from handlers.commands import publish_default_menus
 from handlers.errors import on_error
+from scheduler.core import Scheduler
+from scheduler.registry import JobContext
 from services.teams import sync_teams
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Background:
+    """The work a running bot does besides answering: delivering the outbox, running jobs."""
+
+    sender: Sender
+    sender_task: asyncio.Task[None]
+    scheduler: Scheduler | None = None
 
 
 @dataclass
@@ -81,8 +94,41 @@ async def after_initialize(app: Application[Any, Any, Any, Any, Any, Any]) -> No
     await publish_default_menus(app.bot, deps.texts)
 
 
+async def start_background(app: SalesApp, *, scheduler: bool = True) -> Background:
+    """Start the outbox sender and (unless disabled) the scheduler for a running Application."""
+    deps = deps_of(app)
+    settings = deps.settings
+    instance = instance_name()
+    sender = Sender(app.bot, deps.sessions, deps.clock, settings.delivery, deps.texts, instance)
+    deps.sender = sender
+    task = app.create_task(sender.run(), name="outbox-sender")
+    background = Background(sender=sender, sender_task=task)
+    if scheduler and settings.scheduler.enabled:
+        ctx = JobContext(
+            sessions=deps.sessions, clock=deps.clock, settings=settings, texts=deps.texts
+        )
+        background.scheduler = Scheduler(ctx, instance)
+        report = await background.scheduler.start()
+        if report.ran or report.skipped:
+            log.info("scheduler catch-up: ran %s, skipped %s", report.ran, report.skipped)
+    return background
+
+
+async def stop_background(app: SalesApp, background: Background) -> None:
+    if background.scheduler is not None:
+        await background.scheduler.shutdown()
+    await background.sender.stop()
+    await background.sender_task
+    deps_of(app).sender = None
+
+
 def build_application(
-    runtime: Runtime, *, token: str | None = None, polling: bool = True
+    runtime: Runtime,
+    *,
+    token: str | None = None,
+    polling: bool = True,
+    api_url: str | None = None,
+    file_url: str | None = None,
 ) -> SalesApp:
     """Build the PTB Application for this runtime (polling by default)."""
     settings = runtime.settings
@@ -91,8 +137,8 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token or settings.require_token())
-        .base_url(telegram.api_url)
-        .base_file_url(telegram.file_url)
+        .base_url(api_url or telegram.api_url)
+        .base_file_url(file_url or telegram.file_url)
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(processor)
         .connect_timeout(telegram.connect_timeout)

@@ -17,6 +17,8 @@ from bot.logs import setup_logging
 from bot.migrate import SchemaOutdatedError, current_revision, head_revision, upgrade
 from bot.settings import ConfigError, Settings, load_settings
 from models.common import Role
+from scheduler.core import Scheduler
+from scheduler.registry import JobContext
 
 T = TypeVar("T")
 
@@ -28,7 +30,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="People and access.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+jobs_app = typer.Typer(
+    help="Scheduled jobs: `salesbot jobs` lists them; `salesbot jobs run` runs one now.",
+    invoke_without_command=True,
+)
 app.add_typer(user_app, name="user")
+app.add_typer(jobs_app, name="jobs")
 
 ConfigOption = Annotated[
     Path | None,
@@ -299,6 +306,62 @@ def user_deactivate(
 
     try:
         typer.echo(run_async(lambda: _with_runtime(settings, _deactivate)))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _scheduler(runtime: Runtime, instance: str) -> Scheduler:
+    ctx = JobContext(runtime.sessions, runtime.clock, runtime.settings, runtime.texts)
+    return Scheduler(ctx, instance)
+
+
+@jobs_app.callback()
+def jobs_list(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """List every job per team with its schedule, last run and next run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_or_exit(config)
+
+    async def _list(runtime: Runtime) -> list[str]:
+        rows = await _scheduler(runtime, "cli").overview()
+        if not rows:
+            return ["No jobs are scheduled."]
+        lines = []
+        for item, last, upcoming in rows:
+            lines.append(
+                f"{item.spec.name} [{item.team_key}] {item.schedule.text} "
+                f"(grace {int(item.grace.total_seconds() // 60)} min)"
+            )
+            lines.append(f"    last: {last}\n    next: {upcoming}")
+        return lines
+
+    typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _list))))
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="Job name, as `salesbot jobs` lists it")],
+    team: Annotated[str, typer.Option(help="Team key")],
+    period: Annotated[
+        str | None, typer.Option(help="Period key, e.g. 2026-11-24, 2026-W48 or 2026-11")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Run even if this period already ran")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run one job for one team now (its claim still makes it happen once per period)."""
+    settings = settings_or_exit(config)
+
+    async def _run(runtime: Runtime) -> str:
+        scheduler = _scheduler(runtime, "cli")
+        try:
+            item = scheduler.find(name, team)
+        except KeyError as exc:
+            raise ConfigError(f"{exc.args[0]}; `salesbot jobs` lists the jobs") from None
+        outcome = await scheduler.run(item, period=period, force=force)
+        return f"{name} for {team}: {outcome.value}"
+
+    try:
+        typer.echo(run_async(lambda: _with_runtime(settings, _run)))
     except ConfigError as exc:
         fail(str(exc))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -24,21 +25,27 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to.
+    """A clock that tests and the demo set and move forward.
 
+    By default it keeps ticking at real speed from wherever it was set, so that retries and
+    leases measured in seconds still expire; ``ticking=False`` freezes it between moves.
     Listeners (the scheduler) are awaited after every move, in registration order, so that jobs
-    that became due run deterministically before ``advance`` returns.
+    that became due run deterministically before ``set``/``advance`` returns.
     """
 
-    def __init__(self, start: datetime) -> None:
+    def __init__(self, start: datetime, *, ticking: bool = True) -> None:
         if start.utcoffset() is None:
             raise ValueError("ManualClock needs a timezone-aware start time")
-        self._now = start.astimezone(UTC)
+        self._base = start.astimezone(UTC)
+        self._base_mono = time.monotonic()
+        self._ticking = ticking
         self._listeners: list[ClockListener] = []
         self._lock = asyncio.Lock()
 
     def now(self) -> datetime:
-        return self._now
+        if not self._ticking:
+            return self._base
+        return self._base + timedelta(seconds=time.monotonic() - self._base_mono)
 
     def subscribe(self, listener: ClockListener) -> None:
         self._listeners.append(listener)
@@ -52,11 +59,11 @@ class ManualClock:
             raise ValueError("ManualClock.set needs a timezone-aware time")
         async with self._lock:
             moment = moment.astimezone(UTC)
-            if moment < self._now:
+            if moment < self.now() - timedelta(seconds=1):
                 raise ValueError("a manual clock never goes backwards")
-            self._now = moment
+            self._base, self._base_mono = moment, time.monotonic()
             for listener in list(self._listeners):
-                await listener(self._now)
+                await listener(moment)
 
     async def advance(self, delta: timedelta) -> None:
-        await self.set(self._now + delta)
+        await self.set(self.now() + delta)

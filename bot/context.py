@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -11,6 +11,9 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.i18n import Catalogs
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.delivery import Sender
 
 DEPS_KEY = "salesbot.deps"
 
@@ -22,6 +25,8 @@ class Deps:
     clock: Clock
     texts: Catalogs
     bot_username: str = ""
+    # Set while the outbox sender runs in this process; woken after each turn that committed.
+    sender: Sender | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,15 +9,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
 
-from bot.app import Runtime, after_initialize, build_application, update_processor
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.app import (
+    Background,
+    Runtime,
+    after_initialize,
+    build_application,
+    start_background,
+    stop_background,
+    update_processor,
+)
 from bot.context import SalesApp
+from bot.db import transaction
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient, SandboxMessage
+from models.outbox import OutboxMessage, OutboxStatus
 
 DEFAULT_TOKEN = "123456789:SANDBOX-token"  # noqa: S105 (the sandbox accepts any token)
 PROCESS_TIMEOUT = 30.0
+# Rows due within this many seconds (a retry after backoff) still count as work to wait for.
+DRAIN_HORIZON = 10
 
 
 class UpdateTracker:
@@ -48,6 +63,8 @@ class LocalBot:
     app: SalesApp | None = None
     tracker: UpdateTracker = field(default_factory=UpdateTracker)
     poll_timeout: int = 1
+    scheduler: bool = True
+    background: Background | None = None
 
     async def start(self) -> None:
         self.app = build_application_for(self.runtime, self.sandbox, self.token)
@@ -55,6 +72,7 @@ class LocalBot:
         await self.app.initialize()
         await after_initialize(self.app)
         await self.app.start()
+        self.background = await start_background(self.app, scheduler=self.scheduler)
         assert self.app.updater is not None
         await self.app.updater.start_polling(
             poll_interval=0.0,
@@ -69,6 +87,9 @@ class LocalBot:
         assert app.updater is not None
         if app.updater.running:
             await app.updater.stop()
+        if self.background is not None:
+            await stop_background(app, self.background)
+            self.background = None
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -76,6 +97,28 @@ class LocalBot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    async def drain_outbox(self) -> None:
+        """Wait (up to a minute) until the sender has dealt with every message due now or
+        within the next few seconds (retries included)."""
+        if self.background is not None:
+            self.background.sender.wake()
+        async with asyncio.timeout(60):
+            while await self.outbox_due() > 0:  # noqa: ASYNC110 (the state lives in the DB)
+                await asyncio.sleep(0.05)
+
+    async def outbox_due(self) -> int:
+        now = self.runtime.clock.now()
+        async with transaction(self.runtime.sessions) as session:
+            query = (
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    col(OutboxMessage.next_attempt_at) <= now + timedelta(seconds=DRAIN_HORIZON),
+                )
+            )
+            return int((await session.exec(query)).one())
 
     async def chat(
         self, user_id: int, first_name: str, language_code: str = "en", last_name: str = ""
@@ -87,19 +130,8 @@ class LocalBot:
 
 
 def build_application_for(runtime: Runtime, sandbox: Sandbox, token: str) -> SalesApp:
-    settings = runtime.settings.model_copy(deep=True)
-    settings.telegram.api_url = sandbox.base_url
-    settings.telegram.file_url = sandbox.base_file_url
-    return build_application(_with_settings(runtime, settings), token=token)
-
-
-def _with_settings(runtime: Runtime, settings: Any) -> Runtime:
-    return Runtime(
-        settings=settings,
-        engine=runtime.engine,
-        sessions=runtime.sessions,
-        clock=runtime.clock,
-        texts=runtime.texts,
+    return build_application(
+        runtime, token=token, api_url=sandbox.base_url, file_url=sandbox.base_file_url
     )
 
 

@@ -56,5 +56,5 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

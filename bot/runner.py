@@ -9,7 +9,13 @@ import signal
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import Runtime, after_initialize, build_application
+from bot.app import (
+    Runtime,
+    after_initialize,
+    build_application,
+    start_background,
+    stop_background,
+)
 from bot.context import SalesApp
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,7 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
         try:
             await after_initialize(app)
             await app.start()
+            background = await start_background(app)
             assert app.updater is not None
             await app.updater.start_polling(
                 timeout=runtime.settings.telegram.poll_timeout,
@@ -41,6 +48,7 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
             await stop.wait()
             log.info("stopping: finishing the updates in progress")
             await app.updater.stop()
+            await stop_background(app, background)
             await app.stop()
         finally:
             await app.shutdown()

@@ -97,6 +97,43 @@ class RuntimeSettings(_Section):
     form_ttl_hours: int = Field(default=72, ge=1)
 
 
+class DeliverySettings(_Section):
+    """How the outbox sender stays inside Telegram's limits and retries."""
+
+    per_chat_per_second: float = Field(default=1.0, gt=0, le=30)
+    global_per_second: float = Field(default=30.0, gt=0, le=1000)
+    # Fraction kept below both limits so network jitter never pushes a burst over them.
+    safety_margin: float = Field(default=0.03, ge=0, lt=0.5)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=600.0, gt=0)
+    # A row claimed for sending by a process that then died is sent again after this long.
+    sending_lease_seconds: int = Field(default=60, ge=5)
+    # How long one instance holds the sender role before another may take it over.
+    sender_lease_seconds: int = Field(default=15, ge=3)
+    poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+
+
+class SchedulerSettings(_Section):
+    enabled: bool = True
+    # Runs missed while the bot was down are made up at start-up only this far back at most.
+    catch_up_days: int = Field(default=8, ge=1, le=40)
+    # A claimed run still "running" after this long is considered crashed and may run again.
+    stale_run_minutes: int = Field(default=30, ge=1)
+
+
+class JobSchedule(_Section):
+    """When a scheduled job runs for a team: ``at`` is "<days> HH:MM" in the team's timezone.
+
+    days: daily, workdays, first-workday (of the month), mon..sun, ranges like mon-fri, lists
+    like mon,wed,fri, or day-N (the Nth day of the month).
+    """
+
+    at: str | None = None
+    grace_minutes: int | None = Field(default=None, ge=0)
+    enabled: bool = True
+
+
 class TeamSettings(_Section):
     """Effective settings of one team: `[defaults]` deep-merged with `[teams.<key>]`."""
 
@@ -107,6 +144,7 @@ class TeamSettings(_Section):
     holidays: list[date] = Field(default_factory=list)
     workday_start: time = time(9, 0)
     workday_end: time = time(18, 0)
+    jobs: dict[str, JobSchedule] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -176,6 +214,8 @@ class Settings(BaseSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     defaults: dict[str, Any] = Field(default_factory=dict)
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -174,6 +174,8 @@ def turn_handler(
                 log.exception("update %s failed", update.update_id)
                 replies = [Reply(text=deps.texts.t(lang, "errors.unexpected"))]
                 after_commit = []
+            if deps.sender is not None:
+                deps.sender.wake()
             await send_replies(ctx, _chat_id(update), replies)
             for task in after_commit:
                 await task()

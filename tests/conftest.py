@@ -32,6 +32,9 @@ TEST_CONFIG = """
 admins = [{admin}]
 [logging]
 level = "WARNING"
+[delivery]
+backoff_base_seconds = 0.2
+poll_interval_seconds = 0.1
 [defaults]
 timezone = "Asia/Shanghai"
 language = "zh"

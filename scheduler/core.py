@@ -1,0 +1,234 @@
+"""The scheduler: APScheduler triggers runs in real time; the database decides whether they run.
+
+Every run first claims (job, team, period). A second instance, a restart within the period or a
+double trigger finds the claim taken and does nothing. At start-up, runs missed while the bot was
+down are made up if still inside their grace window; older ones are recorded as skipped.
+With a ManualClock (tests, the demo) APScheduler is not started: moving the clock fires the runs
+that became due, in time order, before the move returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import col, select
+
+from bot.clock import ManualClock
+from bot.db import transaction
+from models.team import Team
+from scheduler.registry import JOBS, JobContext, JobSpec
+from scheduler.triggers import Schedule, fire_times, next_fire_time, parse_schedule, period_key
+from services import job_runs
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    RAN = "ran"
+    FAILED = "failed"
+    ALREADY_CLAIMED = "already claimed"
+    NOT_A_RUN_DAY = "not a run day"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One job as scheduled for one team."""
+
+    spec: JobSpec
+    team_key: str
+    schedule: Schedule
+    grace: timedelta
+
+
+@dataclass
+class CatchUp:
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def plan(ctx: JobContext, jobs: dict[str, JobSpec] | None = None) -> list[Planned]:
+    """Every enabled job for every declared team, with the team's schedule and grace."""
+    planned: list[Planned] = []
+    for team_key, team in ctx.settings.team_settings.items():
+        for spec in (jobs or JOBS).values():
+            override = team.jobs.get(spec.name)
+            if override is not None and not override.enabled:
+                continue
+            at = override.at if override and override.at else spec.default_at
+            grace_minutes = (
+                override.grace_minutes
+                if override and override.grace_minutes is not None
+                else spec.default_grace_minutes
+            )
+            planned.append(
+                Planned(
+                    spec=spec,
+                    team_key=team_key,
+                    schedule=parse_schedule(at, team),
+                    grace=timedelta(minutes=grace_minutes),
+                )
+            )
+    return planned
+
+
+class Scheduler:
+    def __init__(
+        self, ctx: JobContext, instance: str, jobs: dict[str, JobSpec] | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.instance = instance
+        self.jobs = jobs if jobs is not None else JOBS
+        self.planned = plan(ctx, self.jobs)
+        self._aps: AsyncIOScheduler | None = None
+        self._last_seen: datetime | None = None
+
+    async def start(self) -> CatchUp:
+        """Make up missed runs, then follow the clock."""
+        report = await self.catch_up()
+        clock = self.ctx.clock
+        self._last_seen = clock.now()
+        if isinstance(clock, ManualClock):
+            clock.subscribe(self._on_clock_moved)
+            return report
+        self._aps = AsyncIOScheduler(timezone="UTC")
+        for item in self.planned:
+            self._aps.add_job(
+                self._triggered,
+                item.schedule.trigger,
+                args=[item.spec.name, item.team_key],
+                id=f"{item.spec.name}:{item.team_key}",
+                misfire_grace_time=max(1, int(item.grace.total_seconds())),
+                coalesce=True,
+                max_instances=1,
+                replace_existing=True,
+            )
+        self._aps.start()
+        return report
+
+    async def shutdown(self) -> None:
+        clock = self.ctx.clock
+        if isinstance(clock, ManualClock):
+            clock.unsubscribe(self._on_clock_moved)
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+
+    async def catch_up(self) -> CatchUp:
+        """Run periods missed within their grace window once; record older ones as skipped."""
+        report = CatchUp()
+        now = self.ctx.clock.now()
+        horizon = now - timedelta(days=self.ctx.settings.scheduler.catch_up_days)
+        teams = await self._teams()
+        for item in self.planned:
+            team = teams.get(item.team_key)
+            if team is None or team.id is None:
+                continue
+            since = max(horizon, team.created_at)
+            for fire in fire_times(item.schedule, since, now):
+                period = period_key(item.spec.period, fire)
+                label = f"{item.spec.name}/{item.team_key}/{period}"
+                if now - fire <= item.grace:
+                    outcome = await self.run(item, period=period, scheduled_for=fire)
+                    if outcome is Outcome.RAN:
+                        report.ran.append(label)
+                    continue
+                async with transaction(self.ctx.sessions) as session:
+                    recorded = await job_runs.record_skipped(
+                        session, job=item.spec.name, team_id=team.id, period=period,
+                        scheduled_for=fire, instance=self.instance, now=now,
+                    )  # fmt: skip
+                if recorded:
+                    log.warning("missed %s at %s, beyond its grace window: skipped", label, fire)
+                    report.skipped.append(label)
+        return report
+
+    def find(self, job: str, team_key: str) -> Planned:
+        for item in self.planned:
+            if item.spec.name == job and item.team_key == team_key.lower():
+                return item
+        raise KeyError(f"no job {job!r} for team {team_key!r}")
+
+    async def run(
+        self,
+        item: Planned,
+        *,
+        period: str | None = None,
+        scheduled_for: datetime | None = None,
+        force: bool = False,
+    ) -> Outcome:
+        """Claim and run one (job, team, period); the claim makes it happen once."""
+        now = self.ctx.clock.now()
+        scheduled_for = scheduled_for or now
+        local = scheduled_for.astimezone(item.schedule.trigger.timezone)
+        period = period or period_key(item.spec.period, local)
+        stale = now - timedelta(minutes=self.ctx.settings.scheduler.stale_run_minutes)
+        async with transaction(self.ctx.sessions) as session:
+            team = (await session.exec(select(Team).where(Team.key == item.team_key))).first()
+            if team is None or team.id is None or team.archived:
+                return Outcome.NOT_A_RUN_DAY
+            run_id = await job_runs.claim(
+                session, job=item.spec.name, team_id=team.id, period=period,
+                scheduled_for=scheduled_for, instance=self.instance, now=now,
+                stale_before=stale, force=force,
+            )  # fmt: skip
+        if run_id is None:
+            log.info("%s/%s/%s already claimed", item.spec.name, item.team_key, period)
+            return Outcome.ALREADY_CLAIMED
+        error: str | None = None
+        try:
+            await item.spec.run(self.ctx, team, period, scheduled_for)
+        except Exception:
+            error = traceback.format_exc(limit=5)
+            log.exception("job %s/%s/%s failed", item.spec.name, item.team_key, period)
+        async with transaction(self.ctx.sessions) as session:
+            await job_runs.finish(session, run_id, now=self.ctx.clock.now(), error=error)
+        return Outcome.FAILED if error else Outcome.RAN
+
+    async def _triggered(self, job: str, team_key: str) -> None:
+        """APScheduler's callback: run the period of the latest fire time."""
+        item = self.find(job, team_key)
+        now = self.ctx.clock.now()
+        recent = fire_times(item.schedule, now - item.grace - timedelta(minutes=1), now)
+        if not recent:
+            return
+        await self.run(item, scheduled_for=recent[-1])
+
+    async def _on_clock_moved(self, now: datetime) -> None:
+        """Manual clock: run every fire time passed since the last move, oldest first."""
+        since = self._last_seen or now
+        self._last_seen = now
+        due: list[tuple[datetime, Planned]] = []
+        for item in self.planned:
+            due.extend((fire, item) for fire in fire_times(item.schedule, since, now))
+        for fire, item in sorted(due, key=lambda pair: (pair[0], pair[1].spec.name)):
+            await self.run(item, scheduled_for=fire)
+
+    async def _teams(self) -> dict[str, Team]:
+        async with transaction(self.ctx.sessions) as session:
+            rows = await session.exec(select(Team).where(col(Team.archived).is_(False)))
+            return {team.key: team for team in rows.all()}
+
+    async def overview(self) -> list[tuple[Planned, str, str]]:
+        """(job, last run, next run) for `salesbot jobs`."""
+        now = self.ctx.clock.now()
+        teams = await self._teams()
+        async with transaction(self.ctx.sessions) as session:
+            latest = await job_runs.latest_runs(session)
+        rows = []
+        for item in self.planned:
+            team = teams.get(item.team_key)
+            run = latest.get((item.spec.name, team.id)) if team and team.id else None
+            last = (
+                f"{run.period} {run.status} at {run.scheduled_for:%Y-%m-%d %H:%M} UTC"
+                if run
+                else "never"
+            )
+            upcoming = next_fire_time(item.schedule, now)
+            nxt = f"{upcoming:%Y-%m-%d %H:%M %Z}" if upcoming else "none within 62 days"
+            rows.append((item, last, nxt))
+        return rows

@@ -1,0 +1,61 @@
+"""Job declarations: a name, the period it runs once per, its default schedule and grace."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.i18n import Catalogs
+from bot.settings import Settings
+from models.team import Team
+
+PeriodKind = Literal["day", "week", "month"]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job may use: it calls services with these, it does not compute itself."""
+
+    sessions: SessionFactory
+    clock: Clock
+    settings: Settings
+    texts: Catalogs
+
+
+JobFn = Callable[[JobContext, Team, str, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    period: PeriodKind
+    default_at: str
+    default_grace_minutes: int
+    description: str
+    run: JobFn
+
+
+JOBS: dict[str, JobSpec] = {}
+
+
+def job(
+    name: str, *, period: PeriodKind, at: str, grace_minutes: int, description: str
+) -> Callable[[JobFn], JobFn]:
+    """Declare a job; ``at`` is the default schedule, overridable per team in config.toml."""
+
+    def register(fn: JobFn) -> JobFn:
+        JOBS[name] = JobSpec(
+            name=name,
+            period=period,
+            default_at=at,
+            default_grace_minutes=grace_minutes,
+            description=description,
+            run=fn,
+        )
+        return fn
+
+    return register
