@@ -78,18 +78,27 @@ async def _with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[
 
 
 @app.command()
-def run(config: ConfigOption = None) -> None:
-    """Run the bot with long polling against Telegram (token from SALESBOT_TOKEN or config)."""
+def run(
+    config: ConfigOption = None,
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help="Serve the webhook ([webhook] in config.toml).")
+    ] = False,
+) -> None:
+    """Run the bot: long polling by default, or a webhook server for several instances."""
     from bot.runner import StartupError, run_polling
+    from bot.webhook import run_webhook
 
     settings = settings_or_exit(config)
+    use_webhook = webhook or settings.webhook.enabled
     try:
         settings.require_token()
+        if use_webhook:
+            settings.webhook.require_secret()
     except ConfigError as exc:
         fail(str(exc))
 
     async def _run() -> None:
-        await _with_runtime(settings, run_polling)
+        await _with_runtime(settings, run_webhook if use_webhook else run_polling)
 
     try:
         run_async(_run)

@@ -7,10 +7,12 @@ after acting, a chat waits until the bot has finished processing that very updat
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import uvicorn
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -27,8 +29,10 @@ from bot.context import SalesApp
 from bot.db import transaction
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient, SandboxMessage
+from bot.webhook import webhook_asgi
 from models.outbox import OutboxMessage, OutboxStatus
 
+WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (a test fixture value)
 DEFAULT_TOKEN = "123456789:SANDBOX-token"  # noqa: S105 (the sandbox accepts any token)
 PROCESS_TIMEOUT = 30.0
 # Rows due within this many seconds (a retry after backoff) still count as work to wait for.
@@ -65,14 +69,28 @@ class LocalBot:
     poll_timeout: int = 1
     scheduler: bool = True
     background: Background | None = None
+    # Serve a webhook (as `salesbot run --webhook` does) instead of polling.
+    webhook: bool = False
+    webhook_url: str = ""
+    _server: uvicorn.Server | None = None
+    _server_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.app = build_application_for(self.runtime, self.sandbox, self.token)
+        self.app = build_application(
+            self.runtime,
+            token=self.token,
+            api_url=self.sandbox.base_url,
+            file_url=self.sandbox.base_file_url,
+            polling=not self.webhook,
+        )
         update_processor(self.app).listeners.append(self.tracker.mark)
         await self.app.initialize()
         await after_initialize(self.app)
         await self.app.start()
         self.background = await start_background(self.app, scheduler=self.scheduler)
+        if self.webhook:
+            await self._serve_webhook()
+            return
         assert self.app.updater is not None
         await self.app.updater.start_polling(
             poll_interval=0.0,
@@ -80,12 +98,32 @@ class LocalBot:
             allowed_updates=["message", "callback_query", "inline_query"],
         )
 
+    async def _serve_webhook(self) -> None:
+        """Serve the webhook app on a free local port and register it with the sandbox."""
+        assert self.app is not None and self.background is not None
+        asgi = webhook_asgi(self.app, self.runtime, WEBHOOK_SECRET, self.background)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.webhook_url = f"http://127.0.0.1:{sock.getsockname()[1]}/telegram"
+        config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._server_task = asyncio.get_running_loop().create_task(
+            self._server.serve(sockets=[sock])
+        )
+        while not self._server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
+            await asyncio.sleep(0.01)
+        await self.app.bot.set_webhook(self.webhook_url, secret_token=WEBHOOK_SECRET)
+
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is None:
             return
-        assert app.updater is not None
-        if app.updater.running:
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            await self._server_task
+            self._server = self._server_task = None
+        if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if self.background is not None:
             await stop_background(app, self.background)
@@ -127,12 +165,6 @@ class LocalBot:
             user_id, first_name, last_name=last_name or None, language_code=language_code
         )
         return Chat(self, user_id)
-
-
-def build_application_for(runtime: Runtime, sandbox: Sandbox, token: str) -> SalesApp:
-    return build_application(
-        runtime, token=token, api_url=sandbox.base_url, file_url=sandbox.base_file_url
-    )
 
 
 class Chat:

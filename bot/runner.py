@@ -34,7 +34,7 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await _initialize(app)
+        await initialize_or_explain(app)
         try:
             await after_initialize(app)
             await app.start()
@@ -58,7 +58,8 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
                 loop.remove_signal_handler(sig)
 
 
-async def _initialize(app: SalesApp) -> None:
+async def initialize_or_explain(app: SalesApp) -> None:
+    """Initialise the Application; a bad token or no network becomes a one-line StartupError."""
     try:
         await app.initialize()
     except (InvalidToken, NetworkError) as exc:

@@ -7,6 +7,7 @@ settings operators change most (see ``SHORT_ENV_NAMES``).
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -95,6 +96,35 @@ class LoggingSettings(_Section):
 class RuntimeSettings(_Section):
     max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
     form_ttl_hours: int = Field(default=72, ge=1)
+
+
+class WebhookSettings(_Section):
+    """Serving Telegram's webhook instead of long polling (several instances behind a proxy)."""
+
+    enabled: bool = False
+    # The public HTTPS address Telegram posts to (the reverse proxy in front of the instances).
+    url: str = ""
+    # Where this instance listens; the proxy forwards to it.
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    path: str = "/telegram"
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; requests without it get 403.
+    secret_token: SecretStr | None = None
+    max_connections: int = Field(default=40, ge=1, le=100)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return value if value.startswith("/") else "/" + value
+
+    def require_secret(self) -> str:
+        secret = self.secret_token.get_secret_value() if self.secret_token else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ConfigError(
+                "Configuration error: webhook.secret_token is missing or invalid (1-256 of "
+                "A-Z a-z 0-9 _ -; set SALESBOT_WEBHOOK__SECRET_TOKEN)"
+            )
+        return secret
 
 
 class DeliverySettings(_Section):
@@ -215,6 +245,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     defaults: dict[str, Any] = Field(default_factory=dict)
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -22,7 +22,7 @@ from bot.i18n import language_from_telegram
 from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
 from models.user import User
-from services import users
+from services import updates, users
 from services.errors import UserFacingError
 from services.users import Actor
 
@@ -156,6 +156,12 @@ def turn_handler(
             after_commit: list[Callable[[], Awaitable[None]]] = []
             try:
                 async with deps.sessions() as session, session.begin():
+                    await updates.serialize_person(session, update.effective_user.id)
+                    if not await updates.first_delivery(
+                        session, update.update_id, deps.clock.now()
+                    ):
+                        log.info("update %s was delivered again; ignored", update.update_id)
+                        return
                     user = await _load_sender(session, update, deps)
                     lang = user.language if user is not None else client_lang
                     turn = Turn(update, ctx, session, user, lang)

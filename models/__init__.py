@@ -6,6 +6,7 @@ from models.form import FormState
 from models.invite import Invite
 from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
+from models.processed_update import ProcessedUpdate
 from models.team import Team
 from models.user import User
 
@@ -16,6 +17,7 @@ __all__ = [
     "JobRun",
     "OutboxMessage",
     "OutboxStatus",
+    "ProcessedUpdate",
     "Role",
     "RunStatus",
     "SenderLease",

@@ -32,7 +32,7 @@ def test_teams_inherit_defaults_and_override_them(tmp_path: Path) -> None:
 def test_environment_overrides_every_section_and_short_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SALESBOT_TOKEN", "42:secret")
+    monkeypatch.setenv("SALESBOT_TOKEN", "42:hunter2")
     monkeypatch.setenv("SALESBOT_ADMINS", "7, 8,9")
     monkeypatch.setenv("SALESBOT_API_URL", "http://127.0.0.1:8081/bot")
     monkeypatch.setenv("SALESBOT_DATABASE_URL", "postgresql://u:p@db/salesbot")
@@ -40,8 +40,8 @@ def test_environment_overrides_every_section_and_short_names(
     monkeypatch.setenv("SALESBOT_TEAMS__NORTH__TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("SALESBOT_CONFIG", str(write_config(tmp_path)))
     settings = load_settings()
-    assert settings.require_token() == "42:secret"
-    assert "secret" not in repr(settings) and "secret" not in str(settings.telegram)
+    assert settings.require_token() == "42:hunter2"
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.telegram)
     assert settings.access.admins == [7, 8, 9]
     assert settings.telegram.api_url == "http://127.0.0.1:8081/bot"
     assert settings.database_url == "postgresql://u:p@db/salesbot"

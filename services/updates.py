@@ -1,0 +1,45 @@
+"""Exactly-once handling of Telegram updates, and per-person serialisation across instances."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.processed_update import ProcessedUpdate
+
+
+async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record the update in the caller's transaction; False if it was handled already.
+
+    The row commits together with the update's effects, so a delivery whose handling failed
+    (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
+    delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    result = await session.exec(
+        dialect.insert(ProcessedUpdate)  # type: ignore[call-overload]
+        .values(update_id=update_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    return bool(result.rowcount)
+
+
+async def serialize_person(session: AsyncSession, telegram_id: int) -> None:
+    """Hold a transaction-scoped lock on this person, so that two instances handling their
+    updates at the same moment take turns. SQLite needs none: its writers already queue."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(
+            text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=telegram_id)  # type: ignore[call-overload]
+        )
+
+
+async def forget_before(session: AsyncSession, before: datetime) -> int:
+    """Telegram stops retrying a delivery after a day; older ids need not be kept."""
+    result = await session.exec(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.received_at) < before)
+    )
+    return int(result.rowcount or 0)

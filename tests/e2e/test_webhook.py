@@ -1,0 +1,102 @@
+"""Webhook mode: the same conversations over webhook delivery, the secret token, duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from bot.app import Runtime
+from bot.db import transaction
+from bot.harness import WEBHOOK_SECRET, LocalBot
+from bot.sandbox import Sandbox
+from bot.sandbox.client import SandboxClient
+from models.invite import Invite
+from models.processed_update import ProcessedUpdate
+from tests.conftest import ADMIN_ID
+from tests.helpers import payload_from, user_by_tg
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@pytest.fixture
+async def webhook_bot(
+    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient
+) -> AsyncIterator[LocalBot]:
+    bot = LocalBot(runtime=runtime, sandbox=sandbox, client=sandbox_client, webhook=True)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+def command_update(update_id: int, user_id: int, text: str) -> dict[str, object]:
+    sender = {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id % 100_000,
+            "date": 1_790_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
+            "from": sender,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+        },
+    }
+
+
+async def test_a_conversation_over_the_webhook(webhook_bot: LocalBot) -> None:
+    info = await webhook_bot.client.webhook()
+    assert info["info"]["url"] == webhook_bot.webhook_url
+    admin = await webhook_bot.chat(ADMIN_ID, "Ada")
+    await admin.send("/invite")
+    await admin.tap("sales rep")
+    replies = await admin.tap("North")
+    newcomer = await webhook_bot.chat(4001, "Nia")
+    await newcomer.send(f"/start {payload_from(replies[-1].text)}")
+    user = await user_by_tg(webhook_bot.runtime, 4001)
+    assert user is not None and user.active
+
+
+async def test_missing_or_wrong_secret_is_refused(webhook_bot: LocalBot) -> None:
+    update = command_update(900_000_001, ADMIN_ID, "/help")
+    async with httpx.AsyncClient() as http:
+        missing = await http.post(webhook_bot.webhook_url, json=update)
+        wrong = await http.post(
+            webhook_bot.webhook_url, json=update, headers={SECRET_HEADER: "guess"}
+        )
+        garbage = await http.post(
+            webhook_bot.webhook_url, content=b"{not json", headers={SECRET_HEADER: WEBHOOK_SECRET}
+        )
+        health = await http.get(webhook_bot.webhook_url.replace("/telegram", "/health"))
+    assert missing.status_code == 403 and wrong.status_code == 403
+    assert garbage.status_code == 400
+    assert health.status_code == 200
+    body = health.json()
+    assert body["database"] == "ok" and body["sender"]["running"] is True
+    async with transaction(webhook_bot.runtime.sessions) as session:
+        count = (await session.exec(select(func.count()).select_from(ProcessedUpdate))).one()
+    assert count == 0  # refused requests were never handled
+
+
+async def test_a_repeated_delivery_is_acknowledged_and_ignored(webhook_bot: LocalBot) -> None:
+    await webhook_bot.client.add_user(ADMIN_ID, "Ada")
+    first = command_update(900_000_002, ADMIN_ID, "/invite")
+    async with httpx.AsyncClient() as http:
+        for _ in range(3):
+            answer = await http.post(
+                webhook_bot.webhook_url, json=first, headers={SECRET_HEADER: WEBHOOK_SECRET}
+            )
+            assert answer.status_code == 200
+    prompts = [
+        m
+        for m in await webhook_bot.client.bot_messages(ADMIN_ID)
+        if "Choose the role" in (m.text or "")
+    ]
+    assert len(prompts) == 1
+    admin = await webhook_bot.chat(ADMIN_ID, "Ada")
+    await admin.tap("director")
+    async with transaction(webhook_bot.runtime.sessions) as session:
+        invites = (await session.exec(select(func.count()).select_from(Invite))).one()
+    assert invites == 1
