@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
@@ -66,8 +67,13 @@ async def open_runtime(
             clock=clock or SystemClock(),
             texts=load_catalogs(),
         )
-        async with transaction(runtime.sessions) as session:
-            synced = await sync_teams(session, settings, runtime.clock.now())
+        try:
+            async with transaction(runtime.sessions) as session:
+                synced = await sync_teams(session, settings, runtime.clock.now())
+        except IntegrityError:
+            # Another instance starting at the same moment created the teams first.
+            async with transaction(runtime.sessions) as session:
+                synced = await sync_teams(session, settings, runtime.clock.now())
         if synced.created or synced.archived or synced.updated or synced.restored:
             log.info(
                 "teams synced from config: created %s, updated %s, archived %s, restored %s",

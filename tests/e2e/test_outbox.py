@@ -128,7 +128,7 @@ async def test_a_restart_in_the_middle_of_a_batch_loses_and_repeats_nothing(
 ) -> None:
     chats = await add_chats(local_bot, 30)
     texts = await enqueue_many(local_bot, chats, per_chat=3, tag="restart")
-    while len([e for e in await sends(local_bot) if e["status"] == "ok"]) < 20:  # noqa: ASYNC110
+    while len([e for e in await sends(local_bot) if e["status"] == "ok"]) < 20:
         await asyncio.sleep(0.05)
     await local_bot.restart()
     await local_bot.drain_outbox()
