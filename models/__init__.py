@@ -2,9 +2,37 @@
 
 from models.audit import AuditEntry
 from models.common import Role
+from models.customer import Customer, CustomerStatus, Tier
 from models.form import FormState
 from models.invite import Invite
+from models.plan import PlannedVisit, PlanSource
 from models.team import Team
 from models.user import User
+from models.visit import (
+    AttachmentKind,
+    CheckinSource,
+    Visit,
+    VisitAttachment,
+    VisitKind,
+    VisitPurpose,
+)
 
-__all__ = ["AuditEntry", "FormState", "Invite", "Role", "Team", "User"]
+__all__ = [
+    "AttachmentKind",
+    "AuditEntry",
+    "CheckinSource",
+    "Customer",
+    "CustomerStatus",
+    "FormState",
+    "Invite",
+    "PlanSource",
+    "PlannedVisit",
+    "Role",
+    "Team",
+    "Tier",
+    "User",
+    "Visit",
+    "VisitAttachment",
+    "VisitKind",
+    "VisitPurpose",
+]
