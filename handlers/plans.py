@@ -185,11 +185,12 @@ def _chosen_day(turn: Turn, answer: FormInput, today: date) -> date:
         if parsed is None:
             raise InputError("visits.date_unreadable", text=html.escape(text[:40]))
         chosen = parsed
-        turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
     if chosen < today:
         raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
     if (chosen - today).days > plans.MAX_PLAN_AHEAD_DAYS:
         raise InputError("plans.day_too_far", days=plans.MAX_PLAN_AHEAD_DAYS)
+    if answer.choice is None:
+        turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
     return chosen
 
 

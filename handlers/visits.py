@@ -453,11 +453,12 @@ async def _follow_up(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
         chosen = parse_date(text, today)
         if chosen is None:
             raise InputError("visits.date_unreadable", text=html.escape(text[:40]))
-        turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
     if chosen < today:
         raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
     if (chosen - today).days > MAX_FOLLOW_UP_DAYS:
         raise InputError("visits.date_too_far")
+    if answer.choice is None:
+        turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
     data["follow_up"] = chosen.isoformat()
     return _after(data, "summary")
 
@@ -584,6 +585,7 @@ def build_draft(data: dict[str, Any]) -> VisitDraft:
         next_step=data.get("next_step"),
         follow_up_on=date.fromisoformat(data["follow_up"]) if data.get("follow_up") else None,
         store_location=bool(data.get("store_location")) and in_person,
+        allow_same_phone=bool(data.get("same_phone")),
     )
 
 

@@ -67,6 +67,8 @@ class VisitDraft:
     next_step: str | None = None
     follow_up_on: date | None = None
     store_location: bool = False
+    # The rep confirmed that a new customer sharing a phone number is a different customer.
+    allow_same_phone: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,9 @@ async def _customer_for(
         values = draft.new_customer
         values.owner_id = values.owner_id or actor.user_id
         customer = await create_customer(
-            session, actor=actor, team_id=actor.team_id, values=values, now=now
-        )
+            session, actor=actor, team_id=actor.team_id, values=values, now=now,
+            allow_same_phone=draft.allow_same_phone,
+        )  # fmt: skip
         return customer, True
     if draft.customer_id is None:
         raise UserFacingError("visits.customer_missing")
@@ -266,7 +269,23 @@ async def _sync_plans(session: AsyncSession, visit: Visit, day: date, now: datet
         ):
             wanted = None
             continue
-        await session.delete(plan)
+        # Another visit may ask for the same follow-up: it keeps the entry alive.
+        heir = (
+            await session.exec(
+                select(col(Visit.id)).where(
+                    col(Visit.rep_id) == plan.rep_id,
+                    col(Visit.customer_id) == plan.customer_id,
+                    col(Visit.follow_up_on) == plan.planned_on,
+                    col(Visit.deleted_at).is_(None),
+                    col(Visit.id) != visit.id,
+                )
+            )
+        ).first()
+        if heir is not None:
+            plan.origin_visit_id = heir
+            session.add(plan)
+        else:
+            await session.delete(plan)
     await session.flush()
     if wanted is None:
         return

@@ -11,6 +11,7 @@ from bot.db import transaction
 from bot.harness import Chat
 from models.audit import AuditEntry
 from models.customer import Customer, Tier
+from models.plan import PlannedVisit
 from models.visit import Visit, VisitAttachment
 from services.customers import CustomerInput, create_customer
 from tests.helpers import team_id, user_by_tg
@@ -98,3 +99,40 @@ class Counter:
         replies = await self.chat.send_photo()
         self.received += len(replies)
         return replies
+
+
+async def customer_named(runtime: Runtime, name: str) -> Customer:
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(Customer).where(Customer.name == name))).one()
+
+
+async def forge_button(chat: Chat, data: str, label: str = "Forged") -> None:
+    """Plant a message with a button carrying ``data`` in the chat (as a tampered client)."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    app = chat.bot.app
+    assert app is not None
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+    await app.bot.send_message(chat.user_id, "…", reply_markup=markup)
+
+
+def form_callback(message: Any, value: str) -> str:
+    """Callback data for ``value`` in the form prompt ``message`` (same token and step)."""
+    for row in message.buttons:
+        for button in row:
+            if button.callback_data and button.callback_data.startswith("f|"):
+                prefix = button.callback_data.rsplit("|", 1)[0]
+                return f"{prefix}|{value}"
+    raise AssertionError("not a form prompt")
+
+
+async def plans_of(runtime: Runtime, telegram_id: int) -> list[PlannedVisit]:
+    user = await user_by_tg(runtime, telegram_id)
+    assert user is not None
+    async with transaction(runtime.sessions) as session:
+        query = (
+            select(PlannedVisit)
+            .where(PlannedVisit.rep_id == user.id)
+            .order_by(col(PlannedVisit.planned_on), col(PlannedVisit.id))
+        )
+        return list((await session.exec(query)).all())
