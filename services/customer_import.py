@@ -87,11 +87,21 @@ class ImportReport:
             out.append("Columns ignored: " + ", ".join(self.ignored_columns))
         for number, message in sorted(self.errors):
             out.append(f"  row {number}: ERROR {message}")
+        grouped: dict[str, list[int]] = {}
         for number, message in sorted(self.warnings):
-            out.append(f"  row {number}: warning: {message}")
-        for number, name in self.already_present:
-            out.append(f"  row {number}: skipped, {name} is already in salesbot")
+            grouped.setdefault(message, []).append(number)
+        for message, numbers in grouped.items():
+            out.append(f"  {_rows(numbers)}: warning: {message}")
+        if self.already_present:
+            numbers = [number for number, _ in self.already_present]
+            out.append(f"  {_rows(numbers)}: skipped, already in salesbot")
         return out
+
+
+def _rows(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:12])
+    more = f" and {len(numbers) - 12} more" if len(numbers) > 12 else ""
+    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
 def decode_csv(data: bytes) -> str:
