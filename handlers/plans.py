@@ -19,7 +19,8 @@ from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
-from handlers.visits import VISIT_FORM, VISITORS, progress_text, rules_of, visit_line
+from handlers.visit_form import VISIT_FORM, VISITORS, rules_of
+from handlers.visit_views import progress_text, visit_line
 from models.visit import VisitPurpose
 from services import customers, plans, visits
 from services.dates import parse_date

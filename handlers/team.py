@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from handlers.commands import declare
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
-from handlers.visits import checkin_text, visit_line
+from handlers.visit_views import checkin_text, visit_line
 from models.common import Role
 from models.team import Team
 from models.visit import CheckinSource

@@ -50,6 +50,7 @@ _STATUS_WORDS = {
 _PHONE_ALLOWED = re.compile(r"^\+?[0-9 ()\-./]+$")
 # Text that an inline search result puts into the chat: "🏢 Name · #C12".
 CUSTOMER_REF = re.compile(r"#C(\d{1,10})\b")
+INLINE_CARD = re.compile(r"🏢 .* · #C\d{1,10}", re.DOTALL)
 
 
 class CustomerExistsError(UserFacingError):
@@ -433,6 +434,11 @@ async def last_visit_at(session: AsyncSession, customer_id: int) -> datetime | N
         col(Visit.customer_id) == customer_id, col(Visit.deleted_at).is_(None)
     )
     return (await session.exec(query)).one()
+
+
+def is_inline_card(text: str) -> bool:
+    """The whole message is what an inline result sends ("🏢 Name · #C12"), not a note."""
+    return INLINE_CARD.fullmatch(text.strip()) is not None
 
 
 def customer_ref(text: str) -> int | None:
