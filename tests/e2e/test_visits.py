@@ -84,6 +84,9 @@ async def test_in_person_visit_with_location_and_photo(local_bot: LocalBot) -> N
     assert len(replies) == 1 and "Visit saved" in replies[0].text
     assert "🤝 1/15 in person" in replies[0].text
     assert (flow.sent, flow.taps) == (4, 6)
+    # Prompts (the check-in prompt is two messages: the location keyboard and Skip/Cancel), the
+    # check-in verdict, and the confirmation.
+    assert flow.received == 12
 
     (visit,) = await visits_of(runtime, 3002)
     assert visit.kind == VisitKind.IN_PERSON and visit.purpose == VisitPurpose.DEMO
