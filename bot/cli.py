@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="People and access.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports for the back office.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 jobs_app = typer.Typer(
     help="Scheduled jobs: `salesbot jobs` lists them; `salesbot jobs run` runs one now.",
@@ -36,6 +37,7 @@ jobs_app = typer.Typer(
 )
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(import_app, name="import")
 
 ConfigOption = Annotated[
     Path | None,
@@ -373,6 +375,58 @@ def jobs_run(
         typer.echo(run_async(lambda: _with_runtime(settings, _run)))
     except ConfigError as exc:
         fail(str(exc))
+
+
+@import_app.command("customers")
+def import_customers_command(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX export")],
+    team: Annotated[
+        str | None,
+        typer.Option(help="Team key or name; default: each row's owner's team"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and report, import nothing")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Import customers; re-running skips those already there. Exit 1 if some rows failed."""
+    from services.customer_import import ImportFileError, import_customers, read_table
+    from services.teams import find_team
+
+    settings = settings_or_exit(config)
+    try:
+        table = read_table(file)
+    except ImportFileError as exc:
+        fail(f"Cannot import {file}: {exc}")
+
+    async def _import(runtime: Runtime) -> tuple[list[str], bool]:
+        async with runtime.sessions() as session, session.begin():
+            team_id = None
+            if team is not None:
+                found = await find_team(session, team)
+                if found is None or found.archived:
+                    raise ConfigError(f"Unknown team {team!r}; `salesbot teams` lists them.")
+                team_id = found.id
+            report = await import_customers(
+                session, table, team_id=team_id, now=runtime.clock.now()
+            )
+            if dry_run:
+                await session.rollback()
+        lines = report.lines()
+        if dry_run:
+            lines.insert(0, "Dry run: nothing was saved.")
+        if report.errors:
+            lines.append("The rows with errors were skipped; fix them and import the file again.")
+        return lines, bool(report.errors)
+
+    try:
+        lines, had_errors = run_async(lambda: _with_runtime(settings, _import))
+    except ConfigError as exc:
+        fail(str(exc))
+        return
+    typer.echo("\n".join(lines))
+    if had_errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -25,7 +25,10 @@ from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient, SandboxMessage
 from bot.settings import load_settings
 from models.common import Role
-from services import invites, teams
+from services import invites, plans, teams
+from services.customer_import import import_customers, read_table
+from services.periods import local_today
+from services.users import Actor, by_telegram_id
 
 DEMO_CONFIG = """\
 # The demo company's configuration (written by `salesbot demo`).
@@ -66,6 +69,8 @@ Type as the current user; /help shows what they can do. Demo commands:
   1, 2, 3 ...       press that button of the latest message with buttons
   :who              list the demo users          :as N | :as NAME   switch user
   :loc LAT LON      share a location             :photo [caption]   send a photo
+  Try /visit, /today, /due, /customers; as a manager (:as 2) /team.
+  A customer to check in at: :loc 30.276849 120.160030 (杭州华丰建材股份有限公司)
   :wait 2h | 1d     move the demo clock forward  :quit              leave
 """
 
@@ -76,8 +81,14 @@ def plain(text: str) -> str:
     return html.unescape(TAG.sub("", text))
 
 
+DEMO_CUSTOMERS = Path(__file__).parent / "demo_data" / "customers.csv"
+# The owner names of the sample export, played by the demo's reps.
+DEMO_OWNERS = {"张三": 900004, "李四": 900005, "王五": 900006, "赵六": 900007, "钱七": 900008}
+
+
 async def seed(runtime: Runtime) -> None:
-    """Register the demo company through the real invite path."""
+    """Register the demo company through the real invite path, import its customers and plan
+    each rep's day with a few customers that are due."""
     now = runtime.clock.now()
     async with transaction(runtime.sessions) as session:
         for person in DEMO_USERS:
@@ -89,6 +100,36 @@ async def seed(runtime: Runtime) -> None:
             await invites.redeem(
                 session, payload=created.deep_link_payload, telegram_id=person.telegram_id,
                 display_name=person.name, username=None, language=person.language, now=now,
+            )  # fmt: skip
+    await seed_customers(runtime)
+
+
+async def seed_customers(runtime: Runtime) -> None:
+    """The sample export (its bad rows are skipped), owners mapped onto the demo reps."""
+    # Imported a quarter ago, so that the /due list and the plan have something to show.
+    imported_at = runtime.clock.now() - timedelta(days=35)
+    async with transaction(runtime.sessions) as session:
+        owners: dict[str, int] = {}
+        for name, telegram_id in DEMO_OWNERS.items():
+            user = await by_telegram_id(session, telegram_id)
+            if user is not None and user.id is not None:
+                owners[name] = user.id
+        await import_customers(
+            session, read_table(DEMO_CUSTOMERS), team_id=None, now=imported_at, owners=owners
+        )
+        for telegram_id in DEMO_OWNERS.values():
+            user = await by_telegram_id(session, telegram_id)
+            if user is None:
+                continue
+            actor = Actor.of(user)
+            rules = runtime.settings.team(
+                next(p.team for p in DEMO_USERS if p.telegram_id == telegram_id) or ""
+            )
+            today = local_today(runtime.clock.now(), rules.timezone)
+            due = await plans.due_customers(session, actor, today, rules, limit=2)
+            await plans.plan_visits(
+                session, actor=actor, day=today, customer_ids=[d.customer.id or 0 for d in due],
+                purpose=None, today=today, now=runtime.clock.now(),
             )  # fmt: skip
 
 
@@ -235,7 +276,10 @@ async def run_demo(
 async def _chat_loop(
     terminal: Terminal, script: list[str] | None, out: Callable[[str], None]
 ) -> None:
-    out("salesbot demo — a sales company with 2 teams, 2 managers, 5 reps and a director.")
+    out(
+        "salesbot demo — a sales company with 2 teams, 2 managers, 5 reps and a director, "
+        "and 40 customers."
+    )
     out(HELP)
     interactive = script is None and sys.stdin.isatty()
     lines = iter(script) if script is not None else None

@@ -143,7 +143,8 @@ def settings(config_path: Path, database_url: str, monkeypatch: pytest.MonkeyPat
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(START)
+    """Frozen between moves, so tests can compare times exactly (see test_outbox for ticking)."""
+    return ManualClock(START, ticking=False)
 
 
 @pytest.fixture

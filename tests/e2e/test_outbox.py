@@ -7,18 +7,26 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
+from bot.clock import ManualClock
 from bot.db import create_session_factory, transaction
 from bot.delivery import Sender
 from bot.harness import LocalBot
 from models.common import Role
 from models.outbox import OutboxMessage, OutboxStatus
 from services import outbox
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, START
 from tests.helpers import join, user_by_tg
 
 CHAT_BASE = 50_000
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Retries and leases are measured in seconds: this clock keeps ticking between moves."""
+    return ManualClock(START, ticking=True)
 
 
 async def add_chats(bot: LocalBot, count: int) -> list[int]:

@@ -1,0 +1,222 @@
+"""/plan, /today, /week, /due and the manager's /team, as people use them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.harness import Chat, LocalBot
+from models.common import Role
+from models.customer import Tier
+from tests.customer_helpers import add_customer, forge_button, plans_of, visits_of
+from tests.helpers import join
+
+
+async def _phone_visit(chat: Chat, customer: str, purpose: str = "Revisit") -> None:
+    await chat.send("/visit")
+    await chat.send(customer)
+    await chat.tap(customer)
+    await chat.tap("Phone")
+    await chat.tap(purpose)
+    await chat.send("Called.")
+    await chat.tap("Skip")
+    await chat.tap("Save")
+
+
+async def _in_person_visit(chat: Chat, customer: str, at: tuple[float, float]) -> None:
+    await chat.send("/visit")
+    await chat.send(customer)
+    await chat.tap(customer)
+    await chat.tap("In person")
+    await chat.tap("Revisit")
+    await chat.send("Visited.")
+    await chat.share_location(*at, accuracy=10.0)
+    await chat.tap("Skip")
+    await chat.tap("Skip")
+    await chat.tap("Save")
+
+
+async def test_plan_a_day_then_today_and_week(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 5001, "Wang", Role.REP, "north")
+    for name, tier in (("Alpha Co", Tier.A), ("Bravo Co", Tier.B), ("Charlie Co", Tier.C)):
+        await add_customer(runtime, "north", name, owner_tg=5001, tier=tier)
+    await runtime.clock.advance(timedelta(days=29))  # type: ignore[attr-defined]
+    # Now Wed 23 Dec 2026: A (14 days) and B (28 days) are overdue, C (90 days) is not.
+
+    replies = await rep.send("/due")
+    text = replies[-1].text
+    assert "2 customers due for a visit" in text
+    assert text.index("Alpha Co (A) — 15 days overdue") < text.index("Bravo Co (B) — 1 days")
+    assert "Charlie" not in text
+
+    replies = await rep.send("/plan")
+    assert replies[-1].button_texts()[:2] == ["Wed 23 Dec", "Thu 24 Dec"]
+    replies = await rep.tap("Thu 24 Dec")
+    prompt = replies[-1]
+    assert "Thu 24 Dec 2026" in prompt.text
+    assert prompt.button_texts()[:2] == ["⏰ Alpha Co", "⏰ Bravo Co"]
+    replies = await rep.tap("⏰ Alpha Co")
+    assert replies == []  # ticking edits the list in place
+    replies = await rep.send("Charlie")  # a customer who is not due: search for it
+    replies = await rep.tap("Charlie Co")
+    ticked = (await rep.last_reply()).button_texts()
+    assert "✅ Alpha Co" in ticked and "✅ Charlie Co" in ticked and "✅ Done (2 chosen)" in ticked
+    await rep.tap("Done")
+    replies = await rep.tap("Demo / quote")
+    assert "Planned for Thu 24 Dec 2026 (2)" in replies[0].text
+    replies = await rep.tap("Plan Mon 28 Dec")  # the next working day (Fri 25 is a holiday)
+    await rep.tap("⏰ Bravo Co")
+    await rep.tap("Done")
+    await rep.tap("Skip")
+    replies = await rep.tap("Finish")
+    assert "Your plan is saved" in replies[-1].text
+    plans = await plans_of(runtime, 5001)
+    assert [(p.planned_on.isoformat(), p.purpose) for p in plans] == [
+        ("2026-12-24", "demo"), ("2026-12-24", "demo"), ("2026-12-28", None)
+    ]  # fmt: skip
+
+    await runtime.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    replies = await rep.send("/today")
+    assert "Today, Thu 24 Dec 2026 — plan: 0/2 done" in replies[-1].text
+    assert "📝 Log Alpha Co" in replies[-1].button_texts()
+    replies = await rep.tap("📝 Log Alpha Co")
+    assert "Alpha Co: in person or by phone?" in replies[-1].text
+    await rep.tap("Phone")
+    await rep.tap("Demo / quote")
+    await rep.send("Sent the quote by mail.")
+    await rep.tap("Skip")
+    await rep.tap("Save")
+    # An unplanned visit shows up under "Also visited".
+    await add_customer(runtime, "north", "Delta Co", owner_tg=5001)
+    await _phone_visit(rep, "Delta Co")
+    replies = await rep.send("/today")
+    text = replies[-1].text
+    assert "plan: 1/2 done" in text and "✅ Alpha Co" in text and "⬜ Charlie Co" in text
+    assert "Also visited:" in text and "Delta Co" in text
+    assert replies[-1].button_texts() == ["📝 Log Charlie Co"]
+    replies = await rep.send("/week")
+    text = replies[-1].text
+    assert "Week Mon 21 Dec – Sun 27 Dec" in text
+    assert re.search(r"▶ Thu 24 Dec: 1/2 · 🤝 0 · 📞 2", text), text
+    assert "Mon 28 Dec" not in text and "Mon 21 Dec: 0/0" in text
+    assert "📞 2/20 phone" in text
+    replies = await rep.send("/due")
+    assert "Alpha Co" not in replies[-1].text and "Bravo Co" in replies[-1].text
+
+
+async def test_follow_up_dates_appear_in_the_plan_and_the_morning_list(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 5002, "Li", Role.REP, "north")
+    await add_customer(runtime, "north", "Echo Co", owner_tg=5002)
+    await rep.send("/visit")
+    await rep.tap("Echo Co")
+    await rep.tap("Phone")
+    await rep.tap("Revisit")
+    await rep.send("Asked for samples.")
+    await rep.send("Bring samples")
+    await rep.tap("Tomorrow")
+    await rep.tap("Save")
+    await runtime.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    replies = await rep.send("/today")
+    assert "⬜ Echo Co (follow-up)" in replies[-1].text
+    await runtime.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    replies = await rep.send("/today")
+    assert "Overdue follow-ups" in replies[-1].text and "Echo Co (Wed 25 Nov)" in replies[-1].text
+    replies = await rep.tap("📝 Log Echo Co")
+    assert "Echo Co: in person or by phone?" in replies[-1].text
+
+
+async def test_plan_buttons_belong_to_their_rep(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    owner = await join(local_bot, 5003, "Owner", Role.REP, "north")
+    other = await join(local_bot, 5004, "Other", Role.REP, "north")
+    await add_customer(runtime, "north", "Foxtrot Co", owner_tg=5003)
+    await owner.send("/plan")
+    await owner.tap("Tue 24 Nov")
+    await owner.send("Foxtrot")
+    await owner.tap("Foxtrot Co")
+    await owner.tap("Done")
+    await owner.tap("Skip")
+    (plan,) = await plans_of(runtime, 5003)
+    await forge_button(other, f"pl|{plan.id}|v")
+    replies = await other.tap("Forged")
+    assert "not found among yours" in replies[-1].text
+
+
+async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    manager = await join(local_bot, 5101, "Chen", Role.MANAGER, "north")
+    wang = await join(local_bot, 5102, "Wang", Role.REP, "north")
+    li = await join(local_bot, 5103, "Li", Role.REP, "north")
+    zhao = await join(local_bot, 5104, "Zhao", Role.REP, "south")
+    shop = (30.276849, 120.160030)
+    await add_customer(runtime, "north", "Golf Co", owner_tg=5102, location=shop)
+    await add_customer(runtime, "north", "Hotel Co", owner_tg=5103)
+    await add_customer(runtime, "south", "India Co", owner_tg=5104)
+
+    await _in_person_visit(wang, "Golf Co", (30.2770, 120.1605))  # near
+    await _in_person_visit(wang, "Golf Co", (30.2900, 120.1600))  # 1.5 km: flagged
+    await _phone_visit(wang, "Golf Co")
+    # Wang develops a new customer inside /visit.
+    await wang.send("/visit")
+    await wang.send("Juliet Co")
+    await wang.tap("New customer")
+    await wang.tap("✓ Juliet Co")
+    await wang.tap("Skip")
+    await wang.tap("Skip")
+    await wang.tap("Skip")
+    await wang.tap("Phone")
+    await wang.tap("New development")
+    await wang.send("Intro call.")
+    await wang.tap("Skip")
+    await wang.tap("Save")
+    await _phone_visit(li, "Hotel Co")
+    await _phone_visit(zhao, "India Co")  # another team: not in North's figures
+    # A visit of last week does not count this week.
+    assert len(await visits_of(runtime, 5102)) == 4
+
+    replies = await manager.send("/team")
+    text = replies[-1].text
+    assert "North — week Mon 23 Nov – Sun 29 Nov" in text
+    assert "Li: 🤝 0/15 · 📞 1/20 · 🆕 0/8" in text
+    assert "Wang: 🤝 2/15 · 📞 2/20 · 🆕 1/8 · ⚠️ 1 flagged" in text
+    assert "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1" in text
+    assert "Zhao" not in text
+    replies = await manager.tap("Wang")
+    detail = (await manager.last_reply()).text
+    assert "Wang — 4 visits this week" in detail
+    assert "⚠️ Check-in 1.5 km from the customer" in detail and "±10 m" in detail
+    await manager.tap("Team")
+    assert "Wang: 🤝 2/15" in (await manager.last_reply()).text
+
+    # Next week (Mon 30 Nov, still November) the weekly figures start from zero.
+    await runtime.clock.advance(timedelta(days=6))  # type: ignore[attr-defined]
+    replies = await manager.send("/team")
+    assert "Wang: 🤝 0/15 · 📞 0/20 · 🆕 1/8" in replies[-1].text
+
+    # A manager cannot open another team or its reps, even with forged buttons.
+    south_manager = await join(local_bot, 5105, "Sun", Role.MANAGER, "south")
+    await forge_button(south_manager, "tm|r|1")
+    replies = await south_manager.tap("Forged")
+    assert "not found in your team" in replies[-1].text
+    north_team_id = 1
+    await forge_button(south_manager, f"tm|t|{north_team_id}", "Forged team")
+    replies = await south_manager.tap("Forged team")
+    assert "not yours" in replies[-1].text
+    assert "not available for your role" in (await wang.send("/team"))[-1].text
+
+
+async def test_director_picks_a_team(local_bot: LocalBot) -> None:
+    director = await join(local_bot, 5201, "Zhou", Role.DIRECTOR, None)
+    rep = await join(local_bot, 5202, "Qian", Role.REP, "south")
+    await add_customer(local_bot.runtime, "south", "Kilo Co", owner_tg=5202)
+    await _phone_visit(rep, "Kilo Co")
+    replies = await director.send("/team")
+    assert replies[-1].button_texts() == ["North", "South"]
+    await director.tap("South")
+    assert "Qian: 🤝 0/15 · 📞 1/20" in (await director.last_reply()).text
+    replies = await director.send("/team north")
+    assert "No reps in this team yet" in replies[-1].text

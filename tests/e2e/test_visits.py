@@ -1,0 +1,410 @@
+"""/visit and /visits as a rep experiences them, through the sandbox over HTTP.
+
+The tap and message counts asserted here are the ones quoted in the issue's closing note:
+a phone visit is /visit + 1 typed note + 5 taps; an in-person visit with a check-in and a
+photo is /visit + note + location + photo + 6 taps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from telegram import Update
+
+from bot.harness import Chat, LocalBot
+from models.common import Role
+from models.visit import CheckinSource, VisitKind, VisitPurpose
+from tests.customer_helpers import (
+    Counter,
+    add_customer,
+    attachments,
+    audit_actions,
+    count_customers,
+    customer_named,
+    plans_of,
+    visits_of,
+)
+from tests.helpers import join
+
+SHOP = (30.276849, 120.160030)
+CANCELLED = "Cancelled. Nothing was saved."
+
+
+async def test_phone_visit_in_the_fewest_taps(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3001, "Wang", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "杭州华丰建材", owner_tg=3001)
+    flow = Counter(rep)
+    assert "Which customer" in (await flow.send("/visit"))[-1].text
+    await flow.tap("杭州华丰建材")  # own and recent customers are buttons
+    await flow.tap("Phone")
+    await flow.tap("Revisit")
+    await flow.send("Talked about the spring order, wants a quote.")
+    replies = await flow.tap("In 3 days")  # the follow-up date; Skip when there is none
+    assert "Visit summary" in replies[-1].text and "Fri 27 Nov 2026" in replies[-1].text
+    replies = await flow.tap("Save")
+    assert len(replies) == 1, "saving sends exactly one confirmation"
+    assert "Visit saved" in replies[0].text and "📞 1/20 phone" in replies[0].text
+    assert (flow.sent, flow.taps) == (2, 5)
+    assert flow.received == 7  # one prompt per step, plus the confirmation
+
+    (visit,) = await visits_of(local_bot.runtime, 3001)
+    assert visit.kind == VisitKind.PHONE and visit.purpose == VisitPurpose.REVISIT
+    assert visit.notes.startswith("Talked about") and visit.checkin_latitude is None
+    assert visit.visited_at == local_bot.runtime.clock.now()
+    assert visit.follow_up_on is not None and visit.follow_up_on.isoformat() == "2026-11-27"
+    assert [e.action for e in await audit_actions(local_bot.runtime, "visit")] == ["visit.created"]
+    # The follow-up date is in the plan of that day.
+    (plan,) = await plans_of(local_bot.runtime, 3001)
+    assert plan.planned_on == visit.follow_up_on and plan.source == "follow_up"
+
+
+async def test_in_person_visit_with_location_and_photo(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3002, "Li", Role.REP, "north")
+    await add_customer(runtime, "north", "上海新天地零售", owner_tg=3002, location=SHOP)
+    flow = Counter(rep)
+    await flow.send("/visit")
+    await flow.tap("上海新天地零售")
+    await flow.tap("In person")
+    await flow.tap("Demo / quote")
+    replies = await flow.send("Showed the new range to the owner; liked the display stand.")
+    assert replies[0].reply_markup is not None
+    assert replies[0].reply_markup["keyboard"][0][0]["request_location"] is True
+    replies = await flow.share_location(30.2770, 120.1610, accuracy=12.0, live=True)
+    assert "95 m from the customer ✅" in replies[0].text
+    assert "live location, ±12 m" in replies[0].text
+    assert replies[0].reply_markup == {"remove_keyboard": True}
+    replies = await flow.send_photo()
+    assert "1 photo(s) added" in replies[-1].text
+    await flow.tap("Done")
+    await flow.tap("Skip")  # no next step, no follow-up
+    replies = await flow.tap("Save")
+    assert len(replies) == 1 and "Visit saved" in replies[0].text
+    assert "🤝 1/15 in person" in replies[0].text
+    assert (flow.sent, flow.taps) == (4, 6)
+    # Prompts (the check-in prompt is two messages: the location keyboard and Skip/Cancel), the
+    # check-in verdict, and the confirmation.
+    assert flow.received == 12
+
+    (visit,) = await visits_of(runtime, 3002)
+    assert visit.kind == VisitKind.IN_PERSON and visit.purpose == VisitPurpose.DEMO
+    assert visit.checkin_accuracy_m == 12.0 and visit.checkin_source == CheckinSource.LIVE
+    assert visit.distance_m == pytest.approx(94.6, abs=0.5) and not visit.flagged
+    photos = await attachments(runtime, visit.id or 0)
+    assert [a.kind for a in photos] == ["photo"] and photos[0].file_id
+    assert visit.follow_up_on is None and visit.next_step is None
+
+
+async def test_far_check_in_on_a_picked_point_is_flagged(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3003, "Zhao", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "杭州远航医药", location=SHOP)
+    await rep.send("/visit")
+    await rep.send("远航")
+    await rep.tap("杭州远航医药")
+    await rep.tap("In person")
+    await rep.tap("Collection")
+    await rep.send("Collected half of the invoice.")
+    # A point picked on the map carries no accuracy; this one is about 1.1 km away.
+    replies = await rep.share_location(30.2868, 120.1600)
+    assert "⚠️ Check-in 1.1 km from the customer, more than 200 m" in replies[0].text
+    assert "a point picked on the map" in replies[0].text
+    await rep.tap("Skip")
+    await rep.tap("Skip")
+    replies = await rep.tap("Save")
+    assert "Flagged: the check-in was 1.1 km from the customer" in replies[-1].text
+    (visit,) = await visits_of(local_bot.runtime, 3003)
+    assert visit.flagged and visit.checkin_source == CheckinSource.PICKED
+    assert visit.checkin_accuracy_m is None
+    assert visit.distance_m == pytest.approx(1106.5, abs=1)
+
+
+async def test_creating_a_customer_inside_visit_and_storing_its_location(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3004, "Sun", Role.REP, "north")
+    await add_customer(runtime, "north", "Acme Trading", phone="13800138000")
+    await rep.send("/visit")
+    replies = await rep.send("Nova Farm Supplies")
+    assert "No customer matches" in replies[-1].text
+    await rep.tap("New customer “Nova Farm Supplies”")
+    replies = await rep.tap("✓ Nova Farm Supplies")  # the typed search is the name: one tap
+    assert "Contact person" in replies[-1].text
+    await rep.send("Ms Chen")
+    # The phone of an existing customer: the bot offers that customer instead.
+    replies = await rep.send("+86 138-0013-8000")
+    assert "already belongs to Acme Trading" in replies[-1].text
+    assert "Use Acme Trading" in replies[-1].button_texts()
+    await rep.tap("different customer")
+    await rep.tap("A")
+    await rep.tap("In person")
+    await rep.tap("New development")
+    await rep.send("First visit, they buy seeds twice a year.")
+    replies = await rep.share_location(31.2000, 121.4000, accuracy=8.0)
+    assert "no stored location to compare with" in replies[0].text
+    assert "no stored location yet" in replies[-1].text
+    await rep.tap("Yes, save it")
+    await rep.tap("Skip")
+    replies = await rep.tap("Tomorrow")
+    assert "Nova Farm Supplies (new customer)" in replies[-1].text
+    replies = await rep.tap("Save")
+    text = replies[-1].text
+    assert "New customer Nova Farm Supplies added" in text and "🆕 1/8" in text
+    assert "location is saved" in text
+
+    nova = await customer_named(runtime, "Nova Farm Supplies")
+    assert nova.contact == "Ms Chen" and nova.phone == "138 0013 8000" and nova.tier == "A"
+    assert (nova.latitude, nova.longitude) == (31.2, 121.4) and nova.source == "chat"
+    (visit,) = await visits_of(runtime, 3004)
+    assert visit.customer_id == nova.id and visit.distance_m == 0.0 and not visit.flagged
+    actions = [e.action for e in await audit_actions(runtime, "customer")]
+    assert actions[-2:] == ["customer.created", "customer.updated"]
+
+
+async def test_duplicate_name_offers_the_existing_customer(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3005, "Qian", Role.REP, "north")
+    await add_customer(runtime, "north", "杭州华丰建材股份有限公司")
+    await rep.send("/visit")
+    await rep.send("zzz")
+    await rep.tap("New customer")
+    # Spacing and full-width letters do not make a new customer.
+    replies = await rep.send("杭州华丰建材 股份有限公司")
+    assert "already exists" in replies[-1].text
+    replies = await rep.tap("Use 杭州华丰建材股份有限公司")
+    assert "in person or by phone" in replies[-1].text
+    assert await count_customers(runtime) == 1
+
+
+STEPS: list[tuple[str, Callable[[Chat], Awaitable[object]]]] = [
+    ("customer", lambda c: c.send("/visit")),
+    ("pick", lambda c: c.send("Nowhere Ltd")),
+    ("c_name", lambda c: c.tap("New customer")),
+    ("c_contact", lambda c: c.send("Nowhere Ltd")),
+    ("c_phone", lambda c: c.send("Mr Hu")),
+    ("c_tier", lambda c: c.send("021 6234 5678")),
+    ("kind", lambda c: c.tap("B")),
+    ("purpose", lambda c: c.tap("In person")),
+    ("notes", lambda c: c.tap("New development")),
+    ("location", lambda c: c.send("Met Mr Hu")),
+    ("store_loc", lambda c: c.share_location(31.2, 121.4, accuracy=20.0)),
+    ("photos", lambda c: c.tap("Yes, save it")),
+    ("photos+1", lambda c: c.send_photo()),
+    ("next", lambda c: c.tap("Done")),
+    ("follow_up", lambda c: c.send("Send samples")),
+    ("date", lambda c: c.tap("Pick a date")),
+    ("summary", lambda c: c.send("下周五")),
+    ("edit", lambda c: c.tap("Edit a field")),
+    ("time", lambda c: c.tap("Time")),
+]
+
+
+@pytest.mark.parametrize("stop", range(len(STEPS)), ids=[name for name, _ in STEPS])
+async def test_cancel_at_every_step_saves_nothing(local_bot: LocalBot, stop: int) -> None:
+    rep = await join(local_bot, 3006, "Hu", Role.REP, "north")
+    for _, act in STEPS[: stop + 1]:
+        await act(rep)
+    replies = await rep.tap("Cancel")
+    assert CANCELLED in replies[-1].text
+    assert replies[-1].reply_markup == {"remove_keyboard": True}
+    assert await visits_of(local_bot.runtime, 3006) == []
+    assert await count_customers(local_bot.runtime) == 0
+    assert "not understand" in (await rep.send("hello"))[-1].text  # no form left open
+
+
+async def test_cancel_command_in_the_middle(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3007, "Ma", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "Beta Co", owner_tg=3007)
+    await rep.send("/visit")
+    await rep.tap("Beta Co")
+    await rep.tap("Phone")
+    assert CANCELLED in (await rep.send("/cancel"))[-1].text
+    assert await visits_of(local_bot.runtime, 3007) == []
+
+
+async def _inject_text(local_bot: LocalBot, user_id: int, text: str) -> None:
+    """Deliver a text longer than Telegram allows, as a raw update (the sandbox refuses it)."""
+    app = local_bot.app
+    assert app is not None
+    update_id = 9_000_000 + len(text)
+    payload = {
+        "update_id": update_id,
+        "message": {
+            "message_id": 900_000, "date": int(datetime.now(UTC).timestamp()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Gu"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Gu"}, "text": text,
+        },
+    }  # fmt: skip
+    await app.update_queue.put(Update.de_json(payload, app.bot))
+    await local_bot.tracker.wait(update_id)
+
+
+async def test_wrong_input_at_each_step_is_explained_and_asked_again(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3008, "Gu", Role.REP, "north")
+    await rep.send("/visit")
+    replies = await rep.send_photo()
+    assert "type your answer as text" in replies[0].text and "Which customer" in replies[-1].text
+    await rep.send("Gamma")
+    await rep.tap("New customer")
+    replies = await rep.send("…")  # a name with no letters or digits is empty
+    assert "cannot be empty" in replies[0].text and "customer's name" in replies[-1].text
+    replies = await rep.send("Gamma Foods")
+    replies = await rep.send("Mr Gao")
+    replies = await rep.send("call the front desk")
+    assert "does not look like a phone number" in replies[0].text
+    await rep.tap("Skip")
+    await rep.tap("C")
+    replies = await rep.send("in person")
+    assert "choose one of the buttons" in replies[0].text and "by phone" in replies[-1].text
+    await rep.tap("In person")
+    await rep.tap("Revisit")
+    replies = await rep.send_photo()
+    assert "type what happened" in replies[0].text and "What happened" in replies[-1].text
+    replies = await rep.send("x" * 4096)  # the longest text Telegram delivers
+    assert "That note is 4096 characters; at most 2000 fit" in replies[0].text
+    mark = (await rep.last_reply()).message_id
+    await _inject_text(local_bot, 3008, "y" * 10_000)
+    replies = await rep.replies_since(mark)
+    assert "That note is 10000 characters" in replies[0].text
+    assert "What happened" in replies[-1].text
+    replies = await rep.send_voice()
+    assert "Check in" in replies[0].text
+    replies = await rep.send("I am at the shop")
+    assert "share your location" in replies[0].text and "Check in" in replies[-2].text
+    await rep.tap("Skip")
+    replies = await rep.send("here is a text, not a photo")
+    assert "send a photo" in replies[0].text
+    await rep.tap("Skip")
+    await rep.send("Call back about prices")
+    replies = await rep.send("when pigs fly")
+    assert "could not read a date in “when pigs fly”" in replies[0].text
+    assert "follow up" in replies[-1].text
+    replies = await rep.send("11月20日")  # last week
+    assert "Fri 20 Nov 2026 is in the past" in replies[0].text
+    replies = await rep.send("下周五")
+    assert "Understood: Fri 4 Dec 2026" in replies[0].text
+    assert "Visit summary" in replies[-1].text and "🎤 Voice note attached" in replies[-1].text
+    replies = await rep.tap("Save")
+    assert "Visit saved" in replies[-1].text
+    (visit,) = await visits_of(local_bot.runtime, 3008)
+    assert visit.notes == "" and visit.next_step == "Call back about prices"
+    assert [a.kind for a in await attachments(local_bot.runtime, visit.id or 0)] == ["voice"]
+    assert visit.follow_up_on is not None and visit.follow_up_on.isoformat() == "2026-12-04"
+
+
+async def test_half_filled_visit_survives_a_restart(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3009, "Xu", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "Delta Ltd", owner_tg=3009)
+    await rep.send("/visit")
+    await rep.tap("Delta Ltd")
+    await rep.tap("Phone")
+    await local_bot.restart()
+    await rep.tap("After-sales")
+    await rep.send("Replaced a faulty unit.")
+    await local_bot.restart()
+    await rep.tap("Skip")
+    replies = await rep.tap("Save")
+    assert "Visit saved" in replies[-1].text
+    (visit,) = await visits_of(local_bot.runtime, 3009)
+    assert visit.purpose == VisitPurpose.AFTER_SALES and visit.notes == "Replaced a faulty unit."
+
+
+async def test_visit_for_an_earlier_time_today(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3010, "Lu", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "Echo Ltd", owner_tg=3010)
+    await local_bot.runtime.clock.advance(timedelta(hours=6))  # 15:00 in Shanghai
+    await rep.send("/visit")
+    await rep.tap("Echo Ltd")
+    await rep.tap("Phone")
+    await rep.tap("Revisit")
+    await rep.send("Agreed on the delivery date.")
+    await rep.tap("Skip")
+    await rep.tap("Edit a field")
+    replies = await rep.tap("Time")
+    assert "2 h ago (13:00)" in replies[-1].button_texts()
+    replies = await rep.send("16:30")
+    assert "still to come" in replies[0].text
+    replies = await rep.send("上午10点半")
+    assert "Today 10:30" in replies[-1].text
+    await rep.tap("Save")
+    (visit,) = await visits_of(local_bot.runtime, 3010)
+    assert visit.visited_at == datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
+
+
+async def test_edit_and_delete_within_24_hours_are_audited(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3011, "Fan", Role.REP, "north")
+    await add_customer(runtime, "north", "Foxtrot Ltd", owner_tg=3011)
+    for purpose in ("Revisit", "Collection"):
+        await rep.send("/visit")
+        await rep.tap("Foxtrot Ltd")
+        await rep.tap("Phone")
+        await rep.tap(purpose)
+        await rep.send(f"{purpose} call")
+        await rep.tap("Tomorrow")
+        await rep.tap("Save")
+    replies = await rep.send("/visits")
+    assert "1. " in replies[-1].text and "Collection" in replies[-1].text
+    replies = await rep.tap("✏️ 1")
+    assert "Visit summary" in replies[-1].text
+    await rep.tap("Edit a field")
+    await rep.tap("Purpose")
+    replies = await rep.tap("Demo / quote")
+    assert "Demo / quote" in replies[-1].text and "Visit summary" in replies[-1].text
+    replies = await rep.tap("Save")
+    assert "Visit updated" in replies[-1].text
+    first, second = await visits_of(runtime, 3011)
+    assert first.purpose == VisitPurpose.REVISIT and second.purpose == VisitPurpose.DEMO
+
+    await rep.send("/visits")
+    replies = await rep.tap("🗑 2")
+    assert "Delete this visit?" in replies[-1].text and "Revisit" in replies[-1].text
+    await rep.tap("Yes, delete")
+    assert "Visit deleted" in (await rep.last_reply()).text
+    assert [v.id for v in await visits_of(runtime, 3011)] == [second.id]
+    assert len(await plans_of(runtime, 3011)) == 1  # the deleted visit's follow-up is gone
+
+    entries = await audit_actions(runtime, "visit")
+    assert [e.action for e in entries] == [
+        "visit.created", "visit.created", "visit.edited", "visit.deleted"
+    ]  # fmt: skip
+    edited = entries[2]
+    assert edited.before == {"purpose": "collection"} and edited.after == {"purpose": "demo"}
+    assert entries[3].before is not None and entries[3].before["purpose"] == "revisit"
+
+    await runtime.clock.advance(timedelta(hours=25))  # type: ignore[attr-defined]
+    replies = await rep.send("/visits")
+    assert replies[-1].buttons == []
+    from tests.customer_helpers import forge_button
+
+    await forge_button(rep, f"vi|{second.id}|e")
+    replies = await rep.tap("Forged")
+    assert "more than 24 hours ago" in replies[-1].text
+    await forge_button(rep, f"vi|{second.id}|D", "Forged delete")
+    replies = await rep.tap("Forged delete")
+    assert "more than 24 hours ago" in replies[-1].text
+    assert len(await visits_of(runtime, 3011)) == 1
+
+
+async def test_a_rep_cannot_touch_another_reps_visit(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    owner = await join(local_bot, 3012, "Owner", Role.REP, "north")
+    other = await join(local_bot, 3013, "Other", Role.REP, "north")
+    await add_customer(runtime, "north", "Golf Ltd", owner_tg=3012)
+    await owner.send("/visit")
+    await owner.tap("Golf Ltd")
+    await owner.tap("Phone")
+    await owner.tap("Revisit")
+    await owner.send("ok")
+    await owner.tap("Skip")
+    await owner.tap("Save")
+    (visit,) = await visits_of(runtime, 3012)
+    from tests.customer_helpers import forge_button
+
+    for action in ("e", "d", "D"):
+        await forge_button(other, f"vi|{visit.id}|{action}", f"Forged {action}")
+        replies = await other.tap(f"Forged {action}")
+        assert "not found among yours" in replies[-1].text
+    assert len(await visits_of(runtime, 3012)) == 1

@@ -1,0 +1,250 @@
+"""Services behind /visit, /plan and /team: rules checked directly, without the chat."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.app import Runtime
+from bot.db import transaction
+from bot.i18n import load_catalogs
+from handlers.plans import render_morning
+from models.common import Role
+from models.customer import Customer, Tier
+from models.plan import PlannedVisit
+from models.user import User
+from models.visit import CheckinSource, VisitKind, VisitPurpose
+from services import customers, plans, visits
+from services.customers import CustomerExistsError, CustomerInput, name_key, phone_parts
+from services.errors import UserFacingError
+from services.geo import distance_m
+from services.periods import local_today, month_period, week_period
+from services.users import Actor
+from services.visits import Checkin, VisitDraft
+from tests.helpers import team_id
+
+SHOP = (31.230845, 121.559082)
+
+
+async def _actor(runtime: Runtime, tg: int, team: str | None, role: Role = Role.REP) -> Actor:
+    now = runtime.clock.now()
+    async with transaction(runtime.sessions) as session:
+        team_ref = await team_id(runtime, team) if team else None
+        user = User(telegram_id=tg, display_name=f"User {tg}", role=role, created_at=now,
+                    updated_at=now, team_id=team_ref)  # fmt: skip
+        session.add(user)
+        await session.flush()
+        return Actor.of(user)
+
+
+async def _customer(runtime: Runtime, team: str, name: str, **extra: object) -> Customer:
+    async with transaction(runtime.sessions) as session:
+        values = CustomerInput(name=name, **extra)  # type: ignore[arg-type]
+        return await customers.create_customer(
+            session, actor=None, team_id=await team_id(runtime, team), values=values,
+            now=runtime.clock.now(), source="import",
+        )  # fmt: skip
+
+
+def _draft(runtime: Runtime, customer: Customer, **extra: object) -> VisitDraft:
+    values: dict[str, object] = {
+        "kind": VisitKind.PHONE, "purpose": VisitPurpose.REVISIT,
+        "visited_at": runtime.clock.now(), "customer_id": customer.id, "notes": "ok",
+    }  # fmt: skip
+    values.update(extra)
+    return VisitDraft(**values)  # type: ignore[arg-type]
+
+
+def test_haversine_distance() -> None:
+    assert distance_m(0, 0, 0, 1) == pytest.approx(111_195, rel=1e-4)
+    assert distance_m(31.2304, 121.4737, 39.9042, 116.4074) == pytest.approx(1_067_000, rel=0.01)
+    assert distance_m(*SHOP, *SHOP) == 0
+
+
+def test_names_and_phones_are_normalized() -> None:
+    assert name_key("杭州 华丰建材（股份）") == name_key("杭州华丰建材(股份)")
+    assert name_key("ＡＣＭＥ  Ltd.") == name_key("acme ltd")
+    assert phone_parts("+86 137-0404-9619") == ("137 0404 9619", "13704049619")
+    assert phone_parts("１３７０４０４９６１９") == ("137 0404 9619", "13704049619")
+    assert phone_parts("0086 13704049619") == ("137 0404 9619", "13704049619")
+    assert phone_parts("(021) 6234-5678")[1] == "02162345678"  # type: ignore[index]
+    assert phone_parts("找前台") is None and phone_parts("12") is None
+    assert phone_parts("1" * 20) is None
+
+
+def test_periods_follow_the_team_timezone_and_iso_weeks() -> None:
+    week = week_period(date(2026, 11, 24), "Asia/Shanghai")
+    assert (week.first, week.last) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert week.start == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+    # Berlin leaves summer time on 25 Oct 2026: that week has 169 hours.
+    berlin = week_period(date(2026, 10, 21), "Europe/Berlin")
+    assert berlin.end - berlin.start == timedelta(hours=169)
+    month = month_period(date(2026, 12, 31), "Asia/Shanghai")
+    assert (month.first, month.last) == (date(2026, 12, 1), date(2026, 12, 31))
+    late = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 01:00 on the 25th in Shanghai
+    assert local_today(late, "Asia/Shanghai") == date(2026, 11, 25)
+
+
+async def test_visit_flagging_and_storing_a_first_location(runtime: Runtime) -> None:
+    rules = runtime.settings.team("north")
+    rep = await _actor(runtime, 1, "north")
+    located = await _customer(runtime, "north", "Located", latitude=SHOP[0], longitude=SHOP[1])
+    bare = await _customer(runtime, "north", "Bare")
+    far = Checkin(SHOP[0] + 0.01, SHOP[1], 30.0, CheckinSource.CURRENT)
+    near = Checkin(SHOP[0] + 0.001, SHOP[1], 30.0, CheckinSource.CURRENT)
+    async with transaction(runtime.sessions) as session:
+        now = runtime.clock.now()
+        flagged = await visits.log_visit(
+            session, actor=rep, rules=rules, now=now,
+            draft=_draft(runtime, located, kind=VisitKind.IN_PERSON, checkin=far),
+        )  # fmt: skip
+        fine = await visits.log_visit(
+            session, actor=rep, rules=rules, now=now,
+            draft=_draft(runtime, located, kind=VisitKind.IN_PERSON, checkin=near),
+        )  # fmt: skip
+        phoned = await visits.log_visit(
+            session, actor=rep, rules=rules, now=now,
+            draft=_draft(runtime, located, kind=VisitKind.PHONE, checkin=far),
+        )  # fmt: skip
+        stored = await visits.log_visit(
+            session, actor=rep, rules=rules, now=now,
+            draft=_draft(runtime, bare, kind=VisitKind.IN_PERSON, checkin=near,
+                         store_location=True),
+        )  # fmt: skip
+    assert flagged.visit.flagged and flagged.visit.distance_m == pytest.approx(1112, abs=1)
+    assert not fine.visit.flagged and fine.visit.distance_m == pytest.approx(111, abs=1)
+    assert not phoned.visit.flagged  # only in-person visits are held to the radius
+    assert stored.location_stored and stored.customer.latitude == near.latitude
+    assert stored.progress.in_person == 3 and stored.progress.phone == 1
+
+
+async def test_visit_rules_time_team_and_edit_window(runtime: Runtime) -> None:
+    rules = runtime.settings.team("north")
+    rep = await _actor(runtime, 1, "north")
+    other = await _actor(runtime, 2, "north")
+    director = await _actor(runtime, 3, None, Role.DIRECTOR)
+    mine = await _customer(runtime, "north", "Mine")
+    theirs = await _customer(runtime, "south", "Theirs")
+    now = runtime.clock.now()
+    async with transaction(runtime.sessions) as session:
+        with pytest.raises(UserFacingError, match=r"customers\.not_found"):
+            await visits.log_visit(session, actor=rep, rules=rules, now=now,
+                                   draft=_draft(runtime, theirs))  # fmt: skip
+        with pytest.raises(UserFacingError, match="time_in_future"):
+            draft = _draft(runtime, mine, visited_at=now + timedelta(hours=1))
+            await visits.log_visit(session, actor=rep, rules=rules, now=now, draft=draft)
+        with pytest.raises(UserFacingError, match="time_not_today"):
+            draft = _draft(runtime, mine, visited_at=now - timedelta(hours=10))
+            await visits.log_visit(session, actor=rep, rules=rules, now=now, draft=draft)
+        with pytest.raises(UserFacingError, match="role_not_allowed"):
+            await visits.log_visit(session, actor=director, rules=rules, now=now,
+                                   draft=_draft(runtime, mine))  # fmt: skip
+        with pytest.raises(UserFacingError, match="notes_too_long"):
+            draft = _draft(runtime, mine, notes="x" * 2001)
+            await visits.log_visit(session, actor=rep, rules=rules, now=now, draft=draft)
+        logged = await visits.log_visit(
+            session, actor=rep, rules=rules, now=now, draft=_draft(runtime, mine)
+        )
+    visit_id = logged.visit.id or 0
+    async with transaction(runtime.sessions) as session:
+        with pytest.raises(UserFacingError, match=r"visits\.not_found"):
+            await visits.delete_visit(session, actor=other, visit_id=visit_id, rules=rules,
+                                      now=now)  # fmt: skip
+        later = now + timedelta(hours=24, minutes=1)
+        with pytest.raises(UserFacingError, match="edit_window_over"):
+            await visits.update_visit(session, actor=rep, visit_id=visit_id, rules=rules,
+                                      now=later, draft=_draft(runtime, mine))  # fmt: skip
+        with pytest.raises(UserFacingError, match="edit_window_over"):
+            await visits.delete_visit(session, actor=rep, visit_id=visit_id, rules=rules,
+                                      now=later)  # fmt: skip
+
+
+async def test_duplicates_are_found_within_a_team_only(runtime: Runtime) -> None:
+    await _customer(runtime, "north", "Kilo Co", phone="13800000000")
+    async with transaction(runtime.sessions) as session:
+        north, south = await team_id(runtime, "north"), await team_id(runtime, "south")
+        found = await customers.find_duplicate(session, north, name="KILO  co.")
+        assert found is not None and found[1] == "name"
+        found = await customers.find_duplicate(session, north, phone="+86 138 0000 0000")
+        assert found is not None and found[1] == "phone"
+        assert await customers.find_duplicate(session, south, name="Kilo Co") is None
+        with pytest.raises(CustomerExistsError):
+            await customers.create_customer(
+                session, actor=None, team_id=north, values=CustomerInput(name="kilo co"),
+                now=runtime.clock.now(),
+            )  # fmt: skip
+        # The same name in another team is another customer.
+        await customers.create_customer(
+            session, actor=None, team_id=south, values=CustomerInput(name="Kilo Co"),
+            now=runtime.clock.now(),
+        )  # fmt: skip
+
+
+async def test_due_list_morning_list_and_its_rendering(runtime: Runtime) -> None:
+    rules = runtime.settings.team("north")
+    rep = await _actor(runtime, 1, "north")
+    a = await _customer(runtime, "north", "Alpha", tier=Tier.A, owner_id=rep.user_id)
+    b = await _customer(runtime, "north", "Bravo", tier=Tier.B, owner_id=rep.user_id)
+    await _customer(runtime, "north", "Nobody's", tier=Tier.A)
+    clock = runtime.clock
+    await clock.advance(timedelta(days=30))  # type: ignore[attr-defined]
+    now = clock.now()
+    today = local_today(now, rules.timezone)
+    async with transaction(runtime.sessions) as session:
+        due = await plans.due_customers(session, rep, today, rules)
+        assert [(d.customer.name, d.overdue_days) for d in due] == [("Alpha", 16), ("Bravo", 2)]
+        await plans.plan_visits(session, actor=rep, day=today, customer_ids=[a.id or 0],
+                                purpose=VisitPurpose.DEMO, today=today, now=now)  # fmt: skip
+        # Bravo had a follow-up two days ago that nobody did.
+        session.add(PlannedVisit(team_id=b.team_id, rep_id=rep.user_id, customer_id=b.id or 0,
+                                 planned_on=today - timedelta(days=2), source="follow_up",
+                                 created_at=now))  # fmt: skip
+        morning = await plans.morning_list(session, rep.user_id, now, rules)
+    assert [c.name for _, c in morning.planned] == ["Alpha"]
+    assert [c.name for _, c in morning.overdue_follow_ups] == ["Bravo"]
+    catalogs = load_catalogs()
+    text, buttons = render_morning(catalogs, "en", morning)
+    assert "Good morning" in text and "• Alpha · Demo / quote" in text and "⏰ Bravo" in text
+    assert [b.text for row in buttons for b in row] == ["📝 Log Alpha", "📝 Log Bravo"]
+    assert all(len((b.data or "").encode()) <= 64 for row in buttons for b in row)
+    zh_text, _ = render_morning(catalogs, "zh", morning)
+    assert "早上好" in zh_text and "产品演示/报价" in zh_text
+
+    async with transaction(runtime.sessions) as session:
+        draft = VisitDraft(kind=VisitKind.PHONE, purpose=VisitPurpose.DEMO, visited_at=now,
+                           customer_id=a.id, notes="done")  # fmt: skip
+        await visits.log_visit(session, actor=rep, draft=draft, rules=rules, now=now)
+        morning = await plans.morning_list(session, rep.user_id, now, rules)
+        due = await plans.due_customers(session, rep, today, rules)
+        plan_rows = (await session.exec(select(PlannedVisit))).all()
+    assert morning.planned == [] and [d.customer.name for d in due] == ["Bravo"]
+    assert sum(1 for p in plan_rows if p.done_visit_id is not None) == 1
+    empty_text, empty_buttons = render_morning(catalogs, "en", plans.MorningList(today, [], []))
+    assert "Nothing is planned" in empty_text and empty_buttons == []
+
+
+async def test_week_overview_counts_by_local_day(runtime: Runtime) -> None:
+    rules = runtime.settings.team("north")
+    rep = await _actor(runtime, 1, "north")
+    c = await _customer(runtime, "north", "Mike Co")
+    clock = runtime.clock
+    async with transaction(runtime.sessions) as session:
+        # 09:00 Tuesday, then 23:30 Tuesday local (15:30 UTC): both on Tuesday.
+        await visits.log_visit(session, actor=rep, rules=rules, now=clock.now(),
+                               draft=_draft(runtime, c))  # fmt: skip
+    await clock.advance(timedelta(hours=14, minutes=30))  # type: ignore[attr-defined]
+    async with transaction(runtime.sessions) as session:
+        await visits.log_visit(session, actor=rep, rules=rules, now=clock.now(),
+                               draft=_draft(runtime, c, kind=VisitKind.IN_PERSON))  # fmt: skip
+    await clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]  (00:30 Wednesday)
+    async with transaction(runtime.sessions) as session:
+        await visits.log_visit(session, actor=rep, rules=rules, now=clock.now(),
+                               draft=_draft(runtime, c))  # fmt: skip
+        days = await plans.week_overview(session, rep.user_id, date(2026, 11, 25), rules)
+        figures = await visits.team_figures(session, rep.team_id or 0, rules, date(2026, 11, 25))
+    by_day = {d.day.isoformat(): (d.in_person, d.phone) for d in days}
+    assert by_day["2026-11-24"] == (1, 1) and by_day["2026-11-25"] == (0, 1)
+    assert sum(d.phone + d.in_person for d in days) == 3
+    assert [(f.in_person, f.phone) for f in figures] == [(1, 2)]
