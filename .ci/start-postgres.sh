@@ -3,6 +3,10 @@
 # 127.0.0.1:${PGPORT:-55432}; prints the SQLAlchemy URL of a fresh "salesbot_test" database.
 set -euo pipefail
 port="${PGPORT:-55432}"
+# A port already taken (say, by an earlier run on this machine) is replaced by a free one.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) >&2

@@ -10,6 +10,7 @@ import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.i18n import language_from_telegram
 from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
 from models.user import User
-from services import updates, users
+from services import outbox, updates, users
 from services.errors import UserFacingError
 from services.users import Actor
 
@@ -136,6 +137,13 @@ async def answer_callback(update: Update) -> None:
         log.debug("callback answer refused: %s", exc.message)
 
 
+@dataclass
+class _Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    queued: bool = False
+
+
 def turn_handler(
     *, roles: Collection[Role] = ALL_ROLES, registered: bool = True
 ) -> Callable[[TurnFn], PtbHandler]:
@@ -146,49 +154,60 @@ def turn_handler(
         async def handler(update: Update, ctx: Ctx) -> None:
             if update.effective_user is None:
                 return
-            await answer_callback(update)
-            deps = ctx.deps
-            client_lang = language_from_telegram(
-                update.effective_user.language_code, deps.settings.default_language
+            # Stop the button's spinner first thing, while the database work goes on.
+            answering = (
+                ctx.application.create_task(answer_callback(update))
+                if update.callback_query is not None
+                else None
             )
-            lang = client_lang
-            replies: list[Reply] = []
-            after_commit: list[Callable[[], Awaitable[None]]] = []
             try:
-                async with deps.sessions() as session, session.begin():
-                    await updates.serialize_person(session, update.effective_user.id)
-                    if not await updates.first_delivery(
-                        session, update.update_id, deps.clock.now()
-                    ):
-                        log.info("update %s was delivered again; ignored", update.update_id)
-                        return
-                    user = await _load_sender(session, update, deps)
-                    lang = user.language if user is not None else client_lang
-                    turn = Turn(update, ctx, session, user, lang)
-                    refusal = _refusal(user, roles, registered)
-                    if refusal is not None:
-                        turn.say_key(refusal)
-                    else:
-                        await fn(turn)
-                    replies, after_commit = turn.replies, turn.after_commit
-            except UserFacingError as exc:
-                text = deps.texts.t(lang, exc.key, **_escaped(exc.params))
-                replies, after_commit = [Reply(text=text)], []
-            except TelegramError:
-                raise
-            except Exception:
-                log.exception("update %s failed", update.update_id)
-                replies = [Reply(text=deps.texts.t(lang, "errors.unexpected"))]
-                after_commit = []
-            if deps.sender is not None:
-                deps.sender.wake()
-            await send_replies(ctx, _chat_id(update), replies)
-            for task in after_commit:
+                outcome = await _run(update, ctx, fn, roles, registered)
+            finally:
+                if answering is not None:
+                    await answering
+            if outcome is None:
+                return
+            if outcome.queued and ctx.deps.sender is not None:
+                ctx.deps.sender.wake()
+            await send_replies(ctx, _chat_id(update), outcome.replies)
+            for task in outcome.after_commit:
                 await task()
 
         return handler
 
     return wrap
+
+
+async def _run(
+    update: Update, ctx: Ctx, fn: TurnFn, roles: Collection[Role], registered: bool
+) -> _Outcome | None:
+    """The transaction of one turn; None when the update was handled before (a redelivery)."""
+    sender = update.effective_user
+    assert sender is not None
+    deps = ctx.deps
+    lang = language_from_telegram(sender.language_code, deps.settings.default_language)
+    try:
+        async with deps.sessions() as session, session.begin():
+            await updates.serialize_person(session, sender.id)
+            if not await updates.first_delivery(session, update.update_id, deps.clock.now()):
+                log.info("update %s was delivered again; ignored", update.update_id)
+                return None
+            user = await _load_sender(session, update, deps)
+            lang = user.language if user is not None else lang
+            turn = Turn(update, ctx, session, user, lang)
+            refusal = _refusal(user, roles, registered)
+            if refusal is not None:
+                turn.say_key(refusal)
+            else:
+                await fn(turn)
+            return _Outcome(turn.replies, turn.after_commit, outbox.wrote_messages(session))
+    except UserFacingError as exc:
+        return _Outcome([Reply(text=deps.texts.t(lang, exc.key, **_escaped(exc.params)))])
+    except TelegramError:
+        raise
+    except Exception:
+        log.exception("update %s failed", update.update_id)
+        return _Outcome([Reply(text=deps.texts.t(lang, "errors.unexpected"))])
 
 
 def _chat_id(update: Update) -> int:

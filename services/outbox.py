@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.outbox import OutboxMessage, OutboxStatus
 
 OutboxButtons = list[list[dict[str, str]]]
+WRITTEN_FLAG = "salesbot.outbox_written"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,14 @@ async def enqueue(
     )
     result = await session.exec(statement)  # type: ignore[call-overload]
     row = result.first()
+    if row:
+        session.info[WRITTEN_FLAG] = True
     return int(row[0]) if row else None
+
+
+def wrote_messages(session: AsyncSession) -> bool:
+    """Whether this session queued anything, so the sender is woken only when there is work."""
+    return bool(session.info.get(WRITTEN_FLAG))
 
 
 def due_condition(now: datetime) -> Any:

@@ -1,0 +1,166 @@
+"""Per-update cost: sequential round trips of visit-form steps that write to the database, against
+python-telegram-bot's echo bot on the same sandbox in the same run.
+
+A round trip is measured from just before the sandbox receives the user's message to the moment
+the sandbox receives the bot's answer (both times on the sandbox's monotonic clock), so polling,
+HTTP, handler and database time are all inside it, for both bots alike.
+
+Run: `python -m bench.update_cost` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=postgresql://...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bench.common import ExternalSandbox, bench_runtime
+from bot.db import transaction
+from bot.harness import LocalBot
+from bot.sandbox import SandboxClient
+from models.common import Role
+from services import invites, teams
+from services.customers import CustomerInput, create_customer
+
+ROUNDS = 60
+ECHO_TOKEN = "987654321:echo-bot"  # noqa: S105 (the sandbox accepts any token)
+
+
+async def reply_latency(client: SandboxClient, chat_id: int, since: int, started: float) -> float:
+    """Seconds from ``started`` to the bot's first message or edit in this chat after ``since``."""
+    async with asyncio.timeout(30):
+        while True:
+            # Look rarely: polling the sandbox hard would steal CPU from the bot being measured;
+            # the times come from the sandbox's own clock, so looking late costs no precision.
+            await asyncio.sleep(0.1)
+            for event in await client.events(since):
+                sending = event["method"] in ("sendMessage", "editMessageText")
+                if sending and event["chat_id"] == chat_id and event["status"] == "ok":
+                    return float(event["mono"]) - started
+
+
+async def last_seq(client: SandboxClient) -> int:
+    events = await client.events(0)
+    return int(events[-1]["seq"]) if events else 0
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+    }
+
+
+async def echo_round_trips(
+    sandbox: ExternalSandbox, client: SandboxClient, chat: int
+) -> list[float]:
+    async def echo(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        await update.message.reply_text(update.message.text or "")
+
+    app = (
+        ApplicationBuilder()
+        .token(ECHO_TOKEN)
+        .base_url(sandbox.base_url)
+        .base_file_url(sandbox.base_file_url)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    samples = []
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        for n in range(ROUNDS):
+            since = await last_seq(client)
+            started = time.monotonic()
+            await client.send_message(chat, f"echo {n}")
+            samples.append(await reply_latency(client, chat, since, started))
+        await app.updater.stop()
+        await app.stop()
+    return samples
+
+
+async def seed(bot: LocalBot, rep_id: int) -> None:
+    runtime = bot.runtime
+    now = runtime.clock.now()
+    async with transaction(runtime.sessions) as session:
+        team = await teams.find_team(session, "north")
+        assert team is not None and team.id is not None
+        created = await invites.create_invite(
+            session, actor=None, role=Role.REP, team_id=team.id, now=now, ttl=timedelta(hours=1)
+        )
+        rep = await invites.redeem(
+            session, payload=created.deep_link_payload, telegram_id=rep_id,
+            display_name="Bench Rep", username=None, language="en", now=now,
+        )  # fmt: skip
+        await create_customer(
+            session, actor=None, team_id=team.id, now=now, source="import",
+            values=CustomerInput(name="Bench Customer Ltd", owner_id=rep.id),
+        )  # fmt: skip
+
+
+async def visit_round_trips(bot: LocalBot, chat_id: int) -> dict[str, list[float]]:
+    """Per round: a phone visit; timed are the note step (form state written) and Save (visit,
+    audit and plan rows written); the other steps only set the form up."""
+    client = bot.client
+    chat = await bot.chat(chat_id, "Bench", language_code="en")
+    timed: dict[str, list[float]] = {"note_step": [], "save_step": []}
+    for n in range(ROUNDS):
+        await chat.send("/visit")
+        await chat.tap("Bench Customer")
+        await chat.tap("Phone")
+        await chat.tap("Revisit")
+        since = await last_seq(client)
+        started = time.monotonic()
+        update_id = await client.send_message(chat_id, f"Discussed order {n}, wants a quote.")
+        timed["note_step"].append(await reply_latency(client, chat_id, since, started))
+        await bot.tracker.wait(update_id)
+        await chat.tap("Skip")
+        message = next(m for m in reversed(await chat.bot_messages()) if "Save" in str(m.buttons))
+        since = await last_seq(client)
+        started = time.monotonic()
+        update_id = await client.press(chat_id, message.message_id, button_text="✅ Save")
+        timed["save_step"].append(await reply_latency(client, chat_id, since, started))
+        await bot.tracker.wait(update_id)
+    return timed
+
+
+async def main() -> dict[str, Any]:
+    rep_chat, echo_chat = 810_001, 810_002
+    async with bench_runtime() as runtime:
+        with ExternalSandbox() as sandbox:
+            async with SandboxClient(sandbox.control_url) as client:
+                await client.add_user(echo_chat, "Echo")
+                echo = await echo_round_trips(sandbox, client, echo_chat)
+                await client.reset()
+                bot = LocalBot(runtime=runtime, sandbox=sandbox, client=client, scheduler=False)
+                await bot.start()
+                try:
+                    await client.add_user(rep_chat, "Bench")
+                    await seed(bot, rep_chat)
+                    visit = await visit_round_trips(bot, rep_chat)
+                finally:
+                    await bot.stop()
+        database = runtime.settings.database_url.split(":")[0]
+    echo_p50 = summary(echo)["p50_ms"]
+    result: dict[str, Any] = {"database": database, "rounds": ROUNDS, "echo_bot": summary(echo)}
+    for step, samples in visit.items():
+        stats = summary(samples)
+        stats["ratio_p50_vs_echo"] = round(stats["p50_ms"] / echo_p50, 2)
+        result[step] = stats
+    return result
+
+
+if __name__ == "__main__":
+    json.dump(asyncio.run(main()), sys.stdout, indent=2)
+    print()
