@@ -94,6 +94,14 @@ class SandboxState:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def change_marker(self) -> asyncio.Event:
+        """The event the next change will set; take it before looking, then wait on it."""
+        return self._changed
+
+    async def wait_marker(self, marker: asyncio.Event, max_wait: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(marker.wait(), max_wait)
+
     async def wait_changed(self, max_wait: float | None) -> None:
         event = self._changed
         with contextlib.suppress(TimeoutError):
@@ -232,6 +240,10 @@ class SandboxState:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         elif offset < 0:
             self.updates = self.updates[offset:]
+
+    def drop_update(self, update_id: int) -> None:
+        """A webhook delivery was accepted: that update is done."""
+        self.updates = [u for u in self.updates if u["update_id"] != update_id]
 
     def pending_updates(self, allowed: list[str] | None) -> list[dict[str, Any]]:
         if not allowed:

@@ -1,9 +1,11 @@
-"""Webhook delivery: POST each update, in order, retrying until it is accepted."""
+"""Webhook delivery: POST updates, in parallel up to max_connections but one person's in order,
+retrying until each is accepted."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from typing import Any
 
@@ -16,7 +18,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
 class WebhookWorker:
-    """One task in the sandbox loop; the next update waits for the previous one."""
+    """One task in the sandbox loop that posts updates to the webhook, as Telegram does."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -39,22 +41,61 @@ class WebhookWorker:
             self._client = None
 
     async def _run(self) -> None:
+        """Deliver like Telegram: up to max_connections requests at once, but one person's
+        updates strictly one after another (the next only once the previous was accepted)."""
         state = self.state
+        in_flight: dict[int, asyncio.Task[bool]] = {}
+        busy: dict[int, float] = {}  # person -> monotonic time before which nothing is sent
         while not state.closing.is_set():
+            marker = state.change_marker()
             config = state.webhook
             pending = state.pending_updates(config.allowed_updates) if config else []
-            if config is None or not pending:
-                await state.wait_changed(None)
-                continue
-            update = pending[0]
-            update_id = update["update_id"]
-            attempt = self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
-            if await self._deliver(config, update, attempt):
-                self._attempts.pop(update_id, None)
-                # Accepted: confirm it and anything older that the filter skipped.
-                state.confirm_updates(update_id + 1)
-            else:
-                await state.sleep(state.webhook_retry_delay)
+            now = time.monotonic()
+            started = False
+            seen: set[int] = set()
+            for update in pending if config else []:
+                person = _person(update)
+                if person in seen:
+                    continue  # an earlier update of this person is still to go first
+                seen.add(person)
+                update_id = update["update_id"]
+                if update_id in in_flight or busy.get(person, 0.0) > now:
+                    continue
+                if len(in_flight) >= config.max_connections:  # type: ignore[union-attr]
+                    break
+                busy[person] = float("inf")
+                task = asyncio.create_task(self._attempt(config, update))  # type: ignore[arg-type]
+                in_flight[update_id] = task
+                task.add_done_callback(
+                    functools.partial(self._finished, update_id, person, in_flight, busy)
+                )
+                started = True
+            if not started:
+                waits = [t - now for t in busy.values() if now < t < float("inf")]
+                await state.wait_marker(marker, min(waits) if waits else None)
+
+    async def _attempt(self, config: WebhookConfig, update: dict[str, Any]) -> bool:
+        update_id = update["update_id"]
+        attempt = self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
+        return await self._deliver(config, update, attempt)
+
+    def _finished(
+        self,
+        update_id: int,
+        person: int,
+        in_flight: dict[int, asyncio.Task[bool]],
+        busy: dict[int, float],
+        task: asyncio.Task[bool],
+    ) -> None:
+        in_flight.pop(update_id, None)
+        accepted = not task.cancelled() and task.exception() is None and task.result()
+        if accepted:
+            self._attempts.pop(update_id, None)
+            self.state.drop_update(update_id)
+            busy.pop(person, None)
+        else:
+            busy[person] = time.monotonic() + self.state.webhook_retry_delay
+        self.state.notify()
 
     async def _deliver(self, config: WebhookConfig, update: dict[str, Any], attempt: int) -> bool:
         if self._client is None:
@@ -88,3 +129,13 @@ class WebhookWorker:
         config.last_error_date = int(time.time())
         config.last_error_message = entry["error"]
         return False
+
+
+def _person(update: dict[str, Any]) -> int:
+    """Whose update this is: updates of one person are delivered in order."""
+    for kind in ("message", "callback_query", "inline_query", "chosen_inline_result"):
+        body = update.get(kind)
+        if isinstance(body, dict):
+            sender = body.get("from") or body.get("chat") or {}
+            return int(sender.get("id", 0))
+    return 0
