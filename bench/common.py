@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot.app import Runtime, open_runtime
 from bot.clock import ManualClock
 from bot.db import create_engine, normalize_url
@@ -35,6 +37,11 @@ async def bench_runtime(extra_config: str = "") -> AsyncIterator[Runtime]:
         url = os.environ.get("SALESBOT_BENCH_DATABASE_URL") or f"sqlite:///{folder}/bench.db"
         url = normalize_url(url)
         engine = create_engine(url)
+        if engine.dialect.name == "postgresql":
+            # A benchmark database is scratch space: start every run from an empty schema.
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
         await upgrade(engine)
         await engine.dispose()
         settings = load_settings(config, database={"url": url})
@@ -72,7 +79,7 @@ class ExternalSandbox:
     def __enter__(self) -> ExternalSandbox:
         import httpx
 
-        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.sandbox", "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
         )

@@ -81,7 +81,7 @@ async def main() -> dict[str, object]:
 
 
 async def bot_drain(bot: LocalBot) -> None:
-    while await bot.outbox_due() > 0:  # noqa: ASYNC110 (the state lives in the database)
+    while await bot.outbox_due() > 0:
         await asyncio.sleep(0.2)
 
 

@@ -101,8 +101,8 @@ def start_instance(
         SALESBOT_WEBHOOK__URL=webhook_url,
         SALESBOT_LOGGING__LEVEL="INFO",
         PTB_TIMEDELTA="true",
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})
     instance.log_path = workdir / f"{instance.name}.log"
     with instance.log_path.open("wb") as log:
         instance.process = subprocess.Popen(

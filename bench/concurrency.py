@@ -1,0 +1,203 @@
+"""Concurrency: 200 reps each log a phone visit at the same moment (7 updates a rep), with long
+polling (one instance) and with webhooks (one and two instances, two being real processes
+behind a round-robin proxy). Reports the time from the first message to the last reply, that
+every visit is stored exactly once, and whether "database is locked" was ever logged.
+
+Run: `python -m bench.concurrency [REPS [MODE...]]` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bench.common import ExternalSandbox, bench_runtime
+from bot.app import Runtime
+from bot.db import transaction
+from bot.harness import LocalBot
+from bot.sandbox import SandboxClient
+from models.common import Role
+from models.visit import Visit
+from services import invites, teams
+from services.customers import CustomerInput, create_customer
+from tests.instances import two_instances
+
+REP_BASE = 820_000
+Settle = Callable[[int], Awaitable[None]]
+
+
+class LockedCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
+        if "database is locked" in text:
+            self.count += 1
+
+
+class DeliverySettler:
+    """For processes we cannot look into: an update is handled once its webhook delivery was
+    accepted (salesbot answers a delivery only after handling it). One poller serves all."""
+
+    def __init__(self, client: SandboxClient) -> None:
+        self.client = client
+        self.events: dict[int, asyncio.Event] = {}
+        self.seen = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def __call__(self, update_id: int) -> None:
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._poll())
+        async with asyncio.timeout(120):
+            await self.events.setdefault(update_id, asyncio.Event()).wait()
+
+    async def _poll(self) -> None:
+        while True:
+            deliveries = (await self.client.webhook())["deliveries"]
+            finished = self.seen
+            for index, delivery in enumerate(deliveries[self.seen :], start=self.seen):
+                if delivery["status"] == 200:
+                    self.events.setdefault(delivery["update_id"], asyncio.Event()).set()
+                # Entries are updated in place when the answer comes: stop at the first open one.
+                if finished == index and (delivery["status"] or delivery["error"]):
+                    finished = index + 1
+            self.seen = finished
+            await asyncio.sleep(0.05)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def seed(runtime: Runtime, reps: int) -> None:
+    now = runtime.clock.now()
+    async with transaction(runtime.sessions) as session:
+        team = await teams.find_team(session, "north")
+        assert team is not None and team.id is not None
+        for n in range(reps):
+            created = await invites.create_invite(
+                session, actor=None, role=Role.REP, team_id=team.id, now=now,
+                ttl=timedelta(hours=1),
+            )  # fmt: skip
+            rep = await invites.redeem(
+                session, payload=created.deep_link_payload, telegram_id=REP_BASE + n,
+                display_name=f"Rep {n}", username=None, language="en", now=now,
+            )  # fmt: skip
+            await create_customer(
+                session, actor=None, team_id=team.id, now=now, source="import",
+                values=CustomerInput(name=f"Customer {n:03d} Ltd", owner_id=rep.id),
+            )  # fmt: skip
+
+
+async def log_visit(client: SandboxClient, settle: Settle, n: int) -> None:
+    chat = REP_BASE + n
+
+    async def press(label: str) -> None:
+        messages = await client.bot_messages(chat)
+        target = next(m for m in reversed(messages) if any(label in t for t in m.button_texts()))
+        text = next(t for t in target.button_texts() if label in t)
+        await settle(await client.press(chat, target.message_id, button_text=text))
+
+    await settle(await client.send_message(chat, "/visit"))
+    await press(f"Customer {n:03d}")
+    await press("Phone")
+    await press("Revisit")
+    await settle(await client.send_message(chat, f"Visit note of rep {n}"))
+    await press("Skip")
+    await press("Save")
+
+
+async def run_mode(mode: str, reps: int) -> dict[str, Any]:
+    counter = LockedCounter()
+    logging.getLogger().addHandler(counter)
+    try:
+        async with bench_runtime() as runtime:
+            await seed(runtime, reps)
+            with ExternalSandbox() as sandbox:
+                async with SandboxClient(sandbox.control_url) as client:
+                    for n in range(reps):
+                        await client.add_user(REP_BASE + n, f"Rep {n}")
+                    elapsed, locked = await _drive(mode, runtime, sandbox, client, reps)
+            async with transaction(runtime.sessions) as session:
+                per_rep = (
+                    await session.exec(
+                        select(Visit.rep_id, func.count())
+                        .where(col(Visit.deleted_at).is_(None))
+                        .group_by(col(Visit.rep_id))
+                    )
+                ).all()
+            database = runtime.settings.database_url.split(":")[0]
+    finally:
+        logging.getLogger().removeHandler(counter)
+    return {
+        "mode": mode,
+        "database": database,
+        "reps": reps,
+        "updates": reps * 7,
+        "seconds_to_last_reply": round(elapsed, 2),
+        "updates_per_second": round(reps * 7 / elapsed, 1),
+        "visits_stored": sum(count for _, count in per_rep),
+        "reps_with_exactly_one_visit": sum(1 for _, count in per_rep if count == 1),
+        "database_is_locked_logged": counter.count + locked,
+    }
+
+
+async def _drive(
+    mode: str, runtime: Runtime, sandbox: ExternalSandbox, client: SandboxClient, reps: int
+) -> tuple[float, int]:
+    if mode == "webhook-2-instances":
+        with tempfile.TemporaryDirectory() as workdir:
+            async with two_instances(
+                sandbox,  # type: ignore[arg-type]
+                config=runtime.settings.config_path,
+                database_url=runtime.settings.database_url,
+                workdir=Path(workdir),
+                extra_env={"SALESBOT_LOGGING__LEVEL": "WARNING"},
+            ) as (_proxy, instances):
+                settle = DeliverySettler(client)
+                started = time.monotonic()
+                try:
+                    await asyncio.gather(*(log_visit(client, settle, n) for n in range(reps)))
+                finally:
+                    settle.close()
+                elapsed = time.monotonic() - started
+                locked = sum(i.log().count("database is locked") for i in instances)
+        return elapsed, locked
+    bot = LocalBot(
+        runtime=runtime, sandbox=sandbox, client=client,  # type: ignore[arg-type]
+        scheduler=False, webhook=mode == "webhook-1-instance",
+    )  # fmt: skip
+    await bot.start()
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(log_visit(client, bot.tracker.wait, n) for n in range(reps)))
+        return time.monotonic() - started, 0
+    finally:
+        await bot.stop()
+
+
+MODES = ("polling-1-instance", "webhook-1-instance", "webhook-2-instances")
+
+
+async def main(reps: int, modes: tuple[str, ...] = MODES) -> list[dict[str, Any]]:
+    return [await run_mode(mode, reps) for mode in modes]
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    chosen = tuple(sys.argv[2:]) or MODES
+    json.dump(asyncio.run(main(count, chosen)), sys.stdout, indent=2)
+    print()
