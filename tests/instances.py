@@ -54,6 +54,9 @@ class RoundRobinProxy:
 
     backends: list[Instance]
     served_by: list[str] = field(default_factory=list)
+    # Forward the next request but answer 502, as if the response were lost on the way back:
+    # Telegram then delivers the same update again.
+    lose_next_response: bool = False
     port: int = 0
     _turn: itertools.cycle[int] = field(init=False)
 
@@ -79,6 +82,9 @@ class RoundRobinProxy:
                 except httpx.HTTPError:
                     continue
                 self.served_by.append(backend.name)
+                if self.lose_next_response:
+                    self.lose_next_response = False
+                    return Response(status_code=502)
                 return Response(answer.content, status_code=answer.status_code)
             return Response(status_code=502)
 

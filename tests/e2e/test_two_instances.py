@@ -14,11 +14,13 @@ from bot.app import Runtime
 from bot.db import transaction
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient, SandboxMessage
+from models.common import Role
 from models.invite import Invite
 from models.outbox import OutboxMessage, OutboxStatus
 from services import outbox
 from tests.conftest import ADMIN_ID
-from tests.helpers import payload_from, user_by_tg
+from tests.customer_helpers import add_customer, visits_of
+from tests.helpers import make_invite, payload_from, user_by_tg
 from tests.instances import SECRET, stop_instance, two_instances
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -42,9 +44,10 @@ async def say(client: SandboxClient, user_id: int, text: str) -> list[SandboxMes
 
 async def tap(client: SandboxClient, user_id: int, label: str) -> list[SandboxMessage]:
     messages = await client.bot_messages(user_id)
-    target = next(m for m in reversed(messages) if label in m.button_texts())
+    target = next(m for m in reversed(messages) if any(label in t for t in m.button_texts()))
+    text = next(t for t in target.button_texts() if label in t)
     before = len(messages)
-    await settle(client, await client.press(user_id, target.message_id, button_text=label))
+    await settle(client, await client.press(user_id, target.message_id, button_text=text))
     return (await client.bot_messages(user_id))[before:]
 
 
@@ -90,6 +93,36 @@ async def test_forms_ordering_and_duplicates_across_two_instances(
         assert sum("Choose the role" in (m.text or "") for m in prompts) == 2  # first + this one
     async with transaction(runtime.sessions) as session:
         assert (await session.exec(select(func.count()).select_from(Invite))).one() == 1
+
+
+async def test_a_redelivered_save_stores_one_visit(
+    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient, config_path: Path,
+    database_url: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    client = sandbox_client
+    await client.configure(webhook_retry_delay=0.2)
+    payload = await make_invite(runtime, Role.REP, "north")
+    await client.add_user(5101, "Wang")
+    async with two_instances(
+        sandbox, config=config_path, database_url=database_url, workdir=tmp_path
+    ) as (proxy, _instances):
+        await say(client, 5101, f"/start {payload}")
+        await add_customer(runtime, "north", "Hangzhou Huafeng", owner_tg=5101)
+        await say(client, 5101, "/visit")
+        await tap(client, 5101, "Hangzhou Huafeng")
+        await tap(client, 5101, "Phone")
+        await tap(client, 5101, "Revisit")
+        await say(client, 5101, "Wants a quote for the spring order.")
+        await tap(client, 5101, "Skip")
+        proxy.lose_next_response = True  # the instance saves, but its answer never arrives
+        replies = await tap(client, 5101, "Save")
+        deliveries = [d for d in (await client.webhook())["deliveries"] if d["status"] == 502]
+        assert len(deliveries) == 1  # Telegram saw a failure and delivered the tap again
+        served = proxy.served_by[-2:]
+        assert sorted(served) == ["A", "B"]
+    visits = await visits_of(runtime, 5101)
+    assert len(visits) == 1
+    assert sum("Visit saved" in (m.text or "") for m in replies) == 1
 
 
 async def test_reminders_go_out_once_while_one_instance_is_killed(
