@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.job_run import JobRun, RunStatus
+from services import sql
 
 
 async def claim(
@@ -29,9 +29,8 @@ async def claim(
     A failed run, or one stuck "running" since before ``stale_before`` (its process died), may
     be claimed again; ``force`` claims whatever the state (an operator's explicit re-run).
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = await session.exec(
-        dialect.insert(JobRun)  # type: ignore[call-overload]
+        sql.insert(session, JobRun)
         .values(
             job=job,
             team_id=team_id,
@@ -82,9 +81,8 @@ async def record_skipped(
     now: datetime,
 ) -> bool:
     """Note a run missed by more than its grace window, unless the period has a row already."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = await session.exec(
-        dialect.insert(JobRun)  # type: ignore[call-overload]
+        sql.insert(session, JobRun)
         .values(
             job=job,
             team_id=team_id,

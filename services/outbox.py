@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.outbox import OutboxMessage, OutboxStatus
+from services import sql
 
 OutboxButtons = list[list[dict[str, str]]]
 WRITTEN_FLAG = "salesbot.outbox_written"
@@ -63,10 +63,8 @@ async def enqueue(
         "created_at": now,
         "meta": meta,
     }
-    bind = session.get_bind()
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(OutboxMessage)
+        sql.insert(session, OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(col(OutboxMessage.id))
@@ -117,7 +115,7 @@ async def claim(
     if not ids:
         return []
     won: list[int] = []
-    if session.get_bind().dialect.name == "postgresql":
+    if sql.is_postgresql(session):
         locked = await session.exec(
             select(OutboxMessage.id)
             .where(col(OutboxMessage.id).in_(ids), due_condition(now))

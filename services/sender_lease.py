@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.outbox import SenderLease
+from services import sql
 
 LEASE_NAME = "outbox"
 
@@ -25,10 +25,8 @@ async def acquire(
     session: AsyncSession, *, instance: str, now: datetime, ttl: timedelta
 ) -> LeaseState:
     """Take or renew the sender role; only one instance holds it until it expires."""
-    bind = session.get_bind()
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     await session.exec(
-        dialect.insert(SenderLease)  # type: ignore[call-overload]
+        sql.insert(session, SenderLease)
         .values(name=LEASE_NAME, holder=instance, expires_at=now + ttl)
         .on_conflict_do_nothing(index_elements=["name"])
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.processed_update import ProcessedUpdate
+from services import sql
 
 
 async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
@@ -19,9 +19,8 @@ async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -
     (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
     delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = await session.exec(
-        dialect.insert(ProcessedUpdate)  # type: ignore[call-overload]
+        sql.insert(session, ProcessedUpdate)
         .values(update_id=update_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
@@ -31,7 +30,7 @@ async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -
 async def serialize_person(session: AsyncSession, telegram_id: int) -> None:
     """Hold a transaction-scoped lock on this person, so that two instances handling their
     updates at the same moment take turns. SQLite needs none: its writers already queue."""
-    if session.get_bind().dialect.name == "postgresql":
+    if sql.is_postgresql(session):
         await session.exec(
             text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=telegram_id)  # type: ignore[call-overload]
         )
