@@ -9,6 +9,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -51,6 +52,15 @@ class Reply:
     location_button: str | None = None
     remove_reply_keyboard: bool = False
     extra_keyboard: list[list[str]] = field(default_factory=list)
+    # A photo or document sent with ``text`` as its caption.
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # "photo" or "document"
+    name: str
+    content: bytes
 
 
 def inline_markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
@@ -119,6 +129,8 @@ async def deliver(bot: Bot, default_chat_id: int, reply: Reply) -> int | None:
                 raise
             log.debug("edit of message %s skipped: %s", reply.edit_message_id, exc.message)
         return reply.edit_message_id
+    if reply.attachment is not None:
+        return await _send_file(bot, chat_id, reply, reply.attachment)
     parts = split_text(reply.text)
     message_id: int | None = None
     for index, part in enumerate(parts):
@@ -132,3 +144,14 @@ async def deliver(bot: Bot, default_chat_id: int, reply: Reply) -> int | None:
         )
         message_id = message.message_id
     return message_id
+
+
+async def _send_file(bot: Bot, chat_id: int, reply: Reply, attachment: Attachment) -> int:
+    upload = InputFile(attachment.content, filename=attachment.name)
+    caption = reply.text[: MessageLimit.CAPTION_LENGTH] or None
+    send = bot.send_photo if attachment.kind == "photo" else bot.send_document
+    message = await send(
+        chat_id, upload, caption=caption, parse_mode=ParseMode.HTML,
+        reply_markup=inline_markup(reply.buttons),
+    )  # fmt: skip
+    return message.message_id

@@ -1,0 +1,238 @@
+"""The weekly (and monthly) meeting summary: per-rep figures from every area, team totals and
+their change against earlier periods.
+
+Each area contributes metrics through a :class:`Contributor` whose queries GROUP BY rep over the
+whole team at once; this module only assembles them, so a new area adds figures without
+touching the summary itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.settings import TeamSettings
+from models.common import Role
+from models.team import Team
+from models.user import User
+from services.periods import Period, month_period, week_period
+
+PeriodKind = Literal["week", "month"]
+Value = int | Decimal | list[str]
+MetricFormat = Literal["count", "money", "names"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    # Text key of the label, e.g. "summary.metric.in_person".
+    label: str
+    format: MetricFormat = "count"
+    # The per-rep target for a period of this kind, if the metric has one.
+    target: Callable[[TeamSettings, PeriodKind], int | None] | None = None
+    # Compared with earlier periods in the team totals.
+    trend: bool = True
+
+
+@dataclass(frozen=True)
+class Window:
+    """One team's period: local days, UTC bounds, and the moment figures are counted up to."""
+
+    team_id: int
+    timezone: str
+    kind: PeriodKind
+    label: str
+    period: Period
+    until: datetime
+
+    @property
+    def start(self) -> datetime:
+        return self.period.start
+
+    @property
+    def end(self) -> datetime:
+        return min(self.period.end, self.until)
+
+
+@dataclass
+class Sheet:
+    """A detail sheet of the workbook: a title, column headers (text keys) and rows."""
+
+    name: str
+    headers: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+PerRep = Callable[[AsyncSession, Window, list[int]], Awaitable[dict[int, dict[str, Value]]]]
+Details = Callable[[AsyncSession, Window, list[int]], Awaitable[list[Sheet]]]
+
+
+@dataclass(frozen=True)
+class Contributor:
+    area: str
+    metrics: tuple[Metric, ...]
+    per_rep: PerRep
+    details: Details | None = None
+
+
+CONTRIBUTORS: list[Contributor] = []
+
+
+def contribute(contributor: Contributor) -> Contributor:
+    """Register an area's figures (idempotent, so re-imports do not double them)."""
+    if all(c.area != contributor.area for c in CONTRIBUTORS):
+        CONTRIBUTORS.append(contributor)
+    return contributor
+
+
+def metrics() -> list[Metric]:
+    return [metric for contributor in CONTRIBUTORS for metric in contributor.metrics]
+
+
+@dataclass
+class RepLine:
+    rep_id: int
+    name: str
+    values: dict[str, Value]
+
+
+@dataclass
+class TeamSummary:
+    team: Team
+    rules: TeamSettings
+    window: Window
+    reps: list[RepLine]
+    totals: dict[str, Value]
+    previous: dict[str, Value]
+    four_back: dict[str, Value]
+    sheets: list[Sheet] = field(default_factory=list)
+
+    def target(self, metric: Metric) -> int | None:
+        return metric.target(self.rules, self.window.kind) if metric.target else None
+
+
+def period_of(kind: PeriodKind, day: date, timezone: str) -> Period:
+    return week_period(day, timezone) if kind == "week" else month_period(day, timezone)
+
+
+def label_of(kind: PeriodKind, period: Period) -> str:
+    return label_for(kind, period.first)
+
+
+def label_for(kind: PeriodKind, day: date) -> str:
+    """ "2026-W48" for the ISO week of ``day``, "2026-11" for its month."""
+    if kind == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def previous_day(kind: PeriodKind, day: date) -> date:
+    """A day in the period before the one containing ``day``."""
+    return day - timedelta(days=7) if kind == "week" else day.replace(day=1) - timedelta(days=1)
+
+
+def window_for(
+    team: Team, rules: TeamSettings, kind: PeriodKind, day: date, now: datetime
+) -> Window:
+    """The period of ``kind`` containing the local ``day``, counted up to ``now``."""
+    assert team.id is not None
+    period = period_of(kind, day, rules.timezone)
+    return Window(team.id, rules.timezone, kind, label_of(kind, period), period, now)
+
+
+def earlier(window: Window, steps: int) -> Window:
+    """The same kind of period ``steps`` periods before (complete, so counted to its end)."""
+    day = window.period.first
+    for _ in range(steps):
+        day = previous_day(window.kind, day)
+    period = period_of(window.kind, day, window.timezone)
+    return Window(
+        window.team_id, window.timezone, window.kind, label_of(window.kind, period), period,
+        period.end,
+    )  # fmt: skip
+
+
+def parse_label(label: str) -> tuple[PeriodKind, date] | None:
+    """ "2026-W48" or "2026-11" -> (kind, a day inside it); None when it is neither."""
+    text = label.strip().upper()
+    try:
+        if "-W" in text:
+            year, week = text.split("-W")
+            return "week", date.fromisocalendar(int(year), int(week), 1)
+        year, month = text.split("-")
+        return "month", date(int(year), int(month), 1)
+    except ValueError:
+        return None
+
+
+async def team_reps(session: AsyncSession, team_id: int) -> list[User]:
+    query = (
+        select(User)
+        .where(col(User.team_id) == team_id, col(User.role) == Role.REP)
+        .where(col(User.active).is_(True))
+        .order_by(col(User.display_name))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def _figures(
+    session: AsyncSession, window: Window, rep_ids: list[int]
+) -> dict[int, dict[str, Value]]:
+    values: dict[int, dict[str, Value]] = {rep_id: {} for rep_id in rep_ids}
+    for contributor in CONTRIBUTORS:
+        found = await contributor.per_rep(session, window, rep_ids)
+        for rep_id in rep_ids:
+            for metric in contributor.metrics:
+                default: Value = [] if metric.format == "names" else 0
+                values[rep_id][metric.key] = found.get(rep_id, {}).get(metric.key, default)
+    return values
+
+
+def totals_of(per_rep: dict[int, dict[str, Value]]) -> dict[str, Value]:
+    totals: dict[str, Value] = {}
+    for metric in metrics():
+        if metric.format == "names":
+            continue
+        numbers = [
+            v for values in per_rep.values() if isinstance(v := values[metric.key], int | Decimal)
+        ]
+        totals[metric.key] = sum(numbers, Decimal(0) if metric.format == "money" else 0)
+    return totals
+
+
+async def build_team_summary(
+    session: AsyncSession,
+    team: Team,
+    rules: TeamSettings,
+    kind: PeriodKind,
+    day: date,
+    now: datetime,
+    *,
+    with_details: bool = True,
+) -> TeamSummary:
+    """Every rep's figures for the period containing ``day``, with trends and detail sheets."""
+    window = window_for(team, rules, kind, day, now)
+    reps = await team_reps(session, window.team_id)
+    rep_ids = [rep.id for rep in reps if rep.id is not None]
+    per_rep = await _figures(session, window, rep_ids)
+    previous = totals_of(await _figures(session, earlier(window, 1), rep_ids))
+    four_back = totals_of(await _figures(session, earlier(window, 4), rep_ids))
+    sheets: list[Sheet] = []
+    if with_details:
+        for contributor in CONTRIBUTORS:
+            if contributor.details is not None:
+                sheets.extend(await contributor.details(session, window, rep_ids))
+    lines = [
+        RepLine(rep.id, rep.display_name, per_rep[rep.id]) for rep in reps if rep.id is not None
+    ]
+    return TeamSummary(
+        team=team, rules=rules, window=window, reps=lines, totals=totals_of(per_rep),
+        previous=previous, four_back=four_back, sheets=sheets,
+    )  # fmt: skip

@@ -1,0 +1,235 @@
+"""The Saturday meeting summary: on time in each team's timezone, figures equal to the seeded
+data, once per period whatever restarts or instances, a valid chart and workbook."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import openpyxl
+import pytest
+from sqlmodel import select
+
+from bot.app import Runtime, build_application, start_background, stop_background
+from bot.db import transaction
+from bot.harness import Chat, LocalBot
+from models.common import Role
+from models.job_run import JobRun
+from models.visit import Visit, VisitKind, VisitPurpose
+from tests.customer_helpers import add_customer
+from tests.helpers import join, team_id, user_by_tg
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Saturday 2026-11-28 08:30 in Shanghai and in Berlin.
+NORTH_DUE = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
+SOUTH_DUE = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
+
+
+async def seed_visits(runtime: Runtime, team: str, reps: dict[int, str], seed: int) -> Counter:
+    """Random visits this week (and some last week) for each rep; returns the expected counts
+    of this week as Counter[(rep telegram id, kind)]."""
+    rng = random.Random(seed)
+    expected: Counter = Counter()
+    tid = await team_id(runtime, team)
+    async with transaction(runtime.sessions) as session:
+        for telegram_id in reps:
+            rep = await user_by_tg(runtime, telegram_id)
+            assert rep is not None and rep.id is not None
+            customer = await add_customer(runtime, team, f"Customer of {telegram_id}")
+            for _ in range(rng.randint(3, 12)):
+                kind = rng.choice([VisitKind.IN_PERSON, VisitKind.PHONE])
+                # Monday 23 Nov to Friday 27 Nov, local working hours.
+                when = datetime(2026, 11, 23, 2, 0, tzinfo=UTC) + timedelta(
+                    days=rng.randint(0, 4), hours=rng.randint(0, 6)
+                )
+                session.add(_visit(tid, rep.id, customer.id or 0, kind, when))
+                expected[(telegram_id, kind)] += 1
+            # Last week's visits must not count this week.
+            session.add(
+                _visit(tid, rep.id, customer.id or 0, VisitKind.PHONE, when - timedelta(days=7))
+            )
+    return expected
+
+
+def _visit(team: int, rep: int, customer: int, kind: VisitKind, when: datetime) -> Visit:
+    return Visit(
+        team_id=team, rep_id=rep, customer_id=customer, kind=kind,
+        purpose=VisitPurpose.REVISIT, visited_at=when, notes="seeded", created_at=when,
+        updated_at=when,
+    )  # fmt: skip
+
+
+async def files_of(bot: LocalBot, chat: Chat) -> tuple[list[str], bytes, bytes]:
+    messages = await chat.bot_messages()
+    texts = [m.text or "" for m in messages if m.kind == "text"]
+    photo = next(m for m in messages if m.kind == "photo")
+    document = next(m for m in messages if m.kind == "document")
+    assert photo.file and document.file
+    return (
+        texts,
+        await bot.client.file_bytes(photo.file["file_id"]),
+        await bot.client.file_bytes(document.file["file_id"]),
+    )
+
+
+def summary_rows(workbook_bytes: bytes) -> dict[str, list[object]]:
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes))
+    sheet = book.worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = [str(h) for h in rows[0]]
+    return {str(row[0]): dict(zip(header, row, strict=True)) for row in rows[1:]}  # type: ignore[misc]
+
+
+@pytest.fixture
+async def company(local_bot: LocalBot) -> dict[str, Chat]:
+    people = {
+        "north_manager": await join(local_bot, 7001, "Nora", Role.MANAGER, "north"),
+        "south_manager": await join(local_bot, 7002, "Sven", Role.MANAGER, "south"),
+        "director": await join(local_bot, 7003, "Dora", Role.DIRECTOR, None),
+    }
+    for tg, name in ((7101, "Ann"), (7102, "Bo"), (7103, "Cai")):
+        people[name] = await join(local_bot, tg, name, Role.REP, "north")
+    for tg, name in ((7201, "Dirk"), (7202, "Eva")):
+        people[name] = await join(local_bot, tg, name, Role.REP, "south")
+    return people
+
+
+async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
+    local_bot: LocalBot, company: dict[str, Chat]
+) -> None:
+    runtime = local_bot.runtime
+    north = await seed_visits(runtime, "north", {7101: "Ann", 7102: "Bo", 7103: "Cai"}, 1)
+    await seed_visits(runtime, "south", {7201: "Dirk", 7202: "Eva"}, 2)
+    north_manager, south_manager = company["north_manager"], company["south_manager"]
+    before_north = len(await north_manager.bot_messages())
+    before_south = len(await south_manager.bot_messages())
+
+    clock = runtime.clock
+    await clock.set(NORTH_DUE - timedelta(minutes=1))  # type: ignore[attr-defined]
+    await local_bot.drain_outbox()
+    assert len(await north_manager.bot_messages()) == before_north
+    await clock.set(NORTH_DUE + timedelta(minutes=1))  # type: ignore[attr-defined]
+    await local_bot.drain_outbox()
+    assert len(await north_manager.bot_messages()) == before_north + 3
+    assert len(await south_manager.bot_messages()) == before_south  # Berlin: still 01:31
+
+    texts, png, xlsx = files_of_result = await files_of(local_bot, north_manager)
+    del files_of_result
+    assert png.startswith(PNG_MAGIC)
+    text = texts[-1]
+    assert "Weekly meeting · North" in text and "2026-W48" in text
+    rows = summary_rows(xlsx)
+    for telegram_id, name in ((7101, "Ann"), (7102, "Bo"), (7103, "Cai")):
+        assert rows[name]["🤝 in person"] == north[(telegram_id, VisitKind.IN_PERSON)]
+        assert rows[name]["📞 phone"] == north[(telegram_id, VisitKind.PHONE)]
+        assert f"🤝 in person {north[(telegram_id, VisitKind.IN_PERSON)]}/15" in text
+    total_in_person = sum(v for (_, kind), v in north.items() if kind == VisitKind.IN_PERSON)
+    assert rows["Team total"]["🤝 in person"] == total_in_person
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    visits_sheet = book["Visits"]
+    assert visits_sheet.max_row - 1 == sum(north.values())  # one row per visit of the week
+
+    director_messages = await company["director"].bot_messages()
+    assert sum("Company roll-up" in (m.text or "") for m in director_messages) == 1
+
+    await clock.set(SOUTH_DUE + timedelta(minutes=1))  # type: ignore[attr-defined]
+    await local_bot.drain_outbox()
+    assert len(await south_manager.bot_messages()) == before_south + 3
+    assert (
+        sum("Company roll-up" in (m.text or "") for m in await company["director"].bot_messages())
+        == 1
+    )
+
+    # A restart at 08:31 sends nothing again.
+    await local_bot.restart()
+    await local_bot.drain_outbox()
+    assert len(await north_manager.bot_messages()) == before_north + 3
+    assert len(await south_manager.bot_messages()) == before_south + 3
+
+
+async def test_two_instances_on_one_database_send_it_once(
+    local_bot: LocalBot, company: dict[str, Chat]
+) -> None:
+    runtime = local_bot.runtime
+    second = build_application(
+        runtime, token=local_bot.token, api_url=local_bot.sandbox.base_url,
+        file_url=local_bot.sandbox.base_file_url, polling=False,
+    )  # fmt: skip
+    await second.initialize()
+    await second.start()
+    background = await start_background(second)
+    try:
+        await runtime.clock.set(SOUTH_DUE + timedelta(minutes=1))  # type: ignore[attr-defined]
+        await local_bot.drain_outbox()
+    finally:
+        await stop_background(second, background)
+        await second.stop()
+        await second.shutdown()
+    for manager in ("north_manager", "south_manager"):
+        messages = await company[manager].bot_messages()
+        assert sum((m.text or "").startswith("📊 Weekly meeting") for m in messages) == 1, [
+            (m.kind, (m.text or m.caption or "")[:60]) for m in messages
+        ]
+    async with transaction(runtime.sessions) as session:
+        runs = (await session.exec(select(JobRun).where(JobRun.job == "weekly_summary"))).all()
+    assert len(runs) == 2 and {run.period for run in runs} == {"2026-W48"}
+
+
+async def test_a_bot_down_friday_to_sunday_catches_up_once_inside_the_grace(
+    local_bot: LocalBot, company: dict[str, Chat]
+) -> None:
+    runtime = local_bot.runtime
+    await runtime.clock.set(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    await local_bot.stop()
+    # Back on Saturday 10:00 Shanghai (inside the 6 h grace) = 03:00 Berlin (before its 08:30).
+    await runtime.clock.set(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    await local_bot.start()
+    await local_bot.drain_outbox()
+    north = await company["north_manager"].bot_messages()
+    assert sum((m.text or "").startswith("📊 Weekly meeting") for m in north) == 1
+    south = await company["south_manager"].bot_messages()
+    assert sum((m.text or "").startswith("📊 Weekly meeting") for m in south) == 0
+    await local_bot.stop()
+    # Down again until Sunday: Berlin's run is beyond its grace and skipped, not sent late.
+    await runtime.clock.set(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    await local_bot.start()
+    await local_bot.drain_outbox()
+    south = await company["south_manager"].bot_messages()
+    assert sum((m.text or "").startswith("📊 Weekly meeting") for m in south) == 0
+    north = await company["north_manager"].bot_messages()
+    assert sum((m.text or "").startswith("📊 Weekly meeting") for m in north) == 1
+
+
+async def test_summary_on_demand_and_the_monthly_version(
+    local_bot: LocalBot, company: dict[str, Chat]
+) -> None:
+    runtime = local_bot.runtime
+    north = await seed_visits(runtime, "north", {7101: "Ann"}, 3)
+    manager = company["north_manager"]
+    replies = await manager.send("/summary")
+    assert "Weekly meeting · North" in replies[0].text
+    assert [m.kind for m in replies] == ["text", "photo", "document"]
+    replies = await manager.tap("2026-W47")
+    assert "2026-W47" in replies[0].text
+    replies = await manager.send("/summary 2026-W99")
+    assert "could not read the period" in replies[-1].text
+    replies = await manager.send("/summary 2027-01")
+    assert "not started yet" in replies[-1].text
+    replies = await company["Ann"].send("/summary")
+    assert "not available for your role" in replies[-1].text
+
+    director = company["director"]
+    replies = await director.send("/summary")
+    replies = await director.tap("Whole company")
+    assert "Company roll-up" in replies[-1].text and "North" in replies[-1].text
+
+    # Tuesday 1 December is the first working day: November's summary with the monthly target.
+    await runtime.clock.set(datetime(2026, 12, 1, 0, 31, tzinfo=UTC))  # type: ignore[attr-defined]
+    await local_bot.drain_outbox()
+    monthly = [m for m in await manager.bot_messages() if "Monthly summary" in (m.text or "")]
+    assert len(monthly) == 1 and "2026-11" in (monthly[0].text or "")
+    assert "🆕 new customers 0/8" in (monthly[0].text or "")
+    in_person = north[(7101, VisitKind.IN_PERSON)]
+    assert f"🤝 in person {in_person}/" in (monthly[0].text or "")

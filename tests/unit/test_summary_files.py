@@ -1,0 +1,59 @@
+"""The summary's message, chart and workbook in both languages, with Chinese names."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import openpyxl
+import pytest
+
+from bot.i18n import load_catalogs
+from bot.settings import TeamSettings
+from models.team import Team
+from services.periods import week_period
+from services.summary import render
+from services.summary.core import RepLine, Sheet, TeamSummary, Window
+from services.summary.files import chart_png, workbook_xlsx
+
+NOW = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
+
+
+def summary() -> TeamSummary:
+    rules = TeamSettings(name="华东", timezone="Asia/Shanghai")
+    period = week_period(date(2026, 11, 28), "Asia/Shanghai")
+    window = Window(1, "Asia/Shanghai", "week", "2026-W48", period, NOW)
+    team = Team(
+        id=1, key="east", name="华东", timezone="Asia/Shanghai", created_at=NOW, updated_at=NOW
+    )
+    reps = [
+        RepLine(1, "王伟", {"in_person": 12, "phone": 18, "next_visits": ["杭州华丰建材"]}),
+        RepLine(2, "Li Na", {"in_person": 3, "phone": 25, "next_visits": []}),
+    ]
+    sheet = Sheet("visits", ["summary.col.rep", "summary.col.when"], [["王伟", NOW]])
+    return TeamSummary(
+        team=team, rules=rules, window=window, reps=reps, totals={"in_person": 15, "phone": 43},
+        previous={"in_person": 10, "phone": 43}, four_back={"in_person": 20, "phone": 40},
+        sheets=[sheet],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_message_chart_and_workbook(lang: str) -> None:
+    texts = load_catalogs()
+    data = summary()
+    text = render.message(texts, lang, data)
+    assert "王伟" in text and "杭州华丰建材" in text
+    assert "+5" in text and "−5" in text  # in person: vs last week, vs four weeks ago
+    png = chart_png(texts, lang, data)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+    book = openpyxl.load_workbook(io.BytesIO(workbook_xlsx(texts, lang, data)))
+    first = book.worksheets[0]
+    rows = list(first.iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == [
+        "王伟",
+        "Li Na",
+        texts.t(lang, "summary.col.team_total"),
+    ]
+    visits = book.worksheets[1]
+    assert visits.cell(2, 2).value.isoformat() == "2026-11-28T08:30:00"  # in the team's time
