@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Catalogs
 from services.summary.core import TeamSummary, metrics
 
+# Telegram refuses photos whose sides add up to more than 10,000 px.
+MAX_CHART_INCHES = 60.0
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -41,12 +43,12 @@ def _ascii(text: str) -> bool:
 
 
 def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
-    """Visits against target per rep (and, when collections report money, collected per rep)."""
+    """Visits against target per rep (and, when collections report money, collected per rep):
+    horizontal bars, one row a rep, so a team of a hundred stays readable."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
-    from matplotlib.figure import Figure
 
     font = cjk_font()
     # Without a CJK font, Chinese labels would render as boxes (and warn): fall back to English
@@ -54,43 +56,48 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     label_lang = lang if font or lang == "en" else "en"
     names = [
         rep.name if font or _ascii(rep.name) else f"#{i + 1}" for i, rep in enumerate(summary.reps)
-    ]
-    money = [m for m in metrics() if m.format == "money" and m.key == "collected"]
-    rows = 2 if money else 1
-    figure: Figure = pyplot.figure(figsize=(max(6.0, 0.6 * len(names) + 2), 3.6 * rows), dpi=100)
+    ] or ["—"]
+    by_key = {m.key: m for m in metrics()}
+    money = "collected" in by_key and by_key["collected"].format == "money"
+    height = min(MAX_CHART_INCHES, max(3.6, 0.28 * len(names) + 1.6))
     if font:
         matplotlib.rcParams["font.family"] = [font, "DejaVu Sans"]
+    figure, axes_list = pyplot.subplots(
+        1, 2 if money else 1, figsize=(12 if money else 7.5, height), dpi=100, squeeze=False
+    )
     try:
-        axes = figure.add_subplot(rows, 1, 1)
+        axes = axes_list[0][0]
         positions = list(range(len(names)))
-        width = 0.38
-        by_key = {m.key: m for m in metrics()}
-        for offset, key in ((-width / 2, "in_person"), (width / 2, "phone")):
+        thickness = 0.4
+        for offset, key, color in (
+            (-thickness / 2, "in_person", "C0"),
+            (thickness / 2, "phone", "C1"),
+        ):
             metric = by_key.get(key)
             if metric is None:
                 continue
-            counts = [_as_number(rep.values.get(key)) for rep in summary.reps]
-            axes.bar(
-                [p + offset for p in positions], counts, width,
+            counts = [_as_number(rep.values.get(key)) for rep in summary.reps] or [0.0]
+            axes.barh(
+                [p + offset for p in positions], counts, thickness, color=color,
                 label=texts.t(label_lang, f"summary.chart.{key}"),
             )  # fmt: skip
             target = summary.target(metric)
             if target is not None:
-                axes.hlines(
-                    target, -0.5, max(len(names) - 0.5, 0.5), linestyles="dashed",
-                    colors="C0" if key == "in_person" else "C1", linewidth=1,
-                )  # fmt: skip
+                axes.axvline(target, linestyle="dashed", color=color, linewidth=1)
+        axes.set_yticks(positions, names, fontsize=8)
+        axes.invert_yaxis()
         axes.set_title(
-            texts.t(label_lang, "summary.chart.visits_title", label=summary.window.label)
+            texts.t(label_lang, "summary.chart.visits_title", label=summary.window.label),
+            fontsize=10,
         )
-        axes.set_xticks(positions, names, rotation=30, ha="right", fontsize=8)
-        axes.legend(fontsize=8)
+        axes.legend(fontsize=8, loc="lower right")
         if money:
-            money_axes = figure.add_subplot(rows, 1, 2)
-            amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps]
-            money_axes.bar(positions, amounts, color="C2")
-            money_axes.set_title(texts.t(label_lang, "summary.chart.collected_title"))
-            money_axes.set_xticks(positions, names, rotation=30, ha="right", fontsize=8)
+            money_axes = axes_list[0][1]
+            amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
+            money_axes.barh(positions, amounts, color="C2")
+            money_axes.set_yticks(positions, [""] * len(positions))
+            money_axes.invert_yaxis()
+            money_axes.set_title(texts.t(label_lang, "summary.chart.collected_title"), fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
@@ -112,32 +119,47 @@ def _cell(value: Any, timezone: str) -> Any:
 
 
 def workbook_xlsx(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
-    """A "summary" sheet (one row per rep, team totals last) and the areas' detail sheets."""
+    """A "summary" sheet (one row per rep, team totals last) and the areas' detail sheets.
+
+    Written in openpyxl's streaming mode: a team of hundreds of reps has thousands of rows.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     timezone = summary.window.timezone
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = texts.t(lang, "summary.sheet.summary")[:31]
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def add_sheet(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+        sheet = book.create_sheet(title[:31])
+        header_cells = []
+        for header in headers:
+            cell = WriteOnlyCell(sheet, value=header)
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.append(header_cells)
+        for row in rows:
+            sheet.append([_cell(value, timezone) for value in row])
+
     shown = metrics()
-    sheet.append([texts.t(lang, "summary.col.rep")] + [texts.t(lang, m.label) for m in shown])
-    for rep in summary.reps:
-        sheet.append([rep.name] + [_cell(rep.values.get(m.key), timezone) for m in shown])
-    sheet.append(
-        [texts.t(lang, "summary.col.team_total")]
-        + [_cell(summary.totals.get(m.key), timezone) for m in shown]
+    rows: list[list[Any]] = [
+        [rep.name] + [rep.values.get(m.key) for m in shown] for rep in summary.reps
+    ]
+    rows.append(
+        [texts.t(lang, "summary.col.team_total")] + [summary.totals.get(m.key) for m in shown]
     )
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    add_sheet(
+        texts.t(lang, "summary.sheet.summary"),
+        [texts.t(lang, "summary.col.rep")] + [texts.t(lang, m.label) for m in shown],
+        rows,
+    )
     for detail in summary.sheets:
-        page = book.create_sheet(texts.t(lang, f"summary.sheet.{detail.name}")[:31])
-        page.append([texts.t(lang, header) for header in detail.headers])
-        for row in detail.rows:
-            page.append([_cell(value, timezone) for value in row])
-        for cell in page[1]:
-            cell.font = Font(bold=True)
+        add_sheet(
+            texts.t(lang, f"summary.sheet.{detail.name}"),
+            [texts.t(lang, header) for header in detail.headers],
+            detail.rows,
+        )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
