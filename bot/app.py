@@ -18,7 +18,18 @@ from bot.i18n import Catalogs, load_catalogs
 from bot.migrate import ensure_current
 from bot.ordering import PerUserUpdateProcessor
 from bot.settings import Settings
-from handlers import fallback, help, invites, profile, start, users
+from handlers import (
+    customers,
+    fallback,
+    help,
+    invites,
+    plans,
+    profile,
+    start,
+    team,
+    users,
+    visits,
+)
 from handlers.commands import publish_default_menus
 from handlers.errors import on_error
 from scheduler.core import Scheduler
@@ -81,7 +92,7 @@ async def open_runtime(
 
 def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
-    for area in (start, help, profile, invites, users):
+    for area in (start, help, profile, invites, users, customers, visits, plans, team):
         area.register(app)
     fallback.register(app)
     app.add_error_handler(on_error)

@@ -134,6 +134,37 @@ class JobSchedule(_Section):
     enabled: bool = True
 
 
+class TargetSettings(_Section):
+    """What a rep is expected to do: visits a week (ISO week) and new customers a month."""
+
+    in_person_per_week: int = Field(default=15, ge=0, le=1000)
+    phone_per_week: int = Field(default=20, ge=0, le=1000)
+    new_customers_per_month: int = Field(default=8, ge=0, le=1000)
+
+
+class CadenceSettings(_Section):
+    """Days between visits a customer of each tier should get."""
+
+    A: int = Field(default=14, ge=1, le=3650)
+    B: int = Field(default=28, ge=1, le=3650)
+    C: int = Field(default=90, ge=1, le=3650)
+
+    def days(self, tier: str) -> int:
+        return int(getattr(self, tier, self.C))
+
+
+class VisitSettings(_Section):
+    """Visit logging rules."""
+
+    # An in-person check-in farther than this from the customer's stored location is flagged.
+    checkin_radius_m: int = Field(default=200, ge=10, le=100_000)
+    # Visits can be edited or deleted this long after they were logged.
+    edit_window_hours: int = Field(default=24, ge=1, le=24 * 31)
+    cadence_days: CadenceSettings = Field(default_factory=CadenceSettings)
+    # Local time of the morning message (today's planned visits and due follow-ups).
+    morning_message: time = time(8, 30)
+
+
 class TeamSettings(_Section):
     """Effective settings of one team: `[defaults]` deep-merged with `[teams.<key>]`."""
 
@@ -145,6 +176,8 @@ class TeamSettings(_Section):
     workday_start: time = time(9, 0)
     workday_end: time = time(18, 0)
     jobs: dict[str, JobSchedule] = Field(default_factory=dict)
+    targets: TargetSettings = Field(default_factory=TargetSettings)
+    visits: VisitSettings = Field(default_factory=VisitSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -62,12 +62,17 @@ class Prompt:
     skippable: bool = False
     cancellable: bool = True
     location_button: str | None = None
+    # Ready-made buttons (e.g. an inline-search button) shown under the choices.
+    extra_buttons: Keyboard = field(default_factory=list)
 
 
 class Form(ABC):
     name: ClassVar[str]
     first_step: ClassVar[str]
     roles: ClassVar[frozenset[Role]] = ALL_ROLES
+    # Steps whose prompt is updated in place when a button keeps the form at that step (e.g.
+    # ticking customers in a list), instead of closing it and asking again in a new message.
+    in_place_steps: ClassVar[frozenset[str]] = frozenset()
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         """Fill initial data and return the first step; None when nothing is left to ask.
@@ -121,7 +126,14 @@ async def start_form(turn: Turn, form: Form, data: dict[str, Any] | None = None)
     await _ask(turn, form, state, first_step, values)
 
 
-async def _ask(turn: Turn, form: Form, state: FormState, step: str, data: dict[str, Any]) -> None:
+async def _ask(
+    turn: Turn,
+    form: Form,
+    state: FormState,
+    step: str,
+    data: dict[str, Any],
+    edit_message_id: int | None = None,
+) -> None:
     data["_seq"] = int(data.get("_seq", 0)) + 1
     await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
     prompt = await form.prompt(turn, step, data)
@@ -129,6 +141,7 @@ async def _ask(turn: Turn, form: Form, state: FormState, step: str, data: dict[s
         [Button(label, data=callback_data(state, value)) for label, value in row]
         for row in prompt.choices
     ]
+    rows += [row for row in prompt.extra_buttons if row]
     controls: list[Button] = []
     if prompt.skippable:
         controls.append(Button(turn.t("forms.skip"), data=callback_data(state, SKIP)))
@@ -136,6 +149,9 @@ async def _ask(turn: Turn, form: Form, state: FormState, step: str, data: dict[s
         controls.append(Button(turn.t("forms.cancel"), data=callback_data(state, CANCEL)))
     if controls:
         rows.append(controls)
+    if edit_message_id is not None and not prompt.location_button:
+        turn.edit(edit_message_id, prompt.text, rows)
+        return
     if prompt.location_button:
         # Telegram allows one keyboard a message: the location request is a reply keyboard, so
         # the inline Skip/Cancel buttons travel on a second short message.
@@ -200,6 +216,10 @@ async def continue_form(turn: Turn) -> bool:
     except InputError as error:
         turn.say(turn.t(error.key, **error.params))
         await _ask(turn, form, state, step, data)
+        return True
+    in_place = next_step == step and step in form.in_place_steps
+    if in_place and answer.message_id is not None and turn.update.callback_query is not None:
+        await _ask(turn, form, state, step, data, edit_message_id=answer.message_id)
         return True
     _close_prompt(turn, answer, _chosen_label(turn, answer))
     if next_step is None:

@@ -2,23 +2,44 @@
 
 from models.audit import AuditEntry
 from models.common import Role
+from models.customer import Customer, CustomerStatus, Tier
 from models.form import FormState
 from models.invite import Invite
 from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
+from models.plan import PlannedVisit, PlanSource
 from models.team import Team
 from models.user import User
+from models.visit import (
+    AttachmentKind,
+    CheckinSource,
+    Visit,
+    VisitAttachment,
+    VisitKind,
+    VisitPurpose,
+)
 
 __all__ = [
+    "AttachmentKind",
     "AuditEntry",
+    "CheckinSource",
+    "Customer",
+    "CustomerStatus",
     "FormState",
     "Invite",
     "JobRun",
     "OutboxMessage",
     "OutboxStatus",
+    "PlanSource",
+    "PlannedVisit",
     "Role",
     "RunStatus",
     "SenderLease",
     "Team",
+    "Tier",
     "User",
+    "Visit",
+    "VisitAttachment",
+    "VisitKind",
+    "VisitPurpose",
 ]

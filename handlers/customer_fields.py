@@ -1,0 +1,130 @@
+"""Asking for one customer field in a form, shared by the customer forms and /visit."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from typing import Any
+
+from handlers.forms import FormInput, InputError, Prompt
+from handlers.turn import Turn
+from models.customer import Customer, CustomerStatus, Tier
+from services import customers
+from services.errors import UserFacingError
+from services.periods import format_day
+
+# Fields asked in a form, in order; the first ones are the short form used inside /visit.
+SHORT_FIELDS = ("name", "contact", "phone", "tier")
+ALL_FIELDS = ("name", "contact", "phone", "tier", "address", "region", "industry", "status",
+              "notes")  # fmt: skip
+OPTIONAL_FIELDS = frozenset(ALL_FIELDS) - {"name"}
+CHOICE_FIELDS = ("region", "industry")
+
+
+def tier_label(turn: Turn, tier: str) -> str:
+    return turn.t(f"customers.tier_{tier}")
+
+
+def status_label(turn: Turn, status: str) -> str:
+    return turn.t(f"customers.status_{status}")
+
+
+async def field_prompt(turn: Turn, field: str, team_id: int | None, current: Any = None) -> Prompt:
+    """The question for one field; Skip is offered for optional fields."""
+    text = turn.t(f"customers.ask_{field}")
+    if current not in (None, ""):
+        text += "\n" + turn.t("customers.current_value", value=html.escape(str(current)))
+    choices: list[list[tuple[str, str]]] = []
+    if field == "tier":
+        choices = [[(tier_label(turn, tier), tier) for tier in Tier]]
+    elif field == "status":
+        choices = [[(status_label(turn, status), status) for status in CustomerStatus]]
+    elif field in CHOICE_FIELDS and team_id is not None:
+        common = await customers.common_values(turn.session, team_id, field)
+        options = [(value[:30], f"v:{index}") for index, value in enumerate(common)]
+        choices = [options[i : i + 3] for i in range(0, len(options), 3)]
+    return Prompt(text, choices, skippable=field in OPTIONAL_FIELDS)
+
+
+async def field_answer(turn: Turn, field: str, team_id: int | None, answer: FormInput) -> Any:
+    """The validated value of one field (None when skipped); InputError re-asks the step."""
+    if answer.skipped:
+        if field not in OPTIONAL_FIELDS:
+            raise InputError("forms.use_buttons")
+        return None
+    if field in ("tier", "status"):
+        raw = answer.choice or answer.text or ""
+    elif field in CHOICE_FIELDS and answer.choice and answer.choice.startswith("v:"):
+        common = await customers.common_values(turn.session, team_id or 0, field)
+        index = answer.choice[2:]
+        if not index.isdigit() or int(index) >= len(common):
+            raise InputError("forms.use_buttons")
+        return common[int(index)]
+    elif answer.choice is not None:
+        raise InputError("forms.use_buttons")
+    else:
+        raw = expect_text(answer)
+    try:
+        value = customers.clean_field(field, raw)
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    return str(value) if field in ("tier", "status") else value
+
+
+def expect_text(answer: FormInput) -> str:
+    """The typed text of an answer; anything else (a photo, a location...) is refused."""
+    if answer.text is None or answer.photo_file_id or answer.document_file_id:
+        raise InputError("forms.expect_text")
+    if answer.text == "":
+        raise InputError("forms.expect_text")
+    return answer.text
+
+
+def customer_card(
+    turn: Turn,
+    customer: Customer,
+    *,
+    owner: str | None = None,
+    last_visit: date | None = None,
+    due_on: date | None = None,
+) -> str:
+    """Everything the record holds, in the reader's language."""
+    e = html.escape
+    lines = [
+        f"🏢 <b>{e(customer.name)}</b>  ·  {tier_label(turn, str(customer.tier))}"
+        f"  ·  {status_label(turn, str(customer.status))}"
+    ]
+    person = " · ".join(
+        part for part in (e(customer.contact or ""), e(customer.phone or "")) if part
+    )
+    if person:
+        lines.append(f"👤 {person}")
+    place = " · ".join(
+        e(part) for part in (customer.address, customer.region, customer.industry) if part
+    )
+    if place:
+        lines.append(f"📍 {place}")
+    lines.append(turn.t("customers.card_owner", owner=e(owner) if owner else "—"))
+    lines.append(
+        turn.t(
+            "customers.card_location_yes"
+            if customer.has_location
+            else "customers.card_location_no"
+        )
+    )
+    if last_visit is not None:
+        lines.append(turn.t("customers.card_last_visit", day=format_day(last_visit, turn.lang)))
+    else:
+        lines.append(turn.t("customers.card_never_visited"))
+    if due_on is not None:
+        lines.append(turn.t("customers.card_due", day=format_day(due_on, turn.lang)))
+    if customer.notes:
+        lines.append(f"📝 {e(customer.notes)}")
+    return "\n".join(lines)
+
+
+def short_line(customer: Customer) -> str:
+    """One line for a list: name, contact and phone."""
+    extra = " · ".join(part for part in (customer.contact, customer.phone) if part)
+    name = html.escape(customer.name)
+    return f"{name} — {html.escape(extra)}" if extra else name

@@ -1,0 +1,369 @@
+"""/plan, /today, /week, /due and the morning message's rendering.
+
+The morning message is computed by ``services.plans.morning_list`` and rendered here by
+``render_morning``; sending it at each team's configured time is the scheduler's job.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, timedelta
+from typing import Any
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.i18n import Catalogs
+from bot.settings import TeamSettings
+from handlers.commands import declare
+from handlers.customer_fields import expect_text
+from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
+from handlers.replies import Button, Keyboard
+from handlers.turn import Turn, turn_handler
+from handlers.visits import VISIT_FORM, VISITORS, progress_text, rules_of, visit_line
+from models.visit import VisitPurpose
+from services import customers, plans, visits
+from services.dates import parse_date
+from services.errors import UserFacingError
+from services.periods import format_day, format_short_day, local_today
+from services.plans import MorningList
+
+CALLBACK = "pl"
+MAX_CANDIDATES = 10
+MAX_SELECTED = 20
+
+declare("today", roles=VISITORS, order=12)
+declare("week", roles=VISITORS, order=13)
+declare("plan", roles=VISITORS, order=14)
+declare("due", roles=VISITORS, order=15)
+
+
+def _working_days(rules: TeamSettings, start: date, count: int) -> list[date]:
+    days: list[date] = []
+    day = start
+    while len(days) < count and (day - start).days < 60:
+        if rules.is_working_day(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+class PlanForm(Form):
+    """Choose a day, tick customers (overdue ones first), optionally a purpose; repeat."""
+
+    name = "plan"
+    first_step = "day"
+    roles = VISITORS
+    in_place_steps = frozenset({"customers"})
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        data.setdefault("selected", [])
+        data.setdefault("names", {})
+        if data.get("customer_id"):
+            customer = await customers.get_visible(
+                turn.session, turn.actor, int(data["customer_id"])
+            )
+            data["selected"] = [customer.id]
+            data["names"] = {str(customer.id): customer.name}
+        return "day"
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        rules = await rules_of(turn)
+        today = local_today(turn.now, rules.timezone)
+        if step == "day":
+            days = _working_days(rules, today, 6)
+            options = [(format_short_day(d, turn.lang), f"d:{d.isoformat()}") for d in days]
+            return Prompt(turn.t("plans.ask_day"), [options[i : i + 2] for i in range(0, 6, 2)])
+        day = date.fromisoformat(data["day"])
+        if step == "customers":
+            return await self._customers_prompt(turn, data, day, today, rules)
+        if step == "purpose":
+            options = [(turn.t(f"visits.purpose_{p}"), str(p)) for p in VisitPurpose]
+            rows = [options[i : i + 2] for i in range(0, 5, 2)]
+            return Prompt(turn.t("plans.ask_purpose"), rows, skippable=True)
+        following = _working_days(rules, day + timedelta(days=1), 1)
+        rows = [[(turn.t("plans.finish"), "finish")]]
+        if following:
+            label = turn.t("plans.plan_next_day", day=format_short_day(following[0], turn.lang))
+            rows.insert(0, [(label, f"d:{following[0].isoformat()}")])
+        return Prompt(turn.t("plans.ask_more"), rows, cancellable=False)
+
+    async def _customers_prompt(
+        self, turn: Turn, data: dict[str, Any], day: date, today: date, rules: TeamSettings
+    ) -> Prompt:
+        selected = [int(i) for i in data["selected"]]
+        names: dict[str, str] = data["names"]
+        due = await plans.due_customers(turn.session, turn.actor, today, rules, MAX_CANDIDATES)
+        due_ids = {d.customer.id for d in due}
+        candidates: dict[int, str] = {cid: names.get(str(cid), "") for cid in selected}
+        for cid, name in data.get("results") or []:
+            candidates.setdefault(int(cid), name)
+        for entry in due:
+            if len(candidates) >= MAX_CANDIDATES + len(selected):
+                break
+            candidates.setdefault(entry.customer.id or 0, entry.customer.name)
+        rows = []
+        for cid, name in candidates.items():
+            mark = "✅ " if cid in selected else "⏰ " if cid in due_ids else ""
+            rows.append([(f"{mark}{name}"[:60], f"t:{cid}")])
+        rows.append([(turn.t("plans.done", count=len(selected)), "done")])
+        text = turn.t("plans.ask_customers", day=format_day(day, turn.lang))
+        if data.get("query"):
+            text += "\n" + turn.t("plans.search_results", query=html.escape(data["query"]))
+        return Prompt(text, rows)
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        rules = await rules_of(turn)
+        today = local_today(turn.now, rules.timezone)
+        if step == "day":
+            data["day"] = _chosen_day(turn, answer, today).isoformat()
+            return "customers"
+        if step == "customers":
+            return await self._toggle(turn, data, answer)
+        if step == "purpose":
+            if not answer.skipped and answer.choice not in tuple(VisitPurpose):
+                raise InputError("forms.use_buttons")
+            purpose = None if answer.skipped else VisitPurpose(answer.choice or "")
+            await _save(turn, data, purpose, today)
+            return "more"
+        if answer.choice == "finish":
+            turn.say_key("plans.finished")
+            return None
+        data["day"] = _chosen_day(turn, answer, today).isoformat()
+        data.update(selected=[], names={}, results=[], query="")
+        return "customers"
+
+    async def _toggle(self, turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+        selected: list[int] = [int(i) for i in data["selected"]]
+        if answer.choice == "done":
+            if not selected:
+                raise InputError("plans.choose_some")
+            return "purpose"
+        if answer.choice and answer.choice.startswith("t:"):
+            raw = answer.choice[2:]
+            customer_id = int(raw) if raw.isdigit() else -1
+        elif answer.choice is not None:
+            raise InputError("forms.use_buttons")
+        else:
+            text = expect_text(answer)
+            ref = customers.customer_ref(text)
+            if ref is None:
+                found = await customers.search(turn.session, turn.actor, text)
+                data["results"] = [[c.id, c.name] for c in found.customers]
+                data["query"] = text[:60]
+                return "customers"
+            customer_id = ref
+        try:
+            customer = await customers.get_visible(turn.session, turn.actor, customer_id)
+        except UserFacingError as error:
+            raise InputError(error.key, **error.params) from None
+        if customer.team_id != turn.actor.team_id:
+            raise InputError("customers.not_found")
+        if customer_id in selected:
+            selected.remove(customer_id)
+        elif len(selected) >= MAX_SELECTED:
+            raise InputError("plans.too_many", limit=MAX_SELECTED)
+        else:
+            selected.append(customer_id)
+            data["names"][str(customer_id)] = customer.name
+        data["selected"] = selected
+        return "customers"
+
+
+def _chosen_day(turn: Turn, answer: FormInput, today: date) -> date:
+    if answer.choice and answer.choice.startswith("d:"):
+        try:
+            chosen = date.fromisoformat(answer.choice[2:])
+        except ValueError:
+            raise InputError("forms.use_buttons") from None
+    elif answer.choice is not None:
+        raise InputError("forms.use_buttons")
+    else:
+        text = expect_text(answer)
+        parsed = parse_date(text, today)
+        if parsed is None:
+            raise InputError("visits.date_unreadable", text=html.escape(text[:40]))
+        chosen = parsed
+        turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
+    if chosen < today:
+        raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
+    if (chosen - today).days > plans.MAX_PLAN_AHEAD_DAYS:
+        raise InputError("plans.day_too_far", days=plans.MAX_PLAN_AHEAD_DAYS)
+    return chosen
+
+
+async def _save(
+    turn: Turn, data: dict[str, Any], purpose: VisitPurpose | None, today: date
+) -> None:
+    day = date.fromisoformat(data["day"])
+    try:
+        async with turn.session.begin_nested():
+            result = await plans.plan_visits(
+                turn.session, actor=turn.actor, day=day, customer_ids=data["selected"],
+                purpose=purpose, today=today, now=turn.now,
+            )  # fmt: skip
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    names = [html.escape(c.name) for c in result.added + result.already_planned]
+    turn.say_key(
+        "plans.saved", day=format_day(day, turn.lang), count=len(names), names="\n".join(
+            f"• {name}" for name in names
+        ),
+    )  # fmt: skip
+
+
+PLAN_FORM = register_form(PlanForm())
+
+
+@turn_handler(roles=VISITORS)
+async def plan_command(turn: Turn) -> None:
+    """Plan visits for a day (and the next days, one after another)."""
+    await start_form(turn, PLAN_FORM)
+
+
+@turn_handler(roles=VISITORS)
+async def today_command(turn: Turn) -> None:
+    """Today's plan vs what was done, open follow-ups, and the week's progress."""
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    overview = await plans.day_overview(turn.session, turn.actor.user_id, today, rules)
+    morning = await plans.morning_list(turn.session, turn.actor.user_id, turn.now, rules)
+    progress = await visits.progress(turn.session, turn.actor.user_id, rules, today)
+    done = sum(1 for line in overview.planned if line.done)
+    lines = [turn.t("plans.today_header", day=format_day(today, turn.lang),
+                    done=done, planned=len(overview.planned))]  # fmt: skip
+    buttons: Keyboard = []
+    for line in overview.planned:
+        mark = "✅" if line.done else "⬜"
+        origin = turn.t("plans.follow_up_mark") if line.plan.source == "follow_up" else ""
+        lines.append(f"{mark} {html.escape(line.customer.name)}{origin}")
+        if not line.done:
+            buttons.append([_log_button(turn, line.plan.id or 0, line.customer.name)])
+    if not overview.planned:
+        lines.append(turn.t("plans.nothing_planned"))
+    if overview.unplanned:
+        lines.append(turn.t("plans.unplanned_header"))
+        for visit, customer in overview.unplanned:
+            lines.append("➕ " + visit_line(turn, visit, customer, rules))
+    if morning.overdue_follow_ups:
+        lines.append(turn.t("plans.overdue_header"))
+        for plan, customer in morning.overdue_follow_ups:
+            day = format_short_day(plan.planned_on, turn.lang)
+            lines.append(f"⏰ {html.escape(customer.name)} ({day})")
+            buttons.append([_log_button(turn, plan.id or 0, customer.name)])
+    lines.append("")
+    lines.append(progress_text(turn, progress))
+    turn.say("\n".join(lines), buttons)
+
+
+def _log_button(turn: Turn, plan_id: int, name: str) -> Button:
+    return Button(turn.t("plans.log_button", name=name[:40]), data=f"{CALLBACK}|{plan_id}|v")
+
+
+@turn_handler(roles=VISITORS)
+async def week_command(turn: Turn) -> None:
+    """The ISO week day by day: planned, done, visits by kind; totals against the targets."""
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    days = await plans.week_overview(turn.session, turn.actor.user_id, today, rules)
+    progress = await visits.progress(turn.session, turn.actor.user_id, rules, today)
+    lines = [turn.t("plans.week_header", first=format_short_day(days[0].day, turn.lang),
+                    last=format_short_day(days[-1].day, turn.lang))]  # fmt: skip
+    for day in days:
+        marker = "▶ " if day.day == today else ""
+        lines.append(
+            marker + turn.t(
+                "plans.week_line", day=format_short_day(day.day, turn.lang),
+                planned=day.planned, done=day.planned_done, in_person=day.in_person,
+                phone=day.phone,
+            )
+        )  # fmt: skip
+    lines.append("")
+    lines.append(progress_text(turn, progress))
+    turn.say("\n".join(lines))
+
+
+@turn_handler(roles=VISITORS)
+async def due_command(turn: Turn) -> None:
+    """My customers overdue for a visit by their tier's cadence, most overdue first."""
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    due = await plans.due_customers(turn.session, turn.actor, today, rules, limit=30)
+    if not due:
+        turn.say_key("plans.none_due")
+        return
+    cadence = rules.visits.cadence_days
+    lines = [turn.t("plans.due_header", count=len(due), a=cadence.A, b=cadence.B, c=cadence.C)]
+    buttons: Keyboard = []
+    for entry in due:
+        last = (
+            format_short_day(entry.last_visit, turn.lang)
+            if entry.last_visit
+            else turn.t("plans.never")
+        )
+        lines.append(
+            turn.t(
+                "plans.due_line", name=html.escape(entry.customer.name), tier=entry.customer.tier,
+                days=entry.overdue_days, last=last,
+            )
+        )  # fmt: skip
+        if len(buttons) < 8:
+            buttons.append([
+                Button(turn.t("plans.log_button", name=entry.customer.name[:40]),
+                       data=f"cu|{entry.customer.id}|v"),
+            ])  # fmt: skip
+    buttons.append([Button(turn.t("plans.plan_due"), data=f"{CALLBACK}|0|plan")])
+    turn.say("\n".join(lines), buttons)
+
+
+@turn_handler(roles=VISITORS)
+async def on_plan_button(turn: Turn) -> None:
+    """Log the visit of a plan entry (mine only), or start planning."""
+    query = turn.update.callback_query
+    assert query is not None
+    _, raw_id, action = ((query.data or "") + "||").split("|")[:3]
+    if not raw_id.isdigit():
+        raise UserFacingError("forms.stale_button")
+    if action == "plan":
+        await start_form(turn, PLAN_FORM)
+        return
+    plan = await plans.own_plan(turn.session, turn.actor, int(raw_id))
+    if action == "x":
+        await plans.remove_plan(turn.session, actor=turn.actor, plan_id=plan.id or 0, now=turn.now)
+        turn.say_key("plans.removed")
+        return
+    if plan.done_visit_id is not None:
+        raise UserFacingError("plans.already_done")
+    await start_form(turn, VISIT_FORM, {"customer_id": plan.customer_id, "plan_id": plan.id})
+
+
+def render_morning(texts: Catalogs, lang: str, morning: MorningList) -> tuple[str, Keyboard]:
+    """The morning message: today's planned visits and due follow-ups, each with a Log button."""
+    t = texts.t
+    if morning.empty:
+        return t(lang, "plans.morning_empty", day=format_day(morning.day, lang)), []
+    lines = [t(lang, "plans.morning_header", day=format_day(morning.day, lang))]
+    buttons: Keyboard = []
+    for plan, customer in morning.planned:
+        origin = t(lang, "plans.follow_up_mark") if plan.source == "follow_up" else ""
+        purpose = f" · {t(lang, f'visits.purpose_{plan.purpose}')}" if plan.purpose else ""
+        lines.append(f"• {html.escape(customer.name)}{origin}{purpose}")
+        label = t(lang, "plans.log_button", name=customer.name[:40])
+        buttons.append([Button(label, data=f"{CALLBACK}|{plan.id}|v")])
+    if morning.overdue_follow_ups:
+        lines.append(t(lang, "plans.overdue_header"))
+        for plan, customer in morning.overdue_follow_ups:
+            day = format_short_day(plan.planned_on, lang)
+            lines.append(f"⏰ {html.escape(customer.name)} ({day})")
+            label = t(lang, "plans.log_button", name=customer.name[:40])
+            buttons.append([Button(label, data=f"{CALLBACK}|{plan.id}|v")])
+    return "\n".join(lines), buttons
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("plan", plan_command))
+    app.add_handler(CommandHandler("today", today_command))
+    app.add_handler(CommandHandler("week", week_command))
+    app.add_handler(CommandHandler("due", due_command))
+    app.add_handler(CallbackQueryHandler(on_plan_button, pattern=rf"^{CALLBACK}\|"))

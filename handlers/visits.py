@@ -1,0 +1,796 @@
+"""/visit logs a visit in a few taps; /visits lists mine, to edit or delete within 24 hours.
+
+The /visit form: customer -> kind -> purpose -> what happened -> (in person: check-in location,
+photos) -> next step and follow-up date -> summary card with Save / Edit a field / Cancel.
+Nothing is stored before Save; the draft lives in the form state, so it survives a restart.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.settings import TeamSettings
+from handlers.commands import declare
+from handlers.customer_fields import (
+    SHORT_FIELDS,
+    expect_text,
+    field_answer,
+    field_prompt,
+)
+from handlers.customers import duplicate_prompt
+from handlers.forms import (
+    Form,
+    FormInput,
+    InputError,
+    Prompt,
+    register_form,
+    start_form,
+)
+from handlers.replies import Button, Keyboard
+from handlers.turn import Turn, turn_handler
+from models.common import Role
+from models.customer import Customer
+from models.visit import CheckinSource, Visit, VisitKind, VisitPurpose
+from services import customers, visits
+from services.customers import CustomerInput
+from services.dates import parse_date, parse_time
+from services.errors import UserFacingError
+from services.periods import format_clock, format_day, format_short_day, local_moment, local_today
+from services.visits import Checkin, LoggedVisit, VisitDraft
+
+VISITORS = frozenset({Role.REP, Role.MANAGER})
+CALLBACK = "vi"
+LIST_LIMIT = 10
+# Steps that belong to the field being edited from the summary: the form goes on through them
+# and returns to the summary afterwards.
+CHAINED = frozenset({"pick", "dup", "store_loc", "follow_up", "date"} |
+                    {f"c_{f}" for f in SHORT_FIELDS})  # fmt: skip
+EDITABLE = ("customer", "kind", "purpose", "time", "notes", "location", "photos", "next",
+            "follow_up")  # fmt: skip
+IN_PERSON_ONLY = frozenset({"location", "photos"})
+MAX_FOLLOW_UP_DAYS = 366
+
+declare("visit", roles=VISITORS, order=10)
+declare("visits", roles=VISITORS, order=11)
+
+
+async def rules_of(turn: Turn) -> TeamSettings:
+    assert turn.actor.team_id is not None
+    return await visits.team_settings(turn.session, turn.deps.settings, turn.actor.team_id)
+
+
+def _after(data: dict[str, Any], natural: str) -> str:
+    """Go on to ``natural``, or back to the summary when a field was being edited."""
+    if natural in CHAINED:
+        return natural
+    if data.pop("_return", None) or natural == "summary":
+        return "summary"
+    return natural
+
+
+def _int(raw: str) -> int:
+    if not raw.isdigit():
+        raise InputError("forms.use_buttons")
+    return int(raw)
+
+
+def date_choices(turn: Turn) -> list[list[tuple[str, str]]]:
+    return [
+        [(turn.t("visits.date_tomorrow"), "t:1"), (turn.t("visits.date_in_3_days"), "t:3")],
+        [(turn.t("visits.date_next_week"), "t:w"), (turn.t("visits.date_pick"), "pick")],
+    ]
+
+
+def _quick_date(choice: str, today: date) -> date | None:
+    if choice == "t:1":
+        return today + timedelta(days=1)
+    if choice == "t:3":
+        return today + timedelta(days=3)
+    if choice == "t:w":
+        return today + timedelta(days=7 - today.weekday())
+    if choice.startswith("d:"):
+        try:
+            return date.fromisoformat(choice[2:])
+        except ValueError:
+            return None
+    return None
+
+
+class VisitForm(Form):
+    name = "visit"
+    first_step = "customer"
+    roles = VISITORS
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        rules = await rules_of(turn)
+        if "edit_visit_id" in data:
+            visit, attachments = await visits.editable_visit(
+                turn.session, turn.actor, int(data["edit_visit_id"]), rules, turn.now
+            )
+            customer = await customers.get_visible(turn.session, turn.actor, visit.customer_id)
+            data.update(draft_data(visits.draft_of(visit, attachments)))
+            data["customer_name"] = customer.name
+            return "summary"
+        data["visited_at"] = turn.now.isoformat()
+        if data.get("customer_id"):
+            customer = await _own_team_customer(turn, int(data["customer_id"]))
+            data["customer_name"] = customer.name
+            return "kind"
+        return "customer"
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        return await _PROMPTS[step](turn, data)
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        return await _ACCEPTS[step](turn, data, answer)
+
+
+async def _own_team_customer(turn: Turn, customer_id: int) -> Customer:
+    """A customer the sender may log a visit for: visible and of their own team."""
+    try:
+        customer = await customers.get_visible(turn.session, turn.actor, customer_id)
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    if customer.team_id != turn.actor.team_id:
+        raise InputError("customers.not_found")
+    return customer
+
+
+# -- prompts ------------------------------------------------------------------------------
+
+
+async def _ask_customer(turn: Turn, data: dict[str, Any]) -> Prompt:
+    recent = await customers.recent_customers(turn.session, turn.actor)
+    choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
+    choices.append([(turn.t("customers.new"), "new")])
+    search = [[Button(turn.t("customers.search_inline"), inline_query="")]]
+    key = "visits.ask_customer" if recent else "visits.ask_customer_first"
+    return Prompt(turn.t(key), choices, extra_buttons=search)
+
+
+async def _ask_pick(turn: Turn, data: dict[str, Any]) -> Prompt:
+    results = data.get("results") or []
+    query = html.escape(data.get("query", ""))
+    if results:
+        text = turn.t("customers.results", count=data.get("total", len(results)), query=query)
+    else:
+        text = turn.t("customers.no_results", query=query)
+    choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
+    choices.append([(turn.t("visits.new_named", name=data.get("query", "")[:40]), "new")])
+    search = [[Button(turn.t("customers.search_inline"), inline_query=data.get("query", ""))]]
+    return Prompt(text, choices, extra_buttons=search)
+
+
+async def _ask_kind(turn: Turn, data: dict[str, Any]) -> Prompt:
+    name = html.escape(_customer_label(data))
+    choices = [[(turn.t(f"visits.kind_{kind}"), str(kind)) for kind in VisitKind]]
+    return Prompt(turn.t("visits.ask_kind", customer=name), choices)
+
+
+async def _ask_purpose(turn: Turn, data: dict[str, Any]) -> Prompt:
+    options = [(turn.t(f"visits.purpose_{p}"), str(p)) for p in VisitPurpose]
+    return Prompt(turn.t("visits.ask_purpose"), [options[i : i + 2] for i in range(0, 5, 2)])
+
+
+async def _ask_notes(turn: Turn, data: dict[str, Any]) -> Prompt:
+    return Prompt(turn.t("visits.ask_notes"))
+
+
+async def _ask_location(turn: Turn, data: dict[str, Any]) -> Prompt:
+    return Prompt(
+        turn.t("visits.ask_location"),
+        skippable=True,
+        location_button=turn.t("visits.send_location"),
+    )
+
+
+async def _ask_store_location(turn: Turn, data: dict[str, Any]) -> Prompt:
+    choices = [[(turn.t("visits.store_yes"), "yes"), (turn.t("visits.store_no"), "no")]]
+    name = html.escape(_customer_label(data))
+    return Prompt(turn.t("visits.ask_store_location", customer=name), choices)
+
+
+async def _ask_photos(turn: Turn, data: dict[str, Any]) -> Prompt:
+    count = len(data.get("photos") or [])
+    if count == 0:
+        return Prompt(turn.t("visits.ask_photos"), skippable=True)
+    done = [[(turn.t("visits.photos_done"), "done")]]
+    return Prompt(turn.t("visits.photos_added", count=count), done)
+
+
+async def _ask_next(turn: Turn, data: dict[str, Any]) -> Prompt:
+    return Prompt(turn.t("visits.ask_next"), date_choices(turn), skippable=True)
+
+
+async def _ask_follow_up(turn: Turn, data: dict[str, Any]) -> Prompt:
+    step = html.escape(data.get("next_step") or "")
+    text = turn.t("visits.ask_follow_up", next_step=step) if step else turn.t("visits.ask_date")
+    return Prompt(text, date_choices(turn), skippable=True)
+
+
+async def _ask_date(turn: Turn, data: dict[str, Any]) -> Prompt:
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    days: list[date] = []
+    day = today
+    while len(days) < 10:
+        day += timedelta(days=1)
+        if rules.is_working_day(day):
+            days.append(day)
+    options = [(format_short_day(d, turn.lang), f"d:{d.isoformat()}") for d in days]
+    return Prompt(turn.t("visits.ask_date_typed"), [options[i : i + 2] for i in range(0, 10, 2)])
+
+
+async def _ask_summary(turn: Turn, data: dict[str, Any]) -> Prompt:
+    rules = await rules_of(turn)
+    text = await summary_text(turn, data, rules)
+    choices = [[(turn.t("visits.save"), "save"), (turn.t("visits.edit_field"), "edit")]]
+    return Prompt(text, choices)
+
+
+async def _ask_edit(turn: Turn, data: dict[str, Any]) -> Prompt:
+    fields = [f for f in EDITABLE if data.get("kind") == VisitKind.IN_PERSON or
+              f not in IN_PERSON_ONLY]  # fmt: skip
+    labels = [(turn.t(f"visits.field_{f}"), f) for f in fields]
+    choices = [labels[i : i + 3] for i in range(0, len(labels), 3)]
+    choices.append([(turn.t("visits.back_to_summary"), "back")])
+    return Prompt(turn.t("visits.ask_edit_field"), choices)
+
+
+async def _ask_time(turn: Turn, data: dict[str, Any]) -> Prompt:
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    options = []
+    for minutes in (30, 60, 120, 180):
+        moment = turn.now - timedelta(minutes=minutes)
+        if local_today(moment, rules.timezone) == today:
+            at = format_clock(moment, rules.timezone)
+            label = (
+                turn.t("visits.time_minutes_ago", minutes=minutes, at=at)
+                if minutes < 60
+                else turn.t("visits.time_hours_ago", hours=minutes // 60, at=at)
+            )
+            options.append((label, f"m:{minutes}"))
+    return Prompt(
+        turn.t("visits.ask_time"), [options[i : i + 2] for i in range(0, len(options), 2)]
+    )
+
+
+async def _ask_customer_field(turn: Turn, data: dict[str, Any], field: str) -> Prompt:
+    prompt = await field_prompt(turn, field, turn.actor.team_id)
+    query = data.get("query")
+    if field == "name" and query and not data.get("new", {}).get("name"):
+        prompt.choices.insert(0, [(f"✓ {query[:50]}", "q")])
+    return prompt
+
+
+async def _ask_dup(turn: Turn, data: dict[str, Any]) -> Prompt:
+    return duplicate_prompt(turn, data, rename_label="customers.dup_rename")
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+async def _choose_customer(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.choice == "new":
+        data["new"] = {}
+        data.pop("customer_id", None)
+        return "c_name"
+    if answer.choice and answer.choice.startswith("c:"):
+        return await _set_customer(turn, data, _int(answer.choice[2:]))
+    if answer.choice is not None:
+        raise InputError("forms.use_buttons")
+    text = expect_text(answer)
+    ref = customers.customer_ref(text)
+    if ref is not None:
+        return await _set_customer(turn, data, ref)
+    found = await customers.search(turn.session, turn.actor, text)
+    data.update(query=text[:60], total=found.total,
+                results=[[c.id, c.name] for c in found.customers])  # fmt: skip
+    return "pick"
+
+
+async def _set_customer(turn: Turn, data: dict[str, Any], customer_id: int) -> str:
+    customer = await _own_team_customer(turn, customer_id)
+    data["customer_id"], data["customer_name"] = customer.id, customer.name
+    data.pop("new", None)
+    data["store_location"] = False
+    return _after(data, "kind")
+
+
+async def _customer_field(turn: Turn, data: dict[str, Any], answer: FormInput, field: str) -> str:
+    if field == "name" and answer.choice == "q" and data.get("query"):
+        answer = FormInput(text=data["query"])
+    value = await field_answer(turn, field, turn.actor.team_id, answer)
+    data.setdefault("new", {})[field] = value
+    if field in ("name", "phone") and value and turn.actor.team_id is not None:
+        duplicate = await customers.find_duplicate(
+            turn.session, turn.actor.team_id, **{field: value}
+        )
+        if duplicate is not None and not (field == "phone" and data.get("same_phone")):
+            data["dup"] = {"id": duplicate[0].id, "name": duplicate[0].name, "by": field}
+            return "dup"
+    index = SHORT_FIELDS.index(field)
+    if index + 1 < len(SHORT_FIELDS):
+        return f"c_{SHORT_FIELDS[index + 1]}"
+    data["customer_name"] = data["new"]["name"]
+    return _after(data, "kind")
+
+
+async def _dup(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    dup = data["dup"]
+    if answer.choice == f"c:{dup['id']}":
+        return await _set_customer(turn, data, int(dup["id"]))
+    if answer.choice == "rename" and dup["by"] == "name":
+        return "c_name"
+    if answer.choice == "keep" and dup["by"] == "phone":
+        data["same_phone"] = True
+        return "c_tier"
+    raise InputError("forms.use_buttons")
+
+
+async def _kind(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.choice not in tuple(VisitKind):
+        raise InputError("forms.use_buttons")
+    data["kind"] = answer.choice
+    return _after(data, "purpose")
+
+
+async def _purpose(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.choice not in tuple(VisitPurpose):
+        raise InputError("forms.use_buttons")
+    data["purpose"] = answer.choice
+    return _after(data, "notes")
+
+
+async def _notes(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.voice_file_id is not None:
+        data["voice"] = [answer.voice_file_id]
+        data["notes"] = ""
+    else:
+        if answer.choice is not None:
+            raise InputError("forms.use_buttons")
+        if (
+            answer.text is None
+            or answer.photo_file_id
+            or answer.location
+            or answer.document_file_id
+        ):
+            raise InputError("visits.expect_notes")
+        text = answer.text.strip()
+        if not text or customers.customer_ref(text) is not None:
+            raise InputError("visits.expect_notes")
+        if len(text) > visits.MAX_NOTES:
+            raise InputError("visits.notes_too_long", limit=visits.MAX_NOTES, length=len(text))
+        data["notes"], data["voice"] = text, []
+    natural = "location" if data.get("kind") == VisitKind.IN_PERSON else "next"
+    return _after(data, natural)
+
+
+async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.skipped:
+        data["checkin"], data["store_location"] = None, False
+        turn.say(turn.t("visits.no_checkin"), remove_reply_keyboard=True)
+        return _after(data, "photos")
+    if answer.location is None:
+        raise InputError("visits.expect_location")
+    loc = answer.location
+    source = visits.checkin_source(loc.accuracy, loc.live)
+    data["checkin"] = {"lat": loc.latitude, "lon": loc.longitude, "acc": loc.accuracy,
+                       "source": str(source)}  # fmt: skip
+    data["store_location"] = False
+    rules = await rules_of(turn)
+    customer = await _draft_customer(turn, data)
+    distance, flagged = visits.evaluate_checkin(
+        VisitKind.IN_PERSON, _checkin(data), customer, rules.visits.checkin_radius_m
+    )
+    turn.say(
+        checkin_text(turn, distance, flagged, loc.accuracy, source, rules),
+        remove_reply_keyboard=True,
+    )
+    if not customer.has_location:
+        return "store_loc"
+    return _after(data, "photos")
+
+
+async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.choice not in ("yes", "no"):
+        raise InputError("forms.use_buttons")
+    data["store_location"] = answer.choice == "yes"
+    return _after(data, "photos")
+
+
+async def _photos(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.photo_file_id is not None:
+        photos = list(data.get("photos") or [])
+        if len(photos) >= visits.MAX_PHOTOS:
+            raise InputError("visits.too_many_photos", limit=visits.MAX_PHOTOS)
+        data["photos"] = [*photos, answer.photo_file_id]
+        return "photos"
+    if answer.skipped or answer.choice == "done":
+        if answer.skipped:
+            data["photos"] = []
+        return _after(data, "next")
+    raise InputError("visits.expect_photo")
+
+
+async def _next(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.skipped:
+        data["next_step"], data["follow_up"] = None, None
+        return _after(data, "summary")
+    if answer.choice is not None:
+        data["next_step"] = None
+        return await _follow_up(turn, data, answer)
+    text = expect_text(answer).strip()
+    if len(text) > visits.MAX_NEXT_STEP:
+        raise InputError("visits.next_step_too_long", limit=visits.MAX_NEXT_STEP, length=len(text))
+    data["next_step"] = text
+    return "follow_up"
+
+
+async def _follow_up(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.skipped:
+        data["follow_up"] = None
+        return _after(data, "summary")
+    if answer.choice == "pick":
+        return "date"
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    if answer.choice is not None:
+        chosen = _quick_date(answer.choice, today)
+        if chosen is None:
+            raise InputError("forms.use_buttons")
+    else:
+        text = expect_text(answer)
+        chosen = parse_date(text, today)
+        if chosen is None:
+            raise InputError("visits.date_unreadable", text=html.escape(text[:40]))
+        turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
+    if chosen < today:
+        raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
+    if (chosen - today).days > MAX_FOLLOW_UP_DAYS:
+        raise InputError("visits.date_too_far")
+    data["follow_up"] = chosen.isoformat()
+    return _after(data, "summary")
+
+
+async def _date(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    return await _follow_up(turn, data, answer)
+
+
+async def _edit(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    if answer.choice == "back":
+        return "summary"
+    if answer.choice not in EDITABLE:
+        raise InputError("forms.use_buttons")
+    data["_return"] = True
+    field = answer.choice
+    if field == "photos":
+        data["photos"] = []
+    return field
+
+
+async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    rules = await rules_of(turn)
+    today = local_today(turn.now, rules.timezone)
+    if answer.choice and answer.choice.startswith("m:"):
+        moment = turn.now - timedelta(minutes=_int(answer.choice[2:]))
+    elif answer.choice is not None:
+        raise InputError("forms.use_buttons")
+    else:
+        text = expect_text(answer)
+        at = parse_time(text)
+        if at is None:
+            raise InputError("visits.time_unreadable", text=html.escape(text[:40]))
+        moment = local_moment(today, at, rules.timezone)
+    try:
+        visits.check_visit_time(moment, turn.now, rules.timezone)
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    data["visited_at"] = moment.isoformat()
+    return _after(data, "summary")
+
+
+async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
+    if answer.choice == "edit":
+        return "edit"
+    if answer.choice != "save":
+        raise InputError("forms.use_buttons")
+    rules = await rules_of(turn)
+    draft = build_draft(data)
+    try:
+        async with turn.session.begin_nested():
+            if data.get("edit_visit_id"):
+                logged = await visits.update_visit(
+                    turn.session, actor=turn.actor, visit_id=int(data["edit_visit_id"]),
+                    draft=draft, rules=rules, now=turn.now,
+                )  # fmt: skip
+            else:
+                logged = await visits.log_visit(
+                    turn.session, actor=turn.actor, draft=draft, rules=rules, now=turn.now
+                )
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    turn.say(saved_text(turn, logged, rules, edited=bool(data.get("edit_visit_id"))))
+    return None
+
+
+PromptFn = Callable[[Turn, dict[str, Any]], Awaitable[Prompt]]
+AcceptFn = Callable[[Turn, dict[str, Any], FormInput], Awaitable[str | None]]
+_PROMPTS: dict[str, PromptFn] = {
+    "customer": _ask_customer, "pick": _ask_pick, "dup": _ask_dup, "kind": _ask_kind,
+    "purpose": _ask_purpose, "notes": _ask_notes, "location": _ask_location,
+    "store_loc": _ask_store_location, "photos": _ask_photos, "next": _ask_next,
+    "follow_up": _ask_follow_up, "date": _ask_date, "summary": _ask_summary, "edit": _ask_edit,
+    "time": _ask_time,
+}  # fmt: skip
+_ACCEPTS: dict[str, AcceptFn] = {
+    "customer": _choose_customer, "pick": _choose_customer, "dup": _dup, "kind": _kind,
+    "purpose": _purpose, "notes": _notes, "location": _location, "store_loc": _store_location,
+    "photos": _photos, "next": _next, "follow_up": _follow_up, "date": _date,
+    "summary": _summary, "edit": _edit, "time": _time,
+}  # fmt: skip
+for _field in SHORT_FIELDS:
+    _PROMPTS[f"c_{_field}"] = functools.partial(_ask_customer_field, field=_field)
+    _ACCEPTS[f"c_{_field}"] = functools.partial(_customer_field, field=_field)
+
+
+# -- the draft ----------------------------------------------------------------------------
+
+
+def _checkin(data: dict[str, Any]) -> Checkin | None:
+    raw = data.get("checkin")
+    if not raw:
+        return None
+    return Checkin(
+        float(raw["lat"]), float(raw["lon"]), raw.get("acc"), CheckinSource(raw["source"])
+    )
+
+
+async def _draft_customer(turn: Turn, data: dict[str, Any]) -> Customer:
+    """The chosen customer, or an unsaved stand-in for the one being created."""
+    if data.get("customer_id"):
+        return await _own_team_customer(turn, int(data["customer_id"]))
+    assert turn.actor.team_id is not None
+    return Customer(team_id=turn.actor.team_id, name=data.get("new", {}).get("name", ""),
+                    name_key="", created_at=turn.now, updated_at=turn.now)  # fmt: skip
+
+
+def _customer_label(data: dict[str, Any]) -> str:
+    return str(data.get("customer_name") or data.get("new", {}).get("name") or "")
+
+
+def build_draft(data: dict[str, Any]) -> VisitDraft:
+    in_person = data.get("kind") == VisitKind.IN_PERSON
+    new = data.get("new") if not data.get("customer_id") else None
+    return VisitDraft(
+        kind=VisitKind(data.get("kind") or VisitKind.PHONE),
+        purpose=VisitPurpose(data.get("purpose") or VisitPurpose.REVISIT),
+        visited_at=datetime.fromisoformat(data["visited_at"]),
+        customer_id=data.get("customer_id"),
+        new_customer=CustomerInput.from_dict(new) if new else None,
+        notes=data.get("notes") or "",
+        voice_file_ids=list(data.get("voice") or []),
+        photo_file_ids=list(data.get("photos") or []) if in_person else [],
+        checkin=_checkin(data) if in_person else None,
+        next_step=data.get("next_step"),
+        follow_up_on=date.fromisoformat(data["follow_up"]) if data.get("follow_up") else None,
+        store_location=bool(data.get("store_location")) and in_person,
+    )
+
+
+def draft_data(draft: VisitDraft) -> dict[str, Any]:
+    checkin = draft.checkin
+    return {
+        "customer_id": draft.customer_id, "kind": str(draft.kind), "purpose": str(draft.purpose),
+        "visited_at": draft.visited_at.isoformat(), "notes": draft.notes,
+        "voice": draft.voice_file_ids, "photos": draft.photo_file_ids,
+        "checkin": {"lat": checkin.latitude, "lon": checkin.longitude, "acc": checkin.accuracy_m,
+                    "source": str(checkin.source)} if checkin else None,
+        "next_step": draft.next_step,
+        "follow_up": draft.follow_up_on.isoformat() if draft.follow_up_on else None,
+    }  # fmt: skip
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def format_distance(metres: float) -> str:
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+def checkin_text(
+    turn: Turn,
+    distance: float | None,
+    flagged: bool,
+    accuracy: float | None,
+    source: CheckinSource,
+    rules: TeamSettings,
+) -> str:
+    how = turn.t(f"visits.source_{source}")
+    if accuracy is not None:
+        how += turn.t("visits.accuracy", metres=f"{accuracy:.0f}")
+    if distance is None:
+        return turn.t("visits.checkin_no_reference", how=how)
+    key = "visits.checkin_far" if flagged else "visits.checkin_near"
+    radius = format_distance(rules.visits.checkin_radius_m)
+    return turn.t(key, distance=format_distance(distance), radius=radius, how=how)
+
+
+async def summary_text(turn: Turn, data: dict[str, Any], rules: TeamSettings) -> str:
+    e = html.escape
+    moment = datetime.fromisoformat(data["visited_at"])
+    today = local_today(turn.now, rules.timezone)
+    when = format_clock(moment, rules.timezone)
+    day = local_today(moment, rules.timezone)
+    when_key = "visits.summary_time" if day == today else "visits.summary_time_day"
+    customer = e(_customer_label(data))
+    if not data.get("customer_id"):
+        customer += " " + turn.t("visits.new_customer_mark")
+    lines = [
+        turn.t("visits.summary_header"),
+        turn.t("visits.summary_customer", customer=customer),
+        turn.t("visits.summary_kind", kind=turn.t(f"visits.kind_{data.get('kind')}"),
+               purpose=turn.t(f"visits.purpose_{data.get('purpose')}")),
+        turn.t(when_key, time=when, day=format_short_day(day, turn.lang)),
+    ]  # fmt: skip
+    notes = data.get("notes") or ""
+    if data.get("voice"):
+        lines.append(turn.t("visits.summary_voice"))
+    if notes:
+        shown = notes if len(notes) <= 300 else notes[:300] + "…"
+        lines.append(turn.t("visits.summary_notes", notes=e(shown)))
+    if data.get("kind") == VisitKind.IN_PERSON:
+        checkin = _checkin(data)
+        if checkin is None:
+            lines.append(turn.t("visits.summary_no_checkin"))
+        else:
+            customer_row = await _draft_customer(turn, data)
+            distance, flagged = visits.evaluate_checkin(
+                VisitKind.IN_PERSON, checkin, customer_row, rules.visits.checkin_radius_m
+            )
+            lines.append(
+                checkin_text(turn, distance, flagged, checkin.accuracy_m, checkin.source, rules)
+            )
+            if data.get("store_location"):
+                lines.append(turn.t("visits.summary_store_location"))
+        lines.append(turn.t("visits.summary_photos", count=len(data.get("photos") or [])))
+    if data.get("next_step"):
+        lines.append(turn.t("visits.summary_next", next_step=e(data["next_step"])))
+    if data.get("follow_up"):
+        follow_up = format_day(date.fromisoformat(data["follow_up"]), turn.lang)
+        lines.append(turn.t("visits.summary_follow_up", day=follow_up))
+    return "\n".join(lines)
+
+
+def progress_text(turn: Turn, progress: visits.Progress) -> str:
+    return turn.t(
+        "visits.progress",
+        in_person=progress.in_person, in_person_target=progress.in_person_target,
+        phone=progress.phone, phone_target=progress.phone_target,
+        new=progress.new_customers, new_target=progress.new_customers_target,
+    )  # fmt: skip
+
+
+def saved_text(turn: Turn, logged: LoggedVisit, rules: TeamSettings, edited: bool) -> str:
+    visit = logged.visit
+    lines = [
+        turn.t(
+            "visits.updated" if edited else "visits.saved",
+            kind=turn.t(f"visits.kind_{visit.kind}"),
+            purpose=turn.t(f"visits.purpose_{visit.purpose}"),
+            customer=html.escape(logged.customer.name),
+            time=format_clock(visit.visited_at, rules.timezone),
+        )
+    ]
+    if logged.customer_created:
+        lines.append(turn.t("visits.customer_created", customer=html.escape(logged.customer.name)))
+    if visit.flagged and visit.distance_m is not None:
+        lines.append(
+            turn.t(
+                "visits.saved_flagged",
+                distance=format_distance(visit.distance_m),
+                radius=format_distance(rules.visits.checkin_radius_m),
+            )
+        )
+    if logged.location_stored:
+        lines.append(turn.t("visits.location_stored"))
+    if visit.follow_up_on:
+        lines.append(
+            turn.t("visits.follow_up_planned", day=format_day(visit.follow_up_on, turn.lang))
+        )
+    lines.append(progress_text(turn, logged.progress))
+    return "\n".join(lines)
+
+
+def visit_line(turn: Turn, visit: Visit, customer: Customer, rules: TeamSettings) -> str:
+    day = format_short_day(local_today(visit.visited_at, rules.timezone), turn.lang)
+    kind = turn.t(f"visits.kind_icon_{visit.kind}")
+    line = (
+        f"{day} {format_clock(visit.visited_at, rules.timezone)} {kind} "
+        f"<b>{html.escape(customer.name)}</b> · {turn.t(f'visits.purpose_{visit.purpose}')}"
+    )
+    if visit.flagged and visit.distance_m is not None:
+        line += " " + turn.t("visits.flag_mark", distance=format_distance(visit.distance_m))
+    return line
+
+
+# -- commands and buttons -----------------------------------------------------------------
+
+VISIT_FORM = register_form(VisitForm())
+
+
+@turn_handler(roles=VISITORS)
+async def visit_command(turn: Turn) -> None:
+    """Start logging a visit."""
+    await start_form(turn, VISIT_FORM)
+
+
+async def _visits_page(turn: Turn) -> tuple[str, Keyboard]:
+    rules = await rules_of(turn)
+    listed = await visits.recent_visits(turn.session, turn.actor.user_id, limit=LIST_LIMIT)
+    if not listed:
+        return turn.t("visits.none_yet"), []
+    window = timedelta(hours=rules.visits.edit_window_hours)
+    lines = [turn.t("visits.list_header", hours=rules.visits.edit_window_hours)]
+    buttons: Keyboard = []
+    for number, (visit, customer) in enumerate(listed, start=1):
+        lines.append(f"{number}. {visit_line(turn, visit, customer, rules)}")
+        if turn.now - visit.created_at <= window:
+            buttons.append([
+                Button(turn.t("visits.edit_button", number=number),
+                       data=f"{CALLBACK}|{visit.id}|e"),
+                Button(turn.t("visits.delete_button", number=number),
+                       data=f"{CALLBACK}|{visit.id}|d"),
+            ])  # fmt: skip
+    return "\n".join(lines), buttons
+
+
+@turn_handler(roles=VISITORS)
+async def visits_command(turn: Turn) -> None:
+    """List my recent visits, with Edit / Delete while they are editable."""
+    text, buttons = await _visits_page(turn)
+    turn.say(text, buttons)
+
+
+@turn_handler(roles=VISITORS)
+async def on_visit_button(turn: Turn) -> None:
+    """Edit, ask to delete, or delete one of my visits (only mine, only within the window)."""
+    query = turn.update.callback_query
+    assert query is not None and query.message is not None
+    _, raw_id, action = ((query.data or "") + "||").split("|")[:3]
+    if not raw_id.isdigit():
+        raise UserFacingError("forms.stale_button")
+    rules = await rules_of(turn)
+    visit, _ = await visits.editable_visit(turn.session, turn.actor, int(raw_id), rules, turn.now)
+    if action == "e":
+        await start_form(turn, VISIT_FORM, {"edit_visit_id": visit.id})
+    elif action == "d":
+        customer = await customers.get_visible(turn.session, turn.actor, visit.customer_id)
+        confirm = [[
+            Button(turn.t("visits.confirm_delete"), data=f"{CALLBACK}|{visit.id}|D"),
+            Button(turn.t("visits.keep"), data=f"{CALLBACK}|{visit.id}|k"),
+        ]]  # fmt: skip
+        line = visit_line(turn, visit, customer, rules)
+        turn.say(turn.t("visits.ask_delete", visit=line), confirm)
+    elif action == "D":
+        await visits.delete_visit(
+            turn.session, actor=turn.actor, visit_id=visit.id or 0, rules=rules, now=turn.now
+        )
+        turn.edit(query.message.message_id, turn.t("visits.deleted"))
+    else:
+        turn.edit(query.message.message_id, turn.t("visits.kept"))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("visit", visit_command))
+    app.add_handler(CommandHandler("visits", visits_command))
+    app.add_handler(CallbackQueryHandler(on_visit_button, pattern=rf"^{CALLBACK}\|"))

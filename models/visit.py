@@ -1,0 +1,75 @@
+"""Visits: a rep met (or phoned) a customer; check-in details, photos and voice notes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+
+class VisitKind(StrEnum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+
+
+class VisitPurpose(StrEnum):
+    NEW = "new"
+    REVISIT = "revisit"
+    DEMO = "demo"
+    COLLECTION = "collection"
+    AFTER_SALES = "after_sales"
+
+
+class CheckinSource(StrEnum):
+    # A live location shared for a while (Telegram's "share live location").
+    LIVE = "live"
+    # The phone's current position, sent once (it carries a horizontal accuracy).
+    CURRENT = "current"
+    # A point picked on the map: it says nothing about where the phone was.
+    PICKED = "picked"
+
+
+class Visit(SQLModel, table=True):
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_team_visited_at", "team_id", "visited_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    rep_id: int = Field(foreign_key="users.id", index=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    kind: VisitKind = Field(sa_type=String(16))
+    purpose: VisitPurpose = Field(sa_type=String(16))
+    visited_at: datetime = Field(index=True)
+    notes: str = Field(default="", max_length=2000)
+    next_step: str | None = Field(default=None, max_length=300)
+    follow_up_on: date | None = None
+    checkin_latitude: float | None = None
+    checkin_longitude: float | None = None
+    # Metres, as the phone reported it; None for a point picked on the map.
+    checkin_accuracy_m: float | None = None
+    checkin_source: CheckinSource | None = Field(default=None, sa_type=String(16))
+    # Metres between the check-in and the customer's stored location (when both are known).
+    distance_m: float | None = None
+    # An in-person check-in farther than the team's radius from the customer.
+    flagged: bool = Field(default=False)
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    VOICE = "voice"
+
+
+class VisitAttachment(SQLModel, table=True):
+    __tablename__ = "visit_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visits.id", index=True)
+    kind: AttachmentKind = Field(sa_type=String(8))
+    # Telegram's file_id: enough to show the file again through the bot.
+    file_id: str = Field(max_length=256)
+    created_at: datetime

@@ -1,0 +1,321 @@
+"""Bulk import of customers from the back office's CSV or XLSX exports.
+
+Accepts Chinese or English headers, UTF-8 (with or without BOM), GBK/GB18030 and UTF-16 CSV,
+and XLSX. Every row is checked on its own: good rows are imported, bad rows are reported by their
+row number in the file (the header is row 1), and customers already in salesbot are skipped, so
+the same file can be imported again without creating duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.customer import Customer, CustomerStatus, Tier
+from models.user import User
+from services.customers import (
+    MAX_LENGTHS,
+    CustomerInput,
+    create_customer,
+    fold,
+    name_key,
+    parse_status,
+    parse_tier,
+    phone_parts,
+)
+from services.geo import valid_point
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("客户名称", "客户名", "客户", "名称", "公司名称", "单位名称", "customer",
+             "customer name", "name", "company", "company name"),
+    "contact": ("联系人", "联系人姓名", "contact", "contact person", "contact name"),
+    "phone": ("电话", "联系电话", "手机", "手机号", "电话号码", "phone", "telephone", "mobile",
+              "tel", "phone number"),
+    "address": ("地址", "详细地址", "address"),
+    "region": ("区域", "地区", "片区", "region", "area"),
+    "industry": ("行业", "所属行业", "industry", "sector"),
+    "tier": ("等级", "客户等级", "级别", "分级", "tier", "grade", "level", "class"),
+    "status": ("状态", "客户状态", "status"),
+    "owner": ("负责人", "业务员", "销售", "归属", "owner", "owner rep", "rep", "sales rep"),
+    "latitude": ("纬度", "latitude", "lat"),
+    "longitude": ("经度", "longitude", "lon", "lng", "long"),
+    "notes": ("备注", "说明", "notes", "note", "remarks", "comment", "comments"),
+}  # fmt: skip
+_ALIAS_TO_FIELD = {fold(alias).lower(): key for key, names in HEADER_ALIASES.items()
+                   for alias in names}  # fmt: skip
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (unknown format, no name column...)."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    number: int
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: list[SourceRow]
+    ignored_columns: list[str]
+
+
+@dataclass
+class ImportReport:
+    imported: list[tuple[int, str]] = field(default_factory=list)
+    already_present: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Imported {len(self.imported)} customers; "
+            f"{len(self.already_present)} already in salesbot (skipped); "
+            f"{len(self.errors)} rows with errors (not imported)."
+        ]
+        if self.ignored_columns:
+            out.append("Columns ignored: " + ", ".join(self.ignored_columns))
+        for number, message in sorted(self.errors):
+            out.append(f"  row {number}: ERROR {message}")
+        for number, message in sorted(self.warnings):
+            out.append(f"  row {number}: warning: {message}")
+        for number, name in self.already_present:
+            out.append(f"  row {number}: skipped, {name} is already in salesbot")
+        return out
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with BOM, or else GB18030 (a superset of GBK)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            "the file is neither UTF-8 nor GBK text; save it as CSV UTF-8 or as XLSX"
+        ) from exc
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e6:
+        return str(int(value))  # a phone number Excel stored as a number
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+def _raw_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise ImportFileError(f"cannot open {path.name} as an Excel workbook: {exc}") from exc
+        try:
+            sheet = workbook.worksheets[0]
+            rows = [
+                (number, [_cell(v) for v in values])
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+            ]
+        finally:
+            workbook.close()
+        return rows
+    if suffix in (".csv", ".txt", ".tsv"):
+        text = decode_csv(path.read_bytes())
+        first_line = text.split("\n", 1)[0]
+        delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        # Row numbers as a spreadsheet shows them: one per record, even if a cell spans lines.
+        return [(n, [cell.strip() for cell in row]) for n, row in enumerate(reader, start=1)]
+    raise ImportFileError(f"{path.name}: only .csv and .xlsx files can be imported")
+
+
+def read_table(path: Path) -> Table:
+    """Rows of the file keyed by field name ("name", "phone"...), with their row numbers."""
+    if not path.is_file():
+        raise ImportFileError(f"{path} does not exist")
+    raw = iter(_raw_rows(path))
+    header: list[str] | None = None
+    for _number, cells in raw:
+        if any(cells):
+            header = cells
+            break
+    if header is None:
+        raise ImportFileError(f"{path.name} is empty")
+    columns: dict[int, str] = {}
+    ignored: list[str] = []
+    for index, title in enumerate(header):
+        key = _ALIAS_TO_FIELD.get(fold(title).lower())
+        if key is not None and key not in columns.values():
+            columns[index] = key
+        elif title:
+            ignored.append(title)
+    if "name" not in columns.values():
+        raise ImportFileError(
+            "no customer name column: the header needs 客户名称 (or 'name'); found "
+            + ", ".join(h for h in header if h)
+        )
+    rows = []
+    for number, cells in raw:
+        if not any(cells):
+            continue
+        values = {key: cells[i] if i < len(cells) else "" for i, key in columns.items()}
+        rows.append(SourceRow(number, values))
+    return Table(rows, ignored)
+
+
+@dataclass
+class _Known:
+    """Customers already in the database or earlier in the file, per team."""
+
+    names: dict[tuple[int, str], tuple[int | None, str]] = field(default_factory=dict)
+    phones: dict[tuple[int, str], tuple[int | None, str]] = field(default_factory=dict)
+
+
+class _RowError(Exception):
+    pass
+
+
+async def import_customers(
+    session: AsyncSession,
+    table: Table,
+    *,
+    team_id: int | None,
+    now: datetime,
+    owners: dict[str, int] | None = None,
+) -> ImportReport:
+    """Import the good rows of ``table`` into ``team_id`` (or each owner's team).
+
+    ``owners`` maps names used in the file's owner column to user ids; other names are matched
+    against the users' display names and @usernames.
+    """
+    report = ImportReport(ignored_columns=table.ignored_columns)
+    users = list((await session.exec(select(User).where(col(User.active).is_(True)))).all())
+    by_name: dict[str, User] = {}
+    for user in users:
+        by_name.setdefault(fold(user.display_name).lower(), user)
+        if user.username:
+            by_name.setdefault("@" + user.username.lower(), user)
+    by_id = {user.id: user for user in users}
+    known = _Known()
+    for customer in (await session.exec(select(Customer))).all():
+        known.names[(customer.team_id, customer.name_key)] = (None, customer.name)
+        if customer.phone_key:
+            known.phones[(customer.team_id, customer.phone_key)] = (None, customer.name)
+    for row in table.rows:
+        try:
+            values, owner, warnings = _check_row(row, owners or {}, by_name, by_id)
+            target_team = team_id if team_id is not None else (owner.team_id if owner else None)
+            if target_team is None:
+                raise _RowError(
+                    "no team: give --team, or an owner who is a salesbot user with a team"
+                )
+            if owner is not None and owner.team_id != target_team:
+                warnings.append(
+                    f"owner {owner.display_name!r} is not in this team; imported without owner"
+                )
+                values.owner_id = None
+            key = name_key(values.name)
+            seen = known.names.get((target_team, key))
+            if seen is not None:
+                if seen[0] is None:
+                    report.already_present.append((row.number, seen[1]))
+                    continue
+                raise _RowError(f"duplicate of row {seen[0]} ({seen[1]})")
+            parts = phone_parts(values.phone) if values.phone else None
+            phone_key = parts[1] if parts else None
+            if phone_key and (target_team, phone_key) in known.phones:
+                other_row, other_name = known.phones[(target_team, phone_key)]
+                where = f"row {other_row}" if other_row else "salesbot"
+                raise _RowError(f"phone {values.phone} already belongs to {other_name} ({where})")
+        except _RowError as error:
+            report.errors.append((row.number, str(error)))
+            continue
+        await create_customer(
+            session, actor=None, team_id=target_team, values=values, now=now, source="import",
+            allow_same_phone=True,
+        )  # fmt: skip
+        known.names[(target_team, key)] = (row.number, values.name)
+        if phone_key:
+            known.phones[(target_team, phone_key)] = (row.number, values.name)
+        report.imported.append((row.number, values.name))
+        report.warnings.extend((row.number, warning) for warning in warnings)
+    return report
+
+
+def _check_row(
+    row: SourceRow, owners: dict[str, int], by_name: dict[str, User], by_id: dict[int | None, User]
+) -> tuple[CustomerInput, User | None, list[str]]:
+    get = row.values.get
+    warnings: list[str] = []
+    name = fold(get("name", ""))
+    if not name or not name_key(name):
+        raise _RowError("customer name is empty")
+    texts: dict[str, str | None] = {}
+    for key in ("name", "contact", "address", "region", "industry", "notes"):
+        value = fold(get(key, "")) if key != "notes" else get(key, "").strip()
+        if len(value) > MAX_LENGTHS[key]:
+            raise _RowError(f"{key} is longer than {MAX_LENGTHS[key]} characters")
+        texts[key] = value or None
+    tier_text = get("tier", "")
+    tier = parse_tier(tier_text) if tier_text else Tier.C
+    if tier is None:
+        raise _RowError(f"tier {tier_text!r} is not A, B or C")
+    status_text = get("status", "")
+    status = parse_status(status_text) if status_text else CustomerStatus.PROSPECT
+    if status is None:
+        raise _RowError(f"status {status_text!r} is not 潜在/活跃/休眠 (prospect/active/dormant)")
+    phone_text = get("phone", "")
+    phone = None
+    if phone_text:
+        parts = phone_parts(phone_text)
+        if parts is None:
+            raise _RowError(f"phone {phone_text!r} is not a phone number")
+        phone = parts[0]
+    latitude, longitude = _coordinates(get("latitude", ""), get("longitude", ""))
+    owner: User | None = None
+    owner_text = fold(get("owner", ""))
+    if owner_text:
+        owner_id = owners.get(owner_text)
+        owner = by_id.get(owner_id) if owner_id is not None else by_name.get(owner_text.lower())
+        if owner is None:
+            warnings.append(f"owner {owner_text!r} is not a salesbot user; imported without owner")
+    values = CustomerInput(
+        name=name, contact=texts["contact"], phone=phone, address=texts["address"],
+        region=texts["region"], industry=texts["industry"], tier=tier, status=status,
+        notes=texts["notes"], owner_id=owner.id if owner else None,
+        latitude=latitude, longitude=longitude,
+    )  # fmt: skip
+    return values, owner, warnings
+
+
+def _coordinates(lat_text: str, lon_text: str) -> tuple[float | None, float | None]:
+    if not lat_text and not lon_text:
+        return None, None
+    try:
+        latitude, longitude = float(fold(lat_text)), float(fold(lon_text))
+    except ValueError:
+        raise _RowError(f"latitude/longitude {lat_text!r}, {lon_text!r} are not numbers") from None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)) or not valid_point(
+        latitude, longitude
+    ):
+        raise _RowError(f"latitude/longitude {lat_text}, {lon_text} are out of range")
+    return latitude, longitude

@@ -1,0 +1,557 @@
+"""Visits: logging, check-in honesty, editing within the edit window, and progress vs targets.
+
+A visit is saved whole or not at all (the chat form keeps the draft until Save). An in-person
+check-in farther than the team's radius from the customer's stored location is flagged for the
+manager. Edits and deletions are allowed to the rep who logged the visit, within the team's edit
+window (24 hours by default), and both leave an audit row with the old and new values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.settings import Settings, TeamSettings
+from models.common import Role
+from models.customer import Customer
+from models.plan import PlannedVisit, PlanSource
+from models.team import Team
+from models.user import User
+from models.visit import (
+    AttachmentKind,
+    CheckinSource,
+    Visit,
+    VisitAttachment,
+    VisitKind,
+    VisitPurpose,
+)
+from services import audit
+from services.customers import CustomerInput, create_customer, get_visible, update_customer
+from services.errors import NotAllowedError, UserFacingError
+from services.geo import distance_m
+from services.periods import local_today, month_period, week_period
+from services.users import Actor
+
+MAX_NOTES = 2000
+MAX_NEXT_STEP = 300
+MAX_PHOTOS = 10
+VISITING_ROLES = frozenset({Role.REP, Role.MANAGER})
+
+
+@dataclass(frozen=True)
+class Checkin:
+    latitude: float
+    longitude: float
+    accuracy_m: float | None
+    source: CheckinSource
+
+
+@dataclass
+class VisitDraft:
+    """Everything the rep entered; nothing is stored before it is complete."""
+
+    kind: VisitKind
+    purpose: VisitPurpose
+    visited_at: datetime
+    customer_id: int | None = None
+    new_customer: CustomerInput | None = None
+    notes: str = ""
+    voice_file_ids: list[str] = field(default_factory=list)
+    photo_file_ids: list[str] = field(default_factory=list)
+    checkin: Checkin | None = None
+    next_step: str | None = None
+    follow_up_on: date | None = None
+    store_location: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A rep's visits this ISO week and new customers this month, against the targets."""
+
+    in_person: int
+    phone: int
+    new_customers: int
+    in_person_target: int
+    phone_target: int
+    new_customers_target: int
+
+
+@dataclass(frozen=True)
+class LoggedVisit:
+    visit: Visit
+    customer: Customer
+    progress: Progress
+    customer_created: bool
+    location_stored: bool
+
+
+def checkin_source(accuracy_m: float | None, live: bool) -> CheckinSource:
+    """Live location, the phone's current position (it has an accuracy), or a picked point."""
+    if live:
+        return CheckinSource.LIVE
+    return CheckinSource.CURRENT if accuracy_m is not None else CheckinSource.PICKED
+
+
+def evaluate_checkin(
+    kind: VisitKind, checkin: Checkin | None, customer: Customer, radius_m: int
+) -> tuple[float | None, bool]:
+    """(metres to the customer, flagged): in-person check-ins beyond the radius are flagged."""
+    if checkin is None or customer.latitude is None or customer.longitude is None:
+        return None, False
+    distance = distance_m(
+        checkin.latitude, checkin.longitude, customer.latitude, customer.longitude
+    )
+    return distance, kind is VisitKind.IN_PERSON and distance > radius_m
+
+
+async def team_settings(session: AsyncSession, settings: Settings, team_id: int) -> TeamSettings:
+    team = await session.get(Team, team_id)
+    return settings.team(team.key if team else "")
+
+
+def check_visit_time(visited_at: datetime, now: datetime, timezone: str) -> None:
+    """A visit is logged for today: now or an earlier time of today (team timezone)."""
+    if visited_at > now + timedelta(minutes=1):
+        raise UserFacingError("visits.time_in_future")
+    if local_today(visited_at, timezone) != local_today(now, timezone):
+        raise UserFacingError("visits.time_not_today")
+
+
+def _check_texts(draft: VisitDraft) -> None:
+    if len(draft.notes) > MAX_NOTES:
+        raise UserFacingError("visits.notes_too_long", limit=MAX_NOTES, length=len(draft.notes))
+    if draft.next_step and len(draft.next_step) > MAX_NEXT_STEP:
+        raise UserFacingError(
+            "visits.next_step_too_long", limit=MAX_NEXT_STEP, length=len(draft.next_step)
+        )
+    if len(draft.photo_file_ids) > MAX_PHOTOS:
+        raise UserFacingError("visits.too_many_photos", limit=MAX_PHOTOS)
+
+
+async def _customer_for(
+    session: AsyncSession, actor: Actor, draft: VisitDraft, now: datetime
+) -> tuple[Customer, bool]:
+    if draft.new_customer is not None:
+        assert actor.team_id is not None
+        values = draft.new_customer
+        values.owner_id = values.owner_id or actor.user_id
+        customer = await create_customer(
+            session, actor=actor, team_id=actor.team_id, values=values, now=now
+        )
+        return customer, True
+    if draft.customer_id is None:
+        raise UserFacingError("visits.customer_missing")
+    customer = await get_visible(session, actor, draft.customer_id)
+    if customer.team_id != actor.team_id:
+        raise NotAllowedError("customers.not_found")
+    return customer, False
+
+
+def _require_visitor(actor: Actor) -> None:
+    if actor.role not in VISITING_ROLES or actor.team_id is None:
+        raise NotAllowedError("access.role_not_allowed")
+
+
+async def _apply(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    visit: Visit,
+    draft: VisitDraft,
+    customer: Customer,
+    rules: TeamSettings,
+    now: datetime,
+) -> bool:
+    """Copy the draft onto the visit; store the first check-in as the customer's location."""
+    location_stored = False
+    checkin = draft.checkin
+    if draft.store_location and checkin is not None and not customer.has_location:
+        assert customer.id is not None
+        await update_customer(
+            session, actor=actor, customer_id=customer.id,
+            changes={"latitude": checkin.latitude, "longitude": checkin.longitude}, now=now,
+            reason="first check-in at the customer",
+        )  # fmt: skip
+        location_stored = True
+    distance, flagged = evaluate_checkin(
+        draft.kind, checkin, customer, rules.visits.checkin_radius_m
+    )
+    visit.customer_id = customer.id or 0
+    visit.kind, visit.purpose = draft.kind, draft.purpose
+    visit.visited_at = draft.visited_at
+    visit.notes, visit.next_step = draft.notes, draft.next_step or None
+    visit.follow_up_on = draft.follow_up_on
+    visit.checkin_latitude = checkin.latitude if checkin else None
+    visit.checkin_longitude = checkin.longitude if checkin else None
+    visit.checkin_accuracy_m = checkin.accuracy_m if checkin else None
+    visit.checkin_source = checkin.source if checkin else None
+    visit.distance_m = round(distance, 1) if distance is not None else None
+    visit.flagged = flagged
+    visit.updated_at = now
+    session.add(visit)
+    await session.flush()
+    return location_stored
+
+
+def snapshot(visit: Visit, attachments: list[VisitAttachment] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "customer_id": visit.customer_id, "kind": str(visit.kind),
+        "purpose": str(visit.purpose), "visited_at": visit.visited_at.isoformat(),
+        "notes": visit.notes, "next_step": visit.next_step,
+        "follow_up_on": visit.follow_up_on.isoformat() if visit.follow_up_on else None,
+        "checkin": [visit.checkin_latitude, visit.checkin_longitude, visit.checkin_accuracy_m,
+                    str(visit.checkin_source) if visit.checkin_source else None],
+        "distance_m": visit.distance_m, "flagged": visit.flagged,
+    }  # fmt: skip
+    if attachments is not None:
+        data["attachments"] = sorted(f"{a.kind}:{a.file_id}" for a in attachments)
+    return data
+
+
+async def _replace_attachments(
+    session: AsyncSession, visit_id: int, draft: VisitDraft, now: datetime
+) -> list[VisitAttachment]:
+    await session.exec(delete(VisitAttachment).where(col(VisitAttachment.visit_id) == visit_id))
+    added = [
+        VisitAttachment(visit_id=visit_id, kind=AttachmentKind.PHOTO, file_id=fid, created_at=now)
+        for fid in draft.photo_file_ids
+    ] + [
+        VisitAttachment(visit_id=visit_id, kind=AttachmentKind.VOICE, file_id=fid, created_at=now)
+        for fid in draft.voice_file_ids
+    ]
+    session.add_all(added)
+    await session.flush()
+    return added
+
+
+async def _sync_plans(session: AsyncSession, visit: Visit, day: date, now: datetime) -> None:
+    """Mark the plans this visit carries out; keep its follow-up date in the plan."""
+    assert visit.id is not None
+    await session.exec(
+        update(PlannedVisit)
+        .where(col(PlannedVisit.done_visit_id) == visit.id)
+        .values(done_visit_id=None)
+    )
+    if visit.deleted_at is None:
+        await session.exec(
+            update(PlannedVisit)
+            .where(
+                col(PlannedVisit.rep_id) == visit.rep_id,
+                col(PlannedVisit.customer_id) == visit.customer_id,
+                col(PlannedVisit.planned_on) <= day,
+                col(PlannedVisit.done_visit_id).is_(None),
+                col(PlannedVisit.origin_visit_id).is_distinct_from(visit.id),
+            )
+            .values(done_visit_id=visit.id)
+        )
+    pending = (
+        await session.exec(
+            select(PlannedVisit).where(
+                col(PlannedVisit.origin_visit_id) == visit.id,
+                col(PlannedVisit.done_visit_id).is_(None),
+            )
+        )
+    ).all()
+    wanted = visit.follow_up_on if visit.deleted_at is None else None
+    for plan in pending:
+        if (
+            wanted is not None
+            and plan.planned_on == wanted
+            and plan.customer_id == visit.customer_id
+        ):
+            wanted = None
+            continue
+        await session.delete(plan)
+    await session.flush()
+    if wanted is None:
+        return
+    exists = (
+        await session.exec(
+            select(PlannedVisit).where(
+                col(PlannedVisit.rep_id) == visit.rep_id,
+                col(PlannedVisit.customer_id) == visit.customer_id,
+                col(PlannedVisit.planned_on) == wanted,
+            )
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            PlannedVisit(
+                team_id=visit.team_id, rep_id=visit.rep_id, customer_id=visit.customer_id,
+                planned_on=wanted, source=PlanSource.FOLLOW_UP, origin_visit_id=visit.id,
+                created_by_id=visit.rep_id, created_at=now,
+            )
+        )  # fmt: skip
+        await session.flush()
+
+
+async def log_visit(
+    session: AsyncSession, *, actor: Actor, draft: VisitDraft, rules: TeamSettings, now: datetime
+) -> LoggedVisit:
+    """Save a complete visit: it counts toward the targets and carries out today's plan."""
+    _require_visitor(actor)
+    _check_texts(draft)
+    check_visit_time(draft.visited_at, now, rules.timezone)
+    customer, created = await _customer_for(session, actor, draft, now)
+    visit = Visit(
+        team_id=customer.team_id, rep_id=actor.user_id, customer_id=customer.id or 0,
+        kind=draft.kind, purpose=draft.purpose, visited_at=draft.visited_at,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    stored = await _apply(
+        session, actor=actor, visit=visit, draft=draft, customer=customer, rules=rules, now=now
+    )
+    assert visit.id is not None
+    attachments = await _replace_attachments(session, visit.id, draft, now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, rules.timezone), now)
+    audit.record(
+        session, at=now, action="visit.created", entity="visit", entity_id=visit.id,
+        actor_id=actor.user_id, after=snapshot(visit, attachments),
+    )  # fmt: skip
+    today = local_today(now, rules.timezone)
+    return LoggedVisit(
+        visit=visit,
+        customer=customer,
+        progress=await progress(session, actor.user_id, rules, today),
+        customer_created=created,
+        location_stored=stored,
+    )
+
+
+async def editable_visit(
+    session: AsyncSession, actor: Actor, visit_id: int, rules: TeamSettings, now: datetime
+) -> tuple[Visit, list[VisitAttachment]]:
+    """The actor's own visit, if it is still inside the edit window."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.rep_id != actor.user_id or visit.deleted_at is not None:
+        raise NotAllowedError("visits.not_found")
+    if now - visit.created_at > timedelta(hours=rules.visits.edit_window_hours):
+        raise UserFacingError("visits.edit_window_over", hours=rules.visits.edit_window_hours)
+    return visit, await attachments_of(session, visit_id)
+
+
+async def attachments_of(session: AsyncSession, visit_id: int) -> list[VisitAttachment]:
+    query = select(VisitAttachment).where(col(VisitAttachment.visit_id) == visit_id)
+    return list((await session.exec(query.order_by(col(VisitAttachment.id)))).all())
+
+
+async def update_visit(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    visit_id: int,
+    draft: VisitDraft,
+    rules: TeamSettings,
+    now: datetime,
+) -> LoggedVisit:
+    """Replace a visit's details (within the edit window); audited with before and after."""
+    _require_visitor(actor)
+    visit, old_attachments = await editable_visit(session, actor, visit_id, rules, now)
+    _check_texts(draft)
+    if draft.visited_at != visit.visited_at:
+        check_visit_time(draft.visited_at, now, rules.timezone)
+    before = snapshot(visit, old_attachments)
+    customer, created = await _customer_for(session, actor, draft, now)
+    stored = await _apply(
+        session, actor=actor, visit=visit, draft=draft, customer=customer, rules=rules, now=now
+    )
+    attachments = await _replace_attachments(session, visit_id, draft, now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, rules.timezone), now)
+    after = snapshot(visit, attachments)
+    changed = [key for key in after if after[key] != before.get(key)]
+    audit.record(
+        session, at=now, action="visit.edited", entity="visit", entity_id=visit.id,
+        actor_id=actor.user_id, before={k: before.get(k) for k in changed},
+        after={k: after[k] for k in changed},
+    )  # fmt: skip
+    today = local_today(now, rules.timezone)
+    return LoggedVisit(
+        visit=visit,
+        customer=customer,
+        progress=await progress(session, actor.user_id, rules, today),
+        customer_created=created,
+        location_stored=stored,
+    )
+
+
+async def delete_visit(
+    session: AsyncSession, *, actor: Actor, visit_id: int, rules: TeamSettings, now: datetime
+) -> Visit:
+    """Delete one's own visit within the edit window; it stops counting, the audit keeps it."""
+    visit, attachments = await editable_visit(session, actor, visit_id, rules, now)
+    before = snapshot(visit, attachments)
+    visit.deleted_at = visit.updated_at = now
+    session.add(visit)
+    await session.flush()
+    await _sync_plans(session, visit, local_today(visit.visited_at, rules.timezone), now)
+    audit.record(
+        session, at=now, action="visit.deleted", entity="visit", entity_id=visit.id,
+        actor_id=actor.user_id, before=before,
+    )  # fmt: skip
+    return visit
+
+
+def draft_of(visit: Visit, attachments: list[VisitAttachment]) -> VisitDraft:
+    checkin = None
+    if visit.checkin_latitude is not None and visit.checkin_longitude is not None:
+        checkin = Checkin(
+            visit.checkin_latitude, visit.checkin_longitude, visit.checkin_accuracy_m,
+            CheckinSource(visit.checkin_source or CheckinSource.PICKED),
+        )  # fmt: skip
+    return VisitDraft(
+        kind=VisitKind(visit.kind), purpose=VisitPurpose(visit.purpose),
+        visited_at=visit.visited_at, customer_id=visit.customer_id, notes=visit.notes,
+        voice_file_ids=[a.file_id for a in attachments if a.kind == AttachmentKind.VOICE],
+        photo_file_ids=[a.file_id for a in attachments if a.kind == AttachmentKind.PHOTO],
+        checkin=checkin, next_step=visit.next_step, follow_up_on=visit.follow_up_on,
+    )  # fmt: skip
+
+
+async def recent_visits(
+    session: AsyncSession, rep_id: int, *, limit: int = 10, since: datetime | None = None,
+    until: datetime | None = None, flagged_only: bool = False,
+) -> list[tuple[Visit, Customer]]:  # fmt: skip
+    """A rep's latest visits (deleted ones left out), newest first."""
+    query = (
+        select(Visit, Customer)
+        .join(Customer, col(Customer.id) == col(Visit.customer_id))
+        .where(col(Visit.rep_id) == rep_id, col(Visit.deleted_at).is_(None))
+    )
+    if since is not None:
+        query = query.where(col(Visit.visited_at) >= since)
+    if until is not None:
+        query = query.where(col(Visit.visited_at) < until)
+    if flagged_only:
+        query = query.where(col(Visit.flagged).is_(True))
+    query = query.order_by(col(Visit.visited_at).desc(), col(Visit.id).desc()).limit(limit)
+    return [(visit, customer) for visit, customer in (await session.exec(query)).all()]
+
+
+async def attachment_counts(session: AsyncSession, visit_ids: list[int]) -> dict[int, int]:
+    if not visit_ids:
+        return {}
+    query = (
+        select(col(VisitAttachment.visit_id), func.count())
+        .where(col(VisitAttachment.visit_id).in_(visit_ids))
+        .group_by(col(VisitAttachment.visit_id))
+    )
+    return {visit_id: int(count) for visit_id, count in (await session.exec(query)).all()}
+
+
+async def progress(
+    session: AsyncSession, rep_id: int, rules: TeamSettings, today: date
+) -> Progress:
+    """Visits of the ISO week by kind and new customers of the month (GROUP BY queries)."""
+    week = week_period(today, rules.timezone)
+    month = month_period(today, rules.timezone)
+    rows = await session.exec(
+        select(col(Visit.kind), func.count())
+        .where(
+            col(Visit.rep_id) == rep_id,
+            col(Visit.deleted_at).is_(None),
+            col(Visit.visited_at) >= week.start,
+            col(Visit.visited_at) < week.end,
+        )
+        .group_by(col(Visit.kind))
+    )
+    by_kind = {str(kind): int(count) for kind, count in rows.all()}
+    new_customers = (
+        await session.exec(
+            select(func.count())
+            .select_from(Customer)
+            .where(
+                col(Customer.created_by_id) == rep_id,
+                col(Customer.source) == "chat",
+                col(Customer.created_at) >= month.start,
+                col(Customer.created_at) < month.end,
+            )
+        )
+    ).one()
+    targets = rules.targets
+    return Progress(
+        in_person=by_kind.get(VisitKind.IN_PERSON, 0),
+        phone=by_kind.get(VisitKind.PHONE, 0),
+        new_customers=int(new_customers),
+        in_person_target=targets.in_person_per_week,
+        phone_target=targets.phone_per_week,
+        new_customers_target=targets.new_customers_per_month,
+    )
+
+
+@dataclass(frozen=True)
+class RepFigures:
+    user_id: int
+    name: str
+    in_person: int
+    phone: int
+    new_customers: int
+    flagged: int
+
+
+async def team_figures(
+    session: AsyncSession, team_id: int, rules: TeamSettings, today: date
+) -> list[RepFigures]:
+    """Each rep's visits this week by kind, flagged check-ins, and new customers this month."""
+    week = week_period(today, rules.timezone)
+    month = month_period(today, rules.timezone)
+    reps = (
+        await session.exec(
+            select(User)
+            .where(col(User.team_id) == team_id, col(User.active).is_(True))
+            .where(col(User.role) == Role.REP)
+            .order_by(col(User.display_name))
+        )
+    ).all()
+    visit_rows = await session.exec(
+        select(
+            col(Visit.rep_id),
+            func.count(case((col(Visit.kind) == VisitKind.IN_PERSON, 1))),
+            func.count(case((col(Visit.kind) == VisitKind.PHONE, 1))),
+            func.count(case((col(Visit.flagged).is_(True), 1))),
+        )
+        .where(
+            col(Visit.team_id) == team_id,
+            col(Visit.deleted_at).is_(None),
+            col(Visit.visited_at) >= week.start,
+            col(Visit.visited_at) < week.end,
+        )
+        .group_by(col(Visit.rep_id))
+    )
+    visits = {rep_id: (int(a), int(b), int(c)) for rep_id, a, b, c in visit_rows.all()}
+    new_rows = await session.exec(
+        select(col(Customer.created_by_id), func.count())
+        .where(
+            col(Customer.team_id) == team_id,
+            col(Customer.source) == "chat",
+            col(Customer.created_at) >= month.start,
+            col(Customer.created_at) < month.end,
+        )
+        .group_by(col(Customer.created_by_id))
+    )
+    new_customers = {user_id: int(count) for user_id, count in new_rows.all()}
+    figures = []
+    for rep in reps:
+        assert rep.id is not None
+        in_person, phone, flagged = visits.get(rep.id, (0, 0, 0))
+        figures.append(
+            RepFigures(
+                user_id=rep.id, name=rep.display_name, in_person=in_person, phone=phone,
+                new_customers=new_customers.get(rep.id, 0), flagged=flagged,
+            )
+        )  # fmt: skip
+    return figures
+
+
+async def visible_rep(session: AsyncSession, actor: Actor, rep_id: int) -> User:
+    """A rep whose visits the actor (a manager of their team, a director, an admin) may see."""
+    rep = await session.get(User, rep_id)
+    if rep is None:
+        raise NotAllowedError("team.rep_not_found")
+    if actor.sees_all_teams() or (actor.role is Role.MANAGER and rep.team_id == actor.team_id):
+        return rep
+    raise NotAllowedError("team.rep_not_found")

@@ -1,0 +1,43 @@
+"""Every text key the customer, visit, plan and team code asks for exists in the catalogs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.i18n import load_catalogs
+
+ROOT = Path(__file__).parent.parent.parent
+SOURCES = [
+    *ROOT.glob("handlers/customer*.py"),
+    ROOT / "handlers/visits.py",
+    ROOT / "handlers/plans.py",
+    ROOT / "handlers/team.py",
+    *ROOT.glob("services/customer*.py"),
+    ROOT / "services/visits.py",
+    ROOT / "services/plans.py",
+]
+LITERAL = re.compile(r"\"((?:customers|visits|plans|team|forms|access|errors)\.[A-Za-z0-9_]+)\"")
+# Keys built from a prefix and a value: the values each prefix is used with.
+FAMILIES = {
+    "visits.kind_": ["in_person", "phone"],
+    "visits.kind_icon_": ["in_person", "phone"],
+    "visits.purpose_": ["new", "revisit", "demo", "collection", "after_sales"],
+    "visits.source_": ["live", "current", "picked"],
+    "visits.field_": ["customer", "kind", "purpose", "time", "notes", "location", "photos",
+                      "next", "follow_up"],
+    "customers.tier_": ["A", "B", "C"],
+    "customers.status_": ["prospect", "active", "dormant"],
+    "customers.ask_": ["name", "contact", "phone", "tier", "address", "region", "industry",
+                       "status", "notes", "location", "owner", "query", "edit_field"],
+    "customers.field_": ["name", "contact", "phone", "address", "region", "industry", "tier",
+                         "status", "notes", "location", "owner"],
+    "customers.duplicate_": ["name", "phone"],
+}  # fmt: skip
+
+
+def test_every_key_used_exists() -> None:
+    catalogs = load_catalogs()
+    used = {key for path in SOURCES for key in LITERAL.findall(path.read_text(encoding="utf-8"))}
+    used |= {prefix + value for prefix, values in FAMILIES.items() for value in values}
+    assert sorted(key for key in used if not catalogs.has(key)) == []
