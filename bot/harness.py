@@ -165,10 +165,14 @@ class Chat:
         await self._settle(update_id)
         return await self.replies_since(mark)
 
-    async def tap_data(self, message_id: int, data: str) -> list[SandboxMessage]:
-        """Press a button by its callback data (for forged or stale-button tests)."""
+    async def tap_data(
+        self, message_id: int, data: str, *, forged: bool = False
+    ) -> list[SandboxMessage]:
+        """Press a button by its callback data (for stale-button tests); ``forged`` sends data
+        no button of the message carries, as a modified client could."""
         mark = await self._mark()
-        await self._settle(await self.client.press(self.user_id, message_id, data=data))
+        update_id = await self.client.press(self.user_id, message_id, data=data, forged=forged)
+        await self._settle(update_id)
         return await self.replies_since(mark)
 
     async def share_location(
