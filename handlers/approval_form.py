@@ -96,7 +96,7 @@ class RequestForm(Form):
                 [options[i : i + 2] for i in range(0, len(options), 2)],
             )
         if step == "pick":
-            return _pick_prompt(turn, data)
+            return await _pick_prompt(turn, data)
         if step == "summary":
             return await _summary_prompt(turn, data)
         if step == "edit":
@@ -189,13 +189,16 @@ async def _field_prompt(
     return Prompt(f"{progress}\n{text}", choices, skippable=optional, extra_buttons=extra)
 
 
-def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
+async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
+    """The customers found; when none, the recent ones again next to the search button."""
     results = data.get("results") or []
     query = html.escape(data.get("query", ""))
     if results:
         text = turn.t("customers.results", count=data.get("total", len(results)), query=query)
     else:
         text = turn.t("approvals.no_customer", query=query)
+        recent = await customers.recent_customers(turn.session, turn.actor)
+        results = [[c.id, c.name] for c in recent]
     choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
     search = [[Button(turn.t("customers.search_inline"), inline_query=data.get("query", ""))]]
     return Prompt(text, choices, extra_buttons=search)

@@ -5,7 +5,7 @@ in a team's timezone, and the period keys that make a run happen once ("2026-11-
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -126,29 +126,33 @@ def period_key(kind: PeriodKind, local: datetime | date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-def fire_times(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
-    """Accepted fire times in (after, until], oldest first."""
-    found: list[datetime] = []
+def _fires(schedule: Schedule, after: datetime, until: datetime) -> Iterator[datetime]:
+    """Accepted fire times in (after, until], oldest first, each strictly later than the last.
+
+    Moments are compared and moved in UTC: arithmetic on datetimes of one zone is wall-clock
+    arithmetic, which steps back in the hour a DST change repeats. Should the trigger still
+    answer with an earlier instant, it is asked again a minute later, so no schedule loops.
+    """
     previous: datetime | None = None
-    moment = after + timedelta(microseconds=1)
+    moment = after.astimezone(UTC) + timedelta(microseconds=1)
+    until = until.astimezone(UTC)
     while True:
         fire = schedule.trigger.get_next_fire_time(previous, moment)
-        if fire is None or fire > until:
-            return found
+        if fire is None or fire.astimezone(UTC) > until:
+            return
+        if fire.astimezone(UTC) < moment:
+            previous, moment = None, moment + timedelta(minutes=1)
+            continue
         if schedule.accepts_fire(fire):
-            found.append(fire)
-        previous, moment = fire, fire + timedelta(microseconds=1)
+            yield fire
+        previous, moment = fire, fire.astimezone(UTC) + timedelta(microseconds=1)
+
+
+def fire_times(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
+    """Accepted fire times in (after, until], oldest first."""
+    return list(_fires(schedule, after, until))
 
 
 def next_fire_time(schedule: Schedule, after: datetime) -> datetime | None:
     """The first accepted fire time after ``after`` within 62 days."""
-    until = after + timedelta(days=62)
-    previous: datetime | None = None
-    moment = after + timedelta(microseconds=1)
-    while True:
-        fire = schedule.trigger.get_next_fire_time(previous, moment)
-        if fire is None or fire > until:
-            return None
-        if schedule.accepts_fire(fire):
-            return fire
-        previous, moment = fire, fire + timedelta(microseconds=1)
+    return next(_fires(schedule, after, after + timedelta(days=62)), None)

@@ -67,12 +67,12 @@ def parse_amount(text: str, *, maximum: Decimal, currency: str = "") -> Decimal:
     except InvalidOperation:
         raise AmountError("money.not_a_number") from None
     amount *= multiplier
+    if amount > maximum:
+        raise AmountError("money.too_large", maximum=f"{maximum:,.0f}")
     if amount != amount.quantize(_QUANTUM, rounding=ROUND_HALF_UP):
         raise AmountError("money.too_precise")
     if amount == 0:
         raise AmountError("money.zero")
-    if amount > maximum:
-        raise AmountError("money.too_large", maximum=f"{maximum:,.0f}")
     return amount.quantize(_QUANTUM)
 
 
