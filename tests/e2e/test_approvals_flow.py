@@ -7,6 +7,7 @@ from bot.harness import LocalBot
 from models.approval import RequestStatus, StepStatus
 from tests.approval_helpers import (
     DIRECTOR_2,
+    REP,
     audit_of,
     card_of,
     cards,
@@ -20,6 +21,7 @@ from tests.approval_helpers import (
     text_of,
     texts,
 )
+from tests.customer_helpers import add_customer
 
 
 async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
@@ -175,3 +177,51 @@ async def test_withdraw_while_pending(local_bot: LocalBot) -> None:
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.WITHDRAWN
     assert len(await cards(local_bot, 1)) == 1
+
+
+async def test_discount_card_shows_earlier_discounts_and_the_month(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
+    for list_price, price in (("1000", "900"), ("2000", "1500")):
+        await people.rep.send("/discount")
+        await people.rep.tap("Hangzhou Huafeng")
+        await people.rep.send("Q-7")
+        await people.rep.send(list_price)
+        await people.rep.send(price)
+        await people.rep.send("Competitor offered less")
+        await people.rep.tap("Submit")
+    await local_bot.drain_outbox()
+    await people.manager.tap("Approve", message_id=(await card_of(people.manager, 1)).message_id)
+    await people.manager.tap("Approve", message_id=(await card_of(people.manager, 2)).message_id)
+    await local_bot.drain_outbox()
+    card = text_of(await card_of(people.director, 2))
+    assert "Discount: <b>25.00%</b> (CN¥500.00 off)" in card
+    assert "1 earlier approved discounts, on average 10.00%; latest: 10.00% (#1, Tue 24 Nov)" in (
+        card
+    )
+    assert "Discount approved this month: CN¥100.00 (1)" in card
+    assert "Open balance" not in card  # collections do not exist yet
+
+
+async def test_receipts_as_photos_and_files_reach_the_approver(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await people.rep.send("/expense")
+    await people.rep.send("260")
+    await people.rep.tap("Meals")
+    await people.rep.tap("Today")
+    await people.rep.send("Lunch with the buyer")
+    await people.rep.send_photo()
+    await people.rep.send_document("fapiao.pdf", b"%PDF-1.4 receipt")
+    await people.rep.tap("Done")
+    await people.rep.tap("Submit")
+    await local_bot.drain_outbox()
+    photo, document, card = (await people.manager.bot_messages())[-3:]
+    assert photo.kind == "photo" and "receipt 1 of 2" in (photo.caption or "")
+    assert document.kind == "document" and "receipt 2 of 2" in (document.caption or "")
+    assert document.file is not None
+    content = await local_bot.client.file_bytes(document.file["file_id"])
+    assert content == b"%PDF-1.4 receipt"
+    replies = await people.manager.tap("Receipts (2)", message_id=card.message_id)
+    assert "Sending the 2 receipts of #1" in texts(replies)
+    await local_bot.drain_outbox()
+    assert [m.kind for m in (await people.manager.bot_messages())[-2:]] == ["photo", "document"]
