@@ -127,7 +127,8 @@ class JobSchedule(_Section):
     """When a scheduled job runs for a team: ``at`` is "<days> HH:MM" in the team's timezone.
 
     days: daily, workdays, first-workday (of the month), mon..sun, ranges like mon-fri, lists
-    like mon,wed,fri, or day-N (the Nth day of the month).
+    like mon,wed,fri, or day-N (the Nth day of the month). A frequent job: "<daily|workdays|
+    workhours> every N m" (workhours: the team's working days, workday_start to workday_end).
     """
 
     at: str | None = None

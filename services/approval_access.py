@@ -1,5 +1,6 @@
 """Who may decide a request now: the requester's manager or that manager's delegate at the
-manager level, any director at the director level — never the requester, never a rep."""
+manager level, any director at the director level — never the requester, never a rep, and never
+someone who already approved an earlier level of the same request."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.approval import ApprovalRequest, Delegation
+from models.approval import ApprovalRequest, ApprovalStep, Delegation, StepStatus
 from models.common import Role
 from models.user import User
 from services import users
@@ -73,11 +74,21 @@ async def level_approvers(
 
 
 async def approvers(session: AsyncSession, request: ApprovalRequest, now: datetime) -> list[User]:
-    """Who may decide the request's current step."""
+    """Who may decide the request's current step: its level's approvers, except anyone who
+    already approved an earlier step (each level is a different pair of eyes)."""
     level = request.chain[request.step_no]
-    return await level_approvers(
+    found = await level_approvers(
         session, team_id=request.team_id, requester_id=request.requester_id, level=level, now=now
     )
+    earlier = await session.exec(
+        select(ApprovalStep.decided_by_id).where(
+            col(ApprovalStep.request_id) == request.id,
+            col(ApprovalStep.step_no) < request.step_no,
+            col(ApprovalStep.status) == StepStatus.APPROVED,
+        )
+    )
+    decided = {user_id for user_id in earlier.all() if user_id is not None}
+    return [user for user in found if user.id not in decided]
 
 
 async def manager_level_teams(session: AsyncSession, user: User, now: datetime) -> list[int]:

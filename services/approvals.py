@@ -322,6 +322,10 @@ async def check_can_decide(
     await _check_still_open(session, env, request, step_no, actor)
     allowed = await approval_access.approvers(session, request, env.now)
     if actor.user_id not in {u.id for u in allowed}:
+        for earlier in range(request.step_no):
+            step = await _step(session, request_id, earlier)
+            if step is not None and step.decided_by_id == actor.user_id:
+                raise NotAllowedError("approvals.approved_earlier_level", id=request.id)
         raise NotAllowedError("approvals.not_your_approval")
     return request
 
@@ -424,7 +428,7 @@ async def _after_decision(
     request = data.request
     requester = data.requester
     key = f"ap:{data.id}:v{request.version}:requester"
-    name = actor.display_name
+    name = _esc(actor.display_name)
     view = [[("approvals.view", approval_cards.callback(data.id, VIEW))]]
     if action is Action.INFO:
         buttons = [

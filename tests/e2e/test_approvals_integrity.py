@@ -173,3 +173,21 @@ async def test_a_manager_alone_cannot_route_past_missing_directors(local_bot: Lo
     replies = await manager.tap("Submit")
     assert "Nobody can decide this request yet" in texts(replies)
     assert await requests(local_bot) == []
+
+
+async def test_one_person_never_approves_two_levels(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await people.manager.send("/delegate")
+    await people.manager.tap("Zhao Min · Director")
+    await people.manager.tap("Fri 27 Nov")
+    await people.manager.tap("Confirm")
+    await expense(people.rep, "3000")
+    await local_bot.drain_outbox()
+    replies = await people.director.tap("Approve")  # level 1, as the manager's delegate
+    assert "goes to the directors now (Qian Li)" in texts(replies)
+    await local_bot.drain_outbox()
+    await card_of(people.director_2, 1)
+    replies = await forge(people.director, "ap|1|a|1")
+    assert "You approved an earlier level of #1" in texts(replies)
+    replies = await people.director_2.tap("Approve")
+    assert "it is final" in texts(replies)
