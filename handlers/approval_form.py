@@ -77,7 +77,6 @@ class RequestForm(Form):
     name = "approval_request"
     first_step = "type"
     roles = REQUESTERS
-    in_place_steps = frozenset()
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         if turn.actor.team_id is None:
@@ -213,7 +212,7 @@ async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
     for spec in kind.fields:
         shown = _shown(turn, spec, values, data, ctx.currency)
         if shown is not None:
-            lines.append(f"{turn.t(spec.label_key)}: {shown}")
+            lines.append(turn.t("approvals.card_field", label=turn.t(spec.label_key), value=shown))
     if kind.discount is not None and values.get("list_price") and values.get("requested_price"):
         list_price, price = Decimal(values["list_price"]), Decimal(values["requested_price"])
         off = format_money(list_price - price, ctx.currency, turn.lang)

@@ -402,7 +402,9 @@ def render(
     for spec in data.kind.fields:
         shown = value_text(texts, lang, data, spec.name)
         if shown is not None:
-            lines.append(f"{t(lang, spec.label_key)}: {shown}")
+            lines.append(
+                t(lang, "approvals.card_field", label=t(lang, spec.label_key), value=shown)
+            )
     if request.discount_bp is not None:
         off = from_minor(request.amount_minor) if request.amount_minor is not None else None
         percent = f"{Decimal(request.discount_bp) / 100:.2f}"

@@ -142,7 +142,7 @@ async def test_each_type_refuses_bad_values_then_submits(
 
 
 async def test_errors_are_in_the_requesters_language(local_bot: LocalBot) -> None:
-    await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    manager = await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
     rep = await join(local_bot, 5001, "王伟", Role.REP, "north", lang="zh")
     reply = texts(await rep.send("/expense"))
     assert "花了多少钱（CNY）" in reply
@@ -157,6 +157,15 @@ async def test_errors_are_in_the_requesters_language(local_bot: LocalBot) -> Non
     summary = texts(await rep.tap("完成"))
     assert "¥2,000.00" in summary and "经理" in summary
     assert "已提交给 陈静（经理）" in texts(await rep.tap("提交"))
+    await local_bot.drain_outbox()
+    card = await manager.last_reply()
+    assert "费用报销 #1" in text_of(card) and "金额：<b>¥2,000.00</b>" in text_of(card)
+    assert "类别：✈️ 差旅" in text_of(card) and "本月已批准的费用报销：暂无" in text_of(card)
+    assert card.button_texts()[:3] == ["✅ 批准", "❌ 驳回", "❓ 要求补充"]
+    await manager.tap("驳回")
+    await manager.send("请走差旅系统")
+    await local_bot.drain_outbox()
+    assert "被 陈静 <b>驳回</b>" in text_of(await rep.last_reply())
 
 
 async def test_edit_a_field_from_the_summary(local_bot: LocalBot) -> None:

@@ -9,6 +9,7 @@ from bot.harness import LocalBot
 from models.approval import RequestStatus, StepStatus
 from models.common import Role
 from tests.approval_helpers import (
+    MANAGER,
     OTHER_MANAGER,
     OTHER_REP,
     audit_of,
@@ -191,3 +192,23 @@ async def test_one_person_never_approves_two_levels(local_bot: LocalBot) -> None
     assert "You approved an earlier level of #1" in texts(replies)
     replies = await people.director_2.tap("Approve")
     assert "it is final" in texts(replies)
+
+
+async def test_a_double_submit_creates_one_request(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "100", submit=False)
+    await asyncio.gather(people.rep.tap("Submit"), people.rep.tap("Submit"))
+    assert len(await requests(local_bot)) == 1
+
+
+async def test_cards_survive_a_restart_and_arrive_once(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await local_bot.client.add_fault("5xx", "sendMessage", chat_id=MANAGER, count=2)
+    await local_bot.client.add_fault("5xx", "sendPhoto", chat_id=MANAGER, count=2)
+    await expense(people.rep, "100")
+    await local_bot.restart()
+    await local_bot.drain_outbox()
+    messages = await people.manager.bot_messages()
+    assert sum(1 for m in messages if "✅ Approve" in m.button_texts()) == 1
+    assert sum(1 for m in messages if m.kind == "photo") == 1
+    assert "it is final" in texts(await people.manager.tap("Approve"))
