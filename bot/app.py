@@ -19,9 +19,11 @@ from bot.delivery import Sender, instance_name
 from bot.i18n import Catalogs, load_catalogs
 from bot.migrate import ensure_current
 from bot.ordering import PerUserUpdateProcessor
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from handlers import (
+    approvals,
     customers,
+    delegation,
     fallback,
     help,
     invites,
@@ -37,6 +39,7 @@ from handlers.commands import publish_default_menus
 from handlers.errors import on_error
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
+from services.approval_types import check_routes
 from services.teams import sync_teams
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,10 @@ async def open_runtime(
     settings: Settings, *, clock: Clock | None = None, check_schema: bool = True
 ) -> Runtime:
     """Connect to the database, refuse an outdated schema, mirror the declared teams."""
+    try:
+        check_routes({key: team.approvals.routes for key, team in settings.team_settings.items()})
+    except ValueError as exc:
+        raise ConfigError(f"Configuration error: {exc}") from None
     engine = create_engine(settings.database_url, echo=settings.database.echo)
     try:
         if check_schema:
@@ -100,7 +107,10 @@ async def open_runtime(
 
 def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
-    for area in (start, help, profile, invites, users, customers, visits, plans, team, summary):
+    for area in (
+        start, help, profile, invites, users, customers, visits, plans, team, approvals,
+        delegation, summary,
+    ):  # fmt: skip
         area.register(app)
     fallback.register(app)
     app.add_error_handler(on_error)

@@ -19,6 +19,7 @@ from bot.settings import ConfigError, Settings, load_settings
 from models.common import Role
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
+from services.approval_types import check_routes
 
 T = TypeVar("T")
 
@@ -55,8 +56,12 @@ def fail(message: str, code: int = 2) -> None:
 def settings_or_exit(config: Path | None) -> Settings:
     try:
         settings = load_settings(config)
+        check_routes({key: team.approvals.routes for key, team in settings.team_settings.items()})
     except ConfigError as exc:
         fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    except ValueError as exc:
+        fail(f"Configuration error: {exc}")
         raise AssertionError("unreachable") from exc
     token = settings.telegram.token.get_secret_value() if settings.telegram.token else ""
     setup_logging(settings.logging.level, settings.logging.format, secrets=[token])

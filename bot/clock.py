@@ -42,6 +42,10 @@ class ManualClock:
         self._listeners: list[ClockListener] = []
         self._lock = asyncio.Lock()
 
+    @property
+    def ticking(self) -> bool:
+        return self._ticking
+
     def now(self) -> datetime:
         if not self._ticking:
             return self._base

@@ -306,7 +306,7 @@ class Sender:
         if row.edit_of_id is not None:
             return await self._edit(row)
         markup = _markup(row.buttons)
-        if row.file_bytes is not None:
+        if row.file_bytes is not None or outbox.file_id_of(row):
             return await self._send_file(row, markup)
         parts = split_text(row.text)
         meta = dict(row.meta or {})
@@ -333,7 +333,9 @@ class Sender:
 
     async def _send_file(self, row: OutboxMessage, markup: InlineKeyboardMarkup | None) -> int:
         caption_fits = len(row.text) <= MessageLimit.CAPTION_LENGTH
-        upload = InputFile(row.file_bytes or b"", filename=row.file_name or "file")
+        upload: InputFile | str = outbox.file_id_of(row) or InputFile(
+            row.file_bytes or b"", filename=row.file_name or "file"
+        )
         caption = row.text if caption_fits and row.text else None
         if row.file_kind == "photo":
             message = await self.bot.send_photo(

@@ -10,7 +10,7 @@ import asyncio
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import uvicorn
 from sqlalchemy import func
@@ -25,6 +25,7 @@ from bot.app import (
     stop_background,
     update_processor,
 )
+from bot.clock import ManualClock
 from bot.context import SalesApp
 from bot.db import transaction
 from bot.sandbox import Sandbox
@@ -138,25 +139,53 @@ class LocalBot:
 
     async def drain_outbox(self) -> None:
         """Wait (up to a minute) until the sender has dealt with every message due now or
-        within the next few seconds (retries included)."""
+        within the next few seconds (retries included). A frozen manual clock is moved on to
+        the next retry when nothing else is due, as time would pass for a real bot."""
         if self.background is not None:
             self.background.sender.wake()
+        clock = self.runtime.clock
         async with asyncio.timeout(60):
-            while await self.outbox_due() > 0:  # noqa: ASYNC110 (the state lives in the DB)
-                await asyncio.sleep(0.05)
+            while True:
+                now = clock.now()
+                due_now, next_retry = await self._outbox_state(now)
+                if due_now:
+                    await asyncio.sleep(0.05)
+                    continue
+                if next_retry is None:
+                    return
+                if isinstance(clock, ManualClock) and not clock.ticking:
+                    await clock.set(max(next_retry, now))
+                    if self.background is not None:
+                        self.background.sender.wake()
+                else:
+                    await asyncio.sleep(0.05)
 
-    async def outbox_due(self) -> int:
-        now = self.runtime.clock.now()
+    async def _outbox_state(self, now: datetime) -> tuple[int, datetime | None]:
+        """Messages due now, and the earliest retry within the drain horizon."""
+        horizon = now + timedelta(seconds=DRAIN_HORIZON)
+        active = col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
         async with transaction(self.runtime.sessions) as session:
-            query = (
+            due = await session.exec(
                 select(func.count())
                 .select_from(OutboxMessage)
                 .where(
-                    col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                    col(OutboxMessage.next_attempt_at) <= now + timedelta(seconds=DRAIN_HORIZON),
+                    active,
+                    (col(OutboxMessage.next_attempt_at) <= now)
+                    | (col(OutboxMessage.status) == OutboxStatus.SENDING),
                 )
             )
-            return int((await session.exec(query)).one())
+            later = await session.exec(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    active, col(OutboxMessage.next_attempt_at) <= horizon
+                )
+            )
+            return int(due.one()), later.one()
+
+    async def outbox_due(self) -> int:
+        """Messages due now or within the drain horizon."""
+        now = self.runtime.clock.now()
+        due, later = await self._outbox_state(now)
+        return due + (1 if later is not None and later > now else 0)
 
     async def chat(
         self, user_id: int, first_name: str, language_code: str = "en", last_name: str = ""
@@ -197,10 +226,14 @@ class Chat:
         await self._settle(update_id)
         return await self.replies_since(mark)
 
-    async def tap_data(self, message_id: int, data: str) -> list[SandboxMessage]:
-        """Press a button by its callback data (for forged or stale-button tests)."""
+    async def tap_data(
+        self, message_id: int, data: str, *, forged: bool = False
+    ) -> list[SandboxMessage]:
+        """Press a button by its callback data (for stale-button tests); ``forged`` sends data
+        no button of the message carries, as a modified client could."""
         mark = await self._mark()
-        await self._settle(await self.client.press(self.user_id, message_id, data=data))
+        update_id = await self.client.press(self.user_id, message_id, data=data, forged=forged)
+        await self._settle(update_id)
         return await self.replies_since(mark)
 
     async def share_location(

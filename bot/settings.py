@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -156,7 +157,8 @@ class JobSchedule(_Section):
     """When a scheduled job runs for a team: ``at`` is "<days> HH:MM" in the team's timezone.
 
     days: daily, workdays, first-workday (of the month), mon..sun, ranges like mon-fri, lists
-    like mon,wed,fri, or day-N (the Nth day of the month).
+    like mon,wed,fri, or day-N (the Nth day of the month). A frequent job: "<daily|workdays|
+    workhours> every N m" (workhours: the team's working days, workday_start to workday_end).
     """
 
     at: str | None = None
@@ -191,6 +193,93 @@ class VisitSettings(_Section):
     # Visits can be edited or deleted this long after they were logged.
     edit_window_hours: int = Field(default=24, ge=1, le=24 * 31)
     cadence_days: CadenceSettings = Field(default_factory=CadenceSettings)
+    # Local time of the morning message (today's planned visits and due follow-ups).
+    morning_message: time = time(8, 30)
+
+
+ApproverLevel = Literal["manager", "director"]
+
+
+class RouteRule(_Section):
+    """One routing rule of a request type: when every condition given holds, ``chain`` decides.
+
+    ``amount_above``: the request's amount (in the team's currency) is greater than this.
+    ``discount_above``: the discount is more than this many percent. A rule without conditions
+    matches every request, so the last rule of a type must have none.
+    """
+
+    amount_above: Decimal | None = Field(default=None, ge=0)
+    discount_above: Decimal | None = Field(default=None, ge=0, le=100)
+    chain: list[ApproverLevel] = Field(min_length=1, max_length=4)
+
+    @property
+    def unconditional(self) -> bool:
+        return self.amount_above is None and self.discount_above is None
+
+
+def _rules(*rules: dict[str, Any]) -> list[RouteRule]:
+    return [RouteRule.model_validate(rule) for rule in rules]
+
+
+def _default_routes() -> dict[str, list[RouteRule]]:
+    """The company rules shipped in config.toml; used when a config says nothing."""
+    both = ["manager", "director"]
+    return {
+        "expense": _rules({"amount_above": 2000, "chain": both}, {"chain": ["manager"]}),
+        "discount": _rules({"discount_above": 15, "chain": both}, {"chain": ["manager"]}),
+        "special_fee": _rules({"amount_above": 5000, "chain": both}, {"chain": ["manager"]}),
+        "bid": _rules({"amount_above": 500000, "chain": both}, {"chain": ["manager"]}),
+        "return": _rules({"chain": ["manager"]}),
+        "invoice": _rules({"amount_above": 100000, "chain": both}, {"chain": ["manager"]}),
+    }
+
+
+class ApprovalSettings(_Section):
+    """Approval routing and timing of a team (see [defaults.approvals] in config.toml)."""
+
+    # ISO 4217 code of the amounts people type; amounts are stored exactly, in minor units.
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    # A larger amount is refused as a typo.
+    max_amount: Decimal = Field(default=Decimal(10_000_000), gt=0, le=Decimal(10) ** 12)
+    # Working hours (team timezone, working days) a request waits before its approvers are
+    # reminded, and before it moves on to the next level (or to the directors).
+    remind_after_hours: float = Field(default=4, gt=0, le=24 * 30)
+    escalate_after_hours: float = Field(default=8, gt=0, le=24 * 60)
+    # Receipts (photos or files) a request may carry.
+    max_attachments: int = Field(default=5, ge=1, le=10)
+    # Per request type: the first rule whose conditions hold gives the chain of approver levels.
+    routes: dict[str, list[RouteRule]] = Field(default_factory=_default_routes)
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _shipped_routes_for_types_not_given(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {**_default_routes(), **value}
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _catch_all_last(cls, value: dict[str, list[RouteRule]]) -> dict[str, list[RouteRule]]:
+        for kind, rules in value.items():
+            if not rules or not rules[-1].unconditional:
+                raise ValueError(
+                    f"routes.{kind}: the last rule must have no condition (only a chain), "
+                    "so that every request finds its approvers"
+                )
+            for rule in rules:
+                if len(set(rule.chain)) != len(rule.chain) or rule.chain != sorted(
+                    rule.chain, key=("manager", "director").index
+                ):
+                    raise ValueError(
+                        f"routes.{kind}: a chain goes from manager to director, each once"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _escalate_after_reminding(self) -> ApprovalSettings:
+        if self.escalate_after_hours <= self.remind_after_hours:
+            raise ValueError("escalate_after_hours must be more than remind_after_hours")
+        return self
 
 
 class TeamSettings(_Section):
@@ -206,6 +295,7 @@ class TeamSettings(_Section):
     jobs: dict[str, JobSchedule] = Field(default_factory=dict)
     targets: TargetSettings = Field(default_factory=TargetSettings)
     visits: VisitSettings = Field(default_factory=VisitSettings)
+    approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -1,5 +1,14 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+from models.approval import (
+    ApprovalAttachment,
+    ApprovalCard,
+    ApprovalRequest,
+    ApprovalStep,
+    Delegation,
+    RequestStatus,
+    StepStatus,
+)
 from models.audit import AuditEntry
 from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier
@@ -21,11 +30,16 @@ from models.visit import (
 )
 
 __all__ = [
+    "ApprovalAttachment",
+    "ApprovalCard",
+    "ApprovalRequest",
+    "ApprovalStep",
     "AttachmentKind",
     "AuditEntry",
     "CheckinSource",
     "Customer",
     "CustomerStatus",
+    "Delegation",
     "FormState",
     "Invite",
     "JobRun",
@@ -34,9 +48,11 @@ __all__ = [
     "PlanSource",
     "PlannedVisit",
     "ProcessedUpdate",
+    "RequestStatus",
     "Role",
     "RunStatus",
     "SenderLease",
+    "StepStatus",
     "Team",
     "Tier",
     "User",

@@ -2,7 +2,8 @@
 
 Every run first claims (job, team, period). A second instance, a restart within the period or a
 double trigger finds the claim taken and does nothing. At start-up, runs missed while the bot was
-down are made up if still inside their grace window; older ones are recorded as skipped.
+down are made up if still inside their grace window; older ones are recorded as skipped (a
+frequent "slot" job only makes up its latest missed slot).
 With a ManualClock (tests, the demo) APScheduler is not started: moving the clock fires the runs
 that became due, in time order, before the move returns.
 """
@@ -129,7 +130,12 @@ class Scheduler:
             if team is None or team.id is None:
                 continue
             since = max(horizon, team.created_at)
-            for fire in fire_times(item.schedule, since, now):
+            fires = fire_times(item.schedule, since, now)
+            if item.spec.period == "slot":
+                # A frequent job looks at the current state each time: the latest missed slot
+                # (if still within grace) stands in for all the others, which are not recorded.
+                fires = [fire for fire in fires[-1:] if now - fire <= item.grace]
+            for fire in fires:
                 period = period_key(item.spec.period, fire)
                 label = f"{item.spec.name}/{item.team_key}/{period}"
                 if now - fire <= item.grace:

@@ -13,7 +13,9 @@ from bot.i18n import Catalogs
 from bot.settings import Settings
 from models.team import Team
 
-PeriodKind = Literal["day", "week", "month"]
+# "slot": one run per fire time, for frequent jobs ("workhours every 15m"); its period key is
+# the UTC minute of the slot, unique even when a DST change repeats a local hour.
+PeriodKind = Literal["day", "week", "month", "slot"]
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
-"""Schedules ("sat 08:30", "workdays 18:00") as APScheduler cron triggers in a team's timezone,
-and the period keys that make a run happen once ("2026-11-24", "2026-W48", "2026-11")."""
+"""Schedules ("sat 08:30", "workdays 18:00", "workhours every 15m") as APScheduler cron triggers
+in a team's timezone, and the period keys that make a run happen once ("2026-11-24", "2026-W48",
+"2026-11", or for a frequent job the slot "2026-11-24T01:15Z")."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -14,9 +15,13 @@ from bot.settings import WEEKDAYS, TeamSettings
 from scheduler.registry import PeriodKind
 
 AT_PATTERN = re.compile(r"^\s*(?P<days>\S+)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$")
+EVERY_PATTERN = re.compile(r"^\s*(?P<days>\S+)\s+every\s+(?P<minutes>\d{1,2})\s*m(in)?\s*$")
+# Intervals that divide an hour, so every hour has the same slots.
+EVERY_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
 DAY_LIST = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$")
 
 DayFilter = Callable[[date], bool]
+TimeFilter = Callable[[time], bool]
 
 
 class ScheduleError(ValueError):
@@ -28,6 +33,13 @@ class Schedule:
     trigger: CronTrigger
     accepts: DayFilter
     text: str
+    # For "workhours": only fire times inside the team's working hours.
+    accepts_time: TimeFilter | None = None
+
+    def accepts_fire(self, fire: datetime) -> bool:
+        if not self.accepts(fire.date()):
+            return False
+        return self.accepts_time is None or self.accepts_time(fire.timetz().replace(tzinfo=None))
 
 
 def first_working_day(team: TeamSettings, day: date) -> date:
@@ -37,10 +49,42 @@ def first_working_day(team: TeamSettings, day: date) -> date:
     return current
 
 
+def _parse_every(at: str, match: re.Match[str], team: TeamSettings) -> Schedule:
+    minutes = int(match["minutes"])
+    if minutes not in EVERY_MINUTES:
+        raise ScheduleError(
+            f"schedule {at!r}: every N minutes needs N to divide an hour "
+            f"({', '.join(str(m) for m in EVERY_MINUTES)})"
+        )
+    days = match["days"].lower()
+    cron: dict[str, str] = {"minute": f"*/{minutes}"}
+    accepts: DayFilter = lambda _day: True  # noqa: E731
+    accepts_time: TimeFilter | None = None
+    if days == "workhours":
+        start, end = team.workday_start, team.workday_end
+        cron["day_of_week"] = ",".join(team.working_days)
+        cron["hour"] = f"{start.hour}-{end.hour}"
+        accepts = team.is_working_day
+        accepts_time = lambda moment: start <= moment <= end  # noqa: E731
+    elif days == "workdays":
+        cron["day_of_week"] = ",".join(team.working_days)
+        accepts = team.is_working_day
+    elif days != "daily":
+        raise ScheduleError(f"schedule {at!r}: 'every' works with daily, workdays or workhours")
+    trigger = CronTrigger(timezone=team.tz, **cron)  # type: ignore[arg-type]
+    return Schedule(trigger=trigger, accepts=accepts, text=at, accepts_time=accepts_time)
+
+
 def parse_schedule(at: str, team: TeamSettings) -> Schedule:
+    every = EVERY_PATTERN.match(at)
+    if every:
+        return _parse_every(at, every, team)
     match = AT_PATTERN.match(at)
     if not match:
-        raise ScheduleError(f"schedule {at!r} should look like 'sat 08:30' or 'workdays 18:00'")
+        raise ScheduleError(
+            f"schedule {at!r} should look like 'sat 08:30', 'workdays 18:00' or "
+            "'workhours every 15m'"
+        )
     hour, minute = int(match["hour"]), int(match["minute"])
     if hour > 23 or minute > 59:
         raise ScheduleError(f"schedule {at!r} has an impossible time")
@@ -69,6 +113,10 @@ def parse_schedule(at: str, team: TeamSettings) -> Schedule:
 
 
 def period_key(kind: PeriodKind, local: datetime | date) -> str:
+    if kind == "slot":
+        if not isinstance(local, datetime):
+            raise ValueError("a slot period needs a moment, not a day")
+        return f"{local.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
     day = local.date() if isinstance(local, datetime) else local
     if kind == "day":
         return day.isoformat()
@@ -78,20 +126,33 @@ def period_key(kind: PeriodKind, local: datetime | date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-def fire_times(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
-    """Accepted fire times in (after, until], oldest first."""
-    found: list[datetime] = []
+def _fires(schedule: Schedule, after: datetime, until: datetime) -> Iterator[datetime]:
+    """Accepted fire times in (after, until], oldest first, each strictly later than the last.
+
+    Moments are compared and moved in UTC: arithmetic on datetimes of one zone is wall-clock
+    arithmetic, which steps back in the hour a DST change repeats. Should the trigger still
+    answer with an earlier instant, it is asked again a minute later, so no schedule loops.
+    """
     previous: datetime | None = None
-    moment = after + timedelta(microseconds=1)
+    moment = after.astimezone(UTC) + timedelta(microseconds=1)
+    until = until.astimezone(UTC)
     while True:
         fire = schedule.trigger.get_next_fire_time(previous, moment)
-        if fire is None or fire > until:
-            return found
-        if schedule.accepts(fire.date()):
-            found.append(fire)
-        previous, moment = fire, fire + timedelta(microseconds=1)
+        if fire is None or fire.astimezone(UTC) > until:
+            return
+        if fire.astimezone(UTC) < moment:
+            previous, moment = None, moment + timedelta(minutes=1)
+            continue
+        if schedule.accepts_fire(fire):
+            yield fire
+        previous, moment = fire, fire.astimezone(UTC) + timedelta(microseconds=1)
+
+
+def fire_times(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
+    """Accepted fire times in (after, until], oldest first."""
+    return list(_fires(schedule, after, until))
 
 
 def next_fire_time(schedule: Schedule, after: datetime) -> datetime | None:
-    upcoming = fire_times(schedule, after, after + timedelta(days=62))
-    return upcoming[0] if upcoming else None
+    """The first accepted fire time after ``after`` within 62 days."""
+    return next(_fires(schedule, after, after + timedelta(days=62)), None)

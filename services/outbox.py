@@ -27,7 +27,9 @@ WRITTEN_FLAG = "salesbot.outbox_written"
 class Attachment:
     kind: str  # "photo" or "document"
     name: str
-    content: bytes
+    content: bytes = b""
+    # A file Telegram already has (e.g. a receipt a rep sent): sent again by its file_id.
+    file_id: str | None = None
 
 
 async def enqueue(
@@ -46,6 +48,8 @@ async def enqueue(
     meta: dict[str, Any] | None = None,
 ) -> int | None:
     """Add a message to the caller's transaction; the same ``key`` twice is a no-op (None)."""
+    if attachment is not None and attachment.file_id:
+        meta = {**(meta or {}), "file_id": attachment.file_id}
     values: dict[str, Any] = {
         "idempotency_key": key[:200],
         "chat_id": chat_id,
@@ -55,7 +59,7 @@ async def enqueue(
         "buttons": buttons,
         "file_kind": attachment.kind if attachment else None,
         "file_name": attachment.name if attachment else None,
-        "file_bytes": attachment.content if attachment else None,
+        "file_bytes": attachment.content if attachment and not attachment.file_id else None,
         "edit_of_id": edit_of_id,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
@@ -79,6 +83,12 @@ async def enqueue(
 def wrote_messages(session: AsyncSession) -> bool:
     """Whether this session queued anything, so the sender is woken only when there is work."""
     return bool(session.info.get(WRITTEN_FLAG))
+
+
+def file_id_of(row: OutboxMessage) -> str | None:
+    """The Telegram file_id of an attachment sent by reference instead of by its bytes."""
+    value = (row.meta or {}).get("file_id") if row.file_kind else None
+    return str(value) if value else None
 
 
 def due_condition(now: datetime) -> Any:

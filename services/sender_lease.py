@@ -34,7 +34,7 @@ async def acquire(
         update(SenderLease)
         .where(
             col(SenderLease.name) == LEASE_NAME,
-            or_(col(SenderLease.holder) == instance, col(SenderLease.expires_at) < now),
+            or_(col(SenderLease.holder) == instance, col(SenderLease.expires_at) <= now),
         )
         .values(holder=instance, expires_at=now + ttl)
     )

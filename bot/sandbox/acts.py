@@ -87,15 +87,23 @@ def press(
     data: str | None = None,
     button_text: str | None = None,
     index: int | None = None,
+    forged: bool = False,
 ) -> dict[str, Any]:
+    """A tap on a button of a bot message. ``forged`` sends ``data`` whether or not the message
+    has such a button, as a modified client can: bots must treat callback data as untrusted."""
     user = state.ensure_user(user_id)
     message = state.find_message(user.id, message_id)
     if message is None or not message.from_bot:
         raise ControlError(f"no bot message {message_id} in chat {user.id}")
     buttons = message.callback_buttons()
-    if not buttons:
+    if forged:
+        if data is None or not 1 <= len(data.encode()) <= 64:
+            raise ControlError("a forged press needs data of 1 to 64 bytes")
+        button = {"callback_data": data}
+    elif not buttons:
         raise ControlError(f"message {message_id} has no inline keyboard")
-    button = _pick_button(buttons, data, button_text, index)
+    else:
+        button = _pick_button(buttons, data, button_text, index)
     query_id = state.new_query_id(CALLBACK_ID_BASE)
     state.callback_queries[query_id] = CallbackQueryRecord(
         query_id, user.id, message_id, button["callback_data"]

@@ -174,6 +174,7 @@ class SandboxClient:
         button_text: str | None = None,
         *,
         index: int | None = None,
+        forged: bool = False,
     ) -> int:
         result = await self.act(
             "press",
@@ -182,6 +183,7 @@ class SandboxClient:
             data=data,
             button_text=button_text,
             index=index,
+            forged=forged or None,
         )
         return int(result["update_id"])
 

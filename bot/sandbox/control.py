@@ -149,6 +149,7 @@ class ControlApi:
             data=_str(body, "data", None),
             button_text=_str(body, "button_text", None),
             index=_int(body, "index", None),
+            forged=_get(body, "forged", bool, False),
         )
         return _ok(result)
 

@@ -1,5 +1,5 @@
-"""The scheduled jobs of every area; importing this package registers them all."""
+"""The scheduled jobs of every area; importing this package registers them in ``JOBS``."""
 
-from scheduler.jobs import summary, visits
+from scheduler.jobs import approvals, summary, visits
 
-__all__ = ["summary", "visits"]
+__all__ = ["approvals", "summary", "visits"]

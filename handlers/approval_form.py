@@ -1,0 +1,384 @@
+"""The one request form: every type's fields, asked in order from the type registry.
+
+/request asks for the type first; /expense, /discount... start at the type's first field.
+Each field is validated as it is typed (a bad value is explained and asked again); the summary
+shows who will decide, and Submit routes the request. The draft lives in the form state, so it
+survives a restart; nothing is stored as a request before Submit.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.i18n import format_money
+from handlers.customer_fields import expect_text
+from handlers.forms import Form, FormInput, InputError, Prompt, register_form
+from handlers.replies import Button
+from handlers.turn import Turn
+from models.common import Role
+from services import approvals, customers
+from services.approval_cards import VIEW, WITHDRAW, Env, callback
+from services.approval_types import (
+    FieldError,
+    FieldKind,
+    FieldSpec,
+    RequestType,
+    check_date,
+    clean_value,
+    get_type,
+    ordered_types,
+)
+from services.errors import UserFacingError
+from services.money import percent_off
+from services.periods import format_day, format_short_day
+
+REQUESTERS = frozenset({Role.REP, Role.MANAGER})
+FIELD = "f_"
+
+
+def env_of(turn: Turn) -> Env:
+    return Env(settings=turn.deps.settings, texts=turn.deps.texts, now=turn.now)
+
+
+def _kind(data: dict[str, Any]) -> RequestType:
+    return get_type(str(data.get("type", "")))
+
+
+def _values(data: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = data.setdefault("values", {})
+    return values
+
+
+async def _context(turn: Turn) -> approvals.FieldContext:
+    assert turn.actor.team_id is not None
+    team = await approvals.get_team(turn.session, turn.actor.team_id)
+    return approvals.field_context(env_of(turn), team)
+
+
+def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
+    """The step after field ``after``: the next field, or the summary (also after an edit)."""
+    if data.pop("_return", None):
+        return "summary"
+    names = [spec.name for spec in kind.fields]
+    index = names.index(after) + 1 if after in names else 0
+    return FIELD + names[index] if index < len(names) else "summary"
+
+
+def field_prompt_text(turn: Turn, kind: RequestType, spec: FieldSpec, **params: Any) -> str:
+    specific = f"approvals.ask_{kind.key}_{spec.name}"
+    key = specific if turn.deps.texts.has(specific) else f"approvals.ask_{spec.name}"
+    return turn.t(key, **params)
+
+
+class RequestForm(Form):
+    name = "approval_request"
+    first_step = "type"
+    roles = REQUESTERS
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        if turn.actor.team_id is None:
+            raise UserFacingError("approvals.cannot_request")
+        data.setdefault("values", {})
+        data.setdefault("files", [])
+        if data.get("type"):
+            return _next(data, _kind(data), None)
+        return "type"
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        if step == "type":
+            options = [(f"{t.icon} {turn.t(t.name_key)}", t.key) for t in ordered_types()]
+            return Prompt(
+                turn.t("approvals.ask_type"),
+                [options[i : i + 2] for i in range(0, len(options), 2)],
+            )
+        if step == "pick":
+            return await _pick_prompt(turn, data)
+        if step == "summary":
+            return await _summary_prompt(turn, data)
+        if step == "edit":
+            kind = _kind(data)
+            labels = [(turn.t(spec.label_key), spec.name) for spec in kind.fields]
+            rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+            rows.append([(turn.t("approvals.back_to_summary"), "back")])
+            return Prompt(turn.t("approvals.ask_edit_field"), rows)
+        kind = _kind(data)
+        return await _field_prompt(turn, kind, kind.field(step.removeprefix(FIELD)), data)
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        if step == "type":
+            if answer.choice is None or answer.choice not in {t.key for t in ordered_types()}:
+                raise InputError("approvals.use_buttons")
+            data["type"] = answer.choice
+            return _next(data, _kind(data), None)
+        if step == "pick":
+            return await _accept_customer(turn, data, answer)
+        if step == "summary":
+            return await _accept_summary(turn, data, answer)
+        if step == "edit":
+            kind = _kind(data)
+            if answer.choice == "back":
+                return "summary"
+            if answer.choice not in {spec.name for spec in kind.fields}:
+                raise InputError("approvals.use_buttons")
+            data["_return"] = True
+            return FIELD + str(answer.choice)
+        kind = _kind(data)
+        spec = kind.field(step.removeprefix(FIELD))
+        return await _accept_field(turn, kind, spec, data, answer)
+
+
+# -- prompts ------------------------------------------------------------------------------
+
+
+def _date_choices(turn: Turn, spec: FieldSpec, today: date) -> list[list[tuple[str, str]]]:
+    if spec.kind is FieldKind.PAST_DATE:
+        days = [
+            (turn.t("approvals.today"), today),
+            (turn.t("approvals.yesterday"), today - timedelta(days=1)),
+        ]
+        days.append(
+            (format_short_day(today - timedelta(days=2), turn.lang), today - timedelta(days=2))
+        )
+    else:
+        days = [
+            (turn.t("approvals.in_days", days=3), today + timedelta(days=3)),
+            (turn.t("approvals.in_days", days=7), today + timedelta(days=7)),
+            (turn.t("approvals.in_days", days=14), today + timedelta(days=14)),
+        ]
+    return [[(label, f"d:{day.isoformat()}") for label, day in days]]
+
+
+async def _field_prompt(
+    turn: Turn, kind: RequestType, spec: FieldSpec, data: dict[str, Any]
+) -> Prompt:
+    ctx = await _context(turn)
+    step_no = [s.name for s in kind.fields].index(spec.name) + 1
+    progress = turn.t("approvals.progress", icon=kind.icon, type=turn.t(kind.name_key),
+                      step=step_no, steps=len(kind.fields))  # fmt: skip
+    optional = not spec.required and spec.kind is not FieldKind.FILES
+    if spec.kind is FieldKind.FILES:
+        count = len(data.get("files") or [])
+        if count:
+            text = turn.t("approvals.files_added", count=count)
+            return Prompt(f"{progress}\n{text}", [[(turn.t("approvals.files_done"), "done")]])
+        return Prompt(
+            f"{progress}\n{field_prompt_text(turn, kind, spec)}", skippable=not spec.required
+        )
+    text = field_prompt_text(turn, kind, spec, currency=ctx.currency)
+    if optional:
+        text += "\n" + turn.t("approvals.optional")
+    choices: list[list[tuple[str, str]]] = []
+    extra = []
+    if spec.kind is FieldKind.CHOICE:
+        options = [
+            (turn.t(f"approvals.choice_{spec.name}_{value}"), value) for value in spec.choices
+        ]
+        choices = [options[i : i + 2] for i in range(0, len(options), 2)]
+    elif spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
+        choices = _date_choices(turn, spec, ctx.today)
+    elif spec.kind is FieldKind.CUSTOMER:
+        recent = await customers.recent_customers(turn.session, turn.actor)
+        choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
+        extra = [[Button(turn.t("customers.search_inline"), inline_query="")]]
+    return Prompt(f"{progress}\n{text}", choices, skippable=optional, extra_buttons=extra)
+
+
+async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
+    """The customers found; when none, the recent ones again next to the search button."""
+    results = data.get("results") or []
+    query = html.escape(data.get("query", ""))
+    if results:
+        text = turn.t("customers.results", count=data.get("total", len(results)), query=query)
+    else:
+        text = turn.t("approvals.no_customer", query=query)
+        recent = await customers.recent_customers(turn.session, turn.actor)
+        results = [[c.id, c.name] for c in recent]
+    choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
+    search = [[Button(turn.t("customers.search_inline"), inline_query=data.get("query", ""))]]
+    return Prompt(text, choices, extra_buttons=search)
+
+
+async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
+    """The draft as the card will show it."""
+    kind = _kind(data)
+    values = _values(data)
+    ctx = await _context(turn)
+    lines = [turn.t("approvals.summary_title", icon=kind.icon, type=turn.t(kind.name_key)), ""]
+    for spec in kind.fields:
+        shown = _shown(turn, spec, values, data, ctx.currency)
+        if shown is not None:
+            lines.append(turn.t("approvals.card_field", label=turn.t(spec.label_key), value=shown))
+    if kind.discount is not None and values.get("list_price") and values.get("requested_price"):
+        list_price, price = Decimal(values["list_price"]), Decimal(values["requested_price"])
+        off = format_money(list_price - price, ctx.currency, turn.lang)
+        percent = f"{percent_off(list_price, price):.2f}"
+        lines.append(turn.t("approvals.discount_line", percent=percent, amount=off))
+    return lines
+
+
+def _shown(
+    turn: Turn, spec: FieldSpec, values: dict[str, Any], data: dict[str, Any], currency: str
+) -> str | None:
+    if spec.kind is FieldKind.FILES:
+        count = len(data.get("files") or [])
+        return f"📎 {count}" if count else None
+    value = values.get(spec.name)
+    if value in (None, ""):
+        return None
+    if spec.kind is FieldKind.MONEY:
+        return f"<b>{format_money(Decimal(str(value)), currency, turn.lang)}</b>"
+    if spec.kind is FieldKind.CHOICE:
+        return turn.t(f"approvals.choice_{spec.name}_{value}")
+    if spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
+        return format_day(date.fromisoformat(str(value)), turn.lang)
+    if spec.kind is FieldKind.CUSTOMER:
+        return html.escape(str(data.get("customer_name", "")))
+    return html.escape(str(value))
+
+
+async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
+    lines = await summary_lines(turn, data)
+    draft = approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
+    route = await approvals.preview(turn.session, env_of(turn), turn.actor, draft)
+    levels = " → ".join(turn.t(f"approvals.level_{level}") for level in route.chain)
+    lines.append("")
+    lines.append(turn.t("approvals.summary_route", route=levels))
+    if route.first_approvers:
+        names = html.escape(", ".join(route.first_approvers))
+        lines.append(turn.t("approvals.summary_first", names=names))
+    choices = [[(turn.t("approvals.submit"), "submit"), (turn.t("approvals.edit"), "edit")]]
+    return Prompt("\n".join(lines), choices)
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+async def _accept_field(
+    turn: Turn, kind: RequestType, spec: FieldSpec, data: dict[str, Any], answer: FormInput
+) -> str:
+    values = _values(data)
+    if spec.kind is FieldKind.FILES:
+        return await _accept_file(turn, kind, spec, data, answer)
+    if spec.kind is FieldKind.CUSTOMER:
+        return await _accept_customer(turn, data, answer)
+    if answer.skipped:
+        if spec.required:
+            raise InputError("approvals.field_required")
+        values[spec.name] = None
+        return _next(data, kind, spec.name)
+    ctx = await _context(turn)
+    try:
+        if spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE) and answer.choice:
+            value: Any = _chosen_date(spec, answer.choice, ctx.today)
+        elif spec.kind is FieldKind.CHOICE and answer.choice:
+            value = clean_value(spec, answer.choice, ctx)
+        elif answer.choice is not None:
+            raise InputError("approvals.use_buttons")
+        else:
+            value = clean_value(spec, expect_text(answer), ctx)
+        trial = {**values, spec.name: value}
+        kind.check(trial)
+    except FieldError as error:
+        if error.field != spec.name:
+            values[spec.name] = value
+            turn.say(turn.t(error.key, **error.params))
+            return FIELD + error.field
+        raise InputError(error.key, **error.params) from None
+    values[spec.name] = value
+    return _next(data, kind, spec.name)
+
+
+def _chosen_date(spec: FieldSpec, choice: str, today: date) -> str:
+    if not choice.startswith("d:"):
+        raise InputError("approvals.use_buttons")
+    try:
+        day = date.fromisoformat(choice[2:])
+    except ValueError:
+        raise InputError("approvals.use_buttons") from None
+    return check_date(spec, day, today).isoformat()
+
+
+async def _accept_file(
+    turn: Turn, kind: RequestType, spec: FieldSpec, data: dict[str, Any], answer: FormInput
+) -> str:
+    files: list[dict[str, str]] = data.setdefault("files", [])
+    limit = (await _context(turn)).max_files
+    if answer.photo_file_id or answer.document_file_id:
+        if len(files) >= limit:
+            raise InputError("approvals.too_many_files", limit=limit)
+        if answer.photo_file_id:
+            files.append({"kind": "photo", "file_id": answer.photo_file_id})
+        else:
+            files.append({"kind": "document", "file_id": answer.document_file_id or "",
+                          "name": (answer.document_name or "")[:128]})  # fmt: skip
+        return FIELD + spec.name
+    if answer.choice == "done" or answer.skipped:
+        if spec.required and not files:
+            raise InputError("approvals.receipt_required")
+        return _next(data, kind, spec.name)
+    if answer.choice is not None:
+        raise InputError("approvals.use_buttons")
+    raise InputError("approvals.receipt_required" if not files else "approvals.send_file_or_done")
+
+
+async def _accept_customer(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    kind = _kind(data)
+    if answer.choice and answer.choice.startswith("c:") and answer.choice[2:].isdigit():
+        return await _set_customer(turn, data, kind, int(answer.choice[2:]))
+    if answer.choice is not None:
+        raise InputError("approvals.use_buttons")
+    text = expect_text(answer)
+    ref = customers.customer_ref(text)
+    if ref is not None:
+        return await _set_customer(turn, data, kind, ref)
+    found = await customers.search(turn.session, turn.actor, text)
+    own = [c for c in found.customers if c.team_id == turn.actor.team_id]
+    data.update(query=text[:60], total=len(own), results=[[c.id, c.name] for c in own])
+    return "pick"
+
+
+async def _set_customer(
+    turn: Turn, data: dict[str, Any], kind: RequestType, customer_id: int
+) -> str:
+    try:
+        customer = await customers.get_visible(turn.session, turn.actor, customer_id)
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    if customer.team_id != turn.actor.team_id:
+        raise InputError("customers.not_found")
+    _values(data)["customer"] = customer.id
+    data["customer_name"] = customer.name
+    for key in ("query", "total", "results"):
+        data.pop(key, None)
+    return _next(data, kind, "customer")
+
+
+async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
+    if answer.choice == "edit":
+        return "edit"
+    if answer.choice != "submit":
+        raise InputError("approvals.use_buttons")
+    draft = approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
+    try:
+        result = await approvals.submit(turn.session, env_of(turn), turn.actor, draft)
+    except FieldError as error:
+        turn.say(turn.t(error.key, **error.params))
+        data["_return"] = True
+        return FIELD + error.field
+    request = result.request
+    assert request.id is not None
+    level = request.chain[0]
+    names = html.escape(", ".join(result.approvers))
+    view = Button(turn.t("approvals.view"), data=callback(request.id, VIEW))
+    withdraw = Button(turn.t("approvals.withdraw"), data=callback(request.id, WITHDRAW))
+    buttons = [[view, withdraw]]
+    turn.say(turn.t(f"approvals.submitted_{level}", id=request.id, names=names), buttons)
+    return None
+
+
+REQUEST_FORM = register_form(RequestForm())

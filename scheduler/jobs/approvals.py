@@ -1,0 +1,45 @@
+"""Approval jobs: reminders and escalations in working hours, and delegations that ran out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.db import transaction
+from models.team import Team
+from scheduler.registry import JobContext, job
+from services import approvals, delegations
+from services.approval_cards import Env
+
+log = logging.getLogger(__name__)
+
+
+@job(
+    "approvals_sweep", period="slot", at="workhours every 15m", grace_minutes=30,
+    description="Remind approvers of waiting requests and escalate overdue ones (working hours)",
+)  # fmt: skip
+async def approvals_sweep(
+    ctx: JobContext, team: Team, period: str, scheduled_for: datetime
+) -> None:
+    """Every quarter hour of the team's working hours: remind, then escalate."""
+    async with transaction(ctx.sessions) as session:
+        env = Env(settings=ctx.settings, texts=ctx.texts, now=ctx.clock.now())
+        report = await approvals.sweep(session, env, team)
+    if report.reminded or report.escalated:
+        log.info("approvals %s: reminded %s, escalated %s", team.key, report.reminded,
+                 report.escalated)  # fmt: skip
+
+
+@job(
+    "approval_delegations", period="day", at="daily 00:05", grace_minutes=23 * 60,
+    description="End delegations of approvals whose last day is over, telling both people",
+)  # fmt: skip
+async def approval_delegations(
+    ctx: JobContext, team: Team, period: str, scheduled_for: datetime
+) -> None:
+    """Shortly after midnight: end the delegations that ran out."""
+    async with transaction(ctx.sessions) as session:
+        env = Env(settings=ctx.settings, texts=ctx.texts, now=ctx.clock.now())
+        ended = await delegations.expire(session, env, team)
+    if ended:
+        log.info("delegations ended in %s: %s", team.key, [d.id for d in ended])

@@ -1,0 +1,111 @@
+"""Who may decide a request now: the requester's manager or that manager's delegate at the
+manager level, any director at the director level — never the requester, never a rep, and never
+someone who already approved an earlier level of the same request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.approval import ApprovalRequest, ApprovalStep, Delegation, StepStatus
+from models.common import Role
+from models.user import User
+from services import users
+from services.approval_routing import DIRECTOR, MANAGER
+
+
+async def active_delegation(
+    session: AsyncSession, manager_id: int, now: datetime
+) -> Delegation | None:
+    """The manager's delegation in force at ``now`` (at most one; the newest wins)."""
+    query = (
+        select(Delegation)
+        .where(
+            col(Delegation.manager_id) == manager_id,
+            col(Delegation.ended_at).is_(None),
+            col(Delegation.starts_at) <= now,
+            col(Delegation.ends_at) > now,
+        )
+        .order_by(col(Delegation.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def delegations_to(
+    session: AsyncSession, delegate_id: int, now: datetime
+) -> list[Delegation]:
+    query = select(Delegation).where(
+        col(Delegation.delegate_id) == delegate_id,
+        col(Delegation.ended_at).is_(None),
+        col(Delegation.starts_at) <= now,
+        col(Delegation.ends_at) > now,
+    )
+    return list((await session.exec(query)).all())
+
+
+async def directors(session: AsyncSession) -> list[User]:
+    query = (
+        select(User)
+        .where(col(User.role) == Role.DIRECTOR, col(User.active).is_(True))
+        .order_by(col(User.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def level_approvers(
+    session: AsyncSession, *, team_id: int, requester_id: int, level: str, now: datetime
+) -> list[User]:
+    """The people who may decide ``level`` of a request from ``team_id`` at ``now``."""
+    found: list[User] = []
+    if level == MANAGER:
+        manager = await users.team_manager(session, team_id)
+        if manager is not None and manager.id is not None:
+            found.append(manager)
+            delegation = await active_delegation(session, manager.id, now)
+            if delegation is not None:
+                delegate = await session.get(User, delegation.delegate_id)
+                if delegate is not None and delegate.active and delegate.role != Role.REP:
+                    found.append(delegate)
+    elif level == DIRECTOR:
+        found = await directors(session)
+    return [user for user in found if user.id != requester_id]
+
+
+async def approvers(session: AsyncSession, request: ApprovalRequest, now: datetime) -> list[User]:
+    """Who may decide the request's current step: its level's approvers, except anyone who
+    already approved an earlier step (each level is a different pair of eyes)."""
+    level = request.chain[request.step_no]
+    found = await level_approvers(
+        session, team_id=request.team_id, requester_id=request.requester_id, level=level, now=now
+    )
+    earlier = await session.exec(
+        select(ApprovalStep.decided_by_id).where(
+            col(ApprovalStep.request_id) == request.id,
+            col(ApprovalStep.step_no) < request.step_no,
+            col(ApprovalStep.status) == StepStatus.APPROVED,
+        )
+    )
+    decided = {user_id for user_id in earlier.all() if user_id is not None}
+    return [user for user in found if user.id not in decided]
+
+
+async def manager_level_teams(session: AsyncSession, user: User, now: datetime) -> list[int]:
+    """Teams whose manager-level decisions this person makes: their own (as its manager) and
+    those whose manager delegated to them."""
+    teams: list[int] = []
+    if user.role == Role.MANAGER and user.team_id is not None:
+        teams.append(user.team_id)
+    assert user.id is not None
+    for delegation in await delegations_to(session, user.id, now):
+        manager = await session.get(User, delegation.manager_id)
+        if (
+            manager is not None
+            and manager.active
+            and manager.role == Role.MANAGER
+            and manager.team_id is not None
+            and manager.team_id not in teams
+        ):
+            teams.append(manager.team_id)
+    return teams

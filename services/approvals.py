@@ -1,0 +1,748 @@
+"""Approval requests: submit, decide level by level, ask for information, withdraw, remind and
+escalate in working hours.
+
+Integrity: a request carries a version, and every change is a conditional UPDATE on it (and on
+the state it was read in), inside the transaction that also writes the audit row and the
+outbox messages. Two approvers tapping at once, a double tap, an old card or forged callback
+data therefore leave exactly one recorded decision; the others are told who decided. Reps never
+decide, nobody decides their own request, and who may decide is re-checked on every action.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.approval import (
+    ApprovalAttachment,
+    ApprovalRequest,
+    ApprovalStep,
+    RequestStatus,
+    StepStatus,
+)
+from models.common import Role
+from models.team import Team
+from models.user import User
+from services import approval_access, approval_cards, audit, customers, users
+from services.approval_cards import (
+    ANSWER,
+    VIEW,
+    WITHDRAW,
+    CardData,
+    Env,
+)
+from services.approval_routing import DIRECTOR, MANAGER, chain_for
+from services.approval_types import FieldContext, FieldError, check_complete, get_type
+from services.errors import NotAllowedError, UserFacingError
+from services.money import to_minor
+from services.periods import format_clock, format_short_day
+from services.users import Actor
+from services.workhours import working_hours
+
+log = logging.getLogger(__name__)
+
+REQUESTERS = frozenset({Role.REP, Role.MANAGER})
+APPROVER_ROLES = frozenset({Role.MANAGER, Role.DIRECTOR})
+MAX_REASON = 1000
+LIST_LIMIT = 10
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    INFO = "info"
+
+
+ACTION_CODES = {"a": Action.APPROVE, "r": Action.REJECT, "i": Action.INFO}
+
+
+@dataclass
+class Draft:
+    """A filled request form: the type, the typed values, the receipts."""
+
+    type: str
+    values: dict[str, Any]
+    files: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an action did, for the reply to the person who acted."""
+
+    request: ApprovalRequest
+    data: CardData
+    next_level: str | None = None
+    approvers: list[str] = field(default_factory=list)
+
+
+def field_context(env: Env, team: Team) -> FieldContext:
+    rules = env.team(team)
+    return FieldContext(
+        today=env.now.astimezone(rules.tz).date(),
+        currency=rules.approvals.currency,
+        max_amount=rules.approvals.max_amount,
+        max_files=rules.approvals.max_attachments,
+    )
+
+
+def _state(request: ApprovalRequest) -> dict[str, Any]:
+    return {
+        "status": str(request.status),
+        "step": request.step_no,
+        "level": request.chain[request.step_no] if request.chain else None,
+    }
+
+
+def _record(
+    session: AsyncSession,
+    env: Env,
+    request: ApprovalRequest,
+    action: str,
+    *,
+    actor_id: int | None,
+    before: dict[str, Any] | None,
+    reason: str = "",
+) -> None:
+    audit.record(
+        session, at=env.now, action=f"approval.{action}", entity="approval",
+        entity_id=request.id, actor_id=actor_id, before=before, after=_state(request),
+        reason=reason,
+    )  # fmt: skip
+
+
+async def get_team(session: AsyncSession, team_id: int) -> Team:
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise UserFacingError("approvals.not_found")
+    return team
+
+
+# -- submitting ---------------------------------------------------------------------------
+
+
+async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -> Result:
+    """Create a request from a filled form, route it, and send its card to the first level.
+
+    Every value is validated again (the form may have been filled days ago). Raises
+    FieldError naming the field to ask again, or UserFacingError.
+    """
+    if actor.role not in REQUESTERS or actor.team_id is None:
+        raise NotAllowedError("approvals.cannot_request")
+    kind = get_type(draft.type)
+    team = await get_team(session, actor.team_id)
+    rules = env.team(team)
+    check_complete(kind, draft.values, len(draft.files), field_context(env, team))
+    if len(draft.files) > rules.approvals.max_attachments:
+        raise FieldError("receipts", "approvals.too_many_files",
+                         limit=rules.approvals.max_attachments)  # fmt: skip
+    customer_id: int | None = None
+    if kind.customer_field is not None:
+        customer_id = await _own_team_customer(session, actor, draft.values.get("customer"))
+    chain, amount, discount = await _route(session, env, actor, draft, team)
+    first = await approval_access.level_approvers(
+        session, team_id=actor.team_id, requester_id=actor.user_id, level=chain[0], now=env.now
+    )
+    if not first:
+        raise UserFacingError("approvals.no_approver")
+    request = ApprovalRequest(
+        team_id=actor.team_id, requester_id=actor.user_id, type=kind.key,
+        status=RequestStatus.PENDING, currency=rules.approvals.currency,
+        amount_minor=to_minor(amount) if amount is not None else None,
+        discount_bp=int(discount * 100) if discount is not None else None,
+        customer_id=customer_id, details=_details(draft.values, kind.fields), chain=chain,
+        step_no=0, version=1, created_at=env.now, updated_at=env.now,
+    )  # fmt: skip
+    session.add(request)
+    await session.flush()
+    assert request.id is not None
+    session.add(ApprovalStep(request_id=request.id, step_no=0, level=chain[0],
+                             waiting_since=env.now))  # fmt: skip
+    for file in draft.files:
+        session.add(
+            ApprovalAttachment(
+                request_id=request.id, kind=file.get("kind", "photo"), file_id=file["file_id"],
+                file_name=(file.get("name") or None), created_at=env.now,
+            )
+        )  # fmt: skip
+    _record(session, env, request, "submitted", actor_id=actor.user_id, before=None)
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    for approver in first:
+        await approval_cards.send_card(
+            session, env, data, approver, kind="card", key=f"ap:{request.id}:s0:card:{approver.id}"
+        )
+    return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first])
+
+
+async def _route(
+    session: AsyncSession, env: Env, actor: Actor, draft: Draft, team: Team
+) -> tuple[list[str], Decimal | None, Decimal | None]:
+    """(chain of levels, amount, discount %) of a draft under the team's routing rules."""
+    kind = get_type(draft.type)
+    amount = kind.amount(draft.values)
+    discount = kind.discount(draft.values) if kind.discount is not None else None
+    manager = await users.team_manager(session, team.id or 0)
+    chain = chain_for(
+        env.team(team).approvals.routes.get(kind.key, []), amount=amount, discount=discount,
+        requester_is_manager=actor.role is Role.MANAGER,
+        team_has_manager=manager is not None and manager.id != actor.user_id,
+    )  # fmt: skip
+    return chain, amount, discount
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Who a draft would go to, shown on the summary before it is submitted."""
+
+    chain: list[str]
+    amount: Decimal | None
+    discount: Decimal | None
+    currency: str
+    first_approvers: list[str]
+
+
+async def preview(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -> Preview:
+    if actor.team_id is None:
+        raise NotAllowedError("approvals.cannot_request")
+    team = await get_team(session, actor.team_id)
+    chain, amount, discount = await _route(session, env, actor, draft, team)
+    first = await approval_access.level_approvers(
+        session, team_id=team.id or 0, requester_id=actor.user_id, level=chain[0], now=env.now
+    )
+    return Preview(chain, amount, discount, env.team(team).approvals.currency,
+                   [u.display_name for u in first])  # fmt: skip
+
+
+def _details(values: dict[str, Any], fields: Sequence[Any]) -> dict[str, Any]:
+    known = {spec.name for spec in fields}
+    return {key: value for key, value in values.items() if key in known and value is not None}
+
+
+async def _own_team_customer(session: AsyncSession, actor: Actor, raw: Any) -> int:
+    if raw in (None, ""):
+        raise FieldError("customer", "approvals.field_missing")
+    try:
+        customer = await customers.get_visible(session, actor, int(raw))
+    except (TypeError, ValueError):
+        raise FieldError("customer", "customers.not_found") from None
+    except UserFacingError:
+        raise FieldError("customer", "customers.not_found") from None
+    if customer.team_id != actor.team_id or customer.id is None:
+        raise FieldError("customer", "customers.not_found")
+    return customer.id
+
+
+# -- loading and checking -----------------------------------------------------------------
+
+
+async def get_request(session: AsyncSession, request_id: int) -> ApprovalRequest:
+    """The request as committed now (never a stale copy from earlier in the session)."""
+    found = (
+        await session.exec(
+            select(ApprovalRequest)
+            .where(col(ApprovalRequest.id) == request_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise UserFacingError("approvals.not_found")
+    return found
+
+
+async def _step(session: AsyncSession, request_id: int, step_no: int) -> ApprovalStep | None:
+    return (
+        await session.exec(
+            select(ApprovalStep)
+            .where(
+                col(ApprovalStep.request_id) == request_id, col(ApprovalStep.step_no) == step_no
+            )
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+
+
+async def _name(session: AsyncSession, user_id: int | None) -> str:
+    user = await session.get(User, user_id) if user_id else None
+    return user.display_name if user else "—"
+
+
+async def _check_still_open(
+    session: AsyncSession, env: Env, request: ApprovalRequest, step_no: int, actor: Actor
+) -> ApprovalStep:
+    """The step the tapped card was for, if it still waits for a decision; otherwise say who
+    decided it (or what happened) instead."""
+    step = await _step(session, request.id or 0, step_no)
+    if step is None or step_no > request.step_no:
+        raise UserFacingError("approvals.stale")
+    if request.status == RequestStatus.WITHDRAWN:
+        raise UserFacingError("approvals.already_withdrawn", id=request.id)
+    if step.status != StepStatus.PENDING:
+        name = await _name(session, step.decided_by_id)
+        if step.decided_by_id == actor.user_id:
+            raise UserFacingError(f"approvals.already_{step.status}_by_you", id=request.id)
+        if step.status == StepStatus.ESCALATED:
+            raise UserFacingError("approvals.already_escalated", id=request.id)
+        at = await _clock(session, env, request, step, actor.language)
+        raise UserFacingError(f"approvals.already_{step.status}", id=request.id, name=name, at=at)
+    if request.status == RequestStatus.INFO:
+        raise UserFacingError("approvals.waiting_for_info", id=request.id)
+    return step
+
+
+async def _clock(
+    session: AsyncSession, env: Env, request: ApprovalRequest, step: ApprovalStep, lang: str
+) -> str:
+    """When a step was decided, in the request's team's time."""
+    moment = step.decided_at or request.updated_at
+    rules = env.team(await get_team(session, request.team_id))
+    local = moment.astimezone(rules.tz)
+    return f"{format_short_day(local.date(), lang)} {format_clock(moment, rules.timezone)}"
+
+
+async def check_can_decide(
+    session: AsyncSession, env: Env, actor: Actor, request_id: int, step_no: int
+) -> ApprovalRequest:
+    """Refuse reps, the requester, a decided or changed step and anyone who is not an
+    approver of the step now; return the request otherwise."""
+    if actor.role not in APPROVER_ROLES:
+        raise NotAllowedError("approvals.reps_cannot_decide")
+    request = await get_request(session, request_id)
+    if request.requester_id == actor.user_id:
+        raise NotAllowedError("approvals.own_request")
+    await _check_still_open(session, env, request, step_no, actor)
+    allowed = await approval_access.approvers(session, request, env.now)
+    if actor.user_id not in {u.id for u in allowed}:
+        for earlier in range(request.step_no):
+            step = await _step(session, request_id, earlier)
+            if step is not None and step.decided_by_id == actor.user_id:
+                raise NotAllowedError("approvals.approved_earlier_level", id=request.id)
+        raise NotAllowedError("approvals.not_your_approval")
+    return request
+
+
+async def _transition(
+    session: AsyncSession, env: Env, request: ApprovalRequest, **values: Any
+) -> bool:
+    """Apply ``values`` only if nobody changed the request since it was read; True if so."""
+    result = await session.exec(
+        update(ApprovalRequest)  # type: ignore[arg-type]
+        .where(
+            col(ApprovalRequest.id) == request.id,
+            col(ApprovalRequest.version) == request.version,
+        )
+        .values(version=request.version + 1, updated_at=env.now, **values)
+    )
+    if result.rowcount != 1:
+        return False
+    await session.refresh(request)
+    return True
+
+
+async def _lost_race(
+    session: AsyncSession, env: Env, request: ApprovalRequest, step_no: int, actor: Actor
+) -> UserFacingError:
+    """Someone else changed the request between reading and writing: explain what happened."""
+    fresh = await get_request(session, request.id or 0)
+    try:
+        await _check_still_open(session, env, fresh, step_no, actor)
+    except UserFacingError as error:
+        return error
+    return UserFacingError("approvals.changed_meanwhile", id=fresh.id)
+
+
+# -- deciding -----------------------------------------------------------------------------
+
+
+async def decide(
+    session: AsyncSession,
+    env: Env,
+    actor: Actor,
+    *,
+    request_id: int,
+    step_no: int,
+    action: Action,
+    reason: str = "",
+) -> Result:
+    """Approve (on to the next level, or final), reject, or ask the requester for more
+    information. Reject and ask need a reason. Exactly one decision per step is recorded."""
+    reason = reason.strip()
+    if action is not Action.APPROVE and not reason:
+        raise UserFacingError("approvals.reason_required")
+    if len(reason) > MAX_REASON:
+        raise UserFacingError("approvals.reason_too_long", limit=MAX_REASON, length=len(reason))
+    request = await check_can_decide(session, env, actor, request_id, step_no)
+    step = await _step(session, request_id, step_no)
+    assert step is not None
+    before = _state(request)
+    final = action is not Action.APPROVE or step_no + 1 >= len(request.chain)
+    values: dict[str, Any]
+    if action is Action.INFO:
+        values = {"status": RequestStatus.INFO}
+    elif final:
+        status = RequestStatus.APPROVED if action is Action.APPROVE else RequestStatus.REJECTED
+        values = {"status": status, "decided_at": env.now, "decided_by_id": actor.user_id}
+    else:
+        values = {"step_no": step_no + 1}
+    if not await _transition(session, env, request, **values):
+        raise await _lost_race(session, env, request, step_no, actor)
+    if action is not Action.INFO:
+        step.status = StepStatus.APPROVED if action is Action.APPROVE else StepStatus.REJECTED
+        step.decided_by_id, step.decided_at, step.reason = actor.user_id, env.now, reason
+        session.add(step)
+    next_level = None
+    if action is Action.APPROVE and not final:
+        next_level = request.chain[request.step_no]
+        session.add(ApprovalStep(request_id=request_id, step_no=request.step_no,
+                                 level=next_level, waiting_since=env.now))  # fmt: skip
+    audit_action = {Action.APPROVE: "approved", Action.REJECT: "rejected",
+                    Action.INFO: "info_requested"}[action]  # fmt: skip
+    _record(session, env, request, audit_action, actor_id=actor.user_id, before=before,
+            reason=reason)  # fmt: skip
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    await approval_cards.refresh_copies(session, env, data)
+    named = await _after_decision(session, env, data, action, step_no, actor, reason)
+    return Result(request, data, next_level=next_level, approvers=named)
+
+
+async def _after_decision(
+    session: AsyncSession,
+    env: Env,
+    data: CardData,
+    action: Action,
+    step_no: int,
+    actor: Actor,
+    reason: str,
+) -> list[str]:
+    """Tell the requester; hand the request to the next level when there is one."""
+    request = data.request
+    requester = data.requester
+    key = f"ap:{data.id}:v{request.version}:requester"
+    name = _esc(actor.display_name)
+    view = [[("approvals.view", approval_cards.callback(data.id, VIEW))]]
+    if action is Action.INFO:
+        buttons = [
+            [("approvals.answer", approval_cards.callback(data.id, ANSWER))],
+            [("approvals.withdraw", approval_cards.callback(data.id, WITHDRAW))],
+        ]
+        await approval_cards.notify(session, env, requester, data, key=key,
+                                    text_key="approvals.notice_info", buttons=buttons,
+                                    name=name, question=_esc(reason))  # fmt: skip
+        return []
+    if action is Action.REJECT:
+        await approval_cards.notify(session, env, requester, data, key=key,
+                                    text_key="approvals.notice_rejected", buttons=view,
+                                    name=name, reason=_esc(reason))  # fmt: skip
+        return []
+    if request.status == RequestStatus.APPROVED:
+        await approval_cards.notify(session, env, requester, data, key=key,
+                                    text_key="approvals.notice_approved", buttons=view,
+                                    name=name)  # fmt: skip
+        return []
+    level = request.chain[request.step_no]
+    await approval_cards.notify(
+        session, env, requester, data, key=key, text_key=f"approvals.notice_next_{level}",
+        buttons=view, name=name, step=step_no + 1, steps=len(request.chain),
+    )  # fmt: skip
+    return await _send_to_level(session, env, data, kind="card")
+
+
+async def _send_to_level(
+    session: AsyncSession, env: Env, data: CardData, *, kind: str, header_key: str | None = None,
+    **header: Any,
+) -> list[str]:  # fmt: skip
+    """Send the card to everyone who may decide the current step; their names."""
+    request = data.request
+    people = await approval_access.approvers(session, request, env.now)
+    for person in people:
+        text = env.texts.t(person.language, header_key, **header) if header_key else None
+        await approval_cards.send_card(
+            session, env, data, person, kind=kind, header=text,
+            key=f"ap:{data.id}:s{request.step_no}:v{request.version}:{kind}:{person.id}",
+        )  # fmt: skip
+    return [person.display_name for person in people]
+
+
+def _esc(text: str) -> str:
+    return html.escape(text)
+
+
+# -- the requester's side -----------------------------------------------------------------
+
+
+async def _own_open_request(
+    session: AsyncSession, actor: Actor, request_id: int
+) -> ApprovalRequest:
+    request = await get_request(session, request_id)
+    if request.requester_id != actor.user_id:
+        raise NotAllowedError("approvals.not_found")
+    if not RequestStatus(request.status).open:
+        raise UserFacingError(f"approvals.closed_{request.status}", id=request.id)
+    return request
+
+
+async def answer_info(
+    session: AsyncSession, env: Env, actor: Actor, *, request_id: int, answer: str
+) -> Result:
+    """The requester answers an approver's question: the request waits for the same level
+    again (its reminder clock restarts), and the approvers get the card with the answer."""
+    answer = answer.strip()
+    if not answer:
+        raise UserFacingError("approvals.answer_empty")
+    if len(answer) > MAX_REASON:
+        raise UserFacingError("approvals.reason_too_long", limit=MAX_REASON, length=len(answer))
+    request = await _own_open_request(session, actor, request_id)
+    if request.status != RequestStatus.INFO:
+        raise UserFacingError("approvals.no_question", id=request.id)
+    before = _state(request)
+    if not await _transition(session, env, request, status=RequestStatus.PENDING):
+        raise UserFacingError("approvals.changed_meanwhile", id=request.id)
+    step = await _step(session, request_id, request.step_no)
+    assert step is not None
+    step.waiting_since, step.reminded_at = env.now, None
+    session.add(step)
+    _record(session, env, request, "info_answered", actor_id=actor.user_id, before=before,
+            reason=answer)  # fmt: skip
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    await approval_cards.refresh_copies(session, env, data)
+    named = await _send_to_level(
+        session, env, data, kind="answer", header_key="approvals.header_answer",
+        name=_esc(actor.display_name),
+    )  # fmt: skip
+    return Result(request, data, approvers=named)
+
+
+async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id: int) -> Result:
+    """The requester takes back a request that is still open; every card says so."""
+    request = await _own_open_request(session, actor, request_id)
+    before = _state(request)
+    values = {"status": RequestStatus.WITHDRAWN, "decided_at": env.now,
+              "decided_by_id": actor.user_id}  # fmt: skip
+    if not await _transition(session, env, request, **values):
+        fresh = await get_request(session, request_id)
+        raise UserFacingError(f"approvals.closed_{fresh.status}", id=fresh.id)
+    step = await _step(session, request_id, request.step_no)
+    if step is not None and step.status == StepStatus.PENDING:
+        step.status, step.decided_at, step.decided_by_id = StepStatus.WITHDRAWN, env.now, None
+        session.add(step)
+    _record(session, env, request, "withdrawn", actor_id=actor.user_id, before=before)
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    await approval_cards.refresh_copies(session, env, data)
+    return Result(request, data)
+
+
+# -- reminders and escalation -------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    reminded: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+
+
+async def sweep(session: AsyncSession, env: Env, team: Team) -> SweepReport:
+    """Remind the approvers of requests waiting longer than the team's reminder time, and move
+    manager-level requests waiting longer than its escalation time to the directors. Both are
+    measured in the team's working hours and happen once per step (idempotency keys)."""
+    report = SweepReport()
+    rules = env.team(team).approvals
+    rows = await session.exec(
+        select(ApprovalRequest, ApprovalStep)
+        .join(
+            ApprovalStep,
+            (col(ApprovalStep.request_id) == col(ApprovalRequest.id))
+            & (col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)),
+        )
+        .where(
+            col(ApprovalRequest.team_id) == team.id,
+            col(ApprovalRequest.status) == RequestStatus.PENDING,
+            col(ApprovalStep.status) == StepStatus.PENDING,
+        )
+        .order_by(col(ApprovalRequest.created_at))
+    )
+    for request, step in list(rows.all()):
+        waited = working_hours(step.waiting_since, env.now, env.team(team))
+        level = request.chain[request.step_no]
+        if (
+            level == MANAGER
+            and waited >= rules.escalate_after_hours
+            and await _escalate(session, env, request, step, rules.escalate_after_hours)
+        ):
+            report.escalated.append(request.id or 0)
+            continue
+        if waited >= rules.remind_after_hours and step.reminded_at is None:
+            await _remind(session, env, request, step, rules.remind_after_hours)
+            report.reminded.append(request.id or 0)
+    return report
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}"
+
+
+async def _remind(
+    session: AsyncSession, env: Env, request: ApprovalRequest, step: ApprovalStep, hours: float
+) -> None:
+    step.reminded_at = env.now
+    session.add(step)
+    data = await approval_cards.load(session, env, request)
+    since = int(step.waiting_since.timestamp())
+    for person in await approval_access.approvers(session, request, env.now):
+        header = env.texts.t(person.language, "approvals.header_reminder", hours=_hours(hours))
+        await approval_cards.send_card(
+            session, env, data, person, kind="reminder", header=header,
+            key=f"ap:{request.id}:s{step.step_no}:{since}:remind:{person.id}",
+        )  # fmt: skip
+
+
+async def _escalate(
+    session: AsyncSession, env: Env, request: ApprovalRequest, step: ApprovalStep, hours: float
+) -> bool:
+    """Hand a manager-level step nobody decided to the next level (the directors when it was
+    the last one), telling the requester and the approvers it was taken from."""
+    if not [d for d in await approval_access.directors(session) if d.id != request.requester_id]:
+        log.warning("request %s is overdue but there is no director to escalate to", request.id)
+        return False
+    previous = await approval_access.approvers(session, request, env.now)
+    before = _state(request)
+    chain = list(request.chain)
+    if request.step_no + 1 >= len(chain):
+        chain.append(DIRECTOR)
+    if not await _transition(session, env, request, step_no=request.step_no + 1, chain=chain):
+        return False
+    step.status, step.decided_at = StepStatus.ESCALATED, env.now
+    session.add(step)
+    session.add(ApprovalStep(request_id=request.id or 0, step_no=request.step_no,
+                             level=chain[request.step_no], waiting_since=env.now))  # fmt: skip
+    _record(session, env, request, "escalated", actor_id=None, before=before,
+            reason=f"no decision in {_hours(hours)} working hours")  # fmt: skip
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    await approval_cards.refresh_copies(session, env, data)
+    names = ", ".join(u.display_name for u in previous) or "—"
+    await _send_to_level(session, env, data, kind="escalated",
+                         header_key="approvals.header_escalated", hours=_hours(hours),
+                         names=_esc(names))  # fmt: skip
+    key = f"ap:{request.id}:v{request.version}:escalated"
+    await approval_cards.notify(session, env, data.requester, data, key=f"{key}:requester",
+                                text_key="approvals.notice_escalated_requester",
+                                hours=_hours(hours))  # fmt: skip
+    for person in previous:
+        await approval_cards.notify(session, env, person, data, key=f"{key}:{person.id}",
+                                    text_key="approvals.notice_escalated_approver",
+                                    hours=_hours(hours))  # fmt: skip
+    return True
+
+
+# -- lists --------------------------------------------------------------------------------
+
+
+async def my_requests(
+    session: AsyncSession, actor: Actor, limit: int = LIST_LIMIT
+) -> list[ApprovalRequest]:
+    """The actor's requests, open ones first, then the newest."""
+    query = (
+        select(ApprovalRequest)
+        .where(col(ApprovalRequest.requester_id) == actor.user_id)
+        .order_by(col(ApprovalRequest.created_at).desc(), col(ApprovalRequest.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[ApprovalRequest]:
+    """Requests waiting for a decision the actor may make, oldest first."""
+    user = await session.get(User, actor.user_id)
+    if user is None or actor.role not in APPROVER_ROLES:
+        return []
+    current = (col(ApprovalStep.request_id) == col(ApprovalRequest.id)) & (
+        col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)
+    )
+    levels: list[ColumnElement[bool]] = []
+    teams = await approval_access.manager_level_teams(session, user, env.now)
+    if teams:
+        levels.append(
+            (col(ApprovalStep.level) == MANAGER) & col(ApprovalRequest.team_id).in_(teams)
+        )
+    if actor.role is Role.DIRECTOR:
+        levels.append(col(ApprovalStep.level) == DIRECTOR)
+    if not levels:
+        return []
+    query = (
+        select(ApprovalRequest)
+        .join(ApprovalStep, current)
+        .where(
+            col(ApprovalRequest.status) == RequestStatus.PENDING,
+            col(ApprovalRequest.requester_id) != actor.user_id,
+            or_(*levels),
+        )
+        .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: int) -> CardData:
+    """A request's card for its requester, an approver of any of its levels, or a director."""
+    request = await get_request(session, request_id)
+    if request.requester_id != actor.user_id and not await _may_see(session, env, actor, request):
+        raise NotAllowedError("approvals.not_found")
+    return await approval_cards.load(session, env, request)
+
+
+async def _may_see(
+    session: AsyncSession, env: Env, actor: Actor, request: ApprovalRequest
+) -> bool:
+    if actor.role in (Role.DIRECTOR, Role.ADMIN):
+        return True
+    if actor.role is Role.MANAGER and actor.team_id == request.team_id:
+        return True
+    user = await session.get(User, actor.user_id)
+    if user is None:
+        return False
+    return request.team_id in await approval_access.manager_level_teams(session, user, env.now)
+
+
+async def local_day(session: AsyncSession, env: Env, request: ApprovalRequest) -> date:
+    """The day a request was made, in its team's timezone."""
+    team = await get_team(session, request.team_id)
+    return request.created_at.astimezone(env.team(team).tz).date()
+
+
+async def send_receipts(
+    session: AsyncSession, env: Env, actor: Actor, request_id: int, *, nonce: str
+) -> int:
+    """Send the request's receipts again to someone who may see it."""
+    data = await card_for(session, env, actor, request_id)
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    if not data.attachments:
+        raise UserFacingError("approvals.no_receipts", id=request_id)
+    return await approval_cards.send_attachments(
+        session, env, data, user, key_prefix=f"ap:{request_id}:again:{nonce}"
+    )
+
+
+async def send_pending_cards(
+    session: AsyncSession, env: Env, actor: Actor, requests: Sequence[ApprovalRequest], *,
+    nonce: str,
+) -> None:  # fmt: skip
+    """Fresh copies (with their buttons) of waiting requests, for /pending."""
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    for request in requests:
+        data = await approval_cards.load(session, env, request)
+        await approval_cards.send_card(
+            session, env, data, user, kind="pending", key=f"ap:{request.id}:pending:{nonce}"
+        )

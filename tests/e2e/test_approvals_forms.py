@@ -1,0 +1,210 @@
+"""Every request type, submitted through its shortcut with a bad value at each field first:
+each bad value is answered with what was wrong and the field is asked again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.harness import Chat, LocalBot
+from models.approval import RequestStatus
+from models.common import Role
+from tests.approval_helpers import REP, requests, team_of, text_of, texts
+from tests.customer_helpers import add_customer
+from tests.helpers import join
+
+
+@dataclass(frozen=True)
+class Step:
+    """One field: bad answers with the error each must produce, then the good answer."""
+
+    good: str
+    bad: list[tuple[str, str]] = field(default_factory=list)
+    how: str = "send"  # "send", "tap", "photo" or "skip"
+
+
+LONG = "x" * 501
+OTHER_TEAM = "#C{other}"
+
+TYPES: dict[str, tuple[list[Step], list[str]]] = {
+    "expense": (
+        [
+            Step("1,280.50", [("-50", "cannot be negative"), ("0", "more than zero"),
+                              ("abc", "not an amount"), ("99999999999", "looks like a typo"),
+                              ("12.345", "two decimals"), ("1,23", "cannot read that amount")]),
+            Step("Meals", [("food", "use the buttons")], how="tap"),
+            Step("Yesterday", [("tomorrow", "in the future"), ("banana", "cannot read that date"),
+                               ("2026-01-02", "more than 90 days ago")], how="tap"),
+            Step("Client dinner, 4 people", [("<photo>", "type your answer as text")]),
+            Step("<photo>", [("here it is", "A receipt is required")], how="photo"),
+        ],
+        ["CN¥1,280.50", "Meals", "Client dinner, 4 people", "Receipts: 📎 1"],
+    ),
+    "discount": (
+        [
+            Step("Hangzhou Huafeng", [("Nowhere Trading", "No customer of your team matches"),
+                                      (OTHER_TEAM, "not found among your team")], how="tap"),
+            Step("Q-2026-118", [("R" * 101, "keep it under 100")]),
+            Step("10000", [("-1", "cannot be negative"), ("0", "more than zero"),
+                           ("ten thousand", "not an amount")]),
+            Step("8,000", [("12000", "above the list price"), ("10000", "equals the list price"),
+                           ("cheap", "not an amount")]),
+            Step("", how="skip"),
+        ],
+        ["Hangzhou Huafeng", "Q-2026-118", "CN¥10,000.00", "CN¥8,000.00", "<b>20.00%</b>",
+         "Manager → Director"],
+    ),
+    "fee": (
+        [
+            Step("Hangzhou Huafeng", how="tap"),
+            Step("¥3000", [("1e5", "not an amount"), ("0.001", "two decimals"),
+                           ("-200", "cannot be negative")]),
+            Step("Exhibition booth at the spring fair", [(LONG, "keep it under 500")]),
+        ],
+        ["CN¥3,000.00", "Exhibition booth", "Goes to: Manager"],
+    ),
+    "bid": (
+        [
+            Step("Hangzhou Huafeng", how="tap"),
+            Step("80万", [("-5万", "cannot be negative"), ("999999999", "looks like a typo"),
+                         ("lots", "not an amount")]),
+            Step("In 7 days", [("yesterday", "has passed"), ("2028-06-01", "more than 366 days"),
+                               ("soonish", "cannot read that date")], how="tap"),
+            Step("", how="skip"),
+        ],
+        ["CN¥800,000.00", "Manager → Director"],
+    ),
+    "return": (
+        [
+            Step("Hangzhou Huafeng", how="tap"),
+            Step("Pump P-200", [(LONG, "keep it under 500")]),
+            Step("3", [("0", "between 1 and"), ("-3", "between 1 and"), ("two", "between 1 and"),
+                       ("2.5", "between 1 and")]),
+            Step("Leaking seal after a week", [("<photo>", "type your answer as text")]),
+        ],
+        ["Pump P-200", "Quantity: 3", "Leaking seal", "Goes to: Manager"],
+    ),
+    "invoice": (
+        [
+            Step("Hangzhou Huafeng", how="tap"),
+            Step("HT-2026-042", [("H" * 101, "keep it under 100")]),
+            Step("45000", [("12,34", "cannot read that amount"), ("0", "more than zero"),
+                           ("-45000", "cannot be negative"), ("abc", "not an amount")]),
+        ],
+        ["HT-2026-042", "CN¥45,000.00", "Goes to: Manager"],
+    ),
+}  # fmt: skip
+
+
+async def answer(chat: Chat, how: str, value: str) -> str:
+    if value == "<photo>":
+        return texts(await chat.send_photo())
+    if how == "tap":
+        return texts(await chat.tap(value))
+    return texts(await chat.send(value))
+
+
+@pytest.mark.parametrize("command", list(TYPES))
+async def test_each_type_refuses_bad_values_then_submits(
+    local_bot: LocalBot, command: str
+) -> None:
+    people = await team_of(local_bot)
+    await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
+    other = await add_customer(local_bot.runtime, "south", "Berlin Bau GmbH")
+    fields, summary = TYPES[command]
+    reply = texts(await people.rep.send(f"/{command}"))
+    assert "1/" in reply
+    for step in fields:
+        for bad, error in step.bad:
+            reply = await answer(people.rep, "send", bad.format(other=other.id))
+            assert error in reply, (command, bad, reply)
+            # The same field is asked again, with its buttons.
+            buttons = (await people.rep.last_reply()).button_texts()
+            assert any("Cancel" in label for label in buttons), buttons
+        if step.how == "skip":
+            reply = texts(await people.rep.tap("Skip"))
+        elif step.how == "photo":
+            await people.rep.send_photo()
+            reply = texts(await people.rep.tap("Done"))
+        else:
+            reply = await answer(people.rep, step.how, step.good)
+    assert "please check" in reply
+    for shown in summary:
+        assert shown in reply, (command, shown, reply)
+    replies = await people.rep.tap("Submit")
+    assert "Request #1 is sent" in texts(replies)
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.PENDING
+    await local_bot.drain_outbox()
+    card = await people.manager.last_reply()
+    assert "#1</b>" in text_of(card) and "✅ Approve" in card.button_texts()
+
+
+async def test_errors_are_in_the_requesters_language(local_bot: LocalBot) -> None:
+    manager = await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    rep = await join(local_bot, 5001, "王伟", Role.REP, "north", lang="zh")
+    reply = texts(await rep.send("/expense"))
+    assert "花了多少钱（CNY）" in reply
+    assert "金额不能为负数" in texts(await rep.send("-5"))
+    assert "这不是金额" in texts(await rep.send("很多"))
+    await rep.send("２，０００元")
+    await rep.tap("差旅")
+    await rep.tap("今天")
+    await rep.send("出租车")
+    assert "必须提供票据" in texts(await rep.send("没有票"))
+    await rep.send_photo()
+    summary = texts(await rep.tap("完成"))
+    assert "¥2,000.00" in summary and "经理" in summary
+    assert "已提交给 陈静（经理）" in texts(await rep.tap("提交"))
+    await local_bot.drain_outbox()
+    card = await manager.last_reply()
+    assert "费用报销 #1" in text_of(card) and "金额：<b>¥2,000.00</b>" in text_of(card)
+    assert "类别：✈️ 差旅" in text_of(card) and "本月已批准的费用报销：暂无" in text_of(card)
+    assert card.button_texts()[:3] == ["✅ 批准", "❌ 驳回", "❓ 要求补充"]
+    await manager.tap("驳回")
+    await manager.send("请走差旅系统")
+    await local_bot.drain_outbox()
+    assert "被 陈静 <b>驳回</b>" in text_of(await rep.last_reply())
+
+
+async def test_edit_a_field_from_the_summary(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
+    rep = people.rep
+    await rep.send("/discount")
+    await rep.tap("Hangzhou Huafeng")
+    await rep.send("Q-1")
+    await rep.send("1000")
+    await rep.send("900")
+    summary = texts(await rep.tap("Skip"))
+    assert "10.00%" in summary and "Goes to: Manager\n" in summary + "\n"
+    await rep.tap("Change something")
+    await rep.tap("List price")
+    # A list price below the requested price sends the rep to the requested price.
+    reply = texts(await rep.send("800"))
+    assert "above the list price" in reply and "price you want to give" in reply
+    summary = texts(await rep.send("500"))
+    assert "37.50%" in summary and "Manager → Director" in summary
+    await rep.tap("Submit")
+    (request,) = await requests(local_bot)
+    assert request.chain == ["manager", "director"] and request.discount_bp == 3750
+    assert request.details["list_price"] == "800.00" and request.amount_minor == 30_000
+
+
+async def test_a_half_filled_request_survives_a_restart(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await people.rep.send("/request")
+    await people.rep.tap("Expense")
+    await people.rep.send("650")
+    await local_bot.restart()
+    reply = texts(await people.rep.tap("Transport"))
+    assert "When did you spend it" in reply
+
+
+async def test_only_reps_and_managers_request(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    reply = texts(await people.director.send("/expense"))
+    assert "not available for your role" in reply
+    reply = texts(await people.manager.send("/expense"))
+    assert "How much did you spend" in reply

@@ -1,0 +1,98 @@
+"""Amounts as people type them: exact Decimals, clear refusals, never a crash."""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.money import AmountError, from_minor, parse_amount, percent_off, to_minor
+
+MAX = Decimal(10_000_000)
+FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2000", "2000.00"), ("1,234.50", "1234.50"), ("1 234.5", "1234.50"),
+        ("¥2000", "2000.00"), ("￥2,000", "2000.00"), ("2000元", "2000.00"),
+        ("RMB 2,000", "2000.00"), ("２０００", "2000.00"), ("１，２３４．５", "1234.50"),
+        ("2千", "2000.00"), ("2.5万", "25000.00"), ("3k", "3000.00"), ("1.2w", "12000.00"),
+        ("0.5", "0.50"), ("+80", "80.00"), ("80 CNY", "80.00"), ("1,000,000", "1000000.00"),
+    ],
+)  # fmt: skip
+def test_accepted_forms(text: str, expected: str) -> None:
+    assert parse_amount(text, maximum=MAX, currency="CNY") == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("-50", "money.negative"), ("−50", "money.negative"), ("¥-5", "money.negative"),
+        ("负100", "money.negative"), ("(100)", "money.negative"), ("0", "money.zero"),
+        ("0.00", "money.zero"), ("abc", "money.not_a_number"), ("", "money.not_a_number"),
+        ("¥", "money.not_a_number"), ("1e5", "money.not_a_number"), ("NaN", "money.not_a_number"),
+        ("12.345", "money.too_precise"), ("1,23", "money.ambiguous"),
+        ("1.234,50", "money.ambiguous"), ("10000001", "money.too_large"),
+        ("2亿", "money.too_large"), ("9" * 400, "money.too_large"),
+    ],
+)  # fmt: skip
+def test_refused_with_the_reason(text: str, key: str) -> None:
+    with pytest.raises(AmountError) as error:
+        parse_amount(text, maximum=MAX)
+    assert error.value.key == key
+
+
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=MAX, places=2)
+
+
+@given(amounts, st.sampled_from(["{:.2f}", "{:,.2f}", "¥{:,.2f}", "{:,.2f}元", "RMB {:.2f}"]),
+       st.booleans())  # fmt: skip
+def test_every_way_of_writing_an_amount_reads_back_exactly(
+    amount: Decimal, style: str, full_width: bool
+) -> None:
+    text = style.format(amount)
+    if full_width:
+        text = text.translate(FULL_WIDTH)
+    assert parse_amount(text, maximum=MAX) == amount
+
+
+@given(st.text(max_size=40))
+def test_free_text_gives_an_amount_in_range_or_a_reason(text: str) -> None:
+    try:
+        amount = parse_amount(text, maximum=MAX)
+    except AmountError as error:
+        assert error.key.startswith("money.")
+        return
+    assert Decimal(0) < amount <= MAX
+    assert amount == amount.quantize(Decimal("0.01"))
+
+
+@given(amounts)
+def test_negative_amounts_are_always_refused_as_negative(amount: Decimal) -> None:
+    with pytest.raises(AmountError) as error:
+        parse_amount(f"-{amount}", maximum=MAX)
+    assert error.value.key == "money.negative"
+
+
+@given(amounts)
+def test_minor_units_round_trip(amount: Decimal) -> None:
+    assert from_minor(to_minor(amount)) == amount
+
+
+def test_minor_units_refuse_fractions_of_a_cent() -> None:
+    with pytest.raises(ValueError, match="decimals"):
+        to_minor(Decimal("1.005"))
+
+
+def test_percent_off() -> None:
+    assert percent_off(Decimal(1000), Decimal(850)) == Decimal("15.00")
+    assert percent_off(Decimal(3), Decimal(2)) == Decimal("33.33")
+
+
+def test_folding_is_nfkc() -> None:
+    assert unicodedata.normalize("NFKC", "１２") == "12"
