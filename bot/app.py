@@ -27,6 +27,7 @@ from handlers import (
     invites,
     plans,
     profile,
+    reports,
     start,
     team,
     users,
@@ -99,7 +100,18 @@ async def open_runtime(
 
 def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
-    for area in (start, help, profile, invites, users, customers, visits, plans, team):
+    for area in (
+        start,
+        help,
+        profile,
+        invites,
+        users,
+        customers,
+        visits,
+        plans,
+        team,
+        reports,
+    ):
         area.register(app)
     fallback.register(app)
     app.add_error_handler(on_error)

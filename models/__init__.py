@@ -9,6 +9,13 @@ from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
 from models.processed_update import ProcessedUpdate
+from models.report import (
+    DailyReport,
+    ProblemReply,
+    ProblemStatus,
+    ReportProblem,
+    WeeklyReport,
+)
 from models.team import Team
 from models.user import User
 from models.visit import (
@@ -26,6 +33,7 @@ __all__ = [
     "CheckinSource",
     "Customer",
     "CustomerStatus",
+    "DailyReport",
     "FormState",
     "Invite",
     "JobRun",
@@ -33,7 +41,10 @@ __all__ = [
     "OutboxStatus",
     "PlanSource",
     "PlannedVisit",
+    "ProblemReply",
+    "ProblemStatus",
     "ProcessedUpdate",
+    "ReportProblem",
     "Role",
     "RunStatus",
     "SenderLease",
@@ -44,4 +55,5 @@ __all__ = [
     "VisitAttachment",
     "VisitKind",
     "VisitPurpose",
+    "WeeklyReport",
 ]

@@ -1,5 +1,5 @@
 """The scheduled jobs of every area; importing this package registers them all."""
 
-from scheduler.jobs import visits
+from scheduler.jobs import reports, visits
 
-__all__ = ["visits"]
+__all__ = ["reports", "visits"]
