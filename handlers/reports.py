@@ -3,15 +3,18 @@ report, the problems flagged with a button to answer the rep, and the weekly rep
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.commands import declare
+from handlers.daily_report import DAILY_FORM
 from handlers.forms import start_form
 from handlers.replies import Button, Keyboard
-from handlers.report_forms import DAILY_FORM, REPLY_FORM, WEEKLY_FORM
+from handlers.report_forms import REPLY_FORM
 from handlers.turn import Turn, turn_handler
+from handlers.weekly_report import WEEKLY_FORM
 from models.common import Role
 from models.team import Team
 from services import report_texts, reports, teams
@@ -118,62 +121,79 @@ async def on_report_button(turn: Turn) -> None:
 
 async def _reader_action(turn: Turn, ident: int, action: str, arg: str) -> None:
     """The manager's buttons; each service call re-checks that the sender leads the team."""
-    texts, lang = turn.deps.texts, turn.lang
-    if action in (DAY, OPEN_DAY):
-        team = await reports.visible_team(turn.session, turn.actor, ident)
-        page = await _day_page(turn, team, from_compact(arg))
-        if action == DAY:
-            _show(turn, *page)
-        else:
-            turn.say(*_as_reply(page))
-    elif action == VIEW:
-        report, rep, problem = await reports.visible_report(turn.session, turn.actor, ident)
-        replies = await reports.replies_to(turn.session, problem.id or 0) if problem else []
-        team = await reports.visible_team(turn.session, turn.actor, report.team_id)
-        turn.say(*_as_reply(report_texts.report_view(
-            texts, lang, report=report, rep=rep, problem=problem, replies=replies,
-            timezone=turn.deps.settings.team(team.key).timezone,
-        )))  # fmt: skip
-    elif action == REPLY:
-        await start_form(turn, REPLY_FORM, {"problem_id": ident})
-    elif action == PROBLEMS:
-        team = await reports.visible_team(turn.session, turn.actor, ident)
-        listed, total = await reports.open_problems(turn.session, ident)
-        _show(turn, *report_texts.problems_page(texts, lang, team=team, problems=listed,
-                                                total=total))  # fmt: skip
-    elif action == WEEK:
-        await _week_page(turn, ident, from_compact(arg))
-    elif action == VIEW_WEEKLY:
-        weekly, rep = await reports.visible_weekly(turn.session, turn.actor, ident)
-        team = await reports.visible_team(turn.session, turn.actor, weekly.team_id)
-        rules = turn.deps.settings.team(team.key)
-        visits = await reports.key_visit_customers(turn.session, weekly)
-        turn.say(*_as_reply(report_texts.weekly_view(
-            texts, lang, report=weekly, rep=rep,
-            week=week_period(weekly.week_start, rules.timezone),
-            key_visits=[(day, customer.name) for day, customer in visits],
-            timezone=rules.timezone,
-        )))  # fmt: skip
-    else:
+    act = _READER_ACTIONS.get(action)
+    if act is None:
         raise UserFacingError("forms.stale_button")
+    await act(turn, ident, arg)
+
+
+async def _day(turn: Turn, team_id: int, arg: str) -> None:
+    """A team's day, in place of the page the button was on."""
+    team = await reports.visible_team(turn.session, turn.actor, team_id)
+    _show(turn, *await _day_page(turn, team, from_compact(arg)))
+
+
+async def _open_day(turn: Turn, team_id: int, arg: str) -> None:
+    """A team's day in a new message (from the digest, which stays as it is)."""
+    team = await reports.visible_team(turn.session, turn.actor, team_id)
+    turn.say(*_as_reply(await _day_page(turn, team, from_compact(arg))))
+
+
+async def _view(turn: Turn, report_id: int, arg: str) -> None:
+    report, rep, problem = await reports.visible_report(turn.session, turn.actor, report_id)
+    replies = await reports.replies_to(turn.session, problem.id or 0) if problem else []
+    team = await reports.visible_team(turn.session, turn.actor, report.team_id)
+    turn.say(*_as_reply(report_texts.report_view(
+        turn.deps.texts, turn.lang, report=report, rep=rep, problem=problem, replies=replies,
+        timezone=turn.deps.settings.team(team.key).timezone,
+    )))  # fmt: skip
+
+
+async def _reply(turn: Turn, problem_id: int, arg: str) -> None:
+    await start_form(turn, REPLY_FORM, {"problem_id": problem_id})
+
+
+async def _problems(turn: Turn, team_id: int, arg: str) -> None:
+    team = await reports.visible_team(turn.session, turn.actor, team_id)
+    listed, total = await reports.open_problems(turn.session, team_id)
+    _show(turn, *report_texts.problems_page(turn.deps.texts, turn.lang, team=team,
+                                            problems=listed, total=total))  # fmt: skip
+
+
+async def _week(turn: Turn, team_id: int, arg: str) -> None:
+    """The weekly reports of the week containing the day in ``arg`` (this week by default)."""
+    team = await reports.visible_team(turn.session, turn.actor, team_id)
+    rules = turn.deps.settings.team(team.key)
+    today = local_today(turn.now, rules.timezone)
+    window = reports.week_window(rules, from_compact(arg) or today)
+    rows = await reports.week_status(turn.session, team_id, window.week.first)
+    opens = window.last_working_day
+    _show(turn, *report_texts.week_page(
+        turn.deps.texts, turn.lang, team=team, week=window.week, rows=rows,
+        timezone=rules.timezone, opens_on=opens if opens and opens > today else None,
+    ))  # fmt: skip
+
+
+async def _view_weekly(turn: Turn, report_id: int, arg: str) -> None:
+    weekly, rep = await reports.visible_weekly(turn.session, turn.actor, report_id)
+    team = await reports.visible_team(turn.session, turn.actor, weekly.team_id)
+    rules = turn.deps.settings.team(team.key)
+    visits = await reports.key_visit_customers(turn.session, weekly)
+    turn.say(*_as_reply(report_texts.weekly_view(
+        turn.deps.texts, turn.lang, report=weekly, rep=rep,
+        week=week_period(weekly.week_start, rules.timezone),
+        key_visits=[(day, customer.name) for day, customer in visits], timezone=rules.timezone,
+    )))  # fmt: skip
 
 
 def _as_reply(page: tuple[str, OutboxButtons]) -> tuple[str, Keyboard]:
     return page[0], _keyboard(page[1])
 
 
-async def _week_page(turn: Turn, team_id: int, day: date | None) -> None:
-    """The weekly reports of the week containing ``day`` (this week by default)."""
-    team = await reports.visible_team(turn.session, turn.actor, team_id)
-    rules = turn.deps.settings.team(team.key)
-    window = reports.week_window(rules, day or local_today(turn.now, rules.timezone))
-    rows = await reports.week_status(turn.session, team_id, window.week.first)
-    today = local_today(turn.now, rules.timezone)
-    opens = window.last_working_day
-    _show(turn, *report_texts.week_page(
-        turn.deps.texts, turn.lang, team=team, week=window.week, rows=rows,
-        timezone=rules.timezone, opens_on=opens if opens and opens > today else None,
-    ))  # fmt: skip
+_READER_ACTIONS: dict[str, Callable[[Turn, int, str], Awaitable[None]]] = {
+    DAY: _day, OPEN_DAY: _open_day, VIEW: _view, REPLY: _reply, PROBLEMS: _problems,
+    WEEK: _week, VIEW_WEEKLY: _view_weekly,
+}  # fmt: skip
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -250,8 +250,9 @@ def problems_page(
 ) -> tuple[str, OutboxButtons]:
     """The team's unanswered problems, each with a button to answer its rep."""
     t = texts.t
+    back = [{"text": t(lang, "reports.back_to_day"), "data": callback(team.id or 0, DAY)}]
     if not problems:
-        return t(lang, "reports.no_open_problems", team=html.escape(team.name)), []
+        return t(lang, "reports.no_open_problems", team=html.escape(team.name)), [back]
     lines = [t(lang, "reports.problems_header", team=html.escape(team.name), count=total)]
     buttons: OutboxButtons = []
     for number, (problem, rep) in enumerate(problems, start=1):
@@ -263,6 +264,7 @@ def problems_page(
         buttons.append([{"text": label, "data": callback(problem.id or 0, REPLY)}])
     if total > len(problems):
         lines.append(t(lang, "reports.problems_more", count=total - len(problems)))
+    buttons.append(back)
     return "\n".join(lines), buttons
 
 
@@ -399,8 +401,11 @@ def digest(
         lines.append(t(lang, "reports.digest_problems", count=len(problems)))
         for entry in problems:
             assert entry.problem is not None
-            lines.append(f"• <b>{html.escape(entry.rep.display_name)}</b>: "
-                         f"{html.escape(shorten(entry.problem.text, 300))}")  # fmt: skip
+            line = (f"• <b>{html.escape(entry.rep.display_name)}</b>: "
+                    f"{html.escape(shorten(entry.problem.text, 300))}")  # fmt: skip
+            if entry.problem.status == ProblemStatus.ANSWERED:
+                line += " " + t(lang, "reports.answered_mark")
+            lines.append(line)
             if entry.problem.status == ProblemStatus.OPEN and len(buttons) < MAX_LISTED_PROBLEMS:
                 label = t(lang, "reports.reply_button", name=entry.rep.display_name[:30])
                 buttons.append([{"text": label, "data": callback(entry.problem.id or 0, REPLY)}])

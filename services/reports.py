@@ -569,6 +569,8 @@ async def send_digest(
     if not rules.is_working_day(day):
         return 0
     status = await day_status(session, team.id, day, rules, now)
+    if not status.reps:
+        return 0  # a team without reps: nothing to tell
     weekly = None
     window = week_window(rules, day)
     if window.last_working_day == day:
@@ -596,6 +598,13 @@ async def send_digest(
 
 
 # -- weekly reports -----------------------------------------------------------------------
+
+
+def spread_over(customer_ids: Sequence[int], days: Sequence[date]) -> list[tuple[int, date]]:
+    """Key visits spread over next week's working days, in the order they were picked."""
+    if not days:
+        return []
+    return [(customer_id, days[n % len(days)]) for n, customer_id in enumerate(customer_ids)]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ SOURCES = [
     *ROOT.glob("services/customer*.py"),
     ROOT / "services/visits.py",
     ROOT / "services/plans.py",
-    *ROOT.glob("handlers/report*.py"),
+    *ROOT.glob("handlers/*report*.py"),
     *ROOT.glob("services/report*.py"),
     *ROOT.glob("services/contributors/*.py"),
     ROOT / "scheduler/jobs/reports.py",
