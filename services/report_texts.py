@@ -37,6 +37,8 @@ WRITE, VIEW, REPLY, PROBLEMS, DAY, WEEK, VIEW_WEEKLY = "w", "v", "r", "p", "d", 
 # The day's page in a new message (from the digest, which must stay as it is).
 OPEN_DAY = "o"
 MAX_LISTED_PROBLEMS = 8
+# Telegram shows at most about 100 buttons on a message: the first reps get one each.
+MAX_REP_BUTTONS = 80
 PREVIEW = 160
 
 
@@ -198,8 +200,9 @@ def day_page(
             if entry.problem is not None:
                 line += " " + t(lang, "reports.problem_mark")
             lines.append(line)
-            row.append({"text": entry.rep.display_name[:30],
-                        "data": callback(entry.report.id or 0, VIEW)})  # fmt: skip
+            if sum(len(r) for r in buttons) + len(row) < MAX_REP_BUTTONS:
+                row.append({"text": entry.rep.display_name[:30],
+                            "data": callback(entry.report.id or 0, VIEW)})  # fmt: skip
             if len(row) == 2:
                 buttons.append(row)
                 row = []
@@ -292,8 +295,9 @@ def week_page(
         when = _when(report.submitted_at, week.first - timedelta(days=1), timezone, lang)
         key = "reports.line_late" if report.late else "reports.line_on_time"
         lines.append(t(lang, key, name=name, time=when))
-        buttons.append([{"text": rep.display_name[:30],
-                         "data": callback(report.id or 0, VIEW_WEEKLY)}])  # fmt: skip
+        if len(buttons) < MAX_REP_BUTTONS:
+            buttons.append([{"text": rep.display_name[:30],
+                             "data": callback(report.id or 0, VIEW_WEEKLY)}])  # fmt: skip
     if not rows:
         lines.append(t(lang, "reports.day_nobody"))
     if opens_on is not None:

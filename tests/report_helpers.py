@@ -19,21 +19,30 @@ from tests.helpers import user_by_tg
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def phone_visit(chat: Chat, customer: str, *, follow_up: str | None = None) -> None:
+LABELS = {
+    "en": {"phone": "Phone", "revisit": "Revisit", "skip": "Skip", "save": "Save"},
+    "zh": {"phone": "电话拜访", "revisit": "老客户回访", "skip": "跳过", "save": "保存"},
+}
+
+
+async def phone_visit(
+    chat: Chat, customer: str, *, follow_up: str | None = None, lang: str = "en"
+) -> None:
     """Log a phone visit of ``customer`` (a recent customer button or a search)."""
+    label = LABELS[lang]
     await chat.send("/visit")
-    if not any(customer in label for label in (await chat.last_reply()).button_texts()):
+    if not any(customer in text for text in (await chat.last_reply()).button_texts()):
         await chat.send(customer)
     await chat.tap(customer)
-    await chat.tap("Phone")
-    await chat.tap("Revisit")
+    await chat.tap(label["phone"])
+    await chat.tap(label["revisit"])
     await chat.send(f"Called {customer}.")
     if follow_up is None:
-        await chat.tap("Skip")
+        await chat.tap(label["skip"])
     else:
         await chat.send("Call again")
         await chat.tap(follow_up)
-    await chat.tap("Save")
+    await chat.tap(label["save"])
 
 
 async def set_local(runtime: Runtime, day: date, at: time) -> None:

@@ -269,3 +269,24 @@ async def test_who_may_write_and_read_reports(local_bot: LocalBot) -> None:
     replies = await director.tap("Wu")
     assert "Need a discount" in replies[-1].text
     assert "💬 Answer Wu" in replies[-1].button_texts()
+
+
+async def test_a_report_in_chinese(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 6009, "小王", Role.REP, "north", lang="zh")
+    manager = await join(local_bot, 6104, "陈经理", Role.MANAGER, "north", lang="zh")
+    await add_customer(runtime, "north", "华丰建材", owner_tg=6009)
+    await add_customer(runtime, "north", "东方陶瓷", owner_tg=6009)
+    await phone_visit(rep, "华丰建材", lang="zh")
+    await phone_visit(rep, "东方陶瓷", lang="zh")
+    replies = await rep.send("/report")
+    draft = replies[-1].text
+    assert "工作日报 · 2026年11月24日 周二" in draft
+    assert "上门 0 · 电话 2" in draft and "客户（2）：华丰建材、东方陶瓷" in draft
+    await rep.send("拜访了两家客户。")
+    await rep.tap("没有问题")
+    await rep.tap("跳过")
+    replies = await rep.tap("提交")
+    assert "2026年11月24日 周二 的日报已提交" in replies[-1].text
+    replies = await manager.send("/reports")
+    assert "✅ 小王 — 09:00" in replies[-1].text

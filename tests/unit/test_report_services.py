@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -295,3 +297,18 @@ def test_section_parameters_read_in_the_readers_language() -> None:
     ]
     assert report_texts.from_compact("20261124") == TUESDAY
     assert report_texts.from_compact("20261399") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80), st.integers(min_value=1, max_value=60))
+def test_free_text_is_trimmed_bounded_and_escaped(raw: str, limit: int) -> None:
+    try:
+        kept = reports.check_text(raw, limit, required=False)
+    except UserFacingError as error:
+        assert error.key == "reports.text_too_long" and len(raw.strip()) > limit
+    else:
+        assert kept == (raw.strip() or None)
+    assert len(report_texts.shorten(raw, limit)) <= limit
+    for lang in ("en", "zh"):
+        shown = report_texts.param_text(lang, [raw, raw]) + report_texts.param_text(lang, raw)
+        assert "<" not in shown and ">" not in shown
