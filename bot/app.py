@@ -101,17 +101,8 @@ async def open_runtime(
 def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
     for area in (
-        start,
-        help,
-        profile,
-        invites,
-        users,
-        customers,
-        visits,
-        plans,
-        team,
-        reports,
-    ):
+        start, help, profile, invites, users, customers, visits, plans, team, reports,
+    ):  # fmt: skip
         area.register(app)
     fallback.register(app)
     app.add_error_handler(on_error)
