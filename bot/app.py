@@ -29,6 +29,7 @@ from handlers import (
     invites,
     plans,
     profile,
+    reports,
     start,
     summary,
     team,
@@ -109,7 +110,7 @@ def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
     for area in (
         start, help, profile, invites, users, customers, visits, plans, team, approvals,
-        delegation, summary,
+        delegation, reports, summary,
     ):  # fmt: skip
         area.register(app)
     fallback.register(app)

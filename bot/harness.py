@@ -221,7 +221,7 @@ class Chat:
         """Press the button labelled ``label`` (exact text, or a unique fragment of it)."""
         message = await self._message_with_button(label, message_id)
         text = self._resolve_label(message, label)
-        mark = await self._mark()
+        mark = await self._mark(settle_pushes=False)
         update_id = await self.client.press(self.user_id, message.message_id, button_text=text)
         await self._settle(update_id)
         return await self.replies_since(mark)
@@ -277,7 +277,13 @@ class Chat:
         assert sent, "the bot has not sent anything to this chat"
         return sent[-1]
 
-    async def _mark(self) -> int:
+    async def _mark(self, settle_pushes: bool = True) -> int:
+        # Let pushes already under way (reminders, cards) arrive first, so that what an action
+        # returns is its own answer, not a reminder that happened to land at the same moment.
+        # A tap does not wait: it must be able to hit a card before its pending edit lands,
+        # as a quick double tap does.
+        if settle_pushes and self.bot.background is not None:
+            await self.bot.drain_outbox()
         messages = await self.messages()
         return max((m.message_id for m in messages), default=0)
 

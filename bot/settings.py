@@ -282,6 +282,16 @@ class ApprovalSettings(_Section):
         return self
 
 
+class ReportSettings(_Section):
+    """Daily and weekly work reports."""
+
+    # A daily report first submitted after this time of its day (or on a later day) is marked
+    # late; None means the team's workday_end.
+    due_at: time | None = None
+    # A missed daily report can still be written, marked late, for this many days afterwards.
+    late_window_days: int = Field(default=7, ge=0, le=31)
+
+
 class TeamSettings(_Section):
     """Effective settings of one team: `[defaults]` deep-merged with `[teams.<key>]`."""
 
@@ -296,6 +306,7 @@ class TeamSettings(_Section):
     targets: TargetSettings = Field(default_factory=TargetSettings)
     visits: VisitSettings = Field(default_factory=VisitSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -319,6 +330,10 @@ class TeamSettings(_Section):
 
     def is_working_day(self, day: date) -> bool:
         return WEEKDAYS[day.weekday()] in self.working_days and day not in self.holidays
+
+    @property
+    def report_due_at(self) -> time:
+        return self.reports.due_at or self.workday_end
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +25,7 @@ from models.common import Role
 from models.user import User
 from services import outbox, updates, users
 from services.errors import UserFacingError
+from services.periods import format_day
 from services.users import Actor
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class Turn:
         return (message.text or "") if message else ""
 
     def t(self, key: str, /, **params: Any) -> str:
-        return self.deps.texts.t(self.lang, key, **params)
+        return self.deps.texts.t(self.lang, key, **_dates_shown(params, self.lang))
 
     def say(self, text: str, buttons: Keyboard | None = None, **options: Any) -> None:
         self.replies.append(Reply(text=text, buttons=buttons, **options))
@@ -202,7 +203,8 @@ async def _run(
                 await fn(turn)
             return _Outcome(turn.replies, turn.after_commit, outbox.wrote_messages(session))
     except UserFacingError as exc:
-        return _Outcome([Reply(text=deps.texts.t(lang, exc.key, **_escaped(exc.params)))])
+        params = _dates_shown(_escaped(exc.params), lang)
+        return _Outcome([Reply(text=deps.texts.t(lang, exc.key, **params))])
     except TelegramError:
         raise
     except Exception:
@@ -219,6 +221,15 @@ def _chat_id(update: Update) -> int:
 
 def _escaped(params: dict[str, Any]) -> dict[str, Any]:
     return {key: html.escape(v) if isinstance(v, str) else v for key, v in params.items()}
+
+
+def _dates_shown(params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A date among the parameters (e.g. of a service's UserFacingError) reads as a day in the
+    user's language."""
+    return {
+        key: format_day(v, lang) if type(v) is date else v  # datetime is a date too: not those
+        for key, v in params.items()
+    }
 
 
 def _refusal(user: User | None, roles: Collection[Role], registered: bool) -> str | None:

@@ -18,6 +18,13 @@ from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
 from models.processed_update import ProcessedUpdate
+from models.report import (
+    DailyReport,
+    ProblemReply,
+    ProblemStatus,
+    ReportProblem,
+    WeeklyReport,
+)
 from models.team import Team
 from models.user import User
 from models.visit import (
@@ -39,6 +46,7 @@ __all__ = [
     "CheckinSource",
     "Customer",
     "CustomerStatus",
+    "DailyReport",
     "Delegation",
     "FormState",
     "Invite",
@@ -47,7 +55,10 @@ __all__ = [
     "OutboxStatus",
     "PlanSource",
     "PlannedVisit",
+    "ProblemReply",
+    "ProblemStatus",
     "ProcessedUpdate",
+    "ReportProblem",
     "RequestStatus",
     "Role",
     "RunStatus",
@@ -60,4 +71,5 @@ __all__ = [
     "VisitAttachment",
     "VisitKind",
     "VisitPurpose",
+    "WeeklyReport",
 ]

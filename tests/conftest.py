@@ -133,12 +133,24 @@ def config_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(config_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(
+    config_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Settings:  # fmt: skip
+    """A test module may set ``JOBS_UNDER_TEST = ("name", ...)``: other areas' scheduled jobs
+    are then switched off, so their reminders do not land in the middle of its chats."""
     for name in list(os.environ):
         if name.startswith("SALESBOT_") and name != PG_URL_ENV:
             monkeypatch.delenv(name)
     monkeypatch.setenv("SALESBOT_DATABASE_URL", database_url)
-    return load_settings(config_path)
+    wanted = getattr(request.module, "JOBS_UNDER_TEST", None)
+    if wanted is None:
+        return load_settings(config_path)
+    import scheduler.jobs  # noqa: F401  (registers every job)
+    from scheduler.registry import JOBS
+
+    off = {name: {"enabled": False} for name in JOBS if name not in wanted}
+    return load_settings(config_path, defaults={"jobs": off})
 
 
 @pytest.fixture

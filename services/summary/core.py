@@ -34,8 +34,8 @@ class Metric:
     # Text key of the label, e.g. "summary.metric.in_person".
     label: str
     format: MetricFormat = "count"
-    # The per-rep target for a period of this kind, if the metric has one.
-    target: Callable[[TeamSettings, PeriodKind], int | None] | None = None
+    # The per-rep target for the window, if the metric has one.
+    target: Callable[[TeamSettings, Window], int | None] | None = None
     # Compared with earlier periods in the team totals.
     trend: bool = True
 
@@ -79,6 +79,8 @@ class Contributor:
     metrics: tuple[Metric, ...]
     per_rep: PerRep
     details: Details | None = None
+    # Position of the area's figures in the message, chart and workbook: lower first.
+    order: int = 100
 
 
 CONTRIBUTORS: list[Contributor] = []
@@ -88,7 +90,14 @@ def contribute(contributor: Contributor) -> Contributor:
     """Register an area's figures (idempotent, so re-imports do not double them)."""
     if all(c.area != contributor.area for c in CONTRIBUTORS):
         CONTRIBUTORS.append(contributor)
+        CONTRIBUTORS.sort(key=lambda c: c.order)
     return contributor
+
+
+def working_days(rules: TeamSettings, window: Window) -> int:
+    """Working days of the window, up to the day the figures are counted to."""
+    last = min(window.period.last, window.until.astimezone(rules.tz).date())
+    return sum(1 for day in window.period.days() if day <= last and rules.is_working_day(day))
 
 
 def metrics() -> list[Metric]:
@@ -114,7 +123,7 @@ class TeamSummary:
     sheets: list[Sheet] = field(default_factory=list)
 
     def target(self, metric: Metric) -> int | None:
-        return metric.target(self.rules, self.window.kind) if metric.target else None
+        return metric.target(self.rules, self.window) if metric.target else None
 
 
 def period_of(kind: PeriodKind, day: date, timezone: str) -> Period:

@@ -18,7 +18,6 @@ from models.visit import Visit, VisitKind, VisitPurpose
 from services.summary.core import (
     Contributor,
     Metric,
-    PeriodKind,
     Sheet,
     Value,
     Window,
@@ -29,20 +28,22 @@ from services.summary.core import (
 NEXT_VISITS_SHOWN = 5
 
 
-def _visits_target(per_week: int, kind: PeriodKind, days: int) -> int:
-    return per_week if kind == "week" else round(per_week * days / 7)
+def _visits_target(per_week: int, window: Window) -> int:
+    """Weekly targets as they are; a month's scaled by its length."""
+    days = len(window.period.days())
+    return per_week if window.kind == "week" else round(per_week * days / 7)
 
 
-def _in_person_target(rules: TeamSettings, kind: PeriodKind) -> int:
-    return _visits_target(rules.targets.in_person_per_week, kind, 30)
+def _in_person_target(rules: TeamSettings, window: Window) -> int:
+    return _visits_target(rules.targets.in_person_per_week, window)
 
 
-def _phone_target(rules: TeamSettings, kind: PeriodKind) -> int:
-    return _visits_target(rules.targets.phone_per_week, kind, 30)
+def _phone_target(rules: TeamSettings, window: Window) -> int:
+    return _visits_target(rules.targets.phone_per_week, window)
 
 
-def _new_customers_target(rules: TeamSettings, kind: PeriodKind) -> int | None:
-    return rules.targets.new_customers_per_month if kind == "month" else None
+def _new_customers_target(rules: TeamSettings, window: Window) -> int | None:
+    return rules.targets.new_customers_per_month if window.kind == "month" else None
 
 
 METRICS = (
@@ -169,4 +170,4 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     return [sheet]
 
 
-VISITS = contribute(Contributor("visits", METRICS, per_rep, details))
+VISITS = contribute(Contributor("visits", METRICS, per_rep, details, order=10))

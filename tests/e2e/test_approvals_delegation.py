@@ -28,6 +28,9 @@ from tests.approval_helpers import (
 from tests.conftest import write_config
 from tests.helpers import join
 
+# Only the approvals jobs run here: other areas' reminders would land among the cards.
+JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
+
 
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:

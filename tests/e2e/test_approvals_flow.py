@@ -23,6 +23,9 @@ from tests.approval_helpers import (
 )
 from tests.customer_helpers import add_customer
 
+# Only the approvals jobs run here: other areas' reminders would land among the cards.
+JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
+
 
 async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     people = await team_of(local_bot)

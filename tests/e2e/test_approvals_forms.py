@@ -24,6 +24,9 @@ class Step:
     how: str = "send"  # "send", "tap", "photo" or "skip"
 
 
+# Only the approvals jobs run here: other areas' reminders would land among the cards.
+JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
+
 LONG = "x" * 501
 OTHER_TEAM = "#C{other}"
 

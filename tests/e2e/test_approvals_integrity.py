@@ -24,6 +24,9 @@ from tests.approval_helpers import (
 )
 from tests.helpers import join
 
+# Only the approvals jobs run here: other areas' reminders would land among the cards.
+JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
+
 
 def decisions(trail: list, action: str = "approval.approved") -> int:  # type: ignore[type-arg]
     return sum(1 for entry in trail if entry.action == action)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.harness import LocalBot
+from bot.harness import Chat, LocalBot
+from bot.sandbox.client import SandboxMessage
 from models.common import Role
 from tests.customer_helpers import add_customer
 from tests.helpers import join
+
+
+async def _plan_messages(chat: Chat) -> list[SandboxMessage]:
+    """The bot's messages other than the evening reminders to write the daily report."""
+    return [m for m in await chat.bot_messages() if "📝 Write my report" not in m.button_texts()]
 
 
 async def test_morning_message_lists_the_days_plan_with_log_buttons(local_bot: LocalBot) -> None:
@@ -23,21 +29,21 @@ async def test_morning_message_lists_the_days_plan_with_log_buttons(local_bot: L
     await rep.send("Bring samples")
     await rep.tap("Tomorrow")
     await rep.tap("Save")
-    before = len(await rep.bot_messages())
-    idle_before = len(await idle.bot_messages())
+    before = len(await _plan_messages(rep))
+    idle_before = len(await _plan_messages(idle))
 
     # Tuesday 09:00 in Shanghai -> Wednesday 08:31: the morning run is due.
     await runtime.clock.advance(timedelta(hours=23, minutes=31))  # type: ignore[attr-defined]
     await local_bot.drain_outbox()
-    morning = (await rep.bot_messages())[before:]
+    morning = (await _plan_messages(rep))[before:]
     assert len(morning) == 1
     assert "Echo Co" in (morning[0].text or "")
     assert any("Log Echo Co" in label for label in morning[0].button_texts())
-    assert len(await idle.bot_messages()) == idle_before  # nothing planned: no message
+    assert len(await _plan_messages(idle)) == idle_before  # nothing planned: no message
 
     await runtime.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
     await local_bot.drain_outbox()
-    assert len(await rep.bot_messages()) == before + 1  # once per day
+    assert len(await _plan_messages(rep)) == before + 1  # once per day
 
     replies = await rep.tap("Log Echo Co")
     assert "Echo Co: in person or by phone?" in replies[-1].text

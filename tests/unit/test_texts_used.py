@@ -1,4 +1,4 @@
-"""Every text key the customer, visit, plan and team code asks for exists in the catalogs."""
+"""Every text key the customer, visit, plan, team and report code asks for exists."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ SOURCES = [
     *ROOT.glob("services/customer*.py"),
     ROOT / "services/visits.py",
     ROOT / "services/plans.py",
+    *ROOT.glob("handlers/*report*.py"),
+    *ROOT.glob("services/report*.py"),
+    *ROOT.glob("services/contributors/*.py"),
+    ROOT / "scheduler/jobs/reports.py",
 ]
-LITERAL = re.compile(r"\"((?:customers|visits|plans|team|forms|access|errors)\.[A-Za-z0-9_]+)\"")
+LITERAL = re.compile(
+    r"\"((?:customers|visits|plans|team|reports|forms|access|errors)\.[A-Za-z0-9_]+)\""
+)
 # Keys built from a prefix and a value: the values each prefix is used with.
 FAMILIES = {
     "visits.kind_": ["in_person", "phone"],
@@ -33,6 +39,8 @@ FAMILIES = {
     "customers.field_": ["name", "contact", "phone", "address", "region", "industry", "tier",
                          "status", "notes", "location", "owner"],
     "customers.duplicate_": ["name", "phone"],
+    "reports.part_": ["summary", "problem", "tomorrow"],
+    "reports.weekly_part_": ["summary", "feedback", "keys"],
 }  # fmt: skip
 
 

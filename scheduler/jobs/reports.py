@@ -1,0 +1,71 @@
+"""Reports: reminders to reps who have not written the day's report, and the managers' digest."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.db import transaction
+from models.team import Team
+from scheduler.registry import JobContext, job
+from services import reports
+from services.periods import local_today
+
+log = logging.getLogger(__name__)
+
+
+async def _remind(ctx: JobContext, team: Team, scheduled_for: datetime, step: int) -> None:
+    rules = ctx.settings.team(team.key)
+    day = local_today(scheduled_for, rules.timezone)
+    async with transaction(ctx.sessions) as session:
+        queued = await reports.send_reminders(
+            session, team=team, rules=rules, day=day, step=step, texts=ctx.texts,
+            now=ctx.clock.now(),
+        )  # fmt: skip
+    log.info("report reminder %s for %s %s: %s reps", step, team.key, day, queued)
+
+
+@job(
+    "report_reminder",
+    period="day",
+    at="workdays 18:00",
+    grace_minutes=90,
+    description="Reminder to active reps without the day's report, with a button that opens it",
+)
+async def report_reminder(
+    ctx: JobContext, team: Team, period: str, scheduled_for: datetime
+) -> None:
+    """First reminder of the day."""
+    await _remind(ctx, team, scheduled_for, step=1)
+
+
+@job(
+    "report_reminder_again",
+    period="day",
+    at="workdays 20:00",
+    grace_minutes=25,
+    description="Second reminder to reps still without the day's report",
+)
+async def report_reminder_again(
+    ctx: JobContext, team: Team, period: str, scheduled_for: datetime
+) -> None:
+    """Second reminder, to those who still have not reported."""
+    await _remind(ctx, team, scheduled_for, step=2)
+
+
+@job(
+    "report_digest",
+    period="day",
+    at="workdays 20:30",
+    grace_minutes=180,
+    description="Managers' digest: reports submitted, late, missing, and problems flagged",
+)
+async def report_digest(ctx: JobContext, team: Team, period: str, scheduled_for: datetime) -> None:
+    """One digest per manager of the team for the run's day."""
+    rules = ctx.settings.team(team.key)
+    day = local_today(scheduled_for, rules.timezone)
+    async with transaction(ctx.sessions) as session:
+        queued = await reports.send_digest(
+            session, team=team, rules=rules, day=day, texts=ctx.texts, now=ctx.clock.now()
+        )
+    log.info("report digest for %s %s: %s managers", team.key, day, queued)

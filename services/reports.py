@@ -1,0 +1,844 @@
+"""Daily and weekly work reports: drafts from the day's data, the one-report rule, lateness,
+problems for the manager and their answers, and who still owes a report.
+
+- A rep writes one report per working day. It may be changed until the end of its day (a late
+  report written on a later day: until the end of that day). A report first submitted after the
+  team's due time (``reports.due_at``, by default the end of the working day) is marked late;
+  a missed day can still be reported, late, within ``reports.late_window_days``.
+- The weekly report opens on the team's last working day of the ISO week and stays open until
+  the week ends; submitted after that last working day it is late. Its key visits for next week
+  become plan entries (through services.plans).
+- A problem flagged in a daily report stays open for the manager until answered; the answer
+  reaches the rep through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import services.contributors  # noqa: F401  (registers every area's report section)
+from bot.i18n import Catalogs
+from bot.settings import TeamSettings
+from models.common import Role
+from models.customer import Customer
+from models.plan import PlannedVisit
+from models.report import (
+    DailyReport,
+    DayState,
+    ProblemReply,
+    ProblemStatus,
+    ReportProblem,
+    WeeklyReport,
+)
+from models.team import Team
+from models.user import User
+from services import audit, outbox, plans, report_texts
+from services.errors import NotAllowedError, UserFacingError
+from services.periods import (
+    Period,
+    day_period,
+    local_moment,
+    local_today,
+    start_of,
+    week_period,
+)
+from services.report_sections import ReportScope, Section, collect
+from services.users import Actor
+
+REPORTERS = frozenset({Role.REP})
+READERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
+MAX_SUMMARY = 2000
+MAX_PROBLEM = 1000
+MAX_PLAN = 1000
+MAX_FEEDBACK = 2000
+MAX_REPLY = 1000
+MAX_KEY_VISITS = 20
+# Working days are looked for this far ahead or back (holidays can make long breaks).
+SEARCH_DAYS = 60
+REMINDER_KEY = "report-reminder"
+
+
+# -- days ---------------------------------------------------------------------------------
+
+
+def next_working_day(rules: TeamSettings, after: date) -> date | None:
+    for offset in range(1, SEARCH_DAYS + 1):
+        day = after + timedelta(days=offset)
+        if rules.is_working_day(day):
+            return day
+    return None
+
+
+def previous_working_day(rules: TeamSettings, before: date, within: int) -> date | None:
+    for offset in range(1, within + 1):
+        day = before - timedelta(days=offset)
+        if rules.is_working_day(day):
+            return day
+    return None
+
+
+def due_moment(rules: TeamSettings, day: date) -> datetime:
+    """When the report of ``day`` is due: the team's due time that day (UTC)."""
+    return local_moment(day, rules.report_due_at, rules.timezone)
+
+
+def day_scope(rules: TeamSettings, day: date, now: datetime) -> ReportScope:
+    return ReportScope("day", day_period(day, rules.timezone), rules, now)
+
+
+def week_scope(rules: TeamSettings, week: Period, now: datetime) -> ReportScope:
+    return ReportScope("week", week, rules, now)
+
+
+def check_text(value: str | None, limit: int, *, required: bool) -> str | None:
+    """Trimmed text within ``limit`` characters; None when empty and optional."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise UserFacingError("reports.text_required")
+        return None
+    if len(text) > limit:
+        raise UserFacingError("reports.text_too_long", limit=limit, length=len(text))
+    return text
+
+
+def _require_reporter(actor: Actor) -> None:
+    if actor.role not in REPORTERS or actor.team_id is None:
+        raise NotAllowedError("access.role_not_allowed")
+
+
+async def _user(session: AsyncSession, actor: Actor) -> User:
+    user = await session.get(User, actor.user_id)
+    if user is None:
+        raise NotAllowedError("access.not_registered")
+    return user
+
+
+# -- daily reports ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DailyContent:
+    summary: str | None
+    problem: str | None
+    tomorrow_plan: str | None
+
+
+@dataclass(frozen=True)
+class ReportDays:
+    """Which day /report is for: today (if a working day) and a missed previous working day."""
+
+    today: date
+    today_open: bool
+    missed: date | None
+
+
+async def daily_report(session: AsyncSession, rep_id: int, day: date) -> DailyReport | None:
+    query = select(DailyReport).where(DailyReport.rep_id == rep_id, DailyReport.day == day)
+    return (await session.exec(query)).first()
+
+
+async def problem_of(session: AsyncSession, report_id: int) -> ReportProblem | None:
+    query = select(ReportProblem).where(ReportProblem.report_id == report_id)
+    return (await session.exec(query)).first()
+
+
+def editable_until(rules: TeamSettings, report: DailyReport) -> date:
+    """The last local day on which a report may still be changed."""
+    return max(report.day, local_today(report.submitted_at, rules.timezone))
+
+
+async def report_days(
+    session: AsyncSession, actor: Actor, rules: TeamSettings, now: datetime
+) -> ReportDays:
+    """Today, and the previous working day if its report is missing and may still be written."""
+    _require_reporter(actor)
+    rep = await _user(session, actor)
+    today = local_today(now, rules.timezone)
+    missed = previous_working_day(rules, today, rules.reports.late_window_days)
+    if missed is not None and (
+        start_of(missed + timedelta(days=1), rules.timezone) <= rep.created_at
+        or await daily_report(session, actor.user_id, missed) is not None
+    ):
+        missed = None
+    return ReportDays(today, rules.is_working_day(today), missed)
+
+
+async def check_daily_day(
+    session: AsyncSession, rep: User, day: date, rules: TeamSettings, now: datetime
+) -> DailyReport | None:
+    """Refuse a day the rep may not report on; return its report when one exists (to edit)."""
+    today = local_today(now, rules.timezone)
+    if day > today:
+        raise UserFacingError("reports.day_in_future", day=day)
+    assert rep.id is not None
+    existing = await daily_report(session, rep.id, day)
+    if existing is not None:
+        if today > editable_until(rules, existing):
+            raise UserFacingError("reports.closed", day=day)
+        return existing
+    if not rules.is_working_day(day):
+        raise UserFacingError("reports.not_a_working_day", day=day)
+    too_old = (today - day).days > rules.reports.late_window_days
+    if too_old or start_of(day + timedelta(days=1), rules.timezone) <= rep.created_at:
+        raise UserFacingError("reports.too_old", day=day)
+    return None
+
+
+@dataclass(frozen=True)
+class DailyDraft:
+    day: date
+    late: bool
+    # The report already submitted for the day (the draft then edits it).
+    report: DailyReport | None
+    problem: ReportProblem | None
+    sections: list[Section]
+    # The next working day and the customers planned for it (to pre-fill tomorrow's plan).
+    tomorrow: date | None
+    tomorrow_planned: list[str]
+
+
+async def draft_daily(
+    session: AsyncSession, *, actor: Actor, day: date, rules: TeamSettings, now: datetime
+) -> DailyDraft:
+    """The day's figures from every area, the existing report if any, tomorrow's plan."""
+    _require_reporter(actor)
+    rep = await _user(session, actor)
+    existing = await check_daily_day(session, rep, day, rules, now)
+    sections = await collect(session, rep, day_scope(rules, day, now))
+    tomorrow = next_working_day(rules, day)
+    planned: list[str] = []
+    if tomorrow is not None:
+        overview = await plans.day_overview(session, actor.user_id, tomorrow, rules)
+        planned = [line.customer.name for line in overview.planned if not line.done]
+    problem = await problem_of(session, existing.id or 0) if existing else None
+    late = existing.late if existing else now > due_moment(rules, day)
+    return DailyDraft(day, late, existing, problem, sections, tomorrow, planned)
+
+
+@dataclass(frozen=True)
+class SubmittedDaily:
+    report: DailyReport
+    created: bool
+    problem: ReportProblem | None
+
+
+def _daily_snapshot(report: DailyReport, problem: str | None) -> dict[str, Any]:
+    return {"summary": report.summary, "problem": problem,
+            "tomorrow_plan": report.tomorrow_plan}  # fmt: skip
+
+
+async def submit_daily(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    day: date,
+    content: DailyContent,
+    rules: TeamSettings,
+    now: datetime,
+    report_id: int | None = None,
+) -> SubmittedDaily:
+    """Submit the day's report, or save changes to it (``report_id``) while it is editable.
+
+    One report per rep and day: submitting a second one is refused. Lateness is decided at
+    the first submission. Pending reminders for the day are withdrawn.
+    """
+    _require_reporter(actor)
+    summary = check_text(content.summary, MAX_SUMMARY, required=True)
+    problem_text = check_text(content.problem, MAX_PROBLEM, required=False)
+    plan_text = check_text(content.tomorrow_plan, MAX_PLAN, required=False)
+    assert summary is not None
+    rep = await _user(session, actor)
+    existing = await check_daily_day(session, rep, day, rules, now)
+    if existing is not None and existing.id != report_id:
+        raise UserFacingError("reports.already_submitted", day=day)
+    if existing is None and report_id is not None:
+        raise NotAllowedError("reports.not_found")
+    sections = [s.to_json() for s in await collect(session, rep, day_scope(rules, day, now))]
+    if existing is None:
+        report = DailyReport(
+            team_id=actor.team_id or 0, rep_id=actor.user_id, day=day, summary=summary,
+            tomorrow_plan=plan_text, sections=sections, late=now > due_moment(rules, day),
+            submitted_at=now, updated_at=now,
+        )  # fmt: skip
+        try:
+            async with session.begin_nested():
+                session.add(report)
+                await session.flush()
+        except IntegrityError:
+            # Another instance stored the same rep's report of the day a moment ago.
+            raise UserFacingError("reports.already_submitted", day=day) from None
+        audit.record(
+            session, at=now, action="report.submitted", entity="daily_report",
+            entity_id=report.id, actor_id=actor.user_id,
+            after={"day": day.isoformat(), "late": report.late,
+                   **_daily_snapshot(report, problem_text)},
+        )  # fmt: skip
+    else:
+        report = existing
+        old = await problem_of(session, report.id or 0)
+        live = old is not None and old.status != ProblemStatus.WITHDRAWN
+        before = _daily_snapshot(report, old.text if old is not None and live else None)
+        report.summary, report.tomorrow_plan = summary, plan_text
+        report.sections, report.updated_at = sections, now
+        session.add(report)
+        await session.flush()
+        after = _daily_snapshot(report, problem_text)
+        changed = [key for key in after if after[key] != before[key]]
+        audit.record(
+            session, at=now, action="report.edited", entity="daily_report",
+            entity_id=report.id, actor_id=actor.user_id,
+            before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+        )  # fmt: skip
+    problem = await _sync_problem(session, report, problem_text, now)
+    await outbox.cancel_pending(
+        session, key_prefix=reminder_prefix(actor.user_id, day), reason="report submitted"
+    )
+    return SubmittedDaily(report, existing is None, problem)
+
+
+async def _sync_problem(
+    session: AsyncSession, report: DailyReport, text: str | None, now: datetime
+) -> ReportProblem | None:
+    """Keep the report's problem in step with its text: a changed problem is open again."""
+    assert report.id is not None
+    problem = await problem_of(session, report.id)
+    if text is None:
+        if problem is not None and problem.status == ProblemStatus.OPEN:
+            problem.status, problem.updated_at = ProblemStatus.WITHDRAWN, now
+            session.add(problem)
+            await session.flush()
+        return None
+    if problem is None:
+        problem = ReportProblem(
+            report_id=report.id, team_id=report.team_id, rep_id=report.rep_id, day=report.day,
+            text=text, created_at=now, updated_at=now,
+        )  # fmt: skip
+    elif problem.text != text or problem.status == ProblemStatus.WITHDRAWN:
+        problem.text, problem.status = text, ProblemStatus.OPEN
+        problem.updated_at, problem.answered_at = now, None
+    session.add(problem)
+    await session.flush()
+    return problem
+
+
+# -- what managers see --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepDay:
+    rep: User
+    report: DailyReport | None
+    problem: ReportProblem | None
+    state: DayState
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    day: date
+    working_day: bool
+    due: datetime
+    reps: list[RepDay]
+
+    def having(self, state: DayState) -> list[RepDay]:
+        return [entry for entry in self.reps if entry.state == state]
+
+    @property
+    def problems(self) -> list[RepDay]:
+        return [entry for entry in self.reps if entry.problem is not None]
+
+
+def leads(actor: Actor, team_id: int) -> bool:
+    """Managers read their own team's reports; directors and admins every team's."""
+    return actor.sees_all_teams() or (actor.role is Role.MANAGER and actor.team_id == team_id)
+
+
+async def visible_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
+    team = await session.get(Team, team_id)
+    if team is None or team.id is None or not leads(actor, team.id):
+        raise NotAllowedError("team.not_found")
+    return team
+
+
+async def day_status(
+    session: AsyncSession, team_id: int, day: date, rules: TeamSettings, now: datetime
+) -> DayStatus:
+    """Each rep of the team with their report of the day (one query): submitted on time,
+    late, not yet due, or missing. Reps who joined after the day's due time owe nothing."""
+    due = due_moment(rules, day)
+    working = rules.is_working_day(day)
+    reported = col(DailyReport.id).is_not(None)
+    expected = and_(col(User.active).is_(True), col(User.created_at) < due)
+    query = (
+        select(User, DailyReport, ReportProblem)
+        .join(
+            DailyReport,
+            and_(col(DailyReport.rep_id) == col(User.id), col(DailyReport.day) == day),
+            isouter=True,
+        )
+        .join(
+            ReportProblem,
+            and_(
+                col(ReportProblem.report_id) == col(DailyReport.id),
+                col(ReportProblem.status) != ProblemStatus.WITHDRAWN,
+            ),
+            isouter=True,
+        )
+        .where(col(User.team_id) == team_id, col(User.role) == Role.REP)
+        .where(or_(expected, reported) if working else reported)
+        .order_by(col(User.display_name), col(User.id))
+    )
+    reps: list[RepDay] = []
+    for user, report, problem in (await session.exec(query)).all():
+        if report is not None:
+            state = DayState.LATE if report.late else DayState.SUBMITTED
+        else:
+            state = DayState.MISSING if now > due else DayState.PENDING
+        reps.append(RepDay(user, report, problem, state))
+    return DayStatus(day, working, due, reps)
+
+
+async def visible_report(
+    session: AsyncSession, actor: Actor, report_id: int
+) -> tuple[DailyReport, User, ReportProblem | None]:
+    """A daily report the actor may read: their own, or one of a team they lead."""
+    report = await session.get(DailyReport, report_id)
+    if report is None or not (report.rep_id == actor.user_id or leads(actor, report.team_id)):
+        raise NotAllowedError("reports.not_found")
+    rep = await session.get(User, report.rep_id)
+    assert rep is not None
+    return report, rep, await problem_of(session, report_id)
+
+
+async def open_problems(
+    session: AsyncSession, team_id: int, limit: int = 20
+) -> tuple[list[tuple[ReportProblem, User]], int]:
+    """The team's unanswered problems, oldest day first, and how many there are in all."""
+    where = (col(ReportProblem.team_id) == team_id,
+             col(ReportProblem.status) == ProblemStatus.OPEN)  # fmt: skip
+    total = (
+        await session.exec(select(func.count()).select_from(ReportProblem).where(*where))
+    ).one()
+    rows = await session.exec(
+        select(ReportProblem, User)
+        .join(User, col(User.id) == col(ReportProblem.rep_id))
+        .where(*where)
+        .order_by(col(ReportProblem.day), col(ReportProblem.id))
+        .limit(limit)
+    )
+    return [(problem, user) for problem, user in rows.all()], int(total)
+
+
+async def visible_problem(
+    session: AsyncSession, actor: Actor, problem_id: int
+) -> tuple[ReportProblem, User]:
+    problem = await session.get(ReportProblem, problem_id)
+    if problem is None or not leads(actor, problem.team_id):
+        raise NotAllowedError("reports.problem_not_found")
+    rep = await session.get(User, problem.rep_id)
+    assert rep is not None
+    return problem, rep
+
+
+async def replies_to(session: AsyncSession, problem_id: int) -> list[tuple[ProblemReply, User]]:
+    rows = await session.exec(
+        select(ProblemReply, User)
+        .join(User, col(User.id) == col(ProblemReply.author_id))
+        .where(col(ProblemReply.problem_id) == problem_id)
+        .order_by(col(ProblemReply.id))
+    )
+    return [(reply, user) for reply, user in rows.all()]
+
+
+@dataclass(frozen=True)
+class Answered:
+    problem: ReportProblem
+    rep: User
+    reply: ProblemReply
+
+
+async def answer_problem(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    problem_id: int,
+    text: str,
+    texts: Catalogs,
+    now: datetime,
+) -> Answered:
+    """A manager (or director, admin) answers a rep's problem; the rep gets it in the bot."""
+    problem, rep = await visible_problem(session, actor, problem_id)
+    if problem.status == ProblemStatus.WITHDRAWN:
+        raise UserFacingError("reports.problem_withdrawn")
+    body = check_text(text, MAX_REPLY, required=True)
+    assert body is not None and problem.id is not None
+    reply = ProblemReply(problem_id=problem.id, author_id=actor.user_id, text=body,
+                         created_at=now)  # fmt: skip
+    session.add(reply)
+    before = str(problem.status)
+    problem.status, problem.answered_at, problem.updated_at = ProblemStatus.ANSWERED, now, now
+    session.add(problem)
+    await session.flush()
+    audit.record(
+        session, at=now, action="report_problem.answered", entity="report_problem",
+        entity_id=problem.id, actor_id=actor.user_id, before={"status": before},
+        after={"status": str(problem.status), "reply": body},
+    )  # fmt: skip
+    await outbox.enqueue(
+        session, key=f"problem-reply:{reply.id}", chat_id=rep.telegram_id, recipient_id=rep.id,
+        kind="report_reply", now=now,
+        text=report_texts.reply_notice(texts, rep.language, actor.display_name, problem, body),
+    )  # fmt: skip
+    return Answered(problem, rep, reply)
+
+
+# -- reminders and the digest -------------------------------------------------------------
+
+
+def reminder_prefix(rep_id: int, day: date) -> str:
+    return f"{REMINDER_KEY}:{rep_id}:{day.isoformat()}:"
+
+
+async def reps_without_report(
+    session: AsyncSession, team_id: int, day: date, rules: TeamSettings
+) -> list[User]:
+    """Active reps of the team who owe the day's report; nobody on a non-working day."""
+    if not rules.is_working_day(day):
+        return []
+    reported = exists().where(col(DailyReport.rep_id) == col(User.id), col(DailyReport.day) == day)
+    query = (
+        select(User)
+        .where(
+            col(User.team_id) == team_id,
+            col(User.role) == Role.REP,
+            col(User.active).is_(True),
+            col(User.created_at) < due_moment(rules, day),
+            ~reported,
+        )
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def send_reminders(
+    session: AsyncSession,
+    *,
+    team: Team,
+    rules: TeamSettings,
+    day: date,
+    step: int,
+    texts: Catalogs,
+    now: datetime,
+) -> int:
+    """Remind each rep without a report of the day, once per (rep, day, step)."""
+    assert team.id is not None
+    queued = 0
+    for rep in await reps_without_report(session, team.id, day, rules):
+        assert rep.id is not None
+        text, buttons = report_texts.reminder(texts, rep.language, day, step)
+        row = await outbox.enqueue(
+            session, key=reminder_prefix(rep.id, day) + str(step), chat_id=rep.telegram_id,
+            recipient_id=rep.id, kind="report_reminder", text=text, buttons=buttons, now=now,
+        )  # fmt: skip
+        queued += row is not None
+    return queued
+
+
+async def send_digest(
+    session: AsyncSession,
+    *,
+    team: Team,
+    rules: TeamSettings,
+    day: date,
+    texts: Catalogs,
+    now: datetime,
+) -> int:
+    """Each active manager of the team gets the day's compliance digest: who submitted, who was
+    late, who is missing, and the problems flagged (on the week's last working day, also who
+    owes the weekly report)."""
+    assert team.id is not None
+    if not rules.is_working_day(day):
+        return 0
+    status = await day_status(session, team.id, day, rules, now)
+    if not status.reps:
+        return 0  # a team without reps: nothing to tell
+    weekly = None
+    window = week_window(rules, day)
+    if window.last_working_day == day:
+        weekly = await week_status(session, team.id, window.week.first)
+    managers = (
+        await session.exec(
+            select(User).where(
+                col(User.team_id) == team.id,
+                col(User.role) == Role.MANAGER,
+                col(User.active).is_(True),
+            )
+        )
+    ).all()
+    queued = 0
+    for manager in managers:
+        assert manager.id is not None
+        text, buttons = report_texts.digest(texts, manager.language, team, status, weekly)
+        row = await outbox.enqueue(
+            session, key=f"report-digest:{team.id}:{day.isoformat()}:{manager.id}",
+            chat_id=manager.telegram_id, recipient_id=manager.id, kind="report_digest",
+            text=text, buttons=buttons, now=now,
+        )  # fmt: skip
+        queued += row is not None
+    return queued
+
+
+# -- weekly reports -----------------------------------------------------------------------
+
+
+def spread_over(customer_ids: Sequence[int], days: Sequence[date]) -> list[tuple[int, date]]:
+    """Key visits spread over next week's working days, in the order they were picked."""
+    if not days:
+        return []
+    return [(customer_id, days[n % len(days)]) for n, customer_id in enumerate(customer_ids)]
+
+
+@dataclass(frozen=True)
+class WeekWindow:
+    """The ISO week of a day, its last working day, and the working days of the next week."""
+
+    week: Period
+    last_working_day: date | None
+    next_days: list[date]
+
+
+def week_window(rules: TeamSettings, today: date) -> WeekWindow:
+    week = week_period(today, rules.timezone)
+    working = [day for day in week.days() if rules.is_working_day(day)]
+    following = week_period(week.last + timedelta(days=1), rules.timezone)
+    next_days = [day for day in following.days() if rules.is_working_day(day)]
+    return WeekWindow(week, working[-1] if working else None, next_days)
+
+
+async def weekly_report(
+    session: AsyncSession, rep_id: int, week_start: date
+) -> WeeklyReport | None:
+    query = select(WeeklyReport).where(
+        WeeklyReport.rep_id == rep_id, WeeklyReport.week_start == week_start
+    )
+    return (await session.exec(query)).first()
+
+
+async def check_weekly(
+    session: AsyncSession, actor: Actor, rules: TeamSettings, now: datetime
+) -> tuple[WeekWindow, WeeklyReport | None]:
+    """The weekly report is open from the week's last working day until the week ends."""
+    _require_reporter(actor)
+    today = local_today(now, rules.timezone)
+    window = week_window(rules, today)
+    if window.last_working_day is None:
+        raise UserFacingError("reports.weekly_no_working_day")
+    if today < window.last_working_day:
+        raise UserFacingError("reports.weekly_not_yet", day=window.last_working_day)
+    return window, await weekly_report(session, actor.user_id, window.week.first)
+
+
+@dataclass(frozen=True)
+class WeeklyDraft:
+    window: WeekWindow
+    late: bool
+    report: WeeklyReport | None
+    sections: list[Section]
+
+
+def _weekly_late(rules: TeamSettings, window: WeekWindow, now: datetime) -> bool:
+    assert window.last_working_day is not None
+    return now >= start_of(window.last_working_day + timedelta(days=1), rules.timezone)
+
+
+async def draft_weekly(
+    session: AsyncSession, *, actor: Actor, rules: TeamSettings, now: datetime
+) -> WeeklyDraft:
+    """The week's figures from every area, and the report already submitted if any."""
+    window, existing = await check_weekly(session, actor, rules, now)
+    rep = await _user(session, actor)
+    sections = await collect(session, rep, week_scope(rules, window.week, now))
+    late = existing.late if existing else _weekly_late(rules, window, now)
+    return WeeklyDraft(window, late, existing, sections)
+
+
+@dataclass(frozen=True)
+class WeeklyContent:
+    summary: str | None
+    feedback: str | None
+    # (customer id, day of next week)
+    key_visits: Sequence[tuple[int, date]]
+
+
+@dataclass(frozen=True)
+class SubmittedWeekly:
+    report: WeeklyReport
+    created: bool
+    # Next week's key visits as now planned, by day.
+    planned: list[tuple[date, Customer]]
+
+
+async def submit_weekly(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    content: WeeklyContent,
+    rules: TeamSettings,
+    now: datetime,
+    report_id: int | None = None,
+) -> SubmittedWeekly:
+    """Submit (or change) the week's report; its key visits become next week's plan entries.
+
+    Entries this report planned and a changed report no longer lists are taken off the plan
+    (unless already done); entries planned before are left alone.
+    """
+    window, existing = await check_weekly(session, actor, rules, now)
+    summary = check_text(content.summary, MAX_SUMMARY, required=True)
+    feedback = check_text(content.feedback, MAX_FEEDBACK, required=False)
+    assert summary is not None
+    if existing is not None and existing.id != report_id:
+        raise UserFacingError("reports.weekly_already_submitted")
+    if existing is None and report_id is not None:
+        raise NotAllowedError("reports.not_found")
+    wanted = list(dict.fromkeys((int(cid), day) for cid, day in content.key_visits))
+    if len(wanted) > MAX_KEY_VISITS:
+        raise UserFacingError("reports.too_many_key_visits", limit=MAX_KEY_VISITS)
+    if any(day not in window.next_days for _, day in wanted):
+        raise UserFacingError("reports.key_visit_day_invalid")
+    rep = await _user(session, actor)
+    sections = [
+        s.to_json() for s in await collect(session, rep, week_scope(rules, window.week, now))
+    ]
+    previous = {(int(k["customer_id"]), date.fromisoformat(k["day"])): k.get("plan_id")
+                for k in (existing.key_visits if existing else [])}  # fmt: skip
+    key_visits = await _plan_key_visits(session, actor, wanted, previous, rules, now)
+    if existing is None:
+        report = WeeklyReport(
+            team_id=actor.team_id or 0, rep_id=actor.user_id, week_start=window.week.first,
+            summary=summary, feedback=feedback, key_visits=key_visits, sections=sections,
+            late=_weekly_late(rules, window, now), submitted_at=now, updated_at=now,
+        )  # fmt: skip
+        try:
+            async with session.begin_nested():
+                session.add(report)
+                await session.flush()
+        except IntegrityError:
+            raise UserFacingError("reports.weekly_already_submitted") from None
+        action = "weekly_report.submitted"
+    else:
+        report = existing
+        report.summary, report.feedback, report.key_visits = summary, feedback, key_visits
+        report.sections, report.updated_at = sections, now
+        session.add(report)
+        await session.flush()
+        action = "weekly_report.edited"
+    audit.record(
+        session, at=now, action=action, entity="weekly_report", entity_id=report.id,
+        actor_id=actor.user_id,
+        after={"week": window.week.first.isoformat(), "late": report.late,
+               "key_visits": [[k["customer_id"], k["day"]] for k in key_visits]},
+    )  # fmt: skip
+    names = await _customers(session, [cid for cid, _ in wanted])
+    planned = [(day, names[cid]) for cid, day in sorted(wanted, key=lambda pair: pair[1])]
+    return SubmittedWeekly(report, existing is None, planned)
+
+
+async def _plan_key_visits(
+    session: AsyncSession,
+    actor: Actor,
+    wanted: list[tuple[int, date]],
+    previous: dict[tuple[int, date], Any],
+    rules: TeamSettings,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Put the key visits on the plan; drop the entries this report planned and no longer
+    wants. Returns the key visits as stored on the report, with the plan entries it made."""
+    today = local_today(now, rules.timezone)
+    for (customer_id, day), plan_id in previous.items():
+        if (customer_id, day) in wanted or plan_id is None:
+            continue
+        plan = await session.get(PlannedVisit, int(plan_id))
+        if plan is not None and plan.rep_id == actor.user_id and plan.done_visit_id is None:
+            await plans.remove_plan(session, actor=actor, plan_id=plan.id or 0, now=now)
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for customer_id, day in wanted:
+        if (customer_id, day) not in previous:
+            by_day[day].append(customer_id)
+    made: dict[tuple[int, date], int] = {}
+    for day, customer_ids in sorted(by_day.items()):
+        result = await plans.plan_visits(
+            session, actor=actor, day=day, customer_ids=customer_ids, purpose=None,
+            today=today, now=now,
+        )  # fmt: skip
+        added = [c.id for c in result.added]
+        rows = await session.exec(
+            select(PlannedVisit).where(
+                col(PlannedVisit.rep_id) == actor.user_id,
+                col(PlannedVisit.planned_on) == day,
+                col(PlannedVisit.customer_id).in_(added),
+            )
+        )
+        made.update({(plan.customer_id, day): plan.id or 0 for plan in rows.all()})
+    return [
+        {"customer_id": customer_id, "day": day.isoformat(),
+         "plan_id": previous.get((customer_id, day), made.get((customer_id, day)))}
+        for customer_id, day in wanted
+    ]  # fmt: skip
+
+
+async def _customers(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
+    if not ids:
+        return {}
+    rows = await session.exec(select(Customer).where(col(Customer.id).in_(list(ids))))
+    return {customer.id or 0: customer for customer in rows.all()}
+
+
+async def key_visit_customers(
+    session: AsyncSession, report: WeeklyReport
+) -> list[tuple[date, Customer]]:
+    """A weekly report's key visits with their customers, by day."""
+    found = await _customers(session, [int(k["customer_id"]) for k in report.key_visits])
+    pairs = [(date.fromisoformat(k["day"]), found.get(int(k["customer_id"])))
+             for k in report.key_visits]  # fmt: skip
+    return sorted(((day, c) for day, c in pairs if c is not None), key=lambda p: p[0])
+
+
+async def week_status(
+    session: AsyncSession, team_id: int, week_start: date
+) -> list[tuple[User, WeeklyReport | None]]:
+    """Each active rep of the team (and anyone who reported) with their weekly report."""
+    query = (
+        select(User, WeeklyReport)
+        .join(
+            WeeklyReport,
+            and_(
+                col(WeeklyReport.rep_id) == col(User.id),
+                col(WeeklyReport.week_start) == week_start,
+            ),
+            isouter=True,
+        )
+        .where(col(User.team_id) == team_id, col(User.role) == Role.REP)
+        .where(or_(col(User.active).is_(True), col(WeeklyReport.id).is_not(None)))
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return [(user, report) for user, report in (await session.exec(query)).all()]
+
+
+async def visible_weekly(
+    session: AsyncSession, actor: Actor, report_id: int
+) -> tuple[WeeklyReport, User]:
+    report = await session.get(WeeklyReport, report_id)
+    if report is None or not (report.rep_id == actor.user_id or leads(actor, report.team_id)):
+        raise NotAllowedError("reports.not_found")
+    rep = await session.get(User, report.rep_id)
+    assert rep is not None
+    return report, rep
