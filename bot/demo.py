@@ -141,15 +141,35 @@ class Terminal:
         self.out = out
         self.chats: dict[int, Chat] = {}
         self.current = DEMO_USERS[3]
+        # The newest message id each person has been shown, so that messages the bot sends by
+        # itself (an approval card, a notice) are shown once, when that person is played.
+        self.seen: dict[int, int] = {}
 
-    async def chat(self) -> Chat:
-        person = self.current
+    async def chat(self, person: DemoUser | None = None) -> Chat:
+        person = person or self.current
         if person.telegram_id not in self.chats:
             first, _, last = person.name.partition(" ")
             self.chats[person.telegram_id] = await self.bot.chat(
                 person.telegram_id, first, language_code=person.language, last_name=last
             )
         return self.chats[person.telegram_id]
+
+    async def open_all(self) -> None:
+        """Every demo person has the bot open, so messages to them can arrive."""
+        for person in DEMO_USERS:
+            chat = await self.chat(person)
+            messages = await chat.bot_messages()
+            self.seen[person.telegram_id] = max((m.message_id for m in messages), default=0)
+
+    async def show_arrived(self) -> None:
+        """Messages that reached the current person by themselves since they last looked."""
+        await self.bot.drain_outbox()
+        chat = await self.chat()
+        seen = self.seen.get(chat.user_id, 0)
+        arrived = [m for m in await chat.bot_messages() if m.message_id > seen]
+        if arrived:
+            self.out("📨 " + (f"{len(arrived)} new" if len(arrived) > 1 else "new"))
+            self.show(arrived)
 
     def prompt(self) -> str:
         person = self.current
@@ -158,6 +178,8 @@ class Terminal:
 
     def show(self, messages: list[SandboxMessage]) -> None:
         for message in messages:
+            seen = self.seen.get(message.chat_id, 0)
+            self.seen[message.chat_id] = max(seen, message.message_id)
             self.out("🤖 " + plain(message.text or message.caption or f"({message.kind})"))
             number = 1
             for row in message.buttons:
@@ -185,9 +207,11 @@ class Terminal:
             return True
         if line.startswith(":as "):
             self.switch(line[4:].strip())
+            await self.show_arrived()
             return True
         if line.startswith(":wait "):
             await self.wait(line[6:].strip())
+            await self.show_arrived()
             return True
         chat = await self.chat()
         if line.isdigit():
@@ -199,6 +223,7 @@ class Terminal:
             self.show(await chat.send_photo(caption=line[6:].strip() or None))
         else:
             self.show(await chat.send(line))
+        await self.show_arrived()
         return True
 
     def switch(self, who: str) -> None:
@@ -266,7 +291,9 @@ async def run_demo(
                     bot = LocalBot(runtime=runtime, sandbox=sandbox, client=client)
                     await bot.start()
                     try:
-                        await _chat_loop(Terminal(bot, out), script, out)
+                        terminal = Terminal(bot, out)
+                        await terminal.open_all()
+                        await _chat_loop(terminal, script, out)
                     finally:
                         await bot.stop()
         finally:

@@ -125,6 +125,8 @@ class RequestForm(Form):
                 return "summary"
             if answer.choice not in {spec.name for spec in kind.fields}:
                 raise InputError("approvals.use_buttons")
+            if kind.field(answer.choice).kind is FieldKind.FILES:
+                data["files"] = []  # changing the receipts means sending them again
             data["_return"] = True
             return FIELD + str(answer.choice)
         kind = _kind(data)

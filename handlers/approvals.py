@@ -69,7 +69,7 @@ def shortcut(kind: RequestType) -> PtbHandler:
 
 
 async def list_line(turn: Turn, request: ApprovalRequest) -> str:
-    """ "⏳ #12 🧾 Expense · ¥1,500.00 · 24 Nov — waiting: manager"."""
+    """One line of a list: state icon, number, type, amount, day, state and level."""
     kind = get_type(request.type)
     parts = [f"#{request.id} {kind.icon} {turn.t(kind.name_key)}"]
     if request.amount_minor is not None:

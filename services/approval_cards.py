@@ -317,7 +317,10 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             else texts.t(lang, "approvals.by_system")
         )
         action = texts.t(lang, "approvals.history_" + entry.action.removeprefix("approval."))
-        line = f"• {moment_text(entry.at, data, lang)} · {who}: {action}"
+        line = texts.t(
+            lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
+            action=action,
+        )  # fmt: skip
         if trail and (entry.before or entry.after):
             line += f" ({_state_label(texts, lang, entry.before)} → "
             line += f"{_state_label(texts, lang, entry.after)})"
@@ -419,16 +422,19 @@ def render(
     lines.append(route_text(texts, lang, data))
     history = history_lines(texts, lang, data, trail=trail)
     keep = len(history) if trail else HISTORY_LINES
-    if history:
-        lines.append(t(lang, "approvals.history_title" if not trail else "approvals.trail_title"))
-        if len(history) > keep:
-            lines.append("…")
-        lines.extend(history[-keep:])
-    text = "\n".join(lines)
-    while len(text) > MAX_CARD and len(lines) > 12:
-        lines.pop(-len(history) if history else -1)
-        text = "\n".join(lines)
-    return text[:MAX_CARD]
+    while True:
+        card = list(lines)
+        if history and keep:
+            card.append(t(lang, "approvals.trail_title" if trail else "approvals.history_title"))
+            if len(history) > keep:
+                card.append("…")
+            card.extend(history[-keep:])
+        text = "\n".join(card)
+        # Fields are bounded (500 characters at most), so dropping older history is enough
+        # to stay under Telegram's limit; HTML is never cut in the middle.
+        if len(text) <= MAX_CARD or keep == 0:
+            return text
+        keep -= 1
 
 
 def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> OutboxButtons:
@@ -444,6 +450,11 @@ def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> OutboxButton
         label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
         rows[1].append({"text": label, "data": callback(data.id, RECEIPTS)})
     return rows
+
+
+def view_buttons(texts: Catalogs, lang: str, data: CardData) -> OutboxButtons:
+    """On a copy whose owner cannot decide (any more): open the request and its audit trail."""
+    return [[{"text": texts.t(lang, "approvals.view"), "data": callback(data.id, VIEW)}]]
 
 
 def can_act(data: CardData, user_id: int) -> bool:
@@ -468,7 +479,10 @@ async def send_card(
     assert recipient.id is not None
     await send_attachments(session, env, data, recipient, key_prefix=f"ap:{data.id}:file")
     lang = recipient.language
-    buttons = decision_buttons(env.texts, lang, data) if can_act(data, recipient.id) else None
+    if can_act(data, recipient.id):
+        buttons = decision_buttons(env.texts, lang, data)
+    else:
+        buttons = view_buttons(env.texts, lang, data)
     outbox_id = await outbox.enqueue(
         session, key=key, chat_id=recipient.telegram_id, recipient_id=recipient.id,
         kind=f"approval.{kind}", text=render(env.texts, lang, data, header=header),
@@ -533,7 +547,11 @@ async def refresh_copies(session: AsyncSession, env: Env, data: CardData) -> int
             session, key=f"ap:{data.id}:v{data.request.version}:edit:{card.id}",
             chat_id=recipient.telegram_id, recipient_id=recipient.id, kind="approval.update",
             text=rendered[lang], now=env.now, edit_of_id=card.outbox_id,
-            buttons=decision_buttons(env.texts, lang, data) if acts else None,
+            buttons=(
+                decision_buttons(env.texts, lang, data)
+                if acts
+                else view_buttons(env.texts, lang, data)
+            ),
         )  # fmt: skip
     return len(cards)
 

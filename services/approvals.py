@@ -19,7 +19,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -680,6 +681,7 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         levels.append(col(ApprovalStep.level) == DIRECTOR)
     if not levels:
         return []
+    earlier = aliased(ApprovalStep)
     query = (
         select(ApprovalRequest)
         .join(ApprovalStep, current)
@@ -687,6 +689,11 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
             col(ApprovalRequest.status) == RequestStatus.PENDING,
             col(ApprovalRequest.requester_id) != actor.user_id,
             or_(*levels),
+            ~exists().where(  # levels this person approved already are not theirs again
+                col(earlier.request_id) == col(ApprovalRequest.id),
+                col(earlier.decided_by_id) == actor.user_id,
+                col(earlier.status) == StepStatus.APPROVED,
+            ),
         )
         .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
     )

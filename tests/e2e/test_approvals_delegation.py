@@ -90,7 +90,7 @@ async def test_delegation_starts_works_and_ends_by_itself(local_bot: LocalBot) -
     (delegation,) = await delegations(local_bot)
     assert delegation.end_reason == "expired" and delegation.ended_at is not None
     now = await message(delegate, second.message_id)
-    assert now.button_texts() == []
+    assert now.button_texts() == ["👁 View"]
     assert "not yours to decide" in texts(await forge(delegate, "ap|2|a|0"))
     assert "Who should decide" in texts(await people.manager.send("/delegate"))
     async with transaction(local_bot.runtime.sessions) as session:
@@ -115,7 +115,7 @@ async def test_ending_early_and_handing_to_a_director(local_bot: LocalBot) -> No
     assert "delegation to Zhao Min has ended" in reply
     await local_bot.drain_outbox()
     assert "Chen Jing ended the delegation" in text_of(await people.director.last_reply())
-    assert (await message(people.director, card.message_id)).button_texts() == []
+    assert (await message(people.director, card.message_id)).button_texts() == ["👁 View"]
     (delegation,) = await delegations(local_bot)
     assert delegation.end_reason == "ended"
 
@@ -156,7 +156,7 @@ async def test_pending_lists_oldest_first_with_buttons(local_bot: LocalBot) -> N
     replies = await people.manager.tap("Approve", message_id=copy.message_id)
     assert "approved #2" in texts(replies)
     await local_bot.drain_outbox()
-    assert (await message(people.manager, original.message_id)).button_texts() == []
+    assert (await message(people.manager, original.message_id)).button_texts() == ["👁 View"]
     reply = texts(await people.manager.send("/pending"))
     assert "2 waiting" in reply and "#2" not in reply
     # Directors see only what reached their level.

@@ -60,7 +60,9 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     second_copy = await card_of(people.director_2, 1)
     assert "Waiting for: <b>Director</b>" in text_of(first_copy)
     manager_now = await message(people.manager, manager_card.message_id)
-    assert manager_now.button_texts() == [] and "Manager ✅ Chen Jing" in text_of(manager_now)
+    assert manager_now.button_texts() == ["👁 View"] and "Manager ✅ Chen Jing" in text_of(
+        manager_now
+    )
 
     # The edit of the other director's copy is slow to arrive: meanwhile they tap their card.
     await local_bot.client.add_fault("slow", "editMessageText", chat_id=DIRECTOR_2, delay=3)
@@ -76,7 +78,7 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     ):  # fmt: skip
         now = await message(chat, copy.message_id)
         assert "<b>Approved</b> by Zhao Min" in text_of(now), chat.user_id
-        assert now.button_texts() == []
+        assert now.button_texts() == ["👁 View"]
 
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED and request.amount_minor == 300_000
@@ -122,7 +124,7 @@ async def test_rejection_needs_a_reason_and_tells_the_requester(local_bot: Local
     assert step.status == StepStatus.REJECTED and "not covered" in step.reason
     assert (await audit_of(local_bot, 1))[-1].reason.startswith("Taxi is not covered")
     card = await card_of(people.manager, 1, with_buttons=False)
-    assert "<b>Rejected</b> by Chen Jing" in text_of(card) and card.button_texts() == []
+    assert "<b>Rejected</b> by Chen Jing" in text_of(card) and card.button_texts() == ["👁 View"]
 
 
 async def test_ask_for_info_round_trip(local_bot: LocalBot) -> None:
@@ -138,7 +140,7 @@ async def test_ask_for_info_round_trip(local_bot: LocalBot) -> None:
     assert "Which customer was the trip for?" in text_of(notice)
     assert notice.button_texts() == ["💬 Answer", "↩️ Withdraw"]
     waiting = await message(people.manager, first_card.message_id)
-    assert waiting.button_texts() == [] and "answer to a question" in text_of(waiting)
+    assert waiting.button_texts() == ["👁 View"] and "answer to a question" in text_of(waiting)
     # Deciding while the question is open is refused.
     replies = await forge(people.manager, "ap|1|a|0")
     assert "waits for the requester's answer" in texts(replies)
@@ -172,7 +174,7 @@ async def test_withdraw_while_pending(local_bot: LocalBot) -> None:
     assert "#1 is withdrawn" in texts(replies)
     await local_bot.drain_outbox()
     now = await message(people.manager, manager_card.message_id)
-    assert "<b>Withdrawn</b> by Wang Wei" in text_of(now) and now.button_texts() == []
+    assert "<b>Withdrawn</b> by Wang Wei" in text_of(now) and now.button_texts() == ["👁 View"]
     replies = await forge(people.manager, "ap|1|a|0")
     assert "withdrawn by the requester" in texts(replies)
     replies = await forge(people.rep, "ap|1|wy")

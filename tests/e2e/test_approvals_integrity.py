@@ -109,7 +109,7 @@ async def test_double_tap_and_old_card(local_bot: LocalBot) -> None:
     assert "already approved by Zhao Min" in texts(replies)
     await local_bot.client.clear_faults()
     await local_bot.drain_outbox()
-    assert (await message(people.manager, card.message_id)).button_texts() == []
+    assert (await message(people.manager, card.message_id)).button_texts() == ["👁 View"]
     assert decisions(await audit_of(local_bot, 1)) == 2
 
 
@@ -193,6 +193,8 @@ async def test_one_person_never_approves_two_levels(local_bot: LocalBot) -> None
     await card_of(people.director_2, 1)
     replies = await forge(people.director, "ap|1|a|1")
     assert "You approved an earlier level of #1" in texts(replies)
+    assert "Nothing waits" in texts(await people.director.send("/pending"))
+    assert "1 waiting" in texts(await people.director_2.send("/pending"))
     replies = await people.director_2.tap("Approve")
     assert "it is final" in texts(replies)
 

@@ -80,7 +80,7 @@ async def test_reminder_then_escalation_to_the_directors(local_bot: LocalBot) ->
     assert "waited 8 working hours for your decision" in text_of(await people.manager.last_reply())
     for copy in (manager_card, reminder):
         now = await message(people.manager, copy.message_id)
-        assert now.button_texts() == [] and "1. Manager ⏫" in text_of(now)
+        assert now.button_texts() == ["👁 View"] and "1. Manager ⏫" in text_of(now)
     escalation = (await audit_of(local_bot, 1))[-1]
     assert escalation.action == "approval.escalated" and escalation.actor_id is None
     assert "8 working hours" in escalation.reason

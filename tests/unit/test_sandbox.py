@@ -201,6 +201,20 @@ async def test_press_refuses_buttons_that_do_not_exist(bot: Bot, client: Sandbox
         await client.press(USER, 10**9, data="a")
 
 
+async def test_a_forged_press_sends_any_data_on_any_bot_message(
+    bot: Bot, client: SandboxClient
+) -> None:
+    """A modified client can send callback data no button carries; bots must cope."""
+    plain = await bot.send_message(USER, "No keyboard")
+    await client.press(USER, plain.message_id, data="approve:999", forged=True)
+    query = (await next_update(bot)).callback_query
+    assert query is not None and query.data == "approve:999"
+    with pytest.raises(SandboxError, match="1 to 64 bytes"):
+        await client.press(USER, plain.message_id, data="x" * 65, forged=True)
+    with pytest.raises(SandboxError, match="no bot message"):
+        await client.press(USER, 10**9, data="a", forged=True)
+
+
 async def test_callback_data_and_button_validation(bot: Bot) -> None:
     await bot.send_message(USER, "ok", reply_markup=keyboard(("A", "d" * 64)))
     for data in ("d" * 65, "é" * 33):
