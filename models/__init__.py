@@ -8,6 +8,19 @@ from models.invite import Invite
 from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
+from models.receivable import (
+    CollectionContact,
+    Dispute,
+    DisputeStatus,
+    DunningReminder,
+    Payment,
+    Promise,
+    PromiseStatus,
+    Receivable,
+    ReceivableStatus,
+    ReconciliationItem,
+    ReconciliationStatus,
+)
 from models.team import Team
 from models.user import User
 from models.visit import (
@@ -23,15 +36,26 @@ __all__ = [
     "AttachmentKind",
     "AuditEntry",
     "CheckinSource",
+    "CollectionContact",
     "Customer",
     "CustomerStatus",
+    "Dispute",
+    "DisputeStatus",
+    "DunningReminder",
     "FormState",
     "Invite",
     "JobRun",
     "OutboxMessage",
     "OutboxStatus",
+    "Payment",
     "PlanSource",
     "PlannedVisit",
+    "Promise",
+    "PromiseStatus",
+    "Receivable",
+    "ReceivableStatus",
+    "ReconciliationItem",
+    "ReconciliationStatus",
     "Role",
     "RunStatus",
     "SenderLease",

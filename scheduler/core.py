@@ -229,6 +229,6 @@ class Scheduler:
                 else "never"
             )
             upcoming = next_fire_time(item.schedule, now)
-            nxt = f"{upcoming:%Y-%m-%d %H:%M %Z}" if upcoming else "none within 62 days"
+            nxt = f"{upcoming:%Y-%m-%d %H:%M %Z}" if upcoming else "none within 400 days"
             rows.append((item, last, nxt))
         return rows
