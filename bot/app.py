@@ -19,6 +19,7 @@ from bot.migrate import ensure_current
 from bot.ordering import PerUserUpdateProcessor
 from bot.settings import Settings
 from handlers import (
+    collections,
     customers,
     fallback,
     help,
@@ -32,6 +33,7 @@ from handlers import (
 )
 from handlers.commands import publish_default_menus
 from handlers.errors import on_error
+from scheduler import jobs as _jobs  # noqa: F401  (importing it registers every area's jobs)
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
 from services.teams import sync_teams
@@ -92,7 +94,18 @@ async def open_runtime(
 
 def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
-    for area in (start, help, profile, invites, users, customers, visits, plans, team):
+    for area in (
+        start,
+        help,
+        profile,
+        invites,
+        users,
+        customers,
+        visits,
+        plans,
+        team,
+        collections,
+    ):
         area.register(app)
     fallback.register(app)
     app.add_error_handler(on_error)

@@ -88,6 +88,19 @@ async def get_visible(session: AsyncSession, actor: Actor, receivable_id: int) -
     return receivable
 
 
+async def visible_owner(session: AsyncSession, actor: Actor, user_id: int) -> User:
+    """A person whose receivables the actor may list: themselves; a manager their team's
+    people; directors and admins anyone."""
+    user = await session.get(User, user_id)
+    if user is not None and (
+        user.id == actor.user_id
+        or actor.sees_all_teams()
+        or (actor.role is Role.MANAGER and user.team_id == actor.team_id)
+    ):
+        return user
+    raise NotAllowedError("collections.not_found")
+
+
 async def find_by_number(session: AsyncSession, document_no: str) -> Receivable | None:
     query = select(Receivable).where(col(Receivable.document_no) == document_no.strip())
     return (await session.exec(query)).first()
@@ -571,7 +584,7 @@ async def raise_dispute(
             buttons.append([{"text": label[:60], "data": f"dn|x{dispute.id}|r"}])
         await outbox.enqueue(
             session, key=f"dispute:{disputes[0][0].id}:to:{person.id}",
-            chat_id=person.telegram_id, recipient_id=person.id, kind="collections.dispute",
+            chat_id=person.telegram_id, recipient_id=person.id, kind="dispute.card",
             text="\n".join(lines), buttons=buttons, now=now,
         )  # fmt: skip
     told = ", ".join(person.display_name for person in deciders) or None
@@ -635,7 +648,7 @@ async def resolve_dispute(
     if owner is not None and owner.active and owner.id != actor.user_id:
         await outbox.enqueue(
             session, key=f"dispute:{dispute.id}:resolved", chat_id=owner.telegram_id,
-            recipient_id=owner.id, kind="collections.dispute_resolved",
+            recipient_id=owner.id, kind="dispute.resolved",
             text=texts.t(
                 owner.language, "collections.dispute_resolved_rep",
                 number=html.escape(receivable.document_no), customer=html.escape(name),
