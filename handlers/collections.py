@@ -130,7 +130,7 @@ async def _list_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
 
 
 def _status_mark(turn: Turn, doc: receivables.Document) -> str:
-    if doc.receivable.status is ReceivableStatus.DISPUTED:
+    if doc.receivable.status == ReceivableStatus.DISPUTED:
         return " " + turn.t("collections.mark_disputed")
     if doc.promised_on is not None:
         day = format_short_day(doc.promised_on, turn.lang)
@@ -202,7 +202,7 @@ async def show_document(turn: Turn, receivable_id: int, edit: int | None = None)
             turn.t("collections.card_payment", day=format_short_day(payment.paid_on, lang),
                    amount=money(payment.amount, currency, lang))
         )  # fmt: skip
-    open_ = receivable.status is not ReceivableStatus.PAID and doc.balance > 0
+    open_ = receivable.status != ReceivableStatus.PAID and doc.balance > 0
     buttons = _buttons(action_buttons(turn.deps.texts, lang, f"d{doc.id}")) if open_ else []
     if edit is not None:
         turn.edit(edit, "\n".join(lines), buttons)

@@ -389,7 +389,7 @@ def _update(
         receivable.dunning_round += 1
     (receivable.customer_id, receivable.owner_id, receivable.amount, receivable.currency,
      receivable.issued_on, receivable.due_on) = row.values()  # fmt: skip
-    if receivable.status is not ReceivableStatus.DISPUTED:
+    if receivable.status != ReceivableStatus.DISPUTED:
         paid_off = receivable.amount <= paid
         receivable.status = ReceivableStatus.PAID if paid_off else ReceivableStatus.OPEN
         receivable.paid_at = (receivable.paid_at or ctx.now) if paid_off else None

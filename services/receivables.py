@@ -352,7 +352,7 @@ async def actionable(session: AsyncSession, actor: Actor, ids: Sequence[int]) ->
 def _set_status(receivable: Receivable, status: ReceivableStatus, now: datetime) -> None:
     receivable.status = status
     receivable.updated_at = now
-    receivable.paid_at = now if status is ReceivableStatus.PAID else None
+    receivable.paid_at = now if status == ReceivableStatus.PAID else None
 
 
 @dataclass(frozen=True)
@@ -547,7 +547,7 @@ async def raise_dispute(
     disputes: list[tuple[Dispute, Document]] = []
     for doc in docs:
         receivable = doc.receivable
-        if receivable.status is ReceivableStatus.DISPUTED or await open_dispute(session, doc.id):
+        if receivable.status == ReceivableStatus.DISPUTED or await open_dispute(session, doc.id):
             raise UserFacingError("collections.already_disputed", number=receivable.document_no)
         dispute = Dispute(
             receivable_id=doc.id, reason=reason, raised_by_id=actor.user_id, raised_at=now
@@ -628,7 +628,7 @@ async def resolve_dispute(
         raise NotAllowedError()
     customer = await session.get(Customer, receivable.customer_id)
     name = customer.name if customer else ""
-    if dispute.status is not DisputeStatus.OPEN:
+    if dispute.status != DisputeStatus.OPEN:
         return Resolved(receivable.document_no, name, already=True)
     dispute.status, dispute.resolved_at, dispute.resolved_by_id = (
         DisputeStatus.RESOLVED, now, actor.user_id,
@@ -636,7 +636,7 @@ async def resolve_dispute(
     session.add(dispute)
     owed = (await documents(session, col(Receivable.id) == receivable.id, open_only=False))[0]
     status = ReceivableStatus.PAID if owed.balance <= 0 else ReceivableStatus.OPEN
-    if receivable.status is ReceivableStatus.DISPUTED:
+    if receivable.status == ReceivableStatus.DISPUTED:
         _set_status(receivable, status, now)
         session.add(receivable)
     audit.record(

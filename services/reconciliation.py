@@ -167,7 +167,7 @@ async def confirm_item(
 ) -> tuple[ReconciliationItem, str]:
     """The customer confirmed the balance."""
     item, name = await get_item(session, actor, item_id)
-    if item.status is not ReconciliationStatus.PENDING:
+    if item.status != ReconciliationStatus.PENDING:
         raise UserFacingError("collections.recon_answered")
     item.status, item.answered_at = ReconciliationStatus.CONFIRMED, now
     session.add(item)
@@ -191,7 +191,7 @@ async def record_difference(
     """The customer's figure differs: recorded, and the manager is told. The same figure as
     ours counts as a confirmation."""
     item, name = await get_item(session, actor, item_id)
-    if item.status is not ReconciliationStatus.PENDING:
+    if item.status != ReconciliationStatus.PENDING:
         raise UserFacingError("collections.recon_answered")
     if customer_balance < 0:
         raise UserFacingError("collections.amount_negative")
