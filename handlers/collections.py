@@ -69,7 +69,10 @@ def _aging_lines(turn: Turn, figures: Figures) -> list[str]:
         amounts = figures.bucket(bucket)
         if amounts:
             label = turn.t(f"collections.bucket_{bucket.replace('-', '_').replace('+', 'plus')}")
-            lines.append(f"   {label}: {totals_text(amounts, turn.lang)}")
+            lines.append(
+                turn.t("collections.bucket_line", bucket=label,
+                       total=totals_text(amounts, turn.lang))
+            )  # fmt: skip
     return lines
 
 

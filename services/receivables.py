@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Subquery, case, false, func, true, type_coerce
@@ -870,9 +870,19 @@ class CollectedShare:
 
     @property
     def percent(self) -> Decimal:
+        """The share in percent, rounded down to 0.1 (59.99 % shows as 59.9 %, not 60 %)."""
         if self.amount <= 0:
             return Decimal(100)
-        return (self.collected * 100 / self.amount).quantize(Decimal("0.1"))
+        return (self.collected * 100 / self.amount).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+    @property
+    def percent_text(self) -> str:
+        """``59.9``, ``60``."""
+        return format(self.percent.normalize(), "f")
+
+    def below(self, percent: int) -> bool:
+        """Exactly below ``percent`` (no rounding)."""
+        return self.collected * 100 < self.amount * percent
 
 
 @dataclass(frozen=True)
@@ -888,7 +898,7 @@ class InvoiceCheck:
         share = self.share
         key = "collections.share_below" if self.below else "collections.share_ok"
         return texts.t(
-            lang, key, number=html.escape(share.document_no), percent=f"{share.percent:g}",
+            lang, key, number=html.escape(share.document_no), percent=share.percent_text,
             collected=money(share.collected, share.currency, lang),
             amount=money(share.amount, share.currency, lang), threshold=self.threshold_percent,
         )  # fmt: skip
@@ -923,7 +933,7 @@ async def check_invoice_request(
     receivable = await find_by_number(session, contract_no)
     assert receivable is not None
     rules = (await team_rules(session, settings, receivable.team_id)).collections
-    below = share.percent < rules.invoice_min_collected_percent
+    below = share.below(rules.invoice_min_collected_percent)
     return InvoiceCheck(
         share=share, threshold_percent=rules.invoice_min_collected_percent, below=below,
         refused=below and rules.refuse_invoice_below,
@@ -936,7 +946,7 @@ def refuse_if_below(check: InvoiceCheck | None, lang: str) -> None:
         share = check.share
         raise UserFacingError(
             "collections.invoice_refused", number=share.document_no,
-            percent=f"{share.percent:g}", threshold=check.threshold_percent,
+            percent=share.percent_text, threshold=check.threshold_percent,
             collected=money(share.collected, share.currency, lang),
             amount=money(share.amount, share.currency, lang),
         )  # fmt: skip
