@@ -21,7 +21,7 @@ from models.receivable import Receivable
 from services import receivables
 from services.customer_import import import_customers, read_table
 from services.customers import name_key
-from tests.helpers import join, team_id, user_by_tg
+from tests.helpers import join, user_by_tg
 
 DATA = Path(__file__).parent / "data"
 # The owners named in the sample files, as salesbot users.
@@ -118,17 +118,5 @@ async def outbox_rows(runtime: Runtime, kind: str | None = None) -> list[OutboxM
         return list((await session.exec(query)).all())
 
 
-async def reminders_to(chat: Chat, since: int = 0) -> list[str]:
-    """Texts of the reminders (and copies) the person received after message ``since``."""
-    return [
-        m.text or ""
-        for m in await chat.bot_messages()
-        if m.message_id > since and m.text and ("overdue" in m.text.lower() or "due" in m.text)
-    ]
-
-
 async def last_id(chat: Chat) -> int:
     return max((m.message_id for m in await chat.messages()), default=0)
-
-
-__all__ = ["team_id"]

@@ -205,6 +205,29 @@ async def test_a_rep_adds_a_receivable_in_chat(local_bot: LocalBot) -> None:
     assert "already exists" in (taken[0].text or "")
 
 
+async def test_a_manager_adds_a_receivable_for_one_of_their_reps(local_bot: LocalBot) -> None:
+    manager = await join(local_bot, 3001, "Mona", Role.MANAGER, "north")
+    await join(local_bot, 3002, "Rick", Role.REP, "north")
+    runtime = local_bot.runtime
+    await add_customer_in(runtime, "north", "成都华丰机械", 3002)
+    await manager.send("/receivable")
+    results = await manager.send("华丰")
+    assert "成都华丰机械" in results[-1].button_texts()
+    await manager.tap("成都华丰机械")
+    await manager.send("HT-7")
+    await manager.send("USD 1200")
+    await manager.send("2026-11-20")
+    await manager.send("2026-12-20")
+    await manager.tap("Rick")
+    await manager.tap("Save")
+    async with transaction(runtime.sessions) as session:
+        added = (await session.exec(select(Receivable))).one()
+    rick = await user_by_tg(runtime, 3002)
+    assert added.owner_id == (rick.id if rick else None)
+    assert (added.currency, added.amount) == ("USD", Decimal("1200"))
+    assert (added.issued_on, added.due_on) == (date(2026, 11, 20), date(2026, 12, 20))
+
+
 async def test_reconciliation_on_the_last_working_day_of_december(local_bot: LocalBot) -> None:
     manager = await join(local_bot, 3001, "Mona", Role.MANAGER, "north")
     rep = await join(local_bot, 3002, "Rick", Role.REP, "north")

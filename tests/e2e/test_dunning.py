@@ -72,3 +72,16 @@ async def test_the_run_follows_the_team_timezone(local_bot: LocalBot) -> None:
     texts = [m.text or "" for m in await rep.bot_messages() if "RE-7" in (m.text or "")]
     assert [tone_of(text) for text in texts] == ["friendly", "due"]
     assert "€800.00" in texts[-1] and "due today" in texts[-1]
+
+
+async def test_reminders_speak_the_reps_language(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3003, "王伟", Role.REP, "north", lang="zh")
+    runtime = local_bot.runtime
+    customer = await add_customer_in(runtime, "north", "成都康乐零售", 3003)
+    await add_receivable(runtime, "INV-Z", customer=customer, owner_tg=3003, amount="18000",
+                         due=date(2026, 11, 27))  # fmt: skip
+    await at_local(local_bot, "north", date(2026, 11, 24))
+    reminder = [m for m in await rep.bot_messages() if "INV-Z" in (m.text or "")][-1]
+    assert "温馨提醒 — 成都康乐零售" in (reminder.text or "")
+    assert "¥18,000.00" in (reminder.text or "") and "3 天后到期" in (reminder.text or "")
+    assert reminder.button_texts()[0] == "✅ 已全额收款"
