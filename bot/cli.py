@@ -323,8 +323,7 @@ def import_receivables(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create or update receivables from a file; the document number identifies each one, so
-    running it again with the same file changes nothing. Bad rows are reported and skipped."""
+    """Create or update receivables from an export; re-runnable, bad rows are reported."""
     from services.customer_import import ImportFileError
     from services.receivable_import import import_receivables as run_import
     from services.receivable_import import read_receivables

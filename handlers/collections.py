@@ -24,11 +24,11 @@ from handlers.forms import continue_form, start_form
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
-from models.receivable import DunningReminder, ReceivableStatus
+from models.receivable import ReceivableStatus
 from services import receivable_import, receivables, reconciliation, teams
 from services.collection_texts import action_buttons, document_line, when_label
 from services.customer_import import ImportFileError
-from services.errors import NotAllowedError, UserFacingError
+from services.errors import UserFacingError
 from services.money import money, totals_text
 from services.periods import format_day, format_short_day, local_today
 from services.receivables import BUCKETS, OVERDUE_BUCKETS, Aging, Figures, Scope
@@ -95,16 +95,15 @@ def _rep_lines(turn: Turn, aging: Aging, team_id: int | None = None) -> tuple[li
 
 async def _list_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
     """One rep's open receivables by due date, with totals and aging."""
-    owner = await receivables.visible_owner(turn.session, turn.actor, rep_id)
+    owner, docs = await receivables.open_documents_of(
+        turn.session, turn.actor, rep_id, limit=LIST_LIMIT
+    )
     aging = await receivables.aging(turn.session, turn.deps.settings, Scope(rep_id=rep_id),
                                     turn.now)  # fmt: skip
     mine = rep_id == turn.actor.user_id
     header = "collections.my_header" if mine else "collections.rep_header"
     lines = [turn.t(header, name=html.escape(owner.display_name))]
     lines += _aging_lines(turn, aging.total)
-    docs = await receivables.documents(
-        turn.session, receivables.Scope(rep_id=rep_id).condition(), limit=LIST_LIMIT
-    )
     today = local_today(turn.now, (await _rules(turn, owner.team_id)).timezone)
     if docs:
         lines.append(turn.t("collections.by_due_date"))
@@ -146,9 +145,7 @@ async def _rules(turn: Turn, team_id: int | None) -> TeamSettings:
 
 
 async def _team_page(turn: Turn, team_id: int) -> tuple[str, Keyboard]:
-    team = await teams.get_team(turn.session, team_id)
-    if team is None or (not turn.actor.sees_all_teams() and team.id != turn.actor.team_id):
-        raise NotAllowedError("collections.not_found")
+    team = await receivables.visible_team(turn.session, turn.actor, team_id)
     aging = await receivables.aging(turn.session, turn.deps.settings, Scope(team_id=team_id),
                                     turn.now)  # fmt: skip
     lines = [turn.t("collections.team_header", team=html.escape(team.name))]
@@ -222,10 +219,8 @@ async def collections_command(turn: Turn) -> None:
     ``/collections INV-1`` opens one document."""
     wanted = " ".join(turn.ctx.args or []).strip()
     if wanted:
-        found = await receivables.find_by_number(turn.session, wanted)
-        if found is None or found.id is None or not receivables.can_see(turn.actor, found):
-            raise UserFacingError("collections.not_found")
-        await show_document(turn, found.id)
+        found = await receivables.visible_by_number(turn.session, turn.actor, wanted)
+        await show_document(turn, found.id or 0)
         return
     if turn.actor.sees_all_teams():
         text, buttons = await _company_page(turn)
@@ -280,17 +275,14 @@ async def on_dunning_button(turn: Turn) -> None:
     elif kind == "d" and action == "o":
         await show_document(turn, int(raw_id))
     elif kind in ("d", "r"):
-        ids = await _reminder_documents(turn, int(raw_id)) if kind == "r" else [int(raw_id)]
+        ids = (
+            await receivables.reminder_documents(turn.session, int(raw_id))
+            if kind == "r"
+            else [int(raw_id)]
+        )
         await begin_action(turn, action, ids)
     else:
         raise UserFacingError("forms.stale_button")
-
-
-async def _reminder_documents(turn: Turn, reminder_id: int) -> list[int]:
-    reminder = await turn.session.get(DunningReminder, reminder_id)
-    if reminder is None:
-        raise NotAllowedError("collections.not_found")
-    return [int(entry["id"]) for entry in reminder.documents]
 
 
 @turn_handler()

@@ -101,6 +101,22 @@ async def visible_owner(session: AsyncSession, actor: Actor, user_id: int) -> Us
     raise NotAllowedError("collections.not_found")
 
 
+async def visible_by_number(session: AsyncSession, actor: Actor, document_no: str) -> Receivable:
+    """The receivable with this document number, if the actor may see it."""
+    found = await find_by_number(session, document_no)
+    if found is None or not can_see(actor, found):
+        raise NotAllowedError("collections.not_found")
+    return found
+
+
+async def visible_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
+    """A team whose receivables the actor may see: their own, or any for leaders."""
+    team = await session.get(Team, team_id)
+    if team is None or (not actor.sees_all_teams() and team.id != actor.team_id):
+        raise NotAllowedError("collections.not_found")
+    return team
+
+
 async def find_by_number(session: AsyncSession, document_no: str) -> Receivable | None:
     query = select(Receivable).where(col(Receivable.document_no) == document_no.strip())
     return (await session.exec(query)).first()
@@ -203,6 +219,23 @@ async def document(session: AsyncSession, actor: Actor, receivable_id: int) -> D
     await get_visible(session, actor, receivable_id)
     found = await documents(session, col(Receivable.id) == receivable_id, open_only=False)
     return found[0]
+
+
+async def open_documents_of(
+    session: AsyncSession, actor: Actor, owner_id: int, limit: int
+) -> tuple[User, list[Document]]:
+    """A person's open receivables by due date, if the actor may list them."""
+    owner = await visible_owner(session, actor, owner_id)
+    found = await documents(session, col(Receivable.owner_id) == owner_id, limit=limit)
+    return owner, found
+
+
+async def reminder_documents(session: AsyncSession, reminder_id: int) -> list[int]:
+    """The documents a reminder listed (each is re-checked when acted on)."""
+    reminder = await session.get(DunningReminder, reminder_id)
+    if reminder is None:
+        raise NotAllowedError("collections.not_found")
+    return [int(entry["id"]) for entry in reminder.documents]
 
 
 async def payments_of(session: AsyncSession, receivable_id: int) -> list[Payment]:
