@@ -22,6 +22,7 @@ from bot.ordering import PerUserUpdateProcessor
 from bot.settings import ConfigError, Settings
 from handlers import (
     approvals,
+    collections,
     customers,
     delegation,
     fallback,
@@ -38,6 +39,7 @@ from handlers import (
 )
 from handlers.commands import publish_default_menus
 from handlers.errors import on_error
+from scheduler import jobs as _jobs  # noqa: F401  (importing it registers every area's jobs)
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
 from services.approval_types import check_routes
@@ -110,7 +112,7 @@ def register_handlers(app: SalesApp) -> None:
     """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
     for area in (
         start, help, profile, invites, users, customers, visits, plans, team, approvals,
-        delegation, reports, summary,
+        delegation, reports, collections, summary,
     ):  # fmt: skip
         area.register(app)
     fallback.register(app)

@@ -36,6 +36,9 @@ jobs_app = typer.Typer(
     help="Scheduled jobs: `salesbot jobs` lists them; `salesbot jobs run` runs one now.",
     invoke_without_command=True,
 )
+import_app = typer.Typer(
+    help="Import the back office's exports (CSV or XLSX).", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(import_app, name="import")
@@ -323,6 +326,43 @@ def user_deactivate(
     try:
         typer.echo(run_async(lambda: _with_runtime(settings, _deactivate)))
     except ConfigError as exc:
+        fail(str(exc))
+
+
+@import_app.command("receivables")
+def import_receivables(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX export")],
+    team: Annotated[
+        str | None,
+        typer.Option(help="Team key: import only this team's rows (default: the owner's team)"),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create or update receivables from an export; re-runnable, bad rows are reported."""
+    from services.customer_import import ImportFileError
+    from services.receivable_import import import_receivables as run_import
+    from services.receivable_import import read_receivables
+    from services.teams import find_team
+
+    settings = settings_or_exit(config)
+
+    async def _import(runtime: Runtime) -> list[str]:
+        table = read_receivables(file)
+        async with transaction(runtime.sessions) as session:
+            team_id = None
+            if team is not None:
+                found = await find_team(session, team)
+                if found is None:
+                    raise ConfigError(f"Unknown team {team!r}; `salesbot teams` lists them.")
+                team_id = found.id
+            report = await run_import(
+                session, table, settings=settings, team_id=team_id, now=runtime.clock.now()
+            )
+        return report.lines(runtime.texts, "en", for_chat=False)
+
+    try:
+        typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _import))))
+    except (ConfigError, ImportFileError) as exc:
         fail(str(exc))
 
 

@@ -28,6 +28,7 @@ from models.common import Role
 from services import invites, plans, teams
 from services.customer_import import import_customers, read_table
 from services.periods import local_today
+from services.receivable_import import import_receivables, read_receivables
 from services.users import Actor, by_telegram_id
 
 DEMO_CONFIG = """\
@@ -63,6 +64,10 @@ DEMO_USERS = (
     DemoUser(900007, "Zhao Hui", Role.REP, "south", "en"),
     DemoUser(900008, "Sun Li", Role.REP, "south", "zh"),
 )
+
+DEMO_DATA = Path(__file__).parent / "demo_data"
+# The owner names used in the back office's sample exports, and the demo reps they stand for.
+SAMPLE_OWNERS = {"张三": 900004, "李四": 900005, "王五": 900006, "赵六": 900007, "钱七": 900008}
 
 HELP = """\
 Type as the current user; /help shows what they can do. Demo commands:
@@ -102,6 +107,7 @@ async def seed(runtime: Runtime) -> None:
                 display_name=person.name, username=None, language=person.language, now=now,
             )  # fmt: skip
     await seed_customers(runtime)
+    await seed_collections(runtime)
 
 
 async def seed_customers(runtime: Runtime) -> None:
@@ -131,6 +137,28 @@ async def seed_customers(runtime: Runtime) -> None:
                 session, actor=actor, day=today, customer_ids=[d.customer.id or 0 for d in due],
                 purpose=None, today=today, now=runtime.clock.now(),
             )  # fmt: skip
+
+
+async def seed_collections(runtime: Runtime) -> None:
+    """Customers and their receivables from the back office's sample exports (the files' bad
+    rows are skipped, as a real import would); running it again changes nothing."""
+    from sqlmodel import col, select
+
+    from models.user import User
+
+    now = runtime.clock.now()
+    async with transaction(runtime.sessions) as session:
+        wanted = list(SAMPLE_OWNERS.values())
+        rows = await session.exec(select(User).where(col(User.telegram_id).in_(wanted)))
+        ids = {user.telegram_id: user.id for user in rows.all() if user.id is not None}
+        owners = {name: ids[tg] for name, tg in SAMPLE_OWNERS.items() if tg in ids}
+        customers = read_table(DEMO_DATA / "customers.csv")
+        await import_customers(session, customers, team_id=None, now=now, owners=owners)
+        await session.flush()
+        await import_receivables(
+            session, read_receivables(DEMO_DATA / "receivables.csv"),
+            settings=runtime.settings, team_id=None, now=now, owners=owners,
+        )  # fmt: skip
 
 
 class Terminal:

@@ -150,7 +150,10 @@ class SchedulerSettings(_Section):
     # Runs missed while the bot was down are made up at start-up only this far back at most.
     catch_up_days: int = Field(default=8, ge=1, le=40)
     # A claimed run still "running" after this long is considered crashed and may run again.
-    stale_run_minutes: int = Field(default=30, ge=1)
+    stale_run_minutes: float = Field(default=30, gt=0)
+    # How often a running instance looks for runs due within their grace window that never
+    # happened or whose instance died while running them (the claim keeps this once-only).
+    recover_every_seconds: float = Field(default=60, gt=0)
 
 
 class JobSchedule(_Section):
@@ -292,6 +295,70 @@ class ReportSettings(_Section):
     late_window_days: int = Field(default=7, ge=0, le=31)
 
 
+DunningTone = Literal["friendly", "due", "firm", "urgent", "final"]
+DunningRecipient = Literal["rep", "manager", "director"]
+
+
+class DunningStep(_Section):
+    """One reminder of the dunning schedule: ``days`` after the due date (negative: before)."""
+
+    days: int = Field(ge=-90, le=3650)
+    # The wording: friendly (before the due date), due (on it), firm, urgent, final.
+    tone: DunningTone
+    # Who is told: the rep who owns the receivable; from a later step their manager too; from
+    # a still later step the directors.
+    recipients: list[DunningRecipient] = Field(default_factory=lambda: ["rep"], min_length=1)  # type: ignore[arg-type]
+
+    @field_validator("recipients")
+    @classmethod
+    def _rep_first(cls, value: list[str]) -> list[str]:
+        if "rep" not in value:
+            raise ValueError('every step goes to the rep (add "rep" to its recipients)')
+        return sorted(set(value), key=("rep", "manager", "director").index)
+
+
+def _default_dunning_steps() -> list[DunningStep]:
+    return [
+        DunningStep(days=-3, tone="friendly", recipients=["rep"]),
+        DunningStep(days=0, tone="due", recipients=["rep"]),
+        DunningStep(days=7, tone="firm", recipients=["rep"]),
+        DunningStep(days=14, tone="urgent", recipients=["rep", "manager"]),
+        DunningStep(days=30, tone="final", recipients=["rep", "manager", "director"]),
+    ]
+
+
+class CollectionSettings(_Section):
+    """Receivables and the dunning schedule of reminders."""
+
+    # ISO 4217 code used when an import row or a receivable typed in chat names no currency.
+    currency: str = "CNY"
+    steps: list[DunningStep] = Field(default_factory=_default_dunning_steps, min_length=1)
+    # A promised payment date may be at most this many days ahead.
+    promise_max_days: int = Field(default=60, ge=1, le=365)
+    # An invoice request shows the collected share of its contract; below this percentage the
+    # request is marked on the approver's card (or refused when refuse_invoice_below is true).
+    invoice_min_collected_percent: int = Field(default=60, ge=0, le=100)
+    refuse_invoice_below: bool = False
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        from babel.numbers import get_currency_name
+
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha() or get_currency_name(code, locale="en") == code:
+            raise ValueError(f"unknown currency {value!r} (use an ISO code such as CNY)")
+        return code
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered_steps(cls, value: list[DunningStep]) -> list[DunningStep]:
+        days = [step.days for step in value]
+        if len(set(days)) != len(days):
+            raise ValueError("two dunning steps on the same day")
+        return sorted(value, key=lambda step: step.days)
+
+
 class TeamSettings(_Section):
     """Effective settings of one team: `[defaults]` deep-merged with `[teams.<key>]`."""
 
@@ -307,6 +374,7 @@ class TeamSettings(_Section):
     visits: VisitSettings = Field(default_factory=VisitSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    collections: CollectionSettings = Field(default_factory=CollectionSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -253,6 +253,8 @@ async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     if route.first_approvers:
         names = html.escape(", ".join(route.first_approvers))
         lines.append(turn.t("approvals.summary_first", names=names))
+    if route.invoice is not None:
+        lines.append(route.invoice.text(turn.deps.texts, turn.lang))
     choices = [[(turn.t("approvals.submit"), "submit"), (turn.t("approvals.edit"), "edit")]]
     return Prompt("\n".join(lines), choices)
 

@@ -15,16 +15,24 @@ from models.customer import Customer, CustomerStatus, Tier
 from models.form import FormState
 from models.invite import Invite
 from models.job_run import JobRun, RunStatus
+from models.money import Money
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
 from models.processed_update import ProcessedUpdate
-from models.report import (
-    DailyReport,
-    ProblemReply,
-    ProblemStatus,
-    ReportProblem,
-    WeeklyReport,
+from models.receivable import (
+    CollectionContact,
+    Dispute,
+    DisputeStatus,
+    DunningReminder,
+    Payment,
+    Promise,
+    PromiseStatus,
+    Receivable,
+    ReceivableStatus,
+    ReconciliationItem,
+    ReconciliationStatus,
 )
+from models.report import DailyReport, ProblemReply, ProblemStatus, ReportProblem, WeeklyReport
 from models.team import Team
 from models.user import User
 from models.visit import (
@@ -44,20 +52,32 @@ __all__ = [
     "AttachmentKind",
     "AuditEntry",
     "CheckinSource",
+    "CollectionContact",
     "Customer",
     "CustomerStatus",
     "DailyReport",
     "Delegation",
+    "Dispute",
+    "DisputeStatus",
+    "DunningReminder",
     "FormState",
     "Invite",
     "JobRun",
+    "Money",
     "OutboxMessage",
     "OutboxStatus",
+    "Payment",
     "PlanSource",
     "PlannedVisit",
     "ProblemReply",
     "ProblemStatus",
     "ProcessedUpdate",
+    "Promise",
+    "PromiseStatus",
+    "Receivable",
+    "ReceivableStatus",
+    "ReconciliationItem",
+    "ReconciliationStatus",
     "ReportProblem",
     "RequestStatus",
     "Role",

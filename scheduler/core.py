@@ -3,7 +3,8 @@
 Every run first claims (job, team, period). A second instance, a restart within the period or a
 double trigger finds the claim taken and does nothing. At start-up, runs missed while the bot was
 down are made up if still inside their grace window; older ones are recorded as skipped (a
-frequent "slot" job only makes up its latest missed slot).
+frequent "slot" job only makes up its latest missed slot). While running, a periodic recovery
+pass runs what is due but never ran, failed, or whose instance died in the middle of it.
 With a ManualClock (tests, the demo) APScheduler is not started: moving the clock fires the runs
 that became due, in time order, before the move returns.
 """
@@ -21,12 +22,14 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.db import transaction
+from models.job_run import JobRun, RunStatus
 from models.team import Team
 from scheduler.registry import JOBS, JobContext, JobSpec
 from scheduler.triggers import Schedule, fire_times, next_fire_time, parse_schedule, period_key
 from services import job_runs
 
 log = logging.getLogger(__name__)
+RETRY_FAILED_AFTER = timedelta(minutes=5)
 
 
 class Outcome(StrEnum):
@@ -108,6 +111,14 @@ class Scheduler:
                 max_instances=1,
                 replace_existing=True,
             )
+        self._aps.add_job(
+            self.recover,
+            "interval",
+            seconds=self.ctx.settings.scheduler.recover_every_seconds,
+            id="recover",
+            coalesce=True,
+            max_instances=1,
+        )
         self._aps.start()
         return report
 
@@ -152,6 +163,48 @@ class Scheduler:
                     log.warning("missed %s at %s, beyond its grace window: skipped", label, fire)
                     report.skipped.append(label)
         return report
+
+    async def recover(self) -> list[str]:
+        """Run the periods due within their grace window that have no run yet, or whose run is
+        stuck "running" (its instance died mid-job) or failed, so that a crash of the instance
+        that claimed the Saturday summary delays it instead of losing it. Frequent "slot" jobs
+        are left to their next slot. Returns the runs made."""
+        now = self.ctx.clock.now()
+        stale = now - timedelta(minutes=self.ctx.settings.scheduler.stale_run_minutes)
+        teams = await self._teams()
+        made: list[str] = []
+        for item in self.planned:
+            team = teams.get(item.team_key)
+            if item.spec.period == "slot" or team is None or team.id is None:
+                continue
+            for fire in fire_times(item.schedule, max(now - item.grace, team.created_at), now):
+                period = period_key(item.spec.period, fire)
+                async with transaction(self.ctx.sessions) as session:
+                    run = await job_runs.existing(
+                        session, job=item.spec.name, team_id=team.id, period=period
+                    )
+                if run is not None and not self._retry(run, now, stale):
+                    continue
+                if run is not None:
+                    log.warning(
+                        "%s/%s/%s %s since %s on %s: running it again", item.spec.name,
+                        item.team_key, period, run.status, run.started_at, run.instance,
+                    )  # fmt: skip
+                outcome = await self.run(item, period=period, scheduled_for=fire)
+                if outcome is Outcome.RAN:
+                    made.append(f"{item.spec.name}/{item.team_key}/{period}")
+        return made
+
+    @staticmethod
+    def _retry(run: JobRun, now: datetime, stale: datetime) -> bool:
+        """A run stuck "running" since before ``stale``, or one that failed a while ago (a
+        database hiccup must not cost the week's summary; a job that keeps failing is tried
+        again only every few minutes)."""
+        if run.status == RunStatus.RUNNING:
+            return run.started_at < stale
+        if run.status == RunStatus.FAILED:
+            return (run.finished_at or run.started_at) < now - RETRY_FAILED_AFTER
+        return False
 
     def find(self, job: str, team_key: str) -> Planned:
         for item in self.planned:

@@ -1,6 +1,7 @@
-"""Schedules ("sat 08:30", "workdays 18:00", "workhours every 15m") as APScheduler cron triggers
-in a team's timezone, and the period keys that make a run happen once ("2026-11-24", "2026-W48",
-"2026-11", or for a frequent job the slot "2026-11-24T01:15Z")."""
+"""Schedules as APScheduler cron triggers in a team's timezone ("sat 08:30", "workdays 18:00",
+"jun,dec last-workday 10:00", "workhours every 15m"), and the period keys that make a run
+happen once ("2026-11-24", "2026-W48", "2026-11", or for a frequent job the slot
+"2026-11-24T01:15Z")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.settings import WEEKDAYS, TeamSettings
 from scheduler.registry import PeriodKind
 
-AT_PATTERN = re.compile(r"^\s*(?P<days>\S+)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$")
+AT_PATTERN = re.compile(
+    r"^\s*(?:(?P<months>[A-Za-z,\-]+)\s+)?"  # optional months: "jun,dec"
+    r"(?P<days>\S+)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$"
+)
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+MONTH_ITEM = re.compile(rf"^({'|'.join(MONTHS)})(-({'|'.join(MONTHS)}))?$")
 EVERY_PATTERN = re.compile(r"^\s*(?P<days>\S+)\s+every\s+(?P<minutes>\d{1,2})\s*m(in)?\s*$")
 # Intervals that divide an hour, so every hour has the same slots.
 EVERY_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
@@ -22,6 +28,8 @@ DAY_LIST = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat
 
 DayFilter = Callable[[date], bool]
 TimeFilter = Callable[[time], bool]
+# Twice-yearly jobs still show their next run in `salesbot jobs`.
+NEXT_FIRE_HORIZON = timedelta(days=400)
 
 
 class ScheduleError(ValueError):
@@ -47,6 +55,28 @@ def first_working_day(team: TeamSettings, day: date) -> date:
     while not team.is_working_day(current):
         current += timedelta(days=1)
     return current
+
+
+def last_working_day(team: TeamSettings, day: date) -> date:
+    following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    current = following - timedelta(days=1)
+    while not team.is_working_day(current) and current.day > 1:
+        current -= timedelta(days=1)
+    return current
+
+
+def _months(text: str, at: str) -> str:
+    """Months such as ``jun,dec`` or ``mar-may`` as the cron month field (``6,12``, ``3-5``)."""
+    parts = []
+    for item in text.lower().split(","):
+        match = MONTH_ITEM.match(item)
+        if not match:
+            raise ScheduleError(
+                f"schedule {at!r}: months must be jan..dec, e.g. 'jun,dec last-workday 10:00'"
+            )
+        first = MONTHS.index(match[1]) + 1
+        parts.append(f"{first}-{MONTHS.index(match[3]) + 1}" if match[3] else str(first))
+    return ",".join(parts)
 
 
 def _parse_every(at: str, match: re.Match[str], team: TeamSettings) -> Schedule:
@@ -82,8 +112,8 @@ def parse_schedule(at: str, team: TeamSettings) -> Schedule:
     match = AT_PATTERN.match(at)
     if not match:
         raise ScheduleError(
-            f"schedule {at!r} should look like 'sat 08:30', 'workdays 18:00' or "
-            "'workhours every 15m'"
+            f"schedule {at!r} should look like 'sat 08:30', 'workdays 18:00', "
+            "'jun,dec last-workday 10:00' or 'workhours every 15m'"
         )
     hour, minute = int(match["hour"]), int(match["minute"])
     if hour > 23 or minute > 59:
@@ -99,15 +129,20 @@ def parse_schedule(at: str, team: TeamSettings) -> Schedule:
     elif days == "first-workday":
         cron["day_of_week"] = "*"
         accepts = lambda day: day == first_working_day(team, day)  # noqa: E731
+    elif days == "last-workday":
+        cron["day_of_week"] = "*"
+        accepts = lambda day: day == last_working_day(team, day)  # noqa: E731
     elif days.startswith("day-") and days[4:].isdigit() and 1 <= int(days[4:]) <= 31:
         cron["day"] = days[4:]
     elif all(DAY_LIST.match(part) for part in days.split(",")):
         cron["day_of_week"] = days
     else:
         raise ScheduleError(
-            f"schedule {at!r}: days must be daily, workdays, first-workday, day-N or weekdays "
-            f"like {'/'.join(WEEKDAYS[:3])}, mon-fri, mon,wed"
+            f"schedule {at!r}: days must be daily, workdays, first-workday, last-workday, day-N "
+            f"or weekdays like {'/'.join(WEEKDAYS[:3])}, mon-fri, mon,wed"
         )
+    if match["months"]:
+        cron["month"] = _months(match["months"], at)
     trigger = CronTrigger(hour=hour, minute=minute, timezone=team.tz, **cron)  # type: ignore[arg-type]
     return Schedule(trigger=trigger, accepts=accepts, text=at)
 
@@ -153,6 +188,8 @@ def fire_times(schedule: Schedule, after: datetime, until: datetime) -> list[dat
     return list(_fires(schedule, after, until))
 
 
-def next_fire_time(schedule: Schedule, after: datetime) -> datetime | None:
-    """The first accepted fire time after ``after`` within 62 days."""
-    return next(_fires(schedule, after, after + timedelta(days=62)), None)
+def next_fire_time(
+    schedule: Schedule, after: datetime, horizon: timedelta = NEXT_FIRE_HORIZON
+) -> datetime | None:
+    """The first accepted fire time after ``after`` (within ``horizon``), or None."""
+    return next(_fires(schedule, after, after + horizon), None)

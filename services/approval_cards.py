@@ -37,8 +37,11 @@ from services.approval_types import FieldKind, RequestType, get_type
 from services.money import from_minor
 from services.outbox import Attachment, OutboxButtons
 from services.periods import format_clock, format_day, format_short_day, month_period
+from services.receivables import InvoiceCheck, check_invoice_request, customer_open_balance
 
 CALLBACK = "ap"
+# The request type whose card shows the collected share of its contract.
+INVOICE = "invoice"
 APPROVE, REJECT, INFO = "a", "r", "i"
 DECISIONS = (APPROVE, REJECT, INFO)
 RECEIPTS, VIEW, WITHDRAW, WITHDRAW_CONFIRM, ANSWER = "p", "v", "w", "wy", "y"
@@ -96,6 +99,9 @@ class CardData:
     month_total: tuple[int, int]
     discounts: PreviousDiscounts | None
     open_balance: Decimal | None
+    invoice: InvoiceCheck | None = None
+    # An invoice request names a contract that is not among the customer's receivables.
+    unknown_contract: str | None = None
     approver_ids: set[int] = field(default_factory=set)
 
     @property
@@ -108,15 +114,6 @@ class CardData:
 
     def step(self, step_no: int) -> ApprovalStep | None:
         return next((s for s in self.steps if s.step_no == step_no), None)
-
-
-async def customer_open_balance(session: AsyncSession, customer_id: int) -> Decimal | None:
-    """HOOK for collections: the customer's open (unpaid) balance, shown on discount cards.
-
-    Receivables do not exist yet, so this returns None and the card leaves the line out. When
-    collections land, return the sum of the customer's open receivables here.
-    """
-    return None
 
 
 async def approved_this_month(
@@ -220,6 +217,14 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
         approver_ids = {
             u.id for u in await approval_access.approvers(session, request, env.now) if u.id
         }
+    contract = str(request.details.get("contract") or "") if kind.key == INVOICE else ""
+    invoice = (
+        await check_invoice_request(
+            session, env.settings, contract_no=contract, customer_id=request.customer_id
+        )
+        if contract
+        else None
+    )
     return CardData(
         request=request,
         kind=kind,
@@ -236,10 +241,12 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
             await previous_discounts(session, request) if kind.discount is not None else None
         ),
         open_balance=(
-            await customer_open_balance(session, customer.id)
+            await customer_open_balance(session, customer.id, request.currency)
             if customer is not None and customer.id is not None and kind.discount is not None
             else None
         ),
+        invoice=invoice,
+        unknown_contract=contract if contract and invoice is None else None,
         approver_ids=approver_ids,
     )
 
@@ -380,6 +387,13 @@ def context_lines(texts: Catalogs, lang: str, data: CardData) -> list[str]:
                 lang, "approvals.open_balance",
                 amount=money_text(data.open_balance, data.request.currency, lang),
             )
+        )  # fmt: skip
+    if data.invoice is not None:
+        lines.append(data.invoice.text(texts, lang))
+    elif data.unknown_contract:
+        lines.append(
+            texts.t(lang, "approvals.contract_unknown",
+                    number=html.escape(data.unknown_contract))
         )  # fmt: skip
     return lines
 

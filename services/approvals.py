@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.i18n import format_money
 from models.approval import (
     ApprovalAttachment,
     ApprovalRequest,
@@ -43,10 +44,17 @@ from services.approval_cards import (
     Env,
 )
 from services.approval_routing import DIRECTOR, MANAGER, chain_for
-from services.approval_types import FieldContext, FieldError, check_complete, get_type
+from services.approval_types import (
+    FieldContext,
+    FieldError,
+    RequestType,
+    check_complete,
+    get_type,
+)
 from services.errors import NotAllowedError, UserFacingError
 from services.money import to_minor
 from services.periods import format_clock, format_short_day
+from services.receivables import InvoiceCheck, check_invoice_request
 from services.users import Actor
 from services.workhours import working_hours
 
@@ -149,6 +157,15 @@ async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) ->
     customer_id: int | None = None
     if kind.customer_field is not None:
         customer_id = await _own_team_customer(session, actor, draft.values.get("customer"))
+    invoice = await invoice_check(session, env, kind, draft.values, customer_id)
+    if invoice is not None and invoice.refused:
+        share = invoice.share
+        raise FieldError(
+            "contract", "collections.invoice_refused", number=share.document_no,
+            percent=share.percent_text, threshold=invoice.threshold_percent,
+            collected=format_money(share.collected, share.currency, actor.language),
+            amount=format_money(share.amount, share.currency, actor.language),
+        )  # fmt: skip
     chain, amount, discount = await _route(session, env, actor, draft, team)
     first = await approval_access.level_approvers(
         session, team_id=actor.team_id, requester_id=actor.user_id, level=chain[0], now=env.now
@@ -210,6 +227,24 @@ class Preview:
     discount: Decimal | None
     currency: str
     first_approvers: list[str]
+    invoice: InvoiceCheck | None = None
+
+
+async def invoice_check(
+    session: AsyncSession,
+    env: Env,
+    kind: RequestType,
+    values: dict[str, Any],
+    customer_id: int | None,
+) -> InvoiceCheck | None:
+    """The collected share of an invoice request's contract, None for other types or a
+    contract that is not among the customer's receivables."""
+    contract = str(values.get("contract") or "") if kind.key == approval_cards.INVOICE else ""
+    if not contract:
+        return None
+    return await check_invoice_request(
+        session, env.settings, contract_no=contract, customer_id=customer_id
+    )
 
 
 async def preview(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -> Preview:
@@ -220,8 +255,13 @@ async def preview(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -
     first = await approval_access.level_approvers(
         session, team_id=team.id or 0, requester_id=actor.user_id, level=chain[0], now=env.now
     )
+    kind = get_type(draft.type)
+    customer = draft.values.get("customer")
+    invoice = await invoice_check(
+        session, env, kind, draft.values, int(customer) if customer not in (None, "") else None
+    )
     return Preview(chain, amount, discount, env.team(team).approvals.currency,
-                   [u.display_name for u in first])  # fmt: skip
+                   [u.display_name for u in first], invoice)  # fmt: skip
 
 
 def _details(values: dict[str, Any], fields: Sequence[Any]) -> dict[str, Any]:

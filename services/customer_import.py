@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -130,15 +130,15 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _raw_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
-    suffix = path.suffix.lower()
+def _raw_rows(name: str, data: bytes) -> Iterable[tuple[int, list[str]]]:
+    suffix = Path(name).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
         try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise ImportFileError(f"cannot open {path.name} as an Excel workbook: {exc}") from exc
+            raise ImportFileError(f"cannot open {name} as an Excel workbook: {exc}") from exc
         try:
             sheet = workbook.worksheets[0]
             rows = [
@@ -149,40 +149,63 @@ def _raw_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
             workbook.close()
         return rows
     if suffix in (".csv", ".txt", ".tsv"):
-        text = decode_csv(path.read_bytes())
+        text = decode_csv(data)
         first_line = text.split("\n", 1)[0]
         delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         # Row numbers as a spreadsheet shows them: one per record, even if a cell spans lines.
         return [(n, [cell.strip() for cell in row]) for n, row in enumerate(reader, start=1)]
-    raise ImportFileError(f"{path.name}: only .csv and .xlsx files can be imported")
+    raise ImportFileError(f"{name}: only .csv and .xlsx files can be imported")
 
 
-def read_table(path: Path) -> Table:
+def read_table(
+    path: Path,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
+    required: Sequence[str] = ("name",),
+) -> Table:
     """Rows of the file keyed by field name ("name", "phone"...), with their row numbers."""
     if not path.is_file():
         raise ImportFileError(f"{path} does not exist")
-    raw = iter(_raw_rows(path))
+    return read_table_data(path.name, path.read_bytes(), aliases, required)
+
+
+def read_table_data(
+    name: str,
+    data: bytes,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
+    required: Sequence[str] = ("name",),
+) -> Table:
+    """Like :func:`read_table` for a file's name and content (a file sent to the bot).
+
+    ``aliases`` maps field names to the headers that mean them (default: the customer
+    columns); a header missing any ``required`` field makes the whole file unreadable.
+    """
+    alias_to_field = _ALIAS_TO_FIELD if aliases is None else _alias_map(aliases)
+    raw = iter(_raw_rows(name, data))
     header: list[str] | None = None
     for _number, cells in raw:
         if any(cells):
             header = cells
             break
     if header is None:
-        raise ImportFileError(f"{path.name} is empty")
+        raise ImportFileError(f"{name} is empty")
     columns: dict[int, str] = {}
     ignored: list[str] = []
     for index, title in enumerate(header):
-        key = _ALIAS_TO_FIELD.get(fold(title).lower())
+        key = alias_to_field.get(fold(title).lower())
         if key is not None and key not in columns.values():
             columns[index] = key
         elif title:
             ignored.append(title)
-    if "name" not in columns.values():
+    found = ", ".join(h for h in header if h)
+    if aliases is None and "name" not in columns.values():
         raise ImportFileError(
-            "no customer name column: the header needs 客户名称 (or 'name'); found "
-            + ", ".join(h for h in header if h)
+            "no customer name column: the header needs 客户名称 (or 'name'); found " + found
         )
+    missing = [key for key in required if key not in columns.values()]
+    if aliases is not None and missing:
+        wanted = ", ".join(f"{aliases[key][0]} ({key})" for key in missing)
+        raise ImportFileError(f"missing columns: the header needs {wanted}; found {found}")
     rows = []
     for number, cells in raw:
         if not any(cells):
@@ -190,6 +213,10 @@ def read_table(path: Path) -> Table:
         values = {key: cells[i] if i < len(cells) else "" for i, key in columns.items()}
         rows.append(SourceRow(number, values))
     return Table(rows, ignored)
+
+
+def _alias_map(aliases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    return {fold(alias).lower(): key for key, names in aliases.items() for alias in names}
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""Money as people type it, kept exact: ``Decimal`` amounts, stored as integer minor units.
+"""Money kept exact: ``Decimal`` amounts with a currency, stored as integer minor units.
 
-Accepted: "2000", "1,234.50", "1 234.5", "¥2000", "2000元", "RMB 2,000", "２０００", "2千",
-"2.5万", "3k", "1.2w". Refused with a message that says what to send instead: negative, zero,
-non-numeric, more than two decimals, ambiguous separators ("1,23") and amounts above the
-configured maximum (a typo, not a request).
+Two readers, for two situations:
+- :func:`parse_amount` reads what a person types into a form in the team's currency ("2000",
+  "1,234.50", "¥2000", "2.5万", "3k") and refuses with a reason the user is shown: negative, zero,
+  non-numeric, more than two decimals, ambiguous separators, above the configured maximum.
+- :func:`read_money` reads amounts that may carry their own currency ("USD 500", "500 美元",
+  "１２００元") as back-office files and payments hold them, returning None when unreadable.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel.numbers import get_currency_name, get_currency_precision
+
+from bot.i18n import format_money
+from models.money import SCALE, from_minor, to_minor
 from services.errors import UserFacingError
 
-MINOR_UNITS = 2
+__all__ = ["from_minor", "to_minor"]  # the storage conversions live with the column type
+
+MINOR_UNITS = SCALE
 _QUANTUM = Decimal(1).scaleb(-MINOR_UNITS)
 _CURRENCY_WORDS = re.compile(
     r"(rmb|cny|usd|eur|hkd|yuan|元|圆|块钱|块|人民币|[¥$€£])", flags=re.IGNORECASE
@@ -76,18 +84,6 @@ def parse_amount(text: str, *, maximum: Decimal, currency: str = "") -> Decimal:
     return amount.quantize(_QUANTUM)
 
 
-def to_minor(amount: Decimal) -> int:
-    """Exact minor units (fen, cents) of an amount with at most two decimals."""
-    minor = amount.scaleb(MINOR_UNITS)
-    if minor != minor.to_integral_value():
-        raise ValueError(f"{amount} has more than {MINOR_UNITS} decimals")
-    return int(minor)
-
-
-def from_minor(minor: int) -> Decimal:
-    return Decimal(minor).scaleb(-MINOR_UNITS).quantize(_QUANTUM)
-
-
 def percent_off(list_price: Decimal, price: Decimal) -> Decimal:
     """The discount of ``price`` against ``list_price`` in percent, two decimals."""
     return ((list_price - price) * 100 / list_price).quantize(_QUANTUM, rounding=ROUND_HALF_UP)
@@ -96,3 +92,93 @@ def percent_off(list_price: Decimal, price: Decimal) -> Decimal:
 def plain(amount: Decimal) -> str:
     """Canonical text of an amount for storage in JSON: "1234.50"."""
     return f"{amount.quantize(_QUANTUM)}"
+
+
+# Far above any single invoice: a typo (an extra zero or five) rather than a real amount.
+MAX_AMOUNT = Decimal("10000000000")
+
+_CODES_BY_WORD = {
+    "¥": "CNY", "元": "CNY", "rmb": "CNY", "人民币": "CNY", "块": "CNY", "cn¥": "CNY",
+    "$": "USD", "us$": "USD", "美元": "USD", "美金": "USD",
+    "€": "EUR", "欧元": "EUR", "hk$": "HKD", "港币": "HKD", "港元": "HKD",
+    "£": "GBP", "英镑": "GBP", "日元": "JPY", "jp¥": "JPY",
+}  # fmt: skip
+_FILE_MULTIPLIERS = {"万": Decimal(10000), "w": Decimal(10000), "千": Decimal(1000),
+                "k": Decimal(1000)}  # fmt: skip
+_FILE_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(万|w|千|k)?$")
+_CODE = re.compile(r"^[a-z]{3}$")
+
+
+def normalize_currency(text: str) -> str | None:
+    """An ISO currency code from a code, a symbol or a Chinese name; None when unknown."""
+    word = unicodedata.normalize("NFKC", text).strip().lower()
+    if word in _CODES_BY_WORD:
+        return _CODES_BY_WORD[word]
+    code = word.upper()
+    if _CODE.match(word) and get_currency_name(code, locale="en") != code:
+        return code
+    return None
+
+
+def decimals_of(currency: str) -> int:
+    """Decimals an amount in this currency may have (at most two: how amounts are stored)."""
+    return min(int(get_currency_precision(currency)), SCALE)
+
+
+def _split_currency(text: str) -> tuple[str, str | None] | None:
+    """(number part, currency or None); None when a currency word is not one we know."""
+    match = re.match(r"^([^\d.]*)([\d.]+(?:万|w|千|k)?)([^\d.]*)$", text)
+    if not match:
+        return None
+    before, number, after = match[1].strip(), match[2], match[3].strip()
+    if before and after:
+        return None
+    word = before or after
+    if not word:
+        return number, None
+    currency = normalize_currency(word)
+    return (number, currency) if currency else None
+
+
+def read_money(text: str, default_currency: str) -> tuple[Decimal, str] | None:
+    """The amount and currency in a back-office cell or a typed payment ("USD 500", "1.2万"),
+    or None when it is not readable as money (the caller then asks again or reports the row).
+
+    Zero and negative amounts are returned as read (the caller says what is allowed); amounts
+    with more decimals than the currency has are not readable.
+    """
+    folded = unicodedata.normalize("NFKC", text).strip().lower()
+    folded = re.sub(r"(?<=\d)[,\s'](?=\d{3}(?!\d))", "", folded)
+    folded = folded.replace(" ", "")
+    negative = folded.startswith("-")
+    split = _split_currency(folded.lstrip("-"))
+    if split is None:
+        return None
+    number, currency = split
+    currency = currency or default_currency
+    match = _FILE_NUMBER.match(number)
+    if not match:
+        return None
+    try:
+        amount = Decimal(match[1]) * _FILE_MULTIPLIERS.get(match[2] or "", Decimal(1))
+    except InvalidOperation:
+        return None
+    amount = -amount if negative else amount
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > decimals_of(currency):
+        return None
+    if abs(amount) >= MAX_AMOUNT:
+        return None
+    return amount.quantize(Decimal(1).scaleb(-decimals_of(currency))), currency
+
+
+def money(amount: Decimal, currency: str, lang: str) -> str:
+    """``¥1,200.00`` in the reader's language."""
+    return format_money(amount, currency, lang)
+
+
+def totals_text(totals: dict[str, Decimal], lang: str) -> str:
+    """Totals in several currencies: ``¥1,200.00 + US$50.00``."""
+    if not totals:
+        return money(Decimal(0), "CNY", lang)
+    return " + ".join(money(totals[code], code, lang) for code in sorted(totals))

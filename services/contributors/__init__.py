@@ -7,6 +7,6 @@ collections, whose texts (reports.section_approvals, reports.approvals_*,
 reports.section_collections, reports.collections_*) are already in locales/*/reports.po.
 """
 
-from services.contributors import approvals, plans, visits
+from services.contributors import approvals, collections, plans, visits
 
-__all__ = ["approvals", "plans", "visits"]
+__all__ = ["approvals", "collections", "plans", "visits"]

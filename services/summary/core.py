@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -50,6 +51,12 @@ class Window:
     label: str
     period: Period
     until: datetime
+    # Money figures are summed in this currency (the team's).
+    currency: str = "CNY"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def start(self) -> datetime:
@@ -153,7 +160,8 @@ def window_for(
     """The period of ``kind`` containing the local ``day``, counted up to ``now``."""
     assert team.id is not None
     period = period_of(kind, day, rules.timezone)
-    return Window(team.id, rules.timezone, kind, label_of(kind, period), period, now)
+    label = label_of(kind, period)
+    return Window(team.id, rules.timezone, kind, label, period, now, rules.collections.currency)
 
 
 def earlier(window: Window, steps: int) -> Window:
@@ -164,7 +172,7 @@ def earlier(window: Window, steps: int) -> Window:
     period = period_of(window.kind, day, window.timezone)
     return Window(
         window.team_id, window.timezone, window.kind, label_of(window.kind, period), period,
-        period.end,
+        period.end, window.currency,
     )  # fmt: skip
 
 

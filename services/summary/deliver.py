@@ -7,18 +7,19 @@ import html
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, format_money
 from bot.settings import Settings
 from models.common import Role
 from models.team import Team
 from models.user import User
 from services import outbox
 from services.summary import render
-from services.summary.core import PeriodKind, TeamSummary, build_team_summary, metrics
+from services.summary.core import Metric, PeriodKind, TeamSummary, build_team_summary, metrics
 from services.summary.files import chart_png, workbook_xlsx
 from services.users import team_manager
 
@@ -110,20 +111,30 @@ def rollup_message(texts: Catalogs, lang: str, summaries: list[TeamSummary], lab
     """Per-team totals, one line a team, and the company's totals."""
     shown = [m for m in metrics() if m.format != "names"]
     lines = [texts.t(lang, "summary.rollup_title", label=label)]
-    company: dict[str, int] = {}
+    company: dict[str, Decimal] = {}
+    currency = summaries[0].window.currency if summaries else "CNY"
     for summary in summaries:
         values = []
         for metric in shown:
             total = summary.totals.get(metric.key, 0)
-            if isinstance(total, int):
-                company[metric.key] = company.get(metric.key, 0) + total
-            values.append(f"{texts.t(lang, metric.label)} {total}")
+            if isinstance(total, int | Decimal):
+                company[metric.key] = company.get(metric.key, Decimal(0)) + total
+            values.append(f"{texts.t(lang, metric.label)} {_shown(metric, total, currency, lang)}")
         lines.append(
             f"<b>{html.escape(summary.team.name)}</b> ({len(summary.reps)}): " + " · ".join(values)
         )
-    total_line = " · ".join(f"{texts.t(lang, m.label)} {company.get(m.key, 0)}" for m in shown)
+    total_line = " · ".join(
+        f"{texts.t(lang, m.label)} {_shown(m, company.get(m.key, Decimal(0)), currency, lang)}"
+        for m in shown
+    )
     lines.append(texts.t(lang, "summary.rollup_total", totals=total_line))
     return "\n".join(lines)
+
+
+def _shown(metric: Metric, value: object, currency: str, lang: str) -> str:
+    if metric.format == "money" and isinstance(value, int | Decimal):
+        return format_money(Decimal(value), currency, lang)
+    return str(value)
 
 
 async def queue_rollup(

@@ -97,8 +97,9 @@ def rep_block(texts: Catalogs, lang: str, summary: TeamSummary, index: int, curr
     return "\n".join(lines)
 
 
-def message(texts: Catalogs, lang: str, summary: TeamSummary, currency: str = "CNY") -> str:
+def message(texts: Catalogs, lang: str, summary: TeamSummary) -> str:
     """The whole summary; the sender splits it at line breaks under Telegram's limit."""
+    currency = summary.window.currency
     blocks = [header(texts, lang, summary), team_block(texts, lang, summary, currency)]
     if not summary.reps:
         blocks.append(texts.t(lang, "summary.no_reps"))

@@ -12,7 +12,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_scripted_demo_answers(tmp_path: Path) -> None:
     script = "\n".join(
-        ["/help", "/me", ":as 2", "/invite", ":as Liu", "/lang", "1", "/help", ":quit"]
+        [
+            "/help",
+            "/me",
+            "/collections",
+            ":as 2",
+            "/invite",
+            "/collections",
+            ":as Liu",
+            "/lang",
+            "1",
+            "/help",
+            ":quit",
+        ]
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESBOT_")}
     result = subprocess.run(  # noqa: S603
@@ -33,4 +45,6 @@ def test_scripted_demo_answers(tmp_path: Path) -> None:
     assert "t.me/salesbot_demo_bot?start=inv_" in out  # the manager's invite link
     assert "Language: English" in out or "✅ Language" in out
     assert "What you can do" in out
+    assert "我的未收应收账款" in out  # Wang Wei's receivables, seeded from the sample export
+    assert "Chen Jing" in out and "North 团队的应收账款" in out  # the manager's team view
     assert "Traceback" not in out + result.stderr

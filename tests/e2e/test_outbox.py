@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +29,23 @@ CHAT_BASE = 50_000
 def clock() -> ManualClock:
     """Retries and leases are measured in seconds: this clock keeps ticking between moves."""
     return ManualClock(START, ticking=True)
+
+
+@pytest.fixture
+def quiet_collector() -> Iterator[None]:
+    """Keep the garbage collector's pauses out of a timing measurement.
+
+    Late in a test session a collection can stall the event loop for tens of milliseconds,
+    more than the sender's 3 % margin (about 34 ms per slot of the 30/s limit): sends delayed
+    by such a pause reach the sandbox bunched together and it answers 429, although the
+    sender paced them correctly. The collector is off for this test's 20 seconds.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 async def add_chats(bot: LocalBot, count: int) -> list[int]:
@@ -80,7 +99,9 @@ async def statuses(bot: LocalBot) -> Counter[str]:
     return Counter(str(s) for s in rows)
 
 
-async def test_500_messages_to_50_chats_stay_within_telegrams_limits(local_bot: LocalBot) -> None:
+async def test_500_messages_to_50_chats_stay_within_telegrams_limits(
+    local_bot: LocalBot, quiet_collector: None
+) -> None:
     # The sandbox shares this process (and its GIL) with the bot, so its receive times jitter
     # more than Telegram's would; a wider margin keeps the check about the pacing, not the GIL.
     local_bot.runtime.settings.delivery.safety_margin = 0.1

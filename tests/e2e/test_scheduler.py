@@ -20,6 +20,7 @@ from models.team import Team
 from scheduler.core import Outcome, Scheduler
 from scheduler.registry import JOBS, JobContext, JobSpec
 from scheduler.triggers import parse_schedule, period_key
+from services import job_runs
 
 
 @dataclass
@@ -171,6 +172,78 @@ async def test_failed_run_is_recorded_and_may_be_claimed_again(
     assert await scheduler.run(item, period="2026-W43") is Outcome.ALREADY_CLAIMED
     assert await scheduler.run(item, period="2026-W43", force=True) is Outcome.RAN
     assert attempts == ["2026-W43"] * 3
+
+
+async def test_the_recovery_pass_retries_a_failed_run_within_grace(
+    settings: Settings, test_jobs: dict[str, JobSpec]
+) -> None:
+    attempts: list[datetime] = []
+
+    async def flaky(ctx: JobContext, team: Team, period: str, scheduled_for: datetime) -> None:
+        attempts.append(ctx.clock.now())
+        if len(attempts) < 3:
+            raise RuntimeError("database hiccup")
+
+    runtime = await runtime_at(settings, datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    try:
+        clock = runtime.clock
+        assert isinstance(clock, ManualClock)
+        jobs = {"flaky": JobSpec("flaky", "day", "daily 08:30", 60, "flaky", flaky)}
+        scheduler = Scheduler(ctx_of(runtime), "only", jobs)
+        scheduler.planned = [p for p in scheduler.planned if p.team_key == "north"]
+        await clock.set(datetime(2026, 11, 25, 0, 0, tzinfo=UTC))
+        await scheduler.start()  # the earlier days are beyond grace: skipped
+        await clock.set(datetime(2026, 11, 25, 0, 30, tzinfo=UTC))
+        assert len(attempts) == 1  # the trigger's run failed
+        await clock.advance(timedelta(minutes=2))
+        assert await scheduler.recover() == [] and len(attempts) == 1  # not at once
+        await clock.advance(timedelta(minutes=4))
+        assert await scheduler.recover() == [] and len(attempts) == 2  # failed again
+        await clock.advance(timedelta(minutes=6))
+        assert await scheduler.recover() == ["flaky/north/2026-11-25"]
+        assert await scheduler.recover() == [] and len(attempts) == 3
+        await scheduler.shutdown()
+    finally:
+        await runtime.close()
+
+
+async def test_a_run_whose_instance_died_is_run_again_by_a_survivor(
+    settings: Settings, test_jobs: dict[str, JobSpec]
+) -> None:
+    """Instance A claimed north's 08:30 run and died in the middle of it; B's recovery pass
+    leaves the run alone while it may still be working, then runs it once it is stale."""
+    runtime = await runtime_at(settings, datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    try:
+        clock = runtime.clock
+        assert isinstance(clock, ManualClock)
+        await clock.set(datetime(2026, 11, 25, 0, 30, tzinfo=UTC))  # 08:30 in Shanghai
+        dead = Scheduler(ctx_of(runtime), "dead-a", test_jobs)
+        fire = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+        async with transaction(runtime.sessions) as session:
+            team = (await session.exec(select(Team).where(Team.key == "north"))).one()
+            assert team.id is not None
+            claimed = await job_runs.claim(
+                session, job="morning_test", team_id=team.id, period="2026-11-25",
+                scheduled_for=fire, instance="dead-a", now=clock.now(),
+                stale_before=clock.now() - timedelta(minutes=30),
+            )  # fmt: skip
+        assert claimed is not None and dead.planned
+        survivor = Scheduler(ctx_of(runtime), "survivor-b", test_jobs)
+        await clock.advance(timedelta(minutes=10))
+        assert await survivor.recover() == []  # A may still be working on it
+        assert RUNS == []
+        await clock.advance(timedelta(minutes=21))  # stale after 30 minutes
+        assert await survivor.recover() == ["morning_test/north/2026-11-25"]
+        assert [(r.team, r.period) for r in RUNS] == [("north", "2026-11-25")]
+        assert await survivor.recover() == []  # done now: never twice
+        async with transaction(runtime.sessions) as session:
+            run = (await session.exec(select(JobRun).where(JobRun.period == "2026-11-25"))).one()
+        assert run.status == RunStatus.DONE and run.instance == "survivor-b"
+        # Beyond the grace window (60 minutes) nothing is made up any more.
+        await clock.set(datetime(2026, 11, 26, 1, 40, tzinfo=UTC))
+        assert await survivor.recover() == []
+    finally:
+        await runtime.close()
 
 
 def test_schedules_and_period_keys(settings: Settings) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -17,7 +18,9 @@ from bot.db import transaction
 from bot.harness import Chat, LocalBot
 from models.common import Role
 from models.job_run import JobRun
+from models.receivable import Payment, Promise, PromiseStatus, Receivable, ReceivableStatus
 from models.visit import Visit, VisitKind, VisitPurpose
+from tests.conftest import START
 from tests.customer_helpers import add_customer
 from tests.helpers import join, team_id, user_by_tg
 
@@ -50,6 +53,67 @@ async def seed_visits(runtime: Runtime, team: str, reps: dict[int, str], seed: i
             session.add(
                 _visit(tid, rep.id, customer.id or 0, VisitKind.PHONE, when - timedelta(days=7))
             )
+    return expected
+
+
+async def seed_collections(
+    runtime: Runtime, team: str, reps: dict[int, str], seed: int
+) -> dict[str, dict[str, object]]:
+    """Random receivables, payments and promises per rep; returns by rep name what the
+    summary of week 48 (as of Saturday 28 Nov) must show, computed here row by row."""
+    rng = random.Random(seed)
+    tid = await team_id(runtime, team)
+    today, monday = date(2026, 11, 28), date(2026, 11, 23)
+    expected: dict[str, dict[str, object]] = {}
+    debtors = {tg: await add_customer(runtime, team, f"Debtor of {tg}") for tg in reps}
+    owners = {tg: await user_by_tg(runtime, tg) for tg in reps}
+    async with transaction(runtime.sessions) as session:
+        for telegram_id, name in reps.items():
+            rep, customer = owners[telegram_id], debtors[telegram_id]
+            assert rep is not None and rep.id is not None
+            figures: dict[str, object] = {"collected": Decimal(0), "open": Decimal(0),
+                                          "buckets": Counter(), "broken": 0}  # fmt: skip
+            for number in range(rng.randint(2, 6)):
+                amount = Decimal(rng.randint(10_000, 5_000_000)) / 100
+                due = date(2026, 7, 1) + timedelta(days=rng.randint(0, 180))
+                receivable = Receivable(
+                    team_id=tid, customer_id=customer.id or 0, owner_id=rep.id,
+                    document_no=f"{team}-{telegram_id}-{number}", amount=amount, currency="CNY",
+                    issued_on=due - timedelta(days=30), due_on=due, created_at=START,
+                    updated_at=START,
+                )  # fmt: skip
+                session.add(receivable)
+                await session.flush()
+                assert receivable.id is not None
+                paid = Decimal(0)
+                for _ in range(rng.randint(0, 3)):
+                    part = min(amount - paid, Decimal(rng.randint(100, 2_000_000)) / 100)
+                    if part <= 0:
+                        break
+                    paid_on = today - timedelta(days=rng.randint(0, 20))
+                    session.add(Payment(receivable_id=receivable.id, amount=part, paid_on=paid_on,
+                                        recorded_at=START))  # fmt: skip
+                    paid += part
+                    if monday <= paid_on <= today:
+                        figures["collected"] += part  # type: ignore[operator]
+                if rng.random() < 0.4:
+                    promised = monday + timedelta(days=rng.randint(-10, 5))
+                    session.add(
+                        Promise(receivable_id=receivable.id, promised_on=promised, amount=amount,
+                                status=PromiseStatus.BROKEN, created_at=START)
+                    )  # fmt: skip
+                    figures["broken"] += monday <= promised <= today  # type: ignore[operator]
+                balance = amount - paid
+                if balance == 0:
+                    receivable.status = ReceivableStatus.PAID
+                    continue
+                figures["open"] += balance  # type: ignore[operator]
+                overdue = (today - due).days
+                if overdue >= 0:
+                    bucket = ("0-30" if overdue <= 30 else "31-60" if overdue <= 60
+                              else "61-90" if overdue <= 90 else "90+")  # fmt: skip
+                    figures["buckets"][bucket] += balance  # type: ignore[index]
+            expected[name] = figures
     return expected
 
 
@@ -109,6 +173,9 @@ async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
 ) -> None:
     runtime = local_bot.runtime
     north = await seed_visits(runtime, "north", {7101: "Ann", 7102: "Bo", 7103: "Cai"}, 1)
+    money = await seed_collections(runtime, "north", {7101: "Ann", 7102: "Bo", 7103: "Cai"}, 3)
+    # The seed exercises every figure: money collected this week, overdue and broken promises.
+    assert all(any(f[key] for f in money.values()) for key in ("collected", "buckets", "broken"))
     await seed_visits(runtime, "south", {7201: "Dirk", 7202: "Eva"}, 2)
     north_manager, south_manager = company["north_manager"], company["south_manager"]
 
@@ -131,6 +198,16 @@ async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
         assert rows[name]["🤝 in person"] == north[(telegram_id, VisitKind.IN_PERSON)]
         assert rows[name]["📞 phone"] == north[(telegram_id, VisitKind.PHONE)]
         assert f"🤝 in person {north[(telegram_id, VisitKind.IN_PERSON)]}/15" in text
+    for name, figures in money.items():
+        row = rows[name]
+        assert Decimal(str(row["💰 collected"] or 0)) == figures["collected"], name
+        assert Decimal(str(row["📒 open balance"] or 0)) == figures["open"], name
+        for bucket in ("0-30", "31-60", "61-90", "90+"):
+            shown = Decimal(str(row[f"⏱ overdue {bucket} d"] or 0))
+            assert shown == figures["buckets"][bucket], (name, bucket)  # type: ignore[index]
+        assert (row["💔 broken promises"] or 0) == figures["broken"], name
+    open_total = sum((f["open"] for f in money.values()), Decimal(0))  # type: ignore[misc]
+    assert Decimal(str(rows["Team total"]["📒 open balance"])) == open_total
     total_in_person = sum(v for (_, kind), v in north.items() if kind == VisitKind.IN_PERSON)
     assert rows["Team total"]["🤝 in person"] == total_in_person
     book = openpyxl.load_workbook(io.BytesIO(xlsx))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import update
 from sqlmodel import func, select
 
 from bot.app import Runtime
@@ -16,9 +19,12 @@ from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient, SandboxMessage
 from models.common import Role
 from models.invite import Invite
+from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus
+from models.team import Team
+from models.user import User
 from services import outbox
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, write_config
 from tests.customer_helpers import add_customer, visits_of
 from tests.helpers import make_invite, payload_from, user_by_tg
 from tests.instances import SECRET, stop_instance, two_instances
@@ -175,6 +181,122 @@ async def test_reminders_go_out_once_while_one_instance_is_killed(
         repeated = sum(count - 1 for count in delivered.values())
         # Only a message Telegram accepted in the very moment of the kill may go out again.
         assert repeated <= in_flight
+
+
+async def test_weekly_summary_goes_out_once_from_two_instances_and_survives_a_kill(
+    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient, database_url: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """Both instances' schedulers fire the summary at the same minute: one claims it. That one
+    is killed at once, wherever it is (building, queueing or sending): the survivor's recovery
+    pass or sender finishes the job, and the manager and the director get it exactly once."""
+    client = sandbox_client
+    people = {
+        7001: (Role.MANAGER, "north"),
+        7002: (Role.REP, "north"),
+        7003: (Role.DIRECTOR, None),
+    }
+    async with transaction(runtime.sessions) as session:
+        # The instances run on the real clock: the teams must exist before its "now".
+        await session.exec(update(Team).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    for tg, (role, team) in people.items():
+        await client.add_user(tg, f"Person {tg}", language_code="en")
+        await _add_user(runtime, tg, role, team)
+    at = _next_minute(ZoneInfo("Asia/Shanghai"), lead=timedelta(seconds=20))
+    (tmp_path / "config").mkdir()
+    config = write_config(tmp_path / "config", _only_weekly_summary(at))
+    fast_failover = {
+        "SALESBOT_DELIVERY__SENDER_LEASE_SECONDS": "3",
+        "SALESBOT_DELIVERY__SENDING_LEASE_SECONDS": "5",
+        "SALESBOT_DELIVERY__POLL_INTERVAL_SECONDS": "0.2",
+        "SALESBOT_SCHEDULER__STALE_RUN_MINUTES": "0.1",
+        "SALESBOT_SCHEDULER__RECOVER_EVERY_SECONDS": "1",
+    }
+    async with two_instances(
+        sandbox, config=config, database_url=database_url, workdir=tmp_path,
+        extra_env=fast_failover,
+    ) as (_proxy, instances):  # fmt: skip
+        async with asyncio.timeout(150):
+            while (run := await _summary_run(runtime)) is None:
+                await asyncio.sleep(0.02)
+        claimer = next((i for i in instances if run.instance.startswith(_host_pid(i))), None)
+        assert claimer is not None, run.instance
+        await asyncio.to_thread(stop_instance, claimer, signal.SIGKILL)
+        in_flight = await _count_outbox(runtime, OutboxStatus.SENDING)
+        async with asyncio.timeout(90):
+            while True:
+                run = await _summary_run(runtime)
+                assert run is not None
+                if run.status == RunStatus.DONE and await _pending(runtime) == 0:
+                    break
+                await asyncio.sleep(0.2)
+    async with transaction(runtime.sessions) as session:
+        runs = (await session.exec(select(JobRun).where(JobRun.job == "weekly_summary"))).all()
+        rows = (await session.exec(select(OutboxMessage))).all()
+    assert len(runs) == 1
+    by_chat = Counter(row.chat_id for row in rows)
+    # The manager: message, chart and workbook; the director: the roll-up.
+    assert by_chat[7001] >= 3 and by_chat[7003] >= 1 and 7002 not in by_chat
+    assert all(row.status == OutboxStatus.SENT for row in rows)
+    for chat in (7001, 7003):
+        received = await client.bot_messages(chat)
+        repeated = len(received) - by_chat[chat]
+        # Only a message Telegram accepted in the very moment of the kill may go out again.
+        assert 0 <= repeated <= in_flight, (chat, [m.kind for m in received])
+    kinds = [m.kind for m in await client.bot_messages(7001)]
+    assert {"text", "photo", "document"} <= set(kinds), kinds
+
+
+def _next_minute(zone: ZoneInfo, *, lead: timedelta) -> datetime:
+    """The first whole minute at least ``lead`` from now, in ``zone``."""
+    moment = datetime.now(zone) + lead + timedelta(minutes=1)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _only_weekly_summary(at: datetime) -> str:
+    """Config that runs north's weekly summary at ``at`` (its weekday and time) and no other
+    job, for either team."""
+    import scheduler.jobs  # noqa: F401  (registers every job)
+    from scheduler.registry import JOBS
+
+    lines = ["[scheduler]", "catch_up_days = 1"]
+    for team in ("north", "south"):
+        for name in JOBS:
+            lines.append(f"[teams.{team}.jobs.{name}]")
+            if team == "north" and name == "weekly_summary":
+                lines.append(f'at = "{at:%a} {at:%H:%M}"'.lower())
+            else:
+                lines.append("enabled = false")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+async def _add_user(runtime: Runtime, telegram_id: int, role: Role, team: str | None) -> None:
+    async with transaction(runtime.sessions) as session:
+        team_row = (
+            (await session.exec(select(Team).where(Team.key == team))).one() if team else None
+        )
+        now = runtime.clock.now()
+        session.add(
+            User(
+                telegram_id=telegram_id, display_name=f"Person {telegram_id}", role=role,
+                team_id=team_row.id if team_row else None, language="en", created_at=now,
+                updated_at=now,
+            )
+        )  # fmt: skip
+
+
+async def _summary_run(runtime: Runtime) -> JobRun | None:
+    async with transaction(runtime.sessions) as session:
+        query = select(JobRun).where(JobRun.job == "weekly_summary")
+        return (await session.exec(query)).first()
+
+
+async def _count_outbox(runtime: Runtime, status: OutboxStatus) -> int:
+    async with transaction(runtime.sessions) as session:
+        query = (
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
+        )
+        return int((await session.exec(query)).one())
 
 
 def _kind(text: str) -> str:

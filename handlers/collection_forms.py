@@ -1,0 +1,432 @@
+"""Collections forms: adding a receivable (/receivable), the amount of a partial payment, the
+promised date, the reason of a dispute (from a reminder's buttons), and a reconciliation
+difference. Their state lives in the database like every form."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from handlers.customer_fields import expect_text
+from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
+from handlers.turn import Turn
+from models.common import Role
+from services import customers, receivables, reconciliation
+from services.dates import parse_date
+from services.errors import UserFacingError
+from services.money import money, read_money, totals_text
+from services.periods import format_day, format_short_day, local_today
+from services.receivables import Document, NewReceivable
+
+ADDERS = frozenset({Role.REP, Role.MANAGER})
+DUE_CHOICES = (30, 60, 90)
+PROMISE_CHOICES = (1, 3, 7, 14)
+
+
+def _int(raw: str) -> int:
+    if not raw.isdigit():
+        raise InputError("forms.use_buttons")
+    return int(raw)
+
+
+def _typed_date(turn: Turn, answer: FormInput, today: date) -> date:
+    if answer.choice is not None:
+        if answer.choice.startswith("d:"):
+            try:
+                return date.fromisoformat(answer.choice[2:])
+            except ValueError:
+                pass
+        raise InputError("forms.use_buttons")
+    day = parse_date(expect_text(answer), today)
+    if day is None:
+        raise InputError("collections.date_unreadable")
+    return day
+
+
+def _day_choice(turn: Turn, start: date, days: int) -> tuple[str, str]:
+    """A button for the day ``days`` after ``start``: "In 7 days (Tue 1 Dec)"."""
+    day = start + timedelta(days=days)
+    label = turn.t("collections.in_days", days=days, day=format_short_day(day, turn.lang))
+    return label, f"d:{day.isoformat()}"
+
+
+async def _guarded(turn: Turn, work: Any) -> Any:
+    """Run a service call in a savepoint; its refusal re-asks the question instead of failing."""
+    try:
+        async with turn.session.begin_nested():
+            return await work
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+
+
+# -- reporting what was recorded ------------------------------------------------------------
+
+
+def say_payment(turn: Turn, result: receivables.PaymentResult) -> None:
+    lines = [
+        turn.t("collections.paid_recorded", total=totals_text(result.totals, turn.lang),
+               customer=html.escape(result.customer_name))
+    ]  # fmt: skip
+    for line in result.lines:
+        if line.balance == 0:
+            lines.append(
+                turn.t("collections.paid_line_full", number=html.escape(line.document_no))
+            )
+        else:
+            lines.append(
+                turn.t("collections.paid_line_part", number=html.escape(line.document_no),
+                       amount=money(line.amount, line.currency, turn.lang),
+                       balance=money(line.balance, line.currency, turn.lang))
+            )  # fmt: skip
+    turn.say("\n".join(lines))
+
+
+async def apply_now(turn: Turn, action: str, ids: list[int]) -> None:
+    """Actions that need no more input: collected in full, contacted without result."""
+    if action == "f":
+        result = await receivables.record_payment(
+            turn.session, actor=turn.actor, settings=turn.deps.settings, receivable_ids=ids,
+            amount=None, now=turn.now,
+        )  # fmt: skip
+        say_payment(turn, result)
+        return
+    contact = await receivables.record_contact(
+        turn.session, actor=turn.actor, receivable_ids=ids, now=turn.now
+    )
+    turn.say_key(
+        "collections.contact_recorded", customer=html.escape(contact.customer_name),
+        numbers=html.escape(", ".join(contact.document_nos)),
+    )  # fmt: skip
+
+
+async def begin_action(turn: Turn, action: str, ids: list[int]) -> None:
+    """A reminder or card button: act at once, or ask which document / how much / when / why."""
+    docs = await receivables.actionable(turn.session, turn.actor, ids)
+    chosen = [doc.id for doc in docs]
+    if len(docs) == 1 and action in ("f", "c"):
+        await apply_now(turn, action, chosen)
+        return
+    await start_form(turn, COLLECT_FORM, {"ids": chosen, "action": action})
+
+
+# -- payments, promises, disputes -----------------------------------------------------------
+
+ACTION_STEPS = {"p": "amount", "m": "date", "d": "reason"}
+
+
+class CollectForm(Form):
+    """Which document (when a reminder lists several), then the amount, date or reason."""
+
+    name = "collect"
+    first_step = "which"
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        data["chosen"] = data["ids"] if len(data["ids"]) == 1 else []
+        return "which" if len(data["ids"]) > 1 else ACTION_STEPS[data["action"]]
+
+    async def _docs(self, turn: Turn, ids: list[int]) -> list[Document]:
+        return await receivables.actionable(turn.session, turn.actor, ids)
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        if step == "which":
+            docs = await self._docs(turn, data["ids"])
+            rows = [
+                [(f"{d.receivable.document_no} · "
+                  f"{money(d.balance, d.receivable.currency, turn.lang)}"[:60], f"i:{d.id}")]
+                for d in docs
+            ]  # fmt: skip
+            total = _totals(docs, turn.lang)
+            rows.append([(turn.t("collections.all_documents", count=len(docs), total=total),
+                          "all")])  # fmt: skip
+            action = turn.t(f"collections.action_{data['action']}")
+            return Prompt(turn.t("collections.ask_which", action=action), rows)
+        docs = await self._docs(turn, data["chosen"])
+        customer = html.escape(docs[0].customer_name)
+        numbers = html.escape(", ".join(d.receivable.document_no for d in docs))
+        if step == "amount":
+            return Prompt(
+                turn.t("collections.ask_amount", customer=customer, numbers=numbers,
+                       balance=_totals(docs, turn.lang))
+            )  # fmt: skip
+        if step == "date":
+            today = await _today(turn, docs[0])
+            options = [_day_choice(turn, today, n) for n in PROMISE_CHOICES]
+            text = turn.t("collections.ask_promise", customer=customer, numbers=numbers)
+            return Prompt(text, [options[:2], options[2:]])
+        return Prompt(turn.t("collections.ask_reason", customer=customer, numbers=numbers))
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        if step == "which":
+            if answer.choice == "all":
+                data["chosen"] = data["ids"]
+            elif answer.choice and answer.choice.startswith("i:"):
+                chosen = _int(answer.choice[2:])
+                if chosen not in data["ids"]:
+                    raise InputError("forms.use_buttons")
+                data["chosen"] = [chosen]
+            else:
+                raise InputError("forms.use_buttons")
+            if data["action"] in ("f", "c"):
+                await _guarded(turn, apply_now(turn, data["action"], data["chosen"]))
+                return None
+            return ACTION_STEPS[data["action"]]
+        ids = [int(i) for i in data["chosen"]]
+        if step == "amount":
+            await self._payment(turn, ids, answer)
+        elif step == "date":
+            await self._promise(turn, ids, answer)
+        else:
+            await self._dispute(turn, ids, answer)
+        return None
+
+    async def _payment(self, turn: Turn, ids: list[int], answer: FormInput) -> None:
+        docs = await self._docs(turn, ids)
+        parsed = read_money(expect_text(answer), docs[0].receivable.currency)
+        if parsed is None:
+            raise InputError("collections.amount_unreadable")
+        result = await _guarded(
+            turn,
+            receivables.record_payment(
+                turn.session, actor=turn.actor, settings=turn.deps.settings,
+                receivable_ids=ids, amount=parsed[0], now=turn.now,
+            ),
+        )  # fmt: skip
+        say_payment(turn, result)
+
+    async def _promise(self, turn: Turn, ids: list[int], answer: FormInput) -> None:
+        docs = await self._docs(turn, ids)
+        day = _typed_date(turn, answer, await _today(turn, docs[0]))
+        result = await _guarded(
+            turn,
+            receivables.record_promise(
+                turn.session, actor=turn.actor, settings=turn.deps.settings,
+                receivable_ids=ids, promised_on=day, now=turn.now,
+            ),
+        )  # fmt: skip
+        turn.say_key(
+            "collections.promise_recorded", customer=html.escape(result.customer_name),
+            total=totals_text(result.total, turn.lang), day=format_day(day, turn.lang),
+            numbers=html.escape(", ".join(result.document_nos)),
+        )  # fmt: skip
+
+    async def _dispute(self, turn: Turn, ids: list[int], answer: FormInput) -> None:
+        reason = expect_text(answer)
+        result = await _guarded(
+            turn,
+            receivables.raise_dispute(
+                turn.session, actor=turn.actor, texts=turn.deps.texts, receivable_ids=ids,
+                reason=reason, now=turn.now,
+            ),
+        )  # fmt: skip
+        numbers = html.escape(", ".join(result.document_nos))
+        if result.told:
+            turn.say_key("collections.dispute_sent", numbers=numbers,
+                         manager=html.escape(result.told))  # fmt: skip
+        else:
+            turn.say_key("collections.dispute_no_manager", numbers=numbers)
+
+
+def _totals(docs: list[Document], lang: str) -> str:
+    sums: dict[str, Decimal] = {}
+    for doc in docs:
+        sums[doc.receivable.currency] = sums.get(doc.receivable.currency, Decimal(0)) + doc.balance
+    return totals_text(sums, lang)
+
+
+async def _today(turn: Turn, doc: Document) -> date:
+    rules = await receivables.team_rules(turn.session, turn.deps.settings, doc.receivable.team_id)
+    return local_today(turn.now, rules.timezone)
+
+
+# -- adding a receivable in chat ------------------------------------------------------------
+
+
+class ReceivableForm(Form):
+    """/receivable: customer, document number, amount, issue and due dates, owner, save."""
+
+    name = "receivable"
+    first_step = "customer"
+    roles = ADDERS
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        if turn.actor.team_id is None:
+            raise UserFacingError("customers.no_team")
+        rules = await receivables.team_rules(turn.session, turn.deps.settings, turn.actor.team_id)
+        data["currency"] = rules.collections.currency
+        data["today"] = local_today(turn.now, rules.timezone).isoformat()
+        return "customer"
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        today = date.fromisoformat(data["today"])
+        if step == "customer":
+            results = data.get("results")
+            if results is None:
+                recent = await customers.recent_customers(turn.session, turn.actor)
+                results = [[c.id, c.name] for c in recent]
+            choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
+            key = "collections.ask_customer_results" if data.get("query") else (
+                "collections.ask_customer")  # fmt: skip
+            return Prompt(turn.t(key, query=html.escape(data.get("query", ""))), choices)
+        if step == "number":
+            return Prompt(turn.t("collections.ask_number", customer=html.escape(data["name"])))
+        if step == "amount":
+            return Prompt(turn.t("collections.ask_new_amount", currency=data["currency"]))
+        if step == "issued":
+            return Prompt(turn.t("collections.ask_issued"),
+                          [[(turn.t("collections.today"), f"d:{today.isoformat()}")]])  # fmt: skip
+        if step == "due":
+            issued = date.fromisoformat(data["issued"])
+            options = [_day_choice(turn, issued, n) for n in DUE_CHOICES]
+            return Prompt(turn.t("collections.ask_due"), [options])
+        if step == "owner":
+            people = await customers.possible_owners(turn.session, turn.actor.team_id or 0)
+            rows = [[(p.display_name[:40], f"o:{p.id}")] for p in people]
+            return Prompt(turn.t("collections.ask_owner"), rows)
+        return Prompt(_summary(turn, data), [[(turn.t("collections.save"), "save")]])
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        today = date.fromisoformat(data["today"])
+        if step == "customer":
+            return await self._customer(turn, data, answer)
+        if step == "number":
+            try:
+                number = receivables.clean_document_no(expect_text(answer))
+            except UserFacingError as error:
+                raise InputError(error.key, **error.params) from None
+            if await receivables.find_by_number(turn.session, number) is not None:
+                raise InputError("collections.number_exists", number=html.escape(number))
+            data["number"] = number
+            return "amount"
+        if step == "amount":
+            parsed = read_money(expect_text(answer), data["currency"])
+            if parsed is None:
+                raise InputError("collections.amount_unreadable")
+            if parsed[0] <= 0:
+                raise InputError("collections.amount_not_positive")
+            data["amount"], data["currency"] = str(parsed[0]), parsed[1]
+            return "issued"
+        if step == "issued":
+            issued = _typed_date(turn, answer, today)
+            if issued > today:
+                raise InputError("collections.issued_in_future")
+            data["issued"] = issued.isoformat()
+            return "due"
+        if step == "due":
+            due = _typed_date(turn, answer, today)
+            if due < date.fromisoformat(data["issued"]):
+                raise InputError("collections.due_before_issue")
+            data["due"] = due.isoformat()
+            return "owner" if turn.actor.role is Role.MANAGER else "confirm"
+        if step == "owner":
+            data["owner_id"] = _int((answer.choice or "").removeprefix("o:"))
+            return "confirm"
+        if answer.choice != "save":
+            raise InputError("forms.use_buttons")
+        await self._save(turn, data)
+        return None
+
+    async def _customer(self, turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+        if answer.choice and answer.choice.startswith("c:"):
+            customer_id = _int(answer.choice[2:])
+        elif answer.choice is not None:
+            raise InputError("forms.use_buttons")
+        else:
+            text = expect_text(answer)
+            ref = customers.customer_ref(text)
+            if ref is None:
+                found = await customers.search(turn.session, turn.actor, text)
+                data["query"] = text[:60]
+                data["results"] = [[c.id, c.name] for c in found.customers]
+                return "customer"
+            customer_id = ref
+        try:
+            customer = await customers.get_visible(turn.session, turn.actor, customer_id)
+        except UserFacingError as error:
+            raise InputError(error.key, **error.params) from None
+        if customer.team_id != turn.actor.team_id:
+            raise InputError("customers.not_found")
+        data["customer_id"], data["name"] = customer.id, customer.name
+        return "number"
+
+    async def _save(self, turn: Turn, data: dict[str, Any]) -> None:
+        values = NewReceivable(
+            customer_id=int(data["customer_id"]), document_no=data["number"],
+            amount=Decimal(data["amount"]), currency=data["currency"],
+            issued_on=date.fromisoformat(data["issued"]), due_on=date.fromisoformat(data["due"]),
+            owner_id=data.get("owner_id"),
+        )  # fmt: skip
+        receivable = await _guarded(
+            turn, receivables.create_receivable(
+                turn.session, actor=turn.actor, values=values, now=turn.now
+            ),
+        )  # fmt: skip
+        turn.say_key("collections.created", number=html.escape(receivable.document_no))
+
+
+def _summary(turn: Turn, data: dict[str, Any]) -> str:
+    return turn.t(
+        "collections.new_summary", number=html.escape(data["number"]),
+        customer=html.escape(data["name"]),
+        amount=money(Decimal(data["amount"]), data["currency"], turn.lang),
+        issued=format_day(date.fromisoformat(data["issued"]), turn.lang),
+        due=format_day(date.fromisoformat(data["due"]), turn.lang),
+    )  # fmt: skip
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+
+class ReconcileForm(Form):
+    """The customer's figure differs: how much do they say they owe, and a note."""
+
+    name = "reconcile"
+    first_step = "amount"
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        item, name = await reconciliation.get_item(turn.session, turn.actor, int(data["item"]))
+        data["name"], data["currency"] = name, item.currency
+        data["balance"] = str(item.balance)
+        return "amount"
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        if step == "amount":
+            ours = money(Decimal(data["balance"]), data["currency"], turn.lang)
+            return Prompt(turn.t("collections.recon_ask_amount", customer=html.escape(
+                data["name"]), balance=ours))  # fmt: skip
+        return Prompt(turn.t("collections.recon_ask_note"), skippable=True)
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        if step == "amount":
+            parsed = read_money(expect_text(answer), data["currency"])
+            if parsed is None or parsed[0] < 0:
+                raise InputError("collections.amount_unreadable")
+            data["theirs"] = str(parsed[0])
+            return "note"
+        note = None if answer.skipped else expect_text(answer)
+        item, name = await _guarded(
+            turn,
+            reconciliation.record_difference(
+                turn.session, actor=turn.actor, texts=turn.deps.texts, item_id=int(data["item"]),
+                customer_balance=Decimal(data["theirs"]), note=note, now=turn.now,
+            ),
+        )  # fmt: skip
+        key = (
+            "collections.recon_confirmed"
+            if item.status == "confirmed"
+            else "collections.recon_difference_recorded"
+        )
+        turn.say_key(key, customer=html.escape(name))
+        return None
+
+
+COLLECT_FORM = register_form(CollectForm())
+RECEIVABLE_FORM = register_form(ReceivableForm())
+RECONCILE_FORM = register_form(ReconcileForm())

@@ -1,0 +1,406 @@
+"""Import of receivables from the back office's CSV or XLSX exports.
+
+``salesbot import receivables FILE`` or a manager sending the file to the bot. Headers in Chinese
+or English: 单据号 document number, 客户名称 customer, 金额 amount, 币种 currency, 开票日期 issue
+date, 到期日 due date, 负责人 owner rep. The files are read by the customer importer's reader
+(UTF-8 with or without BOM, GBK, XLSX).
+
+The document number identifies a receivable: importing the same file again updates what changed
+and never duplicates. Every row is checked on its own; bad rows (unknown customer or rep, bad
+dates, amounts that are not positive, a document of another team) are reported by their row
+number (the header is row 1) and skipped, the good rows are imported.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import Catalogs
+from bot.settings import Settings
+from models.common import Role
+from models.customer import Customer
+from models.money import ZERO
+from models.receivable import Payment, Receivable, ReceivableStatus
+from models.team import Team
+from models.user import User
+from services import audit
+from services.customer_import import Table, fold, read_table, read_table_data
+from services.customers import name_key
+from services.money import normalize_currency, read_money
+from services.periods import local_today
+from services.receivables import MAX_DOCUMENT_NO, snapshot
+from services.users import Actor
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "document_no": ("单据号", "单号", "单据编号", "发票号", "发票号码", "合同号", "合同编号",
+                    "document no", "document number", "document", "doc no", "invoice no",
+                    "invoice number", "invoice", "contract no", "contract", "number"),
+    "customer": ("客户名称", "客户名", "客户", "公司名称", "customer", "customer name", "name",
+                 "company"),
+    "amount": ("金额", "应收金额", "单据金额", "合同金额", "amount", "total", "sum"),
+    "currency": ("币种", "货币", "币别", "currency"),
+    "issued_on": ("开票日期", "单据日期", "签订日期", "日期", "issue date", "issued",
+                  "invoice date", "date"),
+    "due_on": ("到期日", "到期日期", "应收日期", "付款日期", "due date", "due", "due on"),
+    "owner": ("负责人", "业务员", "销售", "owner", "owner rep", "rep", "sales rep"),
+}  # fmt: skip
+REQUIRED = ("document_no", "customer", "amount", "due_on")
+_DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_COMPACT_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def read_receivables(path: Path) -> Table:
+    """The rows of a receivables file on disk."""
+    return read_table(path, HEADER_ALIASES, REQUIRED)
+
+
+def read_receivables_data(name: str, data: bytes) -> Table:
+    """The rows of a receivables file sent to the bot."""
+    return read_table_data(name, data, HEADER_ALIASES, REQUIRED)
+
+
+def parse_day(text: str) -> date | None:
+    """``2026-11-20``, ``2026/11/20``, ``2026年11月20日``, ``20261120``; None otherwise."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    folded = re.split(r"[ T]", folded, maxsplit=1)[0] if folded else folded
+    match = _DAY.match(folded) or _COMPACT_DAY.match(folded)
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class RowNote:
+    """A problem with one row: a text key and its parameters."""
+
+    row: int
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReceivableImportReport:
+    created: list[tuple[int, str]] = field(default_factory=list)
+    updated: list[tuple[int, str]] = field(default_factory=list)
+    unchanged: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[RowNote] = field(default_factory=list)
+    warnings: list[RowNote] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def lines(self, texts: Catalogs, lang: str, *, for_chat: bool = True) -> list[str]:
+        """The report in the reader's language (HTML-escaped for chat, plain for the CLI)."""
+
+        def show(value: Any) -> Any:
+            return html.escape(value) if for_chat and isinstance(value, str) else value
+
+        out = [
+            texts.t(
+                lang, "collections.import_summary", created=len(self.created),
+                updated=len(self.updated), unchanged=len(self.unchanged),
+                errors=len(self.errors),
+            )
+        ]  # fmt: skip
+        if self.ignored_columns:
+            columns = ", ".join(self.ignored_columns)
+            out.append(texts.t(lang, "collections.import_ignored", columns=show(columns)))
+        for note, line_key in [(n, "collections.import_row_error") for n in self.errors] + [
+            (n, "collections.import_row_warning") for n in self.warnings
+        ]:
+            params = {key: show(value) for key, value in note.params.items()}
+            problem = texts.t(lang, note.key, **params)
+            out.append(texts.t(lang, line_key, row=note.row, problem=problem))
+        if not for_chat:
+            out = [re.sub(r"<[^>]+>", "", line) for line in out]
+            out = [html.unescape(line) for line in out]
+        return out
+
+
+class _RowError(Exception):
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class _Row:
+    document_no: str
+    team_id: int
+    customer_id: int
+    owner_id: int | None
+    amount: Decimal
+    currency: str
+    issued_on: date
+    due_on: date
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.customer_id, self.owner_id, self.amount, self.currency, self.issued_on,
+                self.due_on)  # fmt: skip
+
+
+@dataclass
+class _Context:
+    settings: Settings
+    now: datetime
+    team_id: int | None
+    teams: dict[int, Team]
+    people: dict[str, User]
+    by_id: dict[int, User]
+    customers: dict[tuple[int, str], Customer]
+    customer_teams: dict[str, set[int]]
+
+
+async def _context(
+    session: AsyncSession,
+    settings: Settings,
+    team_id: int | None,
+    now: datetime,
+    owners: Mapping[str, int] | None,
+) -> _Context:
+    users = (
+        await session.exec(
+            select(User).where(
+                col(User.active).is_(True), col(User.role).in_([Role.REP, Role.MANAGER])
+            )
+        )
+    ).all()
+    people: dict[str, User] = {}
+    by_id = {user.id: user for user in users if user.id is not None}
+    for user in users:
+        people.setdefault(fold(user.display_name).lower(), user)
+        if user.username:
+            people.setdefault("@" + user.username.lower(), user)
+    for alias, user_id in (owners or {}).items():
+        if user_id in by_id:
+            people[fold(alias).lower()] = by_id[user_id]
+    customers: dict[tuple[int, str], Customer] = {}
+    customer_teams: dict[str, set[int]] = {}
+    query = select(Customer)
+    if team_id is not None:
+        query = query.where(col(Customer.team_id) == team_id)
+    for customer in (await session.exec(query)).all():
+        customers[(customer.team_id, customer.name_key)] = customer
+        customer_teams.setdefault(customer.name_key, set()).add(customer.team_id)
+    teams = {t.id: t for t in (await session.exec(select(Team))).all() if t.id is not None}
+    return _Context(settings, now, team_id, teams, people, by_id, customers, customer_teams)
+
+
+Warning = tuple[str, dict[str, Any]]
+
+
+def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warning]]:
+    get = values.get
+    number = " ".join(fold(get("document_no", "")).split())
+    if not number:
+        raise _RowError("collections.import_no_number")
+    if len(number) > MAX_DOCUMENT_NO:
+        raise _RowError("collections.import_number_too_long", limit=MAX_DOCUMENT_NO)
+    customer_name = fold(get("customer", ""))
+    key = name_key(customer_name)
+    if not key:
+        raise _RowError("collections.import_no_customer")
+    owner: User | None = None
+    owner_text = fold(get("owner", ""))
+    if owner_text:
+        owner = ctx.people.get(owner_text.lower())
+        if owner is None:
+            raise _RowError("collections.import_unknown_rep", name=owner_text)
+    team_id = ctx.team_id
+    if team_id is None and owner is not None:
+        team_id = owner.team_id
+    if team_id is None:
+        teams = ctx.customer_teams.get(key, set())
+        if len(teams) > 1:
+            raise _RowError("collections.import_ambiguous_customer", name=customer_name)
+        team_id = next(iter(teams), None)
+    customer = ctx.customers.get((team_id, key)) if team_id is not None else None
+    if customer is None or team_id is None:
+        raise _RowError("collections.import_unknown_customer", name=customer_name)
+    if owner is not None and owner.team_id != team_id:
+        raise _RowError("collections.import_rep_other_team", name=owner_text)
+    if owner is None and customer.owner_id in ctx.by_id:
+        owner = ctx.by_id[customer.owner_id or 0]
+    team = ctx.teams.get(team_id)
+    rules = ctx.settings.team(team.key if team else "")
+    currency_text = get("currency", "").strip()
+    currency = rules.collections.currency
+    if currency_text:
+        named = normalize_currency(currency_text)
+        if named is None:
+            raise _RowError("collections.import_bad_currency", value=currency_text)
+        currency = named
+    amount_text = get("amount", "").strip()
+    parsed = read_money(amount_text, currency) if amount_text else None
+    if parsed is None:
+        raise _RowError("collections.import_bad_amount", value=amount_text)
+    amount, amount_currency = parsed
+    if currency_text and amount_currency != currency:
+        raise _RowError("collections.import_bad_currency", value=amount_text)
+    if amount <= 0:
+        raise _RowError("collections.import_not_positive", value=amount_text)
+    due_text = get("due_on", "").strip()
+    due_on = parse_day(due_text)
+    if due_on is None:
+        raise _RowError("collections.import_bad_due_date", value=due_text)
+    issued_text = get("issued_on", "").strip()
+    issued_on = parse_day(issued_text) if issued_text else local_today(ctx.now, rules.timezone)
+    if issued_on is None:
+        raise _RowError("collections.import_bad_issue_date", value=issued_text)
+    warnings: list[Warning] = []
+    if due_on < issued_on:
+        warnings.append(("collections.import_due_before_issue", {"number": number}))
+    row = _Row(
+        document_no=number, team_id=team_id, customer_id=customer.id or 0,
+        owner_id=owner.id if owner else None, amount=amount, currency=amount_currency,
+        issued_on=issued_on, due_on=due_on,
+    )  # fmt: skip
+    return row, warnings
+
+
+async def import_receivables(
+    session: AsyncSession,
+    table: Table,
+    *,
+    settings: Settings,
+    team_id: int | None,
+    now: datetime,
+    actor: Actor | None = None,
+    owners: Mapping[str, int] | None = None,
+) -> ReceivableImportReport:
+    """Import the good rows of ``table``: new documents are created, known ones updated.
+
+    ``team_id`` limits the import to one team (a manager's file, or ``--team``); without it
+    each row goes to its owner's team, or the one team that has the customer. ``owners`` maps
+    names used in the owner column to user ids; other names are matched against the users'
+    display names and @usernames.
+    """
+    report = ReceivableImportReport(ignored_columns=table.ignored_columns)
+    ctx = await _context(session, settings, team_id, now, owners)
+    numbers = {" ".join(fold(row.values.get("document_no", "")).split()) for row in table.rows}
+    known = {
+        r.document_no: r
+        for r in (
+            await session.exec(select(Receivable).where(col(Receivable.document_no).in_(numbers)))
+        ).all()
+    }
+    paid = await _paid_sums(session, [r.id for r in known.values() if r.id is not None])
+    seen: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    for source in table.rows:
+        try:
+            row, warnings = _check_row(source.values, ctx)
+            first = seen.get(row.document_no)
+            if first is not None:
+                if first[1] == row.values():
+                    report.warnings.append(
+                        RowNote(source.number, "collections.import_repeated_same",
+                                {"number": row.document_no, "first": first[0]})
+                    )  # fmt: skip
+                    continue
+                raise _RowError(
+                    "collections.import_repeated_different", number=row.document_no,
+                    first=first[0],
+                )  # fmt: skip
+            existing = known.get(row.document_no)
+            if existing is None:
+                known[row.document_no] = await _create(session, row, ctx, actor)
+                report.created.append((source.number, row.document_no))
+            elif _update(session, existing, row, paid.get(existing.id or 0, ZERO), ctx, actor):
+                report.updated.append((source.number, row.document_no))
+            else:
+                report.unchanged.append((source.number, row.document_no))
+            seen[row.document_no] = (source.number, row.values())
+            report.warnings.extend(RowNote(source.number, k, p) for k, p in warnings)
+        except _RowError as error:
+            report.errors.append(RowNote(source.number, error.key, error.params))
+    await session.flush()
+    return report
+
+
+async def _paid_sums(session: AsyncSession, ids: list[int]) -> dict[int, Decimal]:
+    if not ids:
+        return {}
+    query = (
+        select(col(Payment.receivable_id), func.sum(col(Payment.amount)))
+        .where(col(Payment.receivable_id).in_(ids))
+        .group_by(col(Payment.receivable_id))
+    )
+    return {rid: total for rid, total in (await session.exec(query)).all()}
+
+
+async def _create(
+    session: AsyncSession, row: _Row, ctx: _Context, actor: Actor | None
+) -> Receivable:
+    receivable = Receivable(
+        team_id=row.team_id, customer_id=row.customer_id, owner_id=row.owner_id,
+        document_no=row.document_no, amount=row.amount, currency=row.currency,
+        issued_on=row.issued_on, due_on=row.due_on, source="import",
+        created_by_id=actor.user_id if actor else None, created_at=ctx.now, updated_at=ctx.now,
+    )  # fmt: skip
+    session.add(receivable)
+    await session.flush()
+    audit.record(
+        session, at=ctx.now, action="receivable.imported", entity="receivable",
+        entity_id=receivable.id, actor_id=actor.user_id if actor else None,
+        actor_label="" if actor else "import", after=snapshot(receivable),
+    )  # fmt: skip
+    return receivable
+
+
+def _update(
+    session: AsyncSession,
+    receivable: Receivable,
+    row: _Row,
+    paid: Decimal,
+    ctx: _Context,
+    actor: Actor | None,
+) -> bool:
+    """Apply a re-imported row; False when nothing changed."""
+    if receivable.team_id != row.team_id:
+        raise _RowError("collections.import_other_team", number=row.document_no)
+    before = snapshot(receivable)
+    if row.amount < paid:
+        raise _RowError(
+            "collections.import_below_paid", number=row.document_no,
+            paid=f"{paid} {receivable.currency}",
+        )  # fmt: skip
+    if row.currency != receivable.currency and paid > 0:
+        raise _RowError("collections.import_currency_paid", number=row.document_no)
+    current = (receivable.customer_id, receivable.owner_id, receivable.amount,
+               receivable.currency, receivable.issued_on, receivable.due_on)  # fmt: skip
+    if current == row.values():
+        return False
+    if row.due_on != receivable.due_on:
+        # A new due date starts the schedule again from it.
+        receivable.reminded_step = None
+        receivable.dunning_round += 1
+    (receivable.customer_id, receivable.owner_id, receivable.amount, receivable.currency,
+     receivable.issued_on, receivable.due_on) = row.values()  # fmt: skip
+    if receivable.status != ReceivableStatus.DISPUTED:
+        paid_off = receivable.amount <= paid
+        receivable.status = ReceivableStatus.PAID if paid_off else ReceivableStatus.OPEN
+        receivable.paid_at = (receivable.paid_at or ctx.now) if paid_off else None
+    receivable.updated_at = ctx.now
+    session.add(receivable)
+    after = snapshot(receivable)
+    changed = [key for key in after if after[key] != before[key]]
+    audit.record(
+        session, at=ctx.now, action="receivable.updated", entity="receivable",
+        entity_id=receivable.id, actor_id=actor.user_id if actor else None,
+        actor_label="" if actor else "import", before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed}, reason="re-imported",
+    )  # fmt: skip
+    return True

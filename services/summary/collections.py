@@ -1,0 +1,127 @@
+"""The collections area's share of the meeting summary: collected in the period, the open
+balance by aging bucket, and broken promises. Money figures are in the team's currency
+(``[collections] currency``); receivables in other currencies are left out of these sums."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import func, type_coerce
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.customer import Customer
+from models.money import Money
+from models.receivable import Payment, Promise, PromiseStatus, Receivable, ReceivableStatus
+from models.user import User
+from services.receivables import balance_column, bucket_column, paid_subquery
+from services.summary.core import Contributor, Metric, Sheet, Value, Window, contribute
+
+BUCKETS = ("0-30", "31-60", "61-90", "90+")
+METRICS = (
+    Metric("collected", "summary.metric.collected", format="money"),
+    Metric("open_balance", "summary.metric.open_balance", format="money", trend=False),
+    Metric("overdue_0-30", "summary.metric.overdue_0-30", format="money", trend=False),
+    Metric("overdue_31-60", "summary.metric.overdue_31-60", format="money", trend=False),
+    Metric("overdue_61-90", "summary.metric.overdue_61-90", format="money", trend=False),
+    Metric("overdue_90+", "summary.metric.overdue_90+", format="money", trend=False),
+    Metric("broken_promises", "summary.metric.broken_promises"),
+)
+
+
+async def per_rep(
+    session: AsyncSession, window: Window, rep_ids: list[int]
+) -> dict[int, dict[str, Value]]:
+    found: dict[int, dict[str, Value]] = defaultdict(dict)
+    if not rep_ids:
+        return found
+    currency = window.currency
+    collected = await session.exec(
+        select(col(Receivable.owner_id), type_coerce(func.sum(col(Payment.amount)), Money()))
+        .select_from(Payment)
+        .join(Receivable, col(Receivable.id) == col(Payment.receivable_id))
+        .where(col(Receivable.owner_id).in_(rep_ids), col(Receivable.currency) == currency)
+        .where(
+            col(Payment.paid_on) >= window.period.first, col(Payment.paid_on) <= window.period.last
+        )
+        .group_by(col(Receivable.owner_id))
+    )
+    for rep_id, total in collected.all():
+        if rep_id is not None:
+            found[rep_id]["collected"] = Decimal(total or 0)
+    today = min(window.period.last, window.until.astimezone(window.tz).date())
+    paid = paid_subquery()
+    balance = balance_column(paid)
+    bucket = bucket_column(today).label("bucket")
+    open_rows = await session.exec(
+        sa_select(col(Receivable.owner_id), bucket, func.sum(balance))  # type: ignore[call-overload]
+        .select_from(Receivable)
+        .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
+        .where(col(Receivable.owner_id).in_(rep_ids), col(Receivable.currency) == currency)
+        .where(col(Receivable.status) != ReceivableStatus.PAID)
+        .group_by(col(Receivable.owner_id), bucket)
+    )
+    for rep_id, name, total in open_rows.all():
+        if rep_id is None or total is None:
+            continue
+        amount = Decimal(total)
+        values = found[rep_id]
+        opened = values.get("open_balance", Decimal(0))
+        assert isinstance(opened, Decimal)
+        values["open_balance"] = opened + amount
+        if name in BUCKETS:
+            values[f"overdue_{name}"] = amount
+    broken = await session.exec(
+        select(col(Receivable.owner_id), func.count())
+        .select_from(Promise)
+        .join(Receivable, col(Receivable.id) == col(Promise.receivable_id))
+        .where(col(Receivable.owner_id).in_(rep_ids))
+        .where(col(Promise.status) == PromiseStatus.BROKEN)
+        .where(
+            col(Promise.promised_on) >= window.period.first,
+            col(Promise.promised_on) <= window.period.last,
+        )
+        .group_by(col(Receivable.owner_id))
+    )
+    for rep_id, count in broken.all():
+        if rep_id is not None:
+            found[rep_id]["broken_promises"] = int(count)
+    return found
+
+
+async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> list[Sheet]:
+    """Every open receivable of the team's reps, with what was paid and is still owed."""
+    paid = paid_subquery()
+    balance = balance_column(paid).label("balance")
+    rows = await session.exec(
+        sa_select(Receivable, Customer.name, User.display_name, balance)  # type: ignore[call-overload]
+        .join(Customer, col(Customer.id) == col(Receivable.customer_id))
+        .join(User, col(User.id) == col(Receivable.owner_id), isouter=True)
+        .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
+        .where(col(Receivable.team_id) == window.team_id)
+        .where(col(Receivable.status) != ReceivableStatus.PAID)
+        .order_by(col(Receivable.due_on))
+    )
+    today = min(window.period.last, window.until.astimezone(window.tz).date())
+    sheet = Sheet(
+        "receivables",
+        [
+            "summary.col.document", "summary.col.customer", "summary.col.rep",
+            "summary.col.amount", "summary.col.balance", "summary.col.currency",
+            "summary.col.due_on", "summary.col.days_overdue", "summary.col.status",
+        ],
+    )  # fmt: skip
+    for receivable, customer, rep, owed in rows.all():
+        overdue = max(0, (today - receivable.due_on).days)
+        sheet.rows.append(
+            [
+                receivable.document_no, customer, rep or "", receivable.amount, owed,
+                receivable.currency, receivable.due_on, overdue, str(receivable.status),
+            ]
+        )  # fmt: skip
+    return [sheet]
+
+
+COLLECTIONS = contribute(Contributor("collections", METRICS, per_rep, details, order=40))
