@@ -18,6 +18,9 @@ from tests.collection_helpers import (
 )
 from tests.helpers import join
 
+# Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
+JOBS_UNDER_TEST = ("dunning",)
+
 DUE = date(2026, 11, 30)  # a Monday; steps on 27 Nov, 30 Nov, 7, 14 and 30 Dec
 
 

@@ -34,6 +34,9 @@ from tests.collection_helpers import (
 )
 from tests.helpers import join, team_id, user_by_tg
 
+# Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
+JOBS_UNDER_TEST = ("dunning", "reconciliation")
+
 
 async def count_receivables(bot: LocalBot) -> int:
     async with transaction(bot.runtime.sessions) as session:

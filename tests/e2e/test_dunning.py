@@ -9,6 +9,9 @@ from models.common import Role
 from tests.collection_helpers import add_customer_in, add_receivable, at_local, last_id
 from tests.helpers import join
 
+# Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
+JOBS_UNDER_TEST = ("dunning",)
+
 
 def tone_of(text: str) -> str:
     for marker, tone in (("Friendly reminder", "friendly"), ("Payment due", "due"),

@@ -11,6 +11,9 @@ from models.customer import Tier
 from tests.customer_helpers import add_customer, forge_button, plans_of, visits_of
 from tests.helpers import join
 
+# Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
+JOBS_UNDER_TEST = ("morning_plan",)
+
 
 async def _phone_visit(chat: Chat, customer: str, purpose: str = "Revisit") -> None:
     await chat.send("/visit")

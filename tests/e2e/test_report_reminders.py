@@ -16,6 +16,9 @@ from tests.conftest import write_config
 from tests.helpers import join, user_by_tg
 from tests.report_helpers import daily_reports, outbox_rows, problems, replies, set_local
 
+# Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
+JOBS_UNDER_TEST = ("report_reminder", "report_reminder_again", "report_digest")
+
 TUESDAY = date(2026, 11, 24)
 
 
