@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -134,3 +134,15 @@ async def latest_runs(session: AsyncSession) -> dict[tuple[str, int], JobRun]:
         & (col(JobRun.scheduled_for) == newest.c.at),
     )
     return {(run.job, run.team_id): run for run in (await session.exec(query)).all()}
+
+
+async def forget_before(session: AsyncSession, *, team_id: int, before: datetime) -> int:
+    """Delete the team's finished run records scheduled before ``before``."""
+    result = await session.exec(
+        delete(JobRun).where(
+            col(JobRun.team_id) == team_id,
+            col(JobRun.scheduled_for) < before,
+            col(JobRun.status) != RunStatus.RUNNING,
+        )
+    )
+    return int(result.rowcount or 0)

@@ -239,3 +239,18 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
         select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
     )
     return {str(status): int(count) for status, count in rows.all()}
+
+
+async def drop_sent_files(session: AsyncSession, *, before: datetime) -> int:
+    """Forget the bytes of photos and documents Telegram accepted before ``before``; the row
+    stays as the record of what was sent."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.SENT,
+            col(OutboxMessage.sent_at) < before,
+            col(OutboxMessage.file_bytes).is_not(None),
+        )
+        .values(file_bytes=None)
+    )
+    return int(result.rowcount or 0)
