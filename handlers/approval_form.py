@@ -287,6 +287,7 @@ async def _accept_field(
             value = clean_value(spec, expect_text(answer), ctx)
         trial = {**values, spec.name: value}
         kind.check(trial)
+        await _refuse_early(turn, kind, trial)
     except FieldError as error:
         if error.field != spec.name:
             values[spec.name] = value
@@ -295,6 +296,15 @@ async def _accept_field(
         raise InputError(error.key, **error.params) from None
     values[spec.name] = value
     return _next(data, kind, spec.name)
+
+
+async def _refuse_early(turn: Turn, kind: RequestType, values: dict[str, Any]) -> None:
+    """Tell the rep at the contract step, not at submit, when the team refuses the invoice."""
+    customer = values.get("customer")
+    check = await approvals.invoice_check(
+        turn.session, env_of(turn), kind, values, int(customer) if customer else None
+    )
+    approvals.refuse_invoice(check, turn.lang)
 
 
 def _chosen_date(spec: FieldSpec, choice: str, today: date) -> str:

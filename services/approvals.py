@@ -157,15 +157,9 @@ async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) ->
     customer_id: int | None = None
     if kind.customer_field is not None:
         customer_id = await _own_team_customer(session, actor, draft.values.get("customer"))
-    invoice = await invoice_check(session, env, kind, draft.values, customer_id)
-    if invoice is not None and invoice.refused:
-        share = invoice.share
-        raise FieldError(
-            "contract", "collections.invoice_refused", number=share.document_no,
-            percent=share.percent_text, threshold=invoice.threshold_percent,
-            collected=format_money(share.collected, share.currency, actor.language),
-            amount=format_money(share.amount, share.currency, actor.language),
-        )  # fmt: skip
+    refuse_invoice(
+        await invoice_check(session, env, kind, draft.values, customer_id), actor.language
+    )
     chain, amount, discount = await _route(session, env, actor, draft, team)
     first = await approval_access.level_approvers(
         session, team_id=actor.team_id, requester_id=actor.user_id, level=chain[0], now=env.now
@@ -245,6 +239,19 @@ async def invoice_check(
     return await check_invoice_request(
         session, env.settings, contract_no=contract, customer_id=customer_id
     )
+
+
+def refuse_invoice(check: InvoiceCheck | None, lang: str) -> None:
+    """FieldError on the contract when the team refuses invoices below the collected share."""
+    if check is None or not check.refused:
+        return
+    share = check.share
+    raise FieldError(
+        "contract", "collections.invoice_refused", number=share.document_no,
+        percent=share.percent_text, threshold=check.threshold_percent,
+        collected=format_money(share.collected, share.currency, lang),
+        amount=format_money(share.amount, share.currency, lang),
+    )  # fmt: skip
 
 
 async def preview(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -> Preview:

@@ -100,12 +100,23 @@ async def test_refused_below_the_share_when_the_team_says_so(local_bot: LocalBot
     customer = await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
     assert customer.id is not None
     await contract(local_bot, customer.id, amount="100000", paid="10000")
-    await invoice(people.rep)
-    reply = texts(await people.rep.tap("Submit"))
+    await people.rep.send("/invoice")
+    await people.rep.tap("Hangzhou Huafeng")
+    # Said at once at the contract step, and the contract is asked again.
+    reply = texts(await people.rep.send("HT-1"))
     assert "No invoice yet: only 10 % of contract HT-1 is collected" in reply, reply
-    # Nothing is sent or recorded, and the rep is asked for the contract again.
-    assert await requests(local_bot) == []
     assert "Which contract?" in reply
+    await people.rep.send("HT-2")  # not imported yet: nothing to check
+    summary = texts(await people.rep.send("20000"))
+    assert "please check" in summary and "HT-2 is not among" not in summary
+    # The back office imports HT-2 before the rep submits: submit checks again.
+    await add_receivable(
+        local_bot.runtime, "HT-2", customer=customer.id, owner_tg=REP, amount="50000",
+        due=date(2026, 12, 31),
+    )  # fmt: skip
+    reply = texts(await people.rep.tap("Submit"))
+    assert "only 0 % of contract HT-2 is collected" in reply, reply
+    assert await requests(local_bot) == []
     summary = texts(await people.rep.send("HT-404"))
     assert "please check" in summary
     await people.rep.tap("Submit")
