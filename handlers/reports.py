@@ -31,6 +31,7 @@ from services.report_texts import (
     VIEW_WEEKLY,
     WEEK,
     WRITE,
+    WRITE_WEEKLY,
     from_compact,
 )
 
@@ -114,9 +115,26 @@ async def on_report_button(turn: Turn) -> None:
             raise UserFacingError("forms.stale_button")
         await start_form(turn, DAILY_FORM, {"day": day.isoformat()})
         return
+    if action == WRITE_WEEKLY:
+        await _write_weekly(turn, from_compact(raw_id))
+        return
     if turn.actor.role not in reports.READERS:
         raise NotAllowedError("access.role_not_allowed")
     await _reader_action(turn, int(raw_id), action, arg)
+
+
+async def _write_weekly(turn: Turn, week_start: date | None) -> None:
+    """The reminder's button: the weekly report of that week, while it is still open."""
+    if turn.actor.role not in reports.REPORTERS:
+        raise NotAllowedError("access.role_not_allowed")
+    team = await turn.session.get(Team, turn.actor.team_id or 0)
+    if team is None:
+        raise UserFacingError("team.not_found")
+    rules = turn.deps.settings.team(team.key)
+    current = week_period(local_today(turn.now, rules.timezone), rules.timezone)
+    if week_start != current.first:
+        raise UserFacingError("reports.weekly_reminder_old")
+    await start_form(turn, WEEKLY_FORM)
 
 
 async def _reader_action(turn: Turn, ident: int, action: str, arg: str) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 CALLBACK = "rp"
 WRITE, VIEW, REPLY, PROBLEMS, DAY, WEEK, VIEW_WEEKLY = "w", "v", "r", "p", "d", "k", "V"
+WRITE_WEEKLY = "W"
 # The day's page in a new message (from the digest, which must stay as it is).
 OPEN_DAY = "o"
 MAX_LISTED_PROBLEMS = 8
@@ -368,6 +369,16 @@ def reminder(texts: Catalogs, lang: str, day: date, step: int) -> tuple[str, Out
     text = texts.t(lang, key, day=format_day(day, lang))
     button = {"text": texts.t(lang, "reports.write_button"), "data": callback(compact(day), WRITE)}
     return text, [[button]]
+
+
+def weekly_reminder(texts: Catalogs, lang: str, week: Period) -> tuple[str, OutboxButtons]:
+    """On the week's last working day: write the weekly report, with its button."""
+    text = texts.t(
+        lang, "reports.weekly_reminder", first=format_short_day(week.first, lang),
+        last=format_short_day(week.last, lang),
+    )  # fmt: skip
+    data = callback(compact(week.first), WRITE_WEEKLY)
+    return text, [[{"text": texts.t(lang, "reports.weekly_write_button"), "data": data}]]
 
 
 def digest(

@@ -65,6 +65,7 @@ MAX_KEY_VISITS = 20
 # Working days are looked for this far ahead or back (holidays can make long breaks).
 SEARCH_DAYS = 60
 REMINDER_KEY = "report-reminder"
+WEEKLY_REMINDER_KEY = "weekly-reminder"
 
 
 # -- days ---------------------------------------------------------------------------------
@@ -548,6 +549,40 @@ async def send_reminders(
         row = await outbox.enqueue(
             session, key=reminder_prefix(rep.id, day) + str(step), chat_id=rep.telegram_id,
             recipient_id=rep.id, kind="report_reminder", text=text, buttons=buttons, now=now,
+        )  # fmt: skip
+        queued += row is not None
+    return queued
+
+
+async def send_weekly_reminders(
+    session: AsyncSession,
+    *,
+    team: Team,
+    rules: TeamSettings,
+    today: date,
+    texts: Catalogs,
+    now: datetime,
+) -> int:
+    """On the week's last working day, remind each active rep without the week's report,
+    once per (rep, week). Any other day nothing is due."""
+    assert team.id is not None
+    window = week_window(rules, today)
+    if window.last_working_day != today:
+        return 0
+    written = exists().where(
+        col(WeeklyReport.rep_id) == col(User.id), col(WeeklyReport.week_start) == window.week.first
+    )
+    query = select(User).where(
+        col(User.team_id) == team.id, col(User.role) == Role.REP, col(User.active).is_(True),
+        ~written,
+    )  # fmt: skip
+    queued = 0
+    for rep in (await session.exec(query.order_by(col(User.id)))).all():
+        text, buttons = report_texts.weekly_reminder(texts, rep.language, window.week)
+        row = await outbox.enqueue(
+            session, key=f"{WEEKLY_REMINDER_KEY}:{rep.id}:{window.week.first.isoformat()}",
+            chat_id=rep.telegram_id, recipient_id=rep.id, kind="weekly_reminder", text=text,
+            buttons=buttons, now=now,
         )  # fmt: skip
         queued += row is not None
     return queued

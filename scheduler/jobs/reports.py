@@ -1,4 +1,5 @@
-"""Reports: reminders to reps who have not written the day's report, and the managers' digest."""
+"""Reports: reminders to reps who have not written the day's (or the week's) report, and the
+managers' digest."""
 
 from __future__ import annotations
 
@@ -69,3 +70,24 @@ async def report_digest(ctx: JobContext, team: Team, period: str, scheduled_for:
             session, team=team, rules=rules, day=day, texts=ctx.texts, now=ctx.clock.now()
         )
     log.info("report digest for %s %s: %s managers", team.key, day, queued)
+
+
+@job(
+    "weekly_report_reminder",
+    period="day",
+    at="workdays 16:00",
+    grace_minutes=120,
+    description="On the week's last working day: reminder to reps without the weekly report",
+)
+async def weekly_report_reminder(
+    ctx: JobContext, team: Team, period: str, scheduled_for: datetime
+) -> None:
+    """Runs every working day; only the week's last one (holidays counted) sends anything."""
+    rules = ctx.settings.team(team.key)
+    today = local_today(scheduled_for, rules.timezone)
+    async with transaction(ctx.sessions) as session:
+        queued = await reports.send_weekly_reminders(
+            session, team=team, rules=rules, today=today, texts=ctx.texts, now=ctx.clock.now()
+        )
+    if queued:
+        log.info("weekly report reminder for %s %s: %s reps", team.key, today, queued)

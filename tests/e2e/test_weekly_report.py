@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import date, time
 
+from sqlmodel import select
+
+from bot.app import Runtime
+from bot.db import transaction
 from bot.harness import LocalBot
 from models.common import Role
+from models.outbox import OutboxMessage
 from tests.customer_helpers import add_customer, plans_of
 from tests.helpers import join
 from tests.report_helpers import phone_visit, set_local, weekly_reports
@@ -143,3 +148,48 @@ async def test_bad_input_at_each_step_of_the_weekly_report(local_bot: LocalBot) 
     assert "Cancelled. Nothing was saved." in replies[-1].text
     assert await weekly_reports(runtime, 6303) == []
     assert await plans_of(runtime, 6303) == []
+
+
+async def test_the_last_working_day_reminds_reps_without_the_weekly_report(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    done = await join(local_bot, 6311, "Done", Role.REP, "north")
+    owing = await join(local_bot, 6312, "Owing", Role.REP, "north", lang="zh")
+    manager = await join(local_bot, 6319, "Boss", Role.MANAGER, "north")
+    # Thursday 16:00: not the week's last working day, nothing is sent.
+    await set_local(runtime, date(2026, 11, 26), time(16, 1))
+    await local_bot.drain_outbox()
+    assert await weekly_reminders(runtime) == []
+    # Friday: Done writes the report before 16:00, Owing does not.
+    await set_local(runtime, FRIDAY, time(15, 0))
+    await done.send("/weekly")
+    await done.send("Quiet week.")
+    await done.send("No feedback.")
+    await done.tap("Done (0 picked)")
+    await done.tap("Submit")
+    await set_local(runtime, FRIDAY, time(16, 1))
+    await local_bot.drain_outbox()
+    assert [row.chat_id for row in await weekly_reminders(runtime)] == [6312]
+    reminder = await owing.last_reply()
+    assert "今天是本周（11月23日 周一 – 11月29日 周日）最后一个工作日" in reminder.text, (
+        reminder.text
+    )
+    assert manager.user_id not in [row.chat_id for row in await weekly_reminders(runtime)]
+    # The button opens the weekly report form.
+    replies = await owing.tap("填写周报")
+    assert "周报" in replies[-1].text
+    await owing.send("/cancel")
+    # A restart later that day sends nothing again; next week the old button is refused.
+    await local_bot.restart()
+    await set_local(runtime, date(2026, 12, 4), time(9, 0))
+    await local_bot.drain_outbox()
+    assert len(await weekly_reminders(runtime)) == 1
+    replies = await owing.tap("填写周报", message_id=reminder.message_id)
+    assert "该提醒属于之前的一周" in replies[-1].text
+
+
+async def weekly_reminders(runtime: Runtime) -> list[OutboxMessage]:
+    async with transaction(runtime.sessions) as session:
+        query = select(OutboxMessage).where(OutboxMessage.kind == "weekly_reminder")
+        return list((await session.exec(query)).all())
