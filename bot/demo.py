@@ -71,10 +71,12 @@ SAMPLE_OWNERS = {"张三": 900004, "李四": 900005, "王五": 900006, "赵六":
 
 HELP = """\
 Type as the current user; /help shows what they can do. Demo commands:
-  1, 2, 3 ...       press that button of the latest message with buttons
+  1, 2, 3 ...       press that button of the latest message with buttons (a number
+                    beyond its buttons is sent as text; :say 2 sends "2" as text)
   :who              list the demo users          :as N | :as NAME   switch user
   :loc LAT LON      share a location             :photo [caption]   send a photo
-  Try /visit, /today, /due, /customers; as a manager (:as 2) /team.
+  Try /visit, /today, /due, /customers, /expense, /collections, /report; as a manager
+  (:as 2) /team, /pending, /reports, /summary.
   A customer to check in at: :loc 30.276849 120.160030 (杭州华丰建材股份有限公司)
   :wait 2h | 1d     move the demo clock forward  :quit              leave
 """
@@ -242,7 +244,9 @@ class Terminal:
             await self.show_arrived()
             return True
         chat = await self.chat()
-        if line.isdigit():
+        if line.startswith(":say "):
+            self.show(await chat.send(line[5:]))
+        elif line.isdigit() and await self.pressable(chat, int(line)):
             self.show(await self.press(chat, int(line)))
         elif line.startswith(":loc "):
             lat, lon = (float(x) for x in line[5:].split()[:2])
@@ -275,6 +279,14 @@ class Terminal:
         unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
         await self.bot.runtime.clock.advance(timedelta(**{unit: int(match.group(1))}))
         self.out(f"⏩ The demo clock is now {self.bot.runtime.clock.now():%Y-%m-%d %H:%M} UTC.")
+
+    async def pressable(self, chat: Chat, number: int) -> bool:
+        """Whether the latest message with buttons has a button ``number``; otherwise a typed
+        number is an answer (an amount, a quantity) and goes to the bot as text."""
+        messages = [m for m in await chat.bot_messages() if m.buttons]
+        if not messages:
+            return False
+        return 1 <= number <= sum(len(row) for row in messages[-1].buttons)
 
     async def press(self, chat: Chat, number: int) -> list[SandboxMessage]:
         messages = [m for m in await chat.bot_messages() if m.buttons]

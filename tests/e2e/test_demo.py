@@ -23,6 +23,11 @@ def test_scripted_demo_answers(tmp_path: Path) -> None:
             "/lang",
             "1",
             "/help",
+            # A typed number beyond the buttons is an answer (the amount), not a press.
+            ":as 5",
+            "/expense",
+            "1280",
+            ":say 2",
             ":quit",
         ]
     )
@@ -47,4 +52,6 @@ def test_scripted_demo_answers(tmp_path: Path) -> None:
     assert "What you can do" in out
     assert "我的未收应收账款" in out  # Wang Wei's receivables, seeded from the sample export
     assert "Chen Jing" in out and "North 团队的应收账款" in out  # the manager's team view
+    assert "What kind of expense?" in out  # 1280 was taken as the amount
+    assert "Please use the buttons." in out  # ":say 2" reached the bot as the text "2"
     assert "Traceback" not in out + result.stderr
