@@ -130,13 +130,15 @@ async def team_rules(session: AsyncSession, settings: Settings, team_id: int) ->
 # -- balances, in SQL -----------------------------------------------------------------------
 
 
-def paid_subquery() -> Subquery:
-    """Sum of payments per receivable."""
+def paid_subquery(until: date | None = None) -> Subquery:
+    """Sum of payments per receivable (paid on or before ``until``, when given)."""
+    paid_by = [] if until is None else [col(Payment.paid_on) <= until]
     return (
         select(
             col(Payment.receivable_id).label("receivable_id"),
             func.sum(col(Payment.amount)).label("paid"),
         )
+        .where(*paid_by)
         .group_by(col(Payment.receivable_id))
         .subquery("paid")
     )

@@ -5,16 +5,18 @@ balance by aging bucket, and broken promises. Money figures are in the team's cu
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, type_coerce
+from sqlalchemy import ColumnElement, func, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.customer import Customer
 from models.money import Money
-from models.receivable import Payment, Promise, PromiseStatus, Receivable, ReceivableStatus
+from models.receivable import Payment, Promise, PromiseStatus, Receivable
 from models.user import User
 from services.receivables import balance_column, bucket_column, paid_subquery
 from services.summary.core import Contributor, Metric, Sheet, Value, Window, contribute
@@ -29,6 +31,17 @@ METRICS = (
     Metric("overdue_90+", "summary.metric.overdue_90+", format="money", trend=False),
     Metric("broken_promises", "summary.metric.broken_promises"),
 )
+
+
+def as_of(window: Window) -> date:
+    """The day balances are taken at: the period's last day, or today for the current one."""
+    return min(window.period.last, window.until.astimezone(window.tz).date())
+
+
+def open_on(day: date, balance: Any) -> tuple[ColumnElement[bool], ...]:
+    """Receivables open at the end of ``day``: issued by then and not fully paid by then (a
+    past week's summary shows what was owed that week, not today's balances)."""
+    return (col(Receivable.issued_on) <= day, balance > 0)
 
 
 async def per_rep(
@@ -51,8 +64,8 @@ async def per_rep(
     for rep_id, total in collected.all():
         if rep_id is not None:
             found[rep_id]["collected"] = Decimal(total or 0)
-    today = min(window.period.last, window.until.astimezone(window.tz).date())
-    paid = paid_subquery()
+    today = as_of(window)
+    paid = paid_subquery(until=today)
     balance = balance_column(paid)
     bucket = bucket_column(today).label("bucket")
     open_rows = await session.exec(
@@ -60,7 +73,7 @@ async def per_rep(
         .select_from(Receivable)
         .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
         .where(col(Receivable.owner_id).in_(rep_ids), col(Receivable.currency) == currency)
-        .where(col(Receivable.status) != ReceivableStatus.PAID)
+        .where(*open_on(today, balance))
         .group_by(col(Receivable.owner_id), bucket)
     )
     for rep_id, name, total in open_rows.all():
@@ -92,19 +105,19 @@ async def per_rep(
 
 
 async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> list[Sheet]:
-    """Every open receivable of the team's reps, with what was paid and is still owed."""
-    paid = paid_subquery()
-    balance = balance_column(paid).label("balance")
+    """Every receivable of the team open at the period's end, with what was still owed."""
+    today = as_of(window)
+    paid = paid_subquery(until=today)
+    owed = balance_column(paid)
     rows = await session.exec(
-        sa_select(Receivable, Customer.name, User.display_name, balance)  # type: ignore[call-overload]
+        sa_select(Receivable, Customer.name, User.display_name, owed.label("balance"))  # type: ignore[call-overload]
         .join(Customer, col(Customer.id) == col(Receivable.customer_id))
         .join(User, col(User.id) == col(Receivable.owner_id), isouter=True)
         .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
         .where(col(Receivable.team_id) == window.team_id)
-        .where(col(Receivable.status) != ReceivableStatus.PAID)
+        .where(*open_on(today, owed))
         .order_by(col(Receivable.due_on))
     )
-    today = min(window.period.last, window.until.astimezone(window.tz).date())
     sheet = Sheet(
         "receivables",
         [

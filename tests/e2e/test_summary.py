@@ -19,7 +19,9 @@ from bot.harness import Chat, LocalBot
 from models.common import Role
 from models.job_run import JobRun
 from models.receivable import Payment, Promise, PromiseStatus, Receivable, ReceivableStatus
+from models.team import Team
 from models.visit import Visit, VisitKind, VisitPurpose
+from services.summary import build_team_summary
 from tests.conftest import START
 from tests.customer_helpers import add_customer
 from tests.helpers import join, team_id, user_by_tg
@@ -72,7 +74,8 @@ async def seed_collections(
             rep, customer = owners[telegram_id], debtors[telegram_id]
             assert rep is not None and rep.id is not None
             figures: dict[str, object] = {"collected": Decimal(0), "open": Decimal(0),
-                                          "buckets": Counter(), "broken": 0}  # fmt: skip
+                                          "buckets": Counter(), "broken": 0,
+                                          "rows": []}  # fmt: skip
             for number in range(rng.randint(2, 6)):
                 amount = Decimal(rng.randint(10_000, 5_000_000)) / 100
                 due = date(2026, 7, 1) + timedelta(days=rng.randint(0, 180))
@@ -86,6 +89,8 @@ async def seed_collections(
                 await session.flush()
                 assert receivable.id is not None
                 paid = Decimal(0)
+                payments: list[tuple[date, Decimal]] = []
+                figures["rows"].append((receivable.issued_on, amount, payments))  # type: ignore[attr-defined]
                 for _ in range(rng.randint(0, 3)):
                     part = min(amount - paid, Decimal(rng.randint(100, 2_000_000)) / 100)
                     if part <= 0:
@@ -94,6 +99,7 @@ async def seed_collections(
                     session.add(Payment(receivable_id=receivable.id, amount=part, paid_on=paid_on,
                                         recorded_at=START))  # fmt: skip
                     paid += part
+                    payments.append((paid_on, part))
                     if monday <= paid_on <= today:
                         figures["collected"] += part  # type: ignore[operator]
                 if rng.random() < 0.4:
@@ -115,6 +121,15 @@ async def seed_collections(
                     figures["buckets"][bucket] += balance  # type: ignore[index]
             expected[name] = figures
     return expected
+
+
+def owed_at(figures: dict[str, object], day: date) -> Decimal:
+    """What the rep's customers owed at the end of ``day``, from the seeded rows."""
+    total = Decimal(0)
+    for issued, amount, payments in figures["rows"]:  # type: ignore[attr-defined]
+        if issued <= day:
+            total += max(Decimal(0), amount - sum(p for on, p in payments if on <= day))
+    return total
 
 
 def _visit(team: int, rep: int, customer: int, kind: VisitKind, when: datetime) -> Visit:
@@ -207,6 +222,16 @@ async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
             assert shown == figures["buckets"][bucket], (name, bucket)  # type: ignore[index]
         assert (row["💔 broken promises"] or 0) == figures["broken"], name
     open_total = sum((f["open"] for f in money.values()), Decimal(0))  # type: ignore[misc]
+    # A past week shows what was owed at its end, not today's balances.
+    async with transaction(runtime.sessions) as session:
+        team = (await session.exec(select(Team).where(Team.key == "north"))).one()
+        past = await build_team_summary(
+            session, team, runtime.settings.team("north"), "week", date(2026, 11, 16),
+            runtime.clock.now(), with_details=False,
+        )  # fmt: skip
+    shown = {line.name: line.values.get("open_balance", Decimal(0)) for line in past.reps}
+    expected = {name: owed_at(f, date(2026, 11, 22)) for name, f in money.items()}
+    assert shown == expected and expected != {n: f["open"] for n, f in money.items()}
     assert Decimal(str(rows["Team total"]["📒 open balance"])) == open_total
     total_in_person = sum(v for (_, kind), v in north.items() if kind == VisitKind.IN_PERSON)
     assert rows["Team total"]["🤝 in person"] == total_in_person
