@@ -13,7 +13,7 @@ from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.turn import Turn
 from models.common import Role
-from services import customers, receivables, reconciliation
+from services import collection_actions, customers, receivables, reconciliation
 from services.dates import parse_date
 from services.errors import UserFacingError
 from services.money import money, read_money, totals_text
@@ -64,7 +64,7 @@ async def _guarded(turn: Turn, work: Any) -> Any:
 # -- reporting what was recorded ------------------------------------------------------------
 
 
-def say_payment(turn: Turn, result: receivables.PaymentResult) -> None:
+def say_payment(turn: Turn, result: collection_actions.PaymentResult) -> None:
     lines = [
         turn.t("collections.paid_recorded", total=totals_text(result.totals, turn.lang),
                customer=html.escape(result.customer_name))
@@ -86,13 +86,13 @@ def say_payment(turn: Turn, result: receivables.PaymentResult) -> None:
 async def apply_now(turn: Turn, action: str, ids: list[int]) -> None:
     """Actions that need no more input: collected in full, contacted without result."""
     if action == "f":
-        result = await receivables.record_payment(
+        result = await collection_actions.record_payment(
             turn.session, actor=turn.actor, settings=turn.deps.settings, receivable_ids=ids,
             amount=None, now=turn.now,
         )  # fmt: skip
         say_payment(turn, result)
         return
-    contact = await receivables.record_contact(
+    contact = await collection_actions.record_contact(
         turn.session, actor=turn.actor, receivable_ids=ids, now=turn.now
     )
     turn.say_key(
@@ -103,7 +103,7 @@ async def apply_now(turn: Turn, action: str, ids: list[int]) -> None:
 
 async def begin_action(turn: Turn, action: str, ids: list[int]) -> None:
     """A reminder or card button: act at once, or ask which document / how much / when / why."""
-    docs = await receivables.actionable(turn.session, turn.actor, ids)
+    docs = await collection_actions.actionable(turn.session, turn.actor, ids)
     chosen = [doc.id for doc in docs]
     if len(docs) == 1 and action in ("f", "c"):
         await apply_now(turn, action, chosen)
@@ -127,7 +127,7 @@ class CollectForm(Form):
         return "which" if len(data["ids"]) > 1 else ACTION_STEPS[data["action"]]
 
     async def _docs(self, turn: Turn, ids: list[int]) -> list[Document]:
-        return await receivables.actionable(turn.session, turn.actor, ids)
+        return await collection_actions.actionable(turn.session, turn.actor, ids)
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
         if step == "which":
@@ -190,7 +190,7 @@ class CollectForm(Form):
             raise InputError("collections.amount_unreadable")
         result = await _guarded(
             turn,
-            receivables.record_payment(
+            collection_actions.record_payment(
                 turn.session, actor=turn.actor, settings=turn.deps.settings,
                 receivable_ids=ids, amount=parsed[0], now=turn.now,
             ),
@@ -202,7 +202,7 @@ class CollectForm(Form):
         day = _typed_date(turn, answer, await _today(turn, docs[0]))
         result = await _guarded(
             turn,
-            receivables.record_promise(
+            collection_actions.record_promise(
                 turn.session, actor=turn.actor, settings=turn.deps.settings,
                 receivable_ids=ids, promised_on=day, now=turn.now,
             ),
@@ -217,7 +217,7 @@ class CollectForm(Form):
         reason = expect_text(answer)
         result = await _guarded(
             turn,
-            receivables.raise_dispute(
+            collection_actions.raise_dispute(
                 turn.session, actor=turn.actor, texts=turn.deps.texts, receivable_ids=ids,
                 reason=reason, now=turn.now,
             ),

@@ -25,13 +25,21 @@ from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from models.receivable import ReceivableStatus
-from services import receivable_import, receivables, reconciliation, teams
+from services import (
+    collection_actions,
+    receivable_aging,
+    receivable_import,
+    receivables,
+    reconciliation,
+    teams,
+)
 from services.collection_texts import action_buttons, document_line, when_label
 from services.customer_import import ImportFileError
 from services.errors import UserFacingError
 from services.money import money, totals_text
 from services.periods import format_day, format_short_day, local_today
-from services.receivables import BUCKETS, OVERDUE_BUCKETS, Aging, Figures, Scope
+from services.receivable_aging import Aging, Figures, Scope
+from services.receivables import BUCKETS, OVERDUE_BUCKETS
 
 VIEW = "co"
 RECON = "rc"
@@ -98,7 +106,7 @@ async def _list_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
     owner, docs = await receivables.open_documents_of(
         turn.session, turn.actor, rep_id, limit=LIST_LIMIT
     )
-    aging = await receivables.aging(turn.session, turn.deps.settings, Scope(rep_id=rep_id),
+    aging = await receivable_aging.aging(turn.session, turn.deps.settings, Scope(rep_id=rep_id),
                                     turn.now)  # fmt: skip
     mine = rep_id == turn.actor.user_id
     header = "collections.my_header" if mine else "collections.rep_header"
@@ -146,7 +154,7 @@ async def _rules(turn: Turn, team_id: int | None) -> TeamSettings:
 
 async def _team_page(turn: Turn, team_id: int) -> tuple[str, Keyboard]:
     team = await receivables.visible_team(turn.session, turn.actor, team_id)
-    aging = await receivables.aging(turn.session, turn.deps.settings, Scope(team_id=team_id),
+    aging = await receivable_aging.aging(turn.session, turn.deps.settings, Scope(team_id=team_id),
                                     turn.now)  # fmt: skip
     lines = [turn.t("collections.team_header", team=html.escape(team.name))]
     lines += _aging_lines(turn, aging.total)
@@ -158,7 +166,7 @@ async def _team_page(turn: Turn, team_id: int) -> tuple[str, Keyboard]:
 
 
 async def _company_page(turn: Turn) -> tuple[str, Keyboard]:
-    aging = await receivables.aging(turn.session, turn.deps.settings, Scope(), turn.now)
+    aging = await receivable_aging.aging(turn.session, turn.deps.settings, Scope(), turn.now)
     lines = [turn.t("collections.company_header")]
     lines += _aging_lines(turn, aging.total)
     buttons: Keyboard = []
@@ -266,7 +274,7 @@ async def on_dunning_button(turn: Turn) -> None:
     if not raw_id.isdigit() or action not in ("f", "p", "m", "d", "c", "o", "r"):
         raise UserFacingError("forms.stale_button")
     if kind == "x" and action == "r":
-        resolved = await receivables.resolve_dispute(
+        resolved = await collection_actions.resolve_dispute(
             turn.session, actor=turn.actor, texts=turn.deps.texts, dispute_id=int(raw_id),
             now=turn.now,
         )  # fmt: skip

@@ -34,10 +34,10 @@ from models.team import Team
 from models.user import User
 from services import approval_access, outbox
 from services.approval_types import FieldKind, RequestType, get_type
+from services.invoice_rule import InvoiceCheck, check_invoice_request, customer_open_balance
 from services.money import from_minor
 from services.outbox import Attachment, OutboxButtons
 from services.periods import format_clock, format_day, format_short_day, month_period
-from services.receivables import InvoiceCheck, check_invoice_request, customer_open_balance
 
 CALLBACK = "ap"
 # The request type whose card shows the collected share of its contract.

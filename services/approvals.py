@@ -52,9 +52,9 @@ from services.approval_types import (
     get_type,
 )
 from services.errors import NotAllowedError, UserFacingError
+from services.invoice_rule import InvoiceCheck, check_invoice_request
 from services.money import to_minor
 from services.periods import format_clock, format_short_day
-from services.receivables import InvoiceCheck, check_invoice_request
 from services.users import Actor
 from services.workhours import working_hours
 

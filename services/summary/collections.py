@@ -18,7 +18,8 @@ from models.customer import Customer
 from models.money import Money
 from models.receivable import Payment, Promise, PromiseStatus, Receivable
 from models.user import User
-from services.receivables import balance_column, bucket_column, paid_subquery
+from services.receivable_aging import bucket_column
+from services.receivables import balance_column, paid_subquery
 from services.summary.core import Contributor, Metric, Sheet, Value, Window, contribute
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")

@@ -18,7 +18,7 @@ from models.outbox import OutboxStatus
 from models.receivable import DunningReminder, Receivable, ReceivableStatus, ReminderStatus
 from scheduler.core import Outcome, Scheduler
 from scheduler.registry import JobContext
-from services import receivables
+from services import collection_actions
 from services.users import Actor
 from tests.collection_helpers import (
     DATA,
@@ -340,7 +340,7 @@ async def test_a_reminder_not_sent_yet_is_withdrawn_when_a_document_is_paid(
     rick = await user_by_tg(runtime, 3002)
     assert rick is not None
     async with transaction(runtime.sessions) as session:
-        result = await receivables.record_payment(
+        result = await collection_actions.record_payment(
             session, actor=Actor.of(rick), settings=runtime.settings, receivable_ids=[paid],
             amount=None, now=runtime.clock.now(),
         )  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 from bot.db import transaction
 from bot.harness import Chat, LocalBot
 from models.approval import RequestStatus
-from services.receivables import record_payment
+from services.collection_actions import record_payment
 from services.users import Actor
 from tests.approval_helpers import REP, requests, team_of, text_of, texts
 from tests.collection_helpers import add_receivable

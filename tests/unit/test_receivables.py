@@ -22,15 +22,22 @@ from models.outbox import OutboxMessage
 from models.receivable import Receivable
 from models.team import Team
 from models.user import User
-from services import dunning, receivables
+from services import (
+    approvals,
+    collection_actions,
+    dunning,
+    invoice_rule,
+    receivable_aging,
+    receivables,
+)
 from services.errors import UserFacingError
+from services.receivable_aging import Scope
 from services.receivable_import import (
     import_receivables,
     parse_day,
     read_receivables,
     read_receivables_data,
 )
-from services.receivables import Scope
 from services.users import Actor
 from tests.collection_helpers import DATA, add_receivable, customer_id
 from tests.conftest import write_config
@@ -140,7 +147,7 @@ async def test_import_refuses_what_would_break_balances_or_teams(company: Compan
     rid = await add_receivable(runtime, "X-1", customer=customer, owner_tg=4003, amount="1000",
                                due=date(2026, 12, 1))  # fmt: skip
     async with transaction(runtime.sessions) as session:
-        await receivables.record_payment(
+        await collection_actions.record_payment(
             session, actor=company.manager, settings=runtime.settings, receivable_ids=[rid],
             amount=Decimal("600"), now=runtime.clock.now(),
         )  # fmt: skip
@@ -207,7 +214,7 @@ async def test_payments_are_exact_and_never_exceed_the_balance(company: Company)
     settings, now = runtime.settings, runtime.clock.now()
     async with transaction(runtime.sessions) as session:
         with pytest.raises(UserFacingError) as refused:
-            await receivables.record_payment(
+            await collection_actions.record_payment(
                 session, actor=company.rep, settings=settings, receivable_ids=[older, newer],
                 amount=Decimal("1000.41"), now=now,
             )  # fmt: skip
@@ -215,16 +222,16 @@ async def test_payments_are_exact_and_never_exceed_the_balance(company: Company)
     assert refused.value.params["balance"] == "¥1,000.40"  # in the rep's language (zh)
     async with transaction(runtime.sessions) as session:
         with pytest.raises(UserFacingError, match="mixed_currencies"):
-            await receivables.record_payment(
+            await collection_actions.record_payment(
                 session, actor=company.rep, settings=settings, receivable_ids=[older, usd],
                 amount=Decimal("1"), now=now,
             )  # fmt: skip
-        await receivables.record_payment(
+        await collection_actions.record_payment(
             session, actor=company.rep, settings=settings, receivable_ids=[older],
             amount=Decimal("0.10"), now=now,
         )  # fmt: skip
         # The rest pays the oldest first: 0.20 (0.1 + 0.2 is exactly 0.3 here) then 1000.10.
-        result = await receivables.record_payment(
+        result = await collection_actions.record_payment(
             session, actor=company.rep, settings=settings, receivable_ids=[older, newer],
             amount=Decimal("1000.30"), now=now,
         )  # fmt: skip
@@ -239,12 +246,12 @@ async def test_payments_are_exact_and_never_exceed_the_balance(company: Company)
     ]  # fmt: skip
     async with transaction(runtime.sessions) as session:
         with pytest.raises(UserFacingError, match="nothing_open"):
-            await receivables.record_payment(
+            await collection_actions.record_payment(
                 session, actor=company.rep, settings=settings, receivable_ids=[older],
                 amount=None, now=now,
             )  # fmt: skip
         with pytest.raises(UserFacingError, match="nothing_open"):  # not theirs
-            await receivables.record_payment(
+            await collection_actions.record_payment(
                 session, actor=company.south_rep, settings=settings, receivable_ids=[usd],
                 amount=None, now=now,
             )  # fmt: skip
@@ -265,7 +272,7 @@ async def test_aging_groups_in_sql_by_rep_currency_and_bucket(company: Company) 
                              amount=amount, due=due, currency=currency)  # fmt: skip
     async with transaction(runtime.sessions) as session:
         north = await session.exec(select(Team).where(Team.key == "north"))
-        aging = await receivables.aging(
+        aging = await receivable_aging.aging(
             session, runtime.settings, Scope(team_id=north.one().id), runtime.clock.now()
         )
     total = aging.total
@@ -289,35 +296,35 @@ async def test_collected_share_for_an_invoice_request(company: Company, tmp_path
     contract = await add_receivable(runtime, "HT-1", customer=customer, owner_tg=4001,
                                     amount="10000", due=date(2026, 12, 31))  # fmt: skip
     async with transaction(runtime.sessions) as session:
-        assert await receivables.check_invoice_request(
+        assert await invoice_rule.check_invoice_request(
             session, runtime.settings, contract_no="NOPE") is None  # fmt: skip
-        await receivables.record_payment(
+        await collection_actions.record_payment(
             session, actor=company.rep, settings=runtime.settings, receivable_ids=[contract],
             amount=Decimal("5999.99"), now=runtime.clock.now(),
         )  # fmt: skip
-        check = await receivables.check_invoice_request(
+        check = await invoice_rule.check_invoice_request(
             session, runtime.settings, contract_no="HT-1"
         )
     assert check is not None and check.below and not check.refused
     assert check.share.percent == Decimal("59.9") and check.threshold_percent == 60
     text = check.text(runtime.texts, "en")
     assert "only 59.9 % collected (CN¥5,999.99 of CN¥10,000.00), below the 60 %" in text
-    receivables.refuse_if_below(check, "en")  # marked on the card, not refused, by default
+    approvals.refuse_invoice(check, "en")  # marked on the card, not refused, by default
     # A team whose config refuses invoices below the share.
     strict_settings = load_settings(
         write_config(tmp_path, "[teams.north.collections]\nrefuse_invoice_below = true\n")
     )
     async with transaction(runtime.sessions) as session:
-        strict = await receivables.check_invoice_request(
+        strict = await invoice_rule.check_invoice_request(
             session, strict_settings, contract_no="HT-1"
         )
         with pytest.raises(UserFacingError, match="invoice_refused"):
-            receivables.refuse_if_below(strict, "en")
-        await receivables.record_payment(
+            approvals.refuse_invoice(strict, "en")
+        await collection_actions.record_payment(
             session, actor=company.rep, settings=runtime.settings, receivable_ids=[contract],
             amount=Decimal("0.01"), now=runtime.clock.now(),
         )  # fmt: skip
-        enough = await receivables.check_invoice_request(
+        enough = await invoice_rule.check_invoice_request(
             session, runtime.settings, contract_no="HT-1"
         )
     assert enough is not None and not enough.below and enough.share.percent == Decimal("60.0")

@@ -1,0 +1,459 @@
+"""What a rep records against receivables in chat: payments, promises, disputes and contacts,
+and withdrawing dunning reminders that are no longer due.
+
+Payments above the balance are refused; a receivable paid in full leaves the dunning schedule at
+once (reminders not yet sent are withdrawn). Every id goes through
+:func:`actionable` (through :func:`services.receivables.get_visible`), so a forged id never
+reaches another team's receivable.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import Catalogs
+from bot.settings import Settings
+from models.common import Role
+from models.customer import Customer
+from models.money import ZERO
+from models.outbox import OutboxMessage, OutboxStatus
+from models.receivable import (
+    CollectionContact,
+    Dispute,
+    DisputeStatus,
+    DunningReminder,
+    Payment,
+    PaymentSource,
+    Promise,
+    PromiseStatus,
+    Receivable,
+    ReceivableStatus,
+    ReminderStatus,
+)
+from models.user import User
+from services import audit, outbox
+from services.errors import NotAllowedError, UserFacingError
+from services.money import money
+from services.periods import format_short_day, local_today
+from services.receivables import (
+    MAX_REASON,
+    MIN_REASON,
+    Document,
+    documents,
+    get_visible,
+    open_dispute,
+    team_rules,
+    visibility,
+)
+from services.users import Actor, team_manager
+
+
+async def actionable(session: AsyncSession, actor: Actor, ids: Sequence[int]) -> list[Document]:
+    """The visible, still unpaid receivables among ``ids`` (rows locked for the change)."""
+    if not ids:
+        raise UserFacingError("collections.nothing_open")
+    found = await documents(
+        session, col(Receivable.id).in_(list(ids)), visibility(actor), lock=True
+    )
+    if not found:
+        raise UserFacingError("collections.nothing_open")
+    if len({doc.receivable.customer_id for doc in found}) > 1:
+        raise UserFacingError("collections.one_customer_at_a_time")
+    return found
+
+
+def _set_status(receivable: Receivable, status: ReceivableStatus, now: datetime) -> None:
+    receivable.status = status
+    receivable.updated_at = now
+    receivable.paid_at = now if status == ReceivableStatus.PAID else None
+
+
+@dataclass(frozen=True)
+class Paid:
+    document_no: str
+    amount: Decimal
+    balance: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    customer_name: str
+    lines: list[Paid]
+    withdrawn: int
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        sums: dict[str, Decimal] = {}
+        for line in self.lines:
+            sums[line.currency] = sums.get(line.currency, ZERO) + line.amount
+        return sums
+
+
+async def record_payment(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    receivable_ids: Sequence[int],
+    amount: Decimal | None,
+    now: datetime,
+) -> PaymentResult:
+    """Record money collected: the whole balance (``amount`` None) or part of it.
+
+    A partial amount over several documents pays the oldest first. More than the balance is
+    refused, showing the balance; a document paid in full leaves the schedule at once.
+    """
+    docs = await actionable(session, actor, receivable_ids)
+    currencies = {doc.receivable.currency for doc in docs}
+    if amount is not None:
+        if len(currencies) > 1:
+            raise UserFacingError("collections.mixed_currencies")
+        currency = currencies.pop()
+        owed = sum((doc.balance for doc in docs), ZERO)
+        if amount <= 0:
+            raise UserFacingError("collections.amount_not_positive")
+        if amount > owed:
+            raise UserFacingError(
+                "collections.overpayment",
+                amount=money(amount, currency, actor.language),
+                balance=money(owed, currency, actor.language),
+            )
+    rules = await team_rules(session, settings, docs[0].receivable.team_id)
+    today = local_today(now, rules.timezone)
+    remaining = amount
+    lines: list[Paid] = []
+    settled: list[int] = []
+    for doc in docs:
+        pay = doc.balance if remaining is None else min(remaining, doc.balance)
+        if pay <= 0:
+            continue
+        if remaining is not None:
+            remaining -= pay
+        receivable = doc.receivable
+        session.add(
+            Payment(
+                receivable_id=doc.id, amount=pay, paid_on=today, recorded_by_id=actor.user_id,
+                recorded_at=now, source=PaymentSource.CHAT,
+            )
+        )  # fmt: skip
+        balance = doc.balance - pay
+        before = {"balance": str(doc.balance), "status": str(receivable.status)}
+        if balance == 0:
+            _set_status(receivable, ReceivableStatus.PAID, now)
+            settled.append(doc.id)
+            await _close_promises(session, doc.id, PromiseStatus.KEPT, now)
+            await _close_disputes(session, doc.id, actor, now)
+        session.add(receivable)
+        audit.record(
+            session, at=now, action="receivable.payment", entity="receivable", entity_id=doc.id,
+            actor_id=actor.user_id, before=before,
+            after={"paid": str(pay), "balance": str(balance), "status": str(receivable.status)},
+        )  # fmt: skip
+        lines.append(Paid(receivable.document_no, pay, balance, receivable.currency))
+    withdrawn = await withdraw_reminders(
+        session, receivable_ids=settled, reason="paid in full", now=now
+    )
+    await session.flush()
+    return PaymentResult(docs[0].customer_name, lines, withdrawn)
+
+
+async def _close_promises(
+    session: AsyncSession, receivable_id: int, status: PromiseStatus, now: datetime
+) -> None:
+    query = select(Promise).where(
+        col(Promise.receivable_id) == receivable_id, col(Promise.status) == PromiseStatus.OPEN
+    )
+    for promise in (await session.exec(query)).all():
+        promise.status, promise.resolved_at = status, now
+        session.add(promise)
+
+
+async def _close_disputes(
+    session: AsyncSession, receivable_id: int, actor: Actor | None, now: datetime
+) -> None:
+    dispute = await open_dispute(session, receivable_id)
+    if dispute is not None:
+        dispute.status, dispute.resolved_at = DisputeStatus.RESOLVED, now
+        dispute.resolved_by_id = actor.user_id if actor else None
+        session.add(dispute)
+
+
+@dataclass(frozen=True)
+class PromiseResult:
+    customer_name: str
+    document_nos: list[str]
+    promised_on: date
+    total: dict[str, Decimal]
+
+
+async def record_promise(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    receivable_ids: Sequence[int],
+    promised_on: date,
+    now: datetime,
+) -> PromiseResult:
+    """The customer promised to pay by a date: reminders of these documents pause until then
+    and resume if the date passes unpaid."""
+    docs = await actionable(session, actor, receivable_ids)
+    rules = await team_rules(session, settings, docs[0].receivable.team_id)
+    today = local_today(now, rules.timezone)
+    if promised_on < today:
+        raise UserFacingError("collections.promise_in_past")
+    latest = today + timedelta(days=rules.collections.promise_max_days)
+    if promised_on > latest:
+        raise UserFacingError(
+            "collections.promise_too_far", days=rules.collections.promise_max_days
+        )
+    totals: dict[str, Decimal] = {}
+    for doc in docs:
+        await _close_promises(session, doc.id, PromiseStatus.REPLACED, now)
+        session.add(
+            Promise(
+                receivable_id=doc.id, promised_on=promised_on, amount=doc.balance,
+                recorded_by_id=actor.user_id, created_at=now,
+            )
+        )  # fmt: skip
+        audit.record(
+            session, at=now, action="receivable.promise", entity="receivable", entity_id=doc.id,
+            actor_id=actor.user_id,
+            after={"promised_on": promised_on.isoformat(), "balance": str(doc.balance)},
+        )  # fmt: skip
+        currency = doc.receivable.currency
+        totals[currency] = totals.get(currency, ZERO) + doc.balance
+    await withdraw_reminders(
+        session, receivable_ids=[d.id for d in docs], reason="payment promised", now=now
+    )
+    await session.flush()
+    return PromiseResult(
+        docs[0].customer_name, [d.receivable.document_no for d in docs], promised_on, totals
+    )
+
+
+@dataclass(frozen=True)
+class DisputeResult:
+    customer_name: str
+    document_nos: list[str]
+    told: str | None
+
+
+async def raise_dispute(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    texts: Catalogs,
+    receivable_ids: Sequence[int],
+    reason: str,
+    now: datetime,
+) -> DisputeResult:
+    """The customer disputes these documents: reminders pause, and the team's manager gets the
+    reason with a button to resolve it (the directors when the team has no manager)."""
+    reason = " ".join(reason.split())
+    if len(reason) < MIN_REASON:
+        raise UserFacingError("collections.reason_too_short")
+    if len(reason) > MAX_REASON:
+        raise UserFacingError("collections.reason_too_long", limit=MAX_REASON)
+    docs = await actionable(session, actor, receivable_ids)
+    disputes: list[tuple[Dispute, Document]] = []
+    for doc in docs:
+        receivable = doc.receivable
+        if receivable.status == ReceivableStatus.DISPUTED or await open_dispute(session, doc.id):
+            raise UserFacingError("collections.already_disputed", number=receivable.document_no)
+        dispute = Dispute(
+            receivable_id=doc.id, reason=reason, raised_by_id=actor.user_id, raised_at=now
+        )
+        session.add(dispute)
+        _set_status(receivable, ReceivableStatus.DISPUTED, now)
+        session.add(receivable)
+        disputes.append((dispute, doc))
+    await session.flush()
+    for dispute, doc in disputes:
+        audit.record(
+            session, at=now, action="receivable.disputed", entity="receivable",
+            entity_id=doc.id, actor_id=actor.user_id, before={"status": "open"},
+            after={"status": "disputed", "dispute_id": dispute.id}, reason=reason,
+        )  # fmt: skip
+    await withdraw_reminders(
+        session, receivable_ids=[d.id for d in docs], reason="disputed", now=now
+    )
+    deciders = await _deciders(session, docs[0].receivable.team_id)
+    for person in deciders:
+        lines = [
+            texts.t(
+                person.language, "collections.dispute_card",
+                rep=html.escape(actor.display_name), customer=html.escape(docs[0].customer_name),
+                reason=html.escape(reason),
+            )
+        ]  # fmt: skip
+        buttons = []
+        for dispute, doc in disputes:
+            lines.append(_plain_line(texts, person.language, doc))
+            label = texts.t(
+                person.language, "collections.btn_resolve", number=doc.receivable.document_no
+            )
+            buttons.append([{"text": label[:60], "data": f"dn|x{dispute.id}|r"}])
+        await outbox.enqueue(
+            session, key=f"dispute:{disputes[0][0].id}:to:{person.id}",
+            chat_id=person.telegram_id, recipient_id=person.id, kind="dispute.card",
+            text="\n".join(lines), buttons=buttons, now=now,
+        )  # fmt: skip
+    told = ", ".join(person.display_name for person in deciders) or None
+    return DisputeResult(docs[0].customer_name, [d.receivable.document_no for d in docs], told)
+
+
+def _plain_line(texts: Catalogs, lang: str, doc: Document) -> str:
+    receivable = doc.receivable
+    return texts.t(
+        lang, "collections.dispute_line", number=html.escape(receivable.document_no),
+        balance=money(doc.balance, receivable.currency, lang),
+        due=format_short_day(receivable.due_on, lang),
+    )  # fmt: skip
+
+
+async def _deciders(session: AsyncSession, team_id: int) -> list[User]:
+    """Who decides a dispute: the team's manager, or else every director."""
+    manager = await team_manager(session, team_id)
+    if manager is not None:
+        return [manager]
+    query = select(User).where(col(User.role) == Role.DIRECTOR, col(User.active).is_(True))
+    return list((await session.exec(query.order_by(col(User.id)))).all())
+
+
+@dataclass(frozen=True)
+class Resolved:
+    document_no: str
+    customer_name: str
+    already: bool
+
+
+async def resolve_dispute(
+    session: AsyncSession, *, actor: Actor, texts: Catalogs, dispute_id: int, now: datetime
+) -> Resolved:
+    """A manager (or a director) settles a dispute: reminders of the document resume."""
+    dispute = await session.get(Dispute, dispute_id)
+    if dispute is None:
+        raise NotAllowedError("collections.not_found")
+    receivable = await get_visible(session, actor, dispute.receivable_id)
+    if actor.role not in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN):
+        raise NotAllowedError()
+    customer = await session.get(Customer, receivable.customer_id)
+    name = customer.name if customer else ""
+    if dispute.status != DisputeStatus.OPEN:
+        return Resolved(receivable.document_no, name, already=True)
+    dispute.status, dispute.resolved_at, dispute.resolved_by_id = (
+        DisputeStatus.RESOLVED, now, actor.user_id,
+    )  # fmt: skip
+    session.add(dispute)
+    owed = (await documents(session, col(Receivable.id) == receivable.id, open_only=False))[0]
+    status = ReceivableStatus.PAID if owed.balance <= 0 else ReceivableStatus.OPEN
+    if receivable.status == ReceivableStatus.DISPUTED:
+        _set_status(receivable, status, now)
+        session.add(receivable)
+    audit.record(
+        session, at=now, action="receivable.dispute_resolved", entity="receivable",
+        entity_id=receivable.id, actor_id=actor.user_id, before={"status": "disputed"},
+        after={"status": str(receivable.status), "dispute_id": dispute.id},
+    )  # fmt: skip
+    owner = await session.get(User, receivable.owner_id) if receivable.owner_id else None
+    if owner is not None and owner.active and owner.id != actor.user_id:
+        await outbox.enqueue(
+            session, key=f"dispute:{dispute.id}:resolved", chat_id=owner.telegram_id,
+            recipient_id=owner.id, kind="dispute.resolved",
+            text=texts.t(
+                owner.language, "collections.dispute_resolved_rep",
+                number=html.escape(receivable.document_no), customer=html.escape(name),
+                manager=html.escape(actor.display_name),
+            ),
+            now=now,
+        )  # fmt: skip
+    await session.flush()
+    return Resolved(receivable.document_no, name, already=False)
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    customer_name: str
+    document_nos: list[str]
+
+
+async def record_contact(
+    session: AsyncSession, *, actor: Actor, receivable_ids: Sequence[int], now: datetime
+) -> ContactResult:
+    """The rep reached the customer without result: noted (last contact), schedule unchanged."""
+    docs = await actionable(session, actor, receivable_ids)
+    for doc in docs:
+        session.add(
+            CollectionContact(
+                receivable_id=doc.id, customer_id=doc.receivable.customer_id,
+                user_id=actor.user_id, contacted_at=now,
+            )
+        )  # fmt: skip
+        audit.record(
+            session, at=now, action="receivable.contacted", entity="receivable",
+            entity_id=doc.id, actor_id=actor.user_id, after={"outcome": "no_result"},
+        )  # fmt: skip
+    await session.flush()
+    return ContactResult(docs[0].customer_name, [d.receivable.document_no for d in docs])
+
+
+# -- the dunning log ------------------------------------------------------------------------
+
+
+async def withdraw_reminders(
+    session: AsyncSession, *, receivable_ids: Sequence[int], reason: str, now: datetime
+) -> int:
+    """Take back reminders not sent yet that list any of these documents.
+
+    The other documents of a withdrawn reminder get their schedule state back (and a new
+    round), so the next dunning run reminds them again with an up-to-date message.
+    """
+    if not receivable_ids:
+        return 0
+    wanted = set(receivable_ids)
+    customers = (
+        await session.exec(
+            select(col(Receivable.customer_id)).where(col(Receivable.id).in_(wanted)).distinct()
+        )
+    ).all()
+    query = (
+        select(DunningReminder)
+        .join(OutboxMessage, col(OutboxMessage.id) == col(DunningReminder.outbox_id))
+        .where(
+            col(DunningReminder.customer_id).in_(list(customers)),
+            col(DunningReminder.status) == ReminderStatus.QUEUED,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+        )
+    )
+    withdrawn = 0
+    for reminder in (await session.exec(query)).all():
+        listed = {int(entry["id"]): entry for entry in reminder.documents}
+        if not wanted & set(listed):
+            continue
+        await outbox.cancel_pending(session, key_prefix=f"{reminder.key}:", reason=reason)
+        row = await session.get(OutboxMessage, reminder.outbox_id)
+        if row is not None:
+            await session.refresh(row)
+        if row is None or row.status != OutboxStatus.CANCELLED:
+            continue  # the sender took it meanwhile: it goes out
+        reminder.status = ReminderStatus.WITHDRAWN
+        session.add(reminder)
+        withdrawn += 1
+        for receivable in (
+            await session.exec(select(Receivable).where(col(Receivable.id).in_(list(listed))))
+        ).all():
+            entry = listed[receivable.id or 0]
+            if receivable.reminded_step == entry["step"]:
+                receivable.reminded_step = entry["prev"]
+                receivable.dunning_round += 1
+                session.add(receivable)
+    return withdrawn
