@@ -13,7 +13,7 @@ from handlers.report_forms import answer_text, back_or, part_chosen, refused, se
 from handlers.turn import Turn
 from handlers.visit_form import rules_of
 from models.report import ProblemStatus
-from services import report_texts, reports
+from services import report_texts, reports, weekly_reports
 from services.errors import UserFacingError
 from services.periods import format_day, format_short_day
 
@@ -181,7 +181,7 @@ async def _review(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | 
     except UserFacingError as error:
         refused(turn, error)
         return None
-    last_working_day = reports.week_window(rules, day).last_working_day
+    last_working_day = weekly_reports.week_window(rules, day).last_working_day
     turn.say(_submitted_text(turn, done, day, last_working_day))
     return None
 

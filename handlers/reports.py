@@ -17,7 +17,7 @@ from handlers.turn import Turn, turn_handler
 from handlers.weekly_report import WEEKLY_FORM
 from models.common import Role
 from models.team import Team
-from services import report_texts, reports, teams
+from services import report_texts, reports, teams, weekly_reports
 from services.errors import NotAllowedError, UserFacingError
 from services.outbox import OutboxButtons
 from services.periods import local_today, week_period
@@ -183,8 +183,8 @@ async def _week(turn: Turn, team_id: int, arg: str) -> None:
     team = await reports.visible_team(turn.session, turn.actor, team_id)
     rules = turn.deps.settings.team(team.key)
     today = local_today(turn.now, rules.timezone)
-    window = reports.week_window(rules, from_compact(arg) or today)
-    rows = await reports.week_status(turn.session, team_id, window.week.first)
+    window = weekly_reports.week_window(rules, from_compact(arg) or today)
+    rows = await weekly_reports.week_status(turn.session, team_id, window.week.first)
     opens = window.last_working_day
     _show(turn, *report_texts.week_page(
         turn.deps.texts, turn.lang, team=team, week=window.week, rows=rows,
@@ -193,10 +193,10 @@ async def _week(turn: Turn, team_id: int, arg: str) -> None:
 
 
 async def _view_weekly(turn: Turn, report_id: int, arg: str) -> None:
-    weekly, rep = await reports.visible_weekly(turn.session, turn.actor, report_id)
+    weekly, rep = await weekly_reports.visible_weekly(turn.session, turn.actor, report_id)
     team = await reports.visible_team(turn.session, turn.actor, weekly.team_id)
     rules = turn.deps.settings.team(team.key)
-    visits = await reports.key_visit_customers(turn.session, weekly)
+    visits = await weekly_reports.key_visit_customers(turn.session, weekly)
     turn.say(*_as_reply(report_texts.weekly_view(
         turn.deps.texts, turn.lang, report=weekly, rep=rep,
         week=week_period(weekly.week_start, rules.timezone),

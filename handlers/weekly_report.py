@@ -14,7 +14,7 @@ from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.report_forms import answer_text, back_or, part_chosen, refused, sections_of
 from handlers.turn import Turn
 from handlers.visit_form import rules_of
-from services import customers, plans, report_texts, reports
+from services import customers, plans, report_texts, reports, weekly_reports
 from services.errors import UserFacingError
 from services.periods import format_short_day
 
@@ -31,7 +31,7 @@ class WeeklyReportForm(Form):
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         """The week's draft, or the submitted report opened on its card."""
         rules = await rules_of(turn)
-        draft = await reports.draft_weekly(
+        draft = await weekly_reports.draft_weekly(
             turn.session, actor=turn.actor, rules=rules, now=turn.now
         )
         window = draft.window
@@ -42,7 +42,7 @@ class WeeklyReportForm(Form):
         )  # fmt: skip
         if draft.report is None:
             return "summary"
-        visits = await reports.key_visit_customers(turn.session, draft.report)
+        visits = await weekly_reports.key_visit_customers(turn.session, draft.report)
         data.update(
             report_id=draft.report.id, summary=draft.report.summary,
             feedback=draft.report.feedback, keys=[[c.id, day.isoformat()] for day, c in visits],
@@ -200,7 +200,7 @@ async def _when(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     selected = [int(i) for i in data["selected"]]
     chosen = (answer.choice or "").removeprefix("d:")
     if answer.choice == "spread":
-        keys = reports.spread_over(selected, days)
+        keys = weekly_reports.spread_over(selected, days)
     elif chosen in data["next_days"]:
         keys = [(cid, _day(chosen)) for cid in selected]
     else:
@@ -220,10 +220,10 @@ async def _review(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | 
         raise InputError("forms.use_buttons")
     rules = await rules_of(turn)
     keys = [(int(cid), _day(day)) for cid, day in data["keys"]]
-    content = reports.WeeklyContent(data.get("summary"), data.get("feedback"), keys)
+    content = weekly_reports.WeeklyContent(data.get("summary"), data.get("feedback"), keys)
     try:
         async with turn.session.begin_nested():
-            done = await reports.submit_weekly(
+            done = await weekly_reports.submit_weekly(
                 turn.session, actor=turn.actor, content=content, rules=rules, now=turn.now,
                 report_id=data.get("report_id"),
             )  # fmt: skip
@@ -234,7 +234,7 @@ async def _review(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | 
     return None
 
 
-def _submitted_text(turn: Turn, done: reports.SubmittedWeekly) -> str:
+def _submitted_text(turn: Turn, done: weekly_reports.SubmittedWeekly) -> str:
     if not done.created:
         key = "reports.weekly_updated"
     else:

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
-from services import reports
+from services import report_reminders
 from services.periods import local_today
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ async def _remind(ctx: JobContext, team: Team, scheduled_for: datetime, step: in
     rules = ctx.settings.team(team.key)
     day = local_today(scheduled_for, rules.timezone)
     async with transaction(ctx.sessions) as session:
-        queued = await reports.send_reminders(
+        queued = await report_reminders.send_reminders(
             session, team=team, rules=rules, day=day, step=step, texts=ctx.texts,
             now=ctx.clock.now(),
         )  # fmt: skip
@@ -66,7 +66,7 @@ async def report_digest(ctx: JobContext, team: Team, period: str, scheduled_for:
     rules = ctx.settings.team(team.key)
     day = local_today(scheduled_for, rules.timezone)
     async with transaction(ctx.sessions) as session:
-        queued = await reports.send_digest(
+        queued = await report_reminders.send_digest(
             session, team=team, rules=rules, day=day, texts=ctx.texts, now=ctx.clock.now()
         )
     log.info("report digest for %s %s: %s managers", team.key, day, queued)
@@ -86,7 +86,7 @@ async def weekly_report_reminder(
     rules = ctx.settings.team(team.key)
     today = local_today(scheduled_for, rules.timezone)
     async with transaction(ctx.sessions) as session:
-        queued = await reports.send_weekly_reminders(
+        queued = await report_reminders.send_weekly_reminders(
             session, team=team, rules=rules, today=today, texts=ctx.texts, now=ctx.clock.now()
         )
     if queued:

@@ -25,7 +25,16 @@ from models.report import DailyReport
 from models.team import Team
 from models.user import User
 from models.visit import VisitKind, VisitPurpose
-from services import customers, plans, report_sections, report_texts, reports, visits
+from services import (
+    customers,
+    plans,
+    report_reminders,
+    report_sections,
+    report_texts,
+    reports,
+    visits,
+    weekly_reports,
+)
 from services.customers import CustomerInput
 from services.errors import UserFacingError
 from services.report_sections import Line, Registered, ReportScope, Section, money_param
@@ -102,7 +111,9 @@ async def test_sections_come_from_every_registered_area_in_order(
         assert user is not None
         day = await report_sections.collect(session, user, reports.day_scope(rules, TUESDAY, now))
         week = await report_sections.collect(
-            session, user, reports.week_scope(rules, reports.week_window(rules, TUESDAY).week, now)
+            session,
+            user,
+            reports.week_scope(rules, weekly_reports.week_window(rules, TUESDAY).week, now),
         )
     # The broken area is left out (after a savepoint: the plans query after it still works).
     assert [s.area for s in day] == ["visits", "plans", "approvals"]
@@ -219,10 +230,16 @@ async def test_who_owes_a_report(runtime: Runtime) -> None:
     rules = _north(runtime)
     async with transaction(runtime.sessions) as session:
         north = await team_id(runtime, "north")
-        owed = await reports.reps_without_report(session, north, TUESDAY, rules)
+        owed = await report_reminders.reps_without_report(session, north, TUESDAY, rules)
         assert [u.id for u in owed] == [owing.user_id]
-        assert await reports.reps_without_report(session, north, date(2026, 11, 28), rules) == []
-        assert await reports.reps_without_report(session, north, date(2026, 12, 25), rules) == []
+        assert (
+            await report_reminders.reps_without_report(session, north, date(2026, 11, 28), rules)
+            == []
+        )
+        assert (
+            await report_reminders.reps_without_report(session, north, date(2026, 12, 25), rules)
+            == []
+        )
         status = await reports.day_status(session, north, TUESDAY, rules, SHANGHAI_18)
         states = {entry.rep.telegram_id: str(entry.state) for entry in status.reps}
         assert states == {7010: "pending", 7015: "submitted"}
@@ -239,10 +256,11 @@ async def test_a_waiting_reminder_is_withdrawn_when_the_report_arrives(runtime: 
     async with transaction(runtime.sessions) as session:
         team = await session.get(Team, rep.team_id)
         assert team is not None
-        queued = await reports.send_reminders(session, team=team, rules=rules, day=TUESDAY,
-                                              step=1, texts=texts, now=SHANGHAI_18)  # fmt: skip
-        again = await reports.send_reminders(session, team=team, rules=rules, day=TUESDAY,
-                                             step=1, texts=texts, now=SHANGHAI_18)  # fmt: skip
+        remind = report_reminders.send_reminders
+        queued = await remind(session, team=team, rules=rules, day=TUESDAY, step=1, texts=texts,
+                              now=SHANGHAI_18)  # fmt: skip
+        again = await remind(session, team=team, rules=rules, day=TUESDAY, step=1, texts=texts,
+                             now=SHANGHAI_18)  # fmt: skip
     assert (queued, again) == (2, 0)  # once per (rep, day, step)
     await _submit(runtime, rep, at=SHANGHAI_18 + timedelta(minutes=1))
     async with transaction(runtime.sessions) as session:
@@ -253,27 +271,27 @@ async def test_a_waiting_reminder_is_withdrawn_when_the_report_arrives(runtime: 
 
 async def test_weeks_end_on_their_last_working_day(runtime: Runtime) -> None:
     rules = _north(runtime)
-    window = reports.week_window(rules, TUESDAY)
+    window = weekly_reports.week_window(rules, TUESDAY)
     assert window.last_working_day == date(2026, 11, 27)
     assert window.next_days == [date(2026, 11, 30) + timedelta(days=n) for n in range(5)]
-    christmas = reports.week_window(rules, date(2026, 12, 22))
+    christmas = weekly_reports.week_window(rules, date(2026, 12, 22))
     assert christmas.last_working_day == date(2026, 12, 24)  # Friday 25 is a holiday
     rep = await _user(runtime, 7030, "north")
     clock = runtime.clock
     assert isinstance(clock, ManualClock)
     async with transaction(runtime.sessions) as session:
         thursday = datetime(2026, 12, 24, 8, 0, tzinfo=UTC)
-        draft = await reports.draft_weekly(session, actor=rep, rules=rules, now=thursday)
+        draft = await weekly_reports.draft_weekly(session, actor=rep, rules=rules, now=thursday)
         assert draft.window.last_working_day == date(2026, 12, 24) and not draft.late
         with pytest.raises(UserFacingError) as refused:
-            await reports.draft_weekly(session, actor=rep, rules=rules,
+            await weekly_reports.draft_weekly(session, actor=rep, rules=rules,
                                        now=datetime(2026, 12, 23, 8, 0, tzinfo=UTC))  # fmt: skip
         assert refused.value.key == "reports.weekly_not_yet"
         assert refused.value.params == {"day": date(2026, 12, 24)}
         with pytest.raises(UserFacingError) as refused:
-            await reports.submit_weekly(
+            await weekly_reports.submit_weekly(
                 session, actor=rep, rules=rules, now=thursday,
-                content=reports.WeeklyContent("s", None, [(1, date(2026, 12, 25))]),
+                content=weekly_reports.WeeklyContent("s", None, [(1, date(2026, 12, 25))]),
             )  # fmt: skip
         assert refused.value.key == "reports.key_visit_day_invalid"
 
