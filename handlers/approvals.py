@@ -22,7 +22,7 @@ from handlers.replies import Button, Keyboard
 from handlers.turn import PtbHandler, Turn, turn_handler
 from models.approval import ApprovalRequest, RequestStatus
 from models.common import Role
-from services import approval_cards, approvals
+from services import approval_cards, approval_lists, approvals
 from services.approval_cards import (
     ANSWER,
     APPROVE,
@@ -74,7 +74,7 @@ async def list_line(turn: Turn, request: ApprovalRequest) -> str:
     parts = [f"#{request.id} {kind.icon} {turn.t(kind.name_key)}"]
     if request.amount_minor is not None:
         parts.append(format_money(from_minor(request.amount_minor), request.currency, turn.lang))
-    day = await approvals.local_day(turn.session, env_of(turn), request)
+    day = await approval_lists.local_day(turn.session, env_of(turn), request)
     parts.append(format_short_day(day, turn.lang))
     state = turn.t(f"approvals.state_{request.status}")
     if request.status == RequestStatus.PENDING:
@@ -86,7 +86,7 @@ async def list_line(turn: Turn, request: ApprovalRequest) -> str:
 @turn_handler(roles=REQUESTERS)
 async def my_requests(turn: Turn) -> None:
     """My latest requests with their state; a button opens each one."""
-    listed = await approvals.my_requests(turn.session, turn.actor)
+    listed = await approval_lists.my_requests(turn.session, turn.actor)
     if not listed:
         turn.say_key("approvals.my_none")
         return
@@ -98,7 +98,7 @@ async def my_requests(turn: Turn) -> None:
 @turn_handler(roles=APPROVERS)
 async def pending(turn: Turn) -> None:
     """What waits for my decision, oldest first; each card follows with its buttons."""
-    waiting = await approvals.pending_for(turn.session, env_of(turn), turn.actor)
+    waiting = await approval_lists.pending_for(turn.session, env_of(turn), turn.actor)
     if not waiting:
         turn.say_key("approvals.pending_none")
         return
@@ -107,7 +107,7 @@ async def pending(turn: Turn) -> None:
     if len(waiting) > PENDING_CARDS:
         lines.append(turn.t("approvals.pending_more", shown=PENDING_CARDS))
     turn.say("\n".join(lines))
-    await approvals.send_pending_cards(
+    await approval_lists.send_pending_cards(
         turn.session, env_of(turn), turn.actor, waiting[:PENDING_CARDS],
         nonce=str(turn.update.update_id),
     )  # fmt: skip
@@ -171,7 +171,7 @@ def say_decided(turn: Turn, result: approvals.Result, action: approvals.Action) 
 
 
 async def _receipts(turn: Turn, request_id: int) -> None:
-    count = await approvals.send_receipts(
+    count = await approval_lists.send_receipts(
         turn.session, env_of(turn), turn.actor, request_id, nonce=str(turn.update.update_id)
     )
     turn.say_key("approvals.receipts_sent", id=request_id, count=count)
@@ -189,7 +189,7 @@ def requester_buttons(turn: Turn, data: CardData) -> Keyboard:
 
 
 async def _view(turn: Turn, request_id: int) -> None:
-    data = await approvals.card_for(turn.session, env_of(turn), turn.actor, request_id)
+    data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
     rows = requester_buttons(turn, data)
     if data.attachments:
         label = turn.t("approvals.show_receipts", count=len(data.attachments))
@@ -198,7 +198,7 @@ async def _view(turn: Turn, request_id: int) -> None:
 
 
 async def _ask_withdraw(turn: Turn, request_id: int) -> None:
-    data = await approvals.card_for(turn.session, env_of(turn), turn.actor, request_id)
+    data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
     if not requester_buttons(turn, data):
         raise UserFacingError(f"approvals.closed_{data.request.status}", id=request_id)
     yes = Button(turn.t("approvals.withdraw_yes"), data=callback(request_id, WITHDRAW_CONFIRM))
@@ -216,7 +216,7 @@ async def _withdraw(turn: Turn, request_id: int) -> None:
 
 
 async def _answer(turn: Turn, request_id: int) -> None:
-    data = await approvals.card_for(turn.session, env_of(turn), turn.actor, request_id)
+    data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
     request = data.request
     if request.requester_id != turn.actor.user_id:
         raise UserFacingError("approvals.not_found")

@@ -11,16 +11,13 @@ decide, nobody decides their own request, and who may decide is re-checked on ev
 from __future__ import annotations
 
 import html
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,7 +40,7 @@ from services.approval_cards import (
     CardData,
     Env,
 )
-from services.approval_routing import DIRECTOR, MANAGER, chain_for
+from services.approval_routing import chain_for
 from services.approval_types import (
     FieldContext,
     FieldError,
@@ -56,9 +53,6 @@ from services.invoice_rule import InvoiceCheck, check_invoice_request
 from services.money import to_minor
 from services.periods import format_clock, format_short_day
 from services.users import Actor
-from services.workhours import working_hours
-
-log = logging.getLogger(__name__)
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
 APPROVER_ROLES = frozenset({Role.MANAGER, Role.DIRECTOR})
@@ -104,7 +98,7 @@ def field_context(env: Env, team: Team) -> FieldContext:
     )
 
 
-def _state(request: ApprovalRequest) -> dict[str, Any]:
+def state_of(request: ApprovalRequest) -> dict[str, Any]:
     return {
         "status": str(request.status),
         "step": request.step_no,
@@ -112,7 +106,7 @@ def _state(request: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-def _record(
+def record_change(
     session: AsyncSession,
     env: Env,
     request: ApprovalRequest,
@@ -124,7 +118,7 @@ def _record(
 ) -> None:
     audit.record(
         session, at=env.now, action=f"approval.{action}", entity="approval",
-        entity_id=request.id, actor_id=actor_id, before=before, after=_state(request),
+        entity_id=request.id, actor_id=actor_id, before=before, after=state_of(request),
         reason=reason,
     )  # fmt: skip
 
@@ -186,7 +180,7 @@ async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) ->
                 file_name=(file.get("name") or None), created_at=env.now,
             )
         )  # fmt: skip
-    _record(session, env, request, "submitted", actor_id=actor.user_id, before=None)
+    record_change(session, env, request, "submitted", actor_id=actor.user_id, before=None)
     await session.flush()
     data = await approval_cards.load(session, env, request)
     for approver in first:
@@ -378,7 +372,7 @@ async def check_can_decide(
     return request
 
 
-async def _transition(
+async def transition(
     session: AsyncSession, env: Env, request: ApprovalRequest, **values: Any
 ) -> bool:
     """Apply ``values`` only if nobody changed the request since it was read; True if so."""
@@ -431,7 +425,7 @@ async def decide(
     request = await check_can_decide(session, env, actor, request_id, step_no)
     step = await _step(session, request_id, step_no)
     assert step is not None
-    before = _state(request)
+    before = state_of(request)
     final = action is not Action.APPROVE or step_no + 1 >= len(request.chain)
     values: dict[str, Any]
     if action is Action.INFO:
@@ -441,7 +435,7 @@ async def decide(
         values = {"status": status, "decided_at": env.now, "decided_by_id": actor.user_id}
     else:
         values = {"step_no": step_no + 1}
-    if not await _transition(session, env, request, **values):
+    if not await transition(session, env, request, **values):
         raise await _lost_race(session, env, request, step_no, actor)
     if action is not Action.INFO:
         step.status = StepStatus.APPROVED if action is Action.APPROVE else StepStatus.REJECTED
@@ -454,7 +448,7 @@ async def decide(
                                  level=next_level, waiting_since=env.now))  # fmt: skip
     audit_action = {Action.APPROVE: "approved", Action.REJECT: "rejected",
                     Action.INFO: "info_requested"}[action]  # fmt: skip
-    _record(session, env, request, audit_action, actor_id=actor.user_id, before=before,
+    record_change(session, env, request, audit_action, actor_id=actor.user_id, before=before,
             reason=reason)  # fmt: skip
     await session.flush()
     data = await approval_cards.load(session, env, request)
@@ -502,10 +496,10 @@ async def _after_decision(
         session, env, requester, data, key=key, text_key=f"approvals.notice_next_{level}",
         buttons=view, name=name, step=step_no + 1, steps=len(request.chain),
     )  # fmt: skip
-    return await _send_to_level(session, env, data, kind="card")
+    return await send_to_level(session, env, data, kind="card")
 
 
-async def _send_to_level(
+async def send_to_level(
     session: AsyncSession, env: Env, data: CardData, *, kind: str, header_key: str | None = None,
     **header: Any,
 ) -> list[str]:  # fmt: skip
@@ -552,19 +546,19 @@ async def answer_info(
     request = await _own_open_request(session, actor, request_id)
     if request.status != RequestStatus.INFO:
         raise UserFacingError("approvals.no_question", id=request.id)
-    before = _state(request)
-    if not await _transition(session, env, request, status=RequestStatus.PENDING):
+    before = state_of(request)
+    if not await transition(session, env, request, status=RequestStatus.PENDING):
         raise UserFacingError("approvals.changed_meanwhile", id=request.id)
     step = await _step(session, request_id, request.step_no)
     assert step is not None
     step.waiting_since, step.reminded_at = env.now, None
     session.add(step)
-    _record(session, env, request, "info_answered", actor_id=actor.user_id, before=before,
+    record_change(session, env, request, "info_answered", actor_id=actor.user_id, before=before,
             reason=answer)  # fmt: skip
     await session.flush()
     data = await approval_cards.load(session, env, request)
     await approval_cards.refresh_copies(session, env, data)
-    named = await _send_to_level(
+    named = await send_to_level(
         session, env, data, kind="answer", header_key="approvals.header_answer",
         name=_esc(actor.display_name),
     )  # fmt: skip
@@ -574,229 +568,18 @@ async def answer_info(
 async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id: int) -> Result:
     """The requester takes back a request that is still open; every card says so."""
     request = await _own_open_request(session, actor, request_id)
-    before = _state(request)
+    before = state_of(request)
     values = {"status": RequestStatus.WITHDRAWN, "decided_at": env.now,
               "decided_by_id": actor.user_id}  # fmt: skip
-    if not await _transition(session, env, request, **values):
+    if not await transition(session, env, request, **values):
         fresh = await get_request(session, request_id)
         raise UserFacingError(f"approvals.closed_{fresh.status}", id=fresh.id)
     step = await _step(session, request_id, request.step_no)
     if step is not None and step.status == StepStatus.PENDING:
         step.status, step.decided_at, step.decided_by_id = StepStatus.WITHDRAWN, env.now, None
         session.add(step)
-    _record(session, env, request, "withdrawn", actor_id=actor.user_id, before=before)
+    record_change(session, env, request, "withdrawn", actor_id=actor.user_id, before=before)
     await session.flush()
     data = await approval_cards.load(session, env, request)
     await approval_cards.refresh_copies(session, env, data)
     return Result(request, data)
-
-
-# -- reminders and escalation -------------------------------------------------------------
-
-
-@dataclass
-class SweepReport:
-    reminded: list[int] = field(default_factory=list)
-    escalated: list[int] = field(default_factory=list)
-
-
-async def sweep(session: AsyncSession, env: Env, team: Team) -> SweepReport:
-    """Remind the approvers of requests waiting longer than the team's reminder time, and move
-    manager-level requests waiting longer than its escalation time to the directors. Both are
-    measured in the team's working hours and happen once per step (idempotency keys)."""
-    report = SweepReport()
-    rules = env.team(team).approvals
-    rows = await session.exec(
-        select(ApprovalRequest, ApprovalStep)
-        .join(
-            ApprovalStep,
-            (col(ApprovalStep.request_id) == col(ApprovalRequest.id))
-            & (col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)),
-        )
-        .where(
-            col(ApprovalRequest.team_id) == team.id,
-            col(ApprovalRequest.status) == RequestStatus.PENDING,
-            col(ApprovalStep.status) == StepStatus.PENDING,
-        )
-        .order_by(col(ApprovalRequest.created_at))
-    )
-    for request, step in list(rows.all()):
-        waited = working_hours(step.waiting_since, env.now, env.team(team))
-        level = request.chain[request.step_no]
-        if (
-            level == MANAGER
-            and waited >= rules.escalate_after_hours
-            and await _escalate(session, env, request, step, rules.escalate_after_hours)
-        ):
-            report.escalated.append(request.id or 0)
-            continue
-        if waited >= rules.remind_after_hours and step.reminded_at is None:
-            await _remind(session, env, request, step, rules.remind_after_hours)
-            report.reminded.append(request.id or 0)
-    return report
-
-
-def _hours(value: float) -> str:
-    return f"{value:g}"
-
-
-async def _remind(
-    session: AsyncSession, env: Env, request: ApprovalRequest, step: ApprovalStep, hours: float
-) -> None:
-    step.reminded_at = env.now
-    session.add(step)
-    data = await approval_cards.load(session, env, request)
-    since = int(step.waiting_since.timestamp())
-    for person in await approval_access.approvers(session, request, env.now):
-        header = env.texts.t(person.language, "approvals.header_reminder", hours=_hours(hours))
-        await approval_cards.send_card(
-            session, env, data, person, kind="reminder", header=header,
-            key=f"ap:{request.id}:s{step.step_no}:{since}:remind:{person.id}",
-        )  # fmt: skip
-
-
-async def _escalate(
-    session: AsyncSession, env: Env, request: ApprovalRequest, step: ApprovalStep, hours: float
-) -> bool:
-    """Hand a manager-level step nobody decided to the next level (the directors when it was
-    the last one), telling the requester and the approvers it was taken from."""
-    if not [d for d in await approval_access.directors(session) if d.id != request.requester_id]:
-        log.warning("request %s is overdue but there is no director to escalate to", request.id)
-        return False
-    previous = await approval_access.approvers(session, request, env.now)
-    before = _state(request)
-    chain = list(request.chain)
-    if request.step_no + 1 >= len(chain):
-        chain.append(DIRECTOR)
-    if not await _transition(session, env, request, step_no=request.step_no + 1, chain=chain):
-        return False
-    step.status, step.decided_at = StepStatus.ESCALATED, env.now
-    session.add(step)
-    session.add(ApprovalStep(request_id=request.id or 0, step_no=request.step_no,
-                             level=chain[request.step_no], waiting_since=env.now))  # fmt: skip
-    _record(session, env, request, "escalated", actor_id=None, before=before,
-            reason=f"no decision in {_hours(hours)} working hours")  # fmt: skip
-    await session.flush()
-    data = await approval_cards.load(session, env, request)
-    await approval_cards.refresh_copies(session, env, data)
-    names = ", ".join(u.display_name for u in previous) or "—"
-    await _send_to_level(session, env, data, kind="escalated",
-                         header_key="approvals.header_escalated", hours=_hours(hours),
-                         names=_esc(names))  # fmt: skip
-    key = f"ap:{request.id}:v{request.version}:escalated"
-    await approval_cards.notify(session, env, data.requester, data, key=f"{key}:requester",
-                                text_key="approvals.notice_escalated_requester",
-                                hours=_hours(hours))  # fmt: skip
-    for person in previous:
-        await approval_cards.notify(session, env, person, data, key=f"{key}:{person.id}",
-                                    text_key="approvals.notice_escalated_approver",
-                                    hours=_hours(hours))  # fmt: skip
-    return True
-
-
-# -- lists --------------------------------------------------------------------------------
-
-
-async def my_requests(
-    session: AsyncSession, actor: Actor, limit: int = LIST_LIMIT
-) -> list[ApprovalRequest]:
-    """The actor's requests, open ones first, then the newest."""
-    query = (
-        select(ApprovalRequest)
-        .where(col(ApprovalRequest.requester_id) == actor.user_id)
-        .order_by(col(ApprovalRequest.created_at).desc(), col(ApprovalRequest.id).desc())
-        .limit(limit)
-    )
-    return list((await session.exec(query)).all())
-
-
-async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[ApprovalRequest]:
-    """Requests waiting for a decision the actor may make, oldest first."""
-    user = await session.get(User, actor.user_id)
-    if user is None or actor.role not in APPROVER_ROLES:
-        return []
-    current = (col(ApprovalStep.request_id) == col(ApprovalRequest.id)) & (
-        col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)
-    )
-    levels: list[ColumnElement[bool]] = []
-    teams = await approval_access.manager_level_teams(session, user, env.now)
-    if teams:
-        levels.append(
-            (col(ApprovalStep.level) == MANAGER) & col(ApprovalRequest.team_id).in_(teams)
-        )
-    if actor.role is Role.DIRECTOR:
-        levels.append(col(ApprovalStep.level) == DIRECTOR)
-    if not levels:
-        return []
-    earlier = aliased(ApprovalStep)
-    query = (
-        select(ApprovalRequest)
-        .join(ApprovalStep, current)
-        .where(
-            col(ApprovalRequest.status) == RequestStatus.PENDING,
-            col(ApprovalRequest.requester_id) != actor.user_id,
-            or_(*levels),
-            ~exists().where(  # levels this person approved already are not theirs again
-                col(earlier.request_id) == col(ApprovalRequest.id),
-                col(earlier.decided_by_id) == actor.user_id,
-                col(earlier.status) == StepStatus.APPROVED,
-            ),
-        )
-        .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
-    )
-    return list((await session.exec(query)).all())
-
-
-async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: int) -> CardData:
-    """A request's card for its requester, an approver of any of its levels, or a director."""
-    request = await get_request(session, request_id)
-    if request.requester_id != actor.user_id and not await _may_see(session, env, actor, request):
-        raise NotAllowedError("approvals.not_found")
-    return await approval_cards.load(session, env, request)
-
-
-async def _may_see(
-    session: AsyncSession, env: Env, actor: Actor, request: ApprovalRequest
-) -> bool:
-    if actor.role in (Role.DIRECTOR, Role.ADMIN):
-        return True
-    if actor.role is Role.MANAGER and actor.team_id == request.team_id:
-        return True
-    user = await session.get(User, actor.user_id)
-    if user is None:
-        return False
-    return request.team_id in await approval_access.manager_level_teams(session, user, env.now)
-
-
-async def local_day(session: AsyncSession, env: Env, request: ApprovalRequest) -> date:
-    """The day a request was made, in its team's timezone."""
-    team = await get_team(session, request.team_id)
-    return request.created_at.astimezone(env.team(team).tz).date()
-
-
-async def send_receipts(
-    session: AsyncSession, env: Env, actor: Actor, request_id: int, *, nonce: str
-) -> int:
-    """Send the request's receipts again to someone who may see it."""
-    data = await card_for(session, env, actor, request_id)
-    user = await session.get(User, actor.user_id)
-    assert user is not None
-    if not data.attachments:
-        raise UserFacingError("approvals.no_receipts", id=request_id)
-    return await approval_cards.send_attachments(
-        session, env, data, user, key_prefix=f"ap:{request_id}:again:{nonce}"
-    )
-
-
-async def send_pending_cards(
-    session: AsyncSession, env: Env, actor: Actor, requests: Sequence[ApprovalRequest], *,
-    nonce: str,
-) -> None:  # fmt: skip
-    """Fresh copies (with their buttons) of waiting requests, for /pending."""
-    user = await session.get(User, actor.user_id)
-    assert user is not None
-    for request in requests:
-        data = await approval_cards.load(session, env, request)
-        await approval_cards.send_card(
-            session, env, data, user, kind="pending", key=f"ap:{request.id}:pending:{nonce}"
-        )

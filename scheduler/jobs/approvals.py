@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
-from services import approvals, delegations
+from services import approval_sweep, delegations
 from services.approval_cards import Env
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ async def approvals_sweep(
     """Every quarter hour of the team's working hours: remind, then escalate."""
     async with transaction(ctx.sessions) as session:
         env = Env(settings=ctx.settings, texts=ctx.texts, now=ctx.clock.now())
-        report = await approvals.sweep(session, env, team)
+        report = await approval_sweep.sweep(session, env, team)
     if report.reminded or report.escalated:
         log.info("approvals %s: reminded %s, escalated %s", team.key, report.reminded,
                  report.escalated)  # fmt: skip

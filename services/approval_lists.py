@@ -1,0 +1,141 @@
+"""What people list: my requests (/myrequests), what waits for me (/pending, oldest first), a
+request's card for someone allowed to see it, and its receipts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.approval import (
+    ApprovalRequest,
+    ApprovalStep,
+    RequestStatus,
+    StepStatus,
+)
+from models.common import Role
+from models.user import User
+from services import approval_access, approval_cards
+from services.approval_cards import (
+    CardData,
+    Env,
+)
+from services.approval_routing import DIRECTOR, MANAGER
+from services.approvals import (
+    APPROVER_ROLES,
+    LIST_LIMIT,
+    get_request,
+    get_team,
+)
+from services.errors import NotAllowedError, UserFacingError
+from services.users import Actor
+
+
+async def my_requests(
+    session: AsyncSession, actor: Actor, limit: int = LIST_LIMIT
+) -> list[ApprovalRequest]:
+    """The actor's requests, open ones first, then the newest."""
+    query = (
+        select(ApprovalRequest)
+        .where(col(ApprovalRequest.requester_id) == actor.user_id)
+        .order_by(col(ApprovalRequest.created_at).desc(), col(ApprovalRequest.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[ApprovalRequest]:
+    """Requests waiting for a decision the actor may make, oldest first."""
+    user = await session.get(User, actor.user_id)
+    if user is None or actor.role not in APPROVER_ROLES:
+        return []
+    current = (col(ApprovalStep.request_id) == col(ApprovalRequest.id)) & (
+        col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)
+    )
+    levels: list[ColumnElement[bool]] = []
+    teams = await approval_access.manager_level_teams(session, user, env.now)
+    if teams:
+        levels.append(
+            (col(ApprovalStep.level) == MANAGER) & col(ApprovalRequest.team_id).in_(teams)
+        )
+    if actor.role is Role.DIRECTOR:
+        levels.append(col(ApprovalStep.level) == DIRECTOR)
+    if not levels:
+        return []
+    earlier = aliased(ApprovalStep)
+    query = (
+        select(ApprovalRequest)
+        .join(ApprovalStep, current)
+        .where(
+            col(ApprovalRequest.status) == RequestStatus.PENDING,
+            col(ApprovalRequest.requester_id) != actor.user_id,
+            or_(*levels),
+            ~exists().where(  # levels this person approved already are not theirs again
+                col(earlier.request_id) == col(ApprovalRequest.id),
+                col(earlier.decided_by_id) == actor.user_id,
+                col(earlier.status) == StepStatus.APPROVED,
+            ),
+        )
+        .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: int) -> CardData:
+    """A request's card for its requester, an approver of any of its levels, or a director."""
+    request = await get_request(session, request_id)
+    if request.requester_id != actor.user_id and not await _may_see(session, env, actor, request):
+        raise NotAllowedError("approvals.not_found")
+    return await approval_cards.load(session, env, request)
+
+
+async def _may_see(
+    session: AsyncSession, env: Env, actor: Actor, request: ApprovalRequest
+) -> bool:
+    if actor.role in (Role.DIRECTOR, Role.ADMIN):
+        return True
+    if actor.role is Role.MANAGER and actor.team_id == request.team_id:
+        return True
+    user = await session.get(User, actor.user_id)
+    if user is None:
+        return False
+    return request.team_id in await approval_access.manager_level_teams(session, user, env.now)
+
+
+async def local_day(session: AsyncSession, env: Env, request: ApprovalRequest) -> date:
+    """The day a request was made, in its team's timezone."""
+    team = await get_team(session, request.team_id)
+    return request.created_at.astimezone(env.team(team).tz).date()
+
+
+async def send_receipts(
+    session: AsyncSession, env: Env, actor: Actor, request_id: int, *, nonce: str
+) -> int:
+    """Send the request's receipts again to someone who may see it."""
+    data = await card_for(session, env, actor, request_id)
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    if not data.attachments:
+        raise UserFacingError("approvals.no_receipts", id=request_id)
+    return await approval_cards.send_attachments(
+        session, env, data, user, key_prefix=f"ap:{request_id}:again:{nonce}"
+    )
+
+
+async def send_pending_cards(
+    session: AsyncSession, env: Env, actor: Actor, requests: Sequence[ApprovalRequest], *,
+    nonce: str,
+) -> None:  # fmt: skip
+    """Fresh copies (with their buttons) of waiting requests, for /pending."""
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    for request in requests:
+        data = await approval_cards.load(session, env, request)
+        await approval_cards.send_card(
+            session, env, data, user, kind="pending", key=f"ap:{request.id}:pending:{nonce}"
+        )
