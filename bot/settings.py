@@ -456,6 +456,8 @@ class Settings(BaseSettings):
 
     _config_path: Path = PrivateAttr(default=DEFAULT_CONFIG)
     _teams: dict[str, TeamSettings] = PrivateAttr(default_factory=dict)
+    # `[defaults]` as team settings: every update of an unregistered person asks for its language.
+    _defaults: TeamSettings | None = PrivateAttr(default=None)
 
     @classmethod
     def settings_customise_sources(
@@ -478,7 +480,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve_teams(self) -> Settings:
-        TeamSettings.model_validate(self.defaults)  # errors in [defaults] name the key directly
+        # Validated first so that errors in [defaults] name the key directly.
+        self._defaults = TeamSettings.model_validate(self.defaults)
         resolved: dict[str, TeamSettings] = {}
         for key, override in self.teams.items():
             merged = deep_merge(self.defaults, override)
@@ -507,7 +510,9 @@ class Settings(BaseSettings):
 
     @property
     def default_language(self) -> str:
-        return TeamSettings.model_validate(self.defaults).language
+        if self._defaults is None:
+            self._defaults = TeamSettings.model_validate(self.defaults)
+        return self._defaults.language
 
     @property
     def database_url(self) -> str:
