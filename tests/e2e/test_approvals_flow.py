@@ -205,7 +205,7 @@ async def test_discount_card_shows_earlier_discounts_and_the_month(local_bot: Lo
         card
     )
     assert "Discount approved this month: CN¥100.00 (1)" in card
-    assert "Open balance" not in card  # collections do not exist yet
+    assert "Open balance" not in card  # the customer owes nothing (see test_invoice_rule)
 
 
 async def test_receipts_as_photos_and_files_reach_the_approver(local_bot: LocalBot) -> None:
