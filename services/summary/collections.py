@@ -26,10 +26,26 @@ BUCKETS = ("0-30", "31-60", "61-90", "90+")
 METRICS = (
     Metric("collected", "summary.metric.collected", format="money"),
     Metric("open_balance", "summary.metric.open_balance", format="money", trend=False),
-    Metric("overdue_0-30", "summary.metric.overdue_0-30", format="money", trend=False),
-    Metric("overdue_31-60", "summary.metric.overdue_31-60", format="money", trend=False),
-    Metric("overdue_61-90", "summary.metric.overdue_61-90", format="money", trend=False),
-    Metric("overdue_90+", "summary.metric.overdue_90+", format="money", trend=False),
+    Metric(
+        "overdue_0-30", "summary.metric.overdue_0-30", format="money", trend=False, quiet_zero=True
+    ),
+    Metric(
+        "overdue_31-60",
+        "summary.metric.overdue_31-60",
+        format="money",
+        trend=False,
+        quiet_zero=True,
+    ),
+    Metric(
+        "overdue_61-90",
+        "summary.metric.overdue_61-90",
+        format="money",
+        trend=False,
+        quiet_zero=True,
+    ),
+    Metric(
+        "overdue_90+", "summary.metric.overdue_90+", format="money", trend=False, quiet_zero=True
+    ),
     Metric("broken_promises", "summary.metric.broken_promises"),
 )
 
@@ -39,10 +55,11 @@ def as_of(window: Window) -> date:
     return min(window.period.last, window.until.astimezone(window.tz).date())
 
 
-def open_on(day: date, balance: Any) -> tuple[ColumnElement[bool], ...]:
-    """Receivables open at the end of ``day``: issued by then and not fully paid by then (a
-    past week's summary shows what was owed that week, not today's balances)."""
-    return (col(Receivable.issued_on) <= day, balance > 0)
+def open_in(window: Window, balance: Any) -> tuple[ColumnElement[bool], ...]:
+    """Receivables open at the period's end: issued within or before it (as /collections does,
+    an invoice dated later this week counts) and not fully paid by then — a past week shows what
+    was owed that week, not today's balances."""
+    return (col(Receivable.issued_on) <= window.period.last, balance > 0)
 
 
 async def per_rep(
@@ -74,7 +91,7 @@ async def per_rep(
         .select_from(Receivable)
         .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
         .where(col(Receivable.owner_id).in_(rep_ids), col(Receivable.currency) == currency)
-        .where(*open_on(today, balance))
+        .where(*open_in(window, balance))
         .group_by(col(Receivable.owner_id), bucket)
     )
     for rep_id, name, total in open_rows.all():
@@ -116,7 +133,7 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
         .join(User, col(User.id) == col(Receivable.owner_id), isouter=True)
         .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
         .where(col(Receivable.team_id) == window.team_id)
-        .where(*open_on(today, owed))
+        .where(*open_in(window, owed))
         .order_by(col(Receivable.due_on))
     )
     sheet = Sheet(

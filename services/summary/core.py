@@ -39,6 +39,8 @@ class Metric:
     target: Callable[[TeamSettings, Window], int | None] | None = None
     # Compared with earlier periods in the team totals.
     trend: bool = True
+    # Left out of a rep's line when zero (e.g. an empty aging bucket), to keep lines short.
+    quiet_zero: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bot.i18n import Catalogs, format_money
 from services.periods import format_short_day
-from services.summary.core import Metric, TeamSummary, Value, metrics
+from services.summary.core import CONTRIBUTORS, Metric, TeamSummary, Value, metrics
 
 NAMES_SHOWN = 5
 
@@ -75,21 +75,27 @@ def team_block(texts: Catalogs, lang: str, summary: TeamSummary, currency: str) 
 
 
 def rep_block(texts: Catalogs, lang: str, summary: TeamSummary, index: int, currency: str) -> str:
+    """The rep's name, then one line per area (visits and plans, reports, approvals, money)."""
     rep = summary.reps[index]
-    parts = []
+    lines = [f"<b>{html.escape(rep.name)}</b>"]
     names: list[str] = []
-    for metric in metrics():
-        value = rep.values.get(metric.key, 0)
-        if metric.format == "names":
-            if isinstance(value, list):
-                names = value
-            continue
-        shown = _number(metric, value, currency, lang)
-        target = summary.target(metric)
-        if target is not None:
-            shown += f"/{target}"
-        parts.append(f"{texts.t(lang, metric.label)} {shown}")
-    lines = [f"<b>{html.escape(rep.name)}</b>", " · ".join(parts)]
+    for contributor in CONTRIBUTORS:
+        parts = []
+        for metric in contributor.metrics:
+            value = rep.values.get(metric.key, 0)
+            if metric.format == "names":
+                if isinstance(value, list):
+                    names = value
+                continue
+            if metric.quiet_zero and not value:
+                continue
+            shown = _number(metric, value, currency, lang)
+            target = summary.target(metric)
+            if target is not None:
+                shown += f"/{target}"
+            parts.append(f"{texts.t(lang, metric.label)} {shown}")
+        if parts:
+            lines.append(" · ".join(parts))
     if names:
         lines.append(
             texts.t(lang, f"summary.next_{summary.window.kind}", names=_names(texts, lang, names))

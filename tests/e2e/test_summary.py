@@ -213,6 +213,13 @@ async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
         assert rows[name]["🤝 in person"] == north[(telegram_id, VisitKind.IN_PERSON)]
         assert rows[name]["📞 phone"] == north[(telegram_id, VisitKind.PHONE)]
         assert f"🤝 in person {north[(telegram_id, VisitKind.IN_PERSON)]}/15" in text
+        # One line per area under the rep's name; empty aging buckets are left out of it.
+        block = text[text.index(f"\n{name}\n") + 1 :].split("\n\n")[0]
+        lines = block.split("\n")
+        assert [line.split()[0] for line in lines[1:5]] == ["🤝", "📝", "📨", "💰"], lines
+        for bucket in ("0-30", "31-60", "61-90", "90+"):
+            owed = money[name]["buckets"][bucket]  # type: ignore[index]
+            assert (f"⏱ overdue {bucket} d" in lines[4]) == bool(owed), (name, bucket, lines[4])
     for name, figures in money.items():
         row = rows[name]
         assert Decimal(str(row["💰 collected"] or 0)) == figures["collected"], name
