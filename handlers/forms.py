@@ -25,6 +25,8 @@ from services.errors import UserFacingError
 CALLBACK_PREFIX = "f"
 CANCEL = "~c"
 SKIP = "~s"
+# Form data key of the current buttons' labels (see _typed_labels).
+LABELS = "_labels"
 
 
 class InputError(UserFacingError):
@@ -135,8 +137,9 @@ async def _ask(
     edit_message_id: int | None = None,
 ) -> None:
     data["_seq"] = int(data.get("_seq", 0)) + 1
-    await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
     prompt = await form.prompt(turn, step, data)
+    data[LABELS] = _typed_labels(turn, prompt)
+    await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
     rows: Keyboard = [
         [Button(label, data=callback_data(state, value)) for label, value in row]
         for row in prompt.choices
@@ -159,6 +162,33 @@ async def _ask(
         turn.say(turn.t("forms.or_use_buttons"), rows)
         return
     turn.say(prompt.text, rows)
+
+
+def _label_key(label: str) -> str:
+    """A button's label as someone might type it: letters and digits only, case folded
+    ("✅ Done" and "done", "取消 ✖" and "取消" are the same)."""
+    return "".join(ch for ch in label if ch.isalnum()).casefold()
+
+
+def _typed_labels(turn: Turn, prompt: Prompt) -> dict[str, str]:
+    """The current buttons by label, so that typing a button's label works like tapping it
+    (one-handed users type "完成" rather than find the button)."""
+    labels = {_label_key(label): value for row in prompt.choices for label, value in row}
+    if prompt.skippable:
+        labels[_label_key(turn.t("forms.skip"))] = SKIP
+    if prompt.cancellable:
+        labels[_label_key(turn.t("forms.cancel"))] = CANCEL
+    labels.pop("", None)
+    return labels
+
+
+def _as_typed_choice(answer: FormInput, data: dict[str, Any]) -> FormInput:
+    if answer.text is None or answer.choice is not None or answer.photo_file_id:
+        return answer
+    if answer.document_file_id or answer.location is not None:
+        return answer
+    value = (data.get(LABELS) or {}).get(_label_key(answer.text))
+    return answer if value is None else FormInput(choice=value)
 
 
 def read_input(update: Update) -> FormInput:
@@ -203,7 +233,7 @@ async def continue_form(turn: Turn) -> bool:
     if query is not None and not _is_current(state, query.data or ""):
         turn.say_key("forms.stale_button")
         return True
-    answer = read_input(turn.update)
+    answer = _as_typed_choice(read_input(turn.update), state.data)
     if answer.choice == CANCEL:
         await form_store.discard(turn.session, turn.actor.telegram_id)
         _close_prompt(turn, answer, turn.t("forms.cancelled_mark"))

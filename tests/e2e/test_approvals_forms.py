@@ -211,3 +211,35 @@ async def test_only_reps_and_managers_request(local_bot: LocalBot) -> None:
     assert "not available for your role" in reply
     reply = texts(await people.manager.send("/expense"))
     assert "How much did you spend" in reply
+
+
+async def test_typing_a_buttons_label_works_like_tapping_it(local_bot: LocalBot) -> None:
+    """One-handed, people type "完成" or "skip" rather than find the button."""
+    manager = await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    rep = await join(local_bot, 5001, "王伟", Role.REP, "north", lang="zh")
+    assert manager.user_id == 5002
+    await rep.send("/expense")
+    await rep.send("300")
+    await rep.send("交通")  # the category button "🚕 交通"
+    await rep.send("今天")
+    await rep.send("出租车")
+    await rep.send_photo()
+    summary = texts(await rep.send("完成"))  # "✅ 完成"
+    assert "类别：🚕 交通" in summary and "票据：📎 1" in summary, summary
+    assert "已提交" in texts(await rep.send("提交"))
+    (request,) = await requests(local_bot)
+    assert request.details["category"] == "transport"
+    # Skip and Cancel too, without their emoji; and in any case in English.
+    await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=5001)
+    await rep.send("/discount")
+    await rep.send("hangzhou huafeng")
+    await rep.send("Q-9")
+    await rep.send("100")
+    await rep.send("90")
+    assert "请核对" in texts(await rep.send("跳过")), "skip by its label"
+    assert "已取消" in texts(await rep.send("取消"))
+    assert len(await requests(local_bot)) == 1
+    await rep.send("/lang")
+    await rep.tap("English")
+    await rep.send("/fee")
+    assert "Cancelled" in texts(await rep.send("CANCEL"))

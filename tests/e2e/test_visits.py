@@ -256,9 +256,10 @@ async def test_wrong_input_at_each_step_is_explained_and_asked_again(local_bot: 
     assert "does not look like a phone number" in replies[0].text
     await rep.tap("Skip")
     await rep.tap("C")
-    replies = await rep.send("in person")
+    replies = await rep.send("we met")
     assert "choose one of the buttons" in replies[0].text and "by phone" in replies[-1].text
-    await rep.tap("In person")
+    replies = await rep.send("in person")  # a button's label typed works like the button
+    assert "Purpose of the visit?" in replies[-1].text
     await rep.tap("Revisit")
     replies = await rep.send_photo()
     assert "type what happened" in replies[0].text and "What happened" in replies[-1].text
