@@ -127,9 +127,7 @@ async def _write_weekly(turn: Turn, week_start: date | None) -> None:
     """The reminder's button: the weekly report of that week, while it is still open."""
     if turn.actor.role not in reports.REPORTERS:
         raise NotAllowedError("access.role_not_allowed")
-    team = await turn.session.get(Team, turn.actor.team_id or 0)
-    if team is None:
-        raise UserFacingError("team.not_found")
+    team = await reports.own_team(turn.session, turn.actor)
     rules = turn.deps.settings.team(team.key)
     current = week_period(local_today(turn.now, rules.timezone), rules.timezone)
     if week_start != current.first:

@@ -22,6 +22,7 @@ from models.report import (
 from models.team import Team
 from models.user import User
 from services import outbox, report_texts
+from services.outbox import OutboxButtons
 from services.reports import (
     WEEKLY_REMINDER_KEY,
     day_status,
@@ -67,13 +68,24 @@ async def send_reminders(
     queued = 0
     for rep in await reps_without_report(session, team.id, day, rules):
         assert rep.id is not None
-        text, buttons = report_texts.reminder(texts, rep.language, day, step)
-        row = await outbox.enqueue(
-            session, key=reminder_prefix(rep.id, day) + str(step), chat_id=rep.telegram_id,
-            recipient_id=rep.id, kind="report_reminder", text=text, buttons=buttons, now=now,
+        queued += await _remind(
+            session, rep, key=reminder_prefix(rep.id, day) + str(step), kind="report_reminder",
+            message=report_texts.reminder(texts, rep.language, day, step), now=now,
         )  # fmt: skip
-        queued += row is not None
     return queued
+
+
+async def _remind(
+    session: AsyncSession, rep: User, *, key: str, kind: str,
+    message: tuple[str, OutboxButtons], now: datetime,
+) -> bool:  # fmt: skip
+    """Queue one reminder to the rep; False when this key was queued before."""
+    text, buttons = message
+    row = await outbox.enqueue(
+        session, key=key, chat_id=rep.telegram_id, recipient_id=rep.id, kind=kind, text=text,
+        buttons=buttons, now=now,
+    )  # fmt: skip
+    return row is not None
 
 
 async def send_weekly_reminders(
@@ -100,13 +112,11 @@ async def send_weekly_reminders(
     )  # fmt: skip
     queued = 0
     for rep in (await session.exec(query.order_by(col(User.id)))).all():
-        text, buttons = report_texts.weekly_reminder(texts, rep.language, window.week)
-        row = await outbox.enqueue(
-            session, key=f"{WEEKLY_REMINDER_KEY}:{rep.id}:{window.week.first.isoformat()}",
-            chat_id=rep.telegram_id, recipient_id=rep.id, kind="weekly_reminder", text=text,
-            buttons=buttons, now=now,
+        queued += await _remind(
+            session, rep, key=f"{WEEKLY_REMINDER_KEY}:{rep.id}:{window.week.first.isoformat()}",
+            kind="weekly_reminder", now=now,
+            message=report_texts.weekly_reminder(texts, rep.language, window.week),
         )  # fmt: skip
-        queued += row is not None
     return queued
 
 

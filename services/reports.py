@@ -358,6 +358,14 @@ def leads(actor: Actor, team_id: int) -> bool:
     return actor.sees_all_teams() or (actor.role is Role.MANAGER and actor.team_id == team_id)
 
 
+async def own_team(session: AsyncSession, actor: Actor) -> Team:
+    """The team a rep writes their reports for."""
+    team = await session.get(Team, actor.team_id) if actor.team_id is not None else None
+    if team is None:
+        raise UserFacingError("team.not_found")
+    return team
+
+
 async def visible_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
     team = await session.get(Team, team_id)
     if team is None or team.id is None or not leads(actor, team.id):
