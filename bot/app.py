@@ -29,6 +29,7 @@ from handlers import (
     help,
     invites,
     plans,
+    private_only,
     profile,
     reports,
     start,
@@ -109,7 +110,9 @@ async def open_runtime(
 
 
 def register_handlers(app: SalesApp) -> None:
-    """Order matters: commands and specific buttons first, the catch-alls of `fallback` last."""
+    """Order matters: the private-chat guard before all, commands and specific buttons first,
+    the catch-alls of `fallback` last."""
+    private_only.register(app)
     for area in (
         start, help, profile, invites, users, customers, visits, plans, team, approvals,
         delegation, reports, collections, summary,

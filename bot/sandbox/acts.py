@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from bot.sandbox.api_messages import photo_sizes
@@ -234,7 +235,7 @@ def send_contact(
 
 
 def inline_query(
-    state: SandboxState, user_id: int, query: str, offset: str = ""
+    state: SandboxState, user_id: int, query: str, offset: str = "", chat_type: str = "sender"
 ) -> dict[str, Any]:
     user = state.ensure_user(user_id)
     query_id = state.new_query_id(INLINE_ID_BASE)
@@ -244,7 +245,7 @@ def inline_query(
         "from": user.to_api(),
         "query": query,
         "offset": offset,
-        "chat_type": "sender",
+        "chat_type": chat_type,
     }
     update_id = state.push_update("inline_query", payload)
     return {"update_id": update_id, "inline_query_id": query_id}
@@ -278,3 +279,28 @@ def choose_inline_result(
         reply_markup=results[0].get("reply_markup"),
     )
     return _publish(state, message)
+
+
+def send_group_text(
+    state: SandboxState, user_id: int, chat_id: int, text: str, chat_type: str = "group"
+) -> dict[str, Any]:
+    """A member types in a group (or supergroup) the bot was added to.
+
+    The sandbox keeps no history of shared chats: it only delivers the update, and refuses
+    whatever the bot sends back there ("chat not found"), which the event log records.
+    """
+    user = state.ensure_user(user_id)
+    if chat_id >= 0 or chat_type not in ("group", "supergroup"):
+        raise ControlError("a group chat has a negative id and type group or supergroup")
+    plain = _plain(text, limit=MAX_TEXT, what="text")
+    payload: dict[str, Any] = {
+        "message_id": next(state.group_message_ids),
+        "from": user.to_api(),
+        "chat": {"id": chat_id, "type": chat_type, "title": f"Group {-chat_id}"},
+        "date": int(time.time()),
+        "text": plain.text,
+    }
+    entities = command_entities(text)
+    if entities:
+        payload["entities"] = entities
+    return {"update_id": state.push_update("message", payload)}

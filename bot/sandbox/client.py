@@ -249,9 +249,22 @@ class SandboxClient:
         )
         return int(result["update_id"])
 
-    async def inline_query(self, user_id: int, query: str, *, offset: str = "") -> tuple[int, str]:
-        result = await self.act("inline_query", user_id=user_id, query=query, offset=offset)
+    async def inline_query(
+        self, user_id: int, query: str, *, offset: str = "", chat_type: str = "sender"
+    ) -> tuple[int, str]:
+        result = await self.act(
+            "inline_query", user_id=user_id, query=query, offset=offset, chat_type=chat_type
+        )
         return int(result["update_id"]), str(result["inline_query_id"])
+
+    async def send_group_message(
+        self, user_id: int, chat_id: int, text: str, *, chat_type: str = "group"
+    ) -> int:
+        """A member of a group the bot is in types ``text`` there; returns the update id."""
+        result = await self.act(
+            "send_group_message", user_id=user_id, chat_id=chat_id, text=text, chat_type=chat_type
+        )
+        return int(result["update_id"])
 
     async def inline_answer(self, inline_query_id: str) -> list[dict[str, Any]] | None:
         """The bot's results for an inline query, or None while it has not answered."""

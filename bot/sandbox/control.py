@@ -93,6 +93,7 @@ class ControlApi:
             Route("/send_document", self.send_document, methods=post),
             Route("/send_voice", self.send_voice, methods=post),
             Route("/send_contact", self.send_contact, methods=post),
+            Route("/send_group_message", self.send_group_message, methods=post),
             Route("/inline_query", self.inline_query, methods=post),
             Route("/inline_answers/{query_id}", self.inline_answer, methods=get),
             Route("/choose_inline_result", self.choose_inline_result, methods=post),
@@ -211,7 +212,22 @@ class ControlApi:
     async def inline_query(self, request: Request) -> Response:
         body = await _body(request)
         result = acts.inline_query(
-            self.state, _int(body, "user_id"), _str(body, "query"), _str(body, "offset", "")
+            self.state,
+            _int(body, "user_id"),
+            _str(body, "query"),
+            _str(body, "offset", ""),
+            _str(body, "chat_type", "sender"),
+        )
+        return _ok(result)
+
+    async def send_group_message(self, request: Request) -> Response:
+        body = await _body(request)
+        result = acts.send_group_text(
+            self.state,
+            _int(body, "user_id"),
+            _int(body, "chat_id"),
+            _str(body, "text"),
+            _str(body, "chat_type", "group"),
         )
         return _ok(result)
 

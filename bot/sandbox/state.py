@@ -60,6 +60,7 @@ class SandboxState:
         # dedupe keys, so reused ids would silently swallow new updates.
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
+        self.group_message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._event_seq = itertools.count(1)
