@@ -66,8 +66,7 @@ def settings_or_exit(config: Path | None) -> Settings:
     except ValueError as exc:
         fail(f"Configuration error: {exc}")
         raise AssertionError("unreachable") from exc
-    token = settings.telegram.token.get_secret_value() if settings.telegram.token else ""
-    setup_logging(settings.logging.level, settings.logging.format, secrets=[token])
+    setup_logging(settings.logging.level, settings.logging.format, secrets=settings.secrets())
     return settings
 
 

@@ -30,10 +30,10 @@ from bot.context import SalesApp
 from bot.db import transaction
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient, SandboxMessage
-from bot.webhook import webhook_asgi
+from bot.webhook import server_config, webhook_asgi
 from models.outbox import OutboxMessage, OutboxStatus
 
-WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (a test fixture value)
+WEBHOOK_SECRET = "sandbox-webhook-secret-0123456789abcdef"  # noqa: S105 (a test fixture value)
 DEFAULT_TOKEN = "123456789:SANDBOX-token"  # noqa: S105 (the sandbox accepts any token)
 PROCESS_TIMEOUT = 30.0
 # Rows due within this many seconds (a retry after backoff) still count as work to wait for.
@@ -107,8 +107,8 @@ class LocalBot:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.webhook_url = f"http://127.0.0.1:{sock.getsockname()[1]}/telegram"
-        config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
+        # The production server settings (limits, timeouts, logging); the socket is ours.
+        self._server = uvicorn.Server(server_config(asgi, self.runtime.settings.webhook))
         self._server_task = asyncio.get_running_loop().create_task(
             self._server.serve(sockets=[sock])
         )

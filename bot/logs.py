@@ -1,29 +1,47 @@
-"""Readable structured logs that never contain the bot token."""
+"""Readable structured logs that never contain the bot token or the webhook secret.
+
+Secrets are removed from the finished line — message, exception text and traceback alike —
+because PTB logs API parameters (``setWebhook``'s ``secret_token``) at DEBUG and Bot API URLs
+carry the token, and an exception's text can quote either.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
+REDACTED = "<redacted>"
 
-class RedactingFilter(logging.Filter):
-    """Replace secrets (the token appears in Bot API URLs) wherever they would be logged."""
 
-    def __init__(self, secrets: list[str]) -> None:
+class Redactor:
+    """Replaces each secret, as configured and as used (stripped of surrounding space)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        variants = {variant for s in secrets for variant in (s, s.strip()) if variant.strip()}
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted(variants, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with ``inner`` and redacts the whole result, traceback included."""
+
+    def __init__(self, inner: logging.Formatter, redact: Redactor) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.inner = inner
+        self.redact = redact
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "<token>")
-            record.msg, record.args = message, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,17 +57,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class EveryMinute:
+    """Lets a repeated warning through once a minute and counts the ones held back, so that a
+    flood of bad requests cannot flood the log."""
+
+    def __init__(self, interval_seconds: float = 60.0) -> None:
+        self.interval = interval_seconds
+        self._next_at = 0.0
+        self.suppressed = 0
+
+    def allow(self) -> int | None:
+        """The number suppressed since the last line when a line may be written, else None."""
+        now = time.monotonic()
+        if now < self._next_at:
+            self.suppressed += 1
+            return None
+        held_back, self.suppressed = self.suppressed, 0
+        self._next_at = now + self.interval
+        return held_back
+
+
 def setup_logging(
-    level: str = "INFO", fmt: str = "text", secrets: list[str] | None = None
+    level: str = "INFO", fmt: str = "text", secrets: Iterable[str] | None = None
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        )
-    handler.addFilter(RedactingFilter(secrets or []))
+    inner = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    handler.setFormatter(RedactingFormatter(inner, Redactor(secrets or [])))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

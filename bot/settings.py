@@ -99,6 +99,9 @@ class RuntimeSettings(_Section):
     form_ttl_hours: int = Field(default=72, ge=1)
 
 
+MIN_SECRET_LENGTH = 32
+
+
 class WebhookSettings(_Section):
     """Serving Telegram's webhook instead of long polling (several instances behind a proxy)."""
 
@@ -112,6 +115,15 @@ class WebhookSettings(_Section):
     # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; requests without it get 403.
     secret_token: SecretStr | None = None
     max_connections: int = Field(default=40, ge=1, le=100)
+    # A request body larger than this is refused (413): an update is a few kilobytes.
+    max_body_bytes: int = Field(default=1_048_576, ge=16_384, le=16_777_216)
+    # A client that takes longer than this to send its body is cut off (408).
+    read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Connections served at once by this instance; beyond it uvicorn answers 503.
+    limit_concurrency: int = Field(default=200, ge=8, le=10_000)
+    # GET /health shows only ok/failing to anyone; its details (database, outbox, sender, instance)
+    # need "Authorization: Bearer <health_token>".
+    health_token: SecretStr | None = None
 
     @field_validator("path")
     @classmethod
@@ -120,9 +132,11 @@ class WebhookSettings(_Section):
 
     def require_secret(self) -> str:
         secret = self.secret_token.get_secret_value() if self.secret_token else ""
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        # Anyone who knows it can post updates as any user: it must not be guessable.
+        if not re.fullmatch(rf"[A-Za-z0-9_-]{{{MIN_SECRET_LENGTH},256}}", secret):
             raise ConfigError(
-                "Configuration error: webhook.secret_token is missing or invalid (1-256 of "
+                f"Configuration error: webhook.secret_token is missing or invalid "
+                f"({MIN_SECRET_LENGTH}-256 of "
                 "A-Z a-z 0-9 _ -; set SALESBOT_WEBHOOK__SECRET_TOKEN)"
             )
         return secret
@@ -528,6 +542,11 @@ class Settings(BaseSettings):
                 "(set SALESBOT_TOKEN or [telegram] token in config.toml)"
             )
         return self.telegram.token.get_secret_value().strip()
+
+    def secrets(self) -> list[str]:
+        """Every configured value that must never appear in a log line."""
+        values = (self.telegram.token, self.webhook.secret_token, self.webhook.health_token)
+        return [value.get_secret_value() for value in values if value is not None]
 
 
 _config_override: Path | None = None

@@ -7,6 +7,7 @@ database (processed_updates, per-person locks) makes repeated deliveries harmles
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -30,6 +31,8 @@ from bot.app import (
 )
 from bot.context import SalesApp
 from bot.db import transaction
+from bot.logs import EveryMinute
+from bot.settings import WebhookSettings
 from services import outbox
 
 log = logging.getLogger(__name__)
@@ -38,28 +41,68 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, 
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 
 
+class BodyTooLarge(Exception):
+    """The request body exceeds ``max_body_bytes``."""
+
+
+async def read_body(request: Request, limit: int, seconds: float) -> bytes:
+    """The body, refusing early what is too large or too slow (before reading it all)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise BodyTooLarge
+    body = bytearray()
+    async with asyncio.timeout(seconds):
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BodyTooLarge
+    return bytes(body)
+
+
+def parse_update(body: bytes, app: SalesApp) -> Update | None:
+    """The update, or None for anything but a JSON object that is an update."""
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return None
+        return Update.de_json(data, app.bot)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        # Telegram never sends these; whoever does (with the secret) gets a plain 400.
+        return None
+
+
 def webhook_asgi(
     app: SalesApp, runtime: Runtime, secret: str, background: Background
 ) -> Starlette:
     """The ASGI app: the webhook route and a health endpoint."""
+    settings = runtime.settings.webhook
+    health_token = settings.health_token.get_secret_value() if settings.health_token else ""
+    wrong_secret_log = EveryMinute()
 
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("webhook request with a missing or wrong secret token refused")
+            held_back = wrong_secret_log.allow()
+            if held_back is not None:
+                log.warning(
+                    "webhook request with a missing or wrong secret token refused "
+                    "(%s more since the last such line)", held_back,
+                )  # fmt: skip
             return Response(status_code=403)
         try:
-            data = await request.json()
-            update = Update.de_json(data, app.bot)
-        except (ValueError, TypeError, KeyError, json.JSONDecodeError):
-            return Response(status_code=400)
+            body = await read_body(request, settings.max_body_bytes, settings.read_timeout_seconds)
+        except BodyTooLarge:
+            return Response(status_code=413)
+        except TimeoutError:
+            return Response(status_code=408)
+        update = parse_update(body, app)
         if update is None:
             return Response(status_code=400)
         await app.update_processor.process_update(update, app.process_update(update))
         return Response(status_code=200)
 
-    async def health(_request: Request) -> Response:
-        report: dict[str, Any] = {"instance": background.sender.instance}
+    async def health(request: Request) -> Response:
+        report: dict[str, Any] = {}
         healthy = True
         try:
             async with transaction(runtime.sessions) as session:
@@ -75,11 +118,42 @@ def webhook_asgi(
             "sent_since_start": background.sender.sent_count,
         }
         healthy = healthy and not background.sender_task.done()
-        return JSONResponse(report, status_code=200 if healthy else 503)
+        status = 200 if healthy else 503
+        if not _may_see_details(request, health_token):
+            # Host name, pid and queue sizes help an attacker more than a load balancer.
+            return JSONResponse({"status": "ok" if healthy else "failing"}, status_code=status)
+        report["instance"] = background.sender.instance
+        return JSONResponse(report, status_code=status)
 
-    path = runtime.settings.webhook.path
     return Starlette(
-        routes=[Route(path, receive, methods=["POST"]), Route("/health", health, methods=["GET"])]
+        routes=[
+            Route(settings.path, receive, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
+
+
+def _may_see_details(request: Request, health_token: str) -> bool:
+    if not health_token:
+        return False
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), health_token.encode())
+
+
+def server_config(asgi: Starlette, settings: WebhookSettings) -> uvicorn.Config:
+    """uvicorn with a connection limit and timeouts; its log lines go through salesbot's
+    handler (``log_config=None``), which redacts secrets."""
+    return uvicorn.Config(
+        asgi,
+        host=settings.listen,
+        port=settings.port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 
@@ -103,14 +177,7 @@ async def run_webhook(runtime: Runtime) -> None:
                     allowed_updates=ALLOWED_UPDATES,
                     max_connections=settings.max_connections,
                 )
-            config = uvicorn.Config(
-                webhook_asgi(app, runtime, secret, background),
-                host=settings.listen,
-                port=settings.port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
+            config = server_config(webhook_asgi(app, runtime, secret, background), settings)
             log.info(
                 "salesbot serves the webhook on %s:%s%s as @%s",
                 settings.listen, settings.port, settings.path, app.bot.username,

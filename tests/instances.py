@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from bot.sandbox import Sandbox
 
-SECRET = "two-instances-secret"
+SECRET = "two-instances-secret-0123456789abcdef"
 ROOT = Path(__file__).resolve().parents[1]
 
 

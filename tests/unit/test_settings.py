@@ -87,3 +87,18 @@ def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     shipped = Path(__file__).resolve().parents[2] / "config.toml"
     settings = load_settings(shipped)
     assert set(settings.team_settings) == {"north", "south"}
+
+
+def test_webhook_secret_must_be_long_and_every_secret_is_known_to_the_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESBOT_TOKEN", " 42:hunter2 ")
+    monkeypatch.setenv("SALESBOT_WEBHOOK__SECRET_TOKEN", "x")
+    settings = load_settings(write_config(tmp_path))
+    with pytest.raises(ConfigError, match="32-256"):
+        settings.webhook.require_secret()
+    monkeypatch.setenv("SALESBOT_WEBHOOK__SECRET_TOKEN", "s" * 32)
+    monkeypatch.setenv("SALESBOT_WEBHOOK__HEALTH_TOKEN", "h" * 32)
+    settings = load_settings(write_config(tmp_path))
+    assert settings.webhook.require_secret() == "s" * 32
+    assert sorted(settings.secrets()) == sorted([" 42:hunter2 ", "s" * 32, "h" * 32])
