@@ -14,6 +14,7 @@ from models.common import Role
 from models.user import User
 from services import users
 from services.approval_routing import DIRECTOR, MANAGER
+from services.users import Actor
 
 
 async def active_delegation(
@@ -109,3 +110,18 @@ async def manager_level_teams(session: AsyncSession, user: User, now: datetime) 
         ):
             teams.append(manager.team_id)
     return teams
+
+
+async def may_see(
+    session: AsyncSession, actor: Actor, request: ApprovalRequest, now: datetime
+) -> bool:
+    """Whether ``actor`` may know anything about the request: its requester, the managers of its
+    team (or their delegates), directors and admins. Everyone else is told it does not exist."""
+    if request.requester_id == actor.user_id or actor.role in (Role.DIRECTOR, Role.ADMIN):
+        return True
+    if actor.role is Role.MANAGER and actor.team_id == request.team_id:
+        return True
+    user = await session.get(User, actor.user_id)
+    if user is None:
+        return False
+    return request.team_id in await manager_level_teams(session, user, now)

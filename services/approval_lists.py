@@ -89,22 +89,9 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
 async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: int) -> CardData:
     """A request's card for its requester, an approver of any of its levels, or a director."""
     request = await get_request(session, request_id)
-    if request.requester_id != actor.user_id and not await _may_see(session, env, actor, request):
+    if not await approval_access.may_see(session, actor, request, env.now):
         raise NotAllowedError("approvals.not_found")
     return await approval_cards.load(session, env, request)
-
-
-async def _may_see(
-    session: AsyncSession, env: Env, actor: Actor, request: ApprovalRequest
-) -> bool:
-    if actor.role in (Role.DIRECTOR, Role.ADMIN):
-        return True
-    if actor.role is Role.MANAGER and actor.team_id == request.team_id:
-        return True
-    user = await session.get(User, actor.user_id)
-    if user is None:
-        return False
-    return request.team_id in await approval_access.manager_level_teams(session, user, env.now)
 
 
 async def local_day(session: AsyncSession, env: Env, request: ApprovalRequest) -> date:

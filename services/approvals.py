@@ -359,6 +359,9 @@ async def check_can_decide(
     if actor.role not in APPROVER_ROLES:
         raise NotAllowedError("approvals.reps_cannot_decide")
     request = await get_request(session, request_id)
+    # Before anything about its state: who decided it and when is not for other teams.
+    if not await approval_access.may_see(session, actor, request, env.now):
+        raise NotAllowedError("approvals.not_found")
     if request.requester_id == actor.user_id:
         raise NotAllowedError("approvals.own_request")
     await _check_still_open(session, env, request, step_no, actor)

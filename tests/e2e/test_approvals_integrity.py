@@ -122,7 +122,10 @@ async def test_forged_and_stale_callback_data(local_bot: LocalBot) -> None:
 
     assert "Reps cannot approve" in texts(await forge(people.rep, "ap|1|a|0"))
     assert "Reps cannot approve" in texts(await forge(other_rep, "ap|1|r|0"))
-    assert "not yours to decide" in texts(await forge(outsider, "ap|1|a|0"))
+    # Another team's manager learns nothing: the same answer as for a request that does not exist.
+    nothing = texts(await forge(outsider, "ap|999|a|0"))
+    assert "not yours to see" in nothing
+    assert texts(await forge(outsider, "ap|1|a|0")) == nothing
     assert "not yours to see" in texts(await forge(outsider, "ap|1|v"))
     assert "not yours to see" in texts(await forge(other_rep, "ap|1|v"))
     assert "not yours to see" in texts(await forge(other_rep, "ap|1|wy"))
@@ -145,6 +148,10 @@ async def test_forged_and_stale_callback_data(local_bot: LocalBot) -> None:
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.PENDING and request.version == 1
     assert [e.action for e in await audit_of(local_bot, 1)] == ["approval.submitted"]
+    # Once decided, who decided and when stays inside the team.
+    await people.manager.tap("Approve")
+    for data in ("ap|1|a|0", "ap|1|r|0", "ap|1|i|0", "ap|1|a|1"):
+        assert texts(await forge(outsider, data)) == nothing, data
 
 
 async def test_nobody_approves_their_own_request(local_bot: LocalBot) -> None:
