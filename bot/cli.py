@@ -39,6 +39,12 @@ jobs_app = typer.Typer(
 import_app = typer.Typer(
     help="Import the back office's exports (CSV or XLSX).", no_args_is_help=True
 )
+invite_app = typer.Typer(
+    help="Invite links: `salesbot invite --role rep --team north` makes one; "
+    "`salesbot invite list` and `salesbot invite revoke` manage those not used yet.",
+    invoke_without_command=True,
+)
+app.add_typer(invite_app, name="invite")
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(import_app, name="import")
@@ -204,9 +210,10 @@ def teams(config: ConfigOption = None) -> None:
     typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _list))) or "No teams.")
 
 
-@app.command()
+@invite_app.callback()
 def invite(
-    role: Annotated[Role, typer.Option(help="rep, manager, director or admin")],
+    ctx: typer.Context,
+    role: Annotated[Role | None, typer.Option(help="rep, manager, director or admin")] = None,
     team: Annotated[str | None, typer.Option(help="Team key or name (reps and managers)")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -215,6 +222,11 @@ def invite(
     from services.teams import find_team
     from services.timefmt import format_local
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if role is None:
+        fail("Give --role (rep, manager, director or admin); `salesbot invite --help` says more.")
+        return
     settings = settings_or_exit(config)
 
     async def _create(runtime: Runtime) -> str:
@@ -238,18 +250,69 @@ def invite(
         expires = format_local(created.invite.expires_at, settings.team(team or "").timezone)
         return f"Invite for a {role.value}: {link}\nSingle use, expires {expires}."
 
+    _echo_or_fail(settings, _create)
+
+
+@invite_app.command("list")
+def invite_list(config: ConfigOption = None) -> None:
+    """List the invites not used yet (their links cannot be shown again: only a hash is kept)."""
+    from services.invites import label, pending_invites
+    from services.timefmt import format_local
+
+    settings = settings_or_exit(config)
+
+    async def _list(runtime: Runtime) -> str:
+        async with transaction(runtime.sessions) as session:
+            pending = await pending_invites(session, None, runtime.clock.now())
+        lines = []
+        for item in pending:
+            tz = settings.team(item.team.key if item.team else "").timezone
+            by = item.made_by.display_name if item.made_by else "command line"
+            lines.append(
+                f"{label(item.invite)} {item.invite.role} "
+                f"team={item.team.key if item.team else '-'} by {by}, "
+                f"expires {format_local(item.invite.expires_at, tz)}"
+            )
+        return "\n".join(lines) or "No invites are waiting to be used."
+
+    _echo_or_fail(settings, _list)
+
+
+@invite_app.command("revoke")
+def invite_revoke(
+    which: Annotated[str, typer.Argument(help="Invite number (#12, as `list` shows) or its link")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke an invite that was not used yet: its link stops working at once."""
+    from services.invites import find_invite, label, revoke
+
+    settings = settings_or_exit(config)
+
+    async def _revoke(runtime: Runtime) -> str:
+        async with transaction(runtime.sessions) as session:
+            found = await find_invite(session, which)
+            if found is None or found.id is None:
+                raise ConfigError(f"No invite {which!r}; `salesbot invite list` shows them.")
+            revoked = await revoke(
+                session, actor=None, invite_id=found.id, now=runtime.clock.now()
+            )
+        return f"Invite {label(revoked)} is revoked: its link no longer works."
+
+    _echo_or_fail(settings, _revoke)
+
+
+def _echo_or_fail(settings: Settings, work: Callable[[Runtime], Awaitable[str]]) -> None:
+    """Run ``work`` and print its answer; a refusal is printed in English with exit code 2."""
+    from services.errors import UserFacingError
+
     try:
-        typer.echo(run_async(lambda: _with_runtime(settings, _create)))
+        typer.echo(run_async(lambda: _with_runtime(settings, work)))
     except ConfigError as exc:
         fail(str(exc))
-    except Exception as exc:
-        from services.errors import UserFacingError
+    except UserFacingError as exc:
+        from bot.i18n import load_catalogs
 
-        if isinstance(exc, UserFacingError):
-            from bot.i18n import load_catalogs
-
-            fail(load_catalogs().t("en", exc.key, **exc.params))
-        raise
+        fail(load_catalogs().t("en", exc.key, **exc.params))
 
 
 async def _bot_username(settings: Settings) -> str | None:
@@ -305,7 +368,8 @@ def user_deactivate(
     config: ConfigOption = None,
 ) -> None:
     """End a user's access at once (their data stays)."""
-    from services.users import deactivate, find_user
+    from services.offboarding import deactivate
+    from services.users import find_user
 
     settings = settings_or_exit(config)
 
@@ -316,16 +380,14 @@ def user_deactivate(
                 raise ConfigError(f"No user {who!r}; `salesbot user list` shows them.")
             if not user.active:
                 return f"{user.display_name} was already deactivated."
-            await deactivate(
+            done = await deactivate(
                 session, actor=None, target_id=user.id, now=runtime.clock.now(),
-                reason=reason or "command line",
+                texts=runtime.texts, reason=reason or "command line",
             )  # fmt: skip
-            return f"{user.display_name} is deactivated."
+            revoked = f"; {done.invites_revoked} unused invite(s) revoked"
+            return f"{user.display_name} is deactivated{revoked if done.invites_revoked else ''}."
 
-    try:
-        typer.echo(run_async(lambda: _with_runtime(settings, _deactivate)))
-    except ConfigError as exc:
-        fail(str(exc))
+    _echo_or_fail(settings, _deactivate)
 
 
 @import_app.command("receivables")

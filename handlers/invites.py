@@ -1,4 +1,5 @@
-"""/invite: a manager or admin picks a role and a team and gets a single-use deep link."""
+"""/invite: a manager or admin picks a role and a team and gets a single-use deep link; links
+not used yet are listed first, each with a Revoke button."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import html
 from datetime import timedelta
 from typing import Any
 
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.commands import MANAGERS, declare
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
+from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import invites
-from services.errors import NotAllowedError
+from services.errors import NotAllowedError, UserFacingError
 from services.timefmt import format_local
 
 declare("invite", roles=MANAGERS, order=50)
+CALLBACK = "inv"
 
 
 class InviteForm(Form):
@@ -84,11 +87,65 @@ async def _finish(turn: Turn, data: dict[str, Any], team_id: int | None) -> None
 INVITE_FORM = register_form(InviteForm())
 
 
+def _pending_list(turn: Turn, pending: list[invites.PendingInvite]) -> tuple[str, Keyboard]:
+    """The sender's invites not used yet, with a Revoke button each and one for a new invite."""
+    lines = [
+        turn.t("invite.pending_title", count=len(pending))
+        if pending
+        else turn.t("invite.none_pending")
+    ]
+    buttons: Keyboard = []
+    for item in pending:
+        team = item.team
+        tz = team.timezone if team else turn.deps.settings.team("").timezone
+        by = ""
+        if item.invite.created_by_id != turn.actor.user_id:
+            maker = item.made_by.display_name if item.made_by else None
+            name = html.escape(maker) if maker else turn.t("invite.by_command_line")
+            by = turn.t("invite.pending_by", name=name)
+        lines.append(
+            turn.t(
+                "invite.pending_line", label=item.label, role=turn.t(f"roles.{item.invite.role}"),
+                team=html.escape(team.name) if team else turn.t("profile.no_team"),
+                expires=format_local(item.invite.expires_at, tz), by=by,
+            )
+        )  # fmt: skip
+        label = turn.t("invite.revoke_button", number=item.invite.id)
+        buttons.append([Button(label, data=f"{CALLBACK}|r|{item.invite.id}")])
+    buttons.append([Button(turn.t("invite.new_button"), data=f"{CALLBACK}|new")])
+    return "\n".join(lines), buttons
+
+
 @turn_handler(roles=MANAGERS)
 async def invite(turn: Turn) -> None:
-    """Start the invite form."""
-    await start_form(turn, INVITE_FORM)
+    """List the invites not used yet, or start the invite form when there are none."""
+    pending = await invites.pending_invites(turn.session, turn.actor, turn.now)
+    if not pending:
+        await start_form(turn, INVITE_FORM)
+        return
+    turn.say(*_pending_list(turn, pending))
+
+
+@turn_handler(roles=MANAGERS)
+async def on_invite_button(turn: Turn) -> None:
+    """Revoke one invite (the service re-checks who may), or start a new one."""
+    query = turn.update.callback_query
+    assert query is not None and query.message is not None
+    action, _, raw_id = (query.data or "").removeprefix(f"{CALLBACK}|").partition("|")
+    if action == "new":
+        await start_form(turn, INVITE_FORM)
+        return
+    if action != "r" or not raw_id.isdigit():
+        raise UserFacingError("forms.stale_button")
+    revoked = await invites.revoke(
+        turn.session, actor=turn.actor, invite_id=int(raw_id), now=turn.now
+    )
+    pending = await invites.pending_invites(turn.session, turn.actor, turn.now)
+    text, buttons = _pending_list(turn, pending)
+    done = turn.t("invite.revoked_done", label=invites.label(revoked))
+    turn.edit(query.message.message_id, done + "\n\n" + text, buttons)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CallbackQueryHandler(on_invite_button, pattern=rf"^{CALLBACK}\|"))

@@ -10,7 +10,7 @@ from handlers.commands import declare
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
-from services import users
+from services import offboarding, users
 from services.errors import UserFacingError
 
 PAGE_SIZE = 8
@@ -83,9 +83,9 @@ async def on_user_button(turn: Turn) -> None:
         turn.edit(message_id, turn.t("users.ask_deactivate", name=name), confirm)
         return
     if action == "D":
-        await users.deactivate(
+        await offboarding.deactivate(
             turn.session, actor=turn.actor, target_id=target.id or 0, now=turn.now,
-            reason="in chat",
+            texts=turn.deps.texts, reason="in chat",
         )  # fmt: skip
         turn.edit(message_id, turn.t("users.deactivated", name=name))
 

@@ -14,7 +14,11 @@ class Invite(SQLModel, table=True):
     __tablename__ = "invites"
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=64, unique=True, index=True)
+    # Only the SHA-256 of the code is kept (services/invites.py says why that is enough), so a
+    # copy of the database does not hand out working links.
+    code_hash: str = Field(max_length=64, unique=True, index=True)
+    # The first characters of the code: lets the inviter tell their links apart in /invite.
+    code_hint: str = Field(max_length=8)
     role: Role = Field(sa_type=String(16))
     team_id: int | None = Field(default=None, foreign_key="teams.id")
     created_by_id: int | None = Field(default=None, foreign_key="users.id")

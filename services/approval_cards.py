@@ -553,6 +553,9 @@ async def refresh_copies(session: AsyncSession, env: Env, data: CardData) -> int
     rendered: dict[str, str] = {}
     for card, recipient in cards:
         assert recipient.id is not None and card.id is not None
+        if not recipient.active:
+            await _hide_copy(session, env.texts, card, recipient, now=env.now)
+            continue
         lang = recipient.language
         if lang not in rendered:
             rendered[lang] = render(env.texts, lang, data)
@@ -567,6 +570,41 @@ async def refresh_copies(session: AsyncSession, env: Env, data: CardData) -> int
                 else view_buttons(env.texts, lang, data)
             ),
         )  # fmt: skip
+    return len(cards)
+
+
+async def _hide_copy(
+    session: AsyncSession, texts: Catalogs, card: ApprovalCard, recipient: User, *, now: datetime
+) -> None:
+    """Replace a deactivated person's copy by a text without details or buttons, once per
+    deactivation (the key); afterwards their copy is never edited again."""
+    gone = int(recipient.deactivated_at.timestamp()) if recipient.deactivated_at else 0
+    await outbox.enqueue(
+        session, key=f"ap:card:{card.id}:hidden:{gone}", chat_id=recipient.telegram_id,
+        recipient_id=recipient.id, kind="approval.hidden",
+        text=texts.t(recipient.language, "approvals.card_hidden"), now=now,
+        edit_of_id=card.outbox_id,
+    )  # fmt: skip
+
+
+async def hide_copies_of(
+    session: AsyncSession, texts: Catalogs, recipient: User, *, now: datetime
+) -> int:
+    """When someone is deactivated: their copies of open requests (the ones that would still be
+    edited) become a neutral text at once; copies of decided requests stay as they were."""
+    cards = (
+        await session.exec(
+            select(ApprovalCard)
+            .join(ApprovalRequest, col(ApprovalRequest.id) == col(ApprovalCard.request_id))
+            .where(
+                col(ApprovalCard.recipient_id) == recipient.id,
+                col(ApprovalRequest.status).in_([RequestStatus.PENDING, RequestStatus.INFO]),
+            )
+            .order_by(col(ApprovalCard.id))
+        )
+    ).all()
+    for card in cards:
+        await _hide_copy(session, texts, card, recipient, now=now)
     return len(cards)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -158,7 +159,12 @@ async def test_manager_invites_reps_to_their_own_team_only(local_bot: LocalBot) 
     payload = payload_from(replies[-1].text)
     code = payload.removeprefix("inv_")
     async with transaction(runtime.sessions) as session:
-        invite = (await session.exec(select(Invite).where(Invite.code == code))).one()
+        digest = hashlib.sha256(code.encode()).hexdigest()
+        invite = (await session.exec(select(Invite).where(Invite.code_hash == digest))).one()
+        stored = (await session.exec(select(Invite.code_hash, Invite.code_hint))).all()
+    # Only a hash of the code is kept: a copy of the database hands out no working link.
+    assert all(code not in (code_hash, hint) for code_hash, hint in stored)
+    assert invite.code_hint == code[:4]
     assert invite.role == Role.REP
     assert invite.team_id == await team_id(runtime, "south")
     newcomer = await local_bot.chat(2602, "Sam")
