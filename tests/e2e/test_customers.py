@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.harness import Chat, LocalBot
 from models.common import Role
 from tests.customer_helpers import (
@@ -120,6 +122,7 @@ async def test_editing_a_customer_is_audited(local_bot: LocalBot) -> None:
     assert updates[0].before == {"phone": "138 0000 0001"}
 
 
+@pytest.mark.inline_mode
 async def test_inline_search_picks_a_customer_anywhere(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 4005, "Sun", Role.REP, "north")
@@ -149,6 +152,7 @@ async def test_inline_search_picks_a_customer_anywhere(local_bot: LocalBot) -> N
     assert results == []
 
 
+@pytest.mark.inline_mode
 async def test_a_rep_cannot_see_or_pick_another_teams_customer(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 4006, "North Rep", Role.REP, "north")
