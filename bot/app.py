@@ -126,6 +126,11 @@ async def after_initialize(app: Application[Any, Any, Any, Any, Any, Any]) -> No
     """Work that needs the bot's identity: run once `app.initialize()` succeeded."""
     deps = deps_of(app)
     deps.bot_username = app.bot.username
+    deps.inline_mode = bool(app.bot.supports_inline_queries)
+    if not deps.inline_mode:
+        log.info(
+            "inline mode is off for @%s: customer search asks for typed text", app.bot.username
+        )
     await publish_default_menus(app.bot, deps.texts)
 
 

@@ -142,12 +142,19 @@ def demo(
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,
+    inline_mode: Annotated[
+        bool,
+        typer.Option(
+            help="Report inline mode on in getMe, as after BotFather's /setinline "
+            "(off by default, as for a new bot)."
+        ),
+    ] = False,
 ) -> None:
     """Run the fake Telegram Bot API alone (point SALESBOT_API_URL at it)."""
     from bot.sandbox import Sandbox
 
     setup_logging("INFO")
-    with Sandbox(port=port) as server:
+    with Sandbox(port=port, inline_mode=inline_mode) as server:
         typer.echo(f"Bot API:     {server.base_url}\nFiles:       {server.base_file_url}")
         typer.echo(f"Control API: {server.control_url}\nCtrl+C stops it.")
         try:

@@ -25,6 +25,9 @@ class Deps:
     clock: Clock
     texts: Catalogs
     bot_username: str = ""
+    # getMe's supports_inline_queries, read once at start-up: Telegram refuses buttons that open
+    # inline mode while it is off (see handlers.forms.search_button).
+    inline_mode: bool = False
     # Set while the outbox sender runs in this process; woken after each turn that committed.
     sender: Sender | None = None
     extras: dict[str, Any] = field(default_factory=dict)

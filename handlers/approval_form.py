@@ -175,7 +175,7 @@ async def _field_prompt(
     if optional:
         text += "\n" + turn.t("approvals.optional")
     choices: list[list[tuple[str, str]]] = []
-    extra = []
+    search: str | None = None
     if spec.kind is FieldKind.CHOICE:
         options = [
             (turn.t(f"approvals.choice_{spec.name}_{value}"), value) for value in spec.choices
@@ -186,8 +186,8 @@ async def _field_prompt(
     elif spec.kind is FieldKind.CUSTOMER:
         recent = await customers.recent_customers(turn.session, turn.actor)
         choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
-        extra = [[Button(turn.t("customers.search_inline"), inline_query="")]]
-    return Prompt(f"{progress}\n{text}", choices, skippable=optional, extra_buttons=extra)
+        search = ""
+    return Prompt(f"{progress}\n{text}", choices, skippable=optional, search=search)
 
 
 async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
@@ -201,8 +201,7 @@ async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
         recent = await customers.recent_customers(turn.session, turn.actor)
         results = [[c.id, c.name] for c in recent]
     choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
-    search = [[Button(turn.t("customers.search_inline"), inline_query=data.get("query", ""))]]
-    return Prompt(text, choices, extra_buttons=search)
+    return Prompt(text, choices, search=data.get("query", ""))
 
 
 async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:

@@ -122,8 +122,7 @@ class CustomerForm(Form):
         choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
         if turn.actor.role in CREATORS:
             choices.append([(turn.t("customers.new"), "new")])
-        inline = [[Button(turn.t("customers.search_inline"), inline_query="")]]
-        return Prompt(text, choices, extra_buttons=inline)
+        return Prompt(text, choices, search="")
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput

@@ -25,8 +25,11 @@ from services.errors import UserFacingError
 CALLBACK_PREFIX = "f"
 CANCEL = "~c"
 SKIP = "~s"
+SEARCH = "~q"
 # Form data key of the current buttons' labels (see _typed_labels).
 LABELS = "_labels"
+# Form data key: the current step offers customer search (see search_button).
+SEARCHABLE = "_search"
 
 
 class InputError(UserFacingError):
@@ -64,8 +67,9 @@ class Prompt:
     skippable: bool = False
     cancellable: bool = True
     location_button: str | None = None
-    # Ready-made buttons (e.g. an inline-search button) shown under the choices.
-    extra_buttons: Keyboard = field(default_factory=list)
+    # Offer customer search under the choices (see search_button); the text is what inline
+    # mode types into the chat first. The step's accept() takes a typed fragment.
+    search: str | None = None
 
 
 class Form(ABC):
@@ -139,12 +143,14 @@ async def _ask(
     data["_seq"] = int(data.get("_seq", 0)) + 1
     prompt = await form.prompt(turn, step, data)
     data[LABELS] = _typed_labels(turn, prompt)
+    data[SEARCHABLE] = prompt.search is not None
     await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
     rows: Keyboard = [
         [Button(label, data=callback_data(state, value)) for label, value in row]
         for row in prompt.choices
     ]
-    rows += [row for row in prompt.extra_buttons if row]
+    if prompt.search is not None:
+        rows.append([search_button(turn, state, prompt.search)])
     controls: list[Button] = []
     if prompt.skippable:
         controls.append(Button(turn.t("forms.skip"), data=callback_data(state, SKIP)))
@@ -164,6 +170,16 @@ async def _ask(
     turn.say(prompt.text, rows)
 
 
+def search_button(turn: Turn, state: FormState, query: str) -> Button:
+    """The one place that builds the customer search button. Telegram refuses (400) a button
+    that opens inline mode when the bot's inline mode is off, so then the button asks for a
+    typed fragment instead, which every search step accepts."""
+    label = turn.t("customers.search")
+    if turn.deps.inline_mode:
+        return Button(label, inline_query=query)
+    return Button(label, data=callback_data(state, SEARCH))
+
+
 def _label_key(label: str) -> str:
     """A button's label as someone might type it: letters and digits only, case folded
     ("✅ Done" and "done", "取消 ✖" and "取消" are the same)."""
@@ -178,6 +194,8 @@ def _typed_labels(turn: Turn, prompt: Prompt) -> dict[str, str]:
         labels[_label_key(turn.t("forms.skip"))] = SKIP
     if prompt.cancellable:
         labels[_label_key(turn.t("forms.cancel"))] = CANCEL
+    if prompt.search is not None and not turn.deps.inline_mode:
+        labels[_label_key(turn.t("customers.search"))] = SEARCH
     labels.pop("", None)
     return labels
 
@@ -238,6 +256,10 @@ async def continue_form(turn: Turn) -> bool:
         await form_store.discard(turn.session, turn.actor.telegram_id)
         _close_prompt(turn, answer, turn.t("forms.cancelled_mark"))
         turn.say(turn.t("forms.cancelled"), remove_reply_keyboard=True)
+        return True
+    if answer.choice == SEARCH and state.data.get(SEARCHABLE):
+        # The prompt and its buttons stay as they are: the rep may still tap a customer.
+        turn.say(turn.t("customers.type_fragment"))
         return True
     data = dict(state.data)
     step = state.step

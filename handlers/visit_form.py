@@ -27,7 +27,6 @@ from handlers.forms import (
     Prompt,
     register_form,
 )
-from handlers.replies import Button
 from handlers.turn import Turn
 from handlers.visit_views import checkin_text, saved_text
 from models.common import Role
@@ -142,9 +141,8 @@ async def _ask_customer(turn: Turn, data: dict[str, Any]) -> Prompt:
     recent = await customers.recent_customers(turn.session, turn.actor)
     choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
     choices.append([(turn.t("customers.new"), "new")])
-    search = [[Button(turn.t("customers.search_inline"), inline_query="")]]
     key = "visits.ask_customer" if recent else "visits.ask_customer_first"
-    return Prompt(turn.t(key), choices, extra_buttons=search)
+    return Prompt(turn.t(key), choices, search="")
 
 
 async def _ask_pick(turn: Turn, data: dict[str, Any]) -> Prompt:
@@ -156,8 +154,7 @@ async def _ask_pick(turn: Turn, data: dict[str, Any]) -> Prompt:
         text = turn.t("customers.no_results", query=query)
     choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
     choices.append([(turn.t("visits.new_named", name=data.get("query", "")[:40]), "new")])
-    search = [[Button(turn.t("customers.search_inline"), inline_query=data.get("query", ""))]]
-    return Prompt(text, choices, extra_buttons=search)
+    return Prompt(text, choices, search=data.get("query", ""))
 
 
 async def _ask_kind(turn: Turn, data: dict[str, Any]) -> Prompt:

@@ -173,9 +173,15 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-async def sandbox_client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
+async def sandbox_client(
+    sandbox: Sandbox, request: pytest.FixtureRequest
+) -> AsyncIterator[SandboxClient]:
+    """A reset sandbox: inline mode off, as for a new bot, unless the test is marked
+    ``@pytest.mark.inline_mode`` (the bot reads getMe once, when it starts)."""
     async with SandboxClient(sandbox.control_url) as client:
         await client.reset()
+        if request.node.get_closest_marker("inline_mode") is not None:
+            await client.configure(inline_mode=True)
         yield client
 
 

@@ -8,7 +8,8 @@ from sqlmodel import col, select
 
 from bot.app import Runtime
 from bot.db import transaction
-from bot.harness import Chat
+from bot.harness import Chat, LocalBot
+from bot.sandbox.client import SandboxMessage
 from models.audit import AuditEntry
 from models.customer import Customer, Tier
 from models.plan import PlannedVisit
@@ -136,3 +137,32 @@ async def plans_of(runtime: Runtime, telegram_id: int) -> list[PlannedVisit]:
             .order_by(col(PlannedVisit.planned_on), col(PlannedVisit.id))
         )
         return list((await session.exec(query)).all())
+
+
+def search_button(message: SandboxMessage) -> dict[str, Any]:
+    """The 🔍 customer search button of a prompt, as Telegram received it."""
+    found = [button.raw for row in message.buttons for button in row if "🔍" in button.text]
+    assert len(found) == 1, message.button_texts()
+    return found[0]
+
+
+async def refused_requests(bot: LocalBot) -> list[str]:
+    """What the sandbox refused so far, as Telegram would have (e.g. a button it forbids)."""
+    return [event["description"] for event in await bot.client.events() if event["status"] == 400]
+
+
+async def inline_results(
+    bot: LocalBot, chat: Chat, query: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """Type ``@bot query`` in the chat (inline mode) and read the bot's answer."""
+    update_id, query_id = await bot.client.inline_query(chat.user_id, query)
+    await bot.tracker.wait(update_id)
+    results = await bot.client.inline_answer(query_id)
+    assert results is not None, "the bot did not answer the inline query"
+    return query_id, results
+
+
+async def choose_inline(bot: LocalBot, chat: Chat, query_id: str, result_id: str) -> None:
+    """Pick one result of an inline query: it arrives in the chat as the person's message."""
+    update_id = await bot.client.choose_inline_result(chat.user_id, query_id, result_id)
+    await bot.tracker.wait(update_id)

@@ -16,11 +16,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=None, help="accept only this bot token")
     parser.add_argument("--username", default="salesbot_demo_bot")
+    parser.add_argument(
+        "--inline-mode", action="store_true", help="getMe reports inline mode on (default: off)"
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Sandbox(args.token, args.username, args.host, args.port) as sandbox:
+    with Sandbox(
+        args.token, args.username, args.host, args.port, inline_mode=args.inline_mode
+    ) as sandbox:
         print(f"Bot API base_url: {sandbox.base_url}")
         print(f"Control API:      {sandbox.control_url}")
         with contextlib.suppress(KeyboardInterrupt):

@@ -238,6 +238,9 @@ def inline_query(
     state: SandboxState, user_id: int, query: str, offset: str = "", chat_type: str = "sender"
 ) -> dict[str, Any]:
     user = state.ensure_user(user_id)
+    if not state.inline_mode:
+        # Telegram's clients offer "@bot query" only for bots whose inline mode is on.
+        raise ControlError("the bot's inline mode is off (turn it on with inline_mode)")
     query_id = state.new_query_id(INLINE_ID_BASE)
     state.inline_queries[query_id] = InlineQueryRecord(query_id, user.id, query, offset)
     payload = {

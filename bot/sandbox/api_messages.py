@@ -56,7 +56,7 @@ async def send_message(state: SandboxState, params: Params) -> dict[str, Any]:
         params.get_str("text") or "", params.get_str("parse_mode"), params.get_json("entities")
     )
     check_text(text)
-    markup = check_reply_markup(params.get_json("reply_markup"))
+    markup = check_reply_markup(params.get_json("reply_markup"), inline_mode=state.inline_mode)
     message = state.add_message(
         user.id,
         from_bot=True,
@@ -90,7 +90,7 @@ async def _send_media(
 ) -> dict[str, Any]:
     user = state.chat(params.get_chat_id(), sending=True)
     caption = _caption(params)
-    markup = check_reply_markup(params.get_json("reply_markup"))
+    markup = check_reply_markup(params.get_json("reply_markup"), inline_mode=state.inline_mode)
     message = state.add_message(
         user.id,
         from_bot=True,
@@ -154,7 +154,7 @@ async def send_location(state: SandboxState, params: Params) -> dict[str, Any]:
         value = params.get_float(name)
         if value is not None:
             location[name] = value if name == "horizontal_accuracy" else int(value)
-    markup = check_reply_markup(params.get_json("reply_markup"))
+    markup = check_reply_markup(params.get_json("reply_markup"), inline_mode=state.inline_mode)
     message = state.add_message(
         user.id,
         from_bot=True,
@@ -207,7 +207,7 @@ async def edit_message_text(state: SandboxState, params: Params) -> dict[str, An
         params.get_str("text") or "", params.get_str("parse_mode"), params.get_json("entities")
     )
     check_text(text)
-    markup = check_inline_markup(params.get_json("reply_markup"))
+    markup = check_inline_markup(params.get_json("reply_markup"), inline_mode=state.inline_mode)
     same_text = (text.text, text.entities) == (message.text.text, message.text.entities)
     if same_text and markup == message.inline_markup:
         raise bad_request(NOT_MODIFIED)
@@ -221,7 +221,7 @@ async def edit_message_caption(state: SandboxState, params: Params) -> dict[str,
     if message.kind not in MEDIA_KINDS:
         raise bad_request("there is no caption in the message to edit")
     caption = _caption(params)
-    markup = check_inline_markup(params.get_json("reply_markup"))
+    markup = check_inline_markup(params.get_json("reply_markup"), inline_mode=state.inline_mode)
     old = message.caption
     same = (caption.text if caption else "", caption.entities if caption else []) == (
         old.text if old else "",
@@ -236,7 +236,7 @@ async def edit_message_caption(state: SandboxState, params: Params) -> dict[str,
 
 async def edit_message_reply_markup(state: SandboxState, params: Params) -> dict[str, Any]:
     message = _editable(state, params)
-    markup = check_inline_markup(params.get_json("reply_markup"))
+    markup = check_inline_markup(params.get_json("reply_markup"), inline_mode=state.inline_mode)
     if markup == message.inline_markup:
         raise bad_request(NOT_MODIFIED)
     _apply_edit(message, "editMessageReplyMarkup", markup)

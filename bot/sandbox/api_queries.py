@@ -29,7 +29,7 @@ async def answer_inline_query(state: SandboxState, params: Params) -> bool:
     query = state.inline_queries.get(params.get_str("inline_query_id", required=True) or "")
     if query is None or query.answer is not None:
         raise bad_request(QUERY_TOO_OLD)
-    results = check_inline_results(params.get_json("results"))
+    results = check_inline_results(params.get_json("results"), inline_mode=state.inline_mode)
     answer: dict[str, Any] = {
         "results": results,
         "cache_time": params.get_int("cache_time"),

@@ -372,9 +372,19 @@ class SandboxClient:
         await self._request("POST", "/limits", body)
 
     async def configure(
-        self, *, webhook_timeout: float | None = None, webhook_retry_delay: float | None = None
+        self,
+        *,
+        webhook_timeout: float | None = None,
+        webhook_retry_delay: float | None = None,
+        inline_mode: bool | None = None,
     ) -> None:
-        body = {"webhook_timeout": webhook_timeout, "webhook_retry_delay": webhook_retry_delay}
+        """Change settings; None keeps one as it is. ``inline_mode`` is what getMe reports as
+        ``supports_inline_queries`` (a bot reads it at start-up); reset() turns it back."""
+        body = {
+            "webhook_timeout": webhook_timeout,
+            "webhook_retry_delay": webhook_retry_delay,
+            "inline_mode": inline_mode,
+        }
         await self._request("POST", "/config", body)
 
     async def reset(self) -> None:

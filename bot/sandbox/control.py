@@ -314,7 +314,9 @@ class ControlApi:
         delay = _float(body, "webhook_retry_delay", self.state.webhook_retry_delay)
         if timeout <= 0 or delay < 0:
             raise ControlError("webhook_timeout must be > 0 and webhook_retry_delay >= 0")
+        inline_mode = _get(body, "inline_mode", bool, self.state.inline_mode)
         self.state.webhook_timeout, self.state.webhook_retry_delay = timeout, delay
+        self.state.inline_mode = inline_mode
         return _ok()
 
     async def reset(self, request: Request) -> Response:

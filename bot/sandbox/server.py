@@ -37,8 +37,12 @@ class Sandbox:
         bot_username: str = "salesbot_demo_bot",
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        inline_mode: bool = False,
     ) -> None:
         self.bot_token = bot_token
+        # getMe's supports_inline_queries; off by default, as for a new BotFather bot.
+        self.inline_mode = inline_mode
         self.bot_username = bot_username
         self.host = host
         self._requested_port = port
@@ -160,7 +164,7 @@ class Sandbox:
 
     async def _serve(self, sock: socket.socket) -> None:
         self._loop = asyncio.get_running_loop()
-        state = SandboxState(self.bot_token, self.bot_username)
+        state = SandboxState(self.bot_token, self.bot_username, inline_mode=self.inline_mode)
         self._state = state
         worker = WebhookWorker(state)
         worker.start()

@@ -52,9 +52,13 @@ def update_type(update: dict[str, Any]) -> str:
 class SandboxState:
     """Users, chats, updates, files, queries, settings and the event log."""
 
-    def __init__(self, bot_token: str | None, bot_username: str) -> None:
+    def __init__(
+        self, bot_token: str | None, bot_username: str, *, inline_mode: bool = False
+    ) -> None:
         self.bot_token = bot_token
         self.bot_username = bot_username
+        # BotFather leaves inline mode off for a new bot; reset() returns to this setting.
+        self.default_inline_mode = inline_mode
         self.bot_id = token_bot_id(bot_token) or DEFAULT_BOT_ID
         # Counters survive reset(): a running bot keeps its getUpdates offset and its
         # dedupe keys, so reused ids would silently swallow new updates.
@@ -87,6 +91,7 @@ class SandboxState:
         self.events: list[dict[str, Any]] = []
         self.webhook_timeout = 10.0
         self.webhook_retry_delay = 1.0
+        self.inline_mode = self.default_inline_mode
         self.notify()
 
     # -- waking waiters (long polls, the webhook worker) ---------------------------
@@ -130,7 +135,7 @@ class SandboxState:
             user |= {
                 "can_join_groups": True,
                 "can_read_all_group_messages": False,
-                "supports_inline_queries": True,
+                "supports_inline_queries": self.inline_mode,
                 "can_connect_to_business": False,
                 "has_main_web_app": False,
             }

@@ -24,6 +24,10 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+# Buttons that open inline mode: Telegram refuses them while the bot's inline mode is off.
+SWITCH_INLINE_ACTIONS = frozenset(
+    {"switch_inline_query", "switch_inline_query_current_chat", "switch_inline_query_chosen_chat"}
+)
 INLINE_ACTIONS = (
     "url",
     "callback_data",
@@ -94,14 +98,15 @@ def check_caption(caption: FormattedText | None) -> None:
         raise bad_request("message caption is too long")
 
 
-def check_reply_markup(markup: Any) -> dict[str, Any] | None:
-    """Validate any reply_markup; return it unchanged (None when absent)."""
+def check_reply_markup(markup: Any, *, inline_mode: bool) -> dict[str, Any] | None:
+    """Validate any reply_markup; return it unchanged (None when absent). ``inline_mode`` is
+    what the bot's getMe says (``supports_inline_queries``)."""
     if markup is None:
         return None
     if not isinstance(markup, dict):
         raise bad_request(MARKUP_ERROR)
     if "inline_keyboard" in markup:
-        _check_inline_keyboard(markup["inline_keyboard"])
+        _check_inline_keyboard(markup["inline_keyboard"], inline_mode=inline_mode)
     elif "keyboard" in markup:
         _check_reply_keyboard(markup["keyboard"])
     elif markup.get("remove_keyboard") is not True and markup.get("force_reply") is not True:
@@ -109,9 +114,9 @@ def check_reply_markup(markup: Any) -> dict[str, Any] | None:
     return markup
 
 
-def check_inline_markup(markup: Any) -> dict[str, Any] | None:
+def check_inline_markup(markup: Any, *, inline_mode: bool) -> dict[str, Any] | None:
     """Edits and inline results accept inline keyboards only."""
-    checked = check_reply_markup(markup)
+    checked = check_reply_markup(markup, inline_mode=inline_mode)
     if checked is not None and "inline_keyboard" not in checked:
         raise bad_request(MARKUP_ERROR)
     return checked
@@ -123,7 +128,7 @@ def _rows(rows: Any) -> list[list[Any]]:
     return rows
 
 
-def _check_inline_keyboard(rows: Any) -> None:
+def _check_inline_keyboard(rows: Any, *, inline_mode: bool) -> None:
     for row in _rows(rows):
         for button in row:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
@@ -131,6 +136,8 @@ def _check_inline_keyboard(rows: Any) -> None:
             actions = [name for name in INLINE_ACTIONS if name in button]
             if len(actions) != 1:
                 raise bad_request(MARKUP_ERROR)
+            if not inline_mode and actions[0] in SWITCH_INLINE_ACTIONS:
+                raise bad_request("BUTTON_TYPE_INVALID")
             if "callback_data" in button:
                 check_callback_data(button["callback_data"])
 
@@ -183,7 +190,7 @@ def check_commands(commands: Any) -> list[dict[str, str]]:
     return checked
 
 
-def check_inline_results(results: Any) -> list[dict[str, Any]]:
+def check_inline_results(results: Any, *, inline_mode: bool) -> list[dict[str, Any]]:
     if not isinstance(results, list):
         raise bad_request("can't parse inline query results JSON object")
     if len(results) > MAX_INLINE_RESULTS:
@@ -198,7 +205,7 @@ def check_inline_results(results: Any) -> list[dict[str, Any]]:
         if result_id in seen:
             raise bad_request("RESULT_ID_DUPLICATE")
         seen.add(result_id)
-        check_inline_markup(result.get("reply_markup"))
+        check_inline_markup(result.get("reply_markup"), inline_mode=inline_mode)
         content = result.get("input_message_content")
         if result["type"] == "article" and not isinstance(content, dict):
             raise bad_request("can't parse input message content JSON object")

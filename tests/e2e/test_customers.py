@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+import pytest
 
-from bot.harness import Chat, LocalBot
+from bot.harness import LocalBot
 from models.common import Role
 from tests.customer_helpers import (
     add_customer,
     audit_actions,
+    choose_inline,
     count_customers,
     customer_named,
     forge_button,
     form_callback,
+    inline_results,
+    refused_requests,
+    search_button,
     visits_of,
 )
 from tests.helpers import join
-
-
-async def _inline(local_bot: LocalBot, chat: Chat, query: str) -> tuple[str, list[dict[str, Any]]]:
-    update_id, query_id = await local_bot.client.inline_query(chat.user_id, query)
-    await local_bot.tracker.wait(update_id)
-    results = await local_bot.client.inline_answer(query_id)
-    assert results is not None, "the bot did not answer the inline query"
-    return query_id, results
 
 
 async def test_search_by_name_contact_or_phone_and_the_card(local_bot: LocalBot) -> None:
@@ -49,6 +45,46 @@ async def test_search_by_name_contact_or_phone_and_the_card(local_bot: LocalBot)
 
     replies = await rep.send("/customers 康乐")
     assert replies[-1].button_texts()[0] == "成都康乐零售"
+
+
+async def test_search_button_without_inline_mode_asks_for_a_fragment(
+    local_bot: LocalBot,
+) -> None:
+    """A new bot has inline mode off: 🔍 must not open inline mode (Telegram refuses such a
+    button), it asks for a typed fragment."""
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 4011, "Zhou", Role.REP, "north", lang="zh")
+    await add_customer(runtime, "north", "杭州华丰建材", contact="徐亮", phone="13704049619")
+    first = (await rep.send("/customers"))[-1]
+    button = search_button(first)
+    assert button["text"] == "🔍 搜索" and button["callback_data"].startswith("f|")
+    replies = await rep.tap("🔍 搜索")
+    assert [m.text for m in replies] == [
+        "🔎 请输入客户名称、联系人或电话的一部分，即可列出匹配的客户。"
+    ]
+    replies = await rep.send("徐亮")
+    assert replies[-1].button_texts()[0] == "杭州华丰建材"
+    assert "callback_data" in search_button(replies[-1])
+    replies = await rep.send("搜索")  # typing the button's label works like tapping it
+    assert "请输入客户名称" in replies[-1].text
+    replies = await rep.tap("杭州华丰建材")
+    assert "杭州华丰建材" in replies[-1].text and "📝 记录拜访" in replies[-1].button_texts()
+    assert await refused_requests(local_bot) == []
+
+
+@pytest.mark.inline_mode
+async def test_search_button_with_inline_mode_opens_inline_search(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 4012, "Qian", Role.REP, "north")
+    customer = await add_customer(runtime, "north", "上海鼎盛机械", contact="陈静")
+    first = (await rep.send("/customers"))[-1]
+    assert search_button(first) == {"text": "🔍 Search", "switch_inline_query_current_chat": ""}
+    query_id, results = await inline_results(local_bot, rep, "陈静")
+    assert [r["title"] for r in results] == ["上海鼎盛机械"]
+    await choose_inline(local_bot, rep, query_id, f"c{customer.id}")
+    card = await rep.last_reply()
+    assert "上海鼎盛机械" in card.text and "📝 Log a visit" in card.button_texts()
+    assert await refused_requests(local_bot) == []
 
 
 async def test_new_customer_in_a_short_form_with_skips(local_bot: LocalBot) -> None:
@@ -120,35 +156,37 @@ async def test_editing_a_customer_is_audited(local_bot: LocalBot) -> None:
     assert updates[0].before == {"phone": "138 0000 0001"}
 
 
+@pytest.mark.inline_mode
 async def test_inline_search_picks_a_customer_anywhere(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 4005, "Sun", Role.REP, "north")
     own = await add_customer(runtime, "north", "上海鼎盛机械", contact="陈静", owner_tg=4005)
-    _, results = await _inline(local_bot, rep, "鼎盛")
+    _, results = await inline_results(local_bot, rep, "鼎盛")
     assert [r["title"] for r in results] == ["上海鼎盛机械"]
     assert "陈静" in results[0]["description"]
-    _, recent = await _inline(local_bot, rep, "")  # no query: the rep's own customers
+    _, recent = await inline_results(local_bot, rep, "")  # no query: the rep's own customers
     assert [r["id"] for r in recent] == [f"c{own.id}"]
 
     # Picking a result inside /visit selects the customer.
     await rep.send("/visit")
-    query_id, _ = await _inline(local_bot, rep, "鼎盛")
+    query_id, _ = await inline_results(local_bot, rep, "鼎盛")
     update_id = await local_bot.client.choose_inline_result(rep.user_id, query_id, f"c{own.id}")
     await local_bot.tracker.wait(update_id)
     assert "上海鼎盛机械: in person or by phone?" in (await rep.last_reply()).text
     await rep.send("/cancel")
 
     # Outside a form, the chosen result shows the card.
-    query_id, _ = await _inline(local_bot, rep, "鼎盛")
+    query_id, _ = await inline_results(local_bot, rep, "鼎盛")
     update_id = await local_bot.client.choose_inline_result(rep.user_id, query_id, f"c{own.id}")
     await local_bot.tracker.wait(update_id)
     assert "📝 Log a visit" in (await rep.last_reply()).button_texts()
 
     stranger = await local_bot.chat(4999, "Nobody")
-    query_id, results = await _inline(local_bot, stranger, "鼎盛")
+    query_id, results = await inline_results(local_bot, stranger, "鼎盛")
     assert results == []
 
 
+@pytest.mark.inline_mode
 async def test_a_rep_cannot_see_or_pick_another_teams_customer(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 4006, "North Rep", Role.REP, "north")
@@ -162,9 +200,9 @@ async def test_a_rep_cannot_see_or_pick_another_teams_customer(local_bot: LocalB
     assert "No customer matches" in replies[-1].text
     replies = await rep.send("13911112222")
     assert "No customer matches" in replies[-1].text
-    _, results = await _inline(local_bot, rep, "South Secret")
+    _, results = await inline_results(local_bot, rep, "South Secret")
     assert results == []
-    _, results = await _inline(local_bot, rep, "")
+    _, results = await inline_results(local_bot, rep, "")
     assert [r["title"] for r in results] == ["North Open Co"]
 
     # A typed inline-result text naming the other team's customer: in the search form...

@@ -21,9 +21,13 @@ from tests.customer_helpers import (
     add_customer,
     attachments,
     audit_actions,
+    choose_inline,
     count_customers,
     customer_named,
+    inline_results,
     plans_of,
+    refused_requests,
+    search_button,
     visits_of,
 )
 from tests.helpers import join
@@ -58,6 +62,52 @@ async def test_phone_visit_in_the_fewest_taps(local_bot: LocalBot) -> None:
     # The follow-up date is in the plan of that day.
     (plan,) = await plans_of(local_bot.runtime, 3001)
     assert plan.planned_on == visit.follow_up_on and plan.source == "follow_up"
+
+
+async def test_visit_search_without_inline_mode(local_bot: LocalBot) -> None:
+    """A bot whose inline mode is off (as BotFather leaves it): the first screen arrives, 🔍
+    asks for a fragment, the matches are buttons, and the visit is saved."""
+    rep = await join(local_bot, 3011, "Wang", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "成都康乐零售", owner_tg=3011)
+    customer = await add_customer(local_bot.runtime, "north", "杭州华丰建材", contact="徐亮")
+    first = (await rep.send("/visit"))[-1]
+    assert "Which customer" in first.text and "成都康乐零售" in first.button_texts()
+    assert "callback_data" in search_button(first)
+    replies = await rep.tap("🔍 Search")
+    assert [m.text for m in replies] == [
+        "🔎 Type part of the customer's name, contact or phone number, and I'll list the matches."
+    ]
+    replies = await rep.send("徐亮")
+    assert replies[-1].button_texts()[0] == "杭州华丰建材"
+    assert "callback_data" in search_button(replies[-1])
+    replies = await rep.tap("杭州华丰建材")
+    assert "杭州华丰建材</b>: in person or by phone?" in replies[-1].raw_text
+    await rep.tap("Phone")
+    await rep.tap("Revisit")
+    await rep.send("Asked for the spring price list.")
+    await rep.tap("Skip")
+    await rep.tap("Save")
+    (visit,) = await visits_of(local_bot.runtime, 3011)
+    assert visit.customer_id == customer.id and visit.kind == VisitKind.PHONE
+    assert await refused_requests(local_bot) == []
+
+
+@pytest.mark.inline_mode
+async def test_visit_search_with_inline_mode(local_bot: LocalBot) -> None:
+    """With inline mode on, 🔍 opens inline search in the chat, pre-filled with what was typed."""
+    rep = await join(local_bot, 3012, "Zhao", Role.REP, "north", lang="zh")
+    customer = await add_customer(local_bot.runtime, "north", "上海鼎盛机械", contact="陈静")
+    first = (await rep.send("/visit"))[-1]
+    assert search_button(first) == {"text": "🔍 搜索", "switch_inline_query_current_chat": ""}
+    replies = await rep.send("鼎")
+    assert search_button(replies[-1])["switch_inline_query_current_chat"] == "鼎"
+    query_id, results = await inline_results(local_bot, rep, "鼎盛")
+    assert [r["id"] for r in results] == [f"c{customer.id}"]
+    await choose_inline(local_bot, rep, query_id, f"c{customer.id}")
+    kind = await rep.last_reply()
+    assert kind.text == "上海鼎盛机械：上门拜访还是电话拜访？"
+    assert "📞 电话拜访" in kind.button_texts()
+    assert await refused_requests(local_bot) == []
 
 
 async def test_in_person_visit_with_location_and_photo(local_bot: LocalBot) -> None:

@@ -20,6 +20,7 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
+    SwitchInlineQueryChosenChat,
     Update,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
@@ -77,7 +78,8 @@ def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
 async def test_get_me_returns_configured_bot(bot: Bot) -> None:
     me = await bot.get_me()
     assert (me.id, me.username, me.is_bot) == (123456789, "salesbot_demo_bot", True)
-    assert me.can_join_groups and me.supports_inline_queries
+    assert me.can_join_groups
+    assert not me.supports_inline_queries  # as for a new BotFather bot
     assert not me.can_read_all_group_messages
 
 
@@ -417,7 +419,57 @@ async def test_location_voice_and_contact(bot: Bot, client: SandboxClient) -> No
 # -- inline mode --------------------------------------------------------------------
 
 
+# PTB capitalises Telegram's "BUTTON_TYPE_INVALID" (the raw description is checked below).
+BUTTON_INVALID = "Button_type_invalid"
+SWITCH_INLINE_BUTTONS = [
+    InlineKeyboardButton("🔍", switch_inline_query=""),
+    InlineKeyboardButton("🔍", switch_inline_query_current_chat="abc"),
+    InlineKeyboardButton(
+        "🔍",
+        switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat("", allow_user_chats=True),
+    ),
+]
+
+
+@pytest.mark.parametrize("button", SWITCH_INLINE_BUTTONS, ids=["any", "current", "chosen"])
+async def test_switch_inline_buttons_are_refused_while_inline_mode_is_off(
+    bot: Bot, client: SandboxClient, button: InlineKeyboardButton
+) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="ok")], [button]])
+    with pytest.raises(BadRequest, match=BUTTON_INVALID):
+        await bot.send_message(USER, "pick", reply_markup=markup)
+    with pytest.raises(BadRequest, match=BUTTON_INVALID):
+        await bot.send_photo(USER, png_bytes(4, 4), reply_markup=markup)
+    plain = await bot.send_message(USER, "pick", reply_markup=keyboard(("ok", "ok")))
+    with pytest.raises(BadRequest, match=BUTTON_INVALID):
+        await plain.edit_text("pick again", reply_markup=markup)
+    with pytest.raises(BadRequest, match=BUTTON_INVALID):
+        await plain.edit_reply_markup(reply_markup=markup)
+    with pytest.raises(SandboxError, match="inline mode is off"):
+        await client.inline_query(USER, "abc")
+    refused = [e for e in await client.events() if e["status"] == 400]
+    assert len(refused) == 4
+    assert {e["description"] for e in refused} == {"Bad Request: BUTTON_TYPE_INVALID"}
+
+    await client.configure(inline_mode=True)
+    assert (await bot.get_me()).supports_inline_queries
+    sent = await bot.send_message(USER, "pick", reply_markup=markup)
+    assert sent.reply_markup == markup
+    await client.reset()  # back to the sandbox's own setting
+    assert not (await bot.get_me()).supports_inline_queries
+
+
+def test_inline_mode_is_a_sandbox_setting() -> None:
+    with Sandbox(bot_token=TOKEN, inline_mode=True) as sandbox:
+        response = httpx.post(f"{sandbox.base_url}{TOKEN}/getMe")
+        assert response.json()["result"]["supports_inline_queries"] is True
+        httpx.post(f"{sandbox.control_url}/reset")
+        response = httpx.post(f"{sandbox.base_url}{TOKEN}/getMe")
+        assert response.json()["result"]["supports_inline_queries"] is True
+
+
 async def test_inline_query_answer_and_chosen_result(bot: Bot, client: SandboxClient) -> None:
+    await client.configure(inline_mode=True)
     _, query_id = await client.inline_query(USER, "deal")
     query = (await next_update(bot)).inline_query
     assert query is not None and query.id == query_id and query.query == "deal"

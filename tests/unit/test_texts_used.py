@@ -10,6 +10,7 @@ from bot.i18n import load_catalogs
 ROOT = Path(__file__).parent.parent.parent
 SOURCES = [
     *ROOT.glob("handlers/customer*.py"),
+    ROOT / "handlers/forms.py",
     ROOT / "handlers/visits.py",
     ROOT / "handlers/plans.py",
     ROOT / "handlers/team.py",
