@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.harness import LocalBot
 from models.common import Role
 from tests.customer_helpers import add_customer
@@ -27,6 +29,7 @@ async def test_a_customer_reference_typed_in_a_group_gets_nothing(local_bot: Loc
     assert "徐亮" in replies[-1].text
 
 
+@pytest.mark.inline_mode
 async def test_inline_search_from_a_group_returns_no_customer(local_bot: LocalBot) -> None:
     rep = await join(local_bot, 4002, "Li", Role.REP, "north")
     await add_customer(local_bot.runtime, "north", "成都康乐零售", contact="杨磊")
