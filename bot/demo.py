@@ -138,12 +138,14 @@ async def run_demo(
     data_dir: Path | None = None,
     out: Callable[[str], None] = print,
     files_dir: Path | None = None,
+    start: datetime | None = None,
 ) -> None:
     """Start sandbox + bot on a fresh demo database and chat until :quit or end of input.
 
     The database lives in ``data_dir`` (default: a temporary folder, removed at the end unless
     something went wrong, so that it can be looked at); photos and files the bot sends are
-    saved in ``files_dir`` (default: ``data_dir``/files, else a new folder that is kept)."""
+    saved in ``files_dir`` (default: ``data_dir``/files, else a new folder that is kept). The
+    demo clock starts at ``start`` (default: now) and moves only with ``:wait``."""
     scratch = None if data_dir else Path(tempfile.mkdtemp(prefix="salesbot-demo-"))
     folder = data_dir or scratch
     assert folder is not None
@@ -155,7 +157,7 @@ async def run_demo(
     files_dir.mkdir(parents=True, exist_ok=True)
     clean = False
     try:
-        clean = await _play(folder, files_dir, script, out)
+        clean = await _play(folder, files_dir, script, out, start or datetime.now(UTC))
     finally:
         if scratch is not None and clean:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -164,7 +166,11 @@ async def run_demo(
 
 
 async def _play(
-    folder: Path, files_dir: Path, script: list[str] | None, out: Callable[[str], None]
+    folder: Path,
+    files_dir: Path,
+    script: list[str] | None,
+    out: Callable[[str], None],
+    start: datetime,
 ) -> bool:
     """Seed and play; True when nothing unexpected happened on the way."""
     config = folder / "config.toml"
@@ -175,7 +181,7 @@ async def _play(
     engine = create_engine(settings.database_url)
     await upgrade(engine)
     await engine.dispose()
-    runtime = await open_runtime(settings, clock=ManualClock(datetime.now(UTC)))
+    runtime = await open_runtime(settings, clock=ManualClock(start))
     try:
         await seed(runtime)
         with Sandbox() as sandbox:
@@ -185,7 +191,7 @@ async def _play(
                 try:
                     terminal = Terminal(
                         bot, DEMO_USERS, files=files_dir, errors=folder / "demo-errors.log",
-                        out=out,
+                        out=out, current=DEMO_USERS[3],  # Wang Wei, a rep
                     )  # fmt: skip
                     await terminal.open_all()
                     await _chat_loop(terminal, script, out)

@@ -83,13 +83,14 @@ class Terminal:
         files: Path,
         errors: Path,
         out: Callable[[str], None] = print,
+        current: DemoUser | None = None,
     ) -> None:
         self.bot = bot
         self.people = people
         self.files = files
         self.errors = errors
         self.out = out
-        self.current = people[3]
+        self.current = current or people[0]
         self.language = self._telegram_language(self.current)
         self.failures = 0
         self.chats: dict[int, Chat] = {}
