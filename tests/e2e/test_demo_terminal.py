@@ -57,6 +57,10 @@ async def test_buttons_without_callback_and_bad_input_are_one_line_each(
     assert await said(":contact Wang") == [
         "Say :contact NAME PHONE, e.g. :contact Wang Fang +8613800138000"
     ]
+    await said(":contact Wang Fang +8613800138000")
+    shared = [m for m in await local_bot.client.messages(VISITOR.telegram_id) if m.contact]
+    # Someone else's contact from the address book: no Telegram user id of the sender's own.
+    assert shared[-1].contact == {"phone_number": "+8613800138000", "first_name": "Wang Fang"}
     assert await said(f":doc {tmp_path / 'missing.csv'}") == [
         f"There is no file {tmp_path / 'missing.csv'}."
     ]
@@ -77,16 +81,16 @@ async def test_buttons_without_callback_and_bad_input_are_one_line_each(
 
 async def test_the_clock_is_the_teams_and_the_language_the_persons(tmp_path: Path) -> None:
     lines: list[str] = []
-    script = [":wait 2h", ":as Liu Yang", ":wait 1d", ":as Wang Wei", "/lang", "1", ":who"]
-    start = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
+    script = [":wait 2h", ":as Liu Yang", ":wait 90m", ":as Wang Wei", "/lang", "1", ":who"]
+    start = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
     await run_demo(script, data_dir=tmp_path, out=lines.append, start=start)
     out = "\n".join(lines)
     # Wang Wei (Chinese) is played first: the demo speaks Chinese, on Shanghai time.
     assert lines[0].startswith("salesbot 演示")
-    assert "演示时钟：2026-11-27 08:30 (Asia/Shanghai)" in lines[0]
-    assert "⏩ 演示时钟现在是 2026-11-27 10:30 (Asia/Shanghai)。" in out
+    assert "演示时钟：2026-11-27 10:00 (Asia/Shanghai)" in lines[0]
+    assert "⏩ 演示时钟现在是 2026-11-27 12:00 (Asia/Shanghai)。" in out
     assert "You are now Liu Yang (sales manager)." in out
-    assert "⏩ The demo clock is now 2026-11-28 10:30 (Asia/Shanghai)." in out
+    assert "⏩ The demo clock is now 2026-11-27 13:30 (Asia/Shanghai)." in out
     # Wang Wei switches the bot to English: the demo follows.
     assert "您现在扮演 Wang Wei（销售代表）。" in out
     assert lines[-8:] == [
