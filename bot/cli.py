@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -130,13 +131,26 @@ def demo(
         Path | None,
         typer.Option(help="Keep the demo database here (default: a temporary folder)."),
     ] = None,
+    files_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save the photos and files the bot sends here "
+            "(default: DATA_DIR/files, else a new temporary folder that is kept)."
+        ),
+    ] = None,
 ) -> None:
     """Try salesbot with a demo company on a local fake Telegram: no token, no network."""
     from bot.demo import run_demo
 
     setup_logging("WARNING")
-    lines = script.read_text(encoding="utf-8").splitlines() if script else None
-    asyncio.run(run_demo(script=lines, data_dir=data_dir))
+    # Whatever bytes a person pipes in or puts in a script are text to the demo, never a crash.
+    lines = script.read_text(encoding="utf-8", errors="replace").splitlines() if script else None
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
+    try:
+        asyncio.run(run_demo(script=lines, data_dir=data_dir, files_dir=files_dir))
+    except KeyboardInterrupt:
+        typer.echo("")
 
 
 @app.command()

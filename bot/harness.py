@@ -226,6 +226,15 @@ class Chat:
         await self._settle(update_id)
         return await self.replies_since(mark)
 
+    async def press(self, message_id: int, index: int) -> list[SandboxMessage]:
+        """Press the ``index``-th button (1-based, row by row) of a message, as a finger does;
+        a button without callback_data is refused (SandboxError) as Telegram's client would
+        not send a callback for it."""
+        mark = await self._mark(settle_pushes=False)
+        update_id = await self.client.press(self.user_id, message_id, index=index)
+        await self._settle(update_id)
+        return await self.replies_since(mark)
+
     async def tap_data(
         self, message_id: int, data: str, *, forged: bool = False
     ) -> list[SandboxMessage]:
@@ -248,9 +257,12 @@ class Chat:
         await self._settle(update_id)
         return await self.replies_since(mark)
 
-    async def send_photo(self, caption: str | None = None) -> list[SandboxMessage]:
+    async def send_photo(
+        self, caption: str | None = None, content: bytes | None = None
+    ) -> list[SandboxMessage]:
         mark = await self._mark()
-        await self._settle(await self.client.send_photo(self.user_id, caption=caption))
+        update_id = await self.client.send_photo(self.user_id, caption=caption, content=content)
+        await self._settle(update_id)
         return await self.replies_since(mark)
 
     async def send_document(
@@ -261,9 +273,19 @@ class Chat:
         await self._settle(update_id)
         return await self.replies_since(mark)
 
-    async def send_voice(self, duration: int = 5) -> list[SandboxMessage]:
+    async def send_voice(
+        self, duration: int = 5, content: bytes | None = None
+    ) -> list[SandboxMessage]:
         mark = await self._mark()
-        await self._settle(await self.client.send_voice(self.user_id, duration))
+        await self._settle(await self.client.send_voice(self.user_id, duration, content=content))
+        return await self.replies_since(mark)
+
+    async def send_contact(
+        self, phone_number: str, first_name: str, *, own: bool = True
+    ) -> list[SandboxMessage]:
+        mark = await self._mark()
+        update_id = await self.client.send_contact(self.user_id, phone_number, first_name, own=own)
+        await self._settle(update_id)
         return await self.replies_since(mark)
 
     async def messages(self) -> list[SandboxMessage]:

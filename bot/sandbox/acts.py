@@ -220,14 +220,16 @@ def send_contact(
     phone_number: str,
     first_name: str,
     contact_user_id: int | None = None,
+    own: bool = True,
 ) -> dict[str, Any]:
     user = state.ensure_user(user_id)
-    # Sharing one's own contact (the request_contact button) carries the user's id.
-    contact = {
-        "phone_number": phone_number,
-        "first_name": first_name,
-        "user_id": user.id if contact_user_id is None else contact_user_id,
-    }
+    if not phone_number.strip() or not first_name.strip():
+        raise ControlError("a contact needs a phone number and a first name")
+    # Sharing one's own contact (the request_contact button) carries the user's id; a contact
+    # from the address book carries one only when that person uses Telegram.
+    contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name}
+    if contact_user_id is not None or own:
+        contact["user_id"] = user.id if contact_user_id is None else contact_user_id
     message = state.add_message(
         user.id, from_bot=False, kind="contact", content={"contact": contact}
     )

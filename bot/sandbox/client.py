@@ -243,9 +243,24 @@ class SandboxClient:
         )
         return int(result["update_id"])
 
-    async def send_contact(self, user_id: int, phone_number: str, first_name: str) -> int:
+    async def send_contact(
+        self,
+        user_id: int,
+        phone_number: str,
+        first_name: str,
+        *,
+        contact_user_id: int | None = None,
+        own: bool = True,
+    ) -> int:
+        """Share a contact: by default the user's own (as the request_contact button does);
+        ``own=False`` shares someone else's from the address book."""
         result = await self.act(
-            "send_contact", user_id=user_id, phone_number=phone_number, first_name=first_name
+            "send_contact",
+            user_id=user_id,
+            phone_number=phone_number,
+            first_name=first_name,
+            contact_user_id=contact_user_id,
+            own=own,
         )
         return int(result["update_id"])
 

@@ -206,6 +206,7 @@ class ControlApi:
             _str(body, "phone_number"),
             _str(body, "first_name"),
             _int(body, "contact_user_id", None),
+            _get(body, "own", bool, True),
         )
         return _ok(result)
 

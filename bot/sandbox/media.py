@@ -1,4 +1,5 @@
-"""Small media helpers: a generated PNG and image dimension sniffing."""
+"""Small media helpers: a generated PNG, a generated Ogg Opus voice note and image dimension
+sniffing."""
 
 from __future__ import annotations
 
@@ -24,8 +25,49 @@ def png_bytes(width: int = 2, height: int = 2) -> bytes:
 
 
 DEFAULT_PNG = png_bytes()
-# Enough of an Ogg page header for anything that sniffs the magic bytes.
-DEFAULT_VOICE = b"OggS\x00\x02" + b"\x00" * 58
+
+_OGG_CRC_TABLE = []
+for _byte in range(256):
+    _crc = _byte << 24
+    for _ in range(8):
+        _crc = ((_crc << 1) ^ 0x04C11DB7) if _crc & 0x80000000 else _crc << 1
+    _OGG_CRC_TABLE.append(_crc & 0xFFFFFFFF)
+
+
+def _ogg_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG_CRC_TABLE[((crc >> 24) ^ byte) & 0xFF]
+    return crc
+
+
+def _ogg_page(packets: list[bytes], *, granule: int, sequence: int, flags: int) -> bytes:
+    lacing = b""
+    for packet in packets:
+        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
+    header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, 0x5A1E5B07, sequence, 0,
+                         len(lacing))  # fmt: skip
+    page = header + lacing + b"".join(packets)
+    crc = _ogg_crc(page)
+    return page[:22] + struct.pack("<I", crc) + page[26:]
+
+
+def ogg_opus_silence(seconds: int = 1) -> bytes:
+    """A valid Ogg Opus file (what Telegram voice notes are) of ``seconds`` of silence: an
+    OpusHead page, an OpusTags page and one page of 20 ms silent CELT frames."""
+    pre_skip = 312
+    head = struct.pack("<8sBBHIhB", b"OpusHead", 1, 1, pre_skip, 48000, 0, 0)
+    vendor = b"salesbot sandbox"
+    tags = b"OpusTags" + struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", 0)
+    frames = [b"\xf8\xff\xfe"] * (50 * max(1, seconds))
+    return (
+        _ogg_page([head], granule=0, sequence=0, flags=0x02)
+        + _ogg_page([tags], granule=0, sequence=1, flags=0)
+        + _ogg_page(frames, granule=pre_skip + 960 * len(frames), sequence=2, flags=0x04)
+    )
+
+
+DEFAULT_VOICE = ogg_opus_silence()
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

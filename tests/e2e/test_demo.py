@@ -46,7 +46,7 @@ def test_scripted_demo_answers(tmp_path: Path) -> None:
     out = result.stdout
     assert "您可以使用" in out  # Wang Wei (a rep, Chinese) asked for /help
     assert "销售代表" in out  # ...and /me shows the role
-    assert "You are now Chen Jing" in out
+    assert "您现在扮演 Chen Jing（销售经理）" in out  # the demo speaks as the person played
     assert "t.me/salesbot_demo_bot?start=inv_" in out  # the manager's invite link
     assert "Language: English" in out or "✅ Language" in out
     assert "What you can do" in out
