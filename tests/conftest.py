@@ -174,9 +174,19 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 async def sandbox_client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
+    """The sandbox, reset; the test fails if the bot showed escaped markup (see
+    bot.sandbox.formatting.escaped_markup), in any chat, at any step."""
     async with SandboxClient(sandbox.control_url) as client:
         await client.reset()
         yield client
+        found = await client.violations()
+    if found:
+        shown = "\n".join(
+            f"  {v['method']} to {v['chat_id']} ({v['where']}): {v['rule']} {v['found']!r} "
+            f"in {v['text']!r}"
+            for v in found[:10]
+        )
+        pytest.fail(f"the bot showed escaped markup {len(found)} time(s):\n{shown}")
 
 
 @pytest.fixture
