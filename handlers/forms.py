@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from telegram import Update
 
-from handlers.replies import Button, Keyboard
+from handlers.replies import Button, Keyboard, split_text
 from handlers.turn import ALL_ROLES, Turn
 from models.common import Role
 from models.form import FormState
@@ -30,6 +30,9 @@ SEARCH = "~q"
 LABELS = "_labels"
 # Form data key: the current step offers customer search (see search_button).
 SEARCHABLE = "_search"
+# Form data key of the finished HTML of the message that carries the current buttons, so that
+# closing the prompt re-sends exactly what was sent (see _close_prompt).
+SHOWN = "_shown"
 
 
 class InputError(UserFacingError):
@@ -144,6 +147,7 @@ async def _ask(
     prompt = await form.prompt(turn, step, data)
     data[LABELS] = _typed_labels(turn, prompt)
     data[SEARCHABLE] = prompt.search is not None
+    data[SHOWN] = _text_with_buttons(turn, prompt)
     await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
     rows: Keyboard = [
         [Button(label, data=callback_data(state, value)) for label, value in row]
@@ -178,6 +182,14 @@ def search_button(turn: Turn, state: FormState, query: str) -> Button:
     if turn.deps.inline_mode:
         return Button(label, inline_query=query)
     return Button(label, data=callback_data(state, SEARCH))
+
+
+def _text_with_buttons(turn: Turn, prompt: Prompt) -> str:
+    """The text of the message the buttons travel on: a long prompt is split and its buttons go
+    on the last part; a location prompt's buttons go on a short second message."""
+    if prompt.location_button:
+        return turn.t("forms.or_use_buttons")
+    return split_text(prompt.text)[-1]
 
 
 def _label_key(label: str) -> str:
@@ -252,9 +264,11 @@ async def continue_form(turn: Turn) -> bool:
         turn.say_key("forms.stale_button")
         return True
     answer = _as_typed_choice(read_input(turn.update), state.data)
+    # Taken now: an answer may open another form in the same stored state.
+    shown = state.data.get(SHOWN)
     if answer.choice == CANCEL:
         await form_store.discard(turn.session, turn.actor.telegram_id)
-        _close_prompt(turn, answer, turn.t("forms.cancelled_mark"))
+        _close_prompt(turn, shown, answer, turn.t("forms.cancelled_mark"))
         turn.say(turn.t("forms.cancelled"), remove_reply_keyboard=True)
         return True
     if answer.choice == SEARCH and state.data.get(SEARCHABLE):
@@ -273,7 +287,7 @@ async def continue_form(turn: Turn) -> bool:
     if in_place and answer.message_id is not None and turn.update.callback_query is not None:
         await _ask(turn, form, state, step, data, edit_message_id=answer.message_id)
         return True
-    _close_prompt(turn, answer, _chosen_label(turn, answer))
+    _close_prompt(turn, shown, answer, _chosen_label(turn, answer))
     if next_step is None:
         await form_store.discard(turn.session, turn.actor.telegram_id)
     else:
@@ -303,13 +317,19 @@ def _chosen_label(turn: Turn, answer: FormInput) -> str:
     return ""
 
 
-def _close_prompt(turn: Turn, answer: FormInput, mark: str) -> None:
-    """Replace the tapped prompt's buttons by the answer, so old buttons cannot be tapped again."""
+def _close_prompt(turn: Turn, shown: object, answer: FormInput, mark: str) -> None:
+    """Replace the tapped prompt's buttons by the answer, so old buttons cannot be tapped again.
+
+    The text is the finished HTML the form sent (kept in its state), never HTML rebuilt from the
+    message Telegram echoes back (plain text plus entities): rebuilding escapes a finished text a
+    second time, and shows tags as text whenever the echo does not carry its entities."""
     query = turn.update.callback_query
-    if answer.message_id is None or query is None or query.message is None:
+    if answer.message_id is None or query is None:
         return
-    original = getattr(query.message, "text_html", None) or ""
-    turn.edit(answer.message_id, f"{original}\n<b>{mark}</b>" if mark else original)
+    if not isinstance(shown, str):
+        # A form opened before its text was kept: its buttons are refused as stale anyway.
+        return
+    turn.edit(answer.message_id, f"{shown}\n<b>{mark}</b>" if mark else shown)
 
 
 async def cancel_open_form(turn: Turn) -> bool:

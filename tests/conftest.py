@@ -177,12 +177,22 @@ async def sandbox_client(
     sandbox: Sandbox, request: pytest.FixtureRequest
 ) -> AsyncIterator[SandboxClient]:
     """A reset sandbox: inline mode off, as for a new bot, unless the test is marked
-    ``@pytest.mark.inline_mode`` (the bot reads getMe once, when it starts)."""
+    ``@pytest.mark.inline_mode`` (the bot reads getMe once, when it starts). The test fails if
+    the bot showed escaped markup (see bot.sandbox.formatting.escaped_markup), in any chat, at
+    any step."""
     async with SandboxClient(sandbox.control_url) as client:
         await client.reset()
         if request.node.get_closest_marker("inline_mode") is not None:
             await client.configure(inline_mode=True)
         yield client
+        found = await client.violations()
+    if found:
+        shown = "\n".join(
+            f"  {v['method']} to {v['chat_id']} ({v['where']}): {v['rule']} {v['found']!r} "
+            f"in {v['text']!r}"
+            for v in found[:10]
+        )
+        pytest.fail(f"the bot showed escaped markup {len(found)} time(s):\n{shown}")
 
 
 @pytest.fixture

@@ -283,6 +283,7 @@ def choose_inline_result(
         via_bot=True,
         reply_markup=results[0].get("reply_markup"),
     )
+    state.check_shown("answerInlineQuery", user.id, message.message_id, text.text, None)
     return _publish(state, message)
 
 

@@ -65,6 +65,7 @@ async def send_message(state: SandboxState, params: Params) -> dict[str, Any]:
         reply_markup=markup,
         reply_to_message_id=_reply_to(state, user.id, params),
     )
+    state.check_shown("sendMessage", user.id, message.message_id, text.text, markup)
     return state.message_json(message)
 
 
@@ -101,6 +102,8 @@ async def _send_media(
         file=file,
         reply_to_message_id=_reply_to(state, user.id, params),
     )
+    shown = caption.text if caption else None
+    state.check_shown(f"send{kind.title()}", user.id, message.message_id, shown, markup)
     return state.message_json(message)
 
 
@@ -213,6 +216,7 @@ async def edit_message_text(state: SandboxState, params: Params) -> dict[str, An
         raise bad_request(NOT_MODIFIED)
     message.text = text
     _apply_edit(message, "editMessageText", markup)
+    state.check_shown("editMessageText", message.chat_id, message.message_id, text.text, markup)
     return state.message_json(message)
 
 
@@ -231,6 +235,8 @@ async def edit_message_caption(state: SandboxState, params: Params) -> dict[str,
         raise bad_request(NOT_MODIFIED)
     message.caption = caption
     _apply_edit(message, "editMessageCaption", markup)
+    shown = caption.text if caption else None
+    state.check_shown("editMessageCaption", message.chat_id, message.message_id, shown, markup)
     return state.message_json(message)
 
 
@@ -240,6 +246,7 @@ async def edit_message_reply_markup(state: SandboxState, params: Params) -> dict
     if markup == message.inline_markup:
         raise bad_request(NOT_MODIFIED)
     _apply_edit(message, "editMessageReplyMarkup", markup)
+    state.check_shown("editMessageReplyMarkup", message.chat_id, message.message_id, None, markup)
     return state.message_json(message)
 
 

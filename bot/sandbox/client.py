@@ -334,6 +334,17 @@ class SandboxClient:
         result: list[dict[str, Any]] = await self._request("GET", f"/events?since={since}")
         return result
 
+    async def violations(self) -> list[dict[str, Any]]:
+        """What the bot showed that no person should see, e.g. markup escaped twice (one dict
+        each: method, chat_id, message_id, where, rule, found, text)."""
+        result: list[dict[str, Any]] = await self._request("GET", "/violations")
+        return result
+
+    async def take_violations(self) -> list[dict[str, Any]]:
+        """The violations so far, cleared: for a test that provokes one on purpose."""
+        result: list[dict[str, Any]] = await self._request("DELETE", "/violations")
+        return result
+
     async def commands(self) -> list[dict[str, Any]]:
         """Stored command lists: ``{scope, language_code, commands}`` entries."""
         result: list[dict[str, Any]] = await self._request("GET", "/commands")

@@ -101,6 +101,8 @@ class ControlApi:
             Route("/callback_answers/{query_id}", self.callback_answer, methods=get),
             Route("/files/{file_id}", self.file_bytes, methods=get),
             Route("/events", self.events, methods=get),
+            Route("/violations", self.violations, methods=get),
+            Route("/violations", self.clear_violations, methods=delete),
             Route("/commands", self.commands, methods=get),
             Route("/webhook", self.webhook, methods=get),
             Route("/faults", self.add_fault, methods=post),
@@ -319,6 +321,13 @@ class ControlApi:
         self.state.webhook_timeout, self.state.webhook_retry_delay = timeout, delay
         self.state.inline_mode = inline_mode
         return _ok()
+
+    async def violations(self, request: Request) -> Response:
+        return JSONResponse(self.state.violations)
+
+    async def clear_violations(self, request: Request) -> Response:
+        taken, self.state.violations = self.state.violations, []
+        return JSONResponse(taken)
 
     async def reset(self, request: Request) -> Response:
         self.state.clear()

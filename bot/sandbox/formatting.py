@@ -7,6 +7,8 @@ code units, as in the Bot API.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,3 +238,45 @@ def decode_entities(text: str) -> str:
 def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     """Return the plain text and entities of Telegram HTML, or raise HtmlParseError."""
     return _Parser(source).run()
+
+
+# A character reference Telegram decodes (see decode_entity). Seen on screen, it means the source
+# had "&amp;lt;": a text that was escaped already was escaped again.
+_SHOWN_REFERENCE = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
+# One of Telegram's tags, opened and closed, seen on screen: finished markup escaped once more.
+_SHOWN_TAG_PAIR = re.compile(
+    r"(<(" + "|".join(sorted(TAG_TYPES, key=len, reverse=True)) + r")(?:\s[^<>]*)?>).*?</\2\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+DOUBLE_ESCAPE = "double escape"
+MARKUP_AS_TEXT = "markup shown as text"
+
+
+def escaped_markup(shown: str, supplied: Callable[[], Iterable[str]]) -> list[tuple[str, str]]:
+    """What on screen betrays a text escaped twice: ``(rule, found)`` pairs, none when clean.
+
+    Two rules, each free of false alarms on what people type:
+
+    * DOUBLE_ESCAPE: the visible text holds a character reference (``&lt;``, ``&amp;``,
+      ``&quot;``, ``&#39;``...). Telegram decodes references, so one survives to the screen only
+      when the source had it escaped (``&amp;lt;b&amp;gt;``).
+    * MARKUP_AS_TEXT: the visible text holds a pair of Telegram's tags (``<b>...</b>``,
+      ``<a href=...>...</a>``): the bot's own markup was escaped and shown as text.
+
+    A person may type either (a note saying "<b>bold</b>" or "AT&amp;T"); the bot then rightly
+    escapes it once and shows it as typed. So a finding is dropped when the same reference, or
+    the same opening tag, occurs in ``supplied()``: the texts people gave the sandbox (messages,
+    captions, names, file names, contacts, inline queries). It is called only when something was
+    found. Text that reaches the bot another way (a database seeded by a test, an imported file)
+    is not known here: a test seeding a tag pair into names must expect its finding.
+    """
+    found = [(DOUBLE_ESCAPE, match.group(0)) for match in _SHOWN_REFERENCE.finditer(shown)]
+    found += [(MARKUP_AS_TEXT, match.group(1)) for match in _SHOWN_TAG_PAIR.finditer(shown)]
+    if not found:
+        return []
+    given = list(supplied())
+    return [
+        (rule, sequence)
+        for rule, sequence in dict.fromkeys(found)
+        if not any(sequence.lower() in text.lower() for text in given)
+    ]

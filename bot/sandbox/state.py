@@ -13,6 +13,7 @@ from typing import Any
 from bot.sandbox.errors import ApiError, bad_request, forbidden
 from bot.sandbox.faults import FaultQueue
 from bot.sandbox.flood import FloodLimiter
+from bot.sandbox.formatting import escaped_markup
 from bot.sandbox.models import (
     CallbackQueryRecord,
     InlineQueryRecord,
@@ -89,6 +90,8 @@ class SandboxState:
         self.faults = FaultQueue()
         self.limiter = FloodLimiter()
         self.events: list[dict[str, Any]] = []
+        # What the bot showed that Telegram accepts but no person should see (see check_shown).
+        self.violations: list[dict[str, Any]] = []
         self.webhook_timeout = 10.0
         self.webhook_retry_delay = 1.0
         self.inline_mode = self.default_inline_mode
@@ -207,6 +210,37 @@ class SandboxState:
         data.update(message_content_api(message))
         return data
 
+    # -- what people see -------------------------------------------------------------
+
+    def check_shown(
+        self, method: str, chat_id: int, message_id: int | None, shown: str | None,
+        markup: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Record escaped markup in a text or a button the bot sends (see escaped_markup)."""
+        labels = [
+            str(button.get("text", ""))
+            for row in (markup or {}).get("inline_keyboard", []) for button in row
+        ]  # fmt: skip
+        for where, text in [("text", shown or ""), *(("button", label) for label in labels)]:
+            for rule, found in escaped_markup(text, self.supplied_texts):
+                self.violations.append({
+                    "method": method, "chat_id": chat_id, "message_id": message_id,
+                    "where": where, "rule": rule, "found": found, "text": text[:300],
+                })  # fmt: skip
+
+    def supplied_texts(self) -> list[str]:
+        """Every text a person gave: names, messages, captions, file names, contacts, queries."""
+        texts: list[str] = []
+        for user in self.users.values():
+            texts += [user.first_name, user.last_name or "", user.username or ""]
+        for message in self.messages.values():
+            if not message.from_bot and not message.via_bot:  # via_bot: the bot's own text
+                texts += [message.text.text if message.text else ""]
+                texts += [message.caption.text if message.caption else ""]
+                texts += _strings(message.content)
+        texts += [query.query for query in self.inline_queries.values()]
+        return [text for text in texts if text]
+
     # -- files ---------------------------------------------------------------------
 
     def store_file(
@@ -303,3 +337,13 @@ class SandboxState:
 
     def events_since(self, seq: int) -> list[dict[str, Any]]:
         return [event for event in self.events if event["seq"] > seq]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []

@@ -26,7 +26,13 @@ from telegram import (
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from bot.sandbox import Sandbox, SandboxClient, SandboxError
-from bot.sandbox.formatting import HtmlParseError, parse_html
+from bot.sandbox.formatting import (
+    DOUBLE_ESCAPE,
+    MARKUP_AS_TEXT,
+    HtmlParseError,
+    escaped_markup,
+    parse_html,
+)
 from bot.sandbox.media import png_bytes
 
 TOKEN = "123456789:TEST-sandbox-token"
@@ -295,6 +301,66 @@ def test_parse_html_offsets_and_error_wording() -> None:
         with pytest.raises(HtmlParseError) as caught:
             parse_html(source)
         assert str(caught.value) == message
+
+
+def test_escaped_markup_flags_a_text_escaped_twice_and_nothing_people_typed() -> None:
+    def shown(raw: str, *typed: str) -> list[tuple[str, str]]:
+        return escaped_markup(parse_html(raw)[0], lambda: typed)
+
+    twice = "&amp;lt;b&amp;gt;工作日报 · 11月24日&amp;lt;/b&amp;gt;"
+    assert shown(twice) == [(DOUBLE_ESCAPE, "&lt;"), (DOUBLE_ESCAPE, "&gt;")]
+    assert shown("R&amp;amp;D") == [(DOUBLE_ESCAPE, "&amp;")]
+    assert shown("Li &amp;quot;Ann&amp;#x27;s&amp;quot;") == [
+        (DOUBLE_ESCAPE, "&quot;"),
+        (DOUBLE_ESCAPE, "&#x27;"),
+    ]
+    once = "&lt;b&gt;工作日报 · 11月24日&lt;/b&gt;"  # finished markup escaped (once more)
+    assert shown(once) == [(MARKUP_AS_TEXT, "<b>")]
+    assert shown('&lt;a href="https://x.test"&gt;map&lt;/a&gt;') == [
+        (MARKUP_AS_TEXT, '<a href="https://x.test">')
+    ]
+    # User data escaped once shows as typed: never a finding.
+    assert shown("<b>Hua</b> &lt;b&gt;&amp;&quot; Co · 1 &lt; 2 &gt; 0 · a & b; &nbsp;") == []
+    # Typed by a person (a note, a name), shown back literally: not a finding either.
+    assert shown("Note: &lt;i&gt;sic&lt;/i&gt;", "see <i>sic</i>") == []
+    assert shown("Firm: AT&amp;amp;T", "AT&amp;T") == []
+    assert shown("&lt;B&gt;x&lt;/b&gt;", "<b>") == []
+
+    def never() -> list[str]:
+        raise AssertionError("people's texts are read only when something was found")
+
+    assert escaped_markup("Total <5> · <b> & Co", never) == []
+
+
+async def test_escaped_markup_is_recorded_for_texts_edits_captions_and_buttons(
+    bot: Bot, client: SandboxClient
+) -> None:
+    await client.send_message(USER, "My note: <b>bold</b> & AT&amp;T")
+    typed = await bot.send_message(USER, "You wrote: My note: &lt;b&gt;bold&lt;/b&gt; &amp; "
+                                   "AT&amp;amp;T", parse_mode="HTML")  # fmt: skip
+    assert typed.text == "You wrote: My note: <b>bold</b> & AT&amp;T"
+    assert await client.violations() == []
+
+    sent = await bot.send_message(USER, "&amp;lt;b&amp;gt;Card&amp;lt;/b&amp;gt;", "HTML",
+                                  reply_markup=keyboard(("Wang &#39;s", "w")))  # fmt: skip
+    await bot.edit_message_text("&lt;i&gt;Card&lt;/i&gt;", USER, sent.message_id,
+                                parse_mode="HTML")  # fmt: skip
+    await bot.send_photo(USER, png_bytes(), caption="&amp;quot;x&amp;quot;", parse_mode="HTML")
+    found = await client.violations()
+    assert [(v["method"], v["where"], v["rule"], v["found"]) for v in found] == [
+        ("sendMessage", "text", DOUBLE_ESCAPE, "&lt;"),
+        ("sendMessage", "text", DOUBLE_ESCAPE, "&gt;"),
+        ("sendMessage", "button", DOUBLE_ESCAPE, "&#39;"),
+        ("editMessageText", "text", MARKUP_AS_TEXT, "<i>"),
+        ("sendPhoto", "text", DOUBLE_ESCAPE, "&quot;"),
+    ]
+    assert found[0]["chat_id"] == USER and found[0]["message_id"] == sent.message_id
+    assert found[0]["text"] == "&lt;b&gt;Card&lt;/b&gt;"
+    assert await client.take_violations() == found
+    assert await client.violations() == []
+    await bot.send_message(USER, "&amp;amp;")
+    await client.reset()
+    assert await client.violations() == []
 
 
 # -- edits and deletes --------------------------------------------------------------
