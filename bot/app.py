@@ -88,7 +88,11 @@ async def open_runtime(
         check_routes({key: team.approvals.routes for key, team in settings.team_settings.items()})
     except ValueError as exc:
         raise ConfigError(f"Configuration error: {exc}") from None
-    engine = create_engine(settings.database_url, echo=settings.database.echo, read_only=read_only)
+    # A schema check would refuse a missing SQLite file anyway: do not leave an empty one behind.
+    engine = create_engine(
+        settings.database_url, echo=settings.database.echo, read_only=read_only,
+        must_exist=check_schema,
+    )  # fmt: skip
     try:
         if check_schema:
             await ensure_current(engine)

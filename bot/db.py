@@ -57,25 +57,28 @@ def _setup_sqlite(engine: AsyncEngine, *, read_only: bool = False) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, read_only: bool = False, must_exist: bool = False
+) -> AsyncEngine:
     """An engine for ``url``; ``read_only`` ones never create or change the database.
 
-    A read-only engine on a SQLite file that does not exist raises DatabaseMissingError
-    instead of leaving an empty file behind.
+    A read-only or ``must_exist`` engine on a SQLite file that does not exist raises
+    DatabaseMissingError instead of leaving an empty file behind.
     """
     url = normalize_url(url)
     if is_sqlite(url):
         parsed = make_url(url)
         database = parsed.database
         connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        if read_only and database and database != ":memory:":
-            if not Path(database).is_file():
-                raise DatabaseMissingError(f"No database at {database}")
+        in_file = bool(database) and database != ":memory:"
+        if (read_only or must_exist) and in_file and not Path(str(database)).is_file():
+            raise DatabaseMissingError(f"No database at {database}")
+        if read_only and in_file:
             # mode=ro: SQLite itself refuses every write, whatever the code above us does.
-            uri = f"file:{quote(str(Path(database).resolve()))}?mode=ro"
+            uri = f"file:{quote(str(Path(str(database)).resolve()))}?mode=ro"
             url = parsed.set(database=uri, query={"uri": "true"}).render_as_string(False)
-        elif database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        elif in_file:
+            Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo, connect_args=connect_args)
         _setup_sqlite(engine, read_only=read_only)
         return engine

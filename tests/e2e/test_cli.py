@@ -77,8 +77,12 @@ def fingerprint(database: Path) -> str:
 READ_ONLY_COMMANDS = [("teams",), ("jobs",), ("user", "list"), ("db", "current")]
 
 
-@pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=" ".join)
-def test_read_only_commands_on_a_fresh_install_create_nothing(
+@pytest.mark.parametrize(
+    "command",
+    [*READ_ONLY_COMMANDS, ("invite", "--role", "director"), ("user", "deactivate", "@x")],
+    ids=" ".join,
+)
+def test_commands_on_a_fresh_install_create_nothing(
     cli_env: Path, command: tuple[str, ...]
 ) -> None:
     before = files_in(cli_env.parent)
