@@ -339,7 +339,9 @@ def user_list(config: ConfigOption = None) -> None:
 
 @user_app.command("deactivate")
 def user_deactivate(
-    who: Annotated[str, typer.Argument(help="Telegram id, @username or #internal-id")],
+    who: Annotated[
+        str, typer.Argument(metavar="WHO", help="Telegram id, @username or #internal-id")
+    ],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")] = "",
     config: ConfigOption = None,
 ) -> None:
@@ -369,7 +371,9 @@ def user_deactivate(
 
 @import_app.command("receivables")
 def import_receivables(
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX export")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="CSV (UTF-8 or GBK) or XLSX export")
+    ],
     team: Annotated[
         str | None,
         typer.Option(help="Team key: import only this team's rows (default: the owner's team)"),
@@ -436,12 +440,16 @@ def jobs_list(ctx: typer.Context, config: ConfigOption = None) -> None:
 
 @jobs_app.command("run")
 def jobs_run(
-    name: Annotated[str, typer.Argument(help="Job name, as `salesbot jobs` lists it")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Job name, as `salesbot jobs` lists it")
+    ],
     team: Annotated[str, typer.Option(help="Team key")],
     period: Annotated[
         str | None, typer.Option(help="Period key, e.g. 2026-11-24, 2026-W48 or 2026-11")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Run even if this period already ran")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even if this period already ran")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run one job for one team now (its claim still makes it happen once per period)."""
@@ -464,7 +472,9 @@ def jobs_run(
 
 @import_app.command("customers")
 def import_customers_command(
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX export")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="CSV (UTF-8 or GBK) or XLSX export")
+    ],
     team: Annotated[
         str | None,
         typer.Option(help="Team key or name; default: each row's owner's team"),
