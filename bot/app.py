@@ -73,14 +73,27 @@ class Runtime:
 
 
 async def open_runtime(
-    settings: Settings, *, clock: Clock | None = None, check_schema: bool = True
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    check_schema: bool = True,
+    read_only: bool = False,
 ) -> Runtime:
-    """Connect to the database, refuse an outdated schema, mirror the declared teams."""
+    """Connect to the database, refuse an outdated schema, mirror the declared teams.
+
+    A ``read_only`` runtime (for commands that only look) never creates the database file and
+    leaves the teams as they are: SQLite opens the file read-only, PostgreSQL read-only
+    transactions.
+    """
     try:
         check_routes({key: team.approvals.routes for key, team in settings.team_settings.items()})
     except ValueError as exc:
         raise ConfigError(f"Configuration error: {exc}") from None
-    engine = create_engine(settings.database_url, echo=settings.database.echo)
+    # A schema check would refuse a missing SQLite file anyway: do not leave an empty one behind.
+    engine = create_engine(
+        settings.database_url, echo=settings.database.echo, read_only=read_only,
+        must_exist=check_schema,
+    )  # fmt: skip
     try:
         if check_schema:
             await ensure_current(engine)
@@ -91,6 +104,8 @@ async def open_runtime(
             clock=clock or SystemClock(),
             texts=load_catalogs(),
         )
+        if read_only:
+            return runtime
         try:
             async with transaction(runtime.sessions) as session:
                 synced = await sync_teams(session, settings, runtime.clock.now())

@@ -13,9 +13,15 @@ from typing import Annotated, TypeVar
 import typer
 
 from bot.app import Runtime, open_runtime
-from bot.db import create_engine, transaction
+from bot.db import DatabaseMissingError, create_engine, transaction
 from bot.logs import setup_logging
-from bot.migrate import SchemaOutdatedError, current_revision, head_revision, upgrade
+from bot.migrate import (
+    UPGRADE_COMMAND,
+    SchemaOutdatedError,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from bot.settings import ConfigError, Settings, load_settings
 from models.common import Role
 from scheduler.core import Scheduler
@@ -24,27 +30,34 @@ from services.approval_types import check_routes
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    help="salesbot: the Telegram bot that runs a field sales team's daily routine.",
+
+def _typer(
+    help: str, *, no_args_is_help: bool = False, invoke_without_command: bool = False
+) -> typer.Typer:
+    # Help texts are plain text: rich markup would eat "[webhook]" and "[access] admins".
+    return typer.Typer(
+        help=help, rich_markup_mode=None, add_completion=False,
+        no_args_is_help=no_args_is_help, invoke_without_command=invoke_without_command,
+    )  # fmt: skip
+
+
+app = _typer(
+    "salesbot: the Telegram bot that runs a field sales team's daily routine.",
     no_args_is_help=True,
-    add_completion=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-user_app = typer.Typer(help="People and access.", no_args_is_help=True)
-import_app = typer.Typer(help="Bulk imports for the back office.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-jobs_app = typer.Typer(
-    help="Scheduled jobs: `salesbot jobs` lists them; `salesbot jobs run` runs one now.",
+db_app = _typer("Database schema.", no_args_is_help=True)
+user_app = _typer("People and access.", no_args_is_help=True)
+jobs_app = _typer(
+    "Scheduled jobs: `salesbot jobs` lists them; `salesbot jobs run` runs one now.",
     invoke_without_command=True,
 )
-import_app = typer.Typer(
-    help="Import the back office's exports (CSV or XLSX).", no_args_is_help=True
-)
-invite_app = typer.Typer(
-    help="Invite links: `salesbot invite --role rep --team north` makes one; "
+import_app = _typer("Import the back office's exports (CSV or XLSX).", no_args_is_help=True)
+invite_app = _typer(
+    "Invite links: `salesbot invite --role rep --team north` makes one; "
     "`salesbot invite list` and `salesbot invite revoke` manage those not used yet.",
     invoke_without_command=True,
 )
+app.add_typer(db_app, name="db")
 app.add_typer(invite_app, name="invite")
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
@@ -63,7 +76,8 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def settings_or_exit(config: Path | None) -> Settings:
+def settings_or_exit(config: Path | None, *, quiet: bool = False) -> Settings:
+    """The settings, or exit with the configuration error; ``quiet`` commands log no INFO."""
     try:
         settings = load_settings(config)
         check_routes({key: team.approvals.routes for key, team in settings.team_settings.items()})
@@ -73,7 +87,10 @@ def settings_or_exit(config: Path | None) -> Settings:
     except ValueError as exc:
         fail(f"Configuration error: {exc}")
         raise AssertionError("unreachable") from exc
-    setup_logging(settings.logging.level, settings.logging.format, secrets=settings.secrets())
+    level = settings.logging.level
+    if quiet and level in ("DEBUG", "INFO"):
+        level = "WARNING"
+    setup_logging(level, settings.logging.format, secrets=settings.secrets())
     return settings
 
 
@@ -83,10 +100,15 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     except SchemaOutdatedError as exc:
         fail(str(exc))
         raise AssertionError("unreachable") from exc
+    except DatabaseMissingError as exc:
+        fail(f"{exc}: run `{UPGRADE_COMMAND}` to create it.")
+        raise AssertionError("unreachable") from exc
 
 
-async def _with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    runtime = await open_runtime(settings)
+async def _with_runtime(
+    settings: Settings, work: Callable[[Runtime], Awaitable[T]], *, read_only: bool = False
+) -> T:
+    runtime = await open_runtime(settings, read_only=read_only)
     try:
         return await work(runtime)
     finally:
@@ -101,7 +123,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the bot: long polling by default, or a webhook server for several instances."""
-    from bot.runner import StartupError, run_polling
+    from bot.runner import StartupError, admin_warning, run_polling
     from bot.webhook import run_webhook
 
     settings = settings_or_exit(config)
@@ -113,8 +135,14 @@ def run(
     except ConfigError as exc:
         fail(str(exc))
 
+    async def _serve(runtime: Runtime) -> None:
+        warning = await admin_warning(runtime)
+        if warning:
+            typer.secho(warning, err=True, fg=typer.colors.YELLOW, bold=True)
+        await (run_webhook if use_webhook else run_polling)(runtime)
+
     async def _run() -> None:
-        await _with_runtime(settings, run_webhook if use_webhook else run_polling)
+        await _with_runtime(settings, _serve)
 
     try:
         run_async(_run)
@@ -196,39 +224,48 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
-    """Show the schema revision of the database and of the code."""
-    settings = settings_or_exit(config)
+    """Show the schema revision of the database and of the code; exit 1 if they differ."""
+    settings = settings_or_exit(config, quiet=True)
 
     async def _current() -> str | None:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, read_only=True)
         try:
             return await current_revision(engine)
         finally:
             await engine.dispose()
 
-    typer.echo(f"database: {run_async(_current) or 'empty'}\ncode:     {head_revision()}")
+    current, head = run_async(_current), head_revision()
+    typer.echo(f"database: {current or 'empty'}\ncode:     {head}")
+    if current != head:
+        fail(f"The database schema is out of date: run `{UPGRADE_COMMAND}`.", code=1)
 
 
 @app.command()
-def teams(config: ConfigOption = None) -> None:
-    """List the teams with their effective settings; archived teams are marked."""
+def teams(
+    config: ConfigOption = None,
+    team: Annotated[
+        str | None, typer.Option(help="Show every effective setting of this team (its key).")
+    ] = None,
+) -> None:
+    """List the teams (config.toml and database) with their main settings; changes nothing."""
+    from bot.cli_views import settings_lines, team_table
     from services.teams import list_teams
 
-    settings = settings_or_exit(config)
+    settings = settings_or_exit(config, quiet=True)
+    if team is not None and team not in settings.team_settings:
+        fail(f"No team {team!r} in config.toml; `salesbot teams` lists them.")
 
     async def _list(runtime: Runtime) -> list[str]:
         async with transaction(runtime.sessions) as session:
-            listed = await list_teams(session, include_archived=True)
-        lines = []
-        for team in listed:
-            effective = settings.team(team.key)
-            state = "ARCHIVED (no longer in config.toml)" if team.archived else "active"
-            lines.append(f"{team.key}: {team.name} [{state}]")
-            for field, value in effective.model_dump(mode="json").items():
-                lines.append(f"    {field} = {value}")
-        return lines
+            stored = await list_teams(session, include_archived=True)
+        if team is not None:
+            return settings_lines(settings.team(team).model_dump(mode="json"))
+        if not stored and not settings.team_settings:
+            return ["No teams: declare them under [teams.<key>] in config.toml."]
+        return team_table(settings, stored)
 
-    typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _list))) or "No teams.")
+    lines = run_async(lambda: _with_runtime(settings, _list, read_only=True))
+    typer.echo("\n".join(lines))
 
 
 @invite_app.callback()
@@ -363,7 +400,7 @@ def user_list(config: ConfigOption = None) -> None:
     from models.team import Team
     from models.user import User
 
-    settings = settings_or_exit(config)
+    settings = settings_or_exit(config, quiet=True)
 
     async def _list(runtime: Runtime) -> list[str]:
         async with transaction(runtime.sessions) as session:
@@ -379,12 +416,15 @@ def user_list(config: ConfigOption = None) -> None:
             for u, t in rows
         ]
 
-    typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _list))) or "No users.")
+    listed = run_async(lambda: _with_runtime(settings, _list, read_only=True))
+    typer.echo("\n".join(listed) or "No users.")
 
 
 @user_app.command("deactivate")
 def user_deactivate(
-    who: Annotated[str, typer.Argument(help="Telegram id, @username or #internal-id")],
+    who: Annotated[
+        str, typer.Argument(metavar="WHO", help="Telegram id, @username or #internal-id")
+    ],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")] = "",
     config: ConfigOption = None,
 ) -> None:
@@ -413,14 +453,16 @@ def user_deactivate(
 
 @import_app.command("receivables")
 def import_receivables(
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX export")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="CSV (UTF-8 or GBK) or XLSX export")
+    ],
     team: Annotated[
         str | None,
         typer.Option(help="Team key: import only this team's rows (default: the owner's team)"),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create or update receivables from an export; re-runnable, bad rows are reported."""
+    """Create or update receivables from an export; re-runnable. Exit 1 if some rows failed."""
     from services.customer_import import ImportFileError
     from services.receivable_import import import_receivables as run_import
     from services.receivable_import import read_receivables
@@ -428,7 +470,7 @@ def import_receivables(
 
     settings = settings_or_exit(config)
 
-    async def _import(runtime: Runtime) -> list[str]:
+    async def _import(runtime: Runtime) -> tuple[list[str], bool]:
         table = read_receivables(file)
         async with transaction(runtime.sessions) as session:
             team_id = None
@@ -440,12 +482,14 @@ def import_receivables(
             report = await run_import(
                 session, table, settings=settings, team_id=team_id, now=runtime.clock.now()
             )
-        return report.lines(runtime.texts, "en", for_chat=False)
+        return report.lines(runtime.texts, "en", for_chat=False), bool(report.errors)
 
     try:
-        typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _import))))
+        lines, had_errors = run_async(lambda: _with_runtime(settings, _import))
     except (ConfigError, ImportFileError) as exc:
         fail(str(exc))
+        return
+    _import_report(lines, had_errors)
 
 
 def _scheduler(runtime: Runtime, instance: str) -> Scheduler:
@@ -458,7 +502,7 @@ def jobs_list(ctx: typer.Context, config: ConfigOption = None) -> None:
     """List every job per team with its schedule, last run and next run."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = settings_or_exit(config)
+    settings = settings_or_exit(config, quiet=True)
 
     async def _list(runtime: Runtime) -> list[str]:
         rows = await _scheduler(runtime, "cli").overview()
@@ -473,17 +517,21 @@ def jobs_list(ctx: typer.Context, config: ConfigOption = None) -> None:
             lines.append(f"    last: {last}\n    next: {upcoming}")
         return lines
 
-    typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _list))))
+    typer.echo("\n".join(run_async(lambda: _with_runtime(settings, _list, read_only=True))))
 
 
 @jobs_app.command("run")
 def jobs_run(
-    name: Annotated[str, typer.Argument(help="Job name, as `salesbot jobs` lists it")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Job name, as `salesbot jobs` lists it")
+    ],
     team: Annotated[str, typer.Option(help="Team key")],
     period: Annotated[
         str | None, typer.Option(help="Period key, e.g. 2026-11-24, 2026-W48 or 2026-11")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Run even if this period already ran")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even if this period already ran")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run one job for one team now (its claim still makes it happen once per period)."""
@@ -506,7 +554,9 @@ def jobs_run(
 
 @import_app.command("customers")
 def import_customers_command(
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX export")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="CSV (UTF-8 or GBK) or XLSX export")
+    ],
     team: Annotated[
         str | None,
         typer.Option(help="Team key or name; default: each row's owner's team"),
@@ -542,8 +592,6 @@ def import_customers_command(
         lines = report.lines()
         if dry_run:
             lines.insert(0, "Dry run: nothing was saved.")
-        if report.errors:
-            lines.append("The rows with errors were skipped; fix them and import the file again.")
         return lines, bool(report.errors)
 
     try:
@@ -551,6 +599,13 @@ def import_customers_command(
     except ConfigError as exc:
         fail(str(exc))
         return
+    _import_report(lines, had_errors)
+
+
+def _import_report(lines: list[str], had_errors: bool) -> None:
+    """Print an import's report; refused rows make the exit code 1, so a script notices."""
+    if had_errors:
+        lines = [*lines, "The rows with errors were skipped; fix them and import the file again."]
     typer.echo("\n".join(lines))
     if had_errors:
         raise typer.Exit(1)

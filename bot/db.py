@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -31,7 +32,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _setup_sqlite(engine: AsyncEngine) -> None:
+class DatabaseMissingError(Exception):
+    """A read-only command found no database file; the message says which command creates it."""
+
+
+def _setup_sqlite(engine: AsyncEngine, *, read_only: bool = False) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling would start a deferred transaction; we start
@@ -39,7 +44,8 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
         # "database is locked" when a reader upgrades to a writer.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # switching the journal mode writes to the file
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -47,21 +53,41 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only connection cannot take the write lock IMMEDIATE asks for.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, read_only: bool = False, must_exist: bool = False
+) -> AsyncEngine:
+    """An engine for ``url``; ``read_only`` ones never create or change the database.
+
+    A read-only or ``must_exist`` engine on a SQLite file that does not exist raises
+    DatabaseMissingError instead of leaving an empty file behind.
+    """
     url = normalize_url(url)
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        )
-        _setup_sqlite(engine)
+        parsed = make_url(url)
+        database = parsed.database
+        connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        in_file = bool(database) and database != ":memory:"
+        if (read_only or must_exist) and in_file and not Path(str(database)).is_file():
+            raise DatabaseMissingError(f"No database at {database}")
+        if read_only and in_file:
+            # mode=ro: SQLite itself refuses every write, whatever the code above us does.
+            uri = f"file:{quote(str(Path(str(database)).resolve()))}?mode=ro"
+            url = parsed.set(database=uri, query={"uri": "true"}).render_as_string(False)
+        elif in_file:
+            Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        _setup_sqlite(engine, read_only=read_only)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    options: dict[str, Any] = {}
+    if read_only:
+        options["connect_args"] = {"server_settings": {"default_transaction_read_only": "on"}}
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, **options
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

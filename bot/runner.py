@@ -17,12 +17,36 @@ from bot.app import (
     stop_background,
 )
 from bot.context import SalesApp
+from bot.db import transaction
+from services.users import has_active_admin
 
 log = logging.getLogger(__name__)
 
 
+NO_ADMIN_WARNING = (
+    "No admin is configured ([access] admins or SALESBOT_ADMINS): nobody can invite anyone. "
+    "Add your Telegram user id there, or create an admin invite with "
+    "`salesbot invite --role admin`."
+)
+
+
 class StartupError(Exception):
     """Start-up failed for a reason the operator can fix; the message says which."""
+
+
+async def admin_warning(runtime: Runtime) -> str | None:
+    """The warning to give when no one could ever invite anyone, logged; None otherwise.
+
+    The bot still starts: `salesbot invite --role admin` works while it runs, and an admin
+    added to the config is registered on their first message after a restart.
+    """
+    if runtime.settings.access.admins:
+        return None
+    async with transaction(runtime.sessions) as session:
+        if await has_active_admin(session):
+            return None
+    log.warning(NO_ADMIN_WARNING)
+    return NO_ADMIN_WARNING
 
 
 async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> None:

@@ -125,51 +125,70 @@ def decimals_of(currency: str) -> int:
     return min(int(get_currency_precision(currency)), SCALE)
 
 
-def _split_currency(text: str) -> tuple[str, str | None] | None:
-    """(number part, currency or None); None when a currency word is not one we know."""
+class MoneyUnreadable(Exception):
+    """Why a back-office amount cannot be read: ``reason`` is "not_a_number",
+    "unknown_currency", "too_precise" (``decimals`` is what ``currency`` allows) or "too_large"."""
+
+    def __init__(self, reason: str, *, currency: str = "", decimals: int = 0) -> None:
+        super().__init__(reason)
+        self.reason, self.currency, self.decimals = reason, currency, decimals
+
+
+def _split_currency(text: str) -> tuple[str, str | None]:
+    """(number part, currency or None); MoneyUnreadable when it is not a number with at most
+    one currency word, or the word is not a currency we know."""
     match = re.match(r"^([^\d.]*)([\d.]+(?:万|w|千|k)?)([^\d.]*)$", text)
     if not match:
-        return None
+        raise MoneyUnreadable("not_a_number")
     before, number, after = match[1].strip(), match[2], match[3].strip()
     if before and after:
-        return None
+        raise MoneyUnreadable("not_a_number")
     word = before or after
     if not word:
         return number, None
     currency = normalize_currency(word)
-    return (number, currency) if currency else None
+    if currency is None:
+        raise MoneyUnreadable("unknown_currency")
+    return number, currency
 
 
-def read_money(text: str, default_currency: str) -> tuple[Decimal, str] | None:
-    """The amount and currency in a back-office cell or a typed payment ("USD 500", "1.2万"),
-    or None when it is not readable as money (the caller then asks again or reports the row).
+def parse_money(text: str, default_currency: str) -> tuple[Decimal, str]:
+    """The amount and currency in a back-office cell or a typed payment ("USD 500", "1.2万").
 
     Zero and negative amounts are returned as read (the caller says what is allowed); amounts
-    with more decimals than the currency has are not readable.
+    with more decimals than the currency has raise MoneyUnreadable("too_precise"), as does
+    anything else unreadable with its own reason.
     """
     folded = unicodedata.normalize("NFKC", text).strip().lower()
     folded = re.sub(r"(?<=\d)[,\s'](?=\d{3}(?!\d))", "", folded)
     folded = folded.replace(" ", "")
     negative = folded.startswith("-")
-    split = _split_currency(folded.lstrip("-"))
-    if split is None:
-        return None
-    number, currency = split
+    number, currency = _split_currency(folded.lstrip("-"))
     currency = currency or default_currency
     match = _FILE_NUMBER.match(number)
     if not match:
-        return None
+        raise MoneyUnreadable("not_a_number")
     try:
         amount = Decimal(match[1]) * _FILE_MULTIPLIERS.get(match[2] or "", Decimal(1))
     except InvalidOperation:
-        return None
+        raise MoneyUnreadable("not_a_number") from None
     amount = -amount if negative else amount
     exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > decimals_of(currency):
-        return None
+    decimals = decimals_of(currency)
+    if isinstance(exponent, int) and -exponent > decimals:
+        raise MoneyUnreadable("too_precise", currency=currency, decimals=decimals)
     if abs(amount) >= MAX_AMOUNT:
+        raise MoneyUnreadable("too_large", currency=currency)
+    return amount.quantize(Decimal(1).scaleb(-decimals)), currency
+
+
+def read_money(text: str, default_currency: str) -> tuple[Decimal, str] | None:
+    """:func:`parse_money`, or None when the text is not readable as money (the caller then
+    asks again)."""
+    try:
+        return parse_money(text, default_currency)
+    except MoneyUnreadable:
         return None
-    return amount.quantize(Decimal(1).scaleb(-decimals_of(currency))), currency
 
 
 def money(amount: Decimal, currency: str, lang: str) -> str:

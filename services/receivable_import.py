@@ -37,7 +37,7 @@ from models.user import User
 from services import audit
 from services.customer_import import Table, fold, read_table, read_table_data
 from services.customers import name_key
-from services.money import normalize_currency, read_money
+from services.money import MAX_AMOUNT, MoneyUnreadable, normalize_currency, parse_money
 from services.periods import local_today
 from services.receivables import MAX_DOCUMENT_NO, snapshot
 from services.users import Actor
@@ -244,10 +244,7 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
             raise _RowError("collections.import_bad_currency", value=currency_text)
         currency = named
     amount_text = get("amount", "").strip()
-    parsed = read_money(amount_text, currency) if amount_text else None
-    if parsed is None:
-        raise _RowError("collections.import_bad_amount", value=amount_text)
-    amount, amount_currency = parsed
+    amount, amount_currency = _read_amount(amount_text, currency)
     if currency_text and amount_currency != currency:
         raise _RowError("collections.import_bad_currency", value=amount_text)
     if amount <= 0:
@@ -269,6 +266,25 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
         issued_on=issued_on, due_on=due_on,
     )  # fmt: skip
     return row, warnings
+
+
+def _read_amount(text: str, currency: str) -> tuple[Decimal, str]:
+    """The row's amount, or the row's error naming what is wrong with it."""
+    try:
+        return parse_money(text, currency)
+    except MoneyUnreadable as exc:
+        if exc.reason == "too_precise" and exc.decimals == 0:
+            raise _RowError("collections.import_amount_no_decimals", value=text,
+                            currency=exc.currency) from None  # fmt: skip
+        if exc.reason == "too_precise":
+            raise _RowError("collections.import_amount_too_precise", value=text,
+                            currency=exc.currency, decimals=exc.decimals) from None  # fmt: skip
+        if exc.reason == "too_large":
+            raise _RowError("collections.import_amount_too_large", value=text,
+                            maximum=f"{MAX_AMOUNT:,}") from None  # fmt: skip
+        if exc.reason == "unknown_currency":
+            raise _RowError("collections.import_bad_currency", value=text) from None
+        raise _RowError("collections.import_bad_amount", value=text) from None
 
 
 async def import_receivables(

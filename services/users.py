@@ -186,6 +186,12 @@ async def find_user(session: AsyncSession, ref: str) -> User | None:
     return None
 
 
+async def has_active_admin(session: AsyncSession) -> bool:
+    """Whether someone in the database may invite anyone (an admin, e.g. from a CLI invite)."""
+    query = select(User.id).where(User.role == Role.ADMIN, col(User.active).is_(True))
+    return (await session.exec(query)).first() is not None
+
+
 async def team_manager(session: AsyncSession, team_id: int) -> User | None:
     query = select(User).where(
         User.team_id == team_id, User.role == Role.MANAGER, col(User.active).is_(True)

@@ -64,20 +64,51 @@ def test_import_receivables_from_the_command_line(cli_env: Path) -> None:
     sample = str(DATA / "receivables_sample.csv")
 
     code, out = invoke("import", "receivables", sample)
-    assert code == 0, out
+    assert code == 1, out  # the good rows are imported, and a script notices the bad ones
     assert "30 new, 0 updated, 0 unchanged; 3 rows with errors" in out
     assert "row 32: ❌ amount -500 is not more than zero" in out
     assert "row 34: ❌ customer “不存在客户” is not in salesbot" in out
     assert "row 35: ⚠️ INV-00004 repeats row 5; counted once" in out
+    assert out.splitlines()[-1] == (
+        "The rows with errors were skipped; fix them and import the file again."
+    )
     assert "<b>" not in out
 
     code, out = invoke("import", "receivables", sample)
-    assert code == 0 and "0 new, 0 updated, 30 unchanged" in out
+    assert code == 1 and "0 new, 0 updated, 30 unchanged; 3 rows with errors" in out
 
     code, out = invoke("import", "receivables", sample, "--team", "south")
-    assert code == 0 and "0 new, 0 updated, 8 unchanged" in out
+    assert code == 1 and "0 new, 0 updated, 8 unchanged" in out
 
     code, out = invoke("import", "receivables", sample, "--team", "atlantis")
     assert code == 2 and "Unknown team" in out
     code, out = invoke("import", "receivables", str(DATA / "missing.csv"))
     assert code == 2 and "does not exist" in out
+
+
+def test_amount_problems_are_named_and_fail_the_import(cli_env: Path, tmp_path: Path) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+    asyncio.run(seed(cli_env))
+    export = tmp_path / "receivables.csv"
+    export.write_text(
+        "客户名称,单据号,金额,币种,开票日期,到期日,负责人\n"
+        '杭州远航医药有限责任公司,INV-90001,"1,280.50",CNY,2026-11-20,2026-12-20,赵六\n'
+        '杭州远航医药有限责任公司,INV-90002,"1,280.505",CNY,2026-11-20,2026-12-20,赵六\n'
+        "杭州远航医药有限责任公司,INV-90003,12.5,JPY,2026-11-20,2026-12-20,赵六\n"
+        "杭州远航医药有限责任公司,INV-90004,99999999999,CNY,2026-11-20,2026-12-20,赵六\n"
+        "杭州远航医药有限责任公司,INV-90005,500 ABC,,2026-11-20,2026-12-20,赵六\n"
+        "杭州远航医药有限责任公司,INV-90006,一千,CNY,2026-11-20,2026-12-20,赵六\n",
+        encoding="utf-8-sig",
+    )
+    code, out = invoke("import", "receivables", str(export))
+    assert code == 1, out
+    assert "1 new, 0 updated, 0 unchanged; 5 rows with errors" in out
+    lines = out.splitlines()
+    assert "row 3: ❌ amount “1,280.505” has too many decimals: amounts take at most 2" in lines
+    assert "row 4: ❌ amount “12.5” has decimals: amounts in JPY are whole numbers" in lines
+    assert (
+        "row 5: ❌ amount “99999999999” is too large (it must be below 10,000,000,000): "
+        "check it for a typo"
+    ) in lines
+    assert "row 6: ❌ currency “500 ABC” is unknown (use e.g. CNY or USD)" in lines
+    assert "row 7: ❌ amount “一千” is not a number" in lines

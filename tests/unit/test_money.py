@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 from models.money import Money, NotExactError
 from services.money import (
     AmountError,
+    MoneyUnreadable,
     decimals_of,
     from_minor,
     normalize_currency,
     parse_amount,
+    parse_money,
     percent_off,
     read_money,
     to_minor,
@@ -173,3 +175,25 @@ def test_storage_refuses_inexact_amounts() -> None:
     assert column.process_result_value(1234, None) == Decimal("12.34")  # type: ignore[arg-type]
     with pytest.raises(NotExactError):
         to_minor(Decimal("0.001"))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "currency", "decimals"),
+    [
+        ("1,280.505", "too_precise", "CNY", 2),
+        ("0.005", "too_precise", "CNY", 2),
+        ("12.5 JPY", "too_precise", "JPY", 0),
+        ("9" * 12, "too_large", "CNY", 0),
+        ("5 ABC", "unknown_currency", "", 0),
+        ("abc", "not_a_number", "", 0),
+        ("1,20", "not_a_number", "", 0),
+        ("1.2.3", "not_a_number", "", 0),
+        ("¥5 元", "not_a_number", "", 0),
+    ],
+)
+def test_unreadable_amounts_say_why(text: str, reason: str, currency: str, decimals: int) -> None:
+    with pytest.raises(MoneyUnreadable) as caught:
+        parse_money(text, "CNY")
+    assert (caught.value.reason, caught.value.currency, caught.value.decimals) == (
+        reason, currency, decimals,
+    )  # fmt: skip
