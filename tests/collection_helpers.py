@@ -18,7 +18,7 @@ from models.common import Role
 from models.customer import Customer
 from models.outbox import OutboxMessage
 from models.receivable import Receivable
-from services import receivables
+from services import receivables, users
 from services.customer_import import import_customers, read_table
 from services.customers import name_key
 from tests.helpers import join, user_by_tg
@@ -31,9 +31,22 @@ ZONES = {"north": ZoneInfo("Asia/Shanghai"), "south": ZoneInfo("Europe/Berlin")}
 
 
 async def sample_reps(bot: LocalBot) -> dict[str, Chat]:
-    return {
-        name: await join(bot, tg, name, Role.REP, team) for name, (tg, team) in SAMPLE_REPS.items()
-    }
+    """The sample files' owners as reps, each with the name the files use as employee code."""
+    chats = {}
+    for name, (tg, team) in SAMPLE_REPS.items():
+        chats[name] = await join(bot, tg, name, Role.REP, team)
+        await set_code(bot.runtime, tg, name)
+    return chats
+
+
+async def set_code(runtime: Runtime, telegram_id: int, code: str) -> None:
+    """What an admin does with `salesbot user code`."""
+    user = await user_by_tg(runtime, telegram_id)
+    assert user is not None and user.id is not None
+    async with transaction(runtime.sessions) as session:
+        await users.set_employee_code(
+            session, actor=None, target_id=user.id, code=code, now=runtime.clock.now()
+        )
 
 
 async def import_sample_customers(runtime: Runtime) -> None:

@@ -87,7 +87,9 @@ async def test_import_by_file_with_good_bad_and_repeated_rows(local_bot: LocalBo
     # A manager's file only reaches their own team: the south rows are refused.
     mine = (await manager.send_document("north.csv", data, "text/csv"))[-1].text or ""
     assert "0 new, 1 updated, 21 unchanged; 12 rows with errors" in mine
-    assert "row 2: ❌ customer “杭州远航医药有限责任公司” is not in salesbot" in mine
+    # South's people and customers are unknown to it, as strangers are.
+    assert "row 2: ❌ owner “赵六” is not the employee code or @username" in mine
+    assert "Rows per team: North 22" in mine and "South" not in mine
     # Reps do not import, and nothing is sent before the dunning run.
     refused = await reps["张三"].send_document("应收.csv", data, "text/csv")
     assert "did not understand" in (refused[-1].text or "")

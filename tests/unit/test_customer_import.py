@@ -11,10 +11,10 @@ from sqlmodel import col, func, select
 from bot.app import Runtime
 from bot.db import transaction
 from models.audit import AuditEntry
+from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier
-from models.user import User
 from services.customer_import import ImportFileError, import_customers, read_table
-from tests.helpers import team_id
+from tests.helpers import add_user, team_id
 
 DATA = Path(__file__).parent.parent / "data"
 SAMPLE_ERRORS = {42: "name is empty", 43: "tier 'D'", 44: "'找前台' is not a phone", 45: "row 5"}
@@ -27,6 +27,12 @@ async def _import(runtime: Runtime, path: Path, team: str | None = "north"):  # 
         return await import_customers(session, table, team_id=team_ref, now=runtime.clock.now())
 
 
+async def _sample_owners(runtime: Runtime, team: str = "north") -> None:
+    """The people the sample files name in 负责人, by the codes an admin gave them."""
+    for number, name in enumerate(["张三", "李四", "王五", "赵六", "钱七"], start=1):
+        await add_user(runtime, 4000 + number, f"Rep {number}", Role.REP, team, code=name)
+
+
 async def _count(runtime: Runtime) -> int:
     async with transaction(runtime.sessions) as session:
         return int((await session.exec(select(func.count()).select_from(Customer))).one())
@@ -36,6 +42,7 @@ async def _count(runtime: Runtime) -> int:
 async def test_sample_file_imports_good_rows_and_reports_bad_ones(
     runtime: Runtime, file_name: str
 ) -> None:
+    await _sample_owners(runtime)
     report = await _import(runtime, DATA / file_name)
     assert len(report.imported) == 40
     errors = dict(report.errors)
@@ -64,6 +71,7 @@ async def test_sample_file_imports_good_rows_and_reports_bad_ones(
 
 
 async def test_rerun_creates_no_duplicates(runtime: Runtime) -> None:
+    await _sample_owners(runtime)
     await _import(runtime, DATA / "customers_sample.csv")
     again = await _import(runtime, DATA / "customers_sample_gbk.csv")
     assert again.imported == []
@@ -97,13 +105,8 @@ async def test_messy_csv_with_english_headers(runtime: Runtime, tmp_path: Path) 
 
 
 async def test_xlsx_and_owner_team(runtime: Runtime, tmp_path: Path) -> None:
-    async with transaction(runtime.sessions) as session:
-        now = runtime.clock.now()
-        south = await team_id(runtime, "south")
-        session.add(
-            User(telegram_id=77, display_name="王五", role="rep", team_id=south,
-                 created_at=now, updated_at=now)
-        )  # fmt: skip
+    south = await team_id(runtime, "south")
+    await add_user(runtime, 77, "Wang Wu", Role.REP, "south", code="王五")
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -114,7 +117,7 @@ async def test_xlsx_and_owner_team(runtime: Runtime, tmp_path: Path) -> None:
     book.save(path)
     report = await _import(runtime, path, team=None)
     assert [name for _, name in report.imported] == ["华南五金"]
-    assert "no team" in dict(report.errors)[3]
+    assert "owner 陌生人 is not an employee code or @username" in dict(report.errors)[3]
     async with transaction(runtime.sessions) as session:
         customer = (await session.exec(select(Customer))).one()
     assert customer.team_id == south and customer.phone_key == "13912345678"
