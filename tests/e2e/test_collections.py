@@ -31,9 +31,11 @@ from tests.collection_helpers import (
     outbox_rows,
     receivable,
     sample_reps,
+    sparse_xlsx,
 )
 from tests.helpers import join, team_id, user_by_tg
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
 JOBS_UNDER_TEST = ("dunning", "reconciliation")
 
@@ -97,6 +99,40 @@ async def test_import_by_file_with_good_bad_and_repeated_rows(local_bot: LocalBo
     assert await outbox_rows(local_bot.runtime, "dunning.reminder") == []
     unreadable = await director.send_document("x.csv", "名称,电话\n甲,1\n".encode(), "text/csv")
     assert "missing columns" in (unreadable[-1].text or "")
+
+
+async def test_a_sheet_declaring_millions_of_cells_is_refused_without_stalling_others(
+    local_bot: LocalBot,
+) -> None:
+    """A 6 KB XLSX with one cell at XFD5000 (5,000 × 16,384 cells once padded): refused with
+    the reason in the sender's language, and read off the event loop, so other people's updates
+    go on."""
+    manager = await join(local_bot, 3901, "Mona", Role.MANAGER, "north", lang="zh")
+    header = ["客户名称", "单据号", "金额", "到期日", "负责人"]
+    bomb = sparse_xlsx([header, ["甲公司", "B-1", 100, "2026-12-01", ""]], (5000, 16384))
+    assert len(bomb) < 10_000
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        # Another user's turn needs the loop: the longest gap between ticks is their wait.
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        replies = await manager.send_document("应收.xlsx", bomb, XLSX)
+    finally:
+        ticking.cancel()
+    text = replies[-1].text or ""
+    assert "该工作表过大，无法导入：表内声明了 5,000 行 × 16,384 列" in text
+    assert "最多只能导入 20,000 行、64 列" in text
+    assert gaps and max(gaps) < 0.1, max(gaps)
+    assert await count_receivables(local_bot) == 0
 
 
 async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: LocalBot) -> None:

@@ -13,7 +13,14 @@ from bot.db import transaction
 from models.audit import AuditEntry
 from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier
-from services.customer_import import ImportFileError, import_customers, read_table
+from services.customer_import import (
+    MAX_ROWS,
+    ImportFileError,
+    import_customers,
+    read_table,
+    read_table_data,
+)
+from tests.collection_helpers import sparse_xlsx
 from tests.helpers import add_user, team_id
 
 DATA = Path(__file__).parent.parent / "data"
@@ -135,3 +142,25 @@ def test_unreadable_files_are_refused(tmp_path: Path) -> None:
         read_table(pdf)
     with pytest.raises(ImportFileError, match="does not exist"):
         read_table(tmp_path / "missing.csv")
+
+
+def test_sheets_larger_than_the_caps_are_refused_before_they_are_read() -> None:
+    header = ["客户名称", "电话"]
+    declared = sparse_xlsx([header, ["甲公司", "13800000000"]], (5000, 16384))
+    with pytest.raises(ImportFileError, match="declares 5,000 rows × 16,384 columns") as big:
+        read_table_data("big.xlsx", declared)
+    assert big.value.key == "collections.import_sheet_too_large"
+    # Without a declared size the reader pads no further than the column cap...
+    undeclared = sparse_xlsx([header, ["甲公司", "13800000000"]], (5000, 16384), dimension=False)
+    table = read_table_data("sparse.xlsx", undeclared)
+    assert [row.values for row in table.rows] == [{"name": "甲公司", "phone": "13800000000"}]
+    # ...and stops at the row cap.
+    tall = sparse_xlsx([header], (MAX_ROWS + 5, 1), dimension=False)
+    with pytest.raises(ImportFileError, match="too large"):
+        read_table_data("tall.xlsx", tall)
+    tall_csv = ("客户名称\n" + "甲\n" * MAX_ROWS).encode()
+    with pytest.raises(ImportFileError, match="too large"):
+        read_table_data("tall.csv", tall_csv)
+    with pytest.raises(ImportFileError, match="took more than") as slow:
+        read_table_data("slow.csv", "客户名称\n甲\n".encode(), time_limit=-1)
+    assert slow.value.key == "collections.import_too_slow"
