@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import Runtime, open_runtime
 from bot.db import DatabaseMissingError, create_engine, transaction
@@ -24,6 +25,7 @@ from bot.migrate import (
 )
 from bot.settings import ConfigError, Settings, load_settings
 from models.common import Role
+from models.user import User
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
 from services.approval_types import check_routes
@@ -412,12 +414,22 @@ def user_list(config: ConfigOption = None) -> None:
             rows = (await session.exec(query)).all()
         return [
             f"#{u.id} {u.display_name} (@{u.username or '-'}, tg {u.telegram_id}) {u.role} "
-            f"team={t.key if t else '-'} {'active' if u.active else 'DEACTIVATED'}"
+            f"team={t.key if t else '-'} code={u.employee_code or '-'} "
+            f"{'active' if u.active else 'DEACTIVATED'}"
             for u, t in rows
         ]
 
     listed = run_async(lambda: _with_runtime(settings, _list, read_only=True))
     typer.echo("\n".join(listed) or "No users.")
+
+
+async def _named_user(session: AsyncSession, who: str) -> User:
+    from services.users import find_user
+
+    user = await find_user(session, who)
+    if user is None or user.id is None:
+        raise ConfigError(f"No user {who!r}; `salesbot user list` shows them.")
+    return user
 
 
 @user_app.command("deactivate")
@@ -430,25 +442,58 @@ def user_deactivate(
 ) -> None:
     """End a user's access at once (their data stays)."""
     from services.offboarding import deactivate
-    from services.users import find_user
 
     settings = settings_or_exit(config)
 
     async def _deactivate(runtime: Runtime) -> str:
         async with transaction(runtime.sessions) as session:
-            user = await find_user(session, who)
-            if user is None or user.id is None:
-                raise ConfigError(f"No user {who!r}; `salesbot user list` shows them.")
+            user = await _named_user(session, who)
             if not user.active:
                 return f"{user.display_name} was already deactivated."
             done = await deactivate(
-                session, actor=None, target_id=user.id, now=runtime.clock.now(),
+                session, actor=None, target_id=user.id or 0, now=runtime.clock.now(),
                 texts=runtime.texts, reason=reason or "command line",
             )  # fmt: skip
             revoked = f"; {done.invites_revoked} unused invite(s) revoked"
             return f"{user.display_name} is deactivated{revoked if done.invites_revoked else ''}."
 
     _echo_or_fail(settings, _deactivate)
+
+
+@user_app.command("code")
+def user_code(
+    who: Annotated[str, typer.Argument(help="Telegram id, @username or #internal-id")],
+    code: Annotated[
+        str | None, typer.Argument(help="The code the back office's files use for this person")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the person's code")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set the employee code that imports match in the owner column (负责人)."""
+    from services.errors import UserFacingError
+    from services.users import set_employee_code
+
+    if (code is None) == (not clear):
+        fail("Give a CODE, or --clear to remove the code.")
+    settings = settings_or_exit(config)
+
+    async def _set(runtime: Runtime) -> str:
+        async with transaction(runtime.sessions) as session:
+            user = await _named_user(session, who)
+            try:
+                user = await set_employee_code(
+                    session, actor=None, target_id=user.id or 0, code=code, now=runtime.clock.now()
+                )
+            except UserFacingError as error:
+                raise ConfigError(runtime.texts.t("en", error.key, **error.params)) from None
+            if user.employee_code is None:
+                return f"{user.display_name} has no employee code now."
+            return f"{user.display_name} has employee code {user.employee_code}."
+
+    try:
+        typer.echo(run_async(lambda: _with_runtime(settings, _set)))
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 @import_app.command("receivables")

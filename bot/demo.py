@@ -24,7 +24,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
 from bot.settings import load_settings
 from models.common import Role
-from services import invites, plans, teams
+from services import invites, plans, teams, users
 from services.customer_import import import_customers, read_table
 from services.periods import local_today
 from services.receivable_import import import_receivables, read_receivables
@@ -55,12 +55,11 @@ DEMO_USERS = (
     DemoUser(900008, "Sun Li", Role.REP, "south", "zh"),
 )
 
-# The owner names used in the back office's sample exports, and the demo reps they stand for.
+# The owner names used in the back office's sample exports, and the demo reps they stand for:
+# each rep gets the name as their employee code, as an admin would with `salesbot user code`.
 SAMPLE_OWNERS = {"张三": 900004, "李四": 900005, "王五": 900006, "赵六": 900007, "钱七": 900008}
 
 DEMO_CUSTOMERS = DEMO_DATA / "customers.csv"
-# The owner names of the sample export, played by the demo's reps.
-DEMO_OWNERS = {"张三": 900004, "李四": 900005, "王五": 900006, "赵六": 900007, "钱七": 900008}
 
 
 async def seed(runtime: Runtime) -> None:
@@ -78,6 +77,12 @@ async def seed(runtime: Runtime) -> None:
                 session, payload=created.deep_link_payload, telegram_id=person.telegram_id,
                 display_name=person.name, username=None, language=person.language, now=now,
             )  # fmt: skip
+        for code, telegram_id in SAMPLE_OWNERS.items():
+            user = await by_telegram_id(session, telegram_id)
+            assert user is not None and user.id is not None
+            await users.set_employee_code(
+                session, actor=None, target_id=user.id, code=code, now=now
+            )
     await seed_customers(runtime)
     await seed_collections(runtime)
 
@@ -87,15 +92,8 @@ async def seed_customers(runtime: Runtime) -> None:
     # Imported a quarter ago, so that the /due list and the plan have something to show.
     imported_at = runtime.clock.now() - timedelta(days=35)
     async with transaction(runtime.sessions) as session:
-        owners: dict[str, int] = {}
-        for name, telegram_id in DEMO_OWNERS.items():
-            user = await by_telegram_id(session, telegram_id)
-            if user is not None and user.id is not None:
-                owners[name] = user.id
-        await import_customers(
-            session, read_table(DEMO_CUSTOMERS), team_id=None, now=imported_at, owners=owners
-        )
-        for telegram_id in DEMO_OWNERS.values():
+        await import_customers(session, read_table(DEMO_CUSTOMERS), team_id=None, now=imported_at)
+        for telegram_id in SAMPLE_OWNERS.values():
             user = await by_telegram_id(session, telegram_id)
             if user is None:
                 continue
@@ -114,22 +112,13 @@ async def seed_customers(runtime: Runtime) -> None:
 async def seed_collections(runtime: Runtime) -> None:
     """Customers and their receivables from the back office's sample exports (the files' bad
     rows are skipped, as a real import would); running it again changes nothing."""
-    from sqlmodel import col, select
-
-    from models.user import User
-
     now = runtime.clock.now()
     async with transaction(runtime.sessions) as session:
-        wanted = list(SAMPLE_OWNERS.values())
-        rows = await session.exec(select(User).where(col(User.telegram_id).in_(wanted)))
-        ids = {user.telegram_id: user.id for user in rows.all() if user.id is not None}
-        owners = {name: ids[tg] for name, tg in SAMPLE_OWNERS.items() if tg in ids}
-        customers = read_table(DEMO_DATA / "customers.csv")
-        await import_customers(session, customers, team_id=None, now=now, owners=owners)
+        await import_customers(session, read_table(DEMO_CUSTOMERS), team_id=None, now=now)
         await session.flush()
         await import_receivables(
             session, read_receivables(DEMO_DATA / "receivables.csv"),
-            settings=runtime.settings, team_id=None, now=now, owners=owners,
+            settings=runtime.settings, team_id=None, now=now,
         )  # fmt: skip
 
 

@@ -299,7 +299,8 @@ class ReceivableForm(Form):
                 number = receivables.clean_document_no(expect_text(answer))
             except UserFacingError as error:
                 raise InputError(error.key, **error.params) from None
-            if await receivables.find_by_number(turn.session, number) is not None:
+            team_id = turn.actor.team_id or 0
+            if await receivables.find_by_number(turn.session, number, team_id) is not None:
                 raise InputError("collections.number_exists", number=html.escape(number))
             data["number"] = number
             return "amount"

@@ -7,6 +7,7 @@ Every id in a button is re-checked against the sender's visibility in the servic
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 from telegram.ext import (
@@ -47,6 +48,8 @@ LIST_LIMIT = 40
 CARD_BUTTONS = 8
 IMPORTERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# How long reading an uploaded file may take (the sheet's size is capped before that).
+READ_SECONDS = 20
 
 declare("collections", roles=EVERYONE, order=30)
 declare("receivable", roles=frozenset({Role.REP, Role.MANAGER}), order=31)
@@ -350,16 +353,29 @@ async def on_file(turn: Turn) -> None:
     if (document.file_size or 0) > MAX_FILE_BYTES:
         raise UserFacingError("collections.import_too_big")
     data = bytes(await (await turn.ctx.bot.get_file(document.file_id)).download_as_bytearray())
-    try:
-        table = receivable_import.read_receivables_data(name, data)
-    except ImportFileError as error:
-        raise UserFacingError("collections.import_unreadable", reason=str(error)) from None
+    table = await _read_upload(name, data)
     report = await receivable_import.import_receivables(
         turn.session, table, settings=turn.deps.settings,
         team_id=None if turn.actor.sees_all_teams() else turn.actor.team_id, now=turn.now,
         actor=turn.actor,
     )  # fmt: skip
     turn.say("\n".join(report.lines(turn.deps.texts, turn.lang)))
+
+
+async def _read_upload(name: str, data: bytes) -> receivable_import.Table:
+    """Parse an uploaded file in a worker thread, so that other people's updates go on while it
+    is read; the reader gives up by itself after READ_SECONDS, and the wait is bounded too."""
+    read = asyncio.to_thread(
+        receivable_import.read_receivables_data, name, data, time_limit=READ_SECONDS
+    )
+    try:
+        return await asyncio.wait_for(read, timeout=READ_SECONDS + 5)
+    except TimeoutError:
+        raise UserFacingError("collections.import_too_slow", seconds=READ_SECONDS) from None
+    except ImportFileError as error:
+        if error.key is not None:
+            raise UserFacingError(error.key, **error.params) from None
+        raise UserFacingError("collections.import_unreadable", reason=str(error)) from None
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -31,7 +31,12 @@ class ReceivableStatus(StrEnum):
 
 class Receivable(SQLModel, table=True):
     __tablename__ = "receivables"
-    __table_args__ = (Index("ix_receivables_team_status_due", "team_id", "status", "due_on"),)
+    __table_args__ = (
+        Index("ix_receivables_team_status_due", "team_id", "status", "due_on"),
+        # Numbers are unique within a team only, so that whether another team uses a number is
+        # never visible (adding or importing it works the same as for an unused number).
+        Index("uq_receivables_team_document_no", "team_id", "document_no", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="teams.id")
@@ -39,7 +44,7 @@ class Receivable(SQLModel, table=True):
     # The rep who sold it and chases the payment.
     owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     # Invoice or contract number: identifies the receivable, so a re-import updates it.
-    document_no: str = Field(max_length=64, unique=True)
+    document_no: str = Field(max_length=64, index=True)
     amount: Decimal = Field(sa_column=money_column())
     currency: str = Field(max_length=3)
     issued_on: date

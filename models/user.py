@@ -27,6 +27,9 @@ class User(SQLModel, table=True):
     telegram_id: int = Field(sa_column=telegram_id_column(unique=True))
     display_name: str = Field(max_length=128)
     username: str | None = Field(default=None, max_length=64)
+    # Set by an admin or the manager (`salesbot user code`); imports match owners on it (or on
+    # the @username), never on display_name, which the user controls through Telegram.
+    employee_code: str | None = Field(default=None, max_length=32, unique=True, index=True)
     role: Role = Field(sa_type=String(16))
     team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
     language: str = Field(default="zh", max_length=8)

@@ -11,15 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.customer import Customer, CustomerStatus, Tier
+from models.team import Team
 from models.user import User
 from services.customers import (
     MAX_LENGTHS,
@@ -32,6 +36,7 @@ from services.customers import (
     phone_parts,
 )
 from services.geo import valid_point
+from services.users import OwnerDirectory, OwnerMatch, owner_directory
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("客户名称", "客户名", "客户", "名称", "公司名称", "单位名称", "customer",
@@ -53,8 +58,36 @@ _ALIAS_TO_FIELD = {fold(alias).lower(): key for key, names in HEADER_ALIASES.ite
                    for alias in names}  # fmt: skip
 
 
+# What a file sent to the bot or given to the command line may hold. A back office's export has a
+# few thousand rows and a dozen columns; the caps keep a sheet that declares millions of cells
+# (a few KB zipped) from taking the bot's memory and time.
+MAX_ROWS = 20_000
+MAX_COLUMNS = 64
+# Uncompressed size of all parts of an XLSX (shared strings are read into memory at once).
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+
+
 class ImportFileError(Exception):
-    """The file as a whole cannot be read (unknown format, no name column...)."""
+    """The file as a whole cannot be read (unknown format, no name column, too large...).
+
+    ``key`` and ``params``, when set, say why in any language (a text key); the message is the
+    English reason for the command line."""
+
+    def __init__(self, message: str, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
+
+
+def _too_large(rows: int | None, columns: int | None) -> ImportFileError:
+    shown_rows = "?" if rows is None else f"{rows:,}"
+    shown_columns = "?" if columns is None else f"{columns:,}"
+    return ImportFileError(
+        f"the sheet is too large: it declares {shown_rows} rows × {shown_columns} columns; at "
+        f"most {MAX_ROWS:,} rows and {MAX_COLUMNS} columns can be imported",
+        "collections.import_sheet_too_large", rows=shown_rows, columns=shown_columns,
+        max_rows=f"{MAX_ROWS:,}", max_columns=MAX_COLUMNS,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,6 +109,8 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # How many of the imported rows went to each team (by team name).
+    teams: Counter[str] = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
         out = [
@@ -83,6 +118,11 @@ class ImportReport:
             f"{len(self.already_present)} already in salesbot (skipped); "
             f"{len(self.errors)} rows with errors (not imported)."
         ]
+        if self.teams:
+            out.append(
+                "Imported per team: "
+                + ", ".join(f"{name} {count}" for name, count in sorted(self.teams.items()))
+            )
         if self.ignored_columns:
             out.append("Columns ignored: " + ", ".join(self.ignored_columns))
         for number, message in sorted(self.errors):
@@ -130,32 +170,64 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _raw_rows(name: str, data: bytes) -> Iterable[tuple[int, list[str]]]:
+Rows = Generator[tuple[int, list[str]], None, None]
+
+
+def _raw_rows(name: str, data: bytes) -> Rows:
     suffix = Path(name).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        return _xlsx_rows(name, data)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv_rows(data)
+    raise ImportFileError(f"{name}: only .csv and .xlsx files can be imported")
 
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise ImportFileError(f"cannot open {name} as an Excel workbook: {exc}") from exc
+
+def _xlsx_rows(name: str, data: bytes) -> Rows:
+    """The first sheet's rows, streamed, refused before reading when the sheet (or the unzipped
+    file) is larger than the caps."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ImportFileError(f"cannot open {name} as an Excel workbook: {exc}") from exc
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise _too_large(None, None)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise ImportFileError(f"cannot open {name} as an Excel workbook: {exc}") from exc
+
+    def rows() -> Rows:
         try:
             sheet = workbook.worksheets[0]
-            rows = [
-                (number, [_cell(v) for v in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
+            # Read-only sheets report the <dimension> they declare (None when it is missing);
+            # openpyxl pads every row to it, so it is checked before any row is read.
+            declared_rows, declared_columns = sheet.max_row, sheet.max_column
+            if (declared_rows or 0) > MAX_ROWS or (declared_columns or 0) > MAX_COLUMNS:
+                raise _too_large(declared_rows, declared_columns)
+            values = sheet.iter_rows(max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS, values_only=True)
+            for number, cells in enumerate(values, start=1):
+                if number > MAX_ROWS:  # the dimension was missing or wrong
+                    raise _too_large(None, declared_columns)
+                yield number, [_cell(v) for v in cells]
         finally:
             workbook.close()
-        return rows
-    if suffix in (".csv", ".txt", ".tsv"):
-        text = decode_csv(data)
-        first_line = text.split("\n", 1)[0]
-        delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        # Row numbers as a spreadsheet shows them: one per record, even if a cell spans lines.
-        return [(n, [cell.strip() for cell in row]) for n, row in enumerate(reader, start=1)]
-    raise ImportFileError(f"{name}: only .csv and .xlsx files can be imported")
+
+    return rows()
+
+
+def _csv_rows(data: bytes) -> Rows:
+    text = decode_csv(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Row numbers as a spreadsheet shows them: one per record, even if a cell spans lines.
+    for number, row in enumerate(reader, start=1):
+        if number > MAX_ROWS:
+            raise _too_large(None, None)
+        yield number, [cell.strip() for cell in row[:MAX_COLUMNS]]
 
 
 def read_table(
@@ -174,14 +246,31 @@ def read_table_data(
     data: bytes,
     aliases: Mapping[str, tuple[str, ...]] | None = None,
     required: Sequence[str] = ("name",),
+    *,
+    time_limit: float | None = None,
 ) -> Table:
     """Like :func:`read_table` for a file's name and content (a file sent to the bot).
 
     ``aliases`` maps field names to the headers that mean them (default: the customer
-    columns); a header missing any ``required`` field makes the whole file unreadable.
+    columns); a header missing any ``required`` field makes the whole file unreadable. Reading
+    stops with an error after ``time_limit`` seconds.
     """
+    raw = _raw_rows(name, data)
+    try:
+        return _read_rows(name, raw, aliases, required, time_limit)
+    finally:
+        raw.close()
+
+
+def _read_rows(
+    name: str,
+    raw: Rows,
+    aliases: Mapping[str, tuple[str, ...]] | None,
+    required: Sequence[str],
+    time_limit: float | None,
+) -> Table:
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     alias_to_field = _ALIAS_TO_FIELD if aliases is None else _alias_map(aliases)
-    raw = iter(_raw_rows(name, data))
     header: list[str] | None = None
     for _number, cells in raw:
         if any(cells):
@@ -208,6 +297,11 @@ def read_table_data(
         raise ImportFileError(f"missing columns: the header needs {wanted}; found {found}")
     rows = []
     for number, cells in raw:
+        if deadline is not None and time.monotonic() > deadline:
+            raise ImportFileError(
+                f"reading the file took more than {time_limit:g} s",
+                "collections.import_too_slow", seconds=f"{time_limit:g}",
+            )  # fmt: skip
         if not any(cells):
             continue
         values = {key: cells[i] if i < len(cells) else "" for i, key in columns.items()}
@@ -237,21 +331,15 @@ async def import_customers(
     *,
     team_id: int | None,
     now: datetime,
-    owners: dict[str, int] | None = None,
 ) -> ImportReport:
     """Import the good rows of ``table`` into ``team_id`` (or each owner's team).
 
-    ``owners`` maps names used in the file's owner column to user ids; other names are matched
-    against the users' display names and @usernames.
+    The owner column names a person by employee code or @username (never by display name);
+    a row whose owner matches nobody, several people, or someone outside ``team_id`` is refused.
     """
     report = ImportReport(ignored_columns=table.ignored_columns)
-    users = list((await session.exec(select(User).where(col(User.active).is_(True)))).all())
-    by_name: dict[str, User] = {}
-    for user in users:
-        by_name.setdefault(fold(user.display_name).lower(), user)
-        if user.username:
-            by_name.setdefault("@" + user.username.lower(), user)
-    by_id = {user.id: user for user in users}
+    owners = await owner_directory(session)
+    team_names = {t.id: t.name for t in (await session.exec(select(Team))).all()}
     known = _Known()
     for customer in (await session.exec(select(Customer))).all():
         known.names[(customer.team_id, customer.name_key)] = (None, customer.name)
@@ -259,17 +347,18 @@ async def import_customers(
             known.phones[(customer.team_id, customer.phone_key)] = (None, customer.name)
     for row in table.rows:
         try:
-            values, owner, warnings = _check_row(row, owners or {}, by_name, by_id)
+            values, owner, warnings = _check_row(row, owners)
             target_team = team_id if team_id is not None else (owner.team_id if owner else None)
             if target_team is None:
                 raise _RowError(
                     "no team: give --team, or an owner who is a salesbot user with a team"
                 )
             if owner is not None and owner.team_id != target_team:
-                warnings.append(
-                    f"owner {owner.display_name!r} is not in this team; imported without owner"
+                named = fold(row.values.get("owner", ""))
+                raise _RowError(
+                    f"owner {named} ({owner.display_name}) is not in team "
+                    f"{team_names.get(target_team)}"
                 )
-                values.owner_id = None
             key = name_key(values.name)
             seen = known.names.get((target_team, key))
             if seen is not None:
@@ -294,12 +383,29 @@ async def import_customers(
         if phone_key:
             known.phones[(target_team, phone_key)] = (row.number, values.name)
         report.imported.append((row.number, values.name))
+        report.teams[team_names.get(target_team) or str(target_team)] += 1
         report.warnings.extend((row.number, warning) for warning in warnings)
     return report
 
 
+def _owner(text: str, owners: OwnerDirectory) -> User:
+    """The person the owner column names, or the row is refused with the reason."""
+    outcome, owner = owners.match(text)
+    if outcome is OwnerMatch.AMBIGUOUS:
+        raise _RowError(
+            f"owner {text} matches more than one person (an employee code and a @username); "
+            "use the employee code, or change one with salesbot user code"
+        )
+    if owner is None:
+        raise _RowError(
+            f"owner {text} is not an employee code or @username of an active user; "
+            "set one with salesbot user code"
+        )
+    return owner
+
+
 def _check_row(
-    row: SourceRow, owners: dict[str, int], by_name: dict[str, User], by_id: dict[int | None, User]
+    row: SourceRow, owners: OwnerDirectory
 ) -> tuple[CustomerInput, User | None, list[str]]:
     get = row.values.get
     warnings: list[str] = []
@@ -328,13 +434,8 @@ def _check_row(
             raise _RowError(f"phone {phone_text!r} is not a phone number")
         phone = parts[0]
     latitude, longitude = _coordinates(get("latitude", ""), get("longitude", ""))
-    owner: User | None = None
     owner_text = fold(get("owner", ""))
-    if owner_text:
-        owner_id = owners.get(owner_text)
-        owner = by_id.get(owner_id) if owner_id is not None else by_name.get(owner_text.lower())
-        if owner is None:
-            warnings.append(f"owner {owner_text!r} is not a salesbot user; imported without owner")
+    owner = _owner(owner_text, owners) if owner_text else None
     values = CustomerInput(
         name=name, contact=texts["contact"], phone=phone, address=texts["address"],
         region=texts["region"], industry=texts["industry"], tier=tier, status=status,

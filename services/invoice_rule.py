@@ -25,7 +25,6 @@ from models.receivable import (
 from services.money import money
 from services.receivables import (
     balance_column,
-    find_by_number,
     paid_column,
     paid_subquery,
     team_rules,
@@ -77,13 +76,13 @@ class InvoiceCheck:
         )  # fmt: skip
 
 
-async def collected_share(session: AsyncSession, document_no: str) -> CollectedShare | None:
-    """The collected share of a contract (or any receivable) by its document number."""
+async def collected_share(session: AsyncSession, receivable_id: int) -> CollectedShare | None:
+    """The collected share of a contract (or any receivable)."""
     paid = paid_subquery()
     query = (
         select(Receivable, paid_column(paid))
         .outerjoin(paid, paid.c.receivable_id == col(Receivable.id))
-        .where(col(Receivable.document_no) == document_no.strip())
+        .where(col(Receivable.id) == receivable_id)
     )
     row = (await session.exec(query)).first()
     if row is None:
@@ -100,10 +99,14 @@ async def check_invoice_request(
     """For an invoice request on a contract: its collected share against the team's minimum
     (default 60 %). Below it the request is marked, or refused when the team's config says so.
     None when the contract is not a known receivable (of ``customer_id``, when given)."""
-    receivable = await find_by_number(session, contract_no)
-    if receivable is None or (customer_id is not None and receivable.customer_id != customer_id):
+    # Numbers are unique per team only: the customer (when given) says which team's contract.
+    query = select(Receivable).where(col(Receivable.document_no) == contract_no.strip())
+    if customer_id is not None:
+        query = query.where(col(Receivable.customer_id) == customer_id)
+    receivable = (await session.exec(query.order_by(col(Receivable.id)))).first()
+    if receivable is None or receivable.id is None:
         return None
-    share = await collected_share(session, contract_no)
+    share = await collected_share(session, receivable.id)
     assert share is not None
     rules = (await team_rules(session, settings, receivable.team_id)).collections
     below = share.below(rules.invoice_min_collected_percent)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,7 +40,7 @@ from services.customers import name_key
 from services.money import MAX_AMOUNT, MoneyUnreadable, normalize_currency, parse_money
 from services.periods import local_today
 from services.receivables import MAX_DOCUMENT_NO, snapshot
-from services.users import Actor
+from services.users import Actor, OwnerDirectory, OwnerMatch, owner_directory
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "document_no": ("单据号", "单号", "单据编号", "发票号", "发票号码", "合同号", "合同编号",
@@ -65,9 +65,9 @@ def read_receivables(path: Path) -> Table:
     return read_table(path, HEADER_ALIASES, REQUIRED)
 
 
-def read_receivables_data(name: str, data: bytes) -> Table:
-    """The rows of a receivables file sent to the bot."""
-    return read_table_data(name, data, HEADER_ALIASES, REQUIRED)
+def read_receivables_data(name: str, data: bytes, *, time_limit: float | None = None) -> Table:
+    """The rows of a receivables file sent to the bot (refused after ``time_limit`` s)."""
+    return read_table_data(name, data, HEADER_ALIASES, REQUIRED, time_limit=time_limit)
 
 
 def parse_day(text: str) -> date | None:
@@ -100,6 +100,8 @@ class ReceivableImportReport:
     errors: list[RowNote] = field(default_factory=list)
     warnings: list[RowNote] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # How many rows (new, updated or unchanged) each team got, by team name.
+    teams: Counter[str] = field(default_factory=Counter)
 
     def lines(self, texts: Catalogs, lang: str, *, for_chat: bool = True) -> list[str]:
         """The report in the reader's language (HTML-escaped for chat, plain for the CLI)."""
@@ -114,6 +116,9 @@ class ReceivableImportReport:
                 errors=len(self.errors),
             )
         ]  # fmt: skip
+        if self.teams:
+            counts = ", ".join(f"{name} {count}" for name, count in sorted(self.teams.items()))
+            out.append(texts.t(lang, "collections.import_teams", teams=show(counts)))
         if self.ignored_columns:
             columns = ", ".join(self.ignored_columns)
             out.append(texts.t(lang, "collections.import_ignored", columns=show(columns)))
@@ -158,35 +163,25 @@ class _Context:
     now: datetime
     team_id: int | None
     teams: dict[int, Team]
-    people: dict[str, User]
+    owners: OwnerDirectory
     by_id: dict[int, User]
     customers: dict[tuple[int, str], Customer]
     customer_teams: dict[str, set[int]]
 
 
 async def _context(
-    session: AsyncSession,
-    settings: Settings,
-    team_id: int | None,
-    now: datetime,
-    owners: Mapping[str, int] | None,
+    session: AsyncSession, settings: Settings, team_id: int | None, now: datetime
 ) -> _Context:
+    """What the rows may name. With ``team_id`` only that team's people and customers exist
+    for the import, so a manager's file learns nothing about other teams."""
+    roles = (Role.REP, Role.MANAGER)
+    owners = await owner_directory(session, team_id=team_id, roles=roles)
     users = (
         await session.exec(
-            select(User).where(
-                col(User.active).is_(True), col(User.role).in_([Role.REP, Role.MANAGER])
-            )
+            select(User).where(col(User.active).is_(True), col(User.role).in_(roles))
         )
     ).all()
-    people: dict[str, User] = {}
     by_id = {user.id: user for user in users if user.id is not None}
-    for user in users:
-        people.setdefault(fold(user.display_name).lower(), user)
-        if user.username:
-            people.setdefault("@" + user.username.lower(), user)
-    for alias, user_id in (owners or {}).items():
-        if user_id in by_id:
-            people[fold(alias).lower()] = by_id[user_id]
     customers: dict[tuple[int, str], Customer] = {}
     customer_teams: dict[str, set[int]] = {}
     query = select(Customer)
@@ -196,7 +191,7 @@ async def _context(
         customers[(customer.team_id, customer.name_key)] = customer
         customer_teams.setdefault(customer.name_key, set()).add(customer.team_id)
     teams = {t.id: t for t in (await session.exec(select(Team))).all() if t.id is not None}
-    return _Context(settings, now, team_id, teams, people, by_id, customers, customer_teams)
+    return _Context(settings, now, team_id, teams, owners, by_id, customers, customer_teams)
 
 
 Warning = tuple[str, dict[str, Any]]
@@ -216,7 +211,9 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
     owner: User | None = None
     owner_text = fold(get("owner", ""))
     if owner_text:
-        owner = ctx.people.get(owner_text.lower())
+        outcome, owner = ctx.owners.match(owner_text)
+        if outcome is OwnerMatch.AMBIGUOUS:
+            raise _RowError("collections.import_ambiguous_rep", name=owner_text)
         if owner is None:
             raise _RowError("collections.import_unknown_rep", name=owner_text)
     team_id = ctx.team_id
@@ -230,8 +227,6 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
     customer = ctx.customers.get((team_id, key)) if team_id is not None else None
     if customer is None or team_id is None:
         raise _RowError("collections.import_unknown_customer", name=customer_name)
-    if owner is not None and owner.team_id != team_id:
-        raise _RowError("collections.import_rep_other_team", name=owner_text)
     if owner is None and customer.owner_id in ctx.by_id:
         owner = ctx.by_id[customer.owner_id or 0]
     team = ctx.teams.get(team_id)
@@ -295,30 +290,28 @@ async def import_receivables(
     team_id: int | None,
     now: datetime,
     actor: Actor | None = None,
-    owners: Mapping[str, int] | None = None,
 ) -> ReceivableImportReport:
     """Import the good rows of ``table``: new documents are created, known ones updated.
 
     ``team_id`` limits the import to one team (a manager's file, or ``--team``); without it
-    each row goes to its owner's team, or the one team that has the customer. ``owners`` maps
-    names used in the owner column to user ids; other names are matched against the users'
-    display names and @usernames.
+    each row goes to its owner's team, or the one team that has the customer. The owner column
+    names a person by employee code or @username, never by display name. A document number
+    identifies a receivable within its team.
     """
     report = ReceivableImportReport(ignored_columns=table.ignored_columns)
-    ctx = await _context(session, settings, team_id, now, owners)
+    ctx = await _context(session, settings, team_id, now)
     numbers = {" ".join(fold(row.values.get("document_no", "")).split()) for row in table.rows}
-    known = {
-        r.document_no: r
-        for r in (
-            await session.exec(select(Receivable).where(col(Receivable.document_no).in_(numbers)))
-        ).all()
-    }
+    query = select(Receivable).where(col(Receivable.document_no).in_(numbers))
+    if team_id is not None:
+        query = query.where(col(Receivable.team_id) == team_id)
+    known = {(r.team_id, r.document_no): r for r in (await session.exec(query)).all()}
     paid = await _paid_sums(session, [r.id for r in known.values() if r.id is not None])
-    seen: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    seen: dict[tuple[int, str], tuple[int, tuple[Any, ...]]] = {}
     for source in table.rows:
         try:
             row, warnings = _check_row(source.values, ctx)
-            first = seen.get(row.document_no)
+            key = (row.team_id, row.document_no)
+            first = seen.get(key)
             if first is not None:
                 if first[1] == row.values():
                     report.warnings.append(
@@ -330,15 +323,26 @@ async def import_receivables(
                     "collections.import_repeated_different", number=row.document_no,
                     first=first[0],
                 )  # fmt: skip
-            existing = known.get(row.document_no)
+            existing = known.get(key)
+            elsewhere = [t for (t, n) in known if n == row.document_no and t != row.team_id]
+            if existing is None and elsewhere:
+                # Only a company-wide import sees other teams' documents: a document whose owner
+                # or customer moved must not become a second, duplicate balance.
+                other = ctx.teams.get(elsewhere[0])
+                raise _RowError(
+                    "collections.import_number_in_other_team", number=row.document_no,
+                    team=other.name if other else str(elsewhere[0]),
+                )  # fmt: skip
             if existing is None:
-                known[row.document_no] = await _create(session, row, ctx, actor)
+                known[key] = await _create(session, row, ctx, actor)
                 report.created.append((source.number, row.document_no))
             elif _update(session, existing, row, paid.get(existing.id or 0, ZERO), ctx, actor):
                 report.updated.append((source.number, row.document_no))
             else:
                 report.unchanged.append((source.number, row.document_no))
-            seen[row.document_no] = (source.number, row.values())
+            seen[key] = (source.number, row.values())
+            team = ctx.teams.get(row.team_id)
+            report.teams[team.name if team else str(row.team_id)] += 1
             report.warnings.extend(RowNote(source.number, k, p) for k, p in warnings)
         except _RowError as error:
             report.errors.append(RowNote(source.number, error.key, error.params))
@@ -385,8 +389,6 @@ def _update(
     actor: Actor | None,
 ) -> bool:
     """Apply a re-imported row; False when nothing changed."""
-    if receivable.team_id != row.team_id:
-        raise _RowError("collections.import_other_team", number=row.document_no)
     before = snapshot(receivable)
     if row.amount < paid:
         raise _RowError(

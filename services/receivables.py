@@ -94,9 +94,15 @@ async def visible_owner(session: AsyncSession, actor: Actor, user_id: int) -> Us
 
 
 async def visible_by_number(session: AsyncSession, actor: Actor, document_no: str) -> Receivable:
-    """The receivable with this document number, if the actor may see it."""
-    found = await find_by_number(session, document_no)
-    if found is None or not can_see(actor, found):
+    """The receivable with this document number among those the actor may see ("not found"
+    alike for a number that does not exist and one of somebody else's)."""
+    query = (
+        select(Receivable)
+        .where(col(Receivable.document_no) == document_no.strip(), visibility(actor))
+        .order_by(col(Receivable.id))
+    )
+    found = (await session.exec(query)).first()
+    if found is None:
         raise NotAllowedError("collections.not_found")
     return found
 
@@ -109,8 +115,13 @@ async def visible_team(session: AsyncSession, actor: Actor, team_id: int) -> Tea
     return team
 
 
-async def find_by_number(session: AsyncSession, document_no: str) -> Receivable | None:
-    query = select(Receivable).where(col(Receivable.document_no) == document_no.strip())
+async def find_by_number(
+    session: AsyncSession, document_no: str, team_id: int
+) -> Receivable | None:
+    """The team's receivable with this number (numbers are unique within a team)."""
+    query = select(Receivable).where(
+        col(Receivable.document_no) == document_no.strip(), col(Receivable.team_id) == team_id
+    )
     return (await session.exec(query)).first()
 
 
@@ -342,7 +353,7 @@ async def create_receivable(
         raise UserFacingError("collections.amount_not_positive")
     if values.due_on < values.issued_on:
         raise UserFacingError("collections.due_before_issue")
-    if await find_by_number(session, values.document_no) is not None:
+    if await find_by_number(session, values.document_no, actor.team_id) is not None:
         raise UserFacingError("collections.number_exists", number=values.document_no)
     receivable = Receivable(
         team_id=actor.team_id, customer_id=customer.id or 0, owner_id=owner_id,

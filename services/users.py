@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import LANGUAGES
@@ -54,6 +58,7 @@ def _snapshot(user: User) -> dict[str, object]:
         "language": user.language,
         "active": user.active,
         "display_name": user.display_name,
+        "employee_code": user.employee_code,
     }
 
 
@@ -204,3 +209,104 @@ async def _require_user(session: AsyncSession, user_id: int) -> User:
     if user is None:
         raise UserFacingError("users.not_found")
     return user
+
+
+# -- employee codes and owner matching ----------------------------------------------------------
+
+MAX_EMPLOYEE_CODE = 32
+# Letters (any script, so a back office's 张三 works), digits and - _ . ; no spaces, no "@" (that
+# names a Telegram username) and not "#" (an internal id for the command line).
+_CODE = re.compile(r"^[^\W_][\w.\-]*$")
+
+
+def clean_employee_code(raw: str) -> str:
+    """An employee code as given: full-width folded, trimmed; refused when it cannot be one."""
+    code = unicodedata.normalize("NFKC", raw).strip()
+    if not code or len(code) > MAX_EMPLOYEE_CODE or not _CODE.match(code):
+        raise UserFacingError("users.bad_code", limit=MAX_EMPLOYEE_CODE)
+    return code
+
+
+async def set_employee_code(
+    session: AsyncSession, *, actor: Actor | None, target_id: int, code: str | None, now: datetime
+) -> User:
+    """Give a person the code the back office uses for them (None removes it). Admins (and the
+    command line) for anyone, managers for the people of their team; codes are unique,
+    whatever their case."""
+    target = await _require_user(session, target_id)
+    if actor is not None and not (
+        actor.is_admin or (actor.role is Role.MANAGER and target.team_id == actor.team_id)
+    ):
+        raise NotAllowedError("users.not_found")
+    cleaned = clean_employee_code(code) if code is not None else None
+    if cleaned is not None:
+        query = select(User).where(
+            func.lower(col(User.employee_code)) == cleaned.lower(), col(User.id) != target.id
+        )
+        holder = (await session.exec(query)).first()
+        if holder is not None:
+            raise UserFacingError("users.code_taken", code=cleaned, name=holder.display_name)
+    if cleaned == target.employee_code:
+        return target
+    before = _snapshot(target)
+    target.employee_code, target.updated_at = cleaned, now
+    session.add(target)
+    audit.record(
+        session, at=now, action="user.employee_code", entity="user", entity_id=target.id,
+        actor_id=actor.user_id if actor else None, actor_label="" if actor else "cli",
+        before=before, after=_snapshot(target),
+    )  # fmt: skip
+    await session.flush()
+    return target
+
+
+class OwnerMatch(StrEnum):
+    FOUND = "found"
+    UNKNOWN = "unknown"
+    AMBIGUOUS = "ambiguous"
+
+
+@dataclass
+class OwnerDirectory:
+    """Who an import file's owner column may name: active people by their employee code or
+    their Telegram @username (case-insensitive, with or without "@"). Display names are never
+    matched: every message copies the Telegram name into them, so anyone could take one."""
+
+    codes: dict[str, list[User]] = field(default_factory=dict)
+    usernames: dict[str, list[User]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, people: Iterable[User]) -> OwnerDirectory:
+        directory = cls()
+        for user in people:
+            if user.employee_code:
+                directory.codes.setdefault(user.employee_code.lower(), []).append(user)
+            if user.username:
+                directory.usernames.setdefault(user.username.lower(), []).append(user)
+        return directory
+
+    def match(self, text: str) -> tuple[OwnerMatch, User | None]:
+        """The one person ``text`` names; UNKNOWN or AMBIGUOUS otherwise."""
+        ref = unicodedata.normalize("NFKC", text).strip().lower()
+        if ref.startswith("@"):
+            found = self.usernames.get(ref[1:], [])
+        else:
+            found = self.codes.get(ref, []) + self.usernames.get(ref, [])
+        people = {user.id: user for user in found}
+        if not people:
+            return OwnerMatch.UNKNOWN, None
+        if len(people) > 1:
+            return OwnerMatch.AMBIGUOUS, None
+        return OwnerMatch.FOUND, next(iter(people.values()))
+
+
+async def owner_directory(
+    session: AsyncSession, *, team_id: int | None = None, roles: Iterable[Role] | None = None
+) -> OwnerDirectory:
+    """The active people an import may name as owners (of one team, when given)."""
+    query = select(User).where(col(User.active).is_(True))
+    if team_id is not None:
+        query = query.where(col(User.team_id) == team_id)
+    if roles is not None:
+        query = query.where(col(User.role).in_(list(roles)))
+    return OwnerDirectory.of((await session.exec(query)).all())

@@ -3,11 +3,15 @@ outbox and the balances."""
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from openpyxl import Workbook
 from sqlmodel import col, select
 
 from bot.app import Runtime
@@ -18,7 +22,7 @@ from models.common import Role
 from models.customer import Customer
 from models.outbox import OutboxMessage
 from models.receivable import Receivable
-from services import receivables
+from services import receivables, users
 from services.customer_import import import_customers, read_table
 from services.customers import name_key
 from tests.helpers import join, user_by_tg
@@ -31,9 +35,22 @@ ZONES = {"north": ZoneInfo("Asia/Shanghai"), "south": ZoneInfo("Europe/Berlin")}
 
 
 async def sample_reps(bot: LocalBot) -> dict[str, Chat]:
-    return {
-        name: await join(bot, tg, name, Role.REP, team) for name, (tg, team) in SAMPLE_REPS.items()
-    }
+    """The sample files' owners as reps, each with the name the files use as employee code."""
+    chats = {}
+    for name, (tg, team) in SAMPLE_REPS.items():
+        chats[name] = await join(bot, tg, name, Role.REP, team)
+        await set_code(bot.runtime, tg, name)
+    return chats
+
+
+async def set_code(runtime: Runtime, telegram_id: int, code: str) -> None:
+    """What an admin does with `salesbot user code`."""
+    user = await user_by_tg(runtime, telegram_id)
+    assert user is not None and user.id is not None
+    async with transaction(runtime.sessions) as session:
+        await users.set_employee_code(
+            session, actor=None, target_id=user.id, code=code, now=runtime.clock.now()
+        )
 
 
 async def import_sample_customers(runtime: Runtime) -> None:
@@ -41,6 +58,35 @@ async def import_sample_customers(runtime: Runtime) -> None:
     async with transaction(runtime.sessions) as session:
         report = await import_customers(session, table, team_id=None, now=runtime.clock.now())
     assert len(report.imported) == 40
+
+
+def sparse_xlsx(
+    rows: list[list[object]], far_cell: tuple[int, int], *, dimension: bool = True
+) -> bytes:
+    """An XLSX with ``rows`` and one more cell far away (row, column): a few KB that openpyxl
+    pads to every cell of the sheet's size, which the sheet declares (or, without
+    ``dimension``, does not)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    sheet.cell(row=far_cell[0], column=far_cell[1], value="x")
+    plain = io.BytesIO()
+    book.save(plain)
+    if dimension:
+        return plain.getvalue()
+    crafted = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source,
+        zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<dimension ref=\"[^\"]*\" />", b"", data)
+            target.writestr(info, data)
+    return crafted.getvalue()
 
 
 async def customer_id(runtime: Runtime, name: str) -> int:

@@ -36,6 +36,29 @@ async def user_by_tg(runtime: Runtime, telegram_id: int) -> User | None:
         return (await session.exec(select(User).where(User.telegram_id == telegram_id))).first()
 
 
+async def add_user(
+    runtime: Runtime,
+    telegram_id: int,
+    name: str,
+    role: Role,
+    team: str | None,
+    *,
+    code: str | None = None,
+    username: str | None = None,
+) -> User:
+    """A registered person written straight to the database (for service-level tests)."""
+    async with transaction(runtime.sessions) as session:
+        now = runtime.clock.now()
+        user = User(
+            telegram_id=telegram_id, display_name=name, username=username, employee_code=code,
+            role=role, team_id=await team_id(runtime, team) if team else None, created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        session.add(user)
+        await session.flush()
+        return user
+
+
 async def make_invite(
     runtime: Runtime, role: Role, team: str | None, ttl: timedelta = timedelta(hours=72)
 ) -> str:

@@ -1,7 +1,7 @@
 """invites keep only a hash of their code
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 10:00:00.000000
 
 The integrator re-chains this onto 0008 (see the task); nothing here depends on 0008.
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

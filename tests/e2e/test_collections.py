@@ -31,9 +31,12 @@ from tests.collection_helpers import (
     outbox_rows,
     receivable,
     sample_reps,
+    set_code,
+    sparse_xlsx,
 )
 from tests.helpers import join, team_id, user_by_tg
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
 JOBS_UNDER_TEST = ("dunning", "reconciliation")
 
@@ -87,7 +90,9 @@ async def test_import_by_file_with_good_bad_and_repeated_rows(local_bot: LocalBo
     # A manager's file only reaches their own team: the south rows are refused.
     mine = (await manager.send_document("north.csv", data, "text/csv"))[-1].text or ""
     assert "0 new, 1 updated, 21 unchanged; 12 rows with errors" in mine
-    assert "row 2: ❌ customer “杭州远航医药有限责任公司” is not in salesbot" in mine
+    # South's people and customers are unknown to it, as strangers are.
+    assert "row 2: ❌ owner “赵六” is not the employee code or @username" in mine
+    assert "Rows per team: North 22" in mine and "South" not in mine
     # Reps do not import, and nothing is sent before the dunning run.
     refused = await reps["张三"].send_document("应收.csv", data, "text/csv")
     assert "did not understand" in (refused[-1].text or "")
@@ -95,6 +100,40 @@ async def test_import_by_file_with_good_bad_and_repeated_rows(local_bot: LocalBo
     assert await outbox_rows(local_bot.runtime, "dunning.reminder") == []
     unreadable = await director.send_document("x.csv", "名称,电话\n甲,1\n".encode(), "text/csv")
     assert "missing columns" in (unreadable[-1].text or "")
+
+
+async def test_a_sheet_declaring_millions_of_cells_is_refused_without_stalling_others(
+    local_bot: LocalBot,
+) -> None:
+    """A 6 KB XLSX with one cell at XFD5000 (5,000 × 16,384 cells once padded): refused with
+    the reason in the sender's language, and read off the event loop, so other people's updates
+    go on."""
+    manager = await join(local_bot, 3901, "Mona", Role.MANAGER, "north", lang="zh")
+    header = ["客户名称", "单据号", "金额", "到期日", "负责人"]
+    bomb = sparse_xlsx([header, ["甲公司", "B-1", 100, "2026-12-01", ""]], (5000, 16384))
+    assert len(bomb) < 10_000
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        # Another user's turn needs the loop: the longest gap between ticks is their wait.
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        replies = await manager.send_document("应收.xlsx", bomb, XLSX)
+    finally:
+        ticking.cancel()
+    text = replies[-1].text or ""
+    assert "该工作表过大，无法导入：表内声明了 5,000 行 × 16,384 列" in text
+    assert "最多只能导入 20,000 行、64 列" in text
+    assert gaps and max(gaps) < 0.1, max(gaps)
+    assert await count_receivables(local_bot) == 0
 
 
 async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: LocalBot) -> None:
@@ -177,6 +216,59 @@ async def test_a_manager_cannot_see_another_teams_receivables(local_bot: LocalBo
     assert "INV-N1" in ((await north_rep.send("/collections"))[-1].text or "")
     other = await join(local_bot, 3003, "Olga", Role.REP, "north")
     assert "INV-N1" not in ((await other.send("/collections"))[-1].text or "")
+
+
+async def test_other_teams_numbers_and_people_answer_like_unknown_ones(
+    local_bot: LocalBot,
+) -> None:
+    """/collections, /receivable and a manager's import answer for another team's document
+    number or person exactly as for one that does not exist."""
+    runtime = local_bot.runtime
+    await join(local_bot, 3002, "Rick", Role.REP, "north")
+    await set_code(runtime, 3002, "N-007")
+    south_rep = await join(local_bot, 3102, "Sam", Role.REP, "south")
+    south_manager = await join(local_bot, 3101, "Sara", Role.MANAGER, "south")
+    north_customer = await add_customer_in(runtime, "north", "杭州远航医药", 3002)
+    for number in ("INV-N1", "INV-N2"):
+        await add_receivable(runtime, number, customer=north_customer, owner_tg=3002,
+                             amount="900", due=date(2026, 11, 20))  # fmt: skip
+    await add_customer_in(runtime, "south", "广州南方贸易", 3102)
+
+    taken = await south_manager.send("/collections INV-N1")
+    unused = await south_manager.send("/collections INV-NONE")
+    assert taken[-1].text == unused[-1].text and "not found" in (taken[-1].text or "")
+
+    asked = []
+    for number in ("INV-N1", "INV-S9"):
+        await south_rep.send("/receivable")
+        await south_rep.tap("广州南方贸易")
+        asked.append((await south_rep.send(number))[-1].text)
+        await south_rep.send("300")
+        await south_rep.tap("Today")
+        await south_rep.tap("In 30 days")
+        assert "added" in ((await south_rep.tap("Save"))[-1].text or "")
+    assert asked[0] == asked[1] and "Amount?" in (asked[0] or "")
+
+    export = ("单据号,客户名称,金额,到期日,负责人\n"
+              "INV-N2,广州南方贸易,500,2026-12-01,\n"
+              "INV-S2,广州南方贸易,500,2026-12-01,N-007\n"
+              "INV-S3,广州南方贸易,500,2026-12-01,X-999\n"
+              "INV-S4,杭州远航医药,500,2026-12-01,\n")  # fmt: skip
+    report = (await south_manager.send_document("ar.csv", export.encode(), "text/csv"))[-1]
+    lines = (report.text or "").splitlines()
+    assert "1 new, 0 updated, 0 unchanged; 3 rows with errors" in lines[0]
+    problems = {line.split(":", 1)[0]: line.split(":", 1)[1] for line in lines[2:]}
+    assert problems["row 3"].replace("N-007", "X-999") == problems["row 4"]
+    assert "is not in salesbot" in problems["row 5"]
+    assert not any(word in (report.text or "") for word in ("Rick", "North", "INV-N1"))
+    async with transaction(runtime.sessions) as session:
+        rows = (await session.exec(select(Receivable).order_by(Receivable.id))).all()
+    south = await team_id(runtime, "south")
+    assert [(r.document_no, r.team_id == south, r.amount) for r in rows] == [
+        ("INV-N1", False, Decimal("900")), ("INV-N2", False, Decimal("900")),
+        ("INV-N1", True, Decimal("300")), ("INV-S9", True, Decimal("300")),
+        ("INV-N2", True, Decimal("500")),
+    ]  # fmt: skip
 
 
 async def test_a_rep_adds_a_receivable_in_chat(local_bot: LocalBot) -> None:

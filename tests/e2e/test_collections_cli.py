@@ -48,8 +48,8 @@ async def seed(config: Path) -> None:
                 team = await find_team(session, team_key)
                 assert team is not None
                 session.add(
-                    User(telegram_id=telegram_id, display_name=name, role=Role.REP,
-                         team_id=team.id, created_at=now, updated_at=now)
+                    User(telegram_id=telegram_id, display_name=name, employee_code=name,
+                         role=Role.REP, team_id=team.id, created_at=now, updated_at=now)
                 )  # fmt: skip
             await session.flush()
             table = read_table(DATA / "customers_sample.csv")
@@ -66,6 +66,7 @@ def test_import_receivables_from_the_command_line(cli_env: Path) -> None:
     code, out = invoke("import", "receivables", sample)
     assert code == 1, out  # the good rows are imported, and a script notices the bad ones
     assert "30 new, 0 updated, 0 unchanged; 3 rows with errors" in out
+    assert "Rows per team: North 22, South 8" in out
     assert "row 32: ❌ amount -500 is not more than zero" in out
     assert "row 34: ❌ customer “不存在客户” is not in salesbot" in out
     assert "row 35: ⚠️ INV-00004 repeats row 5; counted once" in out

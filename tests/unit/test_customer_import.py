@@ -11,10 +11,17 @@ from sqlmodel import col, func, select
 from bot.app import Runtime
 from bot.db import transaction
 from models.audit import AuditEntry
+from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier
-from models.user import User
-from services.customer_import import ImportFileError, import_customers, read_table
-from tests.helpers import team_id
+from services.customer_import import (
+    MAX_ROWS,
+    ImportFileError,
+    import_customers,
+    read_table,
+    read_table_data,
+)
+from tests.collection_helpers import sparse_xlsx
+from tests.helpers import add_user, team_id
 
 DATA = Path(__file__).parent.parent / "data"
 SAMPLE_ERRORS = {42: "name is empty", 43: "tier 'D'", 44: "'找前台' is not a phone", 45: "row 5"}
@@ -27,6 +34,12 @@ async def _import(runtime: Runtime, path: Path, team: str | None = "north"):  # 
         return await import_customers(session, table, team_id=team_ref, now=runtime.clock.now())
 
 
+async def _sample_owners(runtime: Runtime, team: str = "north") -> None:
+    """The people the sample files name in 负责人, by the codes an admin gave them."""
+    for number, name in enumerate(["张三", "李四", "王五", "赵六", "钱七"], start=1):
+        await add_user(runtime, 4000 + number, f"Rep {number}", Role.REP, team, code=name)
+
+
 async def _count(runtime: Runtime) -> int:
     async with transaction(runtime.sessions) as session:
         return int((await session.exec(select(func.count()).select_from(Customer))).one())
@@ -36,6 +49,7 @@ async def _count(runtime: Runtime) -> int:
 async def test_sample_file_imports_good_rows_and_reports_bad_ones(
     runtime: Runtime, file_name: str
 ) -> None:
+    await _sample_owners(runtime)
     report = await _import(runtime, DATA / file_name)
     assert len(report.imported) == 40
     errors = dict(report.errors)
@@ -64,6 +78,7 @@ async def test_sample_file_imports_good_rows_and_reports_bad_ones(
 
 
 async def test_rerun_creates_no_duplicates(runtime: Runtime) -> None:
+    await _sample_owners(runtime)
     await _import(runtime, DATA / "customers_sample.csv")
     again = await _import(runtime, DATA / "customers_sample_gbk.csv")
     assert again.imported == []
@@ -97,13 +112,8 @@ async def test_messy_csv_with_english_headers(runtime: Runtime, tmp_path: Path) 
 
 
 async def test_xlsx_and_owner_team(runtime: Runtime, tmp_path: Path) -> None:
-    async with transaction(runtime.sessions) as session:
-        now = runtime.clock.now()
-        south = await team_id(runtime, "south")
-        session.add(
-            User(telegram_id=77, display_name="王五", role="rep", team_id=south,
-                 created_at=now, updated_at=now)
-        )  # fmt: skip
+    south = await team_id(runtime, "south")
+    await add_user(runtime, 77, "Wang Wu", Role.REP, "south", code="王五")
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -114,7 +124,7 @@ async def test_xlsx_and_owner_team(runtime: Runtime, tmp_path: Path) -> None:
     book.save(path)
     report = await _import(runtime, path, team=None)
     assert [name for _, name in report.imported] == ["华南五金"]
-    assert "no team" in dict(report.errors)[3]
+    assert "owner 陌生人 is not an employee code or @username" in dict(report.errors)[3]
     async with transaction(runtime.sessions) as session:
         customer = (await session.exec(select(Customer))).one()
     assert customer.team_id == south and customer.phone_key == "13912345678"
@@ -132,3 +142,25 @@ def test_unreadable_files_are_refused(tmp_path: Path) -> None:
         read_table(pdf)
     with pytest.raises(ImportFileError, match="does not exist"):
         read_table(tmp_path / "missing.csv")
+
+
+def test_sheets_larger_than_the_caps_are_refused_before_they_are_read() -> None:
+    header = ["客户名称", "电话"]
+    declared = sparse_xlsx([header, ["甲公司", "13800000000"]], (5000, 16384))
+    with pytest.raises(ImportFileError, match="declares 5,000 rows × 16,384 columns") as big:
+        read_table_data("big.xlsx", declared)
+    assert big.value.key == "collections.import_sheet_too_large"
+    # Without a declared size the reader pads no further than the column cap...
+    undeclared = sparse_xlsx([header, ["甲公司", "13800000000"]], (5000, 16384), dimension=False)
+    table = read_table_data("sparse.xlsx", undeclared)
+    assert [row.values for row in table.rows] == [{"name": "甲公司", "phone": "13800000000"}]
+    # ...and stops at the row cap.
+    tall = sparse_xlsx([header], (MAX_ROWS + 5, 1), dimension=False)
+    with pytest.raises(ImportFileError, match="too large"):
+        read_table_data("tall.xlsx", tall)
+    tall_csv = ("客户名称\n" + "甲\n" * MAX_ROWS).encode()
+    with pytest.raises(ImportFileError, match="too large"):
+        read_table_data("tall.csv", tall_csv)
+    with pytest.raises(ImportFileError, match="took more than") as slow:
+        read_table_data("slow.csv", "客户名称\n甲\n".encode(), time_limit=-1)
+    assert slow.value.key == "collections.import_too_slow"

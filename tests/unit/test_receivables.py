@@ -18,6 +18,7 @@ from bot.db import transaction
 from bot.settings import load_settings
 from models.audit import AuditEntry
 from models.common import Role
+from models.customer import Customer
 from models.outbox import OutboxMessage
 from models.receivable import Receivable
 from models.team import Team
@@ -41,7 +42,7 @@ from services.receivable_import import (
 from services.users import Actor
 from tests.collection_helpers import DATA, add_receivable, customer_id
 from tests.conftest import write_config
-from tests.helpers import team_id
+from tests.helpers import add_user, team_id
 
 
 @dataclass
@@ -53,15 +54,8 @@ class Company:
 
 
 async def _person(runtime: Runtime, telegram_id: int, name: str, role: Role, team: str) -> Actor:
-    async with transaction(runtime.sessions) as session:
-        now = runtime.clock.now()
-        user = User(
-            telegram_id=telegram_id, display_name=name, role=role,
-            team_id=await team_id(runtime, team), created_at=now, updated_at=now,
-        )  # fmt: skip
-        session.add(user)
-        await session.flush()
-        return Actor.of(user)
+    # The sample files name owners by what is here their employee code.
+    return Actor.of(await add_user(runtime, telegram_id, name, role, team, code=name))
 
 
 @pytest.fixture
@@ -169,8 +163,11 @@ async def test_import_refuses_what_would_break_balances_or_teams(company: Compan
     keys = {note.row: note.key.removeprefix("collections.import_") for note in report.errors}
     assert keys == {
         2: "below_paid", 3: "currency_paid", 4: "bad_currency", 5: "bad_amount",
-        6: "unknown_rep", 7: "rep_other_team", 8: "no_number",
+        6: "unknown_rep", 7: "unknown_rep", 8: "no_number",
     }  # fmt: skip
+    # A rep of another team is as unknown to a team's import as a stranger.
+    notes = {note.row: note.params for note in report.errors}
+    assert notes[6] == {"name": "陌生人"} and notes[7] == {"name": "赵六"}
     assert [n for _, n in report.created] == ["X-6"]
     async with transaction(runtime.sessions) as session:
         x6 = (await session.exec(select(Receivable).where(Receivable.document_no == "X-6"))).one()
@@ -363,3 +360,34 @@ async def test_a_dunning_run_is_idempotent_and_groups_by_customer(company: Compa
     # D-2 reaches 7 days on 27 November: the customer's next reminder, listing both again.
     third = await run(date(2026, 11, 27))
     assert len(third.reminders) == 1
+
+
+async def test_a_company_import_never_duplicates_a_document_of_another_team(
+    company: Company,
+) -> None:
+    """A document whose owner moved to another team keeps its one balance: the company-wide
+    import refuses to create a second one there."""
+    runtime = company.runtime
+    customer = await customer_id(runtime, "北京嘉禾化工股份有限公司")
+    await add_receivable(runtime, "X-9", customer=customer, owner_tg=4003, amount="1000",
+                         due=date(2026, 12, 1))  # fmt: skip
+    south = await team_id(runtime, "south")
+    async with transaction(runtime.sessions) as session:  # the customer moves to South
+        moved = await session.get(Customer, customer)
+        assert moved is not None
+        moved.team_id = south
+        session.add(moved)
+    csv = ("单据号,客户名称,金额,币种,到期日,负责人\n"
+           "X-9,北京嘉禾化工股份有限公司,1000,CNY,2026-12-01,赵六\n")  # fmt: skip
+    table = read_receivables_data("x.csv", csv.encode())
+    async with transaction(runtime.sessions) as session:
+        report = await import_receivables(
+            session, table, settings=runtime.settings, team_id=None, now=runtime.clock.now()
+        )
+    assert report.created == []
+    assert [(n.key, n.params) for n in report.errors] == [
+        ("collections.import_number_in_other_team", {"number": "X-9", "team": "North"})
+    ]
+    async with transaction(runtime.sessions) as session:
+        found = await session.exec(select(Receivable).where(Receivable.document_no == "X-9"))
+        assert len(found.all()) == 1
