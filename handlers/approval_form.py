@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.i18n import format_money
 from handlers.customer_fields import expect_text
+from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.replies import Button
 from handlers.turn import Turn
@@ -290,7 +291,7 @@ async def _accept_field(
     except FieldError as error:
         if error.field != spec.name:
             values[spec.name] = value
-            turn.say(turn.t(error.key, **error.params))
+            say_error(turn, error)
             return FIELD + error.field
         raise InputError(error.key, **error.params) from None
     values[spec.name] = value
@@ -380,7 +381,7 @@ async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -
     try:
         result = await approvals.submit(turn.session, env_of(turn), turn.actor, draft)
     except FieldError as error:
-        turn.say(turn.t(error.key, **error.params))
+        say_error(turn, error)
         data["_return"] = True
         return FIELD + error.field
     request = result.request

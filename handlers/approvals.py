@@ -17,6 +17,7 @@ from bot.i18n import format_money
 from handlers.approval_form import REQUEST_FORM, REQUESTERS, env_of
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
+from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.replies import Button, Keyboard
 from handlers.turn import PtbHandler, Turn, turn_handler
@@ -262,7 +263,7 @@ class ReasonForm(Form):
                 step_no=int(data["step"]), action=action, reason=reason,
             )  # fmt: skip
         except UserFacingError as error:
-            turn.say(turn.t(error.key, **_escaped(error.params)))
+            say_error(turn, error)
             return None
         say_decided(turn, result, action)
         return None
@@ -288,7 +289,7 @@ class AnswerForm(Form):
                 answer=text,
             )  # fmt: skip
         except UserFacingError as error:
-            turn.say(turn.t(error.key, **_escaped(error.params)))
+            say_error(turn, error)
             return None
         names = html.escape(", ".join(result.approvers))
         turn.say_key("approvals.answer_sent", id=result.request.id, names=names)
@@ -300,10 +301,6 @@ def _bounded_text(answer: FormInput) -> str:
     if len(text) > approvals.MAX_REASON:
         raise InputError("approvals.reason_too_long", limit=approvals.MAX_REASON, length=len(text))
     return text
-
-
-def _escaped(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: html.escape(v) if isinstance(v, str) else v for k, v in params.items()}
 
 
 REASON_FORM = register_form(ReasonForm())

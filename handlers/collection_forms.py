@@ -301,7 +301,7 @@ class ReceivableForm(Form):
                 raise InputError(error.key, **error.params) from None
             team_id = turn.actor.team_id or 0
             if await receivables.find_by_number(turn.session, number, team_id) is not None:
-                raise InputError("collections.number_exists", number=html.escape(number))
+                raise InputError("collections.number_exists", number=number)
             data["number"] = number
             return "amount"
         if step == "amount":

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from telegram import Update
 
+from handlers.error_text import say_error
 from handlers.replies import Button, Keyboard, split_text
 from handlers.turn import ALL_ROLES, Turn
 from models.common import Role
@@ -280,7 +281,7 @@ async def continue_form(turn: Turn) -> bool:
     try:
         next_step = await form.accept(turn, step, data, answer)
     except InputError as error:
-        turn.say(turn.t(error.key, **error.params))
+        say_error(turn, error)
         await _ask(turn, form, state, step, data)
         return True
     in_place = next_step == step and step in form.in_place_steps

@@ -184,7 +184,7 @@ def _chosen_day(turn: Turn, answer: FormInput, today: date) -> date:
         text = expect_text(answer)
         parsed = parse_date(text, today)
         if parsed is None:
-            raise InputError("visits.date_unreadable", text=html.escape(text[:40]))
+            raise InputError("visits.date_unreadable", text=text[:40])
         chosen = parsed
     if chosen < today:
         raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from handlers.customer_fields import expect_text
+from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.turn import Turn
 from models.report import ProblemStatus
@@ -54,7 +55,7 @@ def part_chosen(data: dict[str, Any], answer: FormInput, parts: tuple[str, ...])
 
 def refused(turn: Turn, error: UserFacingError) -> None:
     """A refusal at Submit (the day closed meanwhile...) ends the form with the reason."""
-    turn.say(turn.t(error.key, **error.params))
+    say_error(turn, error)
 
 
 class ProblemReplyForm(Form):

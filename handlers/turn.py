@@ -7,7 +7,6 @@ never told "done" about a change that was rolled back.
 from __future__ import annotations
 
 import functools
-import html
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import Ctx, Deps
 from bot.i18n import language_from_telegram
+from handlers.error_text import escaped_params
 from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
 from models.user import User
@@ -203,7 +203,7 @@ async def _run(
                 await fn(turn)
             return _Outcome(turn.replies, turn.after_commit, outbox.wrote_messages(session))
     except UserFacingError as exc:
-        params = _dates_shown(_escaped(exc.params), lang)
+        params = _dates_shown(escaped_params(exc.params), lang)
         return _Outcome([Reply(text=deps.texts.t(lang, exc.key, **params))])
     except TelegramError:
         raise
@@ -217,10 +217,6 @@ def _chat_id(update: Update) -> int:
         return update.effective_chat.id
     assert update.effective_user is not None
     return update.effective_user.id
-
-
-def _escaped(params: dict[str, Any]) -> dict[str, Any]:
-    return {key: html.escape(v) if isinstance(v, str) else v for key, v in params.items()}
 
 
 def _dates_shown(params: dict[str, Any], lang: str) -> dict[str, Any]:

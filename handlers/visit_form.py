@@ -440,7 +440,7 @@ async def _follow_up(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
         text = expect_text(answer)
         chosen = parse_date(text, today)
         if chosen is None:
-            raise InputError("visits.date_unreadable", text=html.escape(text[:40]))
+            raise InputError("visits.date_unreadable", text=text[:40])
     if chosen < today:
         raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
     if (chosen - today).days > MAX_FOLLOW_UP_DAYS:
@@ -478,7 +478,7 @@ async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         text = expect_text(answer)
         at = parse_time(text)
         if at is None:
-            raise InputError("visits.time_unreadable", text=html.escape(text[:40]))
+            raise InputError("visits.time_unreadable", text=text[:40])
         moment = local_moment(today, at, rules.timezone)
     try:
         visits.check_visit_time(moment, turn.now, rules.timezone)

@@ -173,7 +173,7 @@ async def _keys(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
 async def _search(turn: Turn, data: dict[str, Any], text: str) -> None:
     found = await customers.search(turn.session, turn.actor, text)
     if not found.customers:
-        raise InputError("reports.no_customer_found", query=html.escape(text[:40]))
+        raise InputError("reports.no_customer_found", query=text[:40])
     data["results"] = [[c.id, c.name] for c in found.customers]
     data["query"] = text[:60]
 

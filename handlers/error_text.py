@@ -1,0 +1,27 @@
+"""A domain error's text in the reader's language, with its parameters escaped exactly once.
+
+Errors carry plain values (a customer's name, what the person typed); this is the one place
+they become HTML, whether the error ends the turn or re-asks a form's question.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from services.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from handlers.turn import Turn
+
+
+def escaped_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: html.escape(v) if isinstance(v, str) else v for key, v in params.items()}
+
+
+def error_text(turn: Turn, error: UserFacingError) -> str:
+    return turn.t(error.key, **escaped_params(error.params))
+
+
+def say_error(turn: Turn, error: UserFacingError) -> None:
+    turn.say(error_text(turn, error))
