@@ -255,7 +255,7 @@ QUANTITY_UNITS = ("units", "pcs", "pc", "件", "个", "台", "箱", "套", "只"
 
 
 def _without_unit(text: str) -> str:
-    """"12 pcs" -> "12". Not a regex: ``\\s*unit$`` retried from every space of a long
+    """ "12 pcs" -> "12". Not a regex: ``\\s*unit$`` retried from every space of a long
     message is quadratic (0.2 s for 4 KB of spaces, minutes for 64 KB)."""
     for unit in QUANTITY_UNITS:
         if text[-len(unit) :].lower() == unit:
