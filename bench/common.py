@@ -23,6 +23,10 @@ from bot.settings import load_settings
 BENCH_CONFIG = """
 [logging]
 level = "WARNING"
+[limits]
+# A benchmark's one rep sends as fast as the bot answers.
+burst = 100000
+per_second = 1000
 [teams.north]
 name = "North"
 """

@@ -19,6 +19,7 @@ from bot.delivery import Sender, instance_name
 from bot.i18n import Catalogs, load_catalogs
 from bot.migrate import ensure_current
 from bot.ordering import PerUserUpdateProcessor
+from bot.rate_limit import UpdateGate
 from bot.settings import ConfigError, Settings
 from handlers import (
     approvals,
@@ -208,6 +209,7 @@ def build_application(
     app.bot_data[DEPS_KEY] = Deps(
         settings=settings, sessions=runtime.sessions, clock=runtime.clock, texts=runtime.texts
     )
+    processor.gate = UpdateGate(app).admit
     register_handlers(app)
     return app
 

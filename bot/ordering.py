@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 UpdateListener = Callable[[int], None]
+# Whether an update is handled at all (the per-person rate limit); decided as it arrives.
+UpdateGate = Callable[[object], Awaitable[bool]]
 # PTB takes its semaphore before ours; it must never be the one that limits.
 UNBOUNDED = 1_000_000
 
@@ -38,10 +40,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
         self.listeners: list[UpdateListener] = []
+        self.gate: UpdateGate | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
         try:
+            if self.gate is not None and not await self.gate(update):
+                if isinstance(coroutine, Coroutine):
+                    coroutine.close()  # dropped: it never runs
+                return
             if key is None:
                 async with self._slots:
                     await coroutine

@@ -99,6 +99,13 @@ class RuntimeSettings(_Section):
     form_ttl_hours: int = Field(default=72, ge=1)
 
 
+class LimitsSettings(_Section):
+    """A token bucket per person: ``burst`` updates at once, then ``per_second`` more."""
+
+    burst: int = Field(default=20, ge=1, le=100_000)
+    per_second: float = Field(default=1.0, gt=0, le=1000)
+
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -462,6 +469,7 @@ class Settings(BaseSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

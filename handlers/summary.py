@@ -7,16 +7,16 @@ from datetime import date
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.commands import declare
-from handlers.replies import Attachment, Button, Keyboard
+from handlers.replies import Attachment, Button, Keyboard, Reply, deliver
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from models.team import Team
 from services import teams
 from services.errors import UserFacingError
 from services.periods import local_today
-from services.summary import build_team_summary, render
+from services.summary import TeamSummary, build_team_summary, render
 from services.summary.core import PeriodKind, label_for, parse_label, previous_day
-from services.summary.deliver import attachments, company_rollup, rollup_message
+from services.summary.deliver import attachments, company_rollup, file_parts, rollup_message
 
 READERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 CALLBACK = "sm"
@@ -57,19 +57,23 @@ async def _show(turn: Turn, kind: PeriodKind, day_label: str | None, team_id: in
     summary = await build_team_summary(
         turn.session, team, settings.team(team.key), kind, day, turn.now
     )
-    texts = turn.deps.texts
-    files = attachments(texts, turn.lang, summary)
-    label = summary.window.label
-    turn.say(render.message(texts, turn.lang, summary))
-    turn.say(
-        turn.t("summary.chart_caption", label=label),
-        attachment=Attachment("photo", f"summary-{label}.png", files.chart),
-    )
-    turn.say(
-        turn.t("summary.workbook_caption", label=label),
-        _nav(turn, kind, day, team.id),
-        attachment=Attachment("document", f"summary-{team.key}-{label}.xlsx", files.workbook),
-    )
+    turn.say(render.message(turn.deps.texts, turn.lang, summary))
+    nav = _nav(turn, kind, day, team.id)
+    turn.after_commit.append(lambda: _send_files(turn, summary, nav))
+
+
+async def _send_files(turn: Turn, summary: TeamSummary, nav: Keyboard) -> None:
+    """Chart and workbook, made once the transaction is over (on SQLite an open transaction
+    holds the write lock: a slow chart inside it would stall everyone). The way to the previous
+    period is on the last message, whichever parts could be made."""
+    files = await attachments(turn.deps.texts, turn.lang, summary)
+    shown = [
+        Reply(caption, attachment=Attachment(file.kind, file.name, file.content))
+        for _part, caption, file in file_parts(turn.deps.texts, turn.lang, summary, files)
+    ] or [Reply(turn.t("summary.files_failed"))]
+    shown[-1].buttons = nav
+    for reply in shown:
+        await deliver(turn.ctx.bot, turn.chat_id, reply)
 
 
 def _nav(turn: Turn, kind: PeriodKind, day: date, team_id: int | None) -> Keyboard:

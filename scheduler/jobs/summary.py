@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
-from services.summary.deliver import queue_rollup, queue_team_summary
+from services.summary.core import PeriodKind
+from services.summary.deliver import (
+    attachments,
+    queue_for_reader,
+    queue_rollup,
+    team_summary_for_manager,
+)
+
+
+async def send_summaries(ctx: JobContext, team: Team, kind: PeriodKind, day: date) -> None:
+    """The team's summary to its manager and the roll-up to the directors. The figures are read
+    in one transaction and queued in another; the files are made in between, in worker threads,
+    because an open transaction holds SQLite's write lock and would stall every user."""
+    now = ctx.clock.now()
+    async with transaction(ctx.sessions) as session:
+        prepared = await team_summary_for_manager(session, ctx.settings, team, kind, day, now)
+    files = (
+        await attachments(ctx.texts, prepared.manager.language, prepared.summary)
+        if prepared is not None
+        else None
+    )
+    async with transaction(ctx.sessions) as session:
+        if prepared is not None and files is not None:
+            await queue_for_reader(session, ctx.texts, prepared, files, now)
+        await queue_rollup(session, ctx.settings, ctx.texts, kind, day, now)
 
 
 @job(
@@ -23,11 +47,7 @@ async def weekly_summary(
 ) -> None:
     """The summary of the ISO week of the run, to the team's manager and the directors."""
     day = scheduled_for.astimezone(ZoneInfo(team.timezone)).date()
-    async with transaction(ctx.sessions) as session:
-        await queue_team_summary(
-            session, ctx.settings, ctx.texts, team, "week", day, ctx.clock.now()
-        )
-        await queue_rollup(session, ctx.settings, ctx.texts, "week", day, ctx.clock.now())
+    await send_summaries(ctx, team, "week", day)
 
 
 @job(
@@ -43,7 +63,4 @@ async def monthly_summary(
     """On the first working day of a month: the previous month, to manager and directors."""
     day = scheduled_for.astimezone(ZoneInfo(team.timezone)).date().replace(day=1)
     last_month = day - timedelta(days=1)
-    async with transaction(ctx.sessions) as session:
-        now = ctx.clock.now()
-        await queue_team_summary(session, ctx.settings, ctx.texts, team, "month", last_month, now)
-        await queue_rollup(session, ctx.settings, ctx.texts, "month", last_month, now)
+    await send_summaries(ctx, team, "month", last_month)

@@ -3,8 +3,10 @@ directors. Everything goes through the outbox, once per reader and period."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,64 +30,108 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Attachments:
-    chart: bytes
-    workbook: bytes
+    """The summary's files; a part that could not be made is None (and was logged)."""
+
+    chart: bytes | None
+    workbook: bytes | None
 
 
-def attachments(texts: Catalogs, lang: str, summary: TeamSummary) -> Attachments:
-    return Attachments(chart_png(texts, lang, summary), workbook_xlsx(texts, lang, summary))
+async def attachments(texts: Catalogs, lang: str, summary: TeamSummary) -> Attachments:
+    """Chart and workbook, each made in a worker thread: a hundred reps take seconds of CPU,
+    which on the event loop would stall every other user. A part that fails is left out, so a
+    bad chart never stops the message and the workbook (nor the reverse)."""
+    chart, workbook = await asyncio.gather(
+        _part("chart", chart_png, texts, lang, summary),
+        _part("workbook", workbook_xlsx, texts, lang, summary),
+    )
+    return Attachments(chart, workbook)
 
 
-async def queue_for_reader(
-    session: AsyncSession,
+async def _part(
+    name: str,
+    make: Callable[[Catalogs, str, TeamSummary], bytes],
     texts: Catalogs,
+    lang: str,
     summary: TeamSummary,
-    reader: User,
-    now: datetime,
-    key: str,
-) -> int:
-    """Message, chart and workbook for one reader; returns how many rows were new."""
-    lang = reader.language
-    files = attachments(texts, lang, summary)
-    label = summary.window.label
-    rows = [
-        ("text", render.message(texts, lang, summary), None),
-        ("chart", texts.t(lang, "summary.chart_caption", label=label),
-         outbox.Attachment("photo", f"summary-{label}.png", files.chart)),
-        ("xlsx", texts.t(lang, "summary.workbook_caption", label=label),
-         outbox.Attachment("document", f"summary-{summary.team.key}-{label}.xlsx",
-                           files.workbook)),
-    ]  # fmt: skip
-    queued = 0
-    for part, text, attachment in rows:
-        row = await outbox.enqueue(
-            session, key=f"{key}:{part}", chat_id=reader.telegram_id, recipient_id=reader.id,
-            kind=f"summary.{part}", text=text, attachment=attachment, now=now,
+) -> bytes | None:
+    try:
+        return await asyncio.to_thread(make, texts, lang, summary)
+    except Exception:
+        log.exception(
+            "the %s of team %s's summary %s failed; the summary goes out without it",
+            name, summary.team.key, summary.window.label,
         )  # fmt: skip
-        queued += row is not None
-    return queued
+        return None
 
 
-async def queue_team_summary(
-    session: AsyncSession,
-    settings: Settings,
-    texts: Catalogs,
-    team: Team,
-    kind: PeriodKind,
-    day: date,
+def file_parts(
+    texts: Catalogs, lang: str, summary: TeamSummary, files: Attachments
+) -> list[tuple[str, str, outbox.Attachment]]:
+    """(part, caption, file) of the files that could be made, in the order they are sent."""
+    label = summary.window.label
+    shown: list[tuple[str, str, outbox.Attachment]] = []
+    if files.chart is not None:
+        shown.append((
+            "chart", texts.t(lang, "summary.chart_caption", label=label),
+            outbox.Attachment("photo", f"summary-{label}.png", files.chart),
+        ))  # fmt: skip
+    if files.workbook is not None:
+        shown.append((
+            "xlsx", texts.t(lang, "summary.workbook_caption", label=label),
+            outbox.Attachment("document", f"summary-{summary.team.key}-{label}.xlsx",
+                              files.workbook),
+        ))  # fmt: skip
+    return shown
+
+
+@dataclass(frozen=True)
+class ManagerSummary:
+    """A team's summary and the manager who reads it."""
+
+    summary: TeamSummary
+    manager: User
+    key: str
+
+
+async def team_summary_for_manager(
+    session: AsyncSession, settings: Settings, team: Team, kind: PeriodKind, day: date,
     now: datetime,
-) -> TeamSummary | None:
-    """The team's summary to its manager (None when the team has no manager to read it)."""
+) -> ManagerSummary | None:  # fmt: skip
+    """The team's summary for its manager (None when the team has no manager to read it)."""
     assert team.id is not None
     manager = await team_manager(session, team.id)
     if manager is None:
         log.warning("team %s has no manager: its %s summary is not sent", team.key, kind)
         return None
-    rules = settings.team(team.key)
-    summary = await build_team_summary(session, team, rules, kind, day, now)
+    summary = await build_team_summary(session, team, settings.team(team.key), kind, day, now)
     key = f"summary:{kind}:{team.key}:{summary.window.label}:{manager.id}"
-    await queue_for_reader(session, texts, summary, manager, now, key)
-    return summary
+    return ManagerSummary(summary, manager, key)
+
+
+async def queue_for_reader(
+    session: AsyncSession,
+    texts: Catalogs,
+    prepared: ManagerSummary,
+    files: Attachments,
+    now: datetime,
+) -> int:
+    """Message, chart and workbook (those that could be made) for the reader; returns how many
+    rows were new."""
+    reader, summary = prepared.manager, prepared.summary
+    lang = reader.language
+    rows: list[tuple[str, str, outbox.Attachment | None]] = [
+        ("text", render.message(texts, lang, summary), None),
+        *file_parts(texts, lang, summary, files),
+    ]
+    queued = 0
+    for part, text, attachment in rows:
+        row = await outbox.enqueue(
+            session, key=f"{prepared.key}:{part}", chat_id=reader.telegram_id,
+            recipient_id=reader.id, kind=f"summary.{part}", text=text, attachment=attachment,
+            now=now,
+        )  # fmt: skip
+        queued += row is not None
+    return queued
 
 
 async def directors(session: AsyncSession) -> list[User]:

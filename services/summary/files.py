@@ -14,6 +14,8 @@ from services.summary.core import TeamSummary, metrics
 
 # Telegram refuses photos whose sides add up to more than 10,000 px.
 MAX_CHART_INCHES = 60.0
+# What a spreadsheet reads as the start of a formula (or, with tab and CR, what hides one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -42,71 +44,83 @@ def _ascii(text: str) -> bool:
     return text.isascii()
 
 
+def plain_text(**properties: Any) -> dict[str, Any]:
+    """Text properties under which a string is drawn exactly as typed: a rep named
+    ``Ann $\\x$`` is not mathtext (which raises on it) nor LaTeX."""
+    return {"parse_math": False, "usetex": False, **properties}
+
+
 def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     """Visits against target per rep (and, when collections report money, collected per rep):
-    horizontal bars, one row a rep, so a team of a hundred stays readable."""
-    import matplotlib
+    horizontal bars, one row a rep, so a team of a hundred stays readable.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+    Drawn on its own Figure with no pyplot and no global rcParams, so that charts can be made
+    in worker threads, off the event loop, side by side.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import Text
 
     font = cjk_font()
     # Without a CJK font, Chinese labels would render as boxes (and warn): fall back to English
     # titles and rep numbers, which the message and workbook also show.
     label_lang = lang if font or lang == "en" else "en"
+    family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     names = [
         rep.name if font or _ascii(rep.name) else f"#{i + 1}" for i, rep in enumerate(summary.reps)
     ] or ["—"]
     by_key = {m.key: m for m in metrics()}
     money = "collected" in by_key and by_key["collected"].format == "money"
     height = min(MAX_CHART_INCHES, max(3.6, 0.28 * len(names) + 1.6))
-    if font:
-        matplotlib.rcParams["font.family"] = [font, "DejaVu Sans"]
-    figure, axes_list = pyplot.subplots(
-        1, 2 if money else 1, figsize=(12 if money else 7.5, height), dpi=100, squeeze=False
+    figure = Figure(figsize=(12 if money else 7.5, height), dpi=100)
+    FigureCanvasAgg(figure)
+    axes_list = figure.subplots(1, 2 if money else 1, squeeze=False)
+    axes = axes_list[0][0]
+    positions = list(range(len(names)))
+    thickness = 0.4
+    bars = ((-thickness / 2, "in_person", "C0"), (thickness / 2, "phone", "C1"))
+    for offset, key, color in bars:
+        metric = by_key.get(key)
+        if metric is None:
+            continue
+        counts = [_as_number(rep.values.get(key)) for rep in summary.reps] or [0.0]
+        axes.barh(
+            [p + offset for p in positions], counts, thickness, color=color,
+            label=texts.t(label_lang, f"summary.chart.{key}"),
+        )  # fmt: skip
+        target = summary.target(metric)
+        if target is not None:
+            axes.axvline(target, linestyle="dashed", color=color, linewidth=1)
+    axes.set_yticks(positions, names, **plain_text(fontsize=8, fontfamily=family))
+    axes.invert_yaxis()
+    axes.set_title(
+        texts.t(label_lang, "summary.chart.visits_title", label=summary.window.label),
+        **plain_text(fontsize=10, fontfamily=family),
     )
-    try:
-        axes = axes_list[0][0]
-        positions = list(range(len(names)))
-        thickness = 0.4
-        for offset, key, color in (
-            (-thickness / 2, "in_person", "C0"),
-            (thickness / 2, "phone", "C1"),
-        ):
-            metric = by_key.get(key)
-            if metric is None:
-                continue
-            counts = [_as_number(rep.values.get(key)) for rep in summary.reps] or [0.0]
-            axes.barh(
-                [p + offset for p in positions], counts, thickness, color=color,
-                label=texts.t(label_lang, f"summary.chart.{key}"),
-            )  # fmt: skip
-            target = summary.target(metric)
-            if target is not None:
-                axes.axvline(target, linestyle="dashed", color=color, linewidth=1)
-        axes.set_yticks(positions, names, fontsize=8)
-        axes.invert_yaxis()
-        axes.set_title(
-            texts.t(label_lang, "summary.chart.visits_title", label=summary.window.label),
-            fontsize=10,
+    legend = axes.legend(prop=FontProperties(family=family, size=8), loc="lower right")
+    for entry in legend.get_texts():
+        entry.update(plain_text())
+    if money:
+        money_axes = axes_list[0][1]
+        amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
+        money_axes.barh(positions, amounts, color="C2")
+        money_axes.set_yticks(positions, [""] * len(positions))
+        money_axes.invert_yaxis()
+        money_axes.set_title(
+            texts.t(label_lang, "summary.chart.collected_title"),
+            **plain_text(fontsize=10, fontfamily=family),
         )
-        axes.legend(fontsize=8, loc="lower right")
-        if money:
-            money_axes = axes_list[0][1]
-            amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
-            money_axes.barh(positions, amounts, color="C2")
-            money_axes.set_yticks(positions, [""] * len(positions))
-            money_axes.invert_yaxis()
-            money_axes.set_title(texts.t(label_lang, "summary.chart.collected_title"), fontsize=10)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        pyplot.close(figure)
+    figure.tight_layout()
+    # Whatever text the layout created on its way (tick labels included) is plain too.
+    for text in figure.findobj(Text):
+        text.update(plain_text())
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
-def _cell(value: Any, timezone: str) -> Any:
+def _value(value: Any, timezone: str) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
     if isinstance(value, Decimal):
@@ -118,13 +132,31 @@ def _cell(value: Any, timezone: str) -> Any:
     return str(value)
 
 
+def _cell(sheet: Any, value: Any, timezone: str) -> Any:
+    """One cell of the workbook. Every text (a rep's name, a note, a header) is a string cell
+    that shows as typed: ``=WEBSERVICE(...)``, ``+1``, ``@SUM(A1)`` are never formulas, not even
+    after someone edits the cell in Excel (the quote prefix)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = _value(value, timezone)
+    if not isinstance(value, str):
+        return WriteOnlyCell(sheet, value=value)
+    # Control characters make the file unreadable for Excel (openpyxl refuses them).
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # openpyxl made a leading "=" a formula
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
+
+
 def workbook_xlsx(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     """A "summary" sheet (one row per rep, team totals last) and the areas' detail sheets.
 
     Written in openpyxl's streaming mode: a team of hundreds of reps has thousands of rows.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     timezone = summary.window.timezone
@@ -135,12 +167,12 @@ def workbook_xlsx(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
         sheet = book.create_sheet(title[:31])
         header_cells = []
         for header in headers:
-            cell = WriteOnlyCell(sheet, value=header)
+            cell = _cell(sheet, header, timezone)
             cell.font = bold
             header_cells.append(cell)
         sheet.append(header_cells)
         for row in rows:
-            sheet.append([_cell(value, timezone) for value in row])
+            sheet.append([_cell(sheet, value, timezone) for value in row])
 
     shown = metrics()
     rows: list[list[Any]] = [

@@ -57,3 +57,41 @@ def test_message_chart_and_workbook(lang: str) -> None:
     ]
     visits = book.worksheets[1]
     assert visits.cell(2, 2).value.isoformat() == "2026-11-28T08:30:00"  # in the team's time
+
+
+UNTRUSTED = ['=WEBSERVICE("http://x")', "+1", "-2", "@SUM(A1)", "\t=1", "\r=1", "Ann $\\x$"]
+
+
+def test_names_that_look_like_mathtext_are_drawn_as_typed() -> None:
+    data = summary()
+    data.reps[:] = [RepLine(i, name, {"in_person": i}) for i, name in enumerate(
+        ["Ann $\\x$", "$$", "$\\frac{", "\\$ 5 $", "$x^2$ and $y$"], start=1
+    )]  # fmt: skip
+    png = chart_png(load_catalogs(), "en", data)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_formula_like_texts_are_string_cells_and_numbers_stay_numbers() -> None:
+    data = summary()
+    data.reps[:] = [
+        RepLine(i, text, {"in_person": i, "next_visits": [text]})
+        for i, text in enumerate(UNTRUSTED, start=1)
+    ]
+    data.sheets[:] = [
+        Sheet("visits", ["summary.col.rep", "summary.col.when", "summary.col.notes"],
+              [[text, NOW, text] for text in UNTRUSTED])
+    ]  # fmt: skip
+    book = openpyxl.load_workbook(io.BytesIO(workbook_xlsx(load_catalogs(), "en", data)))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    # XML reads a bare carriage return back as a line feed; it stays text all the same.
+    typed = [text.replace("\r", "\n") for text in UNTRUSTED]
+    first, visits = book.worksheets
+    assert [c.value for c in first["A"][1:-1]] == typed
+    for cell in [*first["A"][1:-1], *visits["A"][1:], *visits["C"][1:]]:
+        assert cell.data_type == "s", cell.coordinate
+        assert cell.quotePrefix == cell.value.startswith(("=", "+", "-", "@", "\t", "\n"))
+    in_person = [cell for cell in first["B"][1:]]
+    assert [c.value for c in in_person[:-1]] == list(range(1, len(UNTRUSTED) + 1))
+    assert {c.data_type for c in in_person} == {"n"}
+    assert {c.data_type for c in visits["B"][1:]} == {"d"}

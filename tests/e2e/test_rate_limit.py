@@ -1,0 +1,66 @@
+"""A person tapping far too fast is asked once to slow down and their excess taps are dropped;
+everyone else is answered as usual."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.harness import LocalBot
+from bot.settings import LimitsSettings, Settings
+from models.common import Role
+from tests.helpers import join
+
+BURST = 10
+SLOW_DOWN = "Slow down a little"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"limits": LimitsSettings(burst=BURST, per_second=1.0)})
+
+
+async def test_a_burst_of_taps_is_cut_short_and_others_are_served(
+    local_bot: LocalBot, clock: ManualClock
+) -> None:
+    manager = await join(local_bot, 7001, "Nora", Role.MANAGER, "north")
+    rep = await join(local_bot, 7101, "Ann", Role.REP, "north")
+    shown = await manager.send("/summary")
+    earlier = shown[-1]
+    assert earlier.button_texts() == ["◀ 2026-W47"]
+    # /start and /summary took two of the manager's ten; the clock stands still meanwhile.
+    taps = [
+        await local_bot.client.press(7001, earlier.message_id, button_text="◀ 2026-W47")
+        for _ in range(30)
+    ]
+    help_reply = await rep.send("/help")
+    await asyncio.gather(*(local_bot.tracker.wait(update_id) for update_id in taps))
+
+    received = [m.text or m.caption or "" for m in await manager.bot_messages()]
+    assert sum(SLOW_DOWN in text for text in received) == 1
+    past_weeks = [t for t in received if t.startswith("📊 Weekly meeting") and "2026-W47" in t]
+    assert len(past_weeks) == BURST - 2
+    assert help_reply and not any(SLOW_DOWN in (m.text or "") for m in help_reply)
+
+    # Three seconds later three taps are there again, and no second warning is needed.
+    await clock.advance(timedelta(seconds=3))
+    for _ in range(3):
+        replies = await manager.tap("◀ 2026-W47", earlier.message_id)
+        assert replies[0].text and "2026-W47" in replies[0].text
+    replies = await manager.tap("◀ 2026-W47", earlier.message_id)
+    assert [m.text for m in replies] == [
+        "⏳ Slow down a little: too many taps at once. Wait a few seconds, then try again."
+    ]
+
+
+async def test_the_slow_down_message_is_in_the_persons_language(
+    local_bot: LocalBot,
+) -> None:
+    rep = await join(local_bot, 7102, "王伟", Role.REP, "north", lang="zh")
+    sent = [await local_bot.client.send_message(7102, "/help") for _ in range(BURST + 5)]
+    await asyncio.gather(*(local_bot.tracker.wait(update_id) for update_id in sent))
+    received = [m.text or "" for m in await rep.bot_messages()]
+    assert received.count("⏳ 操作太快了，请稍等几秒再试。") == 1
