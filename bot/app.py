@@ -123,7 +123,7 @@ async def after_initialize(app: Application[Any, Any, Any, Any, Any, Any]) -> No
     """Work that needs the bot's identity: run once `app.initialize()` succeeded."""
     deps = deps_of(app)
     deps.bot_username = app.bot.username
-    await publish_default_menus(app.bot, deps.texts)
+    await publish_default_menus(app.bot, deps.texts, deps.settings.language_default())
 
 
 async def start_background(app: SalesApp, *, scheduler: bool = True) -> Background:
