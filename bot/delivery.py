@@ -143,7 +143,7 @@ class Sender:
         self.texts = texts
         self.instance = instance or instance_name()
         self.pacer = _Pacer(settings)
-        self.policy = RetryPolicy.of(settings)
+        self.policy = RetryPolicy(settings)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}

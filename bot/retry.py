@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -39,30 +38,23 @@ def is_final(exc: TelegramError) -> bool:
     return isinstance(exc, BadRequest | Forbidden)
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int
-    backoff_base: float
-    backoff_max: float
+    """The rules above, read from the ``[delivery]`` settings each time they are applied."""
 
-    @classmethod
-    def of(cls, settings: DeliverySettings) -> RetryPolicy:
-        return cls(
-            max_attempts=settings.max_attempts,
-            backoff_base=settings.backoff_base_seconds,
-            backoff_max=settings.backoff_max_seconds,
-        )
+    def __init__(self, settings: DeliverySettings) -> None:
+        self.settings = settings
 
     def backoff(self, attempts: int) -> float:
         """The pause after the ``attempts``-th failed attempt (1-based)."""
-        return float(min(self.backoff_base * 2 ** max(attempts - 1, 0), self.backoff_max))
+        base, cap = self.settings.backoff_base_seconds, self.settings.backoff_max_seconds
+        return float(min(base * 2 ** max(attempts - 1, 0), cap))
 
     def delay_after(self, exc: TelegramError, attempts: int) -> float | None:
         """Seconds to wait before trying again after ``attempts`` counted failures, or None to
         give up. A 429 is Telegram's pacing, not a failure: it is not counted."""
         if isinstance(exc, RetryAfter):
             return flood_wait(exc)
-        if is_final(exc) or attempts >= self.max_attempts:
+        if is_final(exc) or attempts >= self.settings.max_attempts:
             return None
         return self.backoff(attempts)
 

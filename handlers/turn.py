@@ -156,7 +156,7 @@ async def send_replies(ctx: Ctx, update: Update, replies: list[Reply]) -> None:
     are not tried: the deadline bounds how long the person's next updates wait behind them.
     """
     settings = ctx.deps.settings.delivery
-    policy = RetryPolicy.of(settings)
+    policy = RetryPolicy(settings)
     deadline = time.monotonic() + settings.reply_deadline_seconds
     chat_id = _chat_id(update)
     for index, reply in enumerate(replies):
