@@ -44,6 +44,11 @@ class RetryPolicy:
     def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
 
+    def reply_deadline(self) -> float:
+        """The ``time.monotonic()`` by which a direct reply starting now is delivered or given up:
+        the person is waiting, and their next updates wait behind it."""
+        return time.monotonic() + self.settings.reply_deadline_seconds
+
     def backoff(self, attempts: int) -> float:
         """The pause after the ``attempts``-th failed attempt (1-based)."""
         base, cap = self.settings.backoff_base_seconds, self.settings.backoff_max_seconds

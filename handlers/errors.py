@@ -12,6 +12,8 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.context import Ctx
+from bot.retry import GaveUp, RetryPolicy
+from handlers.replies import Reply, deliver
 from handlers.turn import language_for
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,9 @@ async def on_error(update: object, ctx: Ctx) -> None:
     if isinstance(error, Forbidden):
         return
     lang = await language_for(ctx.deps, update)
+    policy = RetryPolicy(ctx.deps.settings.delivery)
+    apology = Reply(text=ctx.deps.texts.t(lang, "errors.unexpected"))
     try:
-        await ctx.bot.send_message(
-            update.effective_chat.id, ctx.deps.texts.t(lang, "errors.unexpected")
-        )
-    except TelegramError:
-        log.warning("could not apologise for update %s", update_id)
+        await deliver(ctx.bot, update.effective_chat.id, apology, policy, policy.reply_deadline())
+    except (GaveUp, TelegramError) as exc:
+        log.warning("could not apologise for update %s: %s", update_id, exc)

@@ -155,9 +155,8 @@ async def send_replies(ctx: Ctx, update: Update, replies: list[Reply]) -> None:
     apology (which would say that nothing was saved). Replies after one that ran out of time
     are not tried: the deadline bounds how long the person's next updates wait behind them.
     """
-    settings = ctx.deps.settings.delivery
-    policy = RetryPolicy(settings)
-    deadline = time.monotonic() + settings.reply_deadline_seconds
+    policy = RetryPolicy(ctx.deps.settings.delivery)
+    deadline = policy.reply_deadline()
     chat_id = _chat_id(update)
     for index, reply in enumerate(replies):
         if time.monotonic() >= deadline:
@@ -174,7 +173,7 @@ async def send_replies(ctx: Ctx, update: Update, replies: list[Reply]) -> None:
                 index + 1, len(replies), reply.chat_id or chat_id, exc,
                 exc_info=not isinstance(exc, GaveUp | TelegramError),
             )  # fmt: skip
-            if isinstance(exc, Forbidden):
+            if isinstance(exc, Forbidden) and (reply.chat_id or chat_id) == chat_id:
                 return  # blocked by the person: the other replies cannot arrive either
 
 
