@@ -147,7 +147,7 @@ async def after_initialize(app: Application[Any, Any, Any, Any, Any, Any]) -> No
         log.info(
             "inline mode is off for @%s: customer search asks for typed text", app.bot.username
         )
-    await publish_default_menus(app.bot, deps.texts)
+    await publish_default_menus(app.bot, deps.texts, deps.settings.language_default())
 
 
 async def start_background(app: SalesApp, *, scheduler: bool = True) -> Background:

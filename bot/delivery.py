@@ -3,9 +3,10 @@
 - One instance at a time holds the sender role (a lease row), so the limits hold bot-wide.
 - At most ``per_chat_per_second`` messages to one chat and ``global_per_second`` overall: sends
   are spaced evenly, a little below both limits, rather than sent in bursts.
-- 429 pauses every send for ``retry_after``; 5xx and network errors are retried with exponential
-  backoff; after ``max_attempts`` the row fails and the admins are alerted; 403 marks the person
-  unreachable and tells their manager once.
+- Retries follow bot/retry.py, the one policy direct replies use too: 429 pauses every send for
+  ``retry_after``; 5xx and network errors are retried with exponential backoff; after
+  ``max_attempts`` the row fails and the admins are alerted; 403 marks the person unreachable and
+  tells their manager once.
 - A row is marked "sending" (with a lease) before the API call and "sent" after Telegram accepted
   it. If the process dies in between, the lease expires and the row is sent again: at-least-once
   in that window, because Telegram offers no way to ask whether a message arrived. A graceful stop
@@ -34,6 +35,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.i18n import Catalogs
+from bot.retry import RetryPolicy, flood_wait
 from bot.settings import DeliverySettings
 from handlers.replies import split_text
 from models.outbox import OutboxMessage, OutboxStatus
@@ -141,6 +143,7 @@ class Sender:
         self.texts = texts
         self.instance = instance or instance_name()
         self.pacer = _Pacer(settings)
+        self.policy = RetryPolicy(settings)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
@@ -386,8 +389,7 @@ class Sender:
 
     async def _on_retry_after(self, row: OutboxMessage, exc: RetryAfter) -> None:
         assert row.id is not None
-        retry = exc.retry_after
-        seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
+        seconds = flood_wait(exc)
         self.retry_after_count += 1
         self.pacer.hold_all(seconds)
         until = self.clock.now() + timedelta(seconds=seconds)
@@ -416,13 +418,10 @@ class Sender:
 
     async def _on_transient(self, row: OutboxMessage, exc: TelegramError) -> None:
         assert row.id is not None
-        if row.attempts >= self.settings.max_attempts:
+        backoff = self.policy.delay_after(exc, row.attempts)
+        if backoff is None:
             await self._fail(row, f"gave up after {row.attempts} attempts: {exc}")
             return
-        backoff = min(
-            self.settings.backoff_base_seconds * 2 ** (row.attempts - 1),
-            self.settings.backoff_max_seconds,
-        )
         log.info("outbox row %s: %s; retry in %.1f s", row.id, exc, backoff)
         async with transaction(self.sessions) as session:
             await outbox.mark_retry(

@@ -188,7 +188,7 @@ class LocalBot:
         return due + (1 if later is not None and later > now else 0)
 
     async def chat(
-        self, user_id: int, first_name: str, language_code: str = "en", last_name: str = ""
+        self, user_id: int, first_name: str, language_code: str | None = "en", last_name: str = ""
     ) -> Chat:
         await self.client.add_user(
             user_id, first_name, last_name=last_name or None, language_code=language_code

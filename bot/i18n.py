@@ -34,6 +34,15 @@ def language_from_telegram(code: str | None, fallback: str = DEFAULT_LANGUAGE) -
     return primary if primary in LANGUAGES else fallback
 
 
+def person_language(*, chosen: str | None, client_code: str | None, default: str) -> str:
+    """The one rule for the language a person is answered in: their own choice (stored), else
+    their Telegram client's language when the bot speaks it, else the configured default (their
+    team's language, or ``[defaults] language``; see ``Settings.language_default``)."""
+    if chosen in LANGUAGES:
+        return chosen
+    return language_from_telegram(client_code, default)
+
+
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name}
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
@@ -14,6 +16,28 @@ UpdateListener = Callable[[int], None]
 UpdateGate = Callable[[object], Awaitable[bool]]
 # PTB takes its semaphore before ours; it must never be the one that limits.
 UNBOUNDED = 1_000_000
+
+
+class _Slot:
+    """One update's share of the concurrency limit, which it may lend out while it waits."""
+
+    def __init__(self, slots: asyncio.BoundedSemaphore) -> None:
+        self.slots = slots
+        self.held = False
+
+    async def take(self) -> None:
+        await self.slots.acquire()
+        self.held = True
+
+    def give(self) -> None:
+        # Only what was taken is given back, even when a take was cancelled half-way.
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+
+# The slot of the update being handled; PTB runs a handler in the task of its update.
+_current_slot: ContextVar[_Slot | None] = ContextVar("current_slot", default=None)
 
 
 def ordering_key(update: object) -> int | None:
@@ -56,8 +80,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiters[key] = self._waiters.get(key, 0) + 1
             try:
-                async with lock, self._slots:
-                    await coroutine
+                async with lock:
+                    slot = _Slot(self._slots)
+                    await slot.take()
+                    token = _current_slot.set(slot)
+                    try:
+                        await coroutine
+                    finally:
+                        _current_slot.reset(token)
+                        slot.give()
             finally:
                 self._waiters[key] -= 1
                 if self._waiters[key] == 0:
@@ -73,3 +104,18 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down: the Application awaits the running updates itself."""
+
+
+@contextlib.asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """Lend the current update's concurrency slot to other people while this one only waits
+    (a reply's retry pause); the person's own lock stays held, so their updates keep order."""
+    slot = _current_slot.get()
+    if slot is None or not slot.held:
+        yield
+        return
+    slot.give()
+    try:
+        yield
+    finally:
+        await slot.take()

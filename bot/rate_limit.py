@@ -18,7 +18,8 @@ from telegram.error import TelegramError
 
 from bot.clock import Clock
 from bot.context import deps_of
-from bot.i18n import language_from_telegram
+from bot.i18n import person_language
+from bot.retry import GaveUp, RetryPolicy
 from bot.settings import LimitsSettings
 from handlers.replies import Reply, deliver
 from services import users
@@ -107,14 +108,17 @@ class UpdateGate:
         sender = update.effective_user
         assert sender is not None
         deps = deps_of(self.app)
-        lang = language_from_telegram(sender.language_code, deps.settings.default_language)
         async with deps.sessions() as session:
             user = await users.by_telegram_id(session, sender.id)
-        if user is not None:
-            lang = user.language
+        lang = person_language(
+            chosen=user.language if user is not None else None,
+            client_code=sender.language_code,
+            default=deps.settings.language_default(),
+        )
+        policy = RetryPolicy(deps.settings.delivery)
         try:
             # To the person's private chat: their chat id is their user id.
             reply = Reply(text=deps.texts.t(lang, "limits.slow_down"))
-            await deliver(self.app.bot, sender.id, reply)
-        except TelegramError as exc:
+            await deliver(self.app.bot, sender.id, reply, policy, policy.reply_deadline())
+        except (TelegramError, GaveUp) as exc:
             log.info("could not ask person %s to slow down: %s", sender.id, exc)

@@ -164,6 +164,9 @@ class DeliverySettings(_Section):
     # How long one instance holds the sender role before another may take it over.
     sender_lease_seconds: int = Field(default=15, ge=3)
     poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    # A direct reply is retried (by the same rules) for at most this long after its turn
+    # committed: the person is waiting, and their next updates wait behind it.
+    reply_deadline_seconds: float = Field(default=60.0, gt=0, le=600)
 
 
 class SchedulerSettings(_Section):
@@ -535,6 +538,11 @@ class Settings(BaseSettings):
         if self._defaults is None:
             self._defaults = TeamSettings.model_validate(self.defaults)
         return self._defaults.language
+
+    def language_default(self, team_key: str | None = None) -> str:
+        """The language of a person who chose none and whose Telegram client's language the
+        bot does not speak: their team's, else ``[defaults] language``."""
+        return self.team(team_key).language if team_key else self.default_language
 
     @property
     def database_url(self) -> str:

@@ -55,9 +55,12 @@ def _bot_commands(texts: Catalogs, lang: str, role: Role | None) -> list[BotComm
     return [BotCommand(c.name, texts.t(lang, c.description_key)[:256]) for c in wanted]
 
 
-async def publish_default_menus(bot: Bot, texts: Catalogs) -> None:
-    """The menu everyone sees before their own is set: the commands every role has."""
-    await bot.set_my_commands(_bot_commands(texts, "en", None), scope=BotCommandScopeDefault())
+async def publish_default_menus(bot: Bot, texts: Catalogs, default_language: str) -> None:
+    """The menu everyone sees before their own is set: the commands every role has, in their
+    client's language, else (no language_code, or one we do not speak) the configured one."""
+    await bot.set_my_commands(
+        _bot_commands(texts, default_language, None), scope=BotCommandScopeDefault()
+    )
     for lang in LANGUAGES:
         await bot.set_my_commands(
             _bot_commands(texts, lang, None), scope=BotCommandScopeDefault(), language_code=lang

@@ -1,4 +1,8 @@
-"""The last resort: errors no turn handled are logged with the update id and apologised for."""
+"""The last resort: errors no turn handled are logged with the update id and apologised for.
+
+A turn (handlers/turn.py) answers its own failures and never lets one escape after its work
+committed, so what arrives here happened before any work of the update was saved.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.context import Ctx
-from bot.i18n import language_from_telegram
+from bot.retry import GaveUp, RetryPolicy
+from handlers.replies import Reply, deliver
+from handlers.turn import language_for
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +31,10 @@ async def on_error(update: object, ctx: Ctx) -> None:
         return
     if isinstance(error, Forbidden):
         return
-    sender = update.effective_user
-    lang = language_from_telegram(sender.language_code if sender else None)
+    lang = await language_for(ctx.deps, update)
+    policy = RetryPolicy(ctx.deps.settings.delivery)
+    apology = Reply(text=ctx.deps.texts.t(lang, "errors.unexpected"))
     try:
-        await ctx.bot.send_message(
-            update.effective_chat.id, ctx.deps.texts.t(lang, "errors.unexpected")
-        )
-    except TelegramError:
-        log.warning("could not apologise for update %s", update_id)
+        await deliver(ctx.bot, update.effective_chat.id, apology, policy, policy.reply_deadline())
+    except (GaveUp, TelegramError) as exc:
+        log.warning("could not apologise for update %s: %s", update_id, exc)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from telegram import (
     Bot,
@@ -17,7 +20,10 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
+from bot.retry import RetryPolicy, send_retrying
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -108,20 +114,33 @@ def _markup(reply: Reply) -> ReplyMarkup | None:
     return inline_markup(reply.buttons)
 
 
-async def deliver(bot: Bot, default_chat_id: int, reply: Reply) -> int | None:
-    """Send or edit one reply; returns the message id of the (last) message sent."""
+async def deliver(
+    bot: Bot, default_chat_id: int, reply: Reply, policy: RetryPolicy, deadline: float
+) -> int | None:
+    """Send or edit one reply, retried by the one retry policy (bot/retry.py) until
+    ``deadline``; returns the message id of the (last) message sent.
+
+    Raises ``GaveUp`` or Telegram's refusal (400, 403) when the reply could not be delivered.
+    """
     chat_id = reply.chat_id or default_chat_id
+
+    def retrying(call: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        return send_retrying(call, policy, deadline)
+
     if reply.edit_message_id is not None:
         try:
-            await bot.edit_message_text(
-                reply.text[: MessageLimit.MAX_TEXT_LENGTH],
-                chat_id=chat_id,
-                message_id=reply.edit_message_id,
-                reply_markup=inline_markup(reply.buttons),
-                parse_mode=ParseMode.HTML,
+            await retrying(
+                lambda: bot.edit_message_text(
+                    reply.text[: MessageLimit.MAX_TEXT_LENGTH],
+                    chat_id=chat_id,
+                    message_id=reply.edit_message_id,
+                    reply_markup=inline_markup(reply.buttons),
+                    parse_mode=ParseMode.HTML,
+                )
             )
         except BadRequest as exc:
-            # The user saw it already ("not modified") or deleted it; neither is worth a failure.
+            # The user saw it already ("not modified", also when an earlier attempt that timed
+            # out did arrive) or deleted it; neither is worth a failure.
             if (
                 "not modified" not in exc.message.lower()
                 and "not found" not in exc.message.lower()
@@ -130,18 +149,19 @@ async def deliver(bot: Bot, default_chat_id: int, reply: Reply) -> int | None:
             log.debug("edit of message %s skipped: %s", reply.edit_message_id, exc.message)
         return reply.edit_message_id
     if reply.attachment is not None:
-        return await _send_file(bot, chat_id, reply, reply.attachment)
+        attachment = reply.attachment
+        return await retrying(lambda: _send_file(bot, chat_id, reply, attachment))
     parts = split_text(reply.text)
     message_id: int | None = None
+    # Each part is retried on its own, so a part Telegram accepted is never sent again.
     for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        message = await bot.send_message(
-            chat_id,
-            part,
-            parse_mode=ParseMode.HTML,
-            reply_markup=_markup(reply) if last else None,
-            disable_web_page_preview=True,
-        )
+        markup = _markup(reply) if index == len(parts) - 1 else None
+        message = await retrying(
+            functools.partial(
+                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
+                reply_markup=markup, disable_web_page_preview=True,
+            )
+        )  # fmt: skip
         message_id = message.message_id
     return message_id
 

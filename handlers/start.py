@@ -38,8 +38,10 @@ async def _redeem(turn: Turn, payload: str) -> None:
     name, username = sender_name(turn.update)
     user = await invites.redeem(
         turn.session, payload=payload, telegram_id=sender.id, display_name=name,
-        username=username, language=turn.lang, now=turn.now,
+        username=username, now=turn.now, client_language=sender.language_code,
+        settings=turn.deps.settings,
     )  # fmt: skip
+    turn.lang = user.language
     turn.user = user
     role = Role(user.role)
     team = await teams.get_team(turn.session, user.team_id) if user.team_id else None

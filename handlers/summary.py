@@ -7,8 +7,8 @@ from datetime import date
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.commands import declare
-from handlers.replies import Attachment, Button, Keyboard, Reply, deliver
-from handlers.turn import Turn, turn_handler
+from handlers.replies import Attachment, Button, Keyboard, Reply
+from handlers.turn import Turn, send_replies, turn_handler
 from models.common import Role
 from models.team import Team
 from services import teams
@@ -72,8 +72,7 @@ async def _send_files(turn: Turn, summary: TeamSummary, nav: Keyboard) -> None:
         for _part, caption, file in file_parts(turn.deps.texts, turn.lang, summary, files)
     ] or [Reply(turn.t("summary.files_failed"))]
     shown[-1].buttons = nav
-    for reply in shown:
-        await deliver(turn.ctx.bot, turn.chat_id, reply)
+    await send_replies(turn.ctx, turn.update, shown)
 
 
 def _nav(turn: Turn, kind: PeriodKind, day: date, team_id: int | None) -> Keyboard:

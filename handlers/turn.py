@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,10 +16,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import Ctx, Deps
-from bot.i18n import language_from_telegram
+from bot.i18n import person_language
+from bot.retry import GaveUp, RetryPolicy
+from bot.settings import Settings
 from handlers.error_text import escaped_params
 from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
@@ -108,13 +111,12 @@ async def _load_sender(session: AsyncSession, update: Update, deps: Deps) -> Use
     if sender.id in deps.settings.access.admins and (
         user is None or user.role != Role.ADMIN or not user.active
     ):
-        language = user.language if user else language_from_telegram(sender.language_code)
         return await users.register_config_admin(
             session,
             telegram_id=sender.id,
             display_name=name,
             username=username,
-            language=language,
+            language=language_of(deps.settings, update, user),
             now=now,
         )
     if user is not None and user.active:
@@ -122,9 +124,57 @@ async def _load_sender(session: AsyncSession, update: Update, deps: Deps) -> Use
     return user
 
 
-async def send_replies(ctx: Ctx, chat_id: int, replies: list[Reply]) -> None:
-    for reply in replies:
-        await deliver(ctx.bot, chat_id, reply)
+def language_of(settings: Settings, update: Update, user: User | None) -> str:
+    """The language to answer the sender of ``update`` in, by the one rule of
+    ``bot.i18n.person_language``: their choice, their client's language, the configured default."""
+    sender = update.effective_user
+    return person_language(
+        chosen=user.language if user is not None else None,
+        client_code=sender.language_code if sender is not None else None,
+        default=settings.language_default(),
+    )
+
+
+async def language_for(deps: Deps, update: Update) -> str:
+    """``language_of`` the sender, reading their stored choice outside any turn."""
+    sender = update.effective_user
+    user = None
+    if sender is not None:
+        try:
+            async with deps.sessions() as session:
+                user = await users.by_telegram_id(session, sender.id)
+        except Exception:
+            log.warning("could not read the language of %s; using the rule's fallbacks", sender.id)
+    return language_of(deps.settings, update, user)
+
+
+async def send_replies(ctx: Ctx, update: Update, replies: list[Reply]) -> None:
+    """Deliver a committed turn's replies in order, each retried by the one retry policy.
+
+    The work is committed, so a reply that cannot be delivered is logged, never replaced by an
+    apology (which would say that nothing was saved). Replies after one that ran out of time
+    are not tried: the deadline bounds how long the person's next updates wait behind them.
+    """
+    policy = RetryPolicy(ctx.deps.settings.delivery)
+    deadline = policy.reply_deadline()
+    chat_id = _chat_id(update)
+    for index, reply in enumerate(replies):
+        if time.monotonic() >= deadline:
+            log.error(
+                "update %s: reply %s of %s not sent, out of time", update.update_id, index + 1,
+                len(replies),
+            )  # fmt: skip
+            continue
+        try:
+            await deliver(ctx.bot, chat_id, reply, policy, deadline)
+        except Exception as exc:
+            log.error(
+                "update %s: reply %s of %s to chat %s not delivered: %s", update.update_id,
+                index + 1, len(replies), reply.chat_id or chat_id, exc,
+                exc_info=not isinstance(exc, GaveUp | TelegramError),
+            )  # fmt: skip
+            if isinstance(exc, Forbidden) and (reply.chat_id or chat_id) == chat_id:
+                return  # blocked by the person: the other replies cannot arrive either
 
 
 async def answer_callback(update: Update) -> None:
@@ -136,6 +186,9 @@ async def answer_callback(update: Update) -> None:
         await query.answer()
     except BadRequest as exc:
         log.debug("callback answer refused: %s", exc.message)
+    except TelegramError as exc:
+        # Only the spinner: Telegram stops it by itself; the turn's replies must still go out.
+        log.info("callback of update %s not answered: %s", update.update_id, exc)
 
 
 @dataclass
@@ -170,9 +223,13 @@ def turn_handler(
                 return
             if outcome.queued and ctx.deps.sender is not None:
                 ctx.deps.sender.wake()
-            await send_replies(ctx, _chat_id(update), outcome.replies)
+            await send_replies(ctx, update, outcome.replies)
             for task in outcome.after_commit:
-                await task()
+                try:
+                    await task()
+                except Exception:
+                    # Committed work: an apology now would be untrue; the failure is logged.
+                    log.exception("update %s: follow-up after commit failed", update.update_id)
 
         return handler
 
@@ -186,7 +243,7 @@ async def _run(
     sender = update.effective_user
     assert sender is not None
     deps = ctx.deps
-    lang = language_from_telegram(sender.language_code, deps.settings.default_language)
+    lang = language_of(deps.settings, update, None)
     try:
         async with deps.sessions() as session, session.begin():
             await updates.serialize_person(session, sender.id)
@@ -194,7 +251,7 @@ async def _run(
                 log.info("update %s was delivered again; ignored", update.update_id)
                 return None
             user = await _load_sender(session, update, deps)
-            lang = user.language if user is not None else lang
+            lang = language_of(deps.settings, update, user)
             turn = Turn(update, ctx, session, user, lang)
             refusal = _refusal(user, roles, registered)
             if refusal is not None:
@@ -205,10 +262,10 @@ async def _run(
     except UserFacingError as exc:
         params = _dates_shown(escaped_params(exc.params), lang)
         return _Outcome([Reply(text=deps.texts.t(lang, exc.key, **params))])
-    except TelegramError:
-        raise
     except Exception:
-        log.exception("update %s failed", update.update_id)
+        # Whatever failed (a bug, the database, a Telegram call made during the work), the
+        # transaction was rolled back: "nothing was saved" is true.
+        log.exception("update %s failed; its work was rolled back", update.update_id)
         return _Outcome([Reply(text=deps.texts.t(lang, "errors.unexpected"))])
 
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.i18n import person_language
+from bot.settings import Settings
 from models.common import Role
 from models.invite import Invite
 from models.team import Team
@@ -146,10 +148,16 @@ async def redeem(
     telegram_id: int,
     display_name: str,
     username: str | None,
-    language: str,
     now: datetime,
+    language: str | None = None,
+    client_language: str | None = None,
+    settings: Settings | None = None,
 ) -> User:
-    """Register the person with the invite's role and team; the code then cannot be used again."""
+    """Register the person with the invite's role and team; the code then cannot be used again.
+
+    A newcomer's language is ``language`` when given, else by the one rule
+    (``bot.i18n.person_language``): their Telegram client's, else their new team's default.
+    """
     code_hash = hash_code(payload.removeprefix(DEEP_LINK_PREFIX))
     invite = (await session.exec(select(Invite).where(Invite.code_hash == code_hash))).first()
     if invite is None:
@@ -169,6 +177,7 @@ async def redeem(
     if existing is not None and existing.active:
         raise UserFacingError("invite.already_registered")
     role = Role(invite.role)
+    team: Team | None = None
     if invite.team_id is not None:
         team = await session.get(Team, invite.team_id)
         if team is None or team.archived:
@@ -190,6 +199,11 @@ async def redeem(
         raise UserFacingError("invite.used")
     before = None
     if existing is None:
+        if language is None:
+            if settings is None:
+                raise ValueError("redeem needs a language or the settings to find one")
+            default = settings.language_default(team.key if team is not None else None)
+            language = person_language(chosen=None, client_code=client_language, default=default)
         user = User(
             telegram_id=telegram_id, display_name=display_name, username=username, role=role,
             team_id=invite.team_id, language=language, created_at=now, updated_at=now,

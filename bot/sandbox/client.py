@@ -141,14 +141,15 @@ class SandboxClient:
         *,
         last_name: str | None = None,
         username: str | None = None,
-        language_code: str = "en",
+        language_code: str | None = "en",
     ) -> dict[str, Any]:
+        """``language_code=None``: a client that reports no language."""
         body = {
             "id": id,
             "first_name": first_name,
             "last_name": last_name,
             "username": username,
-            "language_code": language_code,
+            "language_code": language_code or "",
         }
         result: dict[str, Any] = await self._request("POST", "/users", body)
         return result

@@ -121,7 +121,8 @@ class ControlApi:
                 first_name=_str(body, "first_name"),
                 last_name=_str(body, "last_name", None),
                 username=_str(body, "username", None),
-                language_code=_str(body, "language_code", "en"),
+                # "" is a client that reports no language (Telegram then omits the field).
+                language_code=_str(body, "language_code", "en") or None,
             )
         )
         return _ok(user.to_api() | {"blocked": user.blocked})
