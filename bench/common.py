@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.app import Runtime, open_runtime
-from bot.clock import ManualClock
-from bot.db import create_engine, normalize_url
 from bot.migrate import upgrade
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.db import create_engine, normalize_url
+from core.settings import load_settings
 
 BENCH_CONFIG = """
 [logging]
@@ -84,7 +84,7 @@ class ExternalSandbox:
         import httpx
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.sandbox", "--port", str(self.port)],
+            [sys.executable, "-m", "sandbox", "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30

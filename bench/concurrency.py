@@ -24,11 +24,11 @@ from sqlmodel import col, select
 
 from bench.common import ExternalSandbox, bench_runtime
 from bot.app import Runtime
-from bot.db import transaction
-from bot.harness import LocalBot
-from bot.sandbox import SandboxClient
+from core.db import transaction
 from models.common import Role
 from models.visit import Visit
+from sandbox import SandboxClient
+from sandbox.harness import LocalBot
 from services import invites, teams
 from services.customers import CustomerInput, create_customer
 from tests.instances import two_instances

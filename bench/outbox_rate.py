@@ -14,9 +14,9 @@ import time
 from collections import defaultdict
 
 from bench.common import bench_runtime
-from bot.db import transaction
-from bot.harness import LocalBot
-from bot.sandbox import Sandbox, SandboxClient
+from core.db import transaction
+from sandbox import Sandbox, SandboxClient
+from sandbox.harness import LocalBot
 from services import outbox
 
 CHATS = 300

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ExternalSandbox, bench_runtime
-from bot.sandbox import SandboxClient
+from sandbox import SandboxClient
 
 IDLE_SECONDS = 5
 

@@ -26,7 +26,7 @@ from sqlmodel import col
 
 from bench.common import bench_runtime
 from bot.app import Runtime
-from bot.db import transaction
+from core.db import transaction
 from models.customer import Customer
 from models.plan import PlannedVisit
 from models.receivable import Payment, Promise, Receivable

@@ -22,10 +22,10 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench.common import ExternalSandbox, bench_runtime
-from bot.db import transaction
-from bot.harness import LocalBot
-from bot.sandbox import SandboxClient
+from core.db import transaction
 from models.common import Role
+from sandbox import SandboxClient
+from sandbox.harness import LocalBot
 from services import invites, teams
 from services.customers import CustomerInput, create_customer
 

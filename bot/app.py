@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import scheduler.jobs  # noqa: F401  (registers every scheduled job)
-from bot.clock import Clock, SystemClock
 from bot.context import DEPS_KEY, Ctx, Deps, SalesApp, deps_of
-from bot.db import SessionFactory, create_engine, create_session_factory, transaction
 from bot.delivery import Sender, instance_name
-from bot.i18n import Catalogs, load_catalogs
 from bot.migrate import ensure_current
 from bot.ordering import PerUserUpdateProcessor
 from bot.rate_limit import UpdateGate
-from bot.settings import ConfigError, Settings
+from core.clock import Clock, SystemClock
+from core.db import SessionFactory, create_engine, create_session_factory, transaction
+from core.i18n import Catalogs, load_catalogs
+from core.settings import ConfigError, Settings
 from handlers import (
     approvals,
     collections,

@@ -14,7 +14,6 @@ import typer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import Runtime, open_runtime
-from bot.db import DatabaseMissingError, create_engine, transaction
 from bot.logs import setup_logging
 from bot.migrate import (
     UPGRADE_COMMAND,
@@ -23,7 +22,8 @@ from bot.migrate import (
     head_revision,
     upgrade,
 )
-from bot.settings import ConfigError, Settings, load_settings
+from core.db import DatabaseMissingError, create_engine, transaction
+from core.settings import ConfigError, Settings, load_settings
 from models.common import Role
 from models.user import User
 from scheduler.core import Scheduler
@@ -170,7 +170,7 @@ def demo(
     ] = None,
 ) -> None:
     """Try salesbot with a demo company on a local fake Telegram: no token, no network."""
-    from bot.demo import run_demo
+    from sandbox.demo import run_demo
 
     setup_logging("WARNING")
     # Whatever bytes a person pipes in or puts in a script are text to the demo, never a crash.
@@ -195,7 +195,7 @@ def sandbox(
     ] = False,
 ) -> None:
     """Run the fake Telegram Bot API alone (point SALESBOT_API_URL at it)."""
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
 
     setup_logging("INFO")
     with Sandbox(port=port, inline_mode=inline_mode) as server:
@@ -363,14 +363,14 @@ def invite_revoke(
 
 def _echo_or_fail(settings: Settings, work: Callable[[Runtime], Awaitable[str]]) -> None:
     """Run ``work`` and print its answer; a refusal is printed in English with exit code 2."""
-    from services.errors import UserFacingError
+    from core.errors import UserFacingError
 
     try:
         typer.echo(run_async(lambda: _with_runtime(settings, work)))
     except ConfigError as exc:
         fail(str(exc))
     except UserFacingError as exc:
-        from bot.i18n import load_catalogs
+        from core.i18n import load_catalogs
 
         fail(load_catalogs().t("en", exc.key, **exc.params))
 
@@ -470,7 +470,7 @@ def user_code(
     config: ConfigOption = None,
 ) -> None:
     """Set the employee code that imports match in the owner column (负责人)."""
-    from services.errors import UserFacingError
+    from core.errors import UserFacingError
     from services.users import set_employee_code
 
     if (code is None) == (not clear):

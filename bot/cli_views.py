@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from bot.settings import WEEKDAYS, Settings, TeamSettings
+from core.settings import WEEKDAYS, Settings, TeamSettings
 from models.team import Team
 
 

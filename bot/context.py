@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.clock import Clock
-from bot.db import SessionFactory
-from bot.i18n import Catalogs
-from bot.settings import Settings
+from core.clock import Clock
+from core.db import SessionFactory
+from core.i18n import Catalogs
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from bot.delivery import Sender

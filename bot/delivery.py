@@ -32,11 +32,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.clock import Clock
-from bot.db import SessionFactory, transaction
-from bot.i18n import Catalogs
 from bot.retry import RetryPolicy, flood_wait
-from bot.settings import DeliverySettings
+from core.clock import Clock
+from core.db import SessionFactory, transaction
+from core.i18n import Catalogs
+from core.settings import DeliverySettings
 from handlers.replies import split_text
 from models.outbox import OutboxMessage, OutboxStatus
 from services import alerts, outbox, sender_lease

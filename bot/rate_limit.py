@@ -16,11 +16,11 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.clock import Clock
 from bot.context import deps_of
-from bot.i18n import person_language
 from bot.retry import GaveUp, RetryPolicy
-from bot.settings import LimitsSettings
+from core.clock import Clock
+from core.i18n import person_language
+from core.settings import LimitsSettings
 from handlers.replies import Reply, deliver
 from services import users
 

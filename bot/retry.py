@@ -22,7 +22,7 @@ from typing import TypeVar
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.ordering import slot_released
-from bot.settings import DeliverySettings
+from core.settings import DeliverySettings
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ from bot.app import (
     stop_background,
 )
 from bot.context import SalesApp
-from bot.db import transaction
+from core.db import transaction
 from services.users import has_active_admin
 
 log = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from bot.app import (
     stop_background,
 )
 from bot.context import SalesApp
-from bot.db import transaction
 from bot.logs import EveryMinute
-from bot.settings import WebhookSettings
+from core.db import transaction
+from core.settings import WebhookSettings
 from services import outbox
 
 log = logging.getLogger(__name__)

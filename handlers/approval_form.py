@@ -13,7 +13,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.i18n import format_money
+from core.errors import UserFacingError
+from core.i18n import format_money
+from core.periods import format_day, format_short_day
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
@@ -32,9 +34,7 @@ from services.approval_types import (
     get_type,
     ordered_types,
 )
-from services.errors import UserFacingError
 from services.money import percent_off
-from services.periods import format_day, format_short_day
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
 FIELD = "f_"

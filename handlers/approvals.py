@@ -13,7 +13,9 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.i18n import format_money
+from core.errors import UserFacingError
+from core.i18n import format_money
+from core.periods import format_short_day
 from handlers.approval_form import REQUEST_FORM, REQUESTERS, env_of
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
@@ -38,9 +40,7 @@ from services.approval_cards import (
     callback,
 )
 from services.approval_types import RequestType, get_type, ordered_types
-from services.errors import UserFacingError
 from services.money import from_minor
-from services.periods import format_short_day
 
 APPROVERS = frozenset({Role.MANAGER, Role.DIRECTOR})
 PENDING_CARDS = 5

@@ -9,15 +9,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.errors import UserFacingError
+from core.periods import format_day, format_short_day, local_today
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.turn import Turn
 from models.common import Role
 from services import collection_actions, customers, receivables, reconciliation
 from services.dates import parse_date
-from services.errors import UserFacingError
 from services.money import money, read_money, totals_text
-from services.periods import format_day, format_short_day, local_today
 from services.receivables import Document, NewReceivable
 
 ADDERS = frozenset({Role.REP, Role.MANAGER})

@@ -18,7 +18,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.settings import TeamSettings
+from core.errors import UserFacingError
+from core.periods import format_day, format_short_day, local_today
+from core.settings import TeamSettings
 from handlers.collection_forms import RECEIVABLE_FORM, RECONCILE_FORM, begin_action
 from handlers.commands import EVERYONE, declare
 from handlers.forms import continue_form, start_form
@@ -36,9 +38,7 @@ from services import (
 )
 from services.collection_texts import action_buttons, document_line, when_label
 from services.customer_import import ImportFileError
-from services.errors import UserFacingError
 from services.money import money, totals_text
-from services.periods import format_day, format_short_day, local_today
 from services.receivable_aging import Aging, Figures, Scope
 from services.receivables import BUCKETS, OVERDUE_BUCKETS
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from bot.i18n import LANGUAGES, Catalogs
+from core.i18n import LANGUAGES, Catalogs
 from models.common import Role
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ import html
 from datetime import date
 from typing import Any
 
+from core.errors import UserFacingError
+from core.periods import format_day
 from handlers.forms import FormInput, InputError, Prompt
 from handlers.turn import Turn
 from models.customer import Customer, CustomerStatus, Tier
 from services import customers
-from services.errors import UserFacingError
-from services.periods import format_day
 
 # Fields asked in a form, in order; the first ones are the short form used inside /visit.
 SHORT_FIELDS = ("name", "contact", "phone", "tier")

@@ -23,6 +23,8 @@ from telegram.ext import (
     filters,
 )
 
+from core.errors import UserFacingError
+from core.periods import local_today
 from handlers.commands import EVERYONE, declare
 from handlers.customer_fields import (
     ALL_FIELDS,
@@ -47,8 +49,6 @@ from models.common import Role
 from models.customer import Customer
 from services import customers, plans, visits
 from services.customers import CustomerExistsError, CustomerInput
-from services.errors import UserFacingError
-from services.periods import local_today
 
 CARD = "cu"
 INLINE_LIMIT = 20

@@ -8,6 +8,8 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import UserFacingError
+from core.periods import format_day, format_short_day
 from handlers.approval_form import env_of
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
@@ -19,8 +21,6 @@ from models.user import User
 from services import delegations
 from services.approvals import get_team
 from services.dates import parse_date
-from services.errors import UserFacingError
-from services.periods import format_day, format_short_day
 
 CALLBACK = "dl"
 MANAGERS_ONLY = frozenset({Role.MANAGER})

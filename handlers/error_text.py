@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from services.errors import UserFacingError
+from core.errors import UserFacingError
 
 if TYPE_CHECKING:
     from handlers.turn import Turn

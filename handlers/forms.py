@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 
 from telegram import Update
 
+from core.errors import UserFacingError
 from handlers.error_text import say_error
 from handlers.replies import Button, Keyboard, split_text
 from handlers.turn import ALL_ROLES, Turn
 from models.common import Role
 from models.form import FormState
 from services import forms as form_store
-from services.errors import UserFacingError
 
 CALLBACK_PREFIX = "f"
 CANCEL = "~c"

@@ -9,13 +9,13 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import NotAllowedError, UserFacingError
 from handlers.commands import MANAGERS, declare
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import invites
-from services.errors import NotAllowedError, UserFacingError
 from services.timefmt import format_local
 
 declare("invite", roles=MANAGERS, order=50)

@@ -12,8 +12,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.i18n import Catalogs
-from bot.settings import TeamSettings
+from core.errors import UserFacingError
+from core.i18n import Catalogs
+from core.periods import format_day, format_short_day, local_today
+from core.settings import TeamSettings
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
@@ -24,8 +26,6 @@ from handlers.visit_views import progress_text, visit_line
 from models.visit import VisitPurpose
 from services import customers, plans, visits
 from services.dates import parse_date
-from services.errors import UserFacingError
-from services.periods import format_day, format_short_day, local_today
 from services.plans import MorningList
 
 CALLBACK = "pl"

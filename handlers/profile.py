@@ -6,7 +6,7 @@ import html
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES
+from core.i18n import LANGUAGE_NAMES, LANGUAGES
 from handlers.commands import declare, publish_personal_menu
 from handlers.replies import Button
 from handlers.turn import Turn, turn_handler

@@ -11,14 +11,14 @@ import html
 from datetime import date
 from typing import Any
 
+from core.errors import UserFacingError
+from core.periods import format_short_day
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.turn import Turn
 from models.report import ProblemStatus
 from services import report_texts, reports
-from services.errors import UserFacingError
-from services.periods import format_short_day
 from services.report_sections import Section
 
 

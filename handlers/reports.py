@@ -8,6 +8,8 @@ from datetime import date
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import NotAllowedError, UserFacingError
+from core.periods import local_today, week_period
 from handlers.commands import declare
 from handlers.daily_report import DAILY_FORM
 from handlers.forms import start_form
@@ -18,9 +20,7 @@ from handlers.weekly_report import WEEKLY_FORM
 from models.common import Role
 from models.team import Team
 from services import report_texts, reports, teams, weekly_reports
-from services.errors import NotAllowedError, UserFacingError
 from services.outbox import OutboxButtons
-from services.periods import local_today, week_period
 from services.report_texts import (
     CALLBACK,
     DAY,

@@ -6,14 +6,14 @@ from datetime import date
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import UserFacingError
+from core.periods import local_today
 from handlers.commands import declare
 from handlers.replies import Attachment, Button, Keyboard, Reply
 from handlers.turn import Turn, send_replies, turn_handler
 from models.common import Role
 from models.team import Team
 from services import teams
-from services.errors import UserFacingError
-from services.periods import local_today
 from services.summary import TeamSummary, build_team_summary, render
 from services.summary.core import PeriodKind, label_for, parse_label, previous_day
 from services.summary.deliver import attachments, company_rollup, file_parts, rollup_message

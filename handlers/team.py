@@ -6,6 +6,8 @@ import html
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import NotAllowedError, UserFacingError
+from core.periods import format_short_day, local_today, week_period
 from handlers.commands import declare
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
@@ -14,8 +16,6 @@ from models.common import Role
 from models.team import Team
 from models.visit import CheckinSource
 from services import teams, visits
-from services.errors import NotAllowedError, UserFacingError
-from services.periods import format_short_day, local_today, week_period
 
 CALLBACK = "tm"
 LEADERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})

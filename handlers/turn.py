@@ -19,16 +19,16 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import Ctx, Deps
-from bot.i18n import person_language
 from bot.retry import GaveUp, RetryPolicy
-from bot.settings import Settings
+from core.errors import UserFacingError
+from core.i18n import person_language
+from core.periods import format_day
+from core.settings import Settings
 from handlers.error_text import escaped_params
 from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
 from models.user import User
 from services import outbox, updates, users
-from services.errors import UserFacingError
-from services.periods import format_day
 from services.users import Actor
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,8 @@ async def _load_sender(session: AsyncSession, update: Update, deps: Deps) -> Use
 
 def language_of(settings: Settings, update: Update, user: User | None) -> str:
     """The language to answer the sender of ``update`` in, by the one rule of
-    ``bot.i18n.person_language``: their choice, their client's language, the configured default."""
+    ``core.i18n.person_language``: their choice, their client's language, the configured
+    default."""
     sender = update.effective_user
     return person_language(
         chosen=user.language if user is not None else None,

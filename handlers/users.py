@@ -6,12 +6,12 @@ import html
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import UserFacingError
 from handlers.commands import declare
 from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import offboarding, users
-from services.errors import UserFacingError
 
 PAGE_SIZE = 8
 CALLBACK = "usr"

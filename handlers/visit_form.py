@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.settings import TeamSettings
+from core.errors import UserFacingError
+from core.periods import format_clock, format_day, format_short_day, local_moment, local_today
+from core.settings import TeamSettings
 from handlers.customer_fields import (
     SHORT_FIELDS,
     expect_text,
@@ -35,8 +37,6 @@ from models.visit import CheckinSource, VisitKind, VisitPurpose
 from services import customers, visits
 from services.customers import CustomerInput
 from services.dates import parse_date, parse_time
-from services.errors import UserFacingError
-from services.periods import format_clock, format_day, format_short_day, local_moment, local_today
 from services.visits import Checkin, VisitDraft
 
 VISITORS = frozenset({Role.REP, Role.MANAGER})

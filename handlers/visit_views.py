@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 
-from bot.settings import TeamSettings
+from core.periods import format_clock, format_day, format_short_day, local_today
+from core.settings import TeamSettings
 from handlers.turn import Turn
 from models.customer import Customer
 from models.visit import CheckinSource, Visit
 from services import visits
-from services.periods import format_clock, format_day, format_short_day, local_today
 from services.visits import LoggedVisit
 
 

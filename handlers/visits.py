@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from core.errors import UserFacingError
 from handlers.commands import declare
 from handlers.forms import start_form
 from handlers.replies import Button, Keyboard
@@ -13,7 +14,6 @@ from handlers.turn import Turn, turn_handler
 from handlers.visit_form import VISIT_FORM, VISITORS, rules_of
 from handlers.visit_views import visit_line
 from services import customers, visits
-from services.errors import UserFacingError
 
 CALLBACK = "vi"
 LIST_LIMIT = 10

@@ -9,14 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
+from core.errors import UserFacingError
+from core.periods import format_short_day
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.report_forms import answer_text, back_or, part_chosen, refused, sections_of
 from handlers.turn import Turn
 from handlers.visit_form import rules_of
 from services import customers, plans, report_texts, reports, weekly_reports
-from services.errors import UserFacingError
-from services.periods import format_short_day
 
 PARTS = ("summary", "feedback", "keys")
 MAX_CANDIDATES = 10

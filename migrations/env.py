@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from bot.db import create_engine, is_sqlite
+from core.db import create_engine, is_sqlite
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+from core.money import Money
 from models.approval import (
     ApprovalAttachment,
     ApprovalCard,
@@ -15,7 +16,6 @@ from models.customer import Customer, CustomerStatus, Tier
 from models.form import FormState
 from models.invite import Invite
 from models.job_run import JobRun, RunStatus
-from models.money import Money
 from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
 from models.processed_update import ProcessedUpdate

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.money import Money
 from models.common import json_column
-from models.money import Money
 
 
 def money_column(*, nullable: bool = False) -> Any:

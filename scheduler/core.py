@@ -20,8 +20,8 @@ from enum import StrEnum
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, select
 
-from bot.clock import ManualClock
-from bot.db import transaction
+from core.clock import ManualClock
+from core.db import transaction
 from models.job_run import JobRun, RunStatus
 from models.team import Team
 from scheduler.registry import JOBS, JobContext, JobSpec

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.clock import Clock
-from bot.db import SessionFactory
-from bot.i18n import Catalogs
-from bot.settings import Settings
+from core.clock import Clock
+from core.db import SessionFactory
+from core.i18n import Catalogs
+from core.settings import Settings
 from models.team import Team
 
 # "slot": one run per fire time, for frequent jobs ("workhours every 15m"); its period key is

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.settings import WEEKDAYS, TeamSettings
+from core.settings import WEEKDAYS, TeamSettings
 from scheduler.registry import PeriodKind
 
 AT_PATTERN = re.compile(

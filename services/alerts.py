@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
+from core.i18n import Catalogs
 from models.common import Role
 from models.user import User
 from services import outbox

@@ -18,8 +18,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs, format_money
-from bot.settings import Settings, TeamSettings
+from core.i18n import Catalogs, format_money
+from core.periods import format_clock, format_day, format_short_day, month_period
+from core.settings import Settings, TeamSettings
 from models.approval import (
     ApprovalAttachment,
     ApprovalCard,
@@ -37,7 +38,6 @@ from services.approval_types import FieldKind, RequestType, get_type
 from services.invoice_rule import InvoiceCheck, check_invoice_request, customer_open_balance
 from services.money import from_minor
 from services.outbox import Attachment, OutboxButtons
-from services.periods import format_clock, format_day, format_short_day, month_period
 
 CALLBACK = "ap"
 # The request type whose card shows the collected share of its contract.

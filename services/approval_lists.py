@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.errors import NotAllowedError, UserFacingError
 from models.approval import (
     ApprovalRequest,
     ApprovalStep,
@@ -32,7 +33,6 @@ from services.approvals import (
     get_request,
     get_team,
 )
-from services.errors import NotAllowedError, UserFacingError
 from services.users import Actor
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from bot.settings import RouteRule
+from core.settings import RouteRule
 
 MANAGER = "manager"
 DIRECTOR = "director"

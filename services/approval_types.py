@@ -19,9 +19,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from core.errors import UserFacingError
 from services import money
 from services.dates import parse_date
-from services.errors import UserFacingError
 
 # An expense older than this is refused: it belongs to an earlier closing.
 MAX_EXPENSE_AGE_DAYS = 90

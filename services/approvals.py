@@ -21,7 +21,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import format_money
+from core.errors import NotAllowedError, UserFacingError
+from core.i18n import format_money
+from core.periods import format_clock, format_short_day
 from models.approval import (
     ApprovalAttachment,
     ApprovalRequest,
@@ -48,10 +50,8 @@ from services.approval_types import (
     check_complete,
     get_type,
 )
-from services.errors import NotAllowedError, UserFacingError
 from services.invoice_rule import InvoiceCheck, check_invoice_request
 from services.money import to_minor
-from services.periods import format_clock, format_short_day
 from services.users import Actor
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})

@@ -18,11 +18,13 @@ from decimal import Decimal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
-from bot.settings import Settings
+from core.errors import NotAllowedError, UserFacingError
+from core.i18n import Catalogs
+from core.money import ZERO
+from core.periods import format_short_day, local_today
+from core.settings import Settings
 from models.common import Role
 from models.customer import Customer
-from models.money import ZERO
 from models.outbox import OutboxMessage, OutboxStatus
 from models.receivable import (
     CollectionContact,
@@ -39,9 +41,7 @@ from models.receivable import (
 )
 from models.user import User
 from services import audit, outbox
-from services.errors import NotAllowedError, UserFacingError
 from services.money import money
-from services.periods import format_short_day, local_today
 from services.receivables import (
     MAX_REASON,
     MIN_REASON,

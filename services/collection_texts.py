@@ -7,9 +7,9 @@ import html
 from datetime import date
 from decimal import Decimal
 
-from bot.i18n import Catalogs
+from core.i18n import Catalogs
+from core.periods import format_short_day
 from services.money import money
-from services.periods import format_short_day
 
 # Reminder buttons: (action, text key). Callback data is "dn|<target>|<action>".
 ACTIONS = (

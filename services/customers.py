@@ -18,12 +18,12 @@ from sqlalchemy import ColumnElement, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.errors import NotAllowedError, UserFacingError
 from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier
 from models.user import User
 from models.visit import Visit
 from services import audit
-from services.errors import NotAllowedError, UserFacingError
 from services.geo import valid_point
 from services.users import Actor
 

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.errors import NotAllowedError, UserFacingError
+from core.periods import format_day, start_of
 from models.approval import ApprovalRequest, ApprovalStep, Delegation, RequestStatus, StepStatus
 from models.common import Role
 from models.team import Team
@@ -21,8 +23,6 @@ from models.user import User
 from services import approval_access, approval_cards, audit, outbox
 from services.approval_cards import Env
 from services.approval_routing import MANAGER
-from services.errors import NotAllowedError, UserFacingError
-from services.periods import format_day, start_of
 from services.users import Actor
 
 MAX_DAYS = 92

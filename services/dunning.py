@@ -29,10 +29,11 @@ from decimal import Decimal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
-from bot.settings import DunningStep, Settings
+from core.i18n import Catalogs
+from core.money import ZERO
+from core.periods import format_short_day, local_today
+from core.settings import DunningStep, Settings
 from models.common import Role
-from models.money import ZERO
 from models.receivable import (
     DunningReminder,
     Promise,
@@ -45,7 +46,6 @@ from models.user import User
 from services import audit, outbox, receivables
 from services.collection_texts import action_buttons, document_line
 from services.money import totals_text
-from services.periods import format_short_day, local_today
 from services.receivables import Document
 from services.users import team_manager
 

@@ -13,14 +13,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import person_language
-from bot.settings import Settings
+from core.errors import NotAllowedError, UserFacingError
+from core.i18n import person_language
+from core.settings import Settings
 from models.common import Role
 from models.invite import Invite
 from models.team import Team
 from models.user import User
 from services import audit
-from services.errors import NotAllowedError, UserFacingError
 from services.users import Actor, by_telegram_id, team_manager
 
 DEEP_LINK_PREFIX = "inv_"
@@ -156,7 +156,7 @@ async def redeem(
     """Register the person with the invite's role and team; the code then cannot be used again.
 
     A newcomer's language is ``language`` when given, else by the one rule
-    (``bot.i18n.person_language``): their Telegram client's, else their new team's default.
+    (``core.i18n.person_language``): their Telegram client's, else their new team's default.
     """
     code_hash = hash_code(payload.removeprefix(DEEP_LINK_PREFIX))
     invite = (await session.exec(select(Invite).where(Invite.code_hash == code_hash))).first()

@@ -15,9 +15,9 @@ from sqlalchemy import func, type_coerce
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
-from bot.settings import Settings
-from models.money import Money
+from core.i18n import Catalogs
+from core.money import Money
+from core.settings import Settings
 from models.receivable import (
     Receivable,
     ReceivableStatus,

@@ -16,9 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import get_currency_name, get_currency_precision
 
-from bot.i18n import format_money
-from models.money import SCALE, from_minor, to_minor
-from services.errors import UserFacingError
+from core.errors import UserFacingError
+from core.i18n import format_money
+from core.money import SCALE, from_minor, to_minor
 
 __all__ = ["from_minor", "to_minor"]  # the storage conversions live with the column type
 

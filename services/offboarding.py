@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
+from core.i18n import Catalogs
 from models.user import User
 from services import approval_cards, invites, users
 from services.users import Actor

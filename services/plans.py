@@ -16,15 +16,15 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import TeamSettings
+from core.errors import NotAllowedError, UserFacingError
+from core.periods import day_period, local_today, week_period
+from core.settings import TeamSettings
 from models.common import Role
 from models.customer import Customer
 from models.plan import PlannedVisit, PlanSource
 from models.visit import Visit, VisitKind, VisitPurpose
 from services import audit
 from services.customers import get_visible
-from services.errors import NotAllowedError, UserFacingError
-from services.periods import day_period, local_today, week_period
 from services.users import Actor
 from services.visits import VISITING_ROLES
 

@@ -14,15 +14,15 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import Settings
-from models.money import ZERO, Money
+from core.money import ZERO, Money
+from core.periods import local_today
+from core.settings import Settings
 from models.receivable import (
     Receivable,
     ReceivableStatus,
 )
 from models.team import Team
 from models.user import User
-from services.periods import local_today
 from services.receivables import (
     BUCKETS,
     balance_column,

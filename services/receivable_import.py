@@ -26,11 +26,12 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
-from bot.settings import Settings
+from core.i18n import Catalogs
+from core.money import ZERO
+from core.periods import local_today
+from core.settings import Settings
 from models.common import Role
 from models.customer import Customer
-from models.money import ZERO
 from models.receivable import Payment, Receivable, ReceivableStatus
 from models.team import Team
 from models.user import User
@@ -38,7 +39,6 @@ from services import audit
 from services.customer_import import Table, fold, read_table, read_table_data
 from services.customers import name_key
 from services.money import MAX_AMOUNT, MoneyUnreadable, normalize_currency, parse_money
-from services.periods import local_today
 from services.receivables import MAX_DOCUMENT_NO, snapshot
 from services.users import Actor, OwnerDirectory, OwnerMatch, owner_directory
 

@@ -21,10 +21,11 @@ from sqlalchemy import ColumnElement, Subquery, false, func, true, type_coerce
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import Settings, TeamSettings
+from core.errors import NotAllowedError, UserFacingError
+from core.money import Money
+from core.settings import Settings, TeamSettings
 from models.common import Role
 from models.customer import Customer
-from models.money import Money
 from models.receivable import (
     CollectionContact,
     Dispute,
@@ -40,7 +41,6 @@ from models.team import Team
 from models.user import User
 from models.visit import Visit
 from services import audit
-from services.errors import NotAllowedError, UserFacingError
 from services.users import Actor
 
 MAX_REASON = 1000

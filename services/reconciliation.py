@@ -17,10 +17,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs
+from core.errors import NotAllowedError, UserFacingError
+from core.i18n import Catalogs
+from core.money import Money
 from models.common import Role
 from models.customer import Customer
-from models.money import Money
 from models.receivable import (
     Receivable,
     ReceivableStatus,
@@ -30,7 +31,6 @@ from models.receivable import (
 from models.team import Team
 from models.user import User
 from services import audit, outbox
-from services.errors import NotAllowedError, UserFacingError
 from services.money import money
 from services.receivables import balance_column, paid_subquery
 from services.users import Actor, team_manager

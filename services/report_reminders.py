@@ -12,8 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.contributors  # noqa: F401  (registers every area's report section)
-from bot.i18n import Catalogs
-from bot.settings import TeamSettings
+from core.i18n import Catalogs
+from core.settings import TeamSettings
 from models.common import Role
 from models.report import (
     DailyReport,

@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import TeamSettings
+from core.periods import Period
+from core.settings import TeamSettings
 from models.user import User
-from services.periods import Period
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import Catalogs, format_money
+from core.i18n import Catalogs, format_money
+from core.periods import Period, format_clock, format_day, format_short_day, local_today
 from models.report import (
     DailyReport,
     DayState,
@@ -26,7 +27,6 @@ from models.report import (
 from models.team import Team
 from models.user import User
 from services.outbox import OutboxButtons
-from services.periods import Period, format_clock, format_day, format_short_day, local_today
 from services.report_sections import Param, Section
 
 if TYPE_CHECKING:

@@ -25,8 +25,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.contributors  # noqa: F401  (registers every area's report section)
-from bot.i18n import Catalogs
-from bot.settings import TeamSettings
+from core.errors import NotAllowedError, UserFacingError
+from core.i18n import Catalogs
+from core.periods import (
+    Period,
+    day_period,
+    local_moment,
+    local_today,
+    start_of,
+)
+from core.settings import TeamSettings
 from models.common import Role
 from models.report import (
     DailyReport,
@@ -38,14 +46,6 @@ from models.report import (
 from models.team import Team
 from models.user import User
 from services import audit, outbox, plans, report_texts
-from services.errors import NotAllowedError, UserFacingError
-from services.periods import (
-    Period,
-    day_period,
-    local_moment,
-    local_today,
-    start_of,
-)
 from services.report_sections import ReportScope, Section, collect
 from services.users import Actor
 

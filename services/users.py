@@ -12,12 +12,12 @@ from enum import StrEnum
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import LANGUAGES
+from core.errors import NotAllowedError, UserFacingError
+from core.i18n import LANGUAGES
 from models.common import Role
 from models.team import Team
 from models.user import User
 from services import audit
-from services.errors import NotAllowedError, UserFacingError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from sqlalchemy import case, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import Settings, TeamSettings
+from core.errors import NotAllowedError, UserFacingError
+from core.periods import local_today, month_period, week_period
+from core.settings import Settings, TeamSettings
 from models.common import Role
 from models.customer import Customer
 from models.plan import PlannedVisit, PlanSource
@@ -32,9 +34,7 @@ from models.visit import (
 )
 from services import audit
 from services.customers import CustomerInput, create_customer, get_visible, update_customer
-from services.errors import NotAllowedError, UserFacingError
 from services.geo import distance_m
-from services.periods import local_today, month_period, week_period
 from services.users import Actor
 
 MAX_NOTES = 2000

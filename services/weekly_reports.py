@@ -17,7 +17,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.contributors  # noqa: F401  (registers every area's report section)
-from bot.settings import TeamSettings
+from core.errors import NotAllowedError, UserFacingError
+from core.periods import (
+    Period,
+    local_today,
+    start_of,
+    week_period,
+)
+from core.settings import TeamSettings
 from models.common import Role
 from models.customer import Customer
 from models.plan import PlannedVisit
@@ -26,13 +33,6 @@ from models.report import (
 )
 from models.user import User
 from services import audit, plans
-from services.errors import NotAllowedError, UserFacingError
-from services.periods import (
-    Period,
-    local_today,
-    start_of,
-    week_period,
-)
 from services.report_sections import Section, collect
 from services.reports import (
     MAX_FEEDBACK,

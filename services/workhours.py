@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.settings import TeamSettings
-from services.periods import local_moment
+from core.periods import local_moment
+from core.settings import TeamSettings
 
 # Beyond this many calendar days the exact figure no longer matters (it is far past any limit).
 MAX_DAYS = 400

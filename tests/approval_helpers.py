@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
-from bot.sandbox.client import SandboxMessage
+from core.db import transaction
 from models.approval import ApprovalCard, ApprovalRequest, ApprovalStep
 from models.audit import AuditEntry
 from models.common import Role
 from models.outbox import OutboxMessage
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from tests.helpers import join
 
 REP, MANAGER, DIRECTOR, DIRECTOR_2, OTHER_MANAGER, OTHER_REP = 5001, 5002, 5003, 5004, 5005, 5006

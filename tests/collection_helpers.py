@@ -15,13 +15,13 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from bot.app import Runtime
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
+from core.clock import ManualClock
+from core.db import transaction
 from models.common import Role
 from models.customer import Customer
 from models.outbox import OutboxMessage
 from models.receivable import Receivable
+from sandbox.harness import Chat, LocalBot
 from services import receivables, users
 from services.customer_import import import_customers, read_table
 from services.customers import name_key

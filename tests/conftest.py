@@ -14,13 +14,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import Runtime, open_runtime
-from bot.clock import ManualClock
-from bot.db import create_engine, is_sqlite, normalize_url
-from bot.harness import LocalBot
 from bot.migrate import upgrade
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SandboxClient
-from bot.settings import Settings, load_settings
+from core.clock import ManualClock
+from core.db import create_engine, is_sqlite, normalize_url
+from core.settings import Settings, load_settings
+from sandbox import Sandbox
+from sandbox.client import SandboxClient
+from sandbox.harness import LocalBot
 
 PG_URL_ENV = "SALESBOT_TEST_DATABASE_URL"
 # Tuesday 2026-11-24 09:00 in Shanghai.
@@ -182,7 +182,7 @@ async def sandbox_client(
 ) -> AsyncIterator[SandboxClient]:
     """A reset sandbox: inline mode off, as for a new bot, unless the test is marked
     ``@pytest.mark.inline_mode`` (the bot reads getMe once, when it starts). The test fails if
-    the bot showed escaped markup (see bot.sandbox.formatting.escaped_markup), in any chat, at
+    the bot showed escaped markup (see sandbox.formatting.escaped_markup), in any chat, at
     any step."""
     async with SandboxClient(sandbox.control_url) as client:
         await client.reset()

@@ -7,13 +7,13 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
-from bot.sandbox.client import SandboxMessage
+from core.db import transaction
 from models.audit import AuditEntry
 from models.customer import Customer, Tier
 from models.plan import PlannedVisit
 from models.visit import Visit, VisitAttachment
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from services.customers import CustomerInput, create_customer
 from tests.helpers import team_id, user_by_tg
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
+from core.db import transaction
 from models.common import Role
 from models.team import Team
 from models.user import User
+from sandbox.harness import Chat, LocalBot
 from services import invites
 
 LINK = re.compile(r"start=(inv_[A-Za-z0-9_-]+)")

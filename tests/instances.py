@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 SECRET = "two-instances-secret-0123456789abcdef"
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from bot.app import Runtime
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.harness import Chat
+from core.clock import ManualClock
+from core.db import transaction
 from models.audit import AuditEntry
 from models.outbox import OutboxMessage
 from models.report import DailyReport, ProblemReply, ReportProblem, WeeklyReport
+from sandbox.harness import Chat
 from tests.helpers import user_by_tg
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.db import transaction
+from core.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services import approval_sweep, delegations

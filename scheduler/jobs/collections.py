@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.db import transaction
+from core.db import transaction
+from core.periods import local_today
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services.dunning import run_dunning
-from services.periods import local_today
 from services.reconciliation import start_reconciliation
 
 log = logging.getLogger(__name__)

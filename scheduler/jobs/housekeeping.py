@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.db import transaction
+from core.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services import job_runs, outbox, updates

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.db import transaction
+from core.db import transaction
+from core.periods import local_today
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services import report_reminders
-from services.periods import local_today
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.db import transaction
+from core.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services.summary.core import PeriodKind

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot.db import transaction
+from core.db import transaction
 from handlers.plans import render_morning
 from models.common import Role
 from models.team import Team

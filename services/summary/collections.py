@@ -14,8 +14,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.money import Money
 from models.customer import Customer
-from models.money import Money
 from models.receivable import Payment, Promise, PromiseStatus, Receivable
 from models.user import User
 from services.receivable_aging import bucket_column

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import TeamSettings
+from core.periods import Period, month_period, week_period
+from core.settings import TeamSettings
 from models.common import Role
 from models.team import Team
 from models.user import User
-from services.periods import Period, month_period, week_period
 
 PeriodKind = Literal["week", "month"]
 Value = int | Decimal | list[str]

@@ -14,8 +14,8 @@ from decimal import Decimal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Catalogs, format_money
-from bot.settings import Settings
+from core.i18n import Catalogs, format_money
+from core.settings import Settings
 from models.common import Role
 from models.team import Team
 from models.user import User

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Catalogs
+from core.i18n import Catalogs
 from services.summary.core import TeamSummary, metrics
 
 # Telegram refuses photos whose sides add up to more than 10,000 px.

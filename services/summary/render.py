@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
-from bot.i18n import Catalogs, format_money
-from services.periods import format_short_day
+from core.i18n import Catalogs, format_money
+from core.periods import format_short_day
 from services.summary.core import CONTRIBUTORS, Metric, TeamSummary, Value, metrics
 
 NAMES_SHOWN = 5

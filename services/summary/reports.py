@@ -9,7 +9,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import TeamSettings
+from core.settings import TeamSettings
 from models.report import DailyReport, ReportProblem
 from models.user import User
 from services.summary.core import (

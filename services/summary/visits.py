@@ -10,7 +10,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import TeamSettings
+from core.settings import TeamSettings
 from models.customer import Customer
 from models.plan import PlannedVisit
 from models.user import User

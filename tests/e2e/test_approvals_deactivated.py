@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.outbox import OutboxMessage
+from sandbox.harness import LocalBot
 from tests.approval_helpers import MANAGER, card_of, expense, message, team_of, text_of, texts
 from tests.conftest import ADMIN_ID
 

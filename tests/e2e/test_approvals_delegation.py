@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.clock import ManualClock
+from core.db import transaction
 from models.approval import Delegation, RequestStatus
 from models.audit import AuditEntry
 from models.common import Role
+from sandbox.harness import LocalBot
 from tests.approval_helpers import (
     OTHER_MANAGER,
     card_of,

@@ -3,8 +3,8 @@ withdrawal, and every copy of a card edited to show the decision and who made it
 
 from __future__ import annotations
 
-from bot.harness import LocalBot
 from models.approval import RequestStatus, StepStatus
+from sandbox.harness import LocalBot
 from tests.approval_helpers import (
     DIRECTOR_2,
     REP,

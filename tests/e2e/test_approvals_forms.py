@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.harness import Chat, LocalBot
 from models.approval import RequestStatus
 from models.common import Role
+from sandbox.harness import Chat, LocalBot
 from tests.approval_helpers import REP, requests, team_of, text_of, texts
 from tests.customer_helpers import add_customer
 from tests.helpers import join

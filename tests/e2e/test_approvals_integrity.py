@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.harness import LocalBot
 from models.approval import RequestStatus, StepStatus
 from models.common import Role
+from sandbox.harness import LocalBot
 from tests.approval_helpers import (
     MANAGER,
     OTHER_MANAGER,

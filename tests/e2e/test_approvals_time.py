@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, func, select
 
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.clock import ManualClock
+from core.db import transaction
 from models.approval import RequestStatus, StepStatus
 from models.outbox import OutboxMessage
+from sandbox.harness import LocalBot
 from tests.approval_helpers import (
     audit_of,
     card_of,

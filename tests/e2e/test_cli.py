@@ -20,14 +20,14 @@ from typer.testing import CliRunner
 
 from bot.app import open_runtime
 from bot.cli import app
-from bot.db import create_engine, transaction
 from bot.migrate import alembic_config, head_revision, upgrade
 from bot.runner import NO_ADMIN_WARNING, admin_warning
-from bot.sandbox import Sandbox
-from bot.settings import load_settings
+from core.db import create_engine, transaction
+from core.settings import load_settings
 from models.common import Role
 from models.team import Team
 from models.user import User
+from sandbox import Sandbox
 from scheduler.registry import JOBS, JobContext, JobSpec
 from tests.conftest import ADMIN_ID, write_config
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from bot.harness import Chat, LocalBot
 from models.common import Role
 from models.receivable import ReceivableStatus
+from sandbox.harness import Chat, LocalBot
 from tests.collection_helpers import (
     add_customer_in,
     add_receivable,

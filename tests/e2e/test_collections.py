@@ -11,11 +11,11 @@ from decimal import Decimal
 from sqlmodel import func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.common import Role
 from models.outbox import OutboxStatus
 from models.receivable import DunningReminder, Receivable, ReceivableStatus, ReminderStatus
+from sandbox.harness import LocalBot
 from scheduler.core import Outcome, Scheduler
 from scheduler.registry import JobContext
 from services import collection_actions

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from bot.app import open_runtime
 from bot.cli import app
-from bot.db import transaction
-from bot.settings import load_settings
+from core.db import transaction
+from core.settings import load_settings
 from models.common import Role
 from models.user import User
 from services.customer_import import import_customers, read_table

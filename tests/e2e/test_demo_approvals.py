@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.demo import run_demo
+from sandbox.demo import run_demo
 
 SCRIPT = [
     "/expense", "¥3000", "1", "1", "Taxi to Huafeng", ":photo", "1", "1",

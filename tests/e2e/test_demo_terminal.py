@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.demo import run_demo
-from bot.demo_terminal import DemoUser, Terminal
-from bot.harness import Chat, LocalBot
 from models.common import Role
+from sandbox.demo import run_demo
+from sandbox.demo_terminal import DemoUser, Terminal
+from sandbox.harness import Chat, LocalBot
 
 VISITOR = DemoUser(700001, "Ann Lee", Role.REP, None, "en")
 

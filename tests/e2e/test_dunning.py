@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from bot.harness import LocalBot
 from models.common import Role
+from sandbox.harness import LocalBot
 from tests.collection_helpers import add_customer_in, add_receivable, at_local, last_id
 from tests.helpers import join
 

@@ -8,9 +8,9 @@ import html
 
 import pytest
 
-from bot.harness import Chat, LocalBot
-from bot.sandbox.client import SandboxMessage
 from models.common import Role
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from tests.approval_helpers import requests
 from tests.customer_helpers import add_customer, visits_of
 from tests.helpers import join

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, func, select
 
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.clock import ManualClock
+from core.db import transaction
 from models.common import Role
 from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage
 from models.processed_update import ProcessedUpdate
+from sandbox.harness import LocalBot
 from services import outbox
 from tests.helpers import join, team_id
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.app import Runtime
-from bot.db import transaction
+from core.db import transaction
 from models.common import Role
 from models.customer import Customer
 from tests.customer_helpers import count_customers

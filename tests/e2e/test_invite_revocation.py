@@ -10,12 +10,12 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.audit import AuditEntry
 from models.common import Role
 from models.invite import Invite
 from models.user import User
+from sandbox.harness import LocalBot
 from tests.conftest import ADMIN_ID
 from tests.helpers import join, payload_from, user_by_tg
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
+from core.db import transaction
 from models.approval import RequestStatus
+from sandbox.harness import Chat, LocalBot
 from services.collection_actions import record_payment
 from services.users import Actor
 from tests.approval_helpers import REP, requests, team_of, text_of, texts

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.harness import Chat, LocalBot
-from bot.sandbox.client import SandboxMessage
 from models.common import Role
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from tests.customer_helpers import add_customer
 from tests.helpers import join
 

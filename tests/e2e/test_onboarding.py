@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.audit import AuditEntry
 from models.common import Role
 from models.invite import Invite
+from sandbox.harness import LocalBot
 from tests.conftest import ADMIN_ID
 from tests.helpers import join, make_invite, payload_from, team_id, user_by_tg
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.clock import ManualClock
-from bot.db import create_session_factory, transaction
 from bot.delivery import Sender
-from bot.harness import LocalBot
+from core.clock import ManualClock
+from core.db import create_session_factory, transaction
 from models.common import Role
 from models.outbox import OutboxMessage, OutboxStatus
+from sandbox.harness import LocalBot
 from services import outbox
 from tests.conftest import ADMIN_ID, START
 from tests.helpers import join, user_by_tg

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.harness import Chat, LocalBot
 from models.common import Role
 from models.customer import Tier
+from sandbox.harness import Chat, LocalBot
 from tests.customer_helpers import add_customer, forge_button, plans_of, visits_of
 from tests.helpers import join
 

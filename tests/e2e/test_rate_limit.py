@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.harness import LocalBot
-from bot.settings import LimitsSettings, Settings
+from core.clock import ManualClock
+from core.settings import LimitsSettings, Settings
 from models.common import Role
+from sandbox.harness import LocalBot
 from tests.helpers import join
 
 BURST = 10

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from telegram.error import TimedOut
 
-from bot.harness import Chat, LocalBot
-from bot.sandbox.client import SandboxMessage
 from models.common import Role
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from services import forms as form_store
 from tests.approval_helpers import card_of, expense, requests, team_of, text_of
 from tests.conftest import ADMIN_ID, write_config

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.common import Role
+from sandbox.harness import LocalBot
 from services import users
 from tests.conftest import write_config
 from tests.helpers import join, user_by_tg

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.common import Role
+from sandbox.harness import LocalBot
 from services import reports
 from services.users import Actor
 from tests.customer_helpers import add_customer, forge_button

@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import select
 
 from bot.app import Runtime, open_runtime
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.settings import Settings
+from core.clock import ManualClock
+from core.db import transaction
+from core.settings import Settings
 from models.job_run import JobRun, RunStatus
 from models.team import Team
 from scheduler.core import Outcome, Scheduler

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.harness import LocalBot
 from models.common import Role
+from sandbox.harness import LocalBot
 from tests.customer_helpers import add_customer
 from tests.helpers import join
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from bot.harness import LocalBot
 from models.common import Role
+from sandbox.harness import LocalBot
 from tests.customer_helpers import count_customers
 from tests.helpers import join
 

@@ -14,13 +14,13 @@ import pytest
 from sqlmodel import select
 
 from bot.app import Runtime, build_application, start_background, stop_background
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
+from core.db import transaction
 from models.common import Role
 from models.job_run import JobRun
 from models.receivable import Payment, Promise, PromiseStatus, Receivable, ReceivableStatus
 from models.team import Team
 from models.visit import Visit, VisitKind, VisitPurpose
+from sandbox.harness import Chat, LocalBot
 from services.summary import build_team_summary
 from tests.conftest import START
 from tests.customer_helpers import add_customer

@@ -15,11 +15,11 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
+from core.db import transaction
 from models.common import Role
 from models.job_run import JobRun, RunStatus
 from models.visit import Visit, VisitKind, VisitPurpose
+from sandbox.harness import Chat, LocalBot
 from services.summary import deliver
 from tests.customer_helpers import add_customer
 from tests.e2e.test_summary import NORTH_DUE, PNG_MAGIC, summary_parts

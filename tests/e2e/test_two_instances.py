@@ -14,15 +14,15 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SandboxClient, SandboxMessage
+from core.db import transaction
 from models.common import Role
 from models.invite import Invite
 from models.job_run import JobRun, RunStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.team import Team
 from models.user import User
+from sandbox import Sandbox
+from sandbox.client import SandboxClient, SandboxMessage
 from services import outbox
 from tests.conftest import ADMIN_ID, write_config
 from tests.customer_helpers import add_customer, visits_of

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram import Update
 
-from bot.harness import Chat, LocalBot
 from models.common import Role
 from models.visit import CheckinSource, VisitKind, VisitPurpose
+from sandbox.harness import Chat, LocalBot
 from tests.customer_helpers import (
     Counter,
     add_customer,

@@ -12,12 +12,12 @@ from pydantic import SecretStr
 from sqlmodel import func, select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.harness import WEBHOOK_SECRET, LocalBot
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SandboxClient
+from core.db import transaction
 from models.invite import Invite
 from models.processed_update import ProcessedUpdate
+from sandbox import Sandbox
+from sandbox.client import SandboxClient
+from sandbox.harness import WEBHOOK_SECRET, LocalBot
 from tests.conftest import ADMIN_ID
 from tests.helpers import payload_from, user_by_tg
 

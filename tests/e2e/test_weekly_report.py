@@ -7,10 +7,10 @@ from datetime import date, time
 from sqlmodel import select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.harness import LocalBot
+from core.db import transaction
 from models.common import Role
 from models.outbox import OutboxMessage
+from sandbox.harness import LocalBot
 from tests.customer_helpers import add_customer, plans_of
 from tests.helpers import join
 from tests.report_helpers import phone_visit, set_local, weekly_reports

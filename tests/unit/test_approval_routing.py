@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import ApprovalSettings, RouteRule, TeamSettings, _default_routes, load_settings
+from core.settings import ApprovalSettings, RouteRule, TeamSettings, _default_routes, load_settings
 from services.approval_routing import chain_for, route
 from services.approval_types import TYPES, check_routes
 

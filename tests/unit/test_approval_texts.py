@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.i18n import load_catalogs
+from core.i18n import load_catalogs
 from handlers.commands import COMMANDS
 from models.approval import RequestStatus, StepStatus
 from services.approval_types import TYPES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, TeamSettings, load_settings
+from core.settings import ConfigError, TeamSettings, load_settings
 from scheduler.triggers import fire_times, last_working_day, next_fire_time, parse_schedule
 from services.dunning import current_step
 from tests.conftest import write_config

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.i18n import load_catalogs
-from bot.settings import DunningTone
+from core.i18n import load_catalogs
+from core.settings import DunningTone
 from models.receivable import ReceivableStatus
 from services.collection_texts import ACTIONS
 from services.receivables import BUCKETS

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from sqlmodel import col, func, select
 
 from bot.app import Runtime
-from bot.db import transaction
+from core.db import transaction
 from models.audit import AuditEntry
 from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import LANGUAGES, language_from_telegram, load_catalogs, placeholders
+from core.i18n import LANGUAGES, language_from_telegram, load_catalogs, placeholders
 from handlers.commands import COMMANDS
 
 

@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from telegram import Bot
 
 from bot.logs import REDACTED, EveryMinute, setup_logging
-from bot.sandbox import Sandbox
-from bot.settings import WebhookSettings
 from bot.webhook import server_config
+from core.settings import WebhookSettings
+from sandbox import Sandbox
 
 TOKEN = "123456789:AAE-real-looking-token_value"
 SECRET = "webhook-secret-" + "k" * 32

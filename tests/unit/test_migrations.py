@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
-from bot.db import create_engine
 from bot.migrate import SchemaOutdatedError, ensure_current, head_revision
+from core.db import create_engine
 
 
 async def test_models_match_migrations(database_url: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.money import Money, NotExactError
+from core.money import Money, NotExactError
 from services.money import (
     AmountError,
     MoneyUnreadable,

@@ -14,8 +14,9 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.settings import load_settings
+from core.db import transaction
+from core.errors import UserFacingError
+from core.settings import load_settings
 from models.audit import AuditEntry
 from models.common import Role
 from models.customer import Customer
@@ -31,7 +32,6 @@ from services import (
     receivable_aging,
     receivables,
 )
-from services.errors import UserFacingError
 from services.receivable_aging import Scope
 from services.receivable_import import (
     import_receivables,

@@ -15,10 +15,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import Runtime
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.i18n import load_catalogs
-from bot.settings import ReportSettings, TeamSettings
+from core.clock import ManualClock
+from core.db import transaction
+from core.errors import UserFacingError
+from core.i18n import load_catalogs
+from core.settings import ReportSettings, TeamSettings
 from models.common import Role
 from models.outbox import OutboxMessage
 from models.report import DailyReport
@@ -36,7 +37,6 @@ from services import (
     weekly_reports,
 )
 from services.customers import CustomerInput
-from services.errors import UserFacingError
 from services.report_sections import Line, Registered, ReportScope, Section, money_param
 from services.users import Actor
 from services.visits import VisitDraft

@@ -9,7 +9,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.retry import GaveUp, RetryPolicy, send_retrying
-from bot.settings import DeliverySettings
+from core.settings import DeliverySettings
 
 
 def policy(**values: float) -> RetryPolicy:

@@ -25,15 +25,15 @@ from telegram import (
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 
-from bot.sandbox import Sandbox, SandboxClient, SandboxError
-from bot.sandbox.formatting import (
+from sandbox import Sandbox, SandboxClient, SandboxError
+from sandbox.formatting import (
     DOUBLE_ESCAPE,
     MARKUP_AS_TEXT,
     HtmlParseError,
     escaped_markup,
     parse_html,
 )
-from bot.sandbox.media import png_bytes
+from sandbox.media import png_bytes
 
 TOKEN = "123456789:TEST-sandbox-token"
 USER = 1001

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, load_settings
+from core.settings import ConfigError, load_settings
 from tests.conftest import write_config
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 import openpyxl
 import pytest
 
-from bot.i18n import load_catalogs
-from bot.settings import TeamSettings
+from core.i18n import load_catalogs
+from core.periods import week_period
+from core.settings import TeamSettings
 from models.team import Team
-from services.periods import week_period
 from services.summary import render
 from services.summary.core import RepLine, Sheet, TeamSummary, Window
 from services.summary.files import chart_png, workbook_xlsx

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.i18n import load_catalogs
+from core.i18n import load_catalogs
 
 ROOT = Path(__file__).parent.parent.parent
 SOURCES = [

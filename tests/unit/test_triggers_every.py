@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.app import open_runtime
-from bot.clock import ManualClock
-from bot.settings import Settings, TeamSettings
+from core.clock import ManualClock
+from core.settings import Settings, TeamSettings
 from models.team import Team
 from scheduler.core import Scheduler
 from scheduler.registry import JOBS, JobContext, JobSpec

@@ -8,8 +8,10 @@ import pytest
 from sqlmodel import select
 
 from bot.app import Runtime
-from bot.db import transaction
-from bot.i18n import load_catalogs
+from core.db import transaction
+from core.errors import UserFacingError
+from core.i18n import load_catalogs
+from core.periods import local_today, month_period, week_period
 from handlers.plans import render_morning
 from models.common import Role
 from models.customer import Customer, Tier
@@ -18,9 +20,7 @@ from models.user import User
 from models.visit import CheckinSource, VisitKind, VisitPurpose
 from services import customers, plans, visits
 from services.customers import CustomerExistsError, CustomerInput, name_key, phone_parts
-from services.errors import UserFacingError
 from services.geo import distance_m
-from services.periods import local_today, month_period, week_period
 from services.users import Actor
 from services.visits import Checkin, VisitDraft
 from tests.helpers import team_id

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.settings import TeamSettings
+from core.settings import TeamSettings
 from services.workhours import add_working_time, working_hours, working_time
 
 SHANGHAI = TeamSettings(timezone="Asia/Shanghai", holidays=[date(2026, 12, 25)])

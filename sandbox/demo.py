@@ -15,18 +15,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import Runtime, open_runtime
-from bot.clock import ManualClock
-from bot.db import create_engine, transaction
-from bot.demo_terminal import DEMO_DATA, DemoUser, Terminal
-from bot.harness import LocalBot
 from bot.migrate import upgrade
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SandboxClient
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.db import create_engine, transaction
+from core.periods import local_today
+from core.settings import load_settings
 from models.common import Role
+from sandbox import Sandbox
+from sandbox.client import SandboxClient
+from sandbox.demo_terminal import DEMO_DATA, DemoUser, Terminal
+from sandbox.harness import LocalBot
 from services import invites, plans, teams, users
 from services.customer_import import import_customers, read_table
-from services.periods import local_today
 from services.receivable_import import import_receivables, read_receivables
 from services.users import Actor, by_telegram_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.strictness import FormattedText, inline_part
+from sandbox.strictness import FormattedText, inline_part
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
 
-from bot.sandbox.errors import ControlError
+from sandbox.errors import ControlError
 
 FAULT_KINDS = ("429", "5xx", "slow", "drop")
 

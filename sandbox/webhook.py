@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from bot.sandbox.models import WebhookConfig
-from bot.sandbox.state import SandboxState
+from sandbox.models import WebhookConfig
+from sandbox.state import SandboxState
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 

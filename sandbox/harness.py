@@ -25,13 +25,13 @@ from bot.app import (
     stop_background,
     update_processor,
 )
-from bot.clock import ManualClock
 from bot.context import SalesApp
-from bot.db import transaction
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SandboxClient, SandboxMessage
 from bot.webhook import server_config, webhook_asgi
+from core.clock import ManualClock
+from core.db import transaction
 from models.outbox import OutboxMessage, OutboxStatus
+from sandbox import Sandbox
+from sandbox.client import SandboxClient, SandboxMessage
 
 WEBHOOK_SECRET = "sandbox-webhook-secret-0123456789abcdef"  # noqa: S105 (a test fixture value)
 DEFAULT_TOKEN = "123456789:SANDBOX-token"  # noqa: S105 (the sandbox accepts any token)

@@ -18,13 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.clock import ManualClock
-from bot.db import transaction
-from bot.harness import Chat, LocalBot
-from bot.i18n import language_from_telegram
-from bot.sandbox.client import InlineButton, SandboxError, SandboxMessage
-from bot.sandbox.media import ogg_opus_silence
+from core.clock import ManualClock
+from core.db import transaction
+from core.i18n import language_from_telegram
 from models.common import Role
+from sandbox.client import InlineButton, SandboxError, SandboxMessage
+from sandbox.harness import Chat, LocalBot
+from sandbox.media import ogg_opus_silence
 from services.users import by_telegram_id
 
 log = logging.getLogger(__name__)

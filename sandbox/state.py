@@ -10,11 +10,11 @@ import time
 from pathlib import PurePosixPath
 from typing import Any
 
-from bot.sandbox.errors import ApiError, bad_request, forbidden
-from bot.sandbox.faults import FaultQueue
-from bot.sandbox.flood import FloodLimiter
-from bot.sandbox.formatting import escaped_markup
-from bot.sandbox.models import (
+from sandbox.errors import ApiError, bad_request, forbidden
+from sandbox.faults import FaultQueue
+from sandbox.flood import FloodLimiter
+from sandbox.formatting import escaped_markup
+from sandbox.models import (
     CallbackQueryRecord,
     InlineQueryRecord,
     SandboxUser,

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from bot.sandbox import api_messages, api_queries, api_setup
-from bot.sandbox.errors import ApiError, too_many_requests
-from bot.sandbox.faults import Fault
-from bot.sandbox.params import Params, read_params
-from bot.sandbox.state import SandboxState, token_bot_id
+from sandbox import api_messages, api_queries, api_setup
+from sandbox.errors import ApiError, too_many_requests
+from sandbox.faults import Fault
+from sandbox.params import Params, read_params
+from sandbox.state import SandboxState, token_bot_id
 
 logger = logging.getLogger(__name__)
 

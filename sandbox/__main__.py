@@ -1,4 +1,4 @@
-"""Run the sandbox on its own, e.g. for the demo: ``python -m bot.sandbox --port 8081``."""
+"""Run the sandbox on its own, e.g. for the demo: ``python -m sandbox --port 8081``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import signal
 import threading
 
-from bot.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 
 
 def main(argv: list[str] | None = None) -> None:

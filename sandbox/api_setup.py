@@ -6,11 +6,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.sandbox.errors import bad_request
-from bot.sandbox.models import WebhookConfig
-from bot.sandbox.params import Params
-from bot.sandbox.state import SandboxState
-from bot.sandbox.strictness import check_commands
+from sandbox.errors import bad_request
+from sandbox.models import WebhookConfig
+from sandbox.params import Params
+from sandbox.state import SandboxState
+from sandbox.strictness import check_commands
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _SCOPES = frozenset(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.sandbox.errors import bad_request
-from bot.sandbox.media import image_size, thumbnail_size
-from bot.sandbox.models import StoredFile, StoredMessage
-from bot.sandbox.params import Params, UploadedFile
-from bot.sandbox.state import SandboxState
-from bot.sandbox.strictness import (
+from sandbox.errors import bad_request
+from sandbox.media import image_size, thumbnail_size
+from sandbox.models import StoredFile, StoredMessage
+from sandbox.params import Params, UploadedFile
+from sandbox.state import SandboxState
+from sandbox.strictness import (
     NOT_MODIFIED,
     FormattedText,
     check_caption,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.errors import bad_request
-from bot.sandbox.params import Params
-from bot.sandbox.state import SandboxState
-from bot.sandbox.strictness import QUERY_TOO_OLD, check_callback_answer_text, check_inline_results
+from sandbox.errors import bad_request
+from sandbox.params import Params
+from sandbox.state import SandboxState
+from sandbox.strictness import QUERY_TOO_OLD, check_callback_answer_text, check_inline_results
 
 
 async def answer_callback_query(state: SandboxState, params: Params) -> bool:

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.errors import bad_request
-from bot.sandbox.formatting import HtmlParseError, parse_html, utf16_len
+from sandbox.errors import bad_request
+from sandbox.formatting import HtmlParseError, parse_html, utf16_len
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -14,8 +14,8 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from bot.sandbox.errors import bad_request
-from bot.sandbox.strictness import MARKUP_ERROR
+from sandbox.errors import bad_request
+from sandbox.strictness import MARKUP_ERROR
 
 _MAX_PART = 64 * 1024 * 1024
 # Fields whose form value is a JSON document (decoded for the event log).

@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox import acts
-from bot.sandbox.api_setup import webhook_info
-from bot.sandbox.errors import ControlError
-from bot.sandbox.faults import Fault
-from bot.sandbox.models import SandboxUser
-from bot.sandbox.state import SandboxState
+from sandbox import acts
+from sandbox.api_setup import webhook_info
+from sandbox.errors import ControlError
+from sandbox.faults import Fault
+from sandbox.models import SandboxUser
+from sandbox.state import SandboxState
 
 _MISSING: Any = object()
 

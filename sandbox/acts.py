@@ -6,13 +6,13 @@ import re
 import time
 from typing import Any
 
-from bot.sandbox.api_messages import photo_sizes
-from bot.sandbox.errors import ApiError, ControlError
-from bot.sandbox.formatting import utf16_len
-from bot.sandbox.media import DEFAULT_PNG, DEFAULT_VOICE, image_size
-from bot.sandbox.models import CallbackQueryRecord, InlineQueryRecord, StoredMessage
-from bot.sandbox.state import SandboxState
-from bot.sandbox.strictness import MAX_CAPTION, MAX_TEXT, FormattedText, format_text
+from sandbox.api_messages import photo_sizes
+from sandbox.errors import ApiError, ControlError
+from sandbox.formatting import utf16_len
+from sandbox.media import DEFAULT_PNG, DEFAULT_VOICE, image_size
+from sandbox.models import CallbackQueryRecord, InlineQueryRecord, StoredMessage
+from sandbox.state import SandboxState
+from sandbox.strictness import MAX_CAPTION, MAX_TEXT, FormattedText, format_text
 
 CALLBACK_ID_BASE = 4_000_000_000_000_000_000
 INLINE_ID_BASE = 5_000_000_000_000_000_000

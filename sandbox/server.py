@@ -14,11 +14,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 
-from bot.sandbox.botapi import BotApi
-from bot.sandbox.control import ControlApi, control_error
-from bot.sandbox.errors import ControlError
-from bot.sandbox.state import DEFAULT_BOT_ID, SandboxState
-from bot.sandbox.webhook import WebhookWorker
+from sandbox.botapi import BotApi
+from sandbox.control import ControlApi, control_error
+from sandbox.errors import ControlError
+from sandbox.state import DEFAULT_BOT_ID, SandboxState
+from sandbox.webhook import WebhookWorker
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 30.0
