@@ -41,7 +41,6 @@ from handlers import (
 )
 from handlers.commands import publish_default_menus
 from handlers.errors import on_error
-from scheduler import jobs as _jobs  # noqa: F401  (importing it registers every area's jobs)
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
 from services.approval_types import check_routes

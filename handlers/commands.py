@@ -13,6 +13,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from telegram.error import TelegramError
 
 from core.i18n import LANGUAGES, Catalogs
+from core.registry import Registry
 from models.common import Role
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,11 @@ class Command:
         return f"commands.{self.name}"
 
 
-COMMANDS: dict[str, Command] = {}
+COMMANDS: Registry[Command] = Registry("command")
 
 
 def declare(name: str, roles: Collection[Role] = EVERYONE, order: int = 100) -> Command:
-    command = Command(name=name, roles=frozenset(roles), order=order)
-    COMMANDS[name] = command
-    return command
+    return COMMANDS.add(name, Command(name=name, roles=frozenset(roles), order=order))
 
 
 def commands_for(role: Role | None) -> list[Command]:

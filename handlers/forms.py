@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from telegram import Update
 
 from core.errors import UserFacingError
+from core.registry import Registry
 from handlers.error_text import say_error
 from handlers.replies import Button, Keyboard, split_text
 from handlers.turn import ALL_ROLES, Turn
@@ -101,12 +102,11 @@ class Form(ABC):
         """Store the answer in ``data`` and return the next step, or None when the form is done."""
 
 
-FORMS: dict[str, Form] = {}
+FORMS: Registry[Form] = Registry("form")
 
 
 def register_form(form: Form) -> Form:
-    FORMS[form.name] = form
-    return form
+    return FORMS.add(form.name, form)
 
 
 def _ttl(turn: Turn) -> timedelta:

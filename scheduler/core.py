@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,7 +56,7 @@ class CatchUp:
     skipped: list[str] = field(default_factory=list)
 
 
-def plan(ctx: JobContext, jobs: dict[str, JobSpec] | None = None) -> list[Planned]:
+def plan(ctx: JobContext, jobs: Mapping[str, JobSpec] | None = None) -> list[Planned]:
     """Every enabled job for every declared team, with the team's schedule and grace."""
     planned: list[Planned] = []
     for team_key, team in ctx.settings.team_settings.items():
@@ -82,7 +83,7 @@ def plan(ctx: JobContext, jobs: dict[str, JobSpec] | None = None) -> list[Planne
 
 class Scheduler:
     def __init__(
-        self, ctx: JobContext, instance: str, jobs: dict[str, JobSpec] | None = None
+        self, ctx: JobContext, instance: str, jobs: Mapping[str, JobSpec] | None = None
     ) -> None:
         self.ctx = ctx
         self.instance = instance

@@ -10,6 +10,7 @@ from typing import Literal
 from core.clock import Clock
 from core.db import SessionFactory
 from core.i18n import Catalogs
+from core.registry import Registry
 from core.settings import Settings
 from models.team import Team
 
@@ -41,7 +42,7 @@ class JobSpec:
     run: JobFn
 
 
-JOBS: dict[str, JobSpec] = {}
+JOBS: Registry[JobSpec] = Registry("job")
 
 
 def job(
@@ -50,13 +51,16 @@ def job(
     """Declare a job; ``at`` is the default schedule, overridable per team in config.toml."""
 
     def register(fn: JobFn) -> JobFn:
-        JOBS[name] = JobSpec(
-            name=name,
-            period=period,
-            default_at=at,
-            default_grace_minutes=grace_minutes,
-            description=description,
-            run=fn,
+        JOBS.add(
+            name,
+            JobSpec(
+                name=name,
+                period=period,
+                default_at=at,
+                default_grace_minutes=grace_minutes,
+                description=description,
+                run=fn,
+            ),
         )
         return fn
 

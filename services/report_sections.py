@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.periods import Period
+from core.registry import Registry
 from core.settings import TeamSettings
 from models.user import User
 
@@ -91,17 +92,17 @@ class Registered:
     fn: Contributor
 
 
-CONTRIBUTORS: dict[str, Registered] = {}
+CONTRIBUTORS: Registry[Registered] = Registry("report contributor")
 
 
 def contributor(
     area: str, *, order: int, kinds: Iterable[ScopeKind] = ("day", "week")
 ) -> Callable[[Contributor], Contributor]:
     """Register ``fn`` as the section of ``area`` (lower ``order`` first) in daily and/or
-    weekly reports. Registering an area again replaces its contributor."""
+    weekly reports. An area registers once (core.registry)."""
 
     def register(fn: Contributor) -> Contributor:
-        CONTRIBUTORS[area] = Registered(area, order, frozenset(kinds), fn)
+        CONTRIBUTORS.add(area, Registered(area, order, frozenset(kinds), fn))
         return fn
 
     return register

@@ -1,7 +1,7 @@
 """The meeting summary. Importing this package registers every area's contribution."""
 
 from services.summary import approvals, collections, reports, visits
-from services.summary.core import CONTRIBUTORS, TeamSummary, build_team_summary
+from services.summary.core import CONTRIBUTORS, TeamSummary, build_team_summary, contributors
 
 __all__ = [
     "CONTRIBUTORS",
@@ -9,6 +9,7 @@ __all__ = [
     "approvals",
     "build_team_summary",
     "collections",
+    "contributors",
     "reports",
     "visits",
 ]

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.periods import Period, month_period, week_period
+from core.registry import Registry
 from core.settings import TeamSettings
 from models.common import Role
 from models.team import Team
@@ -92,15 +93,17 @@ class Contributor:
     order: int = 100
 
 
-CONTRIBUTORS: list[Contributor] = []
+CONTRIBUTORS: Registry[Contributor] = Registry("summary contributor")
 
 
 def contribute(contributor: Contributor) -> Contributor:
-    """Register an area's figures (idempotent, so re-imports do not double them)."""
-    if all(c.area != contributor.area for c in CONTRIBUTORS):
-        CONTRIBUTORS.append(contributor)
-        CONTRIBUTORS.sort(key=lambda c: c.order)
-    return contributor
+    """Register an area's figures; an area registers once (core.registry)."""
+    return CONTRIBUTORS.add(contributor.area, contributor)
+
+
+def contributors() -> list[Contributor]:
+    """Every area's figures, in the order they are shown."""
+    return sorted(CONTRIBUTORS.values(), key=lambda c: (c.order, c.area))
 
 
 def working_days(rules: TeamSettings, window: Window) -> int:
@@ -110,7 +113,7 @@ def working_days(rules: TeamSettings, window: Window) -> int:
 
 
 def metrics() -> list[Metric]:
-    return [metric for contributor in CONTRIBUTORS for metric in contributor.metrics]
+    return [metric for contributor in contributors() for metric in contributor.metrics]
 
 
 @dataclass
@@ -205,7 +208,7 @@ async def _figures(
     session: AsyncSession, window: Window, rep_ids: list[int]
 ) -> dict[int, dict[str, Value]]:
     values: dict[int, dict[str, Value]] = {rep_id: {} for rep_id in rep_ids}
-    for contributor in CONTRIBUTORS:
+    for contributor in contributors():
         found = await contributor.per_rep(session, window, rep_ids)
         for rep_id in rep_ids:
             for metric in contributor.metrics:
@@ -245,7 +248,7 @@ async def build_team_summary(
     four_back = totals_of(await _figures(session, earlier(window, 4), rep_ids))
     sheets: list[Sheet] = []
     if with_details:
-        for contributor in CONTRIBUTORS:
+        for contributor in contributors():
             if contributor.details is not None:
                 sheets.extend(await contributor.details(session, window, rep_ids))
     lines = [

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from core.i18n import Catalogs, format_money
 from core.periods import format_short_day
-from services.summary.core import CONTRIBUTORS, Metric, TeamSummary, Value, metrics
+from services.summary.core import Metric, TeamSummary, Value, contributors, metrics
 
 NAMES_SHOWN = 5
 
@@ -79,7 +79,7 @@ def rep_block(texts: Catalogs, lang: str, summary: TeamSummary, index: int, curr
     rep = summary.reps[index]
     lines = [f"<b>{html.escape(rep.name)}</b>"]
     names: list[str] = []
-    for contributor in CONTRIBUTORS:
+    for contributor in contributors():
         parts = []
         for metric in contributor.metrics:
             value = rep.values.get(metric.key, 0)

@@ -56,9 +56,9 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def weekly_job() -> Iterator[None]:
     CALLS.clear()
-    JOBS["cli_weekly"] = JobSpec("cli_weekly", "week", "sat 08:30", 180, "test", remember)
-    yield
-    del JOBS["cli_weekly"]
+    spec = JobSpec("cli_weekly", "week", "sat 08:30", 180, "test", remember)
+    with JOBS.overriding("cli_weekly", spec):
+        yield
 
 
 def invoke(*args: str) -> tuple[int, str]:

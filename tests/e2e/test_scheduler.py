@@ -47,12 +47,8 @@ def test_jobs() -> Iterator[dict[str, JobSpec]]:
         name="morning_test", period="day", default_at="daily 08:30", default_grace_minutes=60,
         description="test job", run=record_run,
     )  # fmt: skip
-    saved = dict(JOBS)
-    JOBS.clear()
-    JOBS["morning_test"] = spec
-    yield {"morning_test": spec}
-    JOBS.clear()
-    JOBS.update(saved)
+    with JOBS.only({"morning_test": spec}):
+        yield {"morning_test": spec}
 
 
 async def runtime_at(settings: Settings, start: datetime) -> Runtime:

@@ -101,20 +101,24 @@ async def test_sections_come_from_every_registered_area_in_order(
         return None
 
     registry = report_sections.CONTRIBUTORS
-    monkeypatch.setitem(registry, "approvals", Registered("approvals", 30, frozenset({"day"}),
-                                                          approvals))  # fmt: skip
-    monkeypatch.setitem(registry, "broken", Registered("broken", 15, frozenset({"day"}), broken))
-    monkeypatch.setitem(registry, "quiet", Registered("quiet", 5, frozenset({"week"}),
-                                                      weekly_only))  # fmt: skip
-    async with transaction(runtime.sessions) as session:
-        user = await session.get(User, rep.user_id)
-        assert user is not None
-        day = await report_sections.collect(session, user, reports.day_scope(rules, TUESDAY, now))
-        week = await report_sections.collect(
-            session,
-            user,
-            reports.week_scope(rules, weekly_reports.week_window(rules, TUESDAY).week, now),
-        )
+    with (
+        registry.overriding(
+            "approvals", Registered("approvals", 30, frozenset({"day"}), approvals)
+        ),
+        registry.overriding("broken", Registered("broken", 15, frozenset({"day"}), broken)),
+        registry.overriding("quiet", Registered("quiet", 5, frozenset({"week"}), weekly_only)),
+    ):
+        async with transaction(runtime.sessions) as session:
+            user = await session.get(User, rep.user_id)
+            assert user is not None
+            day = await report_sections.collect(
+                session, user, reports.day_scope(rules, TUESDAY, now)
+            )
+            week = await report_sections.collect(
+                session,
+                user,
+                reports.week_scope(rules, weekly_reports.week_window(rules, TUESDAY).week, now),
+            )
     # The broken area is left out (after a savepoint: the plans query after it still works).
     assert [s.area for s in day] == ["visits", "plans", "approvals"]
     assert [s.area for s in week] == ["visits", "plans"]  # "quiet" had nothing to say

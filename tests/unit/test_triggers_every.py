@@ -90,12 +90,8 @@ async def remember(ctx: JobContext, team: Team, period: str, scheduled_for: date
 def slot_job() -> Iterator[dict[str, JobSpec]]:
     RAN.clear()
     spec = JobSpec("sweep_test", "slot", "workhours every 15m", 30, "test", remember)
-    saved = dict(JOBS)
-    JOBS.clear()
-    JOBS[spec.name] = spec
-    yield {spec.name: spec}
-    JOBS.clear()
-    JOBS.update(saved)
+    with JOBS.only({spec.name: spec}):
+        yield {spec.name: spec}
 
 
 async def test_catch_up_runs_only_the_latest_missed_slot(
