@@ -21,6 +21,7 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
 from bot.retry import RetryPolicy, send_retrying
+from views.buttons import Button, Keyboard
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,24 +29,14 @@ T = TypeVar("T")
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
-@dataclass(frozen=True)
-class Button:
-    text: str
-    data: str | None = None
-    url: str | None = None
-    inline_query: str | None = None
-
-    def to_telegram(self) -> InlineKeyboardButton:
-        if self.url is not None:
-            return InlineKeyboardButton(self.text, url=self.url)
-        if self.inline_query is not None:
-            return InlineKeyboardButton(
-                self.text, switch_inline_query_current_chat=self.inline_query
-            )
-        return InlineKeyboardButton(self.text, callback_data=self.data)
-
-
-Keyboard = list[list[Button]]
+def to_telegram(button: Button) -> InlineKeyboardButton:
+    if button.url is not None:
+        return InlineKeyboardButton(button.text, url=button.url)
+    if button.inline_query is not None:
+        return InlineKeyboardButton(
+            button.text, switch_inline_query_current_chat=button.inline_query
+        )
+    return InlineKeyboardButton(button.text, callback_data=button.data)
 
 
 @dataclass
@@ -72,7 +63,7 @@ class Attachment:
 def inline_markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup([[b.to_telegram() for b in row] for row in buttons if row])
+    return InlineKeyboardMarkup([[to_telegram(b) for b in row] for row in buttons if row])
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:

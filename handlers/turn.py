@@ -28,7 +28,8 @@ from handlers.error_text import escaped_params
 from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
 from models.user import User
-from services import outbox, updates, users
+from services import outbox, team_context, updates, users
+from services.team_context import TeamContext
 from services.users import Actor
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Turn:
         self.lang = lang
         self.replies: list[Reply] = []
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._teams: dict[int, TeamContext] = {}
 
     @property
     def deps(self) -> Deps:
@@ -91,6 +93,19 @@ class Turn:
 
     def edit(self, message_id: int, text: str, buttons: Keyboard | None = None) -> None:
         self.replies.append(Reply(text=text, buttons=buttons, edit_message_id=message_id))
+
+    async def team(self, team_id: int | None = None) -> TeamContext:
+        """The context of ``team_id`` (default: the sender's team), resolved once per update."""
+        wanted = team_id if team_id is not None else self.actor.team_id
+        if wanted is None:
+            raise UserFacingError("errors.team_not_found")
+        found = self._teams.get(wanted)
+        if found is None:
+            found = await team_context.resolve(
+                self.session, self.deps.settings, wanted, self.now
+            )
+            self._teams[wanted] = found
+        return found
 
     def button(self, key: str, data: str) -> Button:
         return Button(self.t(key), data=data)

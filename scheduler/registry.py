@@ -13,6 +13,7 @@ from core.i18n import Catalogs
 from core.registry import Registry
 from core.settings import Settings
 from models.team import Team
+from services.team_context import TeamContext, context_of
 
 # "slot": one run per fire time, for frequent jobs ("workhours every 15m"); its period key is
 # the UTC minute of the slot, unique even when a DST change repeats a local hour.
@@ -27,6 +28,10 @@ class JobContext:
     clock: Clock
     settings: Settings
     texts: Catalogs
+
+    def team_context(self, team: Team, now: datetime | None = None) -> TeamContext:
+        """The team's context at ``now`` (default: the clock's now), once per run."""
+        return context_of(team, self.settings, now or self.clock.now())
 
 
 JobFn = Callable[[JobContext, Team, str, datetime], Awaitable[None]]

@@ -1,0 +1,17 @@
+"""Buttons as plain data: what a view returns under a text. Handlers turn them into Telegram's
+keyboards (``handlers.replies``); a view never imports telegram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str | None = None
+    url: str | None = None
+    inline_query: str | None = None
+
+
+Keyboard = list[list[Button]]
