@@ -11,6 +11,8 @@ from core.clock import Clock
 from core.db import SessionFactory
 from core.i18n import Catalogs
 from core.settings import Settings
+from services.notices import Render
+from views.render import renderer
 
 if TYPE_CHECKING:
     from bot.delivery import Sender
@@ -31,6 +33,11 @@ class Deps:
     # Set while the outbox sender runs in this process; woken after each turn that committed.
     sender: Sender | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # The views layer as services take it (services.notices.Render), built once from the texts.
+    render: Render = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.render = renderer(self.texts)
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

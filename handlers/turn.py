@@ -29,6 +29,7 @@ from handlers.replies import Button, Keyboard, Reply, deliver
 from models.common import Role
 from models.user import User
 from services import outbox, team_context, updates, users
+from services.notices import Render
 from services.team_context import TeamContext
 from services.users import Actor
 
@@ -94,6 +95,11 @@ class Turn:
     def edit(self, message_id: int, text: str, buttons: Keyboard | None = None) -> None:
         self.replies.append(Reply(text=text, buttons=buttons, edit_message_id=message_id))
 
+    @property
+    def render(self) -> Render:
+        """The views layer as services take it, to queue messages to other people."""
+        return self.deps.render
+
     async def team(self, team_id: int | None = None) -> TeamContext:
         """The context of ``team_id`` (default: the sender's team), resolved once per update."""
         wanted = team_id if team_id is not None else self.actor.team_id
@@ -101,9 +107,7 @@ class Turn:
             raise UserFacingError("errors.team_not_found")
         found = self._teams.get(wanted)
         if found is None:
-            found = await team_context.resolve(
-                self.session, self.deps.settings, wanted, self.now
-            )
+            found = await team_context.resolve(self.session, self.deps.settings, wanted, self.now)
             self._teams[wanted] = found
         return found
 

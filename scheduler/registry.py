@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 from core.clock import Clock
@@ -13,7 +14,9 @@ from core.i18n import Catalogs
 from core.registry import Registry
 from core.settings import Settings
 from models.team import Team
+from services.notices import Render
 from services.team_context import TeamContext, context_of
+from views.render import renderer
 
 # "slot": one run per fire time, for frequent jobs ("workhours every 15m"); its period key is
 # the UTC minute of the slot, unique even when a DST change repeats a local hour.
@@ -28,6 +31,11 @@ class JobContext:
     clock: Clock
     settings: Settings
     texts: Catalogs
+
+    @cached_property
+    def render(self) -> Render:
+        """The views layer as services take it (services.notices.Render)."""
+        return renderer(self.texts)
 
     def team_context(self, team: Team, now: datetime | None = None) -> TeamContext:
         """The team's context at ``now`` (default: the clock's now), once per run."""
