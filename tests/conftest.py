@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Runtime, open_runtime
 from bot.clock import ManualClock
@@ -68,7 +69,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     pg_url = os.environ.get(PG_URL_ENV)
     if pg_url:
-        url = normalize_url(pg_url)
+        url = asyncio.run(_worker_database(normalize_url(pg_url)))
         asyncio.run(_recreate_pg(url))
         yield url
         return
@@ -84,6 +85,25 @@ async def _migrate(url: str) -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own on the same server
+    (``salesbot_test_gw0``, ``_gw1``, ...), created afresh; without workers, the given one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    # CREATE DATABASE cannot run inside a transaction.
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 async def _recreate_pg(url: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlmodel import select
@@ -16,6 +18,17 @@ from models.user import User
 from services import invites
 
 LINK = re.compile(r"start=(inv_[A-Za-z0-9_-]+)")
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool]], *, within: float = 30, interval: float = 0.05
+) -> None:
+    """Poll ``condition`` until it holds; fail (TimeoutError) after ``within`` seconds, so a
+    regression fails its test instead of hanging the suite. For waits no event can signal,
+    such as progress made by another process or by the sandbox."""
+    async with asyncio.timeout(within):
+        while not await condition():
+            await asyncio.sleep(interval)
 
 
 def payload_from(text: str) -> str:

@@ -3,7 +3,6 @@ adding a receivable, reconciliation, and reminders surviving Telegram's faults a
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -32,7 +31,7 @@ from tests.collection_helpers import (
     receivable,
     sample_reps,
 )
-from tests.helpers import join, team_id, user_by_tg
+from tests.helpers import eventually, join, team_id, user_by_tg
 
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
 JOBS_UNDER_TEST = ("dunning", "reconciliation")
@@ -285,8 +284,12 @@ async def test_reminders_survive_429_5xx_and_a_restart_and_arrive_once(
     await local_bot.client.add_fault("5xx", "sendMessage", count=2, status=502)
     mark = max((e["seq"] for e in await local_bot.client.events()), default=0)
     await at_local_without_drain(local_bot, date(2026, 11, 24), time(10, 0))
-    while len([e for e in await local_bot.client.events(mark) if e.get("status") == "ok"]) < 5:
-        await asyncio.sleep(0.05)
+
+    async def five_sent() -> bool:
+        events = await local_bot.client.events(mark)
+        return len([e for e in events if e.get("status") == "ok"]) >= 5
+
+    await eventually(five_sent)
     await local_bot.restart()
     await local_bot.drain_outbox()
 
