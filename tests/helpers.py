@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.app import Runtime
 from bot.db import transaction
 from bot.harness import Chat, LocalBot
+from bot.settings import DeliverySettings, Settings
 from models.common import Role
 from models.team import Team
 from models.user import User
@@ -29,6 +30,15 @@ async def eventually(
     async with asyncio.timeout(within):
         while not await condition():
             await asyncio.sleep(interval)
+
+
+def telegram_pace(settings: Settings) -> None:
+    """Send at Telegram's own limits, as production does (the suite's config sends faster), for
+    tests about pacing or that need a batch still under way when something happens. The sender
+    reads its pace when it starts."""
+    limits = DeliverySettings()
+    settings.delivery.per_chat_per_second = limits.per_chat_per_second
+    settings.delivery.global_per_second = limits.global_per_second
 
 
 def payload_from(text: str) -> str:

@@ -31,7 +31,7 @@ from tests.collection_helpers import (
     receivable,
     sample_reps,
 )
-from tests.helpers import eventually, join, team_id, user_by_tg
+from tests.helpers import eventually, join, team_id, telegram_pace, user_by_tg
 
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
 JOBS_UNDER_TEST = ("dunning", "reconciliation")
@@ -270,6 +270,8 @@ async def test_reminders_survive_429_5xx_and_a_restart_and_arrive_once(
     local_bot: LocalBot,
 ) -> None:
     runtime = local_bot.runtime
+    telegram_pace(runtime.settings)  # so that the restart comes in the middle of the batch
+    await local_bot.restart()
     reps = [await join(local_bot, 3200 + n, f"Rep{n}", Role.REP, "north") for n in range(6)]
     names: dict[int, list[str]] = {}
     for n, rep in enumerate(reps):

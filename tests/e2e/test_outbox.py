@@ -16,11 +16,12 @@ from bot.clock import ManualClock
 from bot.db import create_session_factory, transaction
 from bot.delivery import Sender
 from bot.harness import LocalBot
+from bot.settings import Settings
 from models.common import Role
 from models.outbox import OutboxMessage, OutboxStatus
 from services import outbox
 from tests.conftest import ADMIN_ID, START
-from tests.helpers import eventually, join, user_by_tg
+from tests.helpers import eventually, join, telegram_pace, user_by_tg
 
 CHAT_BASE = 50_000
 
@@ -29,6 +30,13 @@ CHAT_BASE = 50_000
 def clock() -> ManualClock:
     """Retries and leases are measured in seconds: this clock keeps ticking between moves."""
     return ManualClock(START, ticking=True)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests are about the sender: it keeps Telegram's own pace here."""
+    telegram_pace(settings)
+    return settings
 
 
 @pytest.fixture
