@@ -123,8 +123,9 @@ class LocalBot:
         self._server_task = asyncio.get_running_loop().create_task(
             self._server.serve(sockets=[sock])
         )
-        while not self._server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            while not self._server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
+                await asyncio.sleep(0.01)
         await self.app.bot.set_webhook(self.webhook_url, secret_token=WEBHOOK_SECRET)
 
     async def stop(self) -> None:
