@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,8 @@ class Deps:
     # Set while the outbox sender runs in this process; woken after each turn that committed.
     sender: Sender | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Real elapsed seconds (the rate limit's measure); tests replace it.
+    monotonic: Callable[[], float] = time.monotonic
     # The views layer as services take it (services.notices.Render), built once from the texts.
     render: Render = field(init=False)
 

@@ -77,6 +77,19 @@ class EveryMinute:
         return held_back
 
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def route_uvicorn_logs() -> None:
+    """uvicorn's loggers write through the root handler (which redacts), never their own:
+    an earlier server in the process may have given them handlers of their own."""
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
+
+
 def setup_logging(
     level: str = "INFO", fmt: str = "text", secrets: Iterable[str] | None = None
 ) -> None:
@@ -92,6 +105,7 @@ def setup_logging(
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    route_uvicorn_logs()
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

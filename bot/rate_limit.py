@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -18,7 +18,6 @@ from telegram.error import TelegramError
 
 from bot.context import deps_of
 from bot.retry import GaveUp, RetryPolicy
-from core.clock import Clock
 from core.i18n import person_language
 from core.settings import LimitsSettings
 from handlers.replies import Reply, deliver
@@ -40,22 +39,25 @@ class Verdict(enum.Enum):
 @dataclass
 class _Bucket:
     tokens: float
-    at: datetime
+    at: float
     warned: bool = False
 
 
 class TokenBuckets:
-    """``burst`` updates at once per key, refilled at ``per_second``, on the given clock."""
+    """``burst`` updates at once per key, refilled at ``per_second`` of real elapsed time.
 
-    def __init__(self, limits: LimitsSettings, clock: Clock) -> None:
+    Real time, not the business clock: the load a burst puts on the machine passes in seconds
+    even when the clock is a manual one (the demo's moves only with ``:wait``)."""
+
+    def __init__(self, limits: LimitsSettings, seconds: Callable[[], float]) -> None:
         self.burst = float(limits.burst)
         self.per_second = limits.per_second
-        self.clock = clock
+        self.seconds = seconds
         self._buckets: dict[int, _Bucket] = {}
         self._prune_at = PRUNE_AT
 
     def take(self, key: int) -> Verdict:
-        now = self.clock.now()
+        now = self.seconds()
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(self.burst, now)
@@ -71,12 +73,12 @@ class TokenBuckets:
         bucket.warned = True
         return Verdict.WARN
 
-    def _refill(self, bucket: _Bucket, now: datetime) -> None:
-        elapsed = max(0.0, (now - bucket.at).total_seconds())
+    def _refill(self, bucket: _Bucket, now: float) -> None:
+        elapsed = max(0.0, now - bucket.at)
         bucket.tokens = min(self.burst, bucket.tokens + elapsed * self.per_second)
         bucket.at = max(bucket.at, now)
 
-    def _prune(self, now: datetime) -> None:
+    def _prune(self, now: float) -> None:
         if len(self._buckets) < self._prune_at:
             return
         for key, bucket in list(self._buckets.items()):
@@ -92,7 +94,7 @@ class UpdateGate:
     def __init__(self, app: Any) -> None:
         self.app = app
         deps = deps_of(app)
-        self.buckets = TokenBuckets(deps.settings.limits, deps.clock)
+        self.buckets = TokenBuckets(deps.settings.limits, lambda: deps.monotonic())
 
     async def admit(self, update: object) -> bool:
         if not isinstance(update, Update) or update.effective_user is None:

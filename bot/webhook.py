@@ -30,7 +30,7 @@ from bot.app import (
     stop_background,
 )
 from bot.context import SalesApp
-from bot.logs import EveryMinute
+from bot.logs import EveryMinute, route_uvicorn_logs
 from core.db import transaction
 from core.settings import WebhookSettings
 from services import outbox
@@ -143,7 +143,7 @@ def _may_see_details(request: Request, health_token: str) -> bool:
 def server_config(asgi: Starlette, settings: WebhookSettings) -> uvicorn.Config:
     """uvicorn with a connection limit and timeouts; its log lines go through salesbot's
     handler (``log_config=None``), which redacts secrets."""
-    return uvicorn.Config(
+    config = uvicorn.Config(
         asgi,
         host=settings.listen,
         port=settings.port,
@@ -155,6 +155,8 @@ def server_config(asgi: Starlette, settings: WebhookSettings) -> uvicorn.Config:
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024,
     )
+    route_uvicorn_logs()
+    return config
 
 
 async def run_webhook(runtime: Runtime) -> None:

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import uvicorn
 from sqlalchemy import func
@@ -30,7 +31,6 @@ from bot.webhook import server_config, webhook_asgi
 from core.clock import ManualClock
 from core.db import transaction
 from models.outbox import OutboxMessage, OutboxStatus
-from sandbox import Sandbox
 from sandbox.client import SandboxClient, SandboxMessage
 
 WEBHOOK_SECRET = "sandbox-webhook-secret-0123456789abcdef"  # noqa: S105 (a test fixture value)
@@ -38,6 +38,17 @@ DEFAULT_TOKEN = "123456789:SANDBOX-token"  # noqa: S105 (the sandbox accepts any
 PROCESS_TIMEOUT = 30.0
 # Rows due within this many seconds (a retry after backoff) still count as work to wait for.
 DRAIN_HORIZON = 10
+
+
+class SandboxEndpoint(Protocol):
+    """Where the bot finds the sandbox's Bot API: one in this process (``sandbox.Sandbox``)
+    or in a process of its own (the benchmarks')."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def base_file_url(self) -> str: ...
 
 
 class UpdateTracker:
@@ -62,7 +73,7 @@ class LocalBot:
     """A running Application polling the sandbox."""
 
     runtime: Runtime
-    sandbox: Sandbox
+    sandbox: SandboxEndpoint
     client: SandboxClient
     token: str = DEFAULT_TOKEN
     app: SalesApp | None = None
@@ -112,8 +123,9 @@ class LocalBot:
         self._server_task = asyncio.get_running_loop().create_task(
             self._server.serve(sockets=[sock])
         )
-        while not self._server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            while not self._server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
+                await asyncio.sleep(0.01)
         await self.app.bot.set_webhook(self.webhook_url, secret_token=WEBHOOK_SECRET)
 
     async def stop(self) -> None:

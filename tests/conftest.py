@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Runtime, open_runtime
 from bot.migrate import upgrade
@@ -27,6 +28,10 @@ PG_URL_ENV = "SALESBOT_TEST_DATABASE_URL"
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 ADMIN_ID = 1000
 
+# The sender paces by the real clock. At Telegram's pace (one message a second per chat) a
+# month of reminders to one person takes a minute to arrive, so the suite sends faster (the
+# sandbox does not enforce Telegram's limits unless told to); the tests of the pacing itself
+# restore Telegram's pace (``telegram_pace`` in tests/helpers.py).
 TEST_CONFIG = """
 [access]
 admins = [{admin}]
@@ -39,6 +44,8 @@ burst = 10000
 [delivery]
 backoff_base_seconds = 0.2
 poll_interval_seconds = 0.1
+per_chat_per_second = 30
+global_per_second = 1000
 [defaults]
 timezone = "Asia/Shanghai"
 language = "zh"
@@ -72,7 +79,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     pg_url = os.environ.get(PG_URL_ENV)
     if pg_url:
-        url = normalize_url(pg_url)
+        url = asyncio.run(_worker_database(normalize_url(pg_url)))
         asyncio.run(_recreate_pg(url))
         yield url
         return
@@ -88,6 +95,43 @@ async def _migrate(url: str) -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own on the same server
+    (``salesbot_test_gw0``, ``_gw1``, ...), created afresh; without workers, the given one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    return await _create_pg_database(url, f"{make_url(url).database}_{worker}")
+
+
+async def _create_pg_database(url: str, name: str) -> str:
+    """Create (or re-create, empty) the database ``name`` on the server of ``url``."""
+    # CREATE DATABASE cannot run inside a transaction.
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def separate_database(template_db: str, directory: Path, name: str) -> str:
+    """A migrated database apart from the one the tests of this worker share, for processes
+    that outlive a test (the two-instance pair of a module): a copy of the SQLite template, or
+    a PostgreSQL database of its own."""
+    if is_sqlite(template_db):
+        source = make_url(template_db).database
+        assert source is not None
+        target = directory / f"{name}.db"
+        shutil.copyfile(source, target)
+        return f"sqlite+aiosqlite:///{target}"
+    url = await _create_pg_database(template_db, f"{make_url(template_db).database}_{name}")
+    await _migrate(url)
+    return url
 
 
 async def _recreate_pg(url: str) -> None:
@@ -119,16 +163,18 @@ async def _truncate_pg(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture
-async def database_url(template_db: str, tmp_path: Path) -> str:
+async def fresh_database(template_db: str, directory: Path) -> str:
+    """An empty migrated database: a copy of the SQLite template in ``directory``, or the
+    worker's PostgreSQL database emptied."""
     if is_sqlite(template_db):
-        source = make_url(template_db).database
-        assert source is not None
-        target = tmp_path / "salesbot.db"
-        shutil.copyfile(source, target)
-        return f"sqlite+aiosqlite:///{target}"
+        return await separate_database(template_db, directory, "salesbot")
     await _truncate_pg(template_db)
     return template_db
+
+
+@pytest.fixture
+async def database_url(template_db: str, tmp_path: Path) -> str:
+    return await fresh_database(template_db, tmp_path)
 
 
 @pytest.fixture

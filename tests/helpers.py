@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlmodel import select
 
 from bot.app import Runtime
 from core.db import transaction
+from core.settings import DeliverySettings, Settings
 from models.common import Role
 from models.team import Team
 from models.user import User
@@ -16,6 +19,26 @@ from sandbox.harness import Chat, LocalBot
 from services import invites
 
 LINK = re.compile(r"start=(inv_[A-Za-z0-9_-]+)")
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool]], *, within: float = 30, interval: float = 0.05
+) -> None:
+    """Poll ``condition`` until it holds; fail (TimeoutError) after ``within`` seconds, so a
+    regression fails its test instead of hanging the suite. For waits no event can signal,
+    such as progress made by another process or by the sandbox."""
+    async with asyncio.timeout(within):
+        while not await condition():
+            await asyncio.sleep(interval)
+
+
+def telegram_pace(settings: Settings) -> None:
+    """Send at Telegram's own limits, as production does (the suite's config sends faster), for
+    tests about pacing or that need a batch still under way when something happens. The sender
+    reads its pace when it starts."""
+    limits = DeliverySettings()
+    settings.delivery.per_chat_per_second = limits.per_chat_per_second
+    settings.delivery.global_per_second = limits.global_per_second
 
 
 def payload_from(text: str) -> str:

@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,9 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox import Sandbox
+from sandbox.harness import SandboxEndpoint
 
 SECRET = "two-instances-secret-0123456789abcdef"
+TOKEN = "123456789:two-instances"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -92,13 +95,13 @@ class RoundRobinProxy:
 
 
 def start_instance(
-    instance: Instance, *, sandbox: Sandbox, config: Path, database_url: str, webhook_url: str,
-    workdir: Path, extra_env: dict[str, str] | None = None,
+    instance: Instance, *, sandbox: SandboxEndpoint, config: Path, database_url: str,
+    webhook_url: str, workdir: Path, extra_env: dict[str, str] | None = None,
 ) -> None:  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESBOT_")}
     env.update(
         SALESBOT_CONFIG=str(config),
-        SALESBOT_TOKEN="123456789:two-instances",
+        SALESBOT_TOKEN=TOKEN,
         SALESBOT_API_URL=sandbox.base_url,
         SALESBOT_FILE_URL=sandbox.base_file_url,
         SALESBOT_DATABASE_URL=database_url,
@@ -143,34 +146,106 @@ def stop_instance(instance: Instance, sig: signal.Signals = signal.SIGTERM) -> N
         instance.process.wait()
 
 
-@asynccontextmanager
-async def two_instances(
-    sandbox: Sandbox, *, config: Path, database_url: str, workdir: Path,
-    extra_env: dict[str, str] | None = None,
-) -> AsyncIterator[tuple[RoundRobinProxy, list[Instance]]]:  # fmt: skip
-    """Start A and B behind a round-robin proxy registered as the bot's webhook."""
-    instances = [Instance("A", free_port()), Instance("B", free_port())]
-    proxy = RoundRobinProxy(instances)
-    async with httpx.AsyncClient(timeout=30) as client:
+class _ProxyServer:
+    """The proxy served from a thread of its own, so that it can outlive one test's event loop
+    (a pair started once for a module)."""
+
+    def __init__(self, proxy: RoundRobinProxy) -> None:
+        self.proxy = proxy
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        proxy.port = int(sock.getsockname()[1])
-        server = uvicorn.Server(
-            uvicorn.Config(proxy.asgi(client), log_level="warning", lifespan="off")
+        self.proxy.port = int(sock.getsockname()[1])
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._serve(sock),), name="proxy", daemon=True
         )
-        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        try:
-            for instance in instances:
-                start_instance(
-                    instance, sandbox=sandbox, config=config, database_url=database_url,
-                    webhook_url=proxy.url, workdir=workdir, extra_env=extra_env,
-                )  # fmt: skip
-            for instance in instances:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while self._server is None or not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise AssertionError("the round-robin proxy did not start")
+            time.sleep(0.01)
+
+    async def _serve(self, sock: socket.socket) -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            config = uvicorn.Config(self.proxy.asgi(client), log_level="warning", lifespan="off")
+            self._server = uvicorn.Server(config)
+            await self._server.serve(sockets=[sock])
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+@dataclass
+class Pair:
+    """Instances A and B behind a round-robin proxy registered as the bot's webhook."""
+
+    sandbox: SandboxEndpoint
+    config: Path
+    database_url: str
+    workdir: Path
+    extra_env: dict[str, str] | None = None
+    instances: list[Instance] = field(default_factory=list)
+    proxy: RoundRobinProxy = field(init=False)
+    _server: _ProxyServer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.instances = [Instance("A", free_port()), Instance("B", free_port())]
+        self.proxy = RoundRobinProxy(self.instances)
+        self._server = _ProxyServer(self.proxy)
+
+    def _start(self, instance: Instance) -> None:
+        start_instance(
+            instance, sandbox=self.sandbox, config=self.config, database_url=self.database_url,
+            webhook_url=self.proxy.url, workdir=self.workdir, extra_env=self.extra_env,
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._server.start)
+        for instance in self.instances:
+            self._start(instance)
+        async with httpx.AsyncClient(timeout=30) as client:
+            for instance in self.instances:
                 await wait_healthy(instance, client)
-            yield proxy, instances
-        finally:
-            for instance in instances:
-                await asyncio.to_thread(stop_instance, instance)
-            server.should_exit = True
-            await task
+
+    async def stop(self) -> None:
+        for instance in self.instances:
+            await asyncio.to_thread(stop_instance, instance)
+        await asyncio.to_thread(self._server.stop)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[tuple[RoundRobinProxy, list[Instance]]]:
+        """For one test of a shared pair: an instance that an earlier test killed is started
+        again, and the webhook registered again (the sandbox forgets it between tests)."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            for instance in self.instances:
+                if instance.process is None or instance.process.poll() is not None:
+                    self._start(instance)
+                    await wait_healthy(instance, client)
+            answer = await client.post(
+                f"{self.sandbox.base_url}{TOKEN}/setWebhook",
+                json={"url": self.proxy.url, "secret_token": SECRET},
+            )
+            answer.raise_for_status()
+        yield self.proxy, self.instances
+
+
+@asynccontextmanager
+async def two_instances(
+    sandbox: SandboxEndpoint, *, config: Path, database_url: str, workdir: Path,
+    extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[tuple[RoundRobinProxy, list[Instance]]]:  # fmt: skip
+    """Start A and B behind a round-robin proxy, for one test."""
+    pair = Pair(sandbox, config, database_url, workdir, extra_env)
+    try:
+        await pair.start()
+        yield pair.proxy, pair.instances
+    finally:
+        await pair.stop()

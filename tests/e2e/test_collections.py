@@ -34,7 +34,7 @@ from tests.collection_helpers import (
     set_code,
     sparse_xlsx,
 )
-from tests.helpers import join, team_id, user_by_tg
+from tests.helpers import eventually, join, team_id, telegram_pace, user_by_tg
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
@@ -363,6 +363,8 @@ async def test_reminders_survive_429_5xx_and_a_restart_and_arrive_once(
     local_bot: LocalBot,
 ) -> None:
     runtime = local_bot.runtime
+    telegram_pace(runtime.settings)  # so that the restart comes in the middle of the batch
+    await local_bot.restart()
     reps = [await join(local_bot, 3200 + n, f"Rep{n}", Role.REP, "north") for n in range(6)]
     names: dict[int, list[str]] = {}
     for n, rep in enumerate(reps):
@@ -377,8 +379,12 @@ async def test_reminders_survive_429_5xx_and_a_restart_and_arrive_once(
     await local_bot.client.add_fault("5xx", "sendMessage", count=2, status=502)
     mark = max((e["seq"] for e in await local_bot.client.events()), default=0)
     await at_local_without_drain(local_bot, date(2026, 11, 24), time(10, 0))
-    while len([e for e in await local_bot.client.events(mark) if e.get("status") == "ok"]) < 5:
-        await asyncio.sleep(0.05)
+
+    async def five_sent() -> bool:
+        events = await local_bot.client.events(mark)
+        return len([e for e in events if e.get("status") == "ok"]) >= 5
+
+    await eventually(five_sent)
     await local_bot.restart()
     await local_bot.drain_outbox()
 

@@ -15,12 +15,13 @@ from sqlmodel import col, select
 from bot.delivery import Sender
 from core.clock import ManualClock
 from core.db import create_session_factory, transaction
+from core.settings import Settings
 from models.common import Role
 from models.outbox import OutboxMessage, OutboxStatus
 from sandbox.harness import LocalBot
 from services import outbox
 from tests.conftest import ADMIN_ID, START
-from tests.helpers import join, user_by_tg
+from tests.helpers import eventually, join, telegram_pace, user_by_tg
 
 CHAT_BASE = 50_000
 
@@ -29,6 +30,13 @@ CHAT_BASE = 50_000
 def clock() -> ManualClock:
     """Retries and leases are measured in seconds: this clock keeps ticking between moves."""
     return ManualClock(START, ticking=True)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests are about the sender: it keeps Telegram's own pace here."""
+    telegram_pace(settings)
+    return settings
 
 
 @pytest.fixture
@@ -161,8 +169,11 @@ async def test_a_restart_in_the_middle_of_a_batch_loses_and_repeats_nothing(
 ) -> None:
     chats = await add_chats(local_bot, 30)
     texts = await enqueue_many(local_bot, chats, per_chat=3, tag="restart")
-    while len([e for e in await sends(local_bot) if e["status"] == "ok"]) < 20:
-        await asyncio.sleep(0.05)
+
+    async def twenty_sent() -> bool:
+        return len([e for e in await sends(local_bot) if e["status"] == "ok"]) >= 20
+
+    await eventually(twenty_sent)
     await local_bot.restart()
     await local_bot.drain_outbox()
 
@@ -198,7 +209,11 @@ async def test_rows_claimed_by_a_crashed_sender_are_sent_after_their_lease(
 
 
 async def test_two_senders_never_deliver_the_same_row(local_bot: LocalBot) -> None:
-    assert local_bot.app is not None
+    """A second instance's sender runs beside the first, is kept out while the first holds the
+    sender role, and takes over the rest of the batch when the first stops mid-way: every row
+    goes out exactly once, and each sender delivered part of it."""
+    assert local_bot.app is not None and local_bot.background is not None
+    first = local_bot.background.sender
     chats = await add_chats(local_bot, 20)
     other_engine_sessions = create_session_factory(local_bot.runtime.engine)
     runtime = local_bot.runtime
@@ -208,12 +223,29 @@ async def test_two_senders_never_deliver_the_same_row(local_bot: LocalBot) -> No
     )  # fmt: skip
     task = asyncio.get_running_loop().create_task(second.run())
     try:
+        # Two rows per chat: the second of each waits for the per-chat pace (one a second),
+        # so the first sender cannot have finished when it stops below.
         texts = await enqueue_many(local_bot, chats, per_chat=2, tag="pair")
         second.wake()
-        await local_bot.drain_outbox()
+
+        async def first_delivered_some() -> bool:
+            return first.sent_count > 0
+
+        await eventually(first_delivered_some)
+        assert first.holding_lease and not second.holding_lease
+        await first.stop()  # puts back what it had not sent and gives up the sender role
+        second.wake()
+
+        async def all_sent() -> bool:
+            return (await statuses(local_bot))["sent"] == len(texts)
+
+        await eventually(all_sent)
+        assert second.holding_lease
     finally:
         await second.stop()
         await task
+    assert 0 < first.sent_count < len(texts)
+    assert second.sent_count == len(texts) - first.sent_count
     assert await delivered_texts(local_bot, chats) == Counter(texts)
 
 

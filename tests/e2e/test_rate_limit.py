@@ -4,11 +4,10 @@ everyone else is answered as usual."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 
-from core.clock import ManualClock
+from bot.context import deps_of
 from core.settings import LimitsSettings, Settings
 from models.common import Role
 from sandbox.harness import LocalBot
@@ -23,15 +22,24 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"limits": LimitsSettings(burst=BURST, per_second=1.0)})
 
 
+@pytest.fixture
+def seconds(local_bot: LocalBot) -> list[float]:
+    """The rate limit's sense of elapsed time, standing still until a test moves it."""
+    elapsed = [0.0]
+    assert local_bot.app is not None
+    deps_of(local_bot.app).monotonic = lambda: elapsed[0]
+    return elapsed
+
+
 async def test_a_burst_of_taps_is_cut_short_and_others_are_served(
-    local_bot: LocalBot, clock: ManualClock
+    local_bot: LocalBot, seconds: list[float]
 ) -> None:
     manager = await join(local_bot, 7001, "Nora", Role.MANAGER, "north")
     rep = await join(local_bot, 7101, "Ann", Role.REP, "north")
     shown = await manager.send("/summary")
     earlier = shown[-1]
     assert earlier.button_texts() == ["◀ 2026-W47"]
-    # /start and /summary took two of the manager's ten; the clock stands still meanwhile.
+    # /start and /summary took two of the manager's ten; time stands still meanwhile.
     taps = [
         await local_bot.client.press(7001, earlier.message_id, button_text="◀ 2026-W47")
         for _ in range(30)
@@ -46,7 +54,7 @@ async def test_a_burst_of_taps_is_cut_short_and_others_are_served(
     assert help_reply and not any(SLOW_DOWN in (m.text or "") for m in help_reply)
 
     # Three seconds later three taps are there again, and no second warning is needed.
-    await clock.advance(timedelta(seconds=3))
+    seconds[0] += 3
     for _ in range(3):
         replies = await manager.tap("◀ 2026-W47", earlier.message_id)
         assert replies[0].text and "2026-W47" in replies[0].text
@@ -57,7 +65,7 @@ async def test_a_burst_of_taps_is_cut_short_and_others_are_served(
 
 
 async def test_the_slow_down_message_is_in_the_persons_language(
-    local_bot: LocalBot,
+    local_bot: LocalBot, seconds: list[float]
 ) -> None:
     rep = await join(local_bot, 7102, "王伟", Role.REP, "north", lang="zh")
     sent = [await local_bot.client.send_message(7102, "/help") for _ in range(BURST + 5)]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlmodel import func, select
 
@@ -24,12 +28,51 @@ from models.user import User
 from sandbox import Sandbox
 from sandbox.client import SandboxClient, SandboxMessage
 from services import outbox
-from tests.conftest import ADMIN_ID, write_config
+from tests.conftest import ADMIN_ID, fresh_database, separate_database, write_config
 from tests.customer_helpers import add_customer, visits_of
 from tests.helpers import make_invite, payload_from, user_by_tg
-from tests.instances import SECRET, stop_instance, two_instances
+from tests.instances import SECRET, Pair, stop_instance, two_instances
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Short leases, so that the survivor takes over a killed instance's work within seconds.
+FAST_FAILOVER = {
+    "SALESBOT_DELIVERY__SENDER_LEASE_SECONDS": "3",
+    "SALESBOT_DELIVERY__SENDING_LEASE_SECONDS": "5",
+    "SALESBOT_DELIVERY__POLL_INTERVAL_SECONDS": "0.2",
+}
+# The tests on the shared pair run on one xdist worker, one after the other, in file order.
+shares_the_pair = pytest.mark.xdist_group("two_instances")
+
+
+def _blocking(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coroutine`` to the end from a module fixture, on a loop of its own (in a thread,
+    so that no test's event loop is touched)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="module")
+def shared_pair(
+    sandbox: Sandbox, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pair]:
+    """A and B, started once for the tests that can share them, on a database of their own."""
+    workdir = tmp_path_factory.mktemp("two_instances")
+    database_url = _blocking(separate_database(template_db, workdir, "pair"))
+    pair = Pair(sandbox, write_config(workdir), database_url, workdir, FAST_FAILOVER)
+    try:
+        _blocking(pair.start())
+        yield pair
+    finally:
+        _blocking(pair.stop())
+
+
+@pytest.fixture
+async def database_url(request: pytest.FixtureRequest, template_db: str, tmp_path: Path) -> str:
+    """A test on the shared pair sees the pair's database; the others get a fresh one."""
+    if "shared_pair" in request.fixturenames:
+        pair: Pair = request.getfixturevalue("shared_pair")
+        return pair.database_url
+    return await fresh_database(template_db, tmp_path)
 
 
 async def settle(client: SandboxClient, update_id: int) -> None:
@@ -57,15 +100,14 @@ async def tap(client: SandboxClient, user_id: int, label: str) -> list[SandboxMe
     return (await client.bot_messages(user_id))[before:]
 
 
+@shares_the_pair
 async def test_forms_ordering_and_duplicates_across_two_instances(
-    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient, config_path: Path,
-    database_url: str, tmp_path: Path,
-) -> None:  # fmt: skip
+    shared_pair: Pair, runtime: Runtime, sandbox_client: SandboxClient
+) -> None:
     client = sandbox_client
     await client.add_user(ADMIN_ID, "Ada", language_code="en")
-    async with two_instances(
-        sandbox, config=config_path, database_url=database_url, workdir=tmp_path
-    ) as (proxy, _instances):
+    invites_before = await _count(runtime, Invite)
+    async with shared_pair.running() as (proxy, _instances):
         # A form started on one instance is finished on the other.
         await say(client, ADMIN_ID, "/invite")
         await tap(client, ADMIN_ID, "sales rep")
@@ -97,21 +139,18 @@ async def test_forms_ordering_and_duplicates_across_two_instances(
             assert refused.status_code == 403
         prompts = [m for m in await client.bot_messages(ADMIN_ID) if m.message_id > 0]
         assert sum("Choose the role" in (m.text or "") for m in prompts) == 2  # first + this one
-    async with transaction(runtime.sessions) as session:
-        assert (await session.exec(select(func.count()).select_from(Invite))).one() == 1
+    assert await _count(runtime, Invite) == invites_before + 1
 
 
+@shares_the_pair
 async def test_a_redelivered_save_stores_one_visit(
-    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient, config_path: Path,
-    database_url: str, tmp_path: Path,
-) -> None:  # fmt: skip
+    shared_pair: Pair, runtime: Runtime, sandbox_client: SandboxClient
+) -> None:
     client = sandbox_client
     await client.configure(webhook_retry_delay=0.2)
     payload = await make_invite(runtime, Role.REP, "north")
     await client.add_user(5101, "Wang")
-    async with two_instances(
-        sandbox, config=config_path, database_url=database_url, workdir=tmp_path
-    ) as (proxy, _instances):
+    async with shared_pair.running() as (proxy, _instances):
         await say(client, 5101, f"/start {payload}")
         await add_customer(runtime, "north", "Hangzhou Huafeng", owner_tg=5101)
         await say(client, 5101, "/visit")
@@ -131,23 +170,15 @@ async def test_a_redelivered_save_stores_one_visit(
     assert sum("Visit saved" in (m.text or "") for m in replies) == 1
 
 
+@shares_the_pair
 async def test_reminders_go_out_once_while_one_instance_is_killed(
-    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient, config_path: Path,
-    database_url: str, tmp_path: Path,
-) -> None:  # fmt: skip
+    shared_pair: Pair, runtime: Runtime, sandbox_client: SandboxClient
+) -> None:
     client = sandbox_client
     chats = [6000 + n for n in range(20)]
     for chat in chats:
         await client.add_user(chat, f"Rep {chat}")
-    fast_failover = {
-        "SALESBOT_DELIVERY__SENDER_LEASE_SECONDS": "3",
-        "SALESBOT_DELIVERY__SENDING_LEASE_SECONDS": "5",
-        "SALESBOT_DELIVERY__POLL_INTERVAL_SECONDS": "0.2",
-    }
-    async with two_instances(
-        sandbox, config=config_path, database_url=database_url, workdir=tmp_path,
-        extra_env=fast_failover,
-    ) as (_proxy, instances):  # fmt: skip
+    async with shared_pair.running() as (_proxy, instances):
         texts = []
         async with transaction(runtime.sessions) as session:
             for round_no in range(4):
@@ -183,6 +214,8 @@ async def test_reminders_go_out_once_while_one_instance_is_killed(
         assert repeated <= in_flight
 
 
+# It waits for the next real minute: the one test of APScheduler firing in a real process.
+@pytest.mark.timeout(300)
 async def test_weekly_summary_goes_out_once_from_two_instances_and_survives_a_kill(
     runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient, database_url: str,
     tmp_path: Path,
@@ -206,9 +239,7 @@ async def test_weekly_summary_goes_out_once_from_two_instances_and_survives_a_ki
     (tmp_path / "config").mkdir()
     config = write_config(tmp_path / "config", _only_weekly_summary(at))
     fast_failover = {
-        "SALESBOT_DELIVERY__SENDER_LEASE_SECONDS": "3",
-        "SALESBOT_DELIVERY__SENDING_LEASE_SECONDS": "5",
-        "SALESBOT_DELIVERY__POLL_INTERVAL_SECONDS": "0.2",
+        **FAST_FAILOVER,
         "SALESBOT_SCHEDULER__STALE_RUN_MINUTES": "0.1",
         "SALESBOT_SCHEDULER__RECOVER_EVERY_SECONDS": "1",
     }
@@ -289,6 +320,11 @@ async def _summary_run(runtime: Runtime) -> JobRun | None:
     async with transaction(runtime.sessions) as session:
         query = select(JobRun).where(JobRun.job == "weekly_summary")
         return (await session.exec(query)).first()
+
+
+async def _count(runtime: Runtime, table: type[Any]) -> int:
+    async with transaction(runtime.sessions) as session:
+        return int((await session.exec(select(func.count()).select_from(table))).one())
 
 
 async def _count_outbox(runtime: Runtime, status: OutboxStatus) -> int:
