@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from core.clock import SystemClock
 from core.db import transaction
 from models.audit import AuditEntry
 from models.common import Role
@@ -137,8 +139,10 @@ async def test_link_of_a_person_deactivated_before_revocation_existed_is_refused
 
 
 async def test_command_line_lists_and_revokes_and_deactivation_revokes(
-    local_bot: LocalBot, config_path: Path
+    local_bot: LocalBot, config_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The CLI reads the system clock; the bot here lives on the manual one.
+    monkeypatch.setattr(SystemClock, "now", lambda _self: local_bot.runtime.clock.now())
     manager = await join(local_bot, 3401, "Mo", Role.MANAGER, "south")
     first = payload_from((await manager.send("/invite"))[-1].text)
     await manager.send("/invite")

@@ -148,7 +148,8 @@ async def test_a_redelivered_save_stores_one_visit(
 ) -> None:
     client = sandbox_client
     await client.configure(webhook_retry_delay=0.2)
-    payload = await make_invite(runtime, Role.REP, "north")
+    # The instances run on the real clock, this test's runtime on the manual one.
+    payload = await make_invite(runtime, Role.REP, "north", ttl=timedelta(days=3650))
     await client.add_user(5101, "Wang")
     async with shared_pair.running() as (proxy, _instances):
         await say(client, 5101, f"/start {payload}")
