@@ -22,6 +22,7 @@ from models.team import Team
 from models.visit import Visit, VisitKind, VisitPurpose
 from sandbox.harness import Chat, LocalBot
 from services.summary import build_team_summary
+from services.team_context import context_of
 from tests.conftest import START
 from tests.customer_helpers import add_customer
 from tests.helpers import join, team_id, user_by_tg
@@ -233,8 +234,8 @@ async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
     async with transaction(runtime.sessions) as session:
         team = (await session.exec(select(Team).where(Team.key == "north"))).one()
         past = await build_team_summary(
-            session, team, runtime.settings.team("north"), "week", date(2026, 11, 16),
-            runtime.clock.now(), with_details=False,
+            session, context_of(team, runtime.settings, runtime.clock.now()), "week",
+            date(2026, 11, 16), with_details=False,
         )  # fmt: skip
     shown = {line.name: line.values.get("open_balance", Decimal(0)) for line in past.reps}
     expected = {name: owed_at(f, date(2026, 11, 22)) for name, f in money.items()}
