@@ -34,8 +34,10 @@ from models.team import Team
 from models.user import User
 from models.visit import Visit
 from services.summary import build_team_summary
-from services.summary.files import chart_png, workbook_xlsx
-from services.summary.render import message
+from services.team_context import context_of
+from views.summary import message
+from views.summary_chart import chart_png
+from views.summary_workbook import workbook_xlsx
 
 TEAMS = 10
 VISITS_PER_REP_PER_WEEK = 20
@@ -178,9 +180,9 @@ async def build_all(runtime: Runtime, full: bool) -> float:
         for (key,) in teams:
             team = (await session.exec(text(f"SELECT * FROM teams WHERE key = '{key}'"))).one()  # type: ignore[call-overload]  # noqa: S608
             team_row = Team(**dict(team._mapping))
-            rules = runtime.settings.team(key)
+            context = context_of(team_row, runtime.settings, NOW)
             summary = await build_team_summary(
-                session, team_row, rules, "week", SUMMARY_DAY, NOW, with_details=full
+                session, context, "week", SUMMARY_DAY, with_details=full
             )
             if full:
                 message(runtime.texts, "en", summary)

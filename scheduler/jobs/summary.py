@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from core.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services.summary.core import PeriodKind
-from services.summary.deliver import (
-    attachments,
-    queue_for_reader,
-    queue_rollup,
-    team_summary_for_manager,
-)
+from services.summary.deliver import queue_for_reader, queue_rollup, team_summary_for_manager
+from services.team_context import TeamContext
+from views.summary import attachments
 
 
-async def send_summaries(ctx: JobContext, team: Team, kind: PeriodKind, day: date) -> None:
+async def send_summaries(ctx: JobContext, team: TeamContext, kind: PeriodKind, day: date) -> None:
     """The team's summary to its manager and the roll-up to the directors. The figures are read
     in one transaction and queued in another; the files are made in between, in worker threads,
     because an open transaction holds SQLite's write lock and would stall every user."""
-    now = ctx.clock.now()
+    now = team.now
     async with transaction(ctx.sessions) as session:
-        prepared = await team_summary_for_manager(session, ctx.settings, team, kind, day, now)
+        prepared = await team_summary_for_manager(session, team, kind, day)
     files = (
         await attachments(ctx.texts, prepared.manager.language, prepared.summary)
         if prepared is not None
@@ -31,8 +27,8 @@ async def send_summaries(ctx: JobContext, team: Team, kind: PeriodKind, day: dat
     )
     async with transaction(ctx.sessions) as session:
         if prepared is not None and files is not None:
-            await queue_for_reader(session, ctx.texts, prepared, files, now)
-        await queue_rollup(session, ctx.settings, ctx.texts, kind, day, now)
+            await queue_for_reader(session, ctx.render, prepared, files, now)
+        await queue_rollup(session, ctx.settings, ctx.render, kind, day, now)
 
 
 @job(
@@ -46,8 +42,8 @@ async def weekly_summary(
     ctx: JobContext, team: Team, period: str, scheduled_for: datetime
 ) -> None:
     """The summary of the ISO week of the run, to the team's manager and the directors."""
-    day = scheduled_for.astimezone(ZoneInfo(team.timezone)).date()
-    await send_summaries(ctx, team, "week", day)
+    context = ctx.team_context(team)
+    await send_summaries(ctx, context, "week", context.local(scheduled_for).date())
 
 
 @job(
@@ -61,6 +57,6 @@ async def monthly_summary(
     ctx: JobContext, team: Team, period: str, scheduled_for: datetime
 ) -> None:
     """On the first working day of a month: the previous month, to manager and directors."""
-    day = scheduled_for.astimezone(ZoneInfo(team.timezone)).date().replace(day=1)
-    last_month = day - timedelta(days=1)
-    await send_summaries(ctx, team, "month", last_month)
+    context = ctx.team_context(team)
+    last_month = context.local(scheduled_for).date().replace(day=1) - timedelta(days=1)
+    await send_summaries(ctx, context, "month", last_month)

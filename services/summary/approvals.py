@@ -14,10 +14,10 @@ from services.money import from_minor
 from services.summary.core import Contributor, Metric, Sheet, Value, Window, contribute
 
 METRICS = (
-    Metric("approvals_requested", "summary.metric.approvals_requested"),
-    Metric("approvals_approved", "summary.metric.approvals_approved"),
-    Metric("approvals_rejected", "summary.metric.approvals_rejected"),
-    Metric("approvals_pending", "summary.metric.approvals_pending"),
+    Metric("approvals_requested"),
+    Metric("approvals_approved"),
+    Metric("approvals_rejected"),
+    Metric("approvals_pending"),
 )
 OPEN = [RequestStatus.PENDING, RequestStatus.INFO]
 
@@ -69,12 +69,8 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     )
     sheet = Sheet(
         "approvals",
-        [
-            "summary.col.when", "summary.col.rep", "summary.col.request_type",
-            "summary.col.amount", "summary.col.currency", "summary.col.status",
-            "summary.col.decided_at",
-        ],
-    )  # fmt: skip
+        ["when", "rep", "request_type", "amount", "currency", "status", "decided_at"],
+    )
     for request, name in rows.all():
         amount = from_minor(request.amount_minor) if request.amount_minor is not None else None
         sheet.rows.append(

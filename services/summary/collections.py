@@ -24,29 +24,13 @@ from services.summary.core import Contributor, Metric, Sheet, Value, Window, con
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 METRICS = (
-    Metric("collected", "summary.metric.collected", format="money"),
-    Metric("open_balance", "summary.metric.open_balance", format="money", trend=False),
-    Metric(
-        "overdue_0-30", "summary.metric.overdue_0-30", format="money", trend=False, quiet_zero=True
-    ),
-    Metric(
-        "overdue_31-60",
-        "summary.metric.overdue_31-60",
-        format="money",
-        trend=False,
-        quiet_zero=True,
-    ),
-    Metric(
-        "overdue_61-90",
-        "summary.metric.overdue_61-90",
-        format="money",
-        trend=False,
-        quiet_zero=True,
-    ),
-    Metric(
-        "overdue_90+", "summary.metric.overdue_90+", format="money", trend=False, quiet_zero=True
-    ),
-    Metric("broken_promises", "summary.metric.broken_promises"),
+    Metric("collected", format="money"),
+    Metric("open_balance", format="money", trend=False),
+    Metric("overdue_0-30", format="money", trend=False, quiet_zero=True),
+    Metric("overdue_31-60", format="money", trend=False, quiet_zero=True),
+    Metric("overdue_61-90", format="money", trend=False, quiet_zero=True),
+    Metric("overdue_90+", format="money", trend=False, quiet_zero=True),
+    Metric("broken_promises"),
 )
 
 
@@ -138,11 +122,8 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     )
     sheet = Sheet(
         "receivables",
-        [
-            "summary.col.document", "summary.col.customer", "summary.col.rep",
-            "summary.col.amount", "summary.col.balance", "summary.col.currency",
-            "summary.col.due_on", "summary.col.days_overdue", "summary.col.status",
-        ],
+        ["document", "customer", "rep", "amount", "balance",
+         "currency", "due_on", "days_overdue", "status"],
     )  # fmt: skip
     for receivable, customer, rep, owed in rows.all():
         overdue = max(0, (today - receivable.due_on).days)

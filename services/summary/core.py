@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.periods import Period, month_period, week_period
+from core.errors import UserFacingError
+from core.periods import Period, local_today, month_period, week_period
 from core.registry import Registry
-from core.settings import TeamSettings
+from core.settings import Settings, TeamSettings
 from models.common import Role
-from models.team import Team
 from models.user import User
+from services.team_context import TeamContext
 
 PeriodKind = Literal["week", "month"]
 Value = int | Decimal | list[str]
@@ -32,9 +33,9 @@ MetricFormat = Literal["count", "money", "names"]
 
 @dataclass(frozen=True)
 class Metric:
+    """One figure of an area. Its label is the view's (the text ``summary.metric.<key>``)."""
+
     key: str
-    # Text key of the label, e.g. "summary.metric.in_person".
-    label: str
     format: MetricFormat = "count"
     # The per-rep target for the window, if the metric has one.
     target: Callable[[TeamSettings, Window], int | None] | None = None
@@ -72,10 +73,11 @@ class Window:
 
 @dataclass
 class Sheet:
-    """A detail sheet of the workbook: a title, column headers (text keys) and rows."""
+    """A detail sheet of the workbook: its name and column names (shown by the view as the
+    texts ``summary.sheet.<name>`` and ``summary.col.<column>``) and its rows."""
 
     name: str
-    headers: list[str]
+    columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
 
 
@@ -125,14 +127,17 @@ class RepLine:
 
 @dataclass
 class TeamSummary:
-    team: Team
-    rules: TeamSettings
+    team: TeamContext
     window: Window
     reps: list[RepLine]
     totals: dict[str, Value]
     previous: dict[str, Value]
     four_back: dict[str, Value]
     sheets: list[Sheet] = field(default_factory=list)
+
+    @property
+    def rules(self) -> TeamSettings:
+        return self.team.rules
 
     def target(self, metric: Metric) -> int | None:
         return metric.target(self.rules, self.window) if metric.target else None
@@ -159,14 +164,14 @@ def previous_day(kind: PeriodKind, day: date) -> date:
     return day - timedelta(days=7) if kind == "week" else day.replace(day=1) - timedelta(days=1)
 
 
-def window_for(
-    team: Team, rules: TeamSettings, kind: PeriodKind, day: date, now: datetime
-) -> Window:
-    """The period of ``kind`` containing the local ``day``, counted up to ``now``."""
-    assert team.id is not None
+def window_for(team: TeamContext, kind: PeriodKind, day: date) -> Window:
+    """The period of ``kind`` containing the local ``day``, counted up to the team's now."""
+    rules = team.rules
     period = period_of(kind, day, rules.timezone)
     label = label_of(kind, period)
-    return Window(team.id, rules.timezone, kind, label, period, now, rules.collections.currency)
+    return Window(
+        team.team_id, rules.timezone, kind, label, period, team.now, rules.collections.currency
+    )
 
 
 def earlier(window: Window, steps: int) -> Window:
@@ -192,6 +197,35 @@ def parse_label(label: str) -> tuple[PeriodKind, date] | None:
         return "month", date(int(year), int(month), 1)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The period a reader asked for, and the one before it (for the way back)."""
+
+    kind: PeriodKind
+    day: date
+    label: str
+    previous: str
+
+
+def choose_period(asked: str | None, today: date, kind: PeriodKind = "week") -> Chosen:
+    """The period of ``asked`` ("2026-W47", "2026-11"; None: this ``kind`` of period); a period
+    that cannot be read or has not started yet is refused."""
+    day = today
+    if asked is not None:
+        parsed = parse_label(asked)
+        if parsed is None:
+            raise UserFacingError("summary.bad_period", given=asked[:20])
+        kind, day = parsed
+    if day > today:
+        raise UserFacingError("summary.future_period")
+    return Chosen(kind, day, label_for(kind, day), label_for(kind, previous_day(kind, day)))
+
+
+def company_today(settings: Settings, now: datetime) -> date:
+    """Today for the company roll-up, which has no team: in the default team's timezone."""
+    return local_today(now, settings.team("").timezone)
 
 
 async def team_reps(session: AsyncSession, team_id: int) -> list[User]:
@@ -231,16 +265,15 @@ def totals_of(per_rep: dict[int, dict[str, Value]]) -> dict[str, Value]:
 
 async def build_team_summary(
     session: AsyncSession,
-    team: Team,
-    rules: TeamSettings,
+    team: TeamContext,
     kind: PeriodKind,
     day: date,
-    now: datetime,
     *,
     with_details: bool = True,
 ) -> TeamSummary:
-    """Every rep's figures for the period containing ``day``, with trends and detail sheets."""
-    window = window_for(team, rules, kind, day, now)
+    """Every rep's figures for the period containing ``day``, counted up to the team's now,
+    with trends and detail sheets."""
+    window = window_for(team, kind, day)
     reps = await team_reps(session, window.team_id)
     rep_ids = [rep.id for rep in reps if rep.id is not None]
     per_rep = await _figures(session, window, rep_ids)
@@ -255,6 +288,6 @@ async def build_team_summary(
         RepLine(rep.id, rep.display_name, per_rep[rep.id]) for rep in reps if rep.id is not None
     ]
     return TeamSummary(
-        team=team, rules=rules, window=window, reps=lines, totals=totals_of(per_rep),
+        team=team, window=window, reps=lines, totals=totals_of(per_rep),
         previous=previous, four_back=four_back, sheets=sheets,
     )  # fmt: skip

@@ -28,9 +28,9 @@ def _reports_target(rules: TeamSettings, window: Window) -> int:
 
 
 METRICS = (
-    Metric("reports", "summary.metric.reports", target=_reports_target),
-    Metric("reports_late", "summary.metric.reports_late"),
-    Metric("problems", "summary.metric.problems"),
+    Metric("reports", target=_reports_target),
+    Metric("reports_late"),
+    Metric("problems"),
 )
 
 
@@ -82,11 +82,8 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     )
     sheet = Sheet(
         "reports",
-        [
-            "summary.col.day", "summary.col.rep", "summary.col.submitted_at", "summary.col.late",
-            "summary.col.summary", "summary.col.problem",
-        ],
-    )  # fmt: skip
+        ["day", "rep", "submitted_at", "late", "summary", "problem"],
+    )
     for report, name, problem in rows.all():
         sheet.rows.append(
             [report.day, name, report.submitted_at, report.late, report.summary, problem or ""]

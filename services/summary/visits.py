@@ -25,8 +25,6 @@ from services.summary.core import (
     period_of,
 )
 
-NEXT_VISITS_SHOWN = 5
-
 
 def _visits_target(per_week: int, window: Window) -> int:
     """Weekly targets as they are; a month's scaled by its length."""
@@ -47,14 +45,14 @@ def _new_customers_target(rules: TeamSettings, window: Window) -> int | None:
 
 
 METRICS = (
-    Metric("in_person", "summary.metric.in_person", target=_in_person_target),
-    Metric("phone", "summary.metric.phone", target=_phone_target),
-    Metric("new_customers", "summary.metric.new_customers", target=_new_customers_target),
-    Metric("revisits", "summary.metric.revisits"),
-    Metric("planned", "summary.metric.planned"),
-    Metric("planned_done", "summary.metric.planned_done"),
-    Metric("flagged", "summary.metric.flagged"),
-    Metric("next_visits", "summary.metric.next_visits", format="names", trend=False),
+    Metric("in_person", target=_in_person_target),
+    Metric("phone", target=_phone_target),
+    Metric("new_customers", target=_new_customers_target),
+    Metric("revisits"),
+    Metric("planned"),
+    Metric("planned_done"),
+    Metric("flagged"),
+    Metric("next_visits", format="names", trend=False),
 )
 
 
@@ -153,11 +151,8 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     )
     sheet = Sheet(
         "visits",
-        [
-            "summary.col.when", "summary.col.rep", "summary.col.customer", "summary.col.kind",
-            "summary.col.purpose", "summary.col.notes", "summary.col.next_step",
-            "summary.col.follow_up", "summary.col.flagged", "summary.col.distance_m",
-        ],
+        ["when", "rep", "customer", "kind", "purpose",
+         "notes", "next_step", "follow_up", "flagged", "distance_m"],
     )  # fmt: skip
     for visit, rep_name, customer_name in rows.all():
         sheet.rows.append(

@@ -22,6 +22,8 @@ from models.team import Team
 from models.visit import Visit, VisitKind, VisitPurpose
 from sandbox.harness import Chat, LocalBot
 from services.summary import build_team_summary
+from services.team_context import context_of
+from tests.approval_helpers import forge, texts
 from tests.conftest import START
 from tests.customer_helpers import add_customer
 from tests.helpers import join, team_id, user_by_tg
@@ -233,8 +235,8 @@ async def test_summary_arrives_at_0830_in_each_timezone_with_the_seeded_figures(
     async with transaction(runtime.sessions) as session:
         team = (await session.exec(select(Team).where(Team.key == "north"))).one()
         past = await build_team_summary(
-            session, team, runtime.settings.team("north"), "week", date(2026, 11, 16),
-            runtime.clock.now(), with_details=False,
+            session, context_of(team, runtime.settings, runtime.clock.now()), "week",
+            date(2026, 11, 16), with_details=False,
         )  # fmt: skip
     shown = {line.name: line.values.get("open_balance", Decimal(0)) for line in past.reps}
     expected = {name: owed_at(f, date(2026, 11, 22)) for name, f in money.items()}
@@ -348,3 +350,30 @@ async def test_summary_on_demand_and_the_monthly_version(
     assert "🆕 new customers 0/8" in (monthly[0].text or "")
     in_person = north[(7101, VisitKind.IN_PERSON)]
     assert f"🤝 in person {in_person}/" in (monthly[0].text or "")
+
+
+async def test_summary_buttons_are_checked_and_forged_ones_refused(
+    local_bot: LocalBot, company: dict[str, Chat]
+) -> None:
+    director, manager = company["director"], company["north_manager"]
+    await director.send("/summary")
+    replies = await director.tap("North")
+    assert "Weekly meeting · North" in (replies[0].text or "")
+    assert replies[-1].button_texts() == ["◀ 2026-W47"]
+    replies = await director.tap("2026-W47")
+    assert "2026-W47" in (replies[0].text or "") and "North" in (replies[0].text or "")
+    await director.send("/summary")
+    replies = await director.tap("Whole company")
+    assert replies[-1].button_texts() == ["◀ 2026-W47"]
+    replies = await director.tap("2026-W47")
+    assert "Company roll-up" in (replies[-1].text or "") and "2026-W47" in (replies[-1].text or "")
+
+    for data in ("sm", "sm|2026-W47", "sm|2026-W47|x", "sm|2026-W47|1|2"):
+        assert "no longer works" in texts(await forge(director, data)), data
+    assert "does not exist or is archived" in texts(await forge(director, "sm||999"))
+    assert "could not read the period" in texts(await forge(director, "sm|2026-W99|"))
+    # A manager's forged team id still shows the manager's own team, never another one.
+    await manager.send("/summary")
+    south = await team_id(local_bot.runtime, "south")
+    replies = await forge(manager, f"sm||{south}")
+    assert "Weekly meeting · North" in (replies[0].text or "")

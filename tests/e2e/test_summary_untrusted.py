@@ -20,10 +20,10 @@ from models.common import Role
 from models.job_run import JobRun, RunStatus
 from models.visit import Visit, VisitKind, VisitPurpose
 from sandbox.harness import Chat, LocalBot
-from services.summary import deliver
 from tests.customer_helpers import add_customer
 from tests.e2e.test_summary import NORTH_DUE, PNG_MAGIC, summary_parts
 from tests.helpers import join, team_id, user_by_tg
+from views import summary as summary_views
 
 NAMES = {
     7101: "Ann $\\x$",
@@ -118,8 +118,8 @@ async def test_a_failing_chart_or_workbook_leaves_the_rest_of_the_summary(
     def broken(*args: object) -> bytes:
         raise ValueError("the renderer choked")
 
-    monkeypatch.setattr(deliver, "chart_png", broken)
-    with caplog.at_level(logging.ERROR, logger="services.summary.deliver"):
+    monkeypatch.setattr(summary_views, "chart_png", broken)
+    with caplog.at_level(logging.ERROR, logger="views.summary"):
         replies = await manager.send("/summary")
     assert [m.kind for m in replies] == ["text", "document"]
     assert replies[-1].button_texts() == ["◀ 2026-W47"]  # the way back is on the last part
@@ -138,7 +138,7 @@ async def test_a_failing_chart_or_workbook_leaves_the_rest_of_the_summary(
     assert [run.status for run in runs] == [RunStatus.DONE]
 
     monkeypatch.undo()
-    monkeypatch.setattr(deliver, "workbook_xlsx", broken)
+    monkeypatch.setattr(summary_views, "workbook_xlsx", broken)
     replies = await manager.send("/summary 2026-W47")
     assert [m.kind for m in replies] == ["text", "photo"]
     assert replies[-1].button_texts() == ["◀ 2026-W46"]
@@ -149,7 +149,7 @@ async def test_others_are_answered_while_the_chart_is_drawn(
 ) -> None:
     drawing, done_waiting = threading.Event(), threading.Event()
     threads: list[threading.Thread] = []
-    real_chart = deliver.chart_png
+    real_chart = summary_views.chart_png
 
     def slow_chart(*args: Any) -> bytes:
         """Holds the chart until another person was answered (at most 10 s, then fails)."""
@@ -159,7 +159,7 @@ async def test_others_are_answered_while_the_chart_is_drawn(
             raise TimeoutError("nobody else was answered while the chart was drawn")
         return real_chart(*args)
 
-    monkeypatch.setattr(deliver, "chart_png", slow_chart)
+    monkeypatch.setattr(summary_views, "chart_png", slow_chart)
     summary = asyncio.ensure_future(team["manager"].send("/summary"))
     assert await asyncio.to_thread(drawing.wait, 10)
     help_replies = await team["Ann $\\x$"].send("/help")

@@ -11,10 +11,11 @@ import pytest
 from core.i18n import load_catalogs
 from core.periods import week_period
 from core.settings import TeamSettings
-from models.team import Team
-from services.summary import render
 from services.summary.core import RepLine, Sheet, TeamSummary, Window
-from services.summary.files import chart_png, workbook_xlsx
+from services.team_context import TeamContext
+from views import summary as render
+from views.summary_chart import chart_png
+from views.summary_workbook import workbook_xlsx
 
 NOW = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
 
@@ -23,16 +24,14 @@ def summary() -> TeamSummary:
     rules = TeamSettings(name="华东", timezone="Asia/Shanghai")
     period = week_period(date(2026, 11, 28), "Asia/Shanghai")
     window = Window(1, "Asia/Shanghai", "week", "2026-W48", period, NOW)
-    team = Team(
-        id=1, key="east", name="华东", timezone="Asia/Shanghai", created_at=NOW, updated_at=NOW
-    )
+    team = TeamContext(team_id=1, key="east", name="华东", rules=rules, now=NOW)
     reps = [
         RepLine(1, "王伟", {"in_person": 12, "phone": 18, "next_visits": ["杭州华丰建材"]}),
         RepLine(2, "Li Na", {"in_person": 3, "phone": 25, "next_visits": []}),
     ]
-    sheet = Sheet("visits", ["summary.col.rep", "summary.col.when"], [["王伟", NOW]])
+    sheet = Sheet("visits", ["rep", "when"], [["王伟", NOW]])
     return TeamSummary(
-        team=team, rules=rules, window=window, reps=reps, totals={"in_person": 15, "phone": 43},
+        team=team, window=window, reps=reps, totals={"in_person": 15, "phone": 43},
         previous={"in_person": 10, "phone": 43}, four_back={"in_person": 20, "phone": 40},
         sheets=[sheet],
     )  # fmt: skip
@@ -78,7 +77,7 @@ def test_formula_like_texts_are_string_cells_and_numbers_stay_numbers() -> None:
         for i, text in enumerate(UNTRUSTED, start=1)
     ]
     data.sheets[:] = [
-        Sheet("visits", ["summary.col.rep", "summary.col.when", "summary.col.notes"],
+        Sheet("visits", ["rep", "when", "notes"],
               [[text, NOW, text] for text in UNTRUSTED])
     ]  # fmt: skip
     book = openpyxl.load_workbook(io.BytesIO(workbook_xlsx(load_catalogs(), "en", data)))

@@ -1,21 +1,18 @@
-"""The summary's attachments: one PNG chart and an XLSX workbook with the detail sheets."""
+"""The summary's chart: one PNG, visits (and money collected) per rep. Rep names are drawn
+exactly as typed: never as mathtext or LaTeX."""
 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from core.i18n import Catalogs
 from services.summary.core import TeamSummary, metrics
 
 # Telegram refuses photos whose sides add up to more than 10,000 px.
 MAX_CHART_INCHES = 60.0
-# What a spreadsheet reads as the start of a formula (or, with tab and CR, what hides one).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -117,81 +114,4 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
         text.update(plain_text())
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _value(value: Any, timezone: str) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-    if isinstance(value, Decimal):
-        return value  # openpyxl writes Decimal as an exact number
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, date | int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
-def _cell(sheet: Any, value: Any, timezone: str) -> Any:
-    """One cell of the workbook. Every text (a rep's name, a note, a header) is a string cell
-    that shows as typed: ``=WEBSERVICE(...)``, ``+1``, ``@SUM(A1)`` are never formulas, not even
-    after someone edits the cell in Excel (the quote prefix)."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    value = _value(value, timezone)
-    if not isinstance(value, str):
-        return WriteOnlyCell(sheet, value=value)
-    # Control characters make the file unreadable for Excel (openpyxl refuses them).
-    text = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # openpyxl made a leading "=" a formula
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
-    return cell
-
-
-def workbook_xlsx(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
-    """A "summary" sheet (one row per rep, team totals last) and the areas' detail sheets.
-
-    Written in openpyxl's streaming mode: a team of hundreds of reps has thousands of rows.
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    timezone = summary.window.timezone
-    book = Workbook(write_only=True)
-    bold = Font(bold=True)
-
-    def add_sheet(title: str, headers: list[str], rows: list[list[Any]]) -> None:
-        sheet = book.create_sheet(title[:31])
-        header_cells = []
-        for header in headers:
-            cell = _cell(sheet, header, timezone)
-            cell.font = bold
-            header_cells.append(cell)
-        sheet.append(header_cells)
-        for row in rows:
-            sheet.append([_cell(sheet, value, timezone) for value in row])
-
-    shown = metrics()
-    rows: list[list[Any]] = [
-        [rep.name] + [rep.values.get(m.key) for m in shown] for rep in summary.reps
-    ]
-    rows.append(
-        [texts.t(lang, "summary.col.team_total")] + [summary.totals.get(m.key) for m in shown]
-    )
-    add_sheet(
-        texts.t(lang, "summary.sheet.summary"),
-        [texts.t(lang, "summary.col.rep")] + [texts.t(lang, m.label) for m in shown],
-        rows,
-    )
-    for detail in summary.sheets:
-        add_sheet(
-            texts.t(lang, f"summary.sheet.{detail.name}"),
-            [texts.t(lang, header) for header in detail.headers],
-            detail.rows,
-        )
-    buffer = io.BytesIO()
-    book.save(buffer)
     return buffer.getvalue()
