@@ -41,6 +41,7 @@ from services.users import Actor
 from services.visits import VisitDraft
 from tests.helpers import team_id
 from views import reports as report_views
+from views.callbacks import StaleButton
 from views.render import renderer
 from views.reports import WRITE_DAILY, DayRef
 
@@ -334,3 +335,29 @@ def test_free_text_is_trimmed_bounded_and_escaped(raw: str, limit: int) -> None:
     for lang in ("en", "zh"):
         shown = report_views.param_text(lang, [raw, raw]) + report_views.param_text(lang, raw)
         assert "<" not in shown and ">" not in shown
+
+
+def test_every_report_button_round_trips_and_refuses_a_bad_day() -> None:
+    big = 10**15
+    buttons = [
+        (report_views.WRITE_DAILY, DayRef(20261124)),
+        (report_views.WRITE_WEEKLY, DayRef(20261123)),
+        (report_views.TEAM_DAY, report_views.TeamDay(big)),
+        (report_views.OPEN_DAY, report_views.TeamDay(big, 20261124)),
+        (report_views.TEAM_WEEK, report_views.TeamDay(big, 20261124)),
+        (report_views.VIEW_DAILY, report_views.Ref(big)),
+        (report_views.VIEW_WEEKLY, report_views.Ref(big)),
+        (report_views.REPLY, report_views.Ref(big)),
+        (report_views.PROBLEMS, report_views.Ref(big)),
+    ]
+    for codec, value in buttons:
+        data = codec.pack(value)
+        assert len(data.encode()) <= 64 and codec.unpack(data) == value
+        # No other report codec takes this button for its own.
+        for other, _ in buttons:
+            if other is not codec:
+                with pytest.raises(StaleButton):
+                    other.unpack(data)
+    assert report_views.day_of(20261124) == TUESDAY and report_views.day_of(None) is None
+    with pytest.raises(StaleButton):
+        report_views.day_of(20261399)
