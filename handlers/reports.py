@@ -18,7 +18,6 @@ from handlers.report_forms import REPLY_FORM
 from handlers.turn import PtbHandler, Turn, turn_handler
 from handlers.weekly_report import WEEKLY_FORM
 from models.common import Role
-from models.team import Team
 from services import reports, teams, weekly_reports
 from services.report_sections import stored_sections
 from services.team_context import TeamContext
@@ -74,12 +73,11 @@ async def _led_team(turn: Turn, team_id: int) -> TeamContext:
     return await turn.team(team.id)
 
 
-async def _day_page(turn: Turn, team: Team | TeamContext, day: date | None) -> Page:
-    context = team if isinstance(team, TeamContext) else await turn.team(team.id)
-    status = await reports.day_status(turn.session, context, day or context.today)
-    _, open_count = await reports.open_problems(turn.session, context.team_id, limit=0)
+async def _day_page(turn: Turn, team: TeamContext, day: date | None) -> Page:
+    status = await reports.day_status(turn.session, team, day or team.today)
+    _, open_count = await reports.open_problems(turn.session, team.team_id, limit=0)
     return report_pages.day_page(
-        turn.deps.texts, turn.lang, team=context, status=status, open_problems=open_count
+        turn.deps.texts, turn.lang, team=team, status=status, open_problems=open_count
     )
 
 
@@ -89,20 +87,17 @@ async def reports_command(turn: Turn) -> None:
     if turn.actor.role is Role.MANAGER:
         if turn.actor.team_id is None:
             raise UserFacingError("team.not_found")
-        team = await reports.visible_team(turn.session, turn.actor, turn.actor.team_id)
-        _show(turn, await _day_page(turn, team, None))
+        _show(turn, await _day_page(turn, await _led_team(turn, turn.actor.team_id), None))
         return
     wanted = " ".join(turn.ctx.args or [])
     if wanted:
         found = await teams.find_team(turn.session, wanted)
         if found is None or found.id is None:
             raise UserFacingError("team.not_found")
-        _show(turn, await _day_page(turn, found, None))
+        _show(turn, await _day_page(turn, await turn.team(found.id), None))
         return
-    listed = await teams.list_teams(turn.session)
-    turn.say(
-        turn.t("team.choose"), report_pages.choose_team([(t.id or 0, t.name) for t in listed])
-    )
+    listed = [(team.id or 0, team.name) for team in await teams.list_teams(turn.session)]
+    turn.say(turn.t("team.choose"), report_pages.choose_team(listed))
 
 
 @turn_handler()
