@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 from core.errors import UserFacingError
-from core.periods import format_day, format_short_day
+from core.periods import format_short_day
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.report_forms import answer_text, back_or, part_chosen, refused, sections_of
 from handlers.turn import Turn
-from handlers.visit_form import rules_of
 from models.report import ProblemStatus
-from services import report_texts, reports, weekly_reports
+from services import reports, weekly_reports
+from views import reports as views
 
 PARTS = ("summary", "problem", "tomorrow")
 
@@ -29,8 +28,7 @@ class DailyReportForm(Form):
         """The day given (a reminder's button), or today, or a choice with a missed day."""
         if data.get("day"):
             return await _load(turn, data, date.fromisoformat(data["day"]))
-        rules = await rules_of(turn)
-        days = await reports.report_days(turn.session, turn.actor, rules, turn.now)
+        days = await reports.report_days(turn.session, turn.actor, await turn.team())
         if days.missed is not None and days.today_open:
             data["choices"] = [days.today.isoformat(), days.missed.isoformat()]
             return "day"
@@ -50,9 +48,8 @@ class DailyReportForm(Form):
 async def _load(turn: Turn, data: dict[str, Any], day: date | None) -> str:
     """The draft of ``day``: a new report, or the submitted one opened on its card."""
     assert day is not None
-    rules = await rules_of(turn)
     draft = await reports.draft_daily(
-        turn.session, actor=turn.actor, day=day, rules=rules, now=turn.now
+        turn.session, actor=turn.actor, day=day, team=await turn.team()
     )
     data.update(
         day=day.isoformat(), late=draft.late, sections=[s.to_json() for s in draft.sections],
@@ -86,13 +83,10 @@ async def _ask_day(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _ask_summary(turn: Turn, data: dict[str, Any]) -> Prompt:
-    day = date.fromisoformat(data["day"])
-    lines = [turn.t("reports.draft_header", day=format_day(day, turn.lang))]
-    if data.get("late"):
-        lines.append(turn.t("reports.draft_late"))
-    lines += ["", *report_texts.section_lines(turn.deps.texts, turn.lang, sections_of(data))]
-    lines += ["", turn.t("reports.ask_summary")]
-    return Prompt("\n".join(lines))
+    return Prompt(views.daily_draft(
+        turn.deps.texts, turn.lang, day=date.fromisoformat(data["day"]),
+        late=bool(data.get("late")), sections=sections_of(data),
+    ))  # fmt: skip
 
 
 async def _ask_problem(turn: Turn, data: dict[str, Any]) -> Prompt:
@@ -100,13 +94,12 @@ async def _ask_problem(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _ask_tomorrow(turn: Turn, data: dict[str, Any]) -> Prompt:
-    tomorrow = format_short_day(date.fromisoformat(data["tomorrow"]), turn.lang)
     planned = data.get("planned") or []
-    if not planned:
-        return Prompt(turn.t("reports.ask_tomorrow", day=tomorrow), skippable=True)
-    listed = "\n".join(f"• {html.escape(name)}" for name in planned)
-    text = turn.t("reports.ask_tomorrow_planned", day=tomorrow, plan=listed)
-    return Prompt(text, [[(turn.t("reports.keep_plan"), "keep")]], skippable=True)
+    text = views.ask_tomorrow(
+        turn.deps.texts, turn.lang, date.fromisoformat(data["tomorrow"]), planned
+    )
+    keep = [[(turn.t("reports.keep_plan"), "keep")]] if planned else []
+    return Prompt(text, keep, skippable=True)
 
 
 async def _ask_part(turn: Turn, data: dict[str, Any]) -> Prompt:
@@ -117,7 +110,7 @@ async def _ask_part(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _ask_review(turn: Turn, data: dict[str, Any]) -> Prompt:
-    card = report_texts.daily_card(
+    card = views.daily_card(
         turn.deps.texts, turn.lang, day=date.fromisoformat(data["day"]),
         sections=sections_of(data), summary=data.get("summary"), problem=data.get("problem"),
         tomorrow_plan=data.get("plan"), late=bool(data.get("late")),
@@ -169,36 +162,24 @@ async def _review(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | 
         return "edit"
     if answer.choice != "submit":
         raise InputError("forms.use_buttons")
-    rules = await rules_of(turn)
+    team = await turn.team()
     day = date.fromisoformat(data["day"])
     content = reports.DailyContent(data.get("summary"), data.get("problem"), data.get("plan"))
     try:
         async with turn.session.begin_nested():
             done = await reports.submit_daily(
-                turn.session, actor=turn.actor, day=day, content=content, rules=rules,
-                now=turn.now, report_id=data.get("report_id"),
+                turn.session, actor=turn.actor, day=day, content=content, team=team,
+                report_id=data.get("report_id"),
             )  # fmt: skip
     except UserFacingError as error:
         refused(turn, error)
         return None
-    last_working_day = weekly_reports.week_window(rules, day).last_working_day
-    turn.say(_submitted_text(turn, done, day, last_working_day))
+    turn.say(views.daily_submitted(
+        turn.deps.texts, turn.lang, day=day, created=done.created, late=done.report.late,
+        problem_open=done.problem is not None and done.problem.status == ProblemStatus.OPEN,
+        weekly_due=weekly_reports.week_window(team.rules, day).last_working_day == day,
+    ))  # fmt: skip
     return None
-
-
-def _submitted_text(
-    turn: Turn, done: reports.SubmittedDaily, day: date, last_working_day: date | None
-) -> str:
-    if not done.created:
-        key = "reports.updated"
-    else:
-        key = "reports.submitted_late" if done.report.late else "reports.submitted"
-    lines = [turn.t(key, day=format_day(day, turn.lang))]
-    if done.problem is not None and done.problem.status == ProblemStatus.OPEN:
-        lines.append(turn.t("reports.problem_noted"))
-    if last_working_day == day:
-        lines.append(turn.t("reports.weekly_hint"))
-    return "\n".join(lines)
 
 
 PromptFn = Callable[[Turn, dict[str, Any]], Awaitable[Prompt]]

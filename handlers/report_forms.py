@@ -7,19 +7,18 @@ stored before Submit, and a submitted report opens again on its card, to be edit
 
 from __future__ import annotations
 
-import html
 from datetime import date
 from typing import Any
 
 from core.errors import UserFacingError
-from core.periods import format_short_day
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.turn import Turn
 from models.report import ProblemStatus
-from services import report_texts, reports
-from services.report_sections import Section
+from services import reports
+from services.report_sections import Section, stored_sections
+from views import reports as views
 
 
 def answer_text(answer: FormInput, limit: int) -> str:
@@ -40,7 +39,7 @@ def back_or(data: dict[str, Any], natural: str) -> str:
 
 
 def sections_of(data: dict[str, Any]) -> list[Section]:
-    return report_texts.stored_sections(data.get("sections") or [])
+    return stored_sections(data.get("sections") or [])
 
 
 def part_chosen(data: dict[str, Any], answer: FormInput, parts: tuple[str, ...]) -> str:
@@ -75,13 +74,10 @@ class ProblemReplyForm(Form):
         return "text"
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
-        return Prompt(
-            turn.t(
-                "reports.ask_reply", name=html.escape(data["name"]),
-                day=format_short_day(date.fromisoformat(data["day"]), turn.lang),
-                problem=html.escape(report_texts.shorten(data["problem"], 600)),
-            )
-        )  # fmt: skip
+        return Prompt(views.ask_reply(
+            turn.deps.texts, turn.lang, name=data["name"],
+            day=date.fromisoformat(data["day"]), problem=data["problem"],
+        ))  # fmt: skip
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
@@ -91,12 +87,12 @@ class ProblemReplyForm(Form):
             async with turn.session.begin_nested():
                 await reports.answer_problem(
                     turn.session, actor=turn.actor, problem_id=int(data["problem_id"]),
-                    text=text, texts=turn.deps.texts, now=turn.now,
+                    text=text, render=turn.render, now=turn.now,
                 )  # fmt: skip
         except UserFacingError as error:
             refused(turn, error)
             return None
-        turn.say_key("reports.reply_sent", name=html.escape(data["name"]))
+        turn.say(views.reply_sent(turn.deps.texts, turn.lang, data["name"]))
         return None
 
 

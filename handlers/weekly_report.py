@@ -4,7 +4,6 @@ On Submit the key visits become next week's plan entries (services.reports / ser
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -15,8 +14,8 @@ from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.report_forms import answer_text, back_or, part_chosen, refused, sections_of
 from handlers.turn import Turn
-from handlers.visit_form import rules_of
-from services import customers, plans, report_texts, reports, weekly_reports
+from services import customers, plans, reports, weekly_reports
+from views import reports as views
 
 PARTS = ("summary", "feedback", "keys")
 MAX_CANDIDATES = 10
@@ -30,9 +29,8 @@ class WeeklyReportForm(Form):
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         """The week's draft, or the submitted report opened on its card."""
-        rules = await rules_of(turn)
         draft = await weekly_reports.draft_weekly(
-            turn.session, actor=turn.actor, rules=rules, now=turn.now
+            turn.session, actor=turn.actor, team=await turn.team()
         )
         window = draft.window
         data.update(
@@ -69,14 +67,10 @@ def _day(raw: str) -> date:
 
 
 async def _ask_summary(turn: Turn, data: dict[str, Any]) -> Prompt:
-    lines = [turn.t("reports.weekly_draft_header",
-                    first=format_short_day(_day(data["first"]), turn.lang),
-                    last=format_short_day(_day(data["last"]), turn.lang))]  # fmt: skip
-    if data.get("late"):
-        lines.append(turn.t("reports.weekly_draft_late"))
-    lines += ["", *report_texts.section_lines(turn.deps.texts, turn.lang, sections_of(data))]
-    lines += ["", turn.t("reports.ask_weekly_summary")]
-    return Prompt("\n".join(lines))
+    return Prompt(views.weekly_draft(
+        turn.deps.texts, turn.lang, first=_day(data["first"]), last=_day(data["last"]),
+        late=bool(data.get("late")), sections=sections_of(data),
+    ))  # fmt: skip
 
 
 async def _ask_feedback(turn: Turn, data: dict[str, Any]) -> Prompt:
@@ -85,7 +79,7 @@ async def _ask_feedback(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 async def _ask_keys(turn: Turn, data: dict[str, Any]) -> Prompt:
     """Picked customers first, then search results, then customers due for a visit."""
-    rules = await rules_of(turn)
+    rules = (await turn.team()).rules
     selected = [int(i) for i in data["selected"]]
     first_next = _day(data["next_days"][0])
     due = await plans.due_customers(turn.session, turn.actor, first_next, rules, MAX_CANDIDATES)
@@ -100,9 +94,7 @@ async def _ask_keys(turn: Turn, data: dict[str, Any]) -> Prompt:
         mark = "✅ " if cid in selected else "⏰ " if cid in due_ids else ""
         rows.append([(f"{mark}{name}"[:60], f"t:{cid}")])
     rows.append([(turn.t("reports.keys_done", count=len(selected)), "done")])
-    text = turn.t("reports.ask_keys", first=format_short_day(first_next, turn.lang))
-    if data.get("query"):
-        text += "\n" + turn.t("plans.search_results", query=html.escape(data["query"]))
+    text = views.ask_keys(turn.deps.texts, turn.lang, first_next, data.get("query"))
     return Prompt(text, rows, skippable=True)
 
 
@@ -124,7 +116,7 @@ async def _ask_part(turn: Turn, data: dict[str, Any]) -> Prompt:
 async def _ask_review(turn: Turn, data: dict[str, Any]) -> Prompt:
     names: dict[str, str] = data.get("names") or {}
     keys = sorted((_day(day), names.get(str(cid), "?")) for cid, day in data["keys"])
-    card = report_texts.weekly_card(
+    card = views.weekly_card(
         turn.deps.texts, turn.lang, first=_day(data["first"]), last=_day(data["last"]),
         sections=sections_of(data), summary=data.get("summary"),
         feedback=data.get("feedback"), key_visits=keys, late=bool(data.get("late")),
@@ -218,33 +210,22 @@ async def _review(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | 
         return "edit"
     if answer.choice != "submit":
         raise InputError("forms.use_buttons")
-    rules = await rules_of(turn)
     keys = [(int(cid), _day(day)) for cid, day in data["keys"]]
     content = weekly_reports.WeeklyContent(data.get("summary"), data.get("feedback"), keys)
     try:
         async with turn.session.begin_nested():
             done = await weekly_reports.submit_weekly(
-                turn.session, actor=turn.actor, content=content, rules=rules, now=turn.now,
+                turn.session, actor=turn.actor, content=content, team=await turn.team(),
                 report_id=data.get("report_id"),
             )  # fmt: skip
     except UserFacingError as error:
         refused(turn, error)
         return None
-    turn.say(_submitted_text(turn, done))
+    turn.say(views.weekly_submitted(
+        turn.deps.texts, turn.lang, created=done.created, late=done.report.late,
+        planned=[(day, customer.name) for day, customer in done.planned],
+    ))  # fmt: skip
     return None
-
-
-def _submitted_text(turn: Turn, done: weekly_reports.SubmittedWeekly) -> str:
-    if not done.created:
-        key = "reports.weekly_updated"
-    else:
-        key = "reports.weekly_submitted_late" if done.report.late else "reports.weekly_submitted"
-    lines = [turn.t(key)]
-    if done.planned:
-        lines.append(turn.t("reports.next_week_planned", count=len(done.planned)))
-        lines += [f"• {format_short_day(day, turn.lang)}: {html.escape(customer.name)}"
-                  for day, customer in done.planned]  # fmt: skip
-    return "\n".join(lines)
 
 
 PromptFn = Callable[[Turn, dict[str, Any]], Awaitable[Prompt]]

@@ -14,7 +14,7 @@ with the report as JSON: the manager reads the figures the rep saw when submitti
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -69,6 +69,11 @@ class Section:
     def from_json(cls, raw: dict[str, Any]) -> Section:
         lines = [Line(str(key), dict(params or {})) for key, params in raw.get("lines") or []]
         return cls(area=str(raw.get("area", "")), title=str(raw.get("title", "")), lines=lines)
+
+
+def stored_sections(raw: Sequence[dict[str, Any]]) -> list[Section]:
+    """Sections as stored with a report (or a form's draft)."""
+    return [Section.from_json(item) for item in raw]
 
 
 def day_param(day: date) -> dict[str, str]:

@@ -26,7 +26,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.contributors  # noqa: F401  (registers every area's report section)
 from core.errors import NotAllowedError, UserFacingError
-from core.i18n import Catalogs
 from core.periods import (
     Period,
     day_period,
@@ -45,8 +44,10 @@ from models.report import (
 )
 from models.team import Team
 from models.user import User
-from services import audit, outbox, plans, report_texts
+from services import audit, notices, outbox, plans
+from services.notices import Render
 from services.report_sections import ReportScope, Section, collect
+from services.team_context import TeamContext
 from services.users import Actor
 
 REPORTERS = frozenset({Role.REP})
@@ -87,12 +88,12 @@ def due_moment(rules: TeamSettings, day: date) -> datetime:
     return local_moment(day, rules.report_due_at, rules.timezone)
 
 
-def day_scope(rules: TeamSettings, day: date, now: datetime) -> ReportScope:
-    return ReportScope("day", day_period(day, rules.timezone), rules, now)
+def day_scope(team: TeamContext, day: date) -> ReportScope:
+    return ReportScope("day", day_period(day, team.timezone), team.rules, team.now)
 
 
-def week_scope(rules: TeamSettings, week: Period, now: datetime) -> ReportScope:
-    return ReportScope("week", week, rules, now)
+def week_scope(team: TeamContext, week: Period) -> ReportScope:
+    return ReportScope("week", week, team.rules, team.now)
 
 
 def check_text(value: str | None, limit: int, *, required: bool) -> str | None:
@@ -153,13 +154,11 @@ def editable_until(rules: TeamSettings, report: DailyReport) -> date:
     return max(report.day, local_today(report.submitted_at, rules.timezone))
 
 
-async def report_days(
-    session: AsyncSession, actor: Actor, rules: TeamSettings, now: datetime
-) -> ReportDays:
+async def report_days(session: AsyncSession, actor: Actor, team: TeamContext) -> ReportDays:
     """Today, and the previous working day if its report is missing and may still be written."""
     require_reporter(actor)
     rep = await reporter_of(session, actor)
-    today = local_today(now, rules.timezone)
+    rules, today = team.rules, team.today
     missed = previous_working_day(rules, today, rules.reports.late_window_days)
     if missed is not None and (
         start_of(missed + timedelta(days=1), rules.timezone) <= rep.created_at
@@ -170,10 +169,10 @@ async def report_days(
 
 
 async def check_daily_day(
-    session: AsyncSession, rep: User, day: date, rules: TeamSettings, now: datetime
+    session: AsyncSession, rep: User, day: date, team: TeamContext
 ) -> DailyReport | None:
     """Refuse a day the rep may not report on; return its report when one exists (to edit)."""
-    today = local_today(now, rules.timezone)
+    rules, today = team.rules, team.today
     if day > today:
         raise UserFacingError("reports.day_in_future", day=day)
     assert rep.id is not None
@@ -204,13 +203,14 @@ class DailyDraft:
 
 
 async def draft_daily(
-    session: AsyncSession, *, actor: Actor, day: date, rules: TeamSettings, now: datetime
+    session: AsyncSession, *, actor: Actor, day: date, team: TeamContext
 ) -> DailyDraft:
     """The day's figures from every area, the existing report if any, tomorrow's plan."""
     require_reporter(actor)
     rep = await reporter_of(session, actor)
-    existing = await check_daily_day(session, rep, day, rules, now)
-    sections = await collect(session, rep, day_scope(rules, day, now))
+    existing = await check_daily_day(session, rep, day, team)
+    rules, now = team.rules, team.now
+    sections = await collect(session, rep, day_scope(team, day))
     tomorrow = next_working_day(rules, day)
     planned: list[str] = []
     if tomorrow is not None:
@@ -239,8 +239,7 @@ async def submit_daily(
     actor: Actor,
     day: date,
     content: DailyContent,
-    rules: TeamSettings,
-    now: datetime,
+    team: TeamContext,
     report_id: int | None = None,
 ) -> SubmittedDaily:
     """Submit the day's report, or save changes to it (``report_id``) while it is editable.
@@ -254,12 +253,13 @@ async def submit_daily(
     plan_text = check_text(content.tomorrow_plan, MAX_PLAN, required=False)
     assert summary is not None
     rep = await reporter_of(session, actor)
-    existing = await check_daily_day(session, rep, day, rules, now)
+    existing = await check_daily_day(session, rep, day, team)
+    rules, now = team.rules, team.now
     if existing is not None and existing.id != report_id:
         raise UserFacingError("reports.already_submitted", day=day)
     if existing is None and report_id is not None:
         raise NotAllowedError("reports.not_found")
-    sections = [s.to_json() for s in await collect(session, rep, day_scope(rules, day, now))]
+    sections = [s.to_json() for s in await collect(session, rep, day_scope(team, day))]
     if existing is None:
         report = DailyReport(
             team_id=actor.team_id or 0, rep_id=actor.user_id, day=day, summary=summary,
@@ -373,13 +373,11 @@ async def visible_team(session: AsyncSession, actor: Actor, team_id: int) -> Tea
     return team
 
 
-async def day_status(
-    session: AsyncSession, team_id: int, day: date, rules: TeamSettings, now: datetime
-) -> DayStatus:
+async def day_status(session: AsyncSession, team: TeamContext, day: date) -> DayStatus:
     """Each rep of the team with their report of the day (one query): submitted on time,
     late, not yet due, or missing. Reps who joined after the day's due time owe nothing."""
-    due = due_moment(rules, day)
-    working = rules.is_working_day(day)
+    due = due_moment(team.rules, day)
+    working = team.is_working_day(day)
     reported = col(DailyReport.id).is_not(None)
     expected = and_(col(User.active).is_(True), col(User.created_at) < due)
     query = (
@@ -397,7 +395,7 @@ async def day_status(
             ),
             isouter=True,
         )
-        .where(col(User.team_id) == team_id, col(User.role) == Role.REP)
+        .where(col(User.team_id) == team.team_id, col(User.role) == Role.REP)
         .where(or_(expected, reported) if working else reported)
         .order_by(col(User.display_name), col(User.id))
     )
@@ -406,7 +404,7 @@ async def day_status(
         if report is not None:
             state = DayState.LATE if report.late else DayState.SUBMITTED
         else:
-            state = DayState.MISSING if now > due else DayState.PENDING
+            state = DayState.MISSING if team.now > due else DayState.PENDING
         reps.append(RepDay(user, report, problem, state))
     return DayStatus(day, working, due, reps)
 
@@ -464,6 +462,16 @@ async def replies_to(session: AsyncSession, problem_id: int) -> list[tuple[Probl
 
 
 @dataclass(frozen=True)
+class ReplyNotice:
+    """The rep's notice of a manager's answer (views.reports.reply_notice)."""
+
+    manager: str
+    day: date
+    problem: str
+    reply: str
+
+
+@dataclass(frozen=True)
 class Answered:
     problem: ReportProblem
     rep: User
@@ -476,7 +484,7 @@ async def answer_problem(
     actor: Actor,
     problem_id: int,
     text: str,
-    texts: Catalogs,
+    render: Render,
     now: datetime,
 ) -> Answered:
     """A manager (or director, admin) answers a rep's problem; the rep gets it in the bot."""
@@ -497,10 +505,11 @@ async def answer_problem(
         entity_id=problem.id, actor_id=actor.user_id, before={"status": before},
         after={"status": str(problem.status), "reply": body},
     )  # fmt: skip
-    await outbox.enqueue(
-        session, key=f"problem-reply:{reply.id}", chat_id=rep.telegram_id, recipient_id=rep.id,
+    await notices.send(
+        session, render, view="reports.reply_notice", lang=rep.language,
+        data=ReplyNotice(actor.display_name, problem.day, problem.text, body),
+        key=f"problem-reply:{reply.id}", chat_id=rep.telegram_id, recipient_id=rep.id,
         kind="report_reply", now=now,
-        text=report_texts.reply_notice(texts, rep.language, actor.display_name, problem, body),
     )  # fmt: skip
     return Answered(problem, rep, reply)
 

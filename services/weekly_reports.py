@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -18,12 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.contributors  # noqa: F401  (registers every area's report section)
 from core.errors import NotAllowedError, UserFacingError
-from core.periods import (
-    Period,
-    local_today,
-    start_of,
-    week_period,
-)
+from core.periods import Period, start_of, week_period
 from core.settings import TeamSettings
 from models.common import Role
 from models.customer import Customer
@@ -44,6 +39,7 @@ from services.reports import (
     require_reporter,
     week_scope,
 )
+from services.team_context import TeamContext
 from services.users import Actor
 
 
@@ -81,12 +77,12 @@ async def weekly_report(
 
 
 async def check_weekly(
-    session: AsyncSession, actor: Actor, rules: TeamSettings, now: datetime
+    session: AsyncSession, actor: Actor, team: TeamContext
 ) -> tuple[WeekWindow, WeeklyReport | None]:
     """The weekly report is open from the week's last working day until the week ends."""
     require_reporter(actor)
-    today = local_today(now, rules.timezone)
-    window = week_window(rules, today)
+    today = team.today
+    window = week_window(team.rules, today)
     if window.last_working_day is None:
         raise UserFacingError("reports.weekly_no_working_day")
     if today < window.last_working_day:
@@ -102,19 +98,17 @@ class WeeklyDraft:
     sections: list[Section]
 
 
-def _weekly_late(rules: TeamSettings, window: WeekWindow, now: datetime) -> bool:
+def _weekly_late(team: TeamContext, window: WeekWindow) -> bool:
     assert window.last_working_day is not None
-    return now >= start_of(window.last_working_day + timedelta(days=1), rules.timezone)
+    return team.now >= start_of(window.last_working_day + timedelta(days=1), team.timezone)
 
 
-async def draft_weekly(
-    session: AsyncSession, *, actor: Actor, rules: TeamSettings, now: datetime
-) -> WeeklyDraft:
+async def draft_weekly(session: AsyncSession, *, actor: Actor, team: TeamContext) -> WeeklyDraft:
     """The week's figures from every area, and the report already submitted if any."""
-    window, existing = await check_weekly(session, actor, rules, now)
+    window, existing = await check_weekly(session, actor, team)
     rep = await reporter_of(session, actor)
-    sections = await collect(session, rep, week_scope(rules, window.week, now))
-    late = existing.late if existing else _weekly_late(rules, window, now)
+    sections = await collect(session, rep, week_scope(team, window.week))
+    late = existing.late if existing else _weekly_late(team, window)
     return WeeklyDraft(window, late, existing, sections)
 
 
@@ -139,8 +133,7 @@ async def submit_weekly(
     *,
     actor: Actor,
     content: WeeklyContent,
-    rules: TeamSettings,
-    now: datetime,
+    team: TeamContext,
     report_id: int | None = None,
 ) -> SubmittedWeekly:
     """Submit (or change) the week's report; its key visits become next week's plan entries.
@@ -148,7 +141,8 @@ async def submit_weekly(
     Entries this report planned and a changed report no longer lists are taken off the plan
     (unless already done); entries planned before are left alone.
     """
-    window, existing = await check_weekly(session, actor, rules, now)
+    window, existing = await check_weekly(session, actor, team)
+    now = team.now
     summary = check_text(content.summary, MAX_SUMMARY, required=True)
     feedback = check_text(content.feedback, MAX_FEEDBACK, required=False)
     assert summary is not None
@@ -162,17 +156,15 @@ async def submit_weekly(
     if any(day not in window.next_days for _, day in wanted):
         raise UserFacingError("reports.key_visit_day_invalid")
     rep = await reporter_of(session, actor)
-    sections = [
-        s.to_json() for s in await collect(session, rep, week_scope(rules, window.week, now))
-    ]
+    sections = [s.to_json() for s in await collect(session, rep, week_scope(team, window.week))]
     previous = {(int(k["customer_id"]), date.fromisoformat(k["day"])): k.get("plan_id")
                 for k in (existing.key_visits if existing else [])}  # fmt: skip
-    key_visits = await _plan_key_visits(session, actor, wanted, previous, rules, now)
+    key_visits = await _plan_key_visits(session, actor, wanted, previous, team)
     if existing is None:
         report = WeeklyReport(
             team_id=actor.team_id or 0, rep_id=actor.user_id, week_start=window.week.first,
             summary=summary, feedback=feedback, key_visits=key_visits, sections=sections,
-            late=_weekly_late(rules, window, now), submitted_at=now, updated_at=now,
+            late=_weekly_late(team, window), submitted_at=now, updated_at=now,
         )  # fmt: skip
         try:
             async with session.begin_nested():
@@ -204,12 +196,11 @@ async def _plan_key_visits(
     actor: Actor,
     wanted: list[tuple[int, date]],
     previous: dict[tuple[int, date], Any],
-    rules: TeamSettings,
-    now: datetime,
+    team: TeamContext,
 ) -> list[dict[str, Any]]:
     """Put the key visits on the plan; drop the entries this report planned and no longer
     wants. Returns the key visits as stored on the report, with the plan entries it made."""
-    today = local_today(now, rules.timezone)
+    today, now = team.today, team.now
     for (customer_id, day), plan_id in previous.items():
         if (customer_id, day) in wanted or plan_id is None:
             continue

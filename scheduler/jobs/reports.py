@@ -7,22 +7,21 @@ import logging
 from datetime import datetime
 
 from core.db import transaction
-from core.periods import local_today
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services import report_reminders
+from views import report_pages, reports  # noqa: F401  (registers the views of the notices)
 
 log = logging.getLogger(__name__)
 
 
 async def _remind(ctx: JobContext, team: Team, scheduled_for: datetime, step: int) -> None:
-    rules = ctx.settings.team(team.key)
-    day = local_today(scheduled_for, rules.timezone)
+    context = ctx.team_context(team)
+    day = context.local(scheduled_for).date()
     async with transaction(ctx.sessions) as session:
         queued = await report_reminders.send_reminders(
-            session, team=team, rules=rules, day=day, step=step, texts=ctx.texts,
-            now=ctx.clock.now(),
-        )  # fmt: skip
+            session, team=context, day=day, step=step, render=ctx.render
+        )
     log.info("report reminder %s for %s %s: %s reps", step, team.key, day, queued)
 
 
@@ -63,11 +62,11 @@ async def report_reminder_again(
 )
 async def report_digest(ctx: JobContext, team: Team, period: str, scheduled_for: datetime) -> None:
     """One digest per manager of the team for the run's day."""
-    rules = ctx.settings.team(team.key)
-    day = local_today(scheduled_for, rules.timezone)
+    context = ctx.team_context(team)
+    day = context.local(scheduled_for).date()
     async with transaction(ctx.sessions) as session:
         queued = await report_reminders.send_digest(
-            session, team=team, rules=rules, day=day, texts=ctx.texts, now=ctx.clock.now()
+            session, team=context, day=day, render=ctx.render
         )
     log.info("report digest for %s %s: %s managers", team.key, day, queued)
 
@@ -83,11 +82,11 @@ async def weekly_report_reminder(
     ctx: JobContext, team: Team, period: str, scheduled_for: datetime
 ) -> None:
     """Runs every working day; only the week's last one (holidays counted) sends anything."""
-    rules = ctx.settings.team(team.key)
-    today = local_today(scheduled_for, rules.timezone)
+    context = ctx.team_context(team)
+    today = context.local(scheduled_for).date()
     async with transaction(ctx.sessions) as session:
         queued = await report_reminders.send_weekly_reminders(
-            session, team=team, rules=rules, today=today, texts=ctx.texts, now=ctx.clock.now()
+            session, team=context, today=today, render=ctx.render
         )
     if queued:
         log.info("weekly report reminder for %s %s: %s reps", team.key, today, queued)

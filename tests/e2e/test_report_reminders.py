@@ -7,9 +7,11 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from core.db import transaction
 from models.common import Role
+from models.team import Team
 from sandbox.harness import LocalBot
 from services import users
 from tests.conftest import write_config
@@ -167,6 +169,11 @@ async def test_the_managers_digest(local_bot: LocalBot) -> None:
     await late.tap("Submit")
     director_before = len(await director.bot_messages())
     south_before = len(await south_manager.bot_messages())
+    # The times read in the config's timezone (Shanghai), whatever the teams column says.
+    async with transaction(runtime.sessions) as session:
+        north = (await session.exec(select(Team).where(Team.key == "north"))).one()
+        north.timezone = "UTC"
+        session.add(north)
 
     await set_local(runtime, TUESDAY, time(20, 31))
     await local_bot.drain_outbox()

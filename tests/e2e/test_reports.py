@@ -7,11 +7,12 @@ from datetime import date, time
 from core.db import transaction
 from models.common import Role
 from sandbox.harness import LocalBot
-from services import reports
+from services import reports, team_context
 from services.users import Actor
 from tests.customer_helpers import add_customer, forge_button
 from tests.helpers import join, user_by_tg
 from tests.report_helpers import audit_of, daily_reports, phone_visit, problems, set_local
+from views.reports import REPLY, TEAM_DAY, VIEW_DAILY, WRITE_DAILY, DayRef, Ref, TeamDay
 
 TUESDAY = date(2026, 11, 24)
 
@@ -123,7 +124,9 @@ async def test_one_report_per_rep_and_day(local_bot: LocalBot) -> None:
         await reports.submit_daily(
             session, actor=Actor.of(user), day=TUESDAY,
             content=reports.DailyContent("From the other phone.", None, None),
-            rules=runtime.settings.team("north"), now=runtime.clock.now(),
+            team=await team_context.resolve(
+                session, runtime.settings, user.team_id or 0, runtime.clock.now()
+            ),
         )  # fmt: skip
     replies = await rep.tap("Submit")
     assert "already submitted — there is one report per day" in replies[-1].text
@@ -175,7 +178,9 @@ async def test_a_late_report_is_marked_late(local_bot: LocalBot) -> None:
 
     # Beyond the late window (7 days) a missed day can no longer be reported.
     await set_local(runtime, date(2026, 12, 3), time(9, 0))
-    await forge_button(forgetful, "rp|20261125|w", "Old reminder")  # the button of 25 Nov
+    await forge_button(
+        forgetful, WRITE_DAILY.pack(DayRef(20261125)), "Old reminder"
+    )  # the button of 25 Nov
     replies = await forgetful.tap("Old reminder")
     assert "too late to write the report of Wed 25 Nov 2026" in replies[-1].text
 
@@ -241,23 +246,29 @@ async def test_who_may_write_and_read_reports(local_bot: LocalBot) -> None:
     [problem] = await problems(runtime)
 
     # Buttons carry ids, not permissions: each press is checked again.
-    await forge_button(other, f"rp|{report.id}|v", "Peek")
+    await forge_button(other, VIEW_DAILY.pack(Ref(report.id or 0)), "Peek")
     replies = await other.tap("Peek")
     assert "not available for your role" in replies[-1].text
-    await forge_button(other, f"rp|{problem.id}|r", "Answer")
+    await forge_button(other, REPLY.pack(Ref(problem.id or 0)), "Answer")
     replies = await other.tap("Answer")
     assert "not available for your role" in replies[-1].text
-    await forge_button(south_manager, f"rp|{report.id}|v", "Peek")
+    await forge_button(south_manager, VIEW_DAILY.pack(Ref(report.id or 0)), "Peek")
     replies = await south_manager.tap("Peek")
     assert "That report was not found." in replies[-1].text
-    await forge_button(south_manager, f"rp|{problem.id}|r", "Answer")
+    await forge_button(south_manager, REPLY.pack(Ref(problem.id or 0)), "Answer")
     replies = await south_manager.tap("Answer")
     assert "That problem was not found." in replies[-1].text
-    await forge_button(south_manager, f"rp|{report.team_id}|d", "North")
+    await forge_button(south_manager, TEAM_DAY.pack(TeamDay(report.team_id)), "North")
     replies = await south_manager.tap("North")
     assert "not found, or it is not yours" in replies[-1].text
-    await forge_button(rep, "rp|20261399|w", "Bad day")
+    await forge_button(rep, WRITE_DAILY.pack(DayRef(20261399)), "Bad day")
     replies = await rep.tap("Bad day")
+    assert "no longer works" in replies[-1].text
+    await forge_button(manager, f"rpv|{report.id}|x", "Too long")
+    replies = await manager.tap("Too long")
+    assert "no longer works" in replies[-1].text
+    await forge_button(manager, f"rp|{report.id}|v", "Before the redesign")
+    replies = await manager.tap("Before the redesign")
     assert "no longer works" in replies[-1].text
 
     # The north manager and a director read it.

@@ -23,7 +23,6 @@ from core.settings import ReportSettings, TeamSettings
 from models.common import Role
 from models.outbox import OutboxMessage
 from models.report import DailyReport
-from models.team import Team
 from models.user import User
 from models.visit import VisitKind, VisitPurpose
 from services import (
@@ -31,16 +30,20 @@ from services import (
     plans,
     report_reminders,
     report_sections,
-    report_texts,
     reports,
     visits,
     weekly_reports,
 )
 from services.customers import CustomerInput
 from services.report_sections import Line, Registered, ReportScope, Section, money_param
+from services.team_context import TeamContext
 from services.users import Actor
 from services.visits import VisitDraft
 from tests.helpers import team_id
+from views import reports as report_views
+from views.callbacks import StaleButton
+from views.render import renderer
+from views.reports import WRITE_DAILY, DayRef
 
 TUESDAY = date(2026, 11, 24)
 SHANGHAI_18 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai
@@ -62,14 +65,22 @@ def _north(runtime: Runtime) -> TeamSettings:
     return runtime.settings.team("north")
 
 
+def _team(
+    runtime: Runtime, member: Actor, now: datetime, rules: TeamSettings | None = None
+) -> TeamContext:
+    """The north team (of ``member``) at ``now``, with its rules from the config (or ``rules``)."""
+    assert member.team_id is not None
+    return TeamContext(member.team_id, "north", "North", rules or _north(runtime), now)
+
+
 async def _submit(runtime: Runtime, actor: Actor, *, at: datetime, summary: str = "ok",
                   report_id: int | None = None, rules: TeamSettings | None = None,
                   problem: str | None = None) -> reports.SubmittedDaily:  # fmt: skip
     async with transaction(runtime.sessions) as session:
         content = reports.DailyContent(summary, problem, None)
         return await reports.submit_daily(
-            session, actor=actor, day=TUESDAY, content=content, rules=rules or _north(runtime),
-            now=at, report_id=report_id,
+            session, actor=actor, day=TUESDAY, content=content,
+            team=_team(runtime, actor, at, rules), report_id=report_id,
         )  # fmt: skip
 
 
@@ -111,13 +122,12 @@ async def test_sections_come_from_every_registered_area_in_order(
         async with transaction(runtime.sessions) as session:
             user = await session.get(User, rep.user_id)
             assert user is not None
-            day = await report_sections.collect(
-                session, user, reports.day_scope(rules, TUESDAY, now)
-            )
+            north = _team(runtime, rep, now)
+            day = await report_sections.collect(session, user, reports.day_scope(north, TUESDAY))
             week = await report_sections.collect(
                 session,
                 user,
-                reports.week_scope(rules, weekly_reports.week_window(rules, TUESDAY).week, now),
+                reports.week_scope(north, weekly_reports.week_window(rules, TUESDAY).week),
             )
     # The broken area is left out (after a savepoint: the plans query after it still works).
     assert [s.area for s in day] == ["visits", "plans", "approvals"]
@@ -149,7 +159,7 @@ async def test_plan_vs_actual_counts_done_missed_and_unplanned_visits(runtime: R
         user = await session.get(User, rep.user_id)
         assert user is not None
         sections = await report_sections.collect(
-            session, user, reports.day_scope(rules, TUESDAY, now)
+            session, user, reports.day_scope(_team(runtime, rep, now), TUESDAY)
         )
     visits_section, plans_section = sections
     assert visits_section.lines[0] == Line("reports.visits_count", {"in_person": 0, "phone": 2})
@@ -200,26 +210,27 @@ async def test_which_days_may_be_reported(runtime: Runtime) -> None:
 
         async def refusal(day: date, now: datetime) -> str:
             with pytest.raises(UserFacingError) as error:
-                await reports.check_daily_day(session, user, day, rules, now)
+                await reports.check_daily_day(session, user, day, _team(runtime, rep, now))
             return error.value.key
 
         now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+        north = _team(runtime, rep, now)
         assert await refusal(date(2026, 11, 25), now) == "reports.day_in_future"
         assert await refusal(date(2026, 11, 22), now) == "reports.not_a_working_day"  # Sunday
         assert await refusal(date(2026, 11, 16), now) == "reports.too_old"  # 8 days ago
-        assert await reports.check_daily_day(session, user, date(2026, 11, 17), rules, now) is None
-        days = await reports.report_days(session, rep, rules, now)
+        assert await reports.check_daily_day(session, user, date(2026, 11, 17), north) is None
+        days = await reports.report_days(session, rep, north)
         assert days == reports.ReportDays(TUESDAY, True, date(2026, 11, 23))
         # Monday's report, written late on Tuesday, may be changed until Tuesday ends.
         monday = await reports.submit_daily(
-            session, actor=rep, day=date(2026, 11, 23), rules=rules, now=now,
+            session, actor=rep, day=date(2026, 11, 23), team=north,
             content=reports.DailyContent("late", None, None),
         )  # fmt: skip
         assert monday.report.late
         assert reports.editable_until(rules, monday.report) == TUESDAY
         wednesday = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
         assert await refusal(date(2026, 11, 23), wednesday) == "reports.closed"
-        days = await reports.report_days(session, rep, rules, now)
+        days = await reports.report_days(session, rep, north)
         assert days.missed is None
 
 
@@ -231,40 +242,28 @@ async def test_who_owes_a_report(runtime: Runtime) -> None:
     await _user(runtime, 7014, "north", at=SHANGHAI_18 + timedelta(minutes=1))  # after the due
     reported = await _user(runtime, 7015, "north")
     await _submit(runtime, reported, at=SHANGHAI_18 - timedelta(hours=1))
-    rules = _north(runtime)
+    north = _team(runtime, owing, SHANGHAI_18)
     async with transaction(runtime.sessions) as session:
-        north = await team_id(runtime, "north")
-        owed = await report_reminders.reps_without_report(session, north, TUESDAY, rules)
+        owed = await report_reminders.reps_without_report(session, north, TUESDAY)
         assert [u.id for u in owed] == [owing.user_id]
-        assert (
-            await report_reminders.reps_without_report(session, north, date(2026, 11, 28), rules)
-            == []
-        )
-        assert (
-            await report_reminders.reps_without_report(session, north, date(2026, 12, 25), rules)
-            == []
-        )
-        status = await reports.day_status(session, north, TUESDAY, rules, SHANGHAI_18)
+        assert await report_reminders.reps_without_report(session, north, date(2026, 11, 28)) == []
+        assert await report_reminders.reps_without_report(session, north, date(2026, 12, 25)) == []
+        status = await reports.day_status(session, north, TUESDAY)
         states = {entry.rep.telegram_id: str(entry.state) for entry in status.reps}
         assert states == {7010: "pending", 7015: "submitted"}
-        status = await reports.day_status(
-            session, north, TUESDAY, rules, SHANGHAI_18 + timedelta(seconds=1)
-        )
+        later = _team(runtime, owing, SHANGHAI_18 + timedelta(seconds=1))
+        status = await reports.day_status(session, later, TUESDAY)
         assert {e.rep.telegram_id: str(e.state) for e in status.reps}[7010] == "missing"
 
 
 async def test_a_waiting_reminder_is_withdrawn_when_the_report_arrives(runtime: Runtime) -> None:
     rep = await _user(runtime, 7020, "north")
     other = await _user(runtime, 7021, "north")
-    rules, texts = _north(runtime), load_catalogs()
+    render, north = renderer(load_catalogs()), _team(runtime, rep, SHANGHAI_18)
     async with transaction(runtime.sessions) as session:
-        team = await session.get(Team, rep.team_id)
-        assert team is not None
         remind = report_reminders.send_reminders
-        queued = await remind(session, team=team, rules=rules, day=TUESDAY, step=1, texts=texts,
-                              now=SHANGHAI_18)  # fmt: skip
-        again = await remind(session, team=team, rules=rules, day=TUESDAY, step=1, texts=texts,
-                             now=SHANGHAI_18)  # fmt: skip
+        queued = await remind(session, team=north, day=TUESDAY, step=1, render=render)
+        again = await remind(session, team=north, day=TUESDAY, step=1, render=render)
     assert (queued, again) == (2, 0)  # once per (rep, day, step)
     await _submit(runtime, rep, at=SHANGHAI_18 + timedelta(minutes=1))
     async with transaction(runtime.sessions) as session:
@@ -284,17 +283,17 @@ async def test_weeks_end_on_their_last_working_day(runtime: Runtime) -> None:
     clock = runtime.clock
     assert isinstance(clock, ManualClock)
     async with transaction(runtime.sessions) as session:
-        thursday = datetime(2026, 12, 24, 8, 0, tzinfo=UTC)
-        draft = await weekly_reports.draft_weekly(session, actor=rep, rules=rules, now=thursday)
+        thursday = _team(runtime, rep, datetime(2026, 12, 24, 8, 0, tzinfo=UTC))
+        draft = await weekly_reports.draft_weekly(session, actor=rep, team=thursday)
         assert draft.window.last_working_day == date(2026, 12, 24) and not draft.late
+        wednesday = _team(runtime, rep, datetime(2026, 12, 23, 8, 0, tzinfo=UTC))
         with pytest.raises(UserFacingError) as refused:
-            await weekly_reports.draft_weekly(session, actor=rep, rules=rules,
-                                       now=datetime(2026, 12, 23, 8, 0, tzinfo=UTC))  # fmt: skip
+            await weekly_reports.draft_weekly(session, actor=rep, team=wednesday)
         assert refused.value.key == "reports.weekly_not_yet"
         assert refused.value.params == {"day": date(2026, 12, 24)}
         with pytest.raises(UserFacingError) as refused:
             await weekly_reports.submit_weekly(
-                session, actor=rep, rules=rules, now=thursday,
+                session, actor=rep, team=thursday,
                 content=weekly_reports.WeeklyContent("s", None, [(1, date(2026, 12, 25))]),
             )  # fmt: skip
         assert refused.value.key == "reports.key_visit_day_invalid"
@@ -302,23 +301,25 @@ async def test_weeks_end_on_their_last_working_day(runtime: Runtime) -> None:
 
 def test_section_parameters_read_in_the_readers_language() -> None:
     texts = load_catalogs()
-    assert report_texts.param_text("en", {"day": "2026-11-24"}) == "Tue 24 Nov"
-    assert report_texts.param_text("zh", {"day": "2026-11-24"}) == "11月24日 周二"
-    assert report_texts.param_text("en", money_param(Decimal("1250.5"), "CNY")) == "CN¥1,250.50"
-    assert report_texts.param_text("zh", ["A&B", "C"]) == "A&amp;B、C"
-    assert report_texts.param_text("en", ["A", "B"]) == "A, B"
-    assert report_texts.param_text("en", "<b>") == "&lt;b&gt;"
+    assert report_views.param_text("en", {"day": "2026-11-24"}) == "Tue 24 Nov"
+    assert report_views.param_text("zh", {"day": "2026-11-24"}) == "11月24日 周二"
+    assert report_views.param_text("en", money_param(Decimal("1250.5"), "CNY")) == "CN¥1,250.50"
+    assert report_views.param_text("zh", ["A&B", "C"]) == "A&amp;B、C"
+    assert report_views.param_text("en", ["A", "B"]) == "A, B"
+    assert report_views.param_text("en", "<b>") == "&lt;b&gt;"
     line = Line("reports.visits_customers", {"count": 2, "names": ["甲", "乙"]})
     section = Section("visits", "reports.section_visits", [line])
-    assert report_texts.section_lines(texts, "zh", [section]) == [
+    assert report_views.section_lines(texts, "zh", [section]) == [
         "<b>🤝 拜访</b>", "• 客户（2）：甲、乙"
     ]  # fmt: skip
-    text, buttons = report_texts.reminder(texts, "en", TUESDAY, 2)
+    reminder = report_reminders.DailyReminder(TUESDAY, 2)
+    text, buttons = renderer(texts)("reports.reminder", "en", reminder)
     assert "still missing" in text and buttons == [
-        [{"text": "📝 Write my report", "data": "rp|20261124|w"}]
+        [{"text": "📝 Write my report", "data": WRITE_DAILY.pack(DayRef(20261124))}]
     ]
-    assert report_texts.from_compact("20261124") == TUESDAY
-    assert report_texts.from_compact("20261399") is None
+    assert WRITE_DAILY.unpack(buttons[0][0]["data"]) == DayRef(20261124)
+    assert report_views.from_compact("20261124") == TUESDAY
+    assert report_views.from_compact("20261399") is None
 
 
 @settings(max_examples=200, deadline=None)
@@ -330,7 +331,33 @@ def test_free_text_is_trimmed_bounded_and_escaped(raw: str, limit: int) -> None:
         assert error.key == "reports.text_too_long" and len(raw.strip()) > limit
     else:
         assert kept == (raw.strip() or None)
-    assert len(report_texts.shorten(raw, limit)) <= limit
+    assert len(report_views.shorten(raw, limit)) <= limit
     for lang in ("en", "zh"):
-        shown = report_texts.param_text(lang, [raw, raw]) + report_texts.param_text(lang, raw)
+        shown = report_views.param_text(lang, [raw, raw]) + report_views.param_text(lang, raw)
         assert "<" not in shown and ">" not in shown
+
+
+def test_every_report_button_round_trips_and_refuses_a_bad_day() -> None:
+    big = 10**15
+    buttons = [
+        (report_views.WRITE_DAILY, DayRef(20261124)),
+        (report_views.WRITE_WEEKLY, DayRef(20261123)),
+        (report_views.TEAM_DAY, report_views.TeamDay(big)),
+        (report_views.OPEN_DAY, report_views.TeamDay(big, 20261124)),
+        (report_views.TEAM_WEEK, report_views.TeamDay(big, 20261124)),
+        (report_views.VIEW_DAILY, report_views.Ref(big)),
+        (report_views.VIEW_WEEKLY, report_views.Ref(big)),
+        (report_views.REPLY, report_views.Ref(big)),
+        (report_views.PROBLEMS, report_views.Ref(big)),
+    ]
+    for codec, value in buttons:
+        data = codec.pack(value)
+        assert len(data.encode()) <= 64 and codec.unpack(data) == value
+        # No other report codec takes this button for its own.
+        for other, _ in buttons:
+            if other is not codec:
+                with pytest.raises(StaleButton):
+                    other.unpack(data)
+    assert report_views.day_of(20261124) == TUESDAY and report_views.day_of(None) is None
+    with pytest.raises(StaleButton):
+        report_views.day_of(20261399)
