@@ -67,9 +67,12 @@ async def _list_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
                                          turn.now)  # fmt: skip
     mine = rep_id == turn.actor.user_id
     pending = await reconciliation.pending_items(turn.session, turn.actor) if mine else []
+    # Days overdue count in the owner's team's time (or the documents' when they have none).
+    team_id = owner.team_id or next((d.receivable.team_id for d in docs), None)
     page = views.ListPage(
         owner_name=owner.display_name, mine=mine, aging=aging, documents=docs,
-        today=(await turn.team(owner.team_id or 0)).today, to_reconcile=len(pending),
+        today=(await turn.team(team_id)).today if team_id is not None else None,
+        to_reconcile=len(pending),
     )  # fmt: skip
     return views.list_page(turn.deps.texts, turn.lang, page)
 

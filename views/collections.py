@@ -196,7 +196,7 @@ class ListPage:
     mine: bool
     aging: Aging
     documents: list[Document]
-    today: date
+    today: date | None  # None only without documents (an owner in no team)
     to_reconcile: int = 0
 
 
@@ -204,11 +204,11 @@ def list_page(texts: Catalogs, lang: str, page: ListPage) -> tuple[str, Keyboard
     header = "collections.my_header" if page.mine else "collections.rep_header"
     lines = [text(texts, lang, header, name=page.owner_name)]
     lines += aging_lines(texts, lang, page.aging.total)
-    if page.documents:
+    if page.documents and page.today is not None:
         lines.append(texts.t(lang, "collections.by_due_date"))
-    for doc in page.documents:
-        line = document_line(texts, lang, doc, page.today, customer=True)
-        lines.append(line + status_mark(texts, lang, doc))
+        for doc in page.documents:
+            line = document_line(texts, lang, doc, page.today, customer=True)
+            lines.append(line + status_mark(texts, lang, doc))
     if page.aging.total.count > len(page.documents):
         lines.append(
             texts.t(lang, "collections.more", count=page.aging.total.count - len(page.documents))

@@ -204,7 +204,11 @@ async def test_a_manager_cannot_see_another_teams_receivables(local_bot: LocalBo
               (ACT.pack(Act("d", rid, "f")), "Nothing left"),
               (ACT.pack(Act("d", rid, "p")), "Nothing left"),
               (OPEN.pack(Open("u", rick.id if rick else 0)), "not found"),
-              (OPEN.pack(Open("t", north)), "not found")]  # fmt: skip
+              (OPEN.pack(Open("t", north)), "not found"),
+              # The old format, a truncated value and an unknown action are stale buttons.
+              (f"dn|d{rid}|o", "no longer works"), ("dn|d|", "no longer works"),
+              (f"dn|d|{rid}|z", "no longer works"), (f"rc|q|{rid}", "no longer works"),
+              ("co|x|1", "no longer works")]  # fmt: skip
     # Buttons carrying another team's ids (as an old keyboard or a tampered client would).
     assert local_bot.app is not None
     keyboard = InlineKeyboardMarkup(
