@@ -20,10 +20,11 @@ _TAG = re.compile(r"<[^>]+>")
 def receivable_import_lines(
     texts: Catalogs, lang: str, report: ReceivableImportReport, *, for_chat: bool = True
 ) -> list[str]:
-    """The report in the reader's language: HTML for chat, plain text for the command line."""
+    """The report in the reader's language: HTML for chat, plain text for the command line
+    (the HTML without its tags, so that a value that looks like a tag is shown as typed)."""
 
     def show(value: Any) -> Any:
-        return html.escape(value, quote=False) if for_chat and isinstance(value, str) else value
+        return html.escape(value, quote=False) if isinstance(value, str) else value
 
     out = [
         texts.t(
