@@ -512,6 +512,7 @@ def import_receivables(
     from services.receivable_import import import_receivables as run_import
     from services.receivable_import import read_receivables
     from services.teams import find_team
+    from views.imports import receivable_import_lines
 
     settings = settings_or_exit(config)
 
@@ -527,7 +528,8 @@ def import_receivables(
             report = await run_import(
                 session, table, settings=settings, team_id=team_id, now=runtime.clock.now()
             )
-        return report.lines(runtime.texts, "en", for_chat=False), bool(report.errors)
+        lines = receivable_import_lines(runtime.texts, "en", report, for_chat=False)
+        return lines, bool(report.errors)
 
     try:
         lines, had_errors = run_async(lambda: _with_runtime(settings, _import))
@@ -614,6 +616,7 @@ def import_customers_command(
     """Import customers; re-running skips those already there. Exit 1 if some rows failed."""
     from services.customer_import import ImportFileError, import_customers, read_table
     from services.teams import find_team
+    from views.imports import customer_import_lines
 
     settings = settings_or_exit(config)
     try:
@@ -634,7 +637,7 @@ def import_customers_command(
             )
             if dry_run:
                 await session.rollback()
-        lines = report.lines()
+        lines = customer_import_lines(report)
         if dry_run:
             lines.insert(0, "Dry run: nothing was saved.")
         return lines, bool(report.errors)

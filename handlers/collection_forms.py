@@ -4,13 +4,12 @@ difference. Their state lives in the database like every form."""
 
 from __future__ import annotations
 
-import html
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from core.errors import UserFacingError
-from core.periods import format_day, format_short_day, local_today
+from core.periods import format_day, format_short_day
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.turn import Turn
@@ -19,6 +18,7 @@ from services import collection_actions, customers, receivables, reconciliation
 from services.dates import parse_date
 from services.money import money, read_money, totals_text
 from services.receivables import Document, NewReceivable
+from views import collections as views
 
 ADDERS = frozenset({Role.REP, Role.MANAGER})
 DUE_CHOICES = (30, 60, 90)
@@ -65,22 +65,12 @@ async def _guarded(turn: Turn, work: Any) -> Any:
 
 
 def say_payment(turn: Turn, result: collection_actions.PaymentResult) -> None:
-    lines = [
-        turn.t("collections.paid_recorded", total=totals_text(result.totals, turn.lang),
-               customer=html.escape(result.customer_name))
-    ]  # fmt: skip
-    for line in result.lines:
-        if line.balance == 0:
-            lines.append(
-                turn.t("collections.paid_line_full", number=html.escape(line.document_no))
-            )
-        else:
-            lines.append(
-                turn.t("collections.paid_line_part", number=html.escape(line.document_no),
-                       amount=money(line.amount, line.currency, turn.lang),
-                       balance=money(line.balance, line.currency, turn.lang))
-            )  # fmt: skip
-    turn.say("\n".join(lines))
+    turn.say(views.payment_text(turn.deps.texts, turn.lang, result))
+
+
+def say(turn: Turn, key: str, /, **params: Any) -> None:
+    """The text ``key`` with its user values escaped (views.collections.text)."""
+    turn.say(views.text(turn.deps.texts, turn.lang, key, **params))
 
 
 async def apply_now(turn: Turn, action: str, ids: list[int]) -> None:
@@ -95,10 +85,8 @@ async def apply_now(turn: Turn, action: str, ids: list[int]) -> None:
     contact = await collection_actions.record_contact(
         turn.session, actor=turn.actor, receivable_ids=ids, now=turn.now
     )
-    turn.say_key(
-        "collections.contact_recorded", customer=html.escape(contact.customer_name),
-        numbers=html.escape(", ".join(contact.document_nos)),
-    )  # fmt: skip
+    say(turn, "collections.contact_recorded", customer=contact.customer_name,
+        numbers=", ".join(contact.document_nos))  # fmt: skip
 
 
 async def begin_action(turn: Turn, action: str, ids: list[int]) -> None:
@@ -137,25 +125,26 @@ class CollectForm(Form):
                   f"{money(d.balance, d.receivable.currency, turn.lang)}"[:60], f"i:{d.id}")]
                 for d in docs
             ]  # fmt: skip
-            total = _totals(docs, turn.lang)
+            total = views.totals_of(docs, turn.lang)
             rows.append([(turn.t("collections.all_documents", count=len(docs), total=total),
                           "all")])  # fmt: skip
             action = turn.t(f"collections.action_{data['action']}")
             return Prompt(turn.t("collections.ask_which", action=action), rows)
         docs = await self._docs(turn, data["chosen"])
-        customer = html.escape(docs[0].customer_name)
-        numbers = html.escape(", ".join(d.receivable.document_no for d in docs))
+        about = {
+            "customer": docs[0].customer_name,
+            "numbers": ", ".join(d.receivable.document_no for d in docs),
+        }
         if step == "amount":
-            return Prompt(
-                turn.t("collections.ask_amount", customer=customer, numbers=numbers,
-                       balance=_totals(docs, turn.lang))
-            )  # fmt: skip
+            balance = views.totals_of(docs, turn.lang)
+            return Prompt(views.text(turn.deps.texts, turn.lang, "collections.ask_amount",
+                                     balance=balance, **about))  # fmt: skip
         if step == "date":
             today = await _today(turn, docs[0])
             options = [_day_choice(turn, today, n) for n in PROMISE_CHOICES]
-            text = turn.t("collections.ask_promise", customer=customer, numbers=numbers)
+            text = views.text(turn.deps.texts, turn.lang, "collections.ask_promise", **about)
             return Prompt(text, [options[:2], options[2:]])
-        return Prompt(turn.t("collections.ask_reason", customer=customer, numbers=numbers))
+        return Prompt(views.text(turn.deps.texts, turn.lang, "collections.ask_reason", **about))
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
@@ -207,10 +196,10 @@ class CollectForm(Form):
                 receivable_ids=ids, promised_on=day, now=turn.now,
             ),
         )  # fmt: skip
-        turn.say_key(
-            "collections.promise_recorded", customer=html.escape(result.customer_name),
+        say(
+            turn, "collections.promise_recorded", customer=result.customer_name,
             total=totals_text(result.total, turn.lang), day=format_day(day, turn.lang),
-            numbers=html.escape(", ".join(result.document_nos)),
+            numbers=", ".join(result.document_nos),
         )  # fmt: skip
 
     async def _dispute(self, turn: Turn, ids: list[int], answer: FormInput) -> None:
@@ -218,28 +207,19 @@ class CollectForm(Form):
         result = await _guarded(
             turn,
             collection_actions.raise_dispute(
-                turn.session, actor=turn.actor, texts=turn.deps.texts, receivable_ids=ids,
+                turn.session, actor=turn.actor, render=turn.render, receivable_ids=ids,
                 reason=reason, now=turn.now,
             ),
         )  # fmt: skip
-        numbers = html.escape(", ".join(result.document_nos))
+        numbers = ", ".join(result.document_nos)
         if result.told:
-            turn.say_key("collections.dispute_sent", numbers=numbers,
-                         manager=html.escape(result.told))  # fmt: skip
+            say(turn, "collections.dispute_sent", numbers=numbers, manager=result.told)
         else:
-            turn.say_key("collections.dispute_no_manager", numbers=numbers)
-
-
-def _totals(docs: list[Document], lang: str) -> str:
-    sums: dict[str, Decimal] = {}
-    for doc in docs:
-        sums[doc.receivable.currency] = sums.get(doc.receivable.currency, Decimal(0)) + doc.balance
-    return totals_text(sums, lang)
+            say(turn, "collections.dispute_no_manager", numbers=numbers)
 
 
 async def _today(turn: Turn, doc: Document) -> date:
-    rules = await receivables.team_rules(turn.session, turn.deps.settings, doc.receivable.team_id)
-    return local_today(turn.now, rules.timezone)
+    return (await turn.team(doc.receivable.team_id)).today
 
 
 # -- adding a receivable in chat ------------------------------------------------------------
@@ -255,13 +235,13 @@ class ReceivableForm(Form):
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         if turn.actor.team_id is None:
             raise UserFacingError("customers.no_team")
-        rules = await receivables.team_rules(turn.session, turn.deps.settings, turn.actor.team_id)
-        data["currency"] = rules.collections.currency
-        data["today"] = local_today(turn.now, rules.timezone).isoformat()
+        team = await turn.team()
+        data["currency"] = team.rules.collections.currency
+        data["today"] = team.today.isoformat()
         return "customer"
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
-        today = date.fromisoformat(data["today"])
+        today, texts = date.fromisoformat(data["today"]), turn.deps.texts
         if step == "customer":
             results = data.get("results")
             if results is None:
@@ -270,9 +250,10 @@ class ReceivableForm(Form):
             choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
             key = "collections.ask_customer_results" if data.get("query") else (
                 "collections.ask_customer")  # fmt: skip
-            return Prompt(turn.t(key, query=html.escape(data.get("query", ""))), choices)
+            return Prompt(views.text(texts, turn.lang, key, query=data.get("query", "")), choices)
         if step == "number":
-            return Prompt(turn.t("collections.ask_number", customer=html.escape(data["name"])))
+            return Prompt(views.text(texts, turn.lang, "collections.ask_number",
+                                     customer=data["name"]))  # fmt: skip
         if step == "amount":
             return Prompt(turn.t("collections.ask_new_amount", currency=data["currency"]))
         if step == "issued":
@@ -367,13 +348,13 @@ class ReceivableForm(Form):
                 turn.session, actor=turn.actor, values=values, now=turn.now
             ),
         )  # fmt: skip
-        turn.say_key("collections.created", number=html.escape(receivable.document_no))
+        say(turn, "collections.created", number=receivable.document_no)
 
 
 def _summary(turn: Turn, data: dict[str, Any]) -> str:
-    return turn.t(
-        "collections.new_summary", number=html.escape(data["number"]),
-        customer=html.escape(data["name"]),
+    return views.text(
+        turn.deps.texts, turn.lang, "collections.new_summary", number=data["number"],
+        customer=data["name"],
         amount=money(Decimal(data["amount"]), data["currency"], turn.lang),
         issued=format_day(date.fromisoformat(data["issued"]), turn.lang),
         due=format_day(date.fromisoformat(data["due"]), turn.lang),
@@ -398,8 +379,8 @@ class ReconcileForm(Form):
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
         if step == "amount":
             ours = money(Decimal(data["balance"]), data["currency"], turn.lang)
-            return Prompt(turn.t("collections.recon_ask_amount", customer=html.escape(
-                data["name"]), balance=ours))  # fmt: skip
+            return Prompt(views.text(turn.deps.texts, turn.lang, "collections.recon_ask_amount",
+                                     customer=data["name"], balance=ours))  # fmt: skip
         return Prompt(turn.t("collections.recon_ask_note"), skippable=True)
 
     async def accept(
@@ -415,7 +396,7 @@ class ReconcileForm(Form):
         item, name = await _guarded(
             turn,
             reconciliation.record_difference(
-                turn.session, actor=turn.actor, texts=turn.deps.texts, item_id=int(data["item"]),
+                turn.session, actor=turn.actor, render=turn.render, item_id=int(data["item"]),
                 customer_balance=Decimal(data["theirs"]), note=note, now=turn.now,
             ),
         )  # fmt: skip
@@ -424,7 +405,7 @@ class ReconcileForm(Form):
             if item.status == "confirmed"
             else "collections.recon_difference_recorded"
         )
-        turn.say_key(key, customer=html.escape(name))
+        say(turn, key, customer=name)
         return None
 
 

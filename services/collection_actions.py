@@ -9,7 +9,6 @@ reaches another team's receivable.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,9 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.i18n import Catalogs
 from core.money import ZERO
-from core.periods import format_short_day, local_today
 from core.settings import Settings
 from models.common import Role
 from models.customer import Customer
@@ -40,8 +37,9 @@ from models.receivable import (
     ReminderStatus,
 )
 from models.user import User
-from services import audit, outbox
+from services import audit, notices, outbox, team_context
 from services.money import money
+from services.notices import Render
 from services.receivables import (
     MAX_REASON,
     MIN_REASON,
@@ -49,7 +47,6 @@ from services.receivables import (
     documents,
     get_visible,
     open_dispute,
-    team_rules,
     visibility,
 )
 from services.users import Actor, team_manager
@@ -126,8 +123,9 @@ async def record_payment(
                 amount=money(amount, currency, actor.language),
                 balance=money(owed, currency, actor.language),
             )
-    rules = await team_rules(session, settings, docs[0].receivable.team_id)
-    today = local_today(now, rules.timezone)
+    # The documents' team (a director may act on any team's): its day is the payment's day.
+    team = await team_context.resolve(session, settings, docs[0].receivable.team_id, now)
+    today = team.today
     remaining = amount
     lines: list[Paid] = []
     settled: list[int] = []
@@ -206,8 +204,8 @@ async def record_promise(
     """The customer promised to pay by a date: reminders of these documents pause until then
     and resume if the date passes unpaid."""
     docs = await actionable(session, actor, receivable_ids)
-    rules = await team_rules(session, settings, docs[0].receivable.team_id)
-    today = local_today(now, rules.timezone)
+    team = await team_context.resolve(session, settings, docs[0].receivable.team_id, now)
+    rules, today = team.rules, team.today
     if promised_on < today:
         raise UserFacingError("collections.promise_in_past")
     latest = today + timedelta(days=rules.collections.promise_max_days)
@@ -247,11 +245,32 @@ class DisputeResult:
     told: str | None
 
 
+@dataclass(frozen=True)
+class Disputed:
+    """One disputed document on a dispute card."""
+
+    dispute_id: int
+    number: str
+    balance: Decimal
+    currency: str
+    due_on: date
+
+
+@dataclass(frozen=True)
+class DisputeCard:
+    """What the deciding manager is shown (the view ``collections.dispute_card``)."""
+
+    rep: str
+    customer: str
+    reason: str
+    documents: list[Disputed]
+
+
 async def raise_dispute(
     session: AsyncSession,
     *,
     actor: Actor,
-    texts: Catalogs,
+    render: Render,
     receivable_ids: Sequence[int],
     reason: str,
     now: datetime,
@@ -287,37 +306,23 @@ async def raise_dispute(
         session, receivable_ids=[d.id for d in docs], reason="disputed", now=now
     )
     deciders = await _deciders(session, docs[0].receivable.team_id)
+    card = DisputeCard(
+        rep=actor.display_name, customer=docs[0].customer_name, reason=reason,
+        documents=[
+            Disputed(dispute_id=dispute.id or 0, number=doc.receivable.document_no,
+                     balance=doc.balance, currency=doc.receivable.currency,
+                     due_on=doc.receivable.due_on)
+            for dispute, doc in disputes
+        ],
+    )  # fmt: skip
     for person in deciders:
-        lines = [
-            texts.t(
-                person.language, "collections.dispute_card",
-                rep=html.escape(actor.display_name), customer=html.escape(docs[0].customer_name),
-                reason=html.escape(reason),
-            )
-        ]  # fmt: skip
-        buttons = []
-        for dispute, doc in disputes:
-            lines.append(_plain_line(texts, person.language, doc))
-            label = texts.t(
-                person.language, "collections.btn_resolve", number=doc.receivable.document_no
-            )
-            buttons.append([{"text": label[:60], "data": f"dn|x{dispute.id}|r"}])
-        await outbox.enqueue(
-            session, key=f"dispute:{disputes[0][0].id}:to:{person.id}",
-            chat_id=person.telegram_id, recipient_id=person.id, kind="dispute.card",
-            text="\n".join(lines), buttons=buttons, now=now,
+        await notices.send(
+            session, render, view="collections.dispute_card", data=card, lang=person.language,
+            key=f"dispute:{disputes[0][0].id}:to:{person.id}", chat_id=person.telegram_id,
+            recipient_id=person.id, kind="dispute.card", now=now,
         )  # fmt: skip
     told = ", ".join(person.display_name for person in deciders) or None
     return DisputeResult(docs[0].customer_name, [d.receivable.document_no for d in docs], told)
-
-
-def _plain_line(texts: Catalogs, lang: str, doc: Document) -> str:
-    receivable = doc.receivable
-    return texts.t(
-        lang, "collections.dispute_line", number=html.escape(receivable.document_no),
-        balance=money(doc.balance, receivable.currency, lang),
-        due=format_short_day(receivable.due_on, lang),
-    )  # fmt: skip
 
 
 async def _deciders(session: AsyncSession, team_id: int) -> list[User]:
@@ -336,8 +341,17 @@ class Resolved:
     already: bool
 
 
+@dataclass(frozen=True)
+class DisputeResolved:
+    """What the rep is told when their dispute is resolved."""
+
+    number: str
+    customer: str
+    manager: str
+
+
 async def resolve_dispute(
-    session: AsyncSession, *, actor: Actor, texts: Catalogs, dispute_id: int, now: datetime
+    session: AsyncSession, *, actor: Actor, render: Render, dispute_id: int, now: datetime
 ) -> Resolved:
     """A manager (or a director) settles a dispute: reminders of the document resume."""
     dispute = await session.get(Dispute, dispute_id)
@@ -366,15 +380,11 @@ async def resolve_dispute(
     )  # fmt: skip
     owner = await session.get(User, receivable.owner_id) if receivable.owner_id else None
     if owner is not None and owner.active and owner.id != actor.user_id:
-        await outbox.enqueue(
-            session, key=f"dispute:{dispute.id}:resolved", chat_id=owner.telegram_id,
-            recipient_id=owner.id, kind="dispute.resolved",
-            text=texts.t(
-                owner.language, "collections.dispute_resolved_rep",
-                number=html.escape(receivable.document_no), customer=html.escape(name),
-                manager=html.escape(actor.display_name),
-            ),
-            now=now,
+        await notices.send(
+            session, render, view="collections.dispute_resolved",
+            data=DisputeResolved(receivable.document_no, name, actor.display_name),
+            lang=owner.language, key=f"dispute:{dispute.id}:resolved", chat_id=owner.telegram_id,
+            recipient_id=owner.id, kind="dispute.resolved", now=now,
         )  # fmt: skip
     await session.flush()
     return Resolved(receivable.document_no, name, already=False)

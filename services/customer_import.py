@@ -104,6 +104,8 @@ class Table:
 
 @dataclass
 class ImportReport:
+    """What a customer import did (shown by views.imports.customer_import_lines)."""
+
     imported: list[tuple[int, str]] = field(default_factory=list)
     already_present: list[tuple[int, str]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
@@ -111,37 +113,6 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     # How many of the imported rows went to each team (by team name).
     teams: Counter[str] = field(default_factory=Counter)
-
-    def lines(self) -> list[str]:
-        out = [
-            f"Imported {len(self.imported)} customers; "
-            f"{len(self.already_present)} already in salesbot (skipped); "
-            f"{len(self.errors)} rows with errors (not imported)."
-        ]
-        if self.teams:
-            out.append(
-                "Imported per team: "
-                + ", ".join(f"{name} {count}" for name, count in sorted(self.teams.items()))
-            )
-        if self.ignored_columns:
-            out.append("Columns ignored: " + ", ".join(self.ignored_columns))
-        for number, message in sorted(self.errors):
-            out.append(f"  row {number}: ERROR {message}")
-        grouped: dict[str, list[int]] = {}
-        for number, message in sorted(self.warnings):
-            grouped.setdefault(message, []).append(number)
-        for message, numbers in grouped.items():
-            out.append(f"  {_rows(numbers)}: warning: {message}")
-        if self.already_present:
-            numbers = [number for number, _ in self.already_present]
-            out.append(f"  {_rows(numbers)}: skipped, already in salesbot")
-        return out
-
-
-def _rows(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:12])
-    more = f" and {len(numbers) - 12} more" if len(numbers) > 12 else ""
-    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
 def decode_csv(data: bytes) -> str:

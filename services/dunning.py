@@ -19,20 +19,14 @@ and recipients. For each team, on each run (a working day, in the team's timezon
 
 from __future__ import annotations
 
-import functools
-import html
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.i18n import Catalogs
-from core.money import ZERO
-from core.periods import format_short_day, local_today
-from core.settings import DunningStep, Settings
+from core.settings import DunningStep
 from models.common import Role
 from models.receivable import (
     DunningReminder,
@@ -41,12 +35,11 @@ from models.receivable import (
     Receivable,
     ReceivableStatus,
 )
-from models.team import Team
 from models.user import User
-from services import audit, outbox, receivables
-from services.collection_texts import action_buttons, document_line
-from services.money import totals_text
+from services import audit, notices, receivables
+from services.notices import Render
 from services.receivables import Document
+from services.team_context import TeamContext
 from services.users import team_manager
 
 
@@ -115,53 +108,20 @@ class Listed:
     step: DunningStep
 
 
-def reminder_text(
-    texts: Catalogs,
-    lang: str,
-    *,
-    customer: str,
-    step: DunningStep,
-    listed: list[Listed],
-    today: date,
-    last_contact: date | None,
-    broken: dict[int, date],
-    rep_name: str | None = None,
-) -> str:
-    """The reminder: tone, the customer's documents with balances and days overdue, the total,
-    the last contact. ``rep_name`` makes it the escalation copy for a manager or director."""
-    lines = []
-    if rep_name is not None:
-        lines.append(texts.t(lang, "collections.copy_header", rep=html.escape(rep_name)))
-    lines.append(texts.t(lang, f"collections.tone_{step.tone}", customer=html.escape(customer)))
-    totals: dict[str, Decimal] = {}
-    for item in listed:
-        receivable = item.document.receivable
-        lines.append(
-            document_line(
-                texts, lang, number=receivable.document_no, balance=item.document.balance,
-                amount=receivable.amount, currency=receivable.currency,
-                due_on=receivable.due_on, today=today,
-            )
-        )  # fmt: skip
-        if item.document.id in broken:
-            day = format_short_day(broken[item.document.id], lang)
-            lines.append("   " + texts.t(lang, "collections.promise_broken_note", day=day))
-        totals[receivable.currency] = totals.get(receivable.currency, ZERO) + (
-            item.document.balance
-        )
-    lines.append(
-        texts.t(lang, "collections.reminder_total", count=len(listed),
-                total=totals_text(totals, lang))
-    )  # fmt: skip
-    if last_contact is None:
-        lines.append(texts.t(lang, "collections.last_contact_never"))
-    else:
-        lines.append(
-            texts.t(lang, "collections.last_contact", day=format_short_day(last_contact, lang))
-        )
-    if rep_name is None:
-        lines.append(texts.t(lang, f"collections.hint_{step.tone}"))
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Reminder:
+    """What a reminder shows (the view ``collections.reminder``): the customer's documents in
+    the schedule, the step's tone, broken promises (document id: promised day) and the last
+    contact. ``rep_name`` makes it the escalation copy for a manager or a director."""
+
+    reminder_id: int
+    customer: str
+    tone: str
+    documents: list[Document]
+    broken: dict[int, date]
+    today: date
+    last_contact: date | None
+    rep_name: str | None = None
 
 
 async def _directors(session: AsyncSession) -> list[User]:
@@ -172,22 +132,20 @@ async def _directors(session: AsyncSession) -> list[User]:
 async def run_dunning(
     session: AsyncSession,
     *,
-    settings: Settings,
-    texts: Catalogs,
-    team: Team,
+    render: Render,
+    team: TeamContext,
     today: date,
     now: datetime,
 ) -> DunningRun:
-    """Write today's reminders of one team to the outbox (see the module docstring)."""
-    assert team.id is not None
-    rules = settings.team(team.key)
-    steps = rules.collections.steps
+    """Write today's reminders of one team to the outbox (see the module docstring); ``today``
+    is the run's day in the team's timezone."""
+    steps = team.rules.collections.steps
     run = DunningRun()
-    broken = await expire_promises(session, team_id=team.id, today=today, now=now)
+    broken = await expire_promises(session, team_id=team.team_id, today=today, now=now)
     run.broken = len(broken)
     docs = await receivables.documents(
         session,
-        col(Receivable.team_id) == team.id,
+        col(Receivable.team_id) == team.team_id,
         col(Receivable.status) == ReceivableStatus.OPEN,
     )
     groups: dict[tuple[int, int | None], list[Listed]] = defaultdict(list)
@@ -198,7 +156,7 @@ async def run_dunning(
     if not groups:
         return run
     contacts = await receivables.last_contacts(session, [c for c, _ in groups])
-    manager = await team_manager(session, team.id)
+    manager = await team_manager(session, team.team_id)
     directors = await _directors(session)
     people: dict[int, User | None] = {}
     for (customer_id, owner_id), listed in groups.items():
@@ -225,8 +183,8 @@ async def run_dunning(
         ).first() is not None:
             continue
         reminder = DunningReminder(
-            team_id=team.id, customer_id=customer_id, recipient_id=rep.id, step_days=step.days,
-            tone=step.tone, run_on=today, key=key, created_at=now,
+            team_id=team.team_id, customer_id=customer_id, recipient_id=rep.id,
+            step_days=step.days, tone=step.tone, run_on=today, key=key, created_at=now,
             documents=[
                 {"id": item.document.id, "step": item.step.days,
                  "prev": item.document.receivable.reminded_step}
@@ -236,15 +194,15 @@ async def run_dunning(
         session.add(reminder)
         await session.flush()
         last = contacts.get(customer_id)
-        last_day = local_today(last, rules.timezone) if last else None
-        render = functools.partial(
-            reminder_text, texts, customer=driving.document.customer_name, step=step,
-            listed=listed, today=today, last_contact=last_day, broken=broken,
+        shown = Reminder(
+            reminder_id=reminder.id or 0, customer=driving.document.customer_name,
+            tone=step.tone, documents=[item.document for item in listed],
+            broken=broken, today=today, last_contact=team.local(last).date() if last else None,
         )  # fmt: skip
-        outbox_id = await outbox.enqueue(
-            session, key=f"{key}:rep", chat_id=rep.telegram_id, recipient_id=rep.id,
-            kind="dunning.reminder", text=render(rep.language),
-            buttons=action_buttons(texts, rep.language, f"r{reminder.id}"), now=now,
+        outbox_id = await notices.send(
+            session, render, view="collections.reminder", data=shown, lang=rep.language,
+            key=f"{key}:rep", chat_id=rep.telegram_id, recipient_id=rep.id,
+            kind="dunning.reminder", now=now,
         )  # fmt: skip
         if outbox_id is None:
             await session.delete(reminder)
@@ -261,10 +219,11 @@ async def run_dunning(
         if "director" in step.recipients:
             copies += [(f"d{person.id}", person) for person in directors]
         for suffix, person in copies:
-            queued = await outbox.enqueue(
-                session, key=f"{key}:{suffix}", chat_id=person.telegram_id,
-                recipient_id=person.id, kind="dunning.escalation",
-                text=render(person.language, rep_name=rep.display_name), now=now,
+            queued = await notices.send(
+                session, render, view="collections.reminder",
+                data=replace(shown, rep_name=rep.display_name), lang=person.language,
+                key=f"{key}:{suffix}", chat_id=person.telegram_id, recipient_id=person.id,
+                kind="dunning.escalation", now=now,
             )  # fmt: skip
             run.copies += queued is not None
     await session.flush()

@@ -22,13 +22,9 @@ from models.receivable import (
     Receivable,
     ReceivableStatus,
 )
+from models.team import Team
 from services.money import money
-from services.receivables import (
-    balance_column,
-    paid_column,
-    paid_subquery,
-    team_rules,
-)
+from services.receivables import balance_column, paid_column, paid_subquery
 
 
 @dataclass(frozen=True)
@@ -67,6 +63,7 @@ class InvoiceCheck:
     refused: bool
 
     def text(self, texts: Catalogs, lang: str) -> str:
+        # Kept only while the approval card calls it; the view is views.collections.invoice_share.
         share = self.share
         key = "collections.share_below" if self.below else "collections.share_ok"
         return texts.t(
@@ -108,7 +105,8 @@ async def check_invoice_request(
         return None
     share = await collected_share(session, receivable.id)
     assert share is not None
-    rules = (await team_rules(session, settings, receivable.team_id)).collections
+    team = await session.get(Team, receivable.team_id)
+    rules = settings.team(team.key if team else "").collections
     below = share.below(rules.invoice_min_collected_percent)
     return InvoiceCheck(
         share=share, threshold_percent=rules.invoice_min_collected_percent, below=below,

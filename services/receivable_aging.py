@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.money import ZERO, Money
-from core.periods import local_today
 from core.settings import Settings
 from models.receivable import (
     Receivable,
@@ -28,6 +27,7 @@ from services.receivables import (
     balance_column,
     paid_subquery,
 )
+from services.team_context import context_of
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ async def aging(session: AsyncSession, settings: Settings, scope: Scope, now: da
     result = Aging()
     for team in (await session.exec(team_query.order_by(col(Team.id)))).all():
         assert team.id is not None
-        today = local_today(now, settings.team(team.key).timezone)
+        today = context_of(team, settings, now).today
         paid = paid_subquery()
         balance = balance_column(paid)
         bucket = bucket_column(today).label("bucket")

@@ -13,7 +13,6 @@ number (the header is row 1) and skipped, the good rows are imported.
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from collections import Counter
@@ -26,9 +25,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.i18n import Catalogs
 from core.money import ZERO
-from core.periods import local_today
 from core.settings import Settings
 from models.common import Role
 from models.customer import Customer
@@ -40,6 +37,7 @@ from services.customer_import import Table, fold, read_table, read_table_data
 from services.customers import name_key
 from services.money import MAX_AMOUNT, MoneyUnreadable, normalize_currency, parse_money
 from services.receivables import MAX_DOCUMENT_NO, snapshot
+from services.team_context import TeamContext, context_of
 from services.users import Actor, OwnerDirectory, OwnerMatch, owner_directory
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -94,6 +92,8 @@ class RowNote:
 
 @dataclass
 class ReceivableImportReport:
+    """What an import did, row by row (shown by views.imports.receivable_import_lines)."""
+
     created: list[tuple[int, str]] = field(default_factory=list)
     updated: list[tuple[int, str]] = field(default_factory=list)
     unchanged: list[tuple[int, str]] = field(default_factory=list)
@@ -102,36 +102,6 @@ class ReceivableImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     # How many rows (new, updated or unchanged) each team got, by team name.
     teams: Counter[str] = field(default_factory=Counter)
-
-    def lines(self, texts: Catalogs, lang: str, *, for_chat: bool = True) -> list[str]:
-        """The report in the reader's language (HTML-escaped for chat, plain for the CLI)."""
-
-        def show(value: Any) -> Any:
-            return html.escape(value) if for_chat and isinstance(value, str) else value
-
-        out = [
-            texts.t(
-                lang, "collections.import_summary", created=len(self.created),
-                updated=len(self.updated), unchanged=len(self.unchanged),
-                errors=len(self.errors),
-            )
-        ]  # fmt: skip
-        if self.teams:
-            counts = ", ".join(f"{name} {count}" for name, count in sorted(self.teams.items()))
-            out.append(texts.t(lang, "collections.import_teams", teams=show(counts)))
-        if self.ignored_columns:
-            columns = ", ".join(self.ignored_columns)
-            out.append(texts.t(lang, "collections.import_ignored", columns=show(columns)))
-        for note, line_key in [(n, "collections.import_row_error") for n in self.errors] + [
-            (n, "collections.import_row_warning") for n in self.warnings
-        ]:
-            params = {key: show(value) for key, value in note.params.items()}
-            problem = texts.t(lang, note.key, **params)
-            out.append(texts.t(lang, line_key, row=note.row, problem=problem))
-        if not for_chat:
-            out = [re.sub(r"<[^>]+>", "", line) for line in out]
-            out = [html.unescape(line) for line in out]
-        return out
 
 
 class _RowError(Exception):
@@ -162,7 +132,7 @@ class _Context:
     settings: Settings
     now: datetime
     team_id: int | None
-    teams: dict[int, Team]
+    teams: dict[int, TeamContext]
     owners: OwnerDirectory
     by_id: dict[int, User]
     customers: dict[tuple[int, str], Customer]
@@ -190,7 +160,11 @@ async def _context(
     for customer in (await session.exec(query)).all():
         customers[(customer.team_id, customer.name_key)] = customer
         customer_teams.setdefault(customer.name_key, set()).add(customer.team_id)
-    teams = {t.id: t for t in (await session.exec(select(Team))).all() if t.id is not None}
+    teams = {
+        t.id: context_of(t, settings, now)
+        for t in (await session.exec(select(Team))).all()
+        if t.id is not None
+    }
     return _Context(settings, now, team_id, teams, owners, by_id, customers, customer_teams)
 
 
@@ -229,10 +203,9 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
         raise _RowError("collections.import_unknown_customer", name=customer_name)
     if owner is None and customer.owner_id in ctx.by_id:
         owner = ctx.by_id[customer.owner_id or 0]
-    team = ctx.teams.get(team_id)
-    rules = ctx.settings.team(team.key if team else "")
+    team = ctx.teams[team_id]
     currency_text = get("currency", "").strip()
-    currency = rules.collections.currency
+    currency = team.rules.collections.currency
     if currency_text:
         named = normalize_currency(currency_text)
         if named is None:
@@ -249,7 +222,7 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
     if due_on is None:
         raise _RowError("collections.import_bad_due_date", value=due_text)
     issued_text = get("issued_on", "").strip()
-    issued_on = parse_day(issued_text) if issued_text else local_today(ctx.now, rules.timezone)
+    issued_on = parse_day(issued_text) if issued_text else team.today
     if issued_on is None:
         raise _RowError("collections.import_bad_issue_date", value=issued_text)
     warnings: list[Warning] = []

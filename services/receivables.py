@@ -23,7 +23,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
 from core.money import Money
-from core.settings import Settings, TeamSettings
 from models.common import Role
 from models.customer import Customer
 from models.receivable import (
@@ -123,11 +122,6 @@ async def find_by_number(
         col(Receivable.document_no) == document_no.strip(), col(Receivable.team_id) == team_id
     )
     return (await session.exec(query)).first()
-
-
-async def team_rules(session: AsyncSession, settings: Settings, team_id: int) -> TeamSettings:
-    team = await session.get(Team, team_id)
-    return settings.team(team.key if team else "")
 
 
 # -- balances, in SQL -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ customer, or records the customer's figure: a difference goes to the team's mana
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +17,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.i18n import Catalogs
 from core.money import Money
 from models.common import Role
 from models.customer import Customer
@@ -28,16 +26,14 @@ from models.receivable import (
     ReconciliationItem,
     ReconciliationStatus,
 )
-from models.team import Team
 from models.user import User
-from services import audit, outbox
-from services.money import money
+from services import audit, notices
+from services.notices import Render
 from services.receivables import balance_column, paid_subquery
+from services.team_context import TeamContext
 from services.users import Actor, team_manager
 
 MAX_NOTE = 500
-# Buttons in the reconciliation message; the rest are listed in /collections.
-MAX_BUTTONS = 30
 
 
 @dataclass(frozen=True)
@@ -46,12 +42,27 @@ class ReconciliationRun:
     reps: int
 
 
+@dataclass(frozen=True)
+class ToReconcile:
+    item_id: int
+    customer: str
+    balance: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class ReconcileList:
+    """A rep's balances to reconcile (the view ``collections.reconcile_list``)."""
+
+    period: str
+    items: list[ToReconcile]
+
+
 async def start_reconciliation(
-    session: AsyncSession, *, texts: Catalogs, team: Team, period: str, now: datetime
+    session: AsyncSession, *, render: Render, team: TeamContext, period: str, now: datetime
 ) -> ReconciliationRun:
     """List each customer's open balance for its rep (the manager when the rep is gone) and
     send every rep their list, once per period."""
-    assert team.id is not None
     paid = paid_subquery()
     balance = balance_column(paid)
     query = (
@@ -63,14 +74,14 @@ async def start_reconciliation(
         )
         .outerjoin(paid, paid.c.receivable_id == col(Receivable.id))
         .where(
-            col(Receivable.team_id) == team.id,
+            col(Receivable.team_id) == team.team_id,
             col(Receivable.status) != ReceivableStatus.PAID,
             balance > 0,
         )
         .group_by(col(Receivable.customer_id), col(Receivable.owner_id), col(Receivable.currency))
     )
     rows = (await session.exec(query)).all()  # type: ignore[call-overload]
-    manager = await team_manager(session, team.id)
+    manager = await team_manager(session, team.team_id)
     people: dict[int, User | None] = {}
     per_rep: dict[int, User] = {}
     created = 0
@@ -94,7 +105,7 @@ async def start_reconciliation(
         if existing is None:
             session.add(
                 ReconciliationItem(
-                    team_id=team.id, period=period, customer_id=customer_id, rep_id=rep.id,
+                    team_id=team.team_id, period=period, customer_id=customer_id, rep_id=rep.id,
                     currency=currency, balance=total, created_at=now,
                 )
             )  # fmt: skip
@@ -103,18 +114,13 @@ async def start_reconciliation(
     await session.flush()
     for rep_id, rep in per_rep.items():
         items = await _items(session, rep_id=rep_id, period=period)
-        lines = [texts.t(rep.language, "collections.recon_intro", period=period)]
-        buttons: list[list[dict[str, str]]] = []
-        for item, name in items:
-            owed = money(item.balance, item.currency, rep.language)
-            lines.append(f"• {html.escape(name)}: {owed}")
-            if len(buttons) < MAX_BUTTONS:
-                buttons.append([{"text": f"{name[:40]} · {owed}", "data": f"rc|{item.id}|o"}])
-        lines.append(texts.t(rep.language, "collections.recon_hint"))
-        await outbox.enqueue(
-            session, key=f"recon:{team.id}:{period}:{rep_id}", chat_id=rep.telegram_id,
-            recipient_id=rep_id, kind="reconciliation.list", text="\n".join(lines),
-            buttons=buttons, now=now,
+        shown = ReconcileList(period, [
+            ToReconcile(item.id or 0, name, item.balance, item.currency) for item, name in items
+        ])  # fmt: skip
+        await notices.send(
+            session, render, view="collections.reconcile_list", data=shown, lang=rep.language,
+            key=f"recon:{team.team_id}:{period}:{rep_id}", chat_id=rep.telegram_id,
+            recipient_id=rep_id, kind="reconciliation.list", now=now,
         )  # fmt: skip
     return ReconciliationRun(items=created, reps=len(per_rep))
 
@@ -178,11 +184,23 @@ async def confirm_item(
     return item, name
 
 
+@dataclass(frozen=True)
+class Difference:
+    """What the manager is told about a customer's different figure."""
+
+    rep: str
+    customer: str
+    ours: Decimal
+    theirs: Decimal
+    currency: str
+    note: str | None
+
+
 async def record_difference(
     session: AsyncSession,
     *,
     actor: Actor,
-    texts: Catalogs,
+    render: Render,
     item_id: int,
     customer_balance: Decimal,
     note: str | None,
@@ -209,18 +227,11 @@ async def record_difference(
     )  # fmt: skip
     manager = await team_manager(session, item.team_id)
     if manager is not None and manager.id != actor.user_id:
-        lang = manager.language
-        text = texts.t(
-            lang, "collections.recon_difference_card", rep=html.escape(actor.display_name),
-            customer=html.escape(name), ours=money(item.balance, item.currency, lang),
-            theirs=money(customer_balance, item.currency, lang),
-            difference=money(item.balance - customer_balance, item.currency, lang),
-        )  # fmt: skip
-        if note:
-            text += "\n" + texts.t(lang, "collections.recon_note", note=html.escape(note))
-        await outbox.enqueue(
-            session, key=f"recon-diff:{item.id}", chat_id=manager.telegram_id,
-            recipient_id=manager.id, kind="reconciliation.difference", text=text,
-            now=now,
+        shown = Difference(actor.display_name, name, item.balance, customer_balance,
+                           item.currency, note)  # fmt: skip
+        await notices.send(
+            session, render, view="collections.reconcile_difference", data=shown,
+            lang=manager.language, key=f"recon-diff:{item.id}", chat_id=manager.telegram_id,
+            recipient_id=manager.id, kind="reconciliation.difference", now=now,
         )  # fmt: skip
     return item, name

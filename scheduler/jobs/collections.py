@@ -6,11 +6,11 @@ import logging
 from datetime import datetime
 
 from core.db import transaction
-from core.periods import local_today
 from models.team import Team
 from scheduler.registry import JobContext, job
 from services.dunning import run_dunning
 from services.reconciliation import start_reconciliation
+from views import collection_notices  # noqa: F401  (registers the views the jobs send)
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 )
 async def dunning(ctx: JobContext, team: Team, period: str, scheduled_for: datetime) -> None:
     """Send the team's reminders due on the run's day (in the team's timezone)."""
-    rules = ctx.settings.team(team.key)
-    today = local_today(scheduled_for, rules.timezone)
+    # The run's day is the one it was scheduled for, even when it runs late.
+    today = ctx.team_context(team, scheduled_for).today
     async with transaction(ctx.sessions) as session:
         run = await run_dunning(
-            session, settings=ctx.settings, texts=ctx.texts, team=team, today=today,
+            session, render=ctx.render, team=ctx.team_context(team), today=today,
             now=ctx.clock.now(),
         )  # fmt: skip
     log.info(
@@ -50,6 +50,10 @@ async def reconciliation(
     """Send each rep of the team the customers whose balances to reconcile."""
     async with transaction(ctx.sessions) as session:
         run = await start_reconciliation(
-            session, texts=ctx.texts, team=team, period=period, now=ctx.clock.now()
+            session,
+            render=ctx.render,
+            team=ctx.team_context(team),
+            period=period,
+            now=ctx.clock.now(),
         )
     log.info("reconciliation %s %s: %s balances to %s reps", team.key, period, run.items, run.reps)

@@ -35,6 +35,7 @@ from tests.collection_helpers import (
     sparse_xlsx,
 )
 from tests.helpers import eventually, join, team_id, telegram_pace, user_by_tg
+from views.collections import ACT, OPEN, Act, Open
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
@@ -199,9 +200,15 @@ async def test_a_manager_cannot_see_another_teams_receivables(local_bot: LocalBo
     assert "not found" in (lookup[-1].text or "")
     rick = await user_by_tg(runtime, 3002)
     north = await team_id(runtime, "north")
-    forged = [(f"dn|d{rid}|o", "not found"), (f"dn|d{rid}|f", "Nothing left"),
-              (f"dn|d{rid}|p", "Nothing left"), (f"co|u|{rick.id if rick else 0}", "not found"),
-              (f"co|t|{north}", "not found")]  # fmt: skip
+    forged = [(ACT.pack(Act("d", rid, "o")), "not found"),
+              (ACT.pack(Act("d", rid, "f")), "Nothing left"),
+              (ACT.pack(Act("d", rid, "p")), "Nothing left"),
+              (OPEN.pack(Open("u", rick.id if rick else 0)), "not found"),
+              (OPEN.pack(Open("t", north)), "not found"),
+              # The old format, a truncated value and an unknown action are stale buttons.
+              (f"dn|d{rid}|o", "no longer works"), ("dn|d|", "no longer works"),
+              (f"dn|d|{rid}|z", "no longer works"), (f"rc|q|{rid}", "no longer works"),
+              ("co|x|1", "no longer works")]  # fmt: skip
     # Buttons carrying another team's ids (as an old keyboard or a tampered client would).
     assert local_bot.app is not None
     keyboard = InlineKeyboardMarkup(

@@ -22,6 +22,7 @@ from services.customer_import import (
 )
 from tests.collection_helpers import sparse_xlsx
 from tests.helpers import add_user, team_id
+from views.imports import customer_import_lines
 
 DATA = Path(__file__).parent.parent / "data"
 SAMPLE_ERRORS = {42: "name is empty", 43: "tier 'D'", 44: "'找前台' is not a phone", 45: "row 5"}
@@ -73,7 +74,7 @@ async def test_sample_file_imports_good_rows_and_reports_bad_ones(
     assert shanghai.tier == Tier.B and shanghai.status == CustomerStatus.ACTIVE
     assert shanghai.latitude == pytest.approx(31.230845) and shanghai.source == "import"
     assert created == 40
-    text = "\n".join(report.lines())
+    text = "\n".join(customer_import_lines(report))
     assert "row 42: ERROR" in text and "Imported 40 customers" in text
 
 

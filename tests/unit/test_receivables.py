@@ -39,10 +39,14 @@ from services.receivable_import import (
     read_receivables,
     read_receivables_data,
 )
+from services.team_context import context_of
 from services.users import Actor
 from tests.collection_helpers import DATA, add_receivable, customer_id
 from tests.conftest import write_config
 from tests.helpers import add_user, team_id
+from views import collection_notices  # noqa: F401  (the reminder's view)
+from views.collections import invoice_share
+from views.render import renderer
 
 
 @dataclass
@@ -304,7 +308,7 @@ async def test_collected_share_for_an_invoice_request(company: Company, tmp_path
         )
     assert check is not None and check.below and not check.refused
     assert check.share.percent == Decimal("59.9") and check.threshold_percent == 60
-    text = check.text(runtime.texts, "en")
+    text = invoice_share(runtime.texts, "en", check)
     assert "only 59.9 % collected (CN¥5,999.99 of CN¥10,000.00), below the 60 %" in text
     approvals.refuse_invoice(check, "en")  # marked on the card, not refused, by default
     # A team whose config refuses invoices below the share.
@@ -325,7 +329,7 @@ async def test_collected_share_for_an_invoice_request(company: Company, tmp_path
             session, runtime.settings, contract_no="HT-1"
         )
     assert enough is not None and not enough.below and enough.share.percent == Decimal("60.0")
-    assert "60 % collected" in enough.text(runtime.texts, "en")
+    assert "60 % collected" in invoice_share(runtime.texts, "en", enough)
 
 
 async def test_a_dunning_run_is_idempotent_and_groups_by_customer(company: Company) -> None:
@@ -342,7 +346,8 @@ async def test_a_dunning_run_is_idempotent_and_groups_by_customer(company: Compa
         async with transaction(runtime.sessions) as session:
             team = (await session.exec(select(Team).where(Team.key == "north"))).one()
             return await dunning.run_dunning(
-                session, settings=runtime.settings, texts=runtime.texts, team=team, today=day,
+                session, render=renderer(runtime.texts),
+                team=context_of(team, runtime.settings, runtime.clock.now()), today=day,
                 now=runtime.clock.now(),
             )  # fmt: skip
 

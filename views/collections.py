@@ -1,0 +1,368 @@
+"""What collections show in chat: the /collections pages, a document's card, the replies to
+what a rep records, and the buttons of reminders, cards and reconciliation with their codecs.
+
+The messages the bot sends by itself (reminders, dispute cards, reconciliation lists) are the
+notices of :mod:`views.collection_notices`; both use the pieces defined here.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from core.i18n import Catalogs
+from core.periods import format_day, format_short_day
+from models.receivable import ReceivableStatus
+from services.collection_actions import PaymentResult
+from services.invoice_rule import InvoiceCheck
+from services.money import money, totals_text
+from services.receivable_aging import Aging, Figures
+from services.receivables import BUCKETS, OVERDUE_BUCKETS, Document
+from views.buttons import Button, Keyboard
+from views.callbacks import Callback
+
+# Buttons under one rep's list (the oldest documents) and in a reconciliation list.
+CARD_BUTTONS = 8
+MAX_RECON_BUTTONS = 30
+# Telegram shows about this much of a button; longer labels are cut.
+LABEL = 40
+WIDE_LABEL = 60
+
+
+# -- callback data --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Act:
+    """A reminder's or a card's button: ``on`` is "r" (a reminder, ``id`` its id), "d" (one
+    document) or "x" (a dispute: ``action`` "r" resolves it); ``action`` is one of ACTIONS or
+    "o" (open the document's card)."""
+
+    on: str
+    id: int
+    action: str
+
+
+@dataclass(frozen=True)
+class Open:
+    """Open a list from a /collections page: ``kind`` "t" (a team) or "u" (a person)."""
+
+    kind: str
+    id: int
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """Reconciliation: ``action`` "o" open an item, "y" confirmed, "n" a different figure,
+    "l" the list still to reconcile (no ``item``)."""
+
+    action: str
+    item: int | None = None
+
+
+ACT = Callback("dn", Act)
+OPEN = Callback("co", Open)
+RECONCILE = Callback("rc", Reconcile)
+
+# Reminder and card buttons: (action, text key), and how they are laid out.
+ACTIONS = (
+    ("f", "collections.btn_full"),
+    ("p", "collections.btn_partial"),
+    ("m", "collections.btn_promise"),
+    ("d", "collections.btn_dispute"),
+    ("c", "collections.btn_contacted"),
+)
+ACTION_ROWS = (("f", "p"), ("m", "d"), ("c",))
+
+
+def action_buttons(texts: Catalogs, lang: str, on: str, target: int) -> Keyboard:
+    """The five buttons of a reminder (``on`` "r") or of one document's card ("d")."""
+    labels = dict(ACTIONS)
+    return [
+        [Button(texts.t(lang, labels[action]), data=ACT.pack(Act(on, target, action)))
+         for action in row]
+        for row in ACTION_ROWS
+    ]  # fmt: skip
+
+
+# -- pieces ---------------------------------------------------------------------------------
+
+
+def text(texts: Catalogs, lang: str, key: str, /, **params: Any) -> str:
+    """The text ``key`` with user values (every ``str`` parameter) escaped once, here."""
+    return texts.t(lang, key, **{k: _escaped(v) for k, v in params.items()})
+
+
+def _escaped(value: Any) -> Any:
+    # Quotes stay as typed: texts are HTML bodies, never attribute values.
+    return html.escape(value, quote=False) if isinstance(value, str) else value
+
+
+def when_label(texts: Catalogs, lang: str, due_on: date, today: date) -> str:
+    """When a document is due: "due in 3 days", "due today", "7 days overdue"."""
+    days = (today - due_on).days
+    if days < 0:
+        return texts.t(lang, "collections.due_in", days=-days, day=format_short_day(due_on, lang))
+    if days == 0:
+        return texts.t(lang, "collections.due_today")
+    return texts.t(lang, "collections.days_overdue", days=days, day=format_short_day(due_on, lang))
+
+
+def document_line(
+    texts: Catalogs, lang: str, doc: Document, today: date, *, customer: bool = False
+) -> str:
+    """One document: ``• INV-1 · 杭州远航 · ¥700.00 (of ¥1,200.00) · 7 days overdue``."""
+    receivable = doc.receivable
+    owed = money(doc.balance, receivable.currency, lang)
+    if doc.balance != receivable.amount:
+        owed = texts.t(lang, "collections.balance_of", balance=owed,
+                       amount=money(receivable.amount, receivable.currency, lang))  # fmt: skip
+    parts = [f"<b>{html.escape(receivable.document_no, quote=False)}</b>"]
+    if customer and doc.customer_name:
+        parts.append(html.escape(doc.customer_name, quote=False))
+    parts += [owed, when_label(texts, lang, receivable.due_on, today)]
+    return "• " + " · ".join(parts)
+
+
+def totals_of(docs: list[Document], lang: str) -> str:
+    """What ``docs`` still owe, per currency."""
+    sums: dict[str, Decimal] = {}
+    for doc in docs:
+        sums[doc.receivable.currency] = sums.get(doc.receivable.currency, Decimal(0)) + doc.balance
+    return totals_text(sums, lang)
+
+
+def status_mark(texts: Catalogs, lang: str, doc: Document) -> str:
+    if doc.receivable.status == ReceivableStatus.DISPUTED:
+        return " " + texts.t(lang, "collections.mark_disputed")
+    if doc.promised_on is not None:
+        day = format_short_day(doc.promised_on, lang)
+        return " " + texts.t(lang, "collections.mark_promised", day=day)
+    return ""
+
+
+# -- /collections pages ---------------------------------------------------------------------
+
+
+def aging_lines(texts: Catalogs, lang: str, figures: Figures) -> list[str]:
+    if not figures.count:
+        return [texts.t(lang, "collections.nothing_open_view")]
+    lines = [
+        texts.t(lang, "collections.totals", count=figures.count,
+                total=totals_text(figures.totals(), lang),
+                overdue=totals_text(figures.totals(OVERDUE_BUCKETS), lang)),
+        texts.t(lang, "collections.aging_header"),
+    ]  # fmt: skip
+    for bucket in BUCKETS:
+        amounts = figures.bucket(bucket)
+        if amounts:
+            key = f"collections.bucket_{bucket.replace('-', '_').replace('+', 'plus')}"
+            lines.append(
+                texts.t(lang, "collections.bucket_line", bucket=texts.t(lang, key),
+                        total=totals_text(amounts, lang))
+            )  # fmt: skip
+    return lines
+
+
+def rep_lines(
+    texts: Catalogs, lang: str, aging: Aging, team_id: int | None = None
+) -> tuple[list[str], Keyboard]:
+    """One line per person (of ``team_id``, when given), and a button opening each list."""
+    lines, buttons = [], []
+    reps = [(rep, f) for rep, f in aging.reps.items() if team_id is None or
+            aging.rep_teams.get(rep) == team_id]  # fmt: skip
+    reps.sort(key=lambda pair: aging.rep_names.get(pair[0] or 0, ""))
+    for rep_id, figures in reps:
+        name = aging.rep_names.get(rep_id or 0) or texts.t(lang, "collections.no_owner")
+        lines.append(
+            text(texts, lang, "collections.rep_line", name=name, count=figures.count,
+                 total=totals_text(figures.totals(), lang),
+                 overdue=totals_text(figures.totals(OVERDUE_BUCKETS), lang))
+        )  # fmt: skip
+        if rep_id is not None:
+            buttons.append([Button(name[:LABEL], data=OPEN.pack(Open("u", rep_id)))])
+    return lines, buttons
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One person's open receivables: ``documents`` by due date (the first of them), their
+    aging, and how many balances they still have to reconcile (shown for their own list)."""
+
+    owner_name: str
+    mine: bool
+    aging: Aging
+    documents: list[Document]
+    today: date | None  # None only without documents (an owner in no team)
+    to_reconcile: int = 0
+
+
+def list_page(texts: Catalogs, lang: str, page: ListPage) -> tuple[str, Keyboard]:
+    header = "collections.my_header" if page.mine else "collections.rep_header"
+    lines = [text(texts, lang, header, name=page.owner_name)]
+    lines += aging_lines(texts, lang, page.aging.total)
+    if page.documents and page.today is not None:
+        lines.append(texts.t(lang, "collections.by_due_date"))
+        for doc in page.documents:
+            line = document_line(texts, lang, doc, page.today, customer=True)
+            lines.append(line + status_mark(texts, lang, doc))
+    if page.aging.total.count > len(page.documents):
+        lines.append(
+            texts.t(lang, "collections.more", count=page.aging.total.count - len(page.documents))
+        )
+    overdue_first = sorted(page.documents, key=lambda d: d.receivable.due_on)[:CARD_BUTTONS]
+    buttons: Keyboard = [
+        [Button(f"{d.receivable.document_no} · {d.customer_name}"[:50],
+                data=ACT.pack(Act("d", d.id, "o")))]
+        for d in overdue_first
+    ]  # fmt: skip
+    if page.to_reconcile:
+        label = texts.t(lang, "collections.btn_reconcile", count=page.to_reconcile)
+        buttons.append([Button(label, data=RECONCILE.pack(Reconcile("l")))])
+    return "\n".join(lines), buttons
+
+
+def team_page(
+    texts: Catalogs, lang: str, team_name: str, aging: Aging, *, own_list: int | None = None
+) -> tuple[str, Keyboard]:
+    """A team's totals, aging and people; ``own_list`` adds the manager's "my list" button."""
+    lines = [text(texts, lang, "collections.team_header", team=team_name)]
+    lines += aging_lines(texts, lang, aging.total)
+    people, buttons = rep_lines(texts, lang, aging)
+    if people:
+        lines.append(texts.t(lang, "collections.per_rep"))
+        lines += people
+    if own_list is not None:
+        mine = texts.t(lang, "collections.btn_mine")
+        buttons.append([Button(mine, data=OPEN.pack(Open("u", own_list)))])
+    return "\n".join(lines), buttons
+
+
+def company_page(
+    texts: Catalogs, lang: str, aging: Aging, teams: list[tuple[int, str]]
+) -> tuple[str, Keyboard]:
+    """Every team (id, name) with open balances, its people indented under it."""
+    lines = [texts.t(lang, "collections.company_header")]
+    lines += aging_lines(texts, lang, aging.total)
+    buttons: Keyboard = []
+    for team_id, name in teams:
+        figures = aging.teams.get(team_id)
+        if figures is None:
+            continue
+        lines.append(
+            text(texts, lang, "collections.team_line", team=name, count=figures.count,
+                 total=totals_text(figures.totals(), lang),
+                 overdue=totals_text(figures.totals(OVERDUE_BUCKETS), lang))
+        )  # fmt: skip
+        people, _ = rep_lines(texts, lang, aging, team_id)
+        lines += ["   " + line for line in people]
+        buttons.append([Button(name[:LABEL], data=OPEN.pack(Open("t", team_id)))])
+    return "\n".join(lines), buttons
+
+
+@dataclass(frozen=True)
+class Card:
+    """A receivable's card: the document, its open dispute's reason, its payments."""
+
+    document: Document
+    today: date
+    dispute: str | None
+    payments: list[tuple[date, Decimal]]
+
+
+def document_card(texts: Catalogs, lang: str, card: Card) -> tuple[str, Keyboard]:
+    """Amounts, dates, status, payments, and the action buttons while something is owed."""
+    doc, receivable = card.document, card.document.receivable
+    currency = receivable.currency
+    lines = [
+        text(texts, lang, "collections.card_header", number=receivable.document_no,
+             customer=doc.customer_name),
+        texts.t(lang, "collections.card_amounts", amount=money(receivable.amount, currency, lang),
+                paid=money(doc.paid, currency, lang), balance=money(doc.balance, currency, lang)),
+        texts.t(lang, "collections.card_dates", issued=format_day(receivable.issued_on, lang),
+                due=format_day(receivable.due_on, lang),
+                when=when_label(texts, lang, receivable.due_on, card.today)),
+    ]  # fmt: skip
+    lines.append(
+        texts.t(lang, f"collections.status_{receivable.status}") + status_mark(texts, lang, doc)
+    )
+    if card.dispute is not None:
+        lines.append(text(texts, lang, "collections.card_dispute", reason=card.dispute))
+    for paid_on, amount in card.payments:
+        lines.append(
+            texts.t(lang, "collections.card_payment", day=format_short_day(paid_on, lang),
+                    amount=money(amount, currency, lang))
+        )  # fmt: skip
+    owed = receivable.status != ReceivableStatus.PAID and doc.balance > 0
+    return "\n".join(lines), action_buttons(texts, lang, "d", doc.id) if owed else []
+
+
+# -- replies to what a rep records ----------------------------------------------------------
+
+
+def payment_text(texts: Catalogs, lang: str, result: PaymentResult) -> str:
+    lines = [
+        text(texts, lang, "collections.paid_recorded", total=totals_text(result.totals, lang),
+             customer=result.customer_name)
+    ]  # fmt: skip
+    for line in result.lines:
+        if line.balance == 0:
+            lines.append(text(texts, lang, "collections.paid_line_full", number=line.document_no))
+        else:
+            lines.append(
+                text(texts, lang, "collections.paid_line_part", number=line.document_no,
+                     amount=money(line.amount, line.currency, lang),
+                     balance=money(line.balance, line.currency, lang))
+            )  # fmt: skip
+    return "\n".join(lines)
+
+
+def invoice_share(texts: Catalogs, lang: str, check: InvoiceCheck) -> str:
+    """The collected share of an invoice request's contract, against the team's minimum."""
+    share = check.share
+    key = "collections.share_below" if check.below else "collections.share_ok"
+    return text(
+        texts, lang, key, number=share.document_no, percent=share.percent_text,
+        collected=money(share.collected, share.currency, lang),
+        amount=money(share.amount, share.currency, lang), threshold=check.threshold_percent,
+    )  # fmt: skip
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+
+def reconcile_button(
+    name: str, item_id: int, balance: Decimal, currency: str, lang: str
+) -> Button:
+    label = f"{name[:LABEL]} · {money(balance, currency, lang)}"
+    return Button(label, data=RECONCILE.pack(Reconcile("o", item_id)))
+
+
+def reconcile_card(
+    texts: Catalogs, lang: str, *, item_id: int, customer: str, balance: Decimal, currency: str,
+    status: str,
+) -> tuple[str, Keyboard]:  # fmt: skip
+    """One balance to reconcile: confirm or give the customer's figure while it is pending."""
+    card = text(texts, lang, "collections.recon_card", customer=customer,
+                balance=money(balance, currency, lang))  # fmt: skip
+    if status != "pending":
+        return card + "\n" + texts.t(lang, f"collections.recon_status_{status}"), []
+    yes = Button(texts.t(lang, "collections.btn_recon_yes"),
+                 data=RECONCILE.pack(Reconcile("y", item_id)))  # fmt: skip
+    no = Button(texts.t(lang, "collections.btn_recon_no"),
+                data=RECONCILE.pack(Reconcile("n", item_id)))  # fmt: skip
+    return card, [[yes, no]]
+
+
+def reconcile_list(
+    texts: Catalogs, lang: str, pending: list[tuple[int, str, Decimal, str]]
+) -> tuple[str, Keyboard]:
+    """The balances (item id, customer, balance, currency) still to reconcile."""
+    if not pending:
+        return texts.t(lang, "collections.recon_none"), []
+    rows = [[reconcile_button(name, item_id, balance, currency, lang)]
+            for item_id, name, balance, currency in pending[:MAX_RECON_BUTTONS]]  # fmt: skip
+    return texts.t(lang, "collections.recon_pending", count=len(pending)), rows
