@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import html
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from core.errors import UserFacingError
-from core.i18n import format_money
-from core.periods import format_day, format_short_day
+from core.periods import format_short_day
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
-from handlers.replies import Button
 from handlers.turn import Turn
 from models.common import Role
 from services import approvals, customers
-from services.approval_cards import VIEW, WITHDRAW, Env, callback
+from services.approval_cards import Env
 from services.approval_types import (
     FieldError,
     FieldKind,
@@ -34,14 +31,14 @@ from services.approval_types import (
     get_type,
     ordered_types,
 )
-from services.money import percent_off
+from views import approvals as views
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
 FIELD = "f_"
 
 
 def env_of(turn: Turn) -> Env:
-    return Env(settings=turn.deps.settings, texts=turn.deps.texts, now=turn.now)
+    return Env(settings=turn.deps.settings, render=turn.render, now=turn.now)
 
 
 def _kind(data: dict[str, Any]) -> RequestType:
@@ -54,9 +51,7 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _context(turn: Turn) -> approvals.FieldContext:
-    assert turn.actor.team_id is not None
-    team = await approvals.get_team(turn.session, turn.actor.team_id)
-    return approvals.field_context(env_of(turn), team)
+    return approvals.field_context(await turn.team())
 
 
 def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
@@ -207,56 +202,25 @@ async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
     """The draft as the card will show it."""
-    kind = _kind(data)
-    values = _values(data)
     ctx = await _context(turn)
-    lines = [turn.t("approvals.summary_title", icon=kind.icon, type=turn.t(kind.name_key)), ""]
-    for spec in kind.fields:
-        shown = _shown(turn, spec, values, data, ctx.currency)
-        if shown is not None:
-            lines.append(turn.t("approvals.card_field", label=turn.t(spec.label_key), value=shown))
-    if kind.discount is not None and values.get("list_price") and values.get("requested_price"):
-        list_price, price = Decimal(values["list_price"]), Decimal(values["requested_price"])
-        off = format_money(list_price - price, ctx.currency, turn.lang)
-        percent = f"{percent_off(list_price, price):.2f}"
-        lines.append(turn.t("approvals.discount_line", percent=percent, amount=off))
-    return lines
-
-
-def _shown(
-    turn: Turn, spec: FieldSpec, values: dict[str, Any], data: dict[str, Any], currency: str
-) -> str | None:
-    if spec.kind is FieldKind.FILES:
-        count = len(data.get("files") or [])
-        return f"📎 {count}" if count else None
-    value = values.get(spec.name)
-    if value in (None, ""):
-        return None
-    if spec.kind is FieldKind.MONEY:
-        return f"<b>{format_money(Decimal(str(value)), currency, turn.lang)}</b>"
-    if spec.kind is FieldKind.CHOICE:
-        return turn.t(f"approvals.choice_{spec.name}_{value}")
-    if spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
-        return format_day(date.fromisoformat(str(value)), turn.lang)
-    if spec.kind is FieldKind.CUSTOMER:
-        return html.escape(str(data.get("customer_name", "")))
-    return html.escape(str(value))
+    return views.draft_summary(
+        turn.deps.texts, turn.lang, _kind(data), _values(data),
+        files=len(data.get("files") or []), customer_name=str(data.get("customer_name", "")),
+        currency=ctx.currency,
+    )  # fmt: skip
 
 
 async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     lines = await summary_lines(turn, data)
-    draft = approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
-    route = await approvals.preview(turn.session, env_of(turn), turn.actor, draft)
-    levels = " → ".join(turn.t(f"approvals.level_{level}") for level in route.chain)
-    lines.append("")
-    lines.append(turn.t("approvals.summary_route", route=levels))
-    if route.first_approvers:
-        names = html.escape(", ".join(route.first_approvers))
-        lines.append(turn.t("approvals.summary_first", names=names))
-    if route.invoice is not None:
-        lines.append(route.invoice.text(turn.deps.texts, turn.lang))
+    route = await approvals.preview(
+        turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
+    )
     choices = [[(turn.t("approvals.submit"), "submit"), (turn.t("approvals.edit"), "edit")]]
-    return Prompt("\n".join(lines), choices)
+    return Prompt(views.summary(turn.deps.texts, turn.lang, lines, route), choices)
+
+
+def _draft(data: dict[str, Any]) -> approvals.Draft:
+    return approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -377,21 +341,15 @@ async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -
         return "edit"
     if answer.choice != "submit":
         raise InputError("approvals.use_buttons")
-    draft = approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
     try:
-        result = await approvals.submit(turn.session, env_of(turn), turn.actor, draft)
+        result = await approvals.submit(
+            turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
+        )
     except FieldError as error:
         say_error(turn, error)
         data["_return"] = True
         return FIELD + error.field
-    request = result.request
-    assert request.id is not None
-    level = request.chain[0]
-    names = html.escape(", ".join(result.approvers))
-    view = Button(turn.t("approvals.view"), data=callback(request.id, VIEW))
-    withdraw = Button(turn.t("approvals.withdraw"), data=callback(request.id, WITHDRAW))
-    buttons = [[view, withdraw]]
-    turn.say(turn.t(f"approvals.submitted_{level}", id=request.id, names=names), buttons)
+    turn.say(*views.submitted(turn.deps.texts, turn.lang, result))
     return None
 
 
