@@ -8,12 +8,10 @@ survives a restart; nothing is stored as a request before Submit.
 
 from __future__ import annotations
 
-import html
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from core.errors import UserFacingError
-from core.periods import format_short_day
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
@@ -31,6 +29,7 @@ from services.approval_types import (
     get_type,
     ordered_types,
 )
+from views import approval_form as form_views
 from views import approvals as views
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
@@ -63,12 +62,6 @@ def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
     return FIELD + names[index] if index < len(names) else "summary"
 
 
-def field_prompt_text(turn: Turn, kind: RequestType, spec: FieldSpec, **params: Any) -> str:
-    specific = f"approvals.ask_{kind.key}_{spec.name}"
-    key = specific if turn.deps.texts.has(specific) else f"approvals.ask_{spec.name}"
-    return turn.t(key, **params)
-
-
 class RequestForm(Form):
     name = "approval_request"
     first_step = "type"
@@ -85,21 +78,13 @@ class RequestForm(Form):
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
         if step == "type":
-            options = [(f"{t.icon} {turn.t(t.name_key)}", t.key) for t in ordered_types()]
-            return Prompt(
-                turn.t("approvals.ask_type"),
-                [options[i : i + 2] for i in range(0, len(options), 2)],
-            )
+            return _asked(form_views.ask_type(turn.deps.texts, turn.lang))
         if step == "pick":
             return await _pick_prompt(turn, data)
         if step == "summary":
             return await _summary_prompt(turn, data)
         if step == "edit":
-            kind = _kind(data)
-            labels = [(turn.t(spec.label_key), spec.name) for spec in kind.fields]
-            rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-            rows.append([(turn.t("approvals.back_to_summary"), "back")])
-            return Prompt(turn.t("approvals.ask_edit_field"), rows)
+            return _asked(form_views.ask_edit(turn.deps.texts, turn.lang, _kind(data)))
         kind = _kind(data)
         return await _field_prompt(turn, kind, kind.field(step.removeprefix(FIELD)), data)
 
@@ -133,71 +118,38 @@ class RequestForm(Form):
 # -- prompts ------------------------------------------------------------------------------
 
 
-def _date_choices(turn: Turn, spec: FieldSpec, today: date) -> list[list[tuple[str, str]]]:
-    if spec.kind is FieldKind.PAST_DATE:
-        days = [
-            (turn.t("approvals.today"), today),
-            (turn.t("approvals.yesterday"), today - timedelta(days=1)),
-        ]
-        days.append(
-            (format_short_day(today - timedelta(days=2), turn.lang), today - timedelta(days=2))
-        )
-    else:
-        days = [
-            (turn.t("approvals.in_days", days=3), today + timedelta(days=3)),
-            (turn.t("approvals.in_days", days=7), today + timedelta(days=7)),
-            (turn.t("approvals.in_days", days=14), today + timedelta(days=14)),
-        ]
-    return [[(label, f"d:{day.isoformat()}") for label, day in days]]
+def _asked(question: form_views.Question) -> Prompt:
+    return Prompt(question.text, question.choices, skippable=question.skippable,
+                  search=question.search)  # fmt: skip
+
+
+async def _recent(turn: Turn) -> list[tuple[int | None, str]]:
+    return [(c.id, c.name) for c in await customers.recent_customers(turn.session, turn.actor)]
 
 
 async def _field_prompt(
     turn: Turn, kind: RequestType, spec: FieldSpec, data: dict[str, Any]
 ) -> Prompt:
     ctx = await _context(turn)
-    step_no = [s.name for s in kind.fields].index(spec.name) + 1
-    progress = turn.t("approvals.progress", icon=kind.icon, type=turn.t(kind.name_key),
-                      step=step_no, steps=len(kind.fields))  # fmt: skip
-    optional = not spec.required and spec.kind is not FieldKind.FILES
-    if spec.kind is FieldKind.FILES:
-        count = len(data.get("files") or [])
-        if count:
-            text = turn.t("approvals.files_added", count=count)
-            return Prompt(f"{progress}\n{text}", [[(turn.t("approvals.files_done"), "done")]])
-        return Prompt(
-            f"{progress}\n{field_prompt_text(turn, kind, spec)}", skippable=not spec.required
+    recent = await _recent(turn) if spec.kind is FieldKind.CUSTOMER else []
+    return _asked(
+        form_views.ask_field(
+            turn.deps.texts, turn.lang, kind, spec, files=len(data.get("files") or []),
+            currency=ctx.currency, today=ctx.today, recent=recent,
         )
-    text = field_prompt_text(turn, kind, spec, currency=ctx.currency)
-    if optional:
-        text += "\n" + turn.t("approvals.optional")
-    choices: list[list[tuple[str, str]]] = []
-    search: str | None = None
-    if spec.kind is FieldKind.CHOICE:
-        options = [
-            (turn.t(f"approvals.choice_{spec.name}_{value}"), value) for value in spec.choices
-        ]
-        choices = [options[i : i + 2] for i in range(0, len(options), 2)]
-    elif spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
-        choices = _date_choices(turn, spec, ctx.today)
-    elif spec.kind is FieldKind.CUSTOMER:
-        recent = await customers.recent_customers(turn.session, turn.actor)
-        choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
-        search = ""
-    return Prompt(f"{progress}\n{text}", choices, skippable=optional, search=search)
+    )  # fmt: skip
 
 
 async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     """The customers found; when none, the recent ones again next to the search button."""
-    results = data.get("results") or []
-    query = html.escape(data.get("query", ""))
-    if results:
-        text = turn.t("customers.results", count=data.get("total", len(results)), query=query)
-    else:
-        text = turn.t("approvals.no_customer", query=query)
-        recent = await customers.recent_customers(turn.session, turn.actor)
-        results = [[c.id, c.name] for c in recent]
-    choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
-    return Prompt(text, choices, search=data.get("query", ""))
+    found = [(cid, str(name)) for cid, name in data.get("results") or []]
+    recent = [] if found else await _recent(turn)
+    return _asked(
+        form_views.pick_customer(
+            turn.deps.texts, turn.lang, str(data.get("query", "")),
+            int(data.get("total", len(found))), found, recent,
+        )
+    )  # fmt: skip
 
 
 async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
