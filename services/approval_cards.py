@@ -47,7 +47,7 @@ class Env:
     render: Render
     now: datetime
 
-    async def team(self, session: AsyncSession, team_id: int) -> TeamContext:
+    async def team_context(self, session: AsyncSession, team_id: int) -> TeamContext:
         """The context of a request's team (which need not be the actor's)."""
         return await team_context.resolve(session, self.settings, team_id, self.now)
 
@@ -186,7 +186,7 @@ async def previous_discounts(
 
 async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> CardData:
     assert request.id is not None
-    team = await env.team(session, request.team_id)
+    team = await env.team_context(session, request.team_id)
     requester = await session.get(User, request.requester_id)
     assert requester is not None
     steps = list(

@@ -329,7 +329,7 @@ async def _clock(
 ) -> str:
     """When a step was decided, in the request's team's time."""
     moment = step.decided_at or request.updated_at
-    team = await env.team(session, request.team_id)
+    team = await env.team_context(session, request.team_id)
     day = format_short_day(team.local(moment).date(), lang)
     return f"{day} {format_clock(moment, team.timezone)}"
 
