@@ -442,6 +442,7 @@ def user_deactivate(
 ) -> None:
     """End a user's access at once (their data stays)."""
     from services.offboarding import deactivate
+    from views.render import renderer
 
     settings = settings_or_exit(config)
 
@@ -452,7 +453,7 @@ def user_deactivate(
                 return f"{user.display_name} was already deactivated."
             done = await deactivate(
                 session, actor=None, target_id=user.id or 0, now=runtime.clock.now(),
-                texts=runtime.texts, reason=reason or "command line",
+                render=renderer(runtime.texts), reason=reason or "command line",
             )  # fmt: skip
             revoked = f"; {done.invites_revoked} unused invite(s) revoked"
             return f"{user.display_name} is deactivated{revoked if done.invites_revoked else ''}."

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import html
 import logging
 import math
 import os
@@ -32,6 +31,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+import views.alerts  # noqa: F401  (registers the alerts this sender queues)
 from bot.retry import RetryPolicy, flood_wait
 from core.clock import Clock
 from core.db import SessionFactory, transaction
@@ -40,6 +40,7 @@ from core.settings import DeliverySettings
 from handlers.replies import split_text
 from models.outbox import OutboxMessage, OutboxStatus
 from services import alerts, outbox, sender_lease
+from views.render import renderer
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class Sender:
         self.clock = clock
         self.settings = settings
         self.texts = texts
+        self.render = renderer(texts)
         self.instance = instance or instance_name()
         self.pacer = _Pacer(settings)
         self.policy = RetryPolicy(settings)
@@ -407,7 +409,7 @@ class Sender:
         async with transaction(self.sessions) as session:
             await outbox.mark_failed(session, row.id, error=f"403 {exc.message}")
             await alerts.mark_unreachable(
-                session, self.texts, chat_id=row.chat_id, row_id=row.id, now=now
+                session, self.render, chat_id=row.chat_id, row_id=row.id, now=now
             )
         self.wake()
 
@@ -433,11 +435,14 @@ class Sender:
         async with transaction(self.sessions) as session:
             await outbox.mark_failed(session, row.id, error=error)
             if row.kind != "admin.alert":
-                await alerts.alert_admins(
-                    session, self.texts, key=f"failed:{row.id}", text_key="delivery.failed",
-                    now=self.clock.now(), kind=row.kind, chat=row.chat_id,
-                    error=html.escape(error[:300]),
-                )  # fmt: skip
+                failed = alerts.DeliveryFailed(row.kind, row.chat_id, error)
+                await alerts.alert_failed(
+                    session,
+                    self.render,
+                    key=f"failed:{row.id}",
+                    failed=failed,
+                    now=self.clock.now(),
+                )
         self.wake()
 
 

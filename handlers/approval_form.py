@@ -8,22 +8,17 @@ survives a restart; nothing is stored as a request before Submit.
 
 from __future__ import annotations
 
-import html
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 from core.errors import UserFacingError
-from core.i18n import format_money
-from core.periods import format_day, format_short_day
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
-from handlers.replies import Button
 from handlers.turn import Turn
 from models.common import Role
 from services import approvals, customers
-from services.approval_cards import VIEW, WITHDRAW, Env, callback
+from services.approval_cards import Env
 from services.approval_types import (
     FieldError,
     FieldKind,
@@ -34,14 +29,15 @@ from services.approval_types import (
     get_type,
     ordered_types,
 )
-from services.money import percent_off
+from views import approval_form as form_views
+from views import approvals as views
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
 FIELD = "f_"
 
 
 def env_of(turn: Turn) -> Env:
-    return Env(settings=turn.deps.settings, texts=turn.deps.texts, now=turn.now)
+    return Env(settings=turn.deps.settings, render=turn.render, now=turn.now)
 
 
 def _kind(data: dict[str, Any]) -> RequestType:
@@ -54,9 +50,7 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _context(turn: Turn) -> approvals.FieldContext:
-    assert turn.actor.team_id is not None
-    team = await approvals.get_team(turn.session, turn.actor.team_id)
-    return approvals.field_context(env_of(turn), team)
+    return approvals.field_context(await turn.team())
 
 
 def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
@@ -66,12 +60,6 @@ def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
     names = [spec.name for spec in kind.fields]
     index = names.index(after) + 1 if after in names else 0
     return FIELD + names[index] if index < len(names) else "summary"
-
-
-def field_prompt_text(turn: Turn, kind: RequestType, spec: FieldSpec, **params: Any) -> str:
-    specific = f"approvals.ask_{kind.key}_{spec.name}"
-    key = specific if turn.deps.texts.has(specific) else f"approvals.ask_{spec.name}"
-    return turn.t(key, **params)
 
 
 class RequestForm(Form):
@@ -90,21 +78,13 @@ class RequestForm(Form):
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
         if step == "type":
-            options = [(f"{t.icon} {turn.t(t.name_key)}", t.key) for t in ordered_types()]
-            return Prompt(
-                turn.t("approvals.ask_type"),
-                [options[i : i + 2] for i in range(0, len(options), 2)],
-            )
+            return _asked(form_views.ask_type(turn.deps.texts, turn.lang))
         if step == "pick":
             return await _pick_prompt(turn, data)
         if step == "summary":
             return await _summary_prompt(turn, data)
         if step == "edit":
-            kind = _kind(data)
-            labels = [(turn.t(spec.label_key), spec.name) for spec in kind.fields]
-            rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-            rows.append([(turn.t("approvals.back_to_summary"), "back")])
-            return Prompt(turn.t("approvals.ask_edit_field"), rows)
+            return _asked(form_views.ask_edit(turn.deps.texts, turn.lang, _kind(data)))
         kind = _kind(data)
         return await _field_prompt(turn, kind, kind.field(step.removeprefix(FIELD)), data)
 
@@ -138,125 +118,61 @@ class RequestForm(Form):
 # -- prompts ------------------------------------------------------------------------------
 
 
-def _date_choices(turn: Turn, spec: FieldSpec, today: date) -> list[list[tuple[str, str]]]:
-    if spec.kind is FieldKind.PAST_DATE:
-        days = [
-            (turn.t("approvals.today"), today),
-            (turn.t("approvals.yesterday"), today - timedelta(days=1)),
-        ]
-        days.append(
-            (format_short_day(today - timedelta(days=2), turn.lang), today - timedelta(days=2))
-        )
-    else:
-        days = [
-            (turn.t("approvals.in_days", days=3), today + timedelta(days=3)),
-            (turn.t("approvals.in_days", days=7), today + timedelta(days=7)),
-            (turn.t("approvals.in_days", days=14), today + timedelta(days=14)),
-        ]
-    return [[(label, f"d:{day.isoformat()}") for label, day in days]]
+def _asked(question: form_views.Question) -> Prompt:
+    return Prompt(question.text, question.choices, skippable=question.skippable,
+                  search=question.search)  # fmt: skip
+
+
+async def _recent(turn: Turn) -> list[tuple[int | None, str]]:
+    return [(c.id, c.name) for c in await customers.recent_customers(turn.session, turn.actor)]
 
 
 async def _field_prompt(
     turn: Turn, kind: RequestType, spec: FieldSpec, data: dict[str, Any]
 ) -> Prompt:
     ctx = await _context(turn)
-    step_no = [s.name for s in kind.fields].index(spec.name) + 1
-    progress = turn.t("approvals.progress", icon=kind.icon, type=turn.t(kind.name_key),
-                      step=step_no, steps=len(kind.fields))  # fmt: skip
-    optional = not spec.required and spec.kind is not FieldKind.FILES
-    if spec.kind is FieldKind.FILES:
-        count = len(data.get("files") or [])
-        if count:
-            text = turn.t("approvals.files_added", count=count)
-            return Prompt(f"{progress}\n{text}", [[(turn.t("approvals.files_done"), "done")]])
-        return Prompt(
-            f"{progress}\n{field_prompt_text(turn, kind, spec)}", skippable=not spec.required
+    recent = await _recent(turn) if spec.kind is FieldKind.CUSTOMER else []
+    return _asked(
+        form_views.ask_field(
+            turn.deps.texts, turn.lang, kind, spec, files=len(data.get("files") or []),
+            currency=ctx.currency, today=ctx.today, recent=recent,
         )
-    text = field_prompt_text(turn, kind, spec, currency=ctx.currency)
-    if optional:
-        text += "\n" + turn.t("approvals.optional")
-    choices: list[list[tuple[str, str]]] = []
-    search: str | None = None
-    if spec.kind is FieldKind.CHOICE:
-        options = [
-            (turn.t(f"approvals.choice_{spec.name}_{value}"), value) for value in spec.choices
-        ]
-        choices = [options[i : i + 2] for i in range(0, len(options), 2)]
-    elif spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
-        choices = _date_choices(turn, spec, ctx.today)
-    elif spec.kind is FieldKind.CUSTOMER:
-        recent = await customers.recent_customers(turn.session, turn.actor)
-        choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
-        search = ""
-    return Prompt(f"{progress}\n{text}", choices, skippable=optional, search=search)
+    )  # fmt: skip
 
 
 async def _pick_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     """The customers found; when none, the recent ones again next to the search button."""
-    results = data.get("results") or []
-    query = html.escape(data.get("query", ""))
-    if results:
-        text = turn.t("customers.results", count=data.get("total", len(results)), query=query)
-    else:
-        text = turn.t("approvals.no_customer", query=query)
-        recent = await customers.recent_customers(turn.session, turn.actor)
-        results = [[c.id, c.name] for c in recent]
-    choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
-    return Prompt(text, choices, search=data.get("query", ""))
+    found = [(cid, str(name)) for cid, name in data.get("results") or []]
+    recent = [] if found else await _recent(turn)
+    return _asked(
+        form_views.pick_customer(
+            turn.deps.texts, turn.lang, str(data.get("query", "")),
+            int(data.get("total", len(found))), found, recent,
+        )
+    )  # fmt: skip
 
 
 async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
     """The draft as the card will show it."""
-    kind = _kind(data)
-    values = _values(data)
     ctx = await _context(turn)
-    lines = [turn.t("approvals.summary_title", icon=kind.icon, type=turn.t(kind.name_key)), ""]
-    for spec in kind.fields:
-        shown = _shown(turn, spec, values, data, ctx.currency)
-        if shown is not None:
-            lines.append(turn.t("approvals.card_field", label=turn.t(spec.label_key), value=shown))
-    if kind.discount is not None and values.get("list_price") and values.get("requested_price"):
-        list_price, price = Decimal(values["list_price"]), Decimal(values["requested_price"])
-        off = format_money(list_price - price, ctx.currency, turn.lang)
-        percent = f"{percent_off(list_price, price):.2f}"
-        lines.append(turn.t("approvals.discount_line", percent=percent, amount=off))
-    return lines
-
-
-def _shown(
-    turn: Turn, spec: FieldSpec, values: dict[str, Any], data: dict[str, Any], currency: str
-) -> str | None:
-    if spec.kind is FieldKind.FILES:
-        count = len(data.get("files") or [])
-        return f"📎 {count}" if count else None
-    value = values.get(spec.name)
-    if value in (None, ""):
-        return None
-    if spec.kind is FieldKind.MONEY:
-        return f"<b>{format_money(Decimal(str(value)), currency, turn.lang)}</b>"
-    if spec.kind is FieldKind.CHOICE:
-        return turn.t(f"approvals.choice_{spec.name}_{value}")
-    if spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
-        return format_day(date.fromisoformat(str(value)), turn.lang)
-    if spec.kind is FieldKind.CUSTOMER:
-        return html.escape(str(data.get("customer_name", "")))
-    return html.escape(str(value))
+    return views.draft_summary(
+        turn.deps.texts, turn.lang, _kind(data), _values(data),
+        files=len(data.get("files") or []), customer_name=str(data.get("customer_name", "")),
+        currency=ctx.currency,
+    )  # fmt: skip
 
 
 async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     lines = await summary_lines(turn, data)
-    draft = approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
-    route = await approvals.preview(turn.session, env_of(turn), turn.actor, draft)
-    levels = " → ".join(turn.t(f"approvals.level_{level}") for level in route.chain)
-    lines.append("")
-    lines.append(turn.t("approvals.summary_route", route=levels))
-    if route.first_approvers:
-        names = html.escape(", ".join(route.first_approvers))
-        lines.append(turn.t("approvals.summary_first", names=names))
-    if route.invoice is not None:
-        lines.append(route.invoice.text(turn.deps.texts, turn.lang))
+    route = await approvals.preview(
+        turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
+    )
     choices = [[(turn.t("approvals.submit"), "submit"), (turn.t("approvals.edit"), "edit")]]
-    return Prompt("\n".join(lines), choices)
+    return Prompt(views.summary(turn.deps.texts, turn.lang, lines, route), choices)
+
+
+def _draft(data: dict[str, Any]) -> approvals.Draft:
+    return approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -377,21 +293,15 @@ async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -
         return "edit"
     if answer.choice != "submit":
         raise InputError("approvals.use_buttons")
-    draft = approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
     try:
-        result = await approvals.submit(turn.session, env_of(turn), turn.actor, draft)
+        result = await approvals.submit(
+            turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
+        )
     except FieldError as error:
         say_error(turn, error)
         data["_return"] = True
         return FIELD + error.field
-    request = result.request
-    assert request.id is not None
-    level = request.chain[0]
-    names = html.escape(", ".join(result.approvers))
-    view = Button(turn.t("approvals.view"), data=callback(request.id, VIEW))
-    withdraw = Button(turn.t("approvals.withdraw"), data=callback(request.id, WITHDRAW))
-    buttons = [[view, withdraw]]
-    turn.say(turn.t(f"approvals.submitted_{level}", id=request.id, names=names), buttons)
+    turn.say(*views.submitted(turn.deps.texts, turn.lang, result))
     return None
 
 

@@ -2,49 +2,47 @@
 buttons (Approve, Reject, Ask for info, receipts, view, withdraw, answer).
 
 Reject and Ask for info take the reason as the next message (a small DB-backed form); so does
-the requester's answer. Callback data (``ap|<request>|<action>[|<step>]``) only names a request
-and an action: every tap is re-checked by the service (role, requester, step still open).
+the requester's answer. A button's data (one codec per action, views/approval_cards.py) only
+names a request and an action: every tap is re-checked by the service (role, requester, step
+still open).
 """
 
 from __future__ import annotations
 
-import html
+from collections.abc import Sequence
 from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from core.errors import UserFacingError
-from core.i18n import format_money
-from core.periods import format_short_day
 from handlers.approval_form import REQUEST_FORM, REQUESTERS, env_of
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
-from handlers.replies import Button, Keyboard
 from handlers.turn import PtbHandler, Turn, turn_handler
 from models.approval import ApprovalRequest, RequestStatus
 from models.common import Role
 from services import approval_cards, approval_lists, approvals
-from services.approval_cards import (
+from services.approval_types import RequestType, ordered_types
+from views import approvals as views
+from views.approval_cards import (
     ANSWER,
     APPROVE,
-    CALLBACK,
+    DECIDE,
     INFO,
     RECEIPTS,
     REJECT,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
-    CardData,
-    callback,
+    short_title,
 )
-from services.approval_types import RequestType, get_type, ordered_types
-from services.money import from_minor
+from views.callbacks import Callback, StaleButton
 
 APPROVERS = frozenset({Role.MANAGER, Role.DIRECTOR})
-PENDING_CARDS = 5
-PENDING_LINES = 20
+ACTIONS = {APPROVE: approvals.Action.APPROVE, REJECT: approvals.Action.REJECT,
+           INFO: approvals.Action.INFO}  # fmt: skip
 
 declare("request", roles=REQUESTERS, order=30)
 for _number, _kind in enumerate(ordered_types()):
@@ -69,47 +67,27 @@ def shortcut(kind: RequestType) -> PtbHandler:
     return start_type
 
 
-async def list_line(turn: Turn, request: ApprovalRequest) -> str:
-    """One line of a list: state icon, number, type, amount, day, state and level."""
-    kind = get_type(request.type)
-    parts = [f"#{request.id} {kind.icon} {turn.t(kind.name_key)}"]
-    if request.amount_minor is not None:
-        parts.append(format_money(from_minor(request.amount_minor), request.currency, turn.lang))
-    day = await approval_lists.local_day(turn.session, env_of(turn), request)
-    parts.append(format_short_day(day, turn.lang))
-    state = turn.t(f"approvals.state_{request.status}")
-    if request.status == RequestStatus.PENDING:
-        state += " · " + turn.t(f"approvals.level_{request.chain[request.step_no]}")
-    icon = approval_cards.REQUEST_ICONS[RequestStatus(request.status)]
-    return f"{icon} {' · '.join(parts)} — {state}"
+async def _listed(turn: Turn, requests: Sequence[ApprovalRequest]) -> list[views.Listed]:
+    """Each request with the day it was made, in its own team's timezone."""
+    return [
+        views.Listed(r, (await turn.team(r.team_id)).local(r.created_at).date()) for r in requests
+    ]
 
 
 @turn_handler(roles=REQUESTERS)
 async def my_requests(turn: Turn) -> None:
     """My latest requests with their state; a button opens each one."""
     listed = await approval_lists.my_requests(turn.session, turn.actor)
-    if not listed:
-        turn.say_key("approvals.my_none")
-        return
-    lines = [turn.t("approvals.my_title")] + [await list_line(turn, r) for r in listed]
-    buttons = [Button(f"#{r.id}", data=callback(r.id or 0, VIEW)) for r in listed]
-    turn.say("\n".join(lines), [buttons[i : i + 5] for i in range(0, len(buttons), 5)])
+    turn.say(*views.my_requests(turn.deps.texts, turn.lang, await _listed(turn, listed)))
 
 
 @turn_handler(roles=APPROVERS)
 async def pending(turn: Turn) -> None:
     """What waits for my decision, oldest first; each card follows with its buttons."""
     waiting = await approval_lists.pending_for(turn.session, env_of(turn), turn.actor)
-    if not waiting:
-        turn.say_key("approvals.pending_none")
-        return
-    lines = [turn.t("approvals.pending_title", count=len(waiting))]
-    lines += [await list_line(turn, r) for r in waiting[:PENDING_LINES]]
-    if len(waiting) > PENDING_CARDS:
-        lines.append(turn.t("approvals.pending_more", shown=PENDING_CARDS))
-    turn.say("\n".join(lines))
+    turn.say(views.pending(turn.deps.texts, turn.lang, await _listed(turn, waiting)))
     await approval_lists.send_pending_cards(
-        turn.session, env_of(turn), turn.actor, waiting[:PENDING_CARDS],
+        turn.session, env_of(turn), turn.actor, waiting[: views.PENDING_CARDS],
         nonce=str(turn.update.update_id),
     )  # fmt: skip
 
@@ -117,122 +95,99 @@ async def pending(turn: Turn) -> None:
 # -- buttons ------------------------------------------------------------------------------
 
 
-def parse(data: str) -> tuple[int, str, int | None]:
-    """(request id, action, step) of ``ap|12|a|0``; UserFacingError for anything else."""
-    parts = data.split("|")
-    if len(parts) not in (3, 4) or parts[0] != CALLBACK or not parts[1].isdigit():
-        raise UserFacingError("approvals.stale")
-    step = parts[3] if len(parts) == 4 else None
-    if step is not None and not step.isdigit():
-        raise UserFacingError("approvals.stale")
-    return int(parts[1]), parts[2], int(step) if step is not None else None
+def _unpack(turn: Turn, codec: Callback[Any]) -> Any:
+    """The tapped button's value; data of another shape is an out-of-date approval button."""
+    query = turn.update.callback_query
+    assert query is not None
+    try:
+        return codec.unpack(query.data)
+    except StaleButton:
+        raise UserFacingError("approvals.stale") from None
 
 
 @turn_handler()
-async def on_button(turn: Turn) -> None:
-    """Every approval button; the service decides whether this person may do it now."""
-    query = turn.update.callback_query
-    assert query is not None
-    request_id, action, step = parse(query.data or "")
-    if action in (APPROVE, REJECT, INFO):
-        if step is None:
-            raise UserFacingError("approvals.stale")
-        await _decision(turn, request_id, action, step)
-    elif action in BUTTONS:
-        await BUTTONS[action](turn, request_id)
-    else:
+async def on_decision(turn: Turn) -> None:
+    """Approve at once; reject and ask for information take the reason as the next message.
+    The service decides whether this person may decide this step now."""
+    tapped = _unpack(turn, DECIDE)
+    action = ACTIONS.get(tapped.action)
+    if action is None:
         raise UserFacingError("approvals.stale")
-
-
-async def _decision(turn: Turn, request_id: int, action: str, step: int) -> None:
     env = env_of(turn)
-    if action == APPROVE:
+    if action is approvals.Action.APPROVE:
         result = await approvals.decide(
-            turn.session, env, turn.actor, request_id=request_id, step_no=step,
-            action=approvals.Action.APPROVE,
+            turn.session, env, turn.actor, request_id=tapped.request, step_no=tapped.step,
+            action=action,
         )  # fmt: skip
-        say_decided(turn, result, approvals.Action.APPROVE)
+        turn.say(views.decided(turn.deps.texts, turn.lang, result, action))
         return
-    request = await approvals.check_can_decide(turn.session, env, turn.actor, request_id, step)
+    request = await approvals.check_can_decide(
+        turn.session, env, turn.actor, tapped.request, tapped.step
+    )
     data = await approval_cards.load(turn.session, env, request)
-    title = approval_cards.short_title(turn.deps.texts, turn.lang, data)
-    await start_form(turn, REASON_FORM, {"request_id": request_id, "step": step,
-                                         "action": action, "title": title})  # fmt: skip
+    title = short_title(turn.deps.texts, turn.lang, data)
+    await start_form(turn, REASON_FORM, {"request_id": tapped.request, "step": tapped.step,
+                                         "action": str(action), "title": title})  # fmt: skip
 
 
-def say_decided(turn: Turn, result: approvals.Result, action: approvals.Action) -> None:
-    request = result.request
-    name = html.escape(result.data.requester.display_name)
-    names = html.escape(", ".join(result.approvers))
-    if action is approvals.Action.APPROVE and request.status == RequestStatus.PENDING:
-        key = f"approvals.done_next_{request.chain[request.step_no]}"
-    else:
-        key = f"approvals.done_{action}"
-    turn.say(turn.t(key, id=request.id, name=name, names=names))
-
-
-async def _receipts(turn: Turn, request_id: int) -> None:
+@turn_handler()
+async def on_receipts(turn: Turn) -> None:
+    """Send the request's receipts again."""
+    request_id = _unpack(turn, RECEIPTS).request
     count = await approval_lists.send_receipts(
         turn.session, env_of(turn), turn.actor, request_id, nonce=str(turn.update.update_id)
     )
     turn.say_key("approvals.receipts_sent", id=request_id, count=count)
 
 
-def requester_buttons(turn: Turn, data: CardData) -> Keyboard:
-    request = data.request
-    if request.requester_id != turn.actor.user_id or not RequestStatus(request.status).open:
-        return []
-    rows: Keyboard = []
-    if request.status == RequestStatus.INFO:
-        rows.append([Button(turn.t("approvals.answer"), data=callback(data.id, ANSWER))])
-    rows.append([Button(turn.t("approvals.withdraw"), data=callback(data.id, WITHDRAW))])
-    return rows
-
-
-async def _view(turn: Turn, request_id: int) -> None:
+@turn_handler()
+async def on_view(turn: Turn) -> None:
+    """Open the request with its audit trail (anyone who may see it)."""
+    request_id = _unpack(turn, VIEW).request
     data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
-    rows = requester_buttons(turn, data)
-    if data.attachments:
-        label = turn.t("approvals.show_receipts", count=len(data.attachments))
-        rows.append([Button(label, data=callback(data.id, RECEIPTS))])
-    turn.say(approval_cards.render(turn.deps.texts, turn.lang, data, trail=True), rows)
+    turn.say(*views.opened(turn.deps.texts, turn.lang, data, turn.actor.user_id))
 
 
-async def _ask_withdraw(turn: Turn, request_id: int) -> None:
+@turn_handler()
+async def on_withdraw(turn: Turn) -> None:
+    """The requester asks to withdraw: confirm first."""
+    request_id = _unpack(turn, WITHDRAW).request
     data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
-    if not requester_buttons(turn, data):
+    if not views.may_withdraw(data, turn.actor.user_id):
         raise UserFacingError(f"approvals.closed_{data.request.status}", id=request_id)
-    yes = Button(turn.t("approvals.withdraw_yes"), data=callback(request_id, WITHDRAW_CONFIRM))
-    no = Button(turn.t("approvals.withdraw_no"), data=callback(request_id, VIEW))
-    buttons = [[yes, no]]
-    title = approval_cards.short_title(turn.deps.texts, turn.lang, data)
-    turn.say(turn.t("approvals.withdraw_confirm", request=title), buttons)
+    turn.say(*views.withdraw_confirm(turn.deps.texts, turn.lang, data))
 
 
-async def _withdraw(turn: Turn, request_id: int) -> None:
+@turn_handler()
+async def on_withdraw_confirm(turn: Turn) -> None:
+    request_id = _unpack(turn, WITHDRAW_CONFIRM).request
     result = await approvals.withdraw(
         turn.session, env_of(turn), turn.actor, request_id=request_id
     )
     turn.say_key("approvals.withdrawn", id=result.request.id)
 
 
-async def _answer(turn: Turn, request_id: int) -> None:
+@turn_handler()
+async def on_answer(turn: Turn) -> None:
+    """The requester answers an approver's question: the answer is the next message."""
+    request_id = _unpack(turn, ANSWER).request
     data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
     request = data.request
     if request.requester_id != turn.actor.user_id:
         raise UserFacingError("approvals.not_found")
     if request.status != RequestStatus.INFO:
         raise UserFacingError("approvals.no_question", id=request_id)
-    title = approval_cards.short_title(turn.deps.texts, turn.lang, data)
+    title = short_title(turn.deps.texts, turn.lang, data)
     await start_form(turn, ANSWER_FORM, {"request_id": request_id, "title": title})
 
 
-BUTTONS = {
-    RECEIPTS: _receipts,
-    VIEW: _view,
-    WITHDRAW: _ask_withdraw,
-    WITHDRAW_CONFIRM: _withdraw,
-    ANSWER: _answer,
+BUTTONS: dict[Callback[Any], PtbHandler] = {
+    DECIDE: on_decision,
+    RECEIPTS: on_receipts,
+    VIEW: on_view,
+    WITHDRAW: on_withdraw,
+    WITHDRAW_CONFIRM: on_withdraw_confirm,
+    ANSWER: on_answer,
 }
 
 
@@ -247,16 +202,14 @@ class ReasonForm(Form):
     roles = APPROVERS
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
-        key = (
-            "approvals.ask_reject_reason" if data["action"] == REJECT else "approvals.ask_question"
-        )
-        return Prompt(turn.t(key, request=data["title"]))
+        action = _reason_action(data)
+        return Prompt(views.reason_prompt(turn.deps.texts, turn.lang, action, data["title"]))
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
     ) -> str | None:
         reason = _bounded_text(answer)
-        action = approvals.Action.REJECT if data["action"] == REJECT else approvals.Action.INFO
+        action = _reason_action(data)
         try:
             result = await approvals.decide(
                 turn.session, env_of(turn), turn.actor, request_id=int(data["request_id"]),
@@ -265,7 +218,7 @@ class ReasonForm(Form):
         except UserFacingError as error:
             say_error(turn, error)
             return None
-        say_decided(turn, result, action)
+        turn.say(views.decided(turn.deps.texts, turn.lang, result, action))
         return None
 
 
@@ -291,9 +244,14 @@ class AnswerForm(Form):
         except UserFacingError as error:
             say_error(turn, error)
             return None
-        names = html.escape(", ".join(result.approvers))
-        turn.say_key("approvals.answer_sent", id=result.request.id, names=names)
+        turn.say(views.answer_sent(turn.deps.texts, turn.lang, result))
         return None
+
+
+def _reason_action(data: dict[str, Any]) -> approvals.Action:
+    """The action a reason is for; forms started before the codecs stored "r" or "i"."""
+    stored = str(data["action"])
+    return ACTIONS.get(stored) or approvals.Action(stored)
 
 
 def _bounded_text(answer: FormInput) -> str:
@@ -313,4 +271,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(kind.command, shortcut(kind)))
     app.add_handler(CommandHandler("myrequests", my_requests))
     app.add_handler(CommandHandler("pending", pending))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{CALLBACK}\|"))
+    for codec, handler in BUTTONS.items():
+        app.add_handler(CallbackQueryHandler(handler, pattern=codec.pattern))

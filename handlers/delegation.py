@@ -2,45 +2,30 @@
 
 from __future__ import annotations
 
-import html
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from core.errors import UserFacingError
-from core.periods import format_day, format_short_day
 from handlers.approval_form import env_of
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
-from handlers.replies import Button
 from handlers.turn import Turn, turn_handler
 from models.common import Role
-from models.user import User
 from services import delegations
-from services.approvals import get_team
 from services.dates import parse_date
+from views import delegations as views
+from views.callbacks import StaleButton
 
-CALLBACK = "dl"
 MANAGERS_ONLY = frozenset({Role.MANAGER})
 
 declare("delegate", roles=MANAGERS_ONLY, order=39)
 
 
 async def _today(turn: Turn) -> tuple[date, date]:
-    assert turn.actor.team_id is not None
-    team = await get_team(turn.session, turn.actor.team_id)
-    return delegations.last_allowed_day(env_of(turn), team)
-
-
-def _label(turn: Turn, user: User, team_name: str | None) -> str:
-    where = (
-        team_name
-        if user.role == Role.MANAGER and team_name
-        else turn.t("approvals.level_director")
-    )
-    return f"{user.display_name[:40]} · {where}"
+    return delegations.last_allowed_day(await turn.team())
 
 
 class DelegateForm(Form):
@@ -56,27 +41,12 @@ class DelegateForm(Form):
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
         if step == "who":
             people = await delegations.candidates(turn.session, turn.actor)
-            rows = [
-                [(_label(turn, u, t.name if t else None), f"u:{u.id}")] for u, t in people[:20]
-            ]
-            return Prompt(turn.t("delegation.ask_who"), rows)
+            return Prompt(*views.ask_who(turn.deps.texts, turn.lang, people))
         if step == "until":
             today, _ = await _today(turn)
-            friday = today + timedelta(days=(4 - today.weekday()) % 7 or 7)
-            days = [today + timedelta(days=1), friday, friday + timedelta(days=7),
-                    today + timedelta(days=14)]  # fmt: skip
-            options = [
-                (format_short_day(d, turn.lang), f"d:{d.isoformat()}") for d in sorted(set(days))
-            ]
-            name = html.escape(data["name"])
-            return Prompt(turn.t("delegation.ask_until", name=name), [options[:2], options[2:]])
+            return Prompt(*views.ask_until(turn.deps.texts, turn.lang, data["name"], today))
         until = date.fromisoformat(data["until"])
-        text = turn.t(
-            "delegation.confirm",
-            name=html.escape(data["name"]),
-            until=format_day(until, turn.lang),
-        )
-        return Prompt(text, [[(turn.t("delegation.confirm_button"), "yes")]])
+        return Prompt(*views.confirm(turn.deps.texts, turn.lang, data["name"], until))
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
@@ -95,13 +65,10 @@ class DelegateForm(Form):
         if answer.choice != "yes":
             raise InputError("approvals.use_buttons")
         current = await delegations.delegate(
-            turn.session, env_of(turn), turn.actor, delegate_id=int(data["delegate_id"]),
-            until=date.fromisoformat(data["until"]),
+            turn.session, env_of(turn), await turn.team(), turn.actor,
+            delegate_id=int(data["delegate_id"]), until=date.fromisoformat(data["until"]),
         )  # fmt: skip
-        until = format_day(current.delegation.until, turn.lang)
-        turn.say_key(
-            "delegation.started", name=html.escape(current.delegate.display_name), until=until
-        )
+        turn.say(views.started(turn.deps.texts, turn.lang, current))
         return None
 
 
@@ -109,7 +76,7 @@ async def _accept_who(turn: Turn, data: dict[str, Any], answer: FormInput) -> st
     choice = answer.choice or ""
     if not choice.startswith("u:") or not choice[2:].isdigit():
         raise InputError("approvals.use_buttons")
-    people = {u.id: u for u, _ in await delegations.candidates(turn.session, turn.actor)}
+    people = {c.user.id: c.user for c in await delegations.candidates(turn.session, turn.actor)}
     person = people.get(int(choice[2:]))
     if person is None:
         raise InputError("delegation.bad_delegate")
@@ -141,13 +108,7 @@ async def delegate_command(turn: Turn) -> None:
     if found is None:
         await start_form(turn, DELEGATE_FORM)
         return
-    until = format_day(found.delegation.until, turn.lang)
-    buttons = [[Button(turn.t("delegation.end_now"), data=f"{CALLBACK}|end"),
-                Button(turn.t("delegation.replace"), data=f"{CALLBACK}|new")]]  # fmt: skip
-    turn.say(
-        turn.t("delegation.current", name=html.escape(found.delegate.display_name), until=until),
-        buttons,
-    )
+    turn.say(*views.current(turn.deps.texts, turn.lang, found))
 
 
 @turn_handler(roles=MANAGERS_ONLY)
@@ -155,15 +116,19 @@ async def on_button(turn: Turn) -> None:
     """End the delegation now, or start a new one."""
     query = turn.update.callback_query
     assert query is not None
-    if query.data == f"{CALLBACK}|new":
+    try:
+        action = views.BUTTON.unpack(query.data).action
+    except StaleButton:
+        raise UserFacingError("approvals.stale") from None
+    if action == views.NEW:
         await start_form(turn, DELEGATE_FORM)
         return
-    if query.data != f"{CALLBACK}|end":
+    if action != views.END:
         raise UserFacingError("approvals.stale")
-    ended = await delegations.end_now(turn.session, env_of(turn), turn.actor)
-    turn.say_key("delegation.ended", name=html.escape(ended.delegate.display_name))
+    ended = await delegations.end_now(turn.session, env_of(turn), await turn.team(), turn.actor)
+    turn.say(views.ended(turn.deps.texts, turn.lang, ended))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("delegate", delegate_command))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{CALLBACK}\|"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=views.BUTTON.pattern))

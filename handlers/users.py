@@ -85,7 +85,7 @@ async def on_user_button(turn: Turn) -> None:
     if action == "D":
         await offboarding.deactivate(
             turn.session, actor=turn.actor, target_id=target.id or 0, now=turn.now,
-            texts=turn.deps.texts, reason="in chat",
+            render=turn.render, reason="in chat",
         )  # fmt: skip
         turn.edit(message_id, turn.t("users.deactivated", name=name))
 

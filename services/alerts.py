@@ -3,29 +3,38 @@ blocked the bot."""
 
 from __future__ import annotations
 
-import html
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.i18n import Catalogs
 from models.common import Role
 from models.user import User
-from services import outbox
+from services import notices
+from services.notices import Render
 from services.users import team_manager
 
 
-async def alert_admins(
-    session: AsyncSession,
-    texts: Catalogs,
-    *,
-    key: str,
-    text_key: str,
-    now: datetime,
-    **params: Any,
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """An outbox row given up: its kind, its chat and Telegram's (or our) last error."""
+
+    kind: str
+    chat_id: int
+    error: str
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """Someone (by name) blocked the bot."""
+
+    name: str
+
+
+async def alert_failed(
+    session: AsyncSession, render: Render, *, key: str, failed: DeliveryFailed, now: datetime
 ) -> int:
     """Queue one alert per active admin, each in their language; returns how many were queued."""
     admins = (
@@ -33,21 +42,17 @@ async def alert_admins(
     ).all()
     queued = 0
     for admin in admins:
-        row = await outbox.enqueue(
-            session,
-            key=f"{key}:admin:{admin.id}",
-            chat_id=admin.telegram_id,
-            recipient_id=admin.id,
-            kind="admin.alert",
-            text=texts.t(admin.language, text_key, **params),
-            now=now,
-        )
+        row = await notices.send(
+            session, render, view="alerts.delivery_failed", data=failed, lang=admin.language,
+            key=f"{key}:admin:{admin.id}", chat_id=admin.telegram_id, recipient_id=admin.id,
+            kind="admin.alert", now=now,
+        )  # fmt: skip
         queued += row is not None
     return queued
 
 
 async def mark_unreachable(
-    session: AsyncSession, texts: Catalogs, *, chat_id: int, row_id: int, now: datetime
+    session: AsyncSession, render: Render, *, chat_id: int, row_id: int, now: datetime
 ) -> None:
     """A person blocked the bot: remember it and tell their manager, once per change."""
     result = await session.exec(
@@ -63,17 +68,11 @@ async def mark_unreachable(
     manager = await team_manager(session, user.team_id)
     if manager is None or manager.id == user.id:
         return
-    await outbox.enqueue(
-        session,
-        key=f"unreachable:{user.id}:{row_id}",
-        chat_id=manager.telegram_id,
-        recipient_id=manager.id,
-        kind="manager.unreachable",
-        text=texts.t(
-            manager.language, "delivery.user_blocked_bot", name=html.escape(user.display_name)
-        ),
-        now=now,
-    )
+    await notices.send(
+        session, render, view="alerts.user_blocked", data=Unreachable(user.display_name),
+        lang=manager.language, key=f"unreachable:{user.id}:{row_id}",
+        chat_id=manager.telegram_id, recipient_id=manager.id, kind="manager.unreachable", now=now,
+    )  # fmt: skip
 
 
 async def is_unreachable(session: AsyncSession, chat_id: int) -> bool:

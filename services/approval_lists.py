@@ -5,7 +5,6 @@ request's card for someone allowed to see it, and its receipts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from sqlalchemy import ColumnElement, exists, or_
 from sqlalchemy.orm import aliased
@@ -22,17 +21,9 @@ from models.approval import (
 from models.common import Role
 from models.user import User
 from services import approval_access, approval_cards
-from services.approval_cards import (
-    CardData,
-    Env,
-)
+from services.approval_cards import CardData, Env
 from services.approval_routing import DIRECTOR, MANAGER
-from services.approvals import (
-    APPROVER_ROLES,
-    LIST_LIMIT,
-    get_request,
-    get_team,
-)
+from services.approvals import APPROVER_ROLES, LIST_LIMIT, get_request
 from services.users import Actor
 
 
@@ -92,12 +83,6 @@ async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: in
     if not await approval_access.may_see(session, actor, request, env.now):
         raise NotAllowedError("approvals.not_found")
     return await approval_cards.load(session, env, request)
-
-
-async def local_day(session: AsyncSession, env: Env, request: ApprovalRequest) -> date:
-    """The day a request was made, in its team's timezone."""
-    team = await get_team(session, request.team_id)
-    return request.created_at.astimezone(env.team(team).tz).date()
 
 
 async def send_receipts(

@@ -6,7 +6,6 @@ is told. Run every 15 minutes in working hours by the approvals_sweep job.
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass, field
 
@@ -19,11 +18,8 @@ from models.approval import (
     RequestStatus,
     StepStatus,
 )
-from models.team import Team
 from services import approval_access, approval_cards
-from services.approval_cards import (
-    Env,
-)
+from services.approval_cards import Env, Header, RequestNotice
 from services.approval_routing import DIRECTOR, MANAGER
 from services.approvals import (
     record_change,
@@ -31,6 +27,7 @@ from services.approvals import (
     state_of,
     transition,
 )
+from services.team_context import TeamContext
 from services.workhours import working_hours
 
 log = logging.getLogger(__name__)
@@ -42,12 +39,12 @@ class SweepReport:
     escalated: list[int] = field(default_factory=list)
 
 
-async def sweep(session: AsyncSession, env: Env, team: Team) -> SweepReport:
+async def sweep(session: AsyncSession, env: Env, team: TeamContext) -> SweepReport:
     """Remind the approvers of requests waiting longer than the team's reminder time, and move
     manager-level requests waiting longer than its escalation time to the directors. Both are
     measured in the team's working hours and happen once per step (idempotency keys)."""
     report = SweepReport()
-    rules = env.team(team).approvals
+    rules = team.rules.approvals
     rows = await session.exec(
         select(ApprovalRequest, ApprovalStep)
         .join(
@@ -56,14 +53,14 @@ async def sweep(session: AsyncSession, env: Env, team: Team) -> SweepReport:
             & (col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)),
         )
         .where(
-            col(ApprovalRequest.team_id) == team.id,
+            col(ApprovalRequest.team_id) == team.team_id,
             col(ApprovalRequest.status) == RequestStatus.PENDING,
             col(ApprovalStep.status) == StepStatus.PENDING,
         )
         .order_by(col(ApprovalRequest.created_at))
     )
     for request, step in list(rows.all()):
-        waited = working_hours(step.waiting_since, env.now, env.team(team))
+        waited = working_hours(step.waiting_since, env.now, team.rules)
         level = request.chain[request.step_no]
         if (
             level == MANAGER
@@ -89,8 +86,8 @@ async def _remind(
     session.add(step)
     data = await approval_cards.load(session, env, request)
     since = int(step.waiting_since.timestamp())
+    header = Header("reminder", {"hours": _hours(hours)})
     for person in await approval_access.approvers(session, request, env.now):
-        header = env.texts.t(person.language, "approvals.header_reminder", hours=_hours(hours))
         await approval_cards.send_card(
             session, env, data, person, kind="reminder", header=header,
             key=f"ap:{request.id}:s{step.step_no}:{since}:remind:{person.id}",
@@ -122,15 +119,12 @@ async def _escalate(
     data = await approval_cards.load(session, env, request)
     await approval_cards.refresh_copies(session, env, data)
     names = ", ".join(u.display_name for u in previous) or "—"
-    await send_to_level(session, env, data, kind="escalated",
-                         header_key="approvals.header_escalated", hours=_hours(hours),
-                         names=html.escape(names))  # fmt: skip
+    header = Header("escalated", {"hours": _hours(hours), "names": names})
+    await send_to_level(session, env, data, kind="escalated", header=header)
     key = f"ap:{request.id}:v{request.version}:escalated"
-    await approval_cards.notify(session, env, data.requester, data, key=f"{key}:requester",
-                                text_key="approvals.notice_escalated_requester",
-                                hours=_hours(hours))  # fmt: skip
+    notice = RequestNotice(data, "escalated_requester", hours=_hours(hours))
+    await approval_cards.notify(session, env, data.requester, notice, key=f"{key}:requester")
+    notice = RequestNotice(data, "escalated_approver", hours=_hours(hours))
     for person in previous:
-        await approval_cards.notify(session, env, person, data, key=f"{key}:{person.id}",
-                                    text_key="approvals.notice_escalated_approver",
-                                    hours=_hours(hours))  # fmt: skip
+        await approval_cards.notify(session, env, person, notice, key=f"{key}:{person.id}")
     return True

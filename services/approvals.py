@@ -10,7 +10,6 @@ decide, nobody decides their own request, and who may decide is re-checked on ev
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,16 +31,9 @@ from models.approval import (
     StepStatus,
 )
 from models.common import Role
-from models.team import Team
 from models.user import User
 from services import approval_access, approval_cards, audit, customers, users
-from services.approval_cards import (
-    ANSWER,
-    VIEW,
-    WITHDRAW,
-    CardData,
-    Env,
-)
+from services.approval_cards import CardData, Env, Header, RequestNotice
 from services.approval_routing import chain_for
 from services.approval_types import (
     FieldContext,
@@ -52,6 +44,7 @@ from services.approval_types import (
 )
 from services.invoice_rule import InvoiceCheck, check_invoice_request
 from services.money import to_minor
+from services.team_context import TeamContext
 from services.users import Actor
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
@@ -64,9 +57,6 @@ class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     INFO = "info"
-
-
-ACTION_CODES = {"a": Action.APPROVE, "r": Action.REJECT, "i": Action.INFO}
 
 
 @dataclass
@@ -88,14 +78,12 @@ class Result:
     approvers: list[str] = field(default_factory=list)
 
 
-def field_context(env: Env, team: Team) -> FieldContext:
-    rules = env.team(team)
+def field_context(team: TeamContext) -> FieldContext:
+    rules = team.rules.approvals
     return FieldContext(
-        today=env.now.astimezone(rules.tz).date(),
-        currency=rules.approvals.currency,
-        max_amount=rules.approvals.max_amount,
-        max_files=rules.approvals.max_attachments,
-    )
+        today=team.today, currency=rules.currency, max_amount=rules.max_amount,
+        max_files=rules.max_attachments,
+    )  # fmt: skip
 
 
 def state_of(request: ApprovalRequest) -> dict[str, Any]:
@@ -123,28 +111,22 @@ def record_change(
     )  # fmt: skip
 
 
-async def get_team(session: AsyncSession, team_id: int) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None:
-        raise UserFacingError("approvals.not_found")
-    return team
-
-
 # -- submitting ---------------------------------------------------------------------------
 
 
-async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -> Result:
+async def submit(
+    session: AsyncSession, env: Env, team: TeamContext, actor: Actor, draft: Draft
+) -> Result:
     """Create a request from a filled form, route it, and send its card to the first level.
 
     Every value is validated again (the form may have been filled days ago). Raises
     FieldError naming the field to ask again, or UserFacingError.
     """
-    if actor.role not in REQUESTERS or actor.team_id is None:
+    if actor.role not in REQUESTERS or actor.team_id != team.team_id:
         raise NotAllowedError("approvals.cannot_request")
     kind = get_type(draft.type)
-    team = await get_team(session, actor.team_id)
-    rules = env.team(team)
-    check_complete(kind, draft.values, len(draft.files), field_context(env, team))
+    rules = team.rules
+    check_complete(kind, draft.values, len(draft.files), field_context(team))
     if len(draft.files) > rules.approvals.max_attachments:
         raise FieldError("receipts", "approvals.too_many_files",
                          limit=rules.approvals.max_attachments)  # fmt: skip
@@ -154,14 +136,14 @@ async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) ->
     refuse_invoice(
         await invoice_check(session, env, kind, draft.values, customer_id), actor.language
     )
-    chain, amount, discount = await _route(session, env, actor, draft, team)
+    chain, amount, discount = await _route(session, actor, draft, team)
     first = await approval_access.level_approvers(
-        session, team_id=actor.team_id, requester_id=actor.user_id, level=chain[0], now=env.now
+        session, team_id=team.team_id, requester_id=actor.user_id, level=chain[0], now=env.now
     )
     if not first:
         raise UserFacingError("approvals.no_approver")
     request = ApprovalRequest(
-        team_id=actor.team_id, requester_id=actor.user_id, type=kind.key,
+        team_id=team.team_id, requester_id=actor.user_id, type=kind.key,
         status=RequestStatus.PENDING, currency=rules.approvals.currency,
         amount_minor=to_minor(amount) if amount is not None else None,
         discount_bp=int(discount * 100) if discount is not None else None,
@@ -191,15 +173,15 @@ async def submit(session: AsyncSession, env: Env, actor: Actor, draft: Draft) ->
 
 
 async def _route(
-    session: AsyncSession, env: Env, actor: Actor, draft: Draft, team: Team
+    session: AsyncSession, actor: Actor, draft: Draft, team: TeamContext
 ) -> tuple[list[str], Decimal | None, Decimal | None]:
     """(chain of levels, amount, discount %) of a draft under the team's routing rules."""
     kind = get_type(draft.type)
     amount = kind.amount(draft.values)
     discount = kind.discount(draft.values) if kind.discount is not None else None
-    manager = await users.team_manager(session, team.id or 0)
+    manager = await users.team_manager(session, team.team_id)
     chain = chain_for(
-        env.team(team).approvals.routes.get(kind.key, []), amount=amount, discount=discount,
+        team.rules.approvals.routes.get(kind.key, []), amount=amount, discount=discount,
         requester_is_manager=actor.role is Role.MANAGER,
         team_has_manager=manager is not None and manager.id != actor.user_id,
     )  # fmt: skip
@@ -248,20 +230,21 @@ def refuse_invoice(check: InvoiceCheck | None, lang: str) -> None:
     )  # fmt: skip
 
 
-async def preview(session: AsyncSession, env: Env, actor: Actor, draft: Draft) -> Preview:
-    if actor.team_id is None:
+async def preview(
+    session: AsyncSession, env: Env, team: TeamContext, actor: Actor, draft: Draft
+) -> Preview:
+    if actor.team_id != team.team_id:
         raise NotAllowedError("approvals.cannot_request")
-    team = await get_team(session, actor.team_id)
-    chain, amount, discount = await _route(session, env, actor, draft, team)
+    chain, amount, discount = await _route(session, actor, draft, team)
     first = await approval_access.level_approvers(
-        session, team_id=team.id or 0, requester_id=actor.user_id, level=chain[0], now=env.now
+        session, team_id=team.team_id, requester_id=actor.user_id, level=chain[0], now=env.now
     )
     kind = get_type(draft.type)
     customer = draft.values.get("customer")
     invoice = await invoice_check(
         session, env, kind, draft.values, int(customer) if customer not in (None, "") else None
     )
-    return Preview(chain, amount, discount, env.team(team).approvals.currency,
+    return Preview(chain, amount, discount, team.rules.approvals.currency,
                    [u.display_name for u in first], invoice)  # fmt: skip
 
 
@@ -346,9 +329,9 @@ async def _clock(
 ) -> str:
     """When a step was decided, in the request's team's time."""
     moment = step.decided_at or request.updated_at
-    rules = env.team(await get_team(session, request.team_id))
-    local = moment.astimezone(rules.tz)
-    return f"{format_short_day(local.date(), lang)} {format_clock(moment, rules.timezone)}"
+    team = await env.team_context(session, request.team_id)
+    day = format_short_day(team.local(moment).date(), lang)
+    return f"{day} {format_clock(moment, team.timezone)}"
 
 
 async def check_can_decide(
@@ -471,55 +454,35 @@ async def _after_decision(
 ) -> list[str]:
     """Tell the requester; hand the request to the next level when there is one."""
     request = data.request
-    requester = data.requester
     key = f"ap:{data.id}:v{request.version}:requester"
-    name = _esc(actor.display_name)
-    view = [[("approvals.view", approval_cards.callback(data.id, VIEW))]]
     if action is Action.INFO:
-        buttons = [
-            [("approvals.answer", approval_cards.callback(data.id, ANSWER))],
-            [("approvals.withdraw", approval_cards.callback(data.id, WITHDRAW))],
-        ]
-        await approval_cards.notify(session, env, requester, data, key=key,
-                                    text_key="approvals.notice_info", buttons=buttons,
-                                    name=name, question=_esc(reason))  # fmt: skip
+        event = "info"
+    elif action is Action.REJECT:
+        event = "rejected"
+    elif request.status == RequestStatus.APPROVED:
+        event = "approved"
+    else:
+        event = f"next_{request.chain[request.step_no]}"
+    notice = RequestNotice(data, event, name=actor.display_name, text=reason, step=step_no + 1,
+                           steps=len(request.chain))  # fmt: skip
+    await approval_cards.notify(session, env, data.requester, notice, key=key)
+    if not event.startswith("next_"):
         return []
-    if action is Action.REJECT:
-        await approval_cards.notify(session, env, requester, data, key=key,
-                                    text_key="approvals.notice_rejected", buttons=view,
-                                    name=name, reason=_esc(reason))  # fmt: skip
-        return []
-    if request.status == RequestStatus.APPROVED:
-        await approval_cards.notify(session, env, requester, data, key=key,
-                                    text_key="approvals.notice_approved", buttons=view,
-                                    name=name)  # fmt: skip
-        return []
-    level = request.chain[request.step_no]
-    await approval_cards.notify(
-        session, env, requester, data, key=key, text_key=f"approvals.notice_next_{level}",
-        buttons=view, name=name, step=step_no + 1, steps=len(request.chain),
-    )  # fmt: skip
     return await send_to_level(session, env, data, kind="card")
 
 
 async def send_to_level(
-    session: AsyncSession, env: Env, data: CardData, *, kind: str, header_key: str | None = None,
-    **header: Any,
-) -> list[str]:  # fmt: skip
+    session: AsyncSession, env: Env, data: CardData, *, kind: str, header: Header | None = None
+) -> list[str]:
     """Send the card to everyone who may decide the current step; their names."""
     request = data.request
     people = await approval_access.approvers(session, request, env.now)
     for person in people:
-        text = env.texts.t(person.language, header_key, **header) if header_key else None
         await approval_cards.send_card(
-            session, env, data, person, kind=kind, header=text,
+            session, env, data, person, kind=kind, header=header,
             key=f"ap:{data.id}:s{request.step_no}:v{request.version}:{kind}:{person.id}",
         )  # fmt: skip
     return [person.display_name for person in people]
-
-
-def _esc(text: str) -> str:
-    return html.escape(text)
 
 
 # -- the requester's side -----------------------------------------------------------------
@@ -562,9 +525,8 @@ async def answer_info(
     data = await approval_cards.load(session, env, request)
     await approval_cards.refresh_copies(session, env, data)
     named = await send_to_level(
-        session, env, data, kind="answer", header_key="approvals.header_answer",
-        name=_esc(actor.display_name),
-    )  # fmt: skip
+        session, env, data, kind="answer", header=Header("answer", {"name": actor.display_name})
+    )
     return Result(request, data, approvers=named)
 
 

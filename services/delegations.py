@@ -7,7 +7,6 @@ after its last day (team timezone), early when the manager ends it, or when a ne
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,14 +14,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.periods import format_day, start_of
+from core.periods import start_of
 from models.approval import ApprovalRequest, ApprovalStep, Delegation, RequestStatus, StepStatus
 from models.common import Role
 from models.team import Team
 from models.user import User
-from services import approval_access, approval_cards, audit, outbox
-from services.approval_cards import Env
+from services import approval_access, approval_cards, audit, notices
+from services.approval_cards import Env, Header
 from services.approval_routing import MANAGER
+from services.team_context import TeamContext
 from services.users import Actor
 
 MAX_DAYS = 92
@@ -35,6 +35,26 @@ class Current:
     delegate: User
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """Someone a manager may hand approvals to, with the name of their team (managers)."""
+
+    user: User
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class DelegationNotice:
+    """To the delegate or the manager: ``event`` is "start", or "<reason>_delegate" /
+    "expired_manager" when it ends; names are plain text."""
+
+    event: str
+    manager: str
+    delegate: str
+    team: str
+    until: date
+
+
 def _snapshot(delegation: Delegation) -> dict[str, object]:
     return {
         "manager_id": delegation.manager_id,
@@ -44,19 +64,15 @@ def _snapshot(delegation: Delegation) -> dict[str, object]:
     }
 
 
-async def _manager_team(session: AsyncSession, actor: Actor) -> Team:
-    if actor.role is not Role.MANAGER or actor.team_id is None:
+def _check_manager(actor: Actor, team: TeamContext) -> None:
+    if actor.role is not Role.MANAGER or actor.team_id != team.team_id:
         raise NotAllowedError("delegation.managers_only")
-    team = await session.get(Team, actor.team_id)
-    if team is None:
-        raise NotAllowedError("delegation.managers_only")
-    return team
 
 
-async def candidates(session: AsyncSession, actor: Actor) -> list[tuple[User, Team | None]]:
+async def candidates(session: AsyncSession, actor: Actor) -> list[Candidate]:
     """Who a manager may hand approvals to: the other active managers, and the directors."""
     query = (
-        select(User, Team)
+        select(User, Team.name)
         .join(Team, col(Team.id) == col(User.team_id), isouter=True)
         .where(
             col(User.active).is_(True),
@@ -65,7 +81,7 @@ async def candidates(session: AsyncSession, actor: Actor) -> list[tuple[User, Te
         )
         .order_by(col(User.role).desc(), col(User.display_name))
     )
-    return [(user, team) for user, team in (await session.exec(query)).all()]
+    return [Candidate(user, name) for user, name in (await session.exec(query)).all()]
 
 
 async def current(session: AsyncSession, env: Env, actor: Actor) -> Current | None:
@@ -77,18 +93,23 @@ async def current(session: AsyncSession, env: Env, actor: Actor) -> Current | No
     return Current(found, delegate)
 
 
-def last_allowed_day(env: Env, team: Team) -> tuple[date, date]:
+def last_allowed_day(team: TeamContext) -> tuple[date, date]:
     """(today, the last day a delegation may run to) in the team's timezone."""
-    today = env.now.astimezone(env.team(team).tz).date()
-    return today, today + timedelta(days=MAX_DAYS)
+    return team.today, team.today + timedelta(days=MAX_DAYS)
 
 
 async def delegate(
-    session: AsyncSession, env: Env, actor: Actor, *, delegate_id: int, until: date
+    session: AsyncSession,
+    env: Env,
+    team: TeamContext,
+    actor: Actor,
+    *,
+    delegate_id: int,
+    until: date,
 ) -> Current:
     """Start a delegation to ``delegate_id`` through ``until`` (inclusive), replacing one in
     force; the delegate is told and gets the cards of what waits for the manager now."""
-    team = await _manager_team(session, actor)
+    _check_manager(actor, team)
     person = await session.get(User, delegate_id)
     if (
         person is None
@@ -97,18 +118,17 @@ async def delegate(
         or person.id == actor.user_id
     ):
         raise UserFacingError("delegation.bad_delegate")
-    today, last = last_allowed_day(env, team)
+    today, last = last_allowed_day(team)
     if until < today:
         raise UserFacingError("delegation.until_past")
     if until > last:
         raise UserFacingError("delegation.until_too_far", days=MAX_DAYS)
-    rules = env.team(team)
     previous = await approval_access.active_delegation(session, actor.user_id, env.now)
     if previous is not None:
         await _end(session, env, previous, reason="replaced", actor_id=actor.user_id)
     delegation = Delegation(
-        manager_id=actor.user_id, delegate_id=delegate_id, team_id=team.id or 0, until=until,
-        starts_at=env.now, ends_at=start_of(until + timedelta(days=1), rules.timezone),
+        manager_id=actor.user_id, delegate_id=delegate_id, team_id=team.team_id, until=until,
+        starts_at=env.now, ends_at=start_of(until + timedelta(days=1), team.timezone),
         created_at=env.now,
     )  # fmt: skip
     session.add(delegation)
@@ -117,14 +137,11 @@ async def delegate(
         session, at=env.now, action="delegation.started", entity="delegation",
         entity_id=delegation.id, actor_id=actor.user_id, after=_snapshot(delegation),
     )  # fmt: skip
-    await _tell(
-        session, env, person, key=f"dl:{delegation.id}:start", text_key="delegation.notice_start",
-        manager=actor.display_name, team=team.name, until=until,
-    )  # fmt: skip
-    for request in await _waiting_for_manager(session, team.id or 0):
+    notice = DelegationNotice("start", actor.display_name, person.display_name, team.name, until)
+    await _tell(session, env, person, notice, key=f"dl:{delegation.id}:start")
+    header = Header("delegated", {"manager": actor.display_name})
+    for request in await _waiting_for_manager(session, team.team_id):
         data = await approval_cards.load(session, env, request)
-        header = env.texts.t(person.language, "approvals.header_delegated",
-                             manager=_esc(actor.display_name))  # fmt: skip
         await approval_cards.send_card(
             session, env, data, person, kind="delegated", header=header,
             key=f"ap:{request.id}:s{request.step_no}:dl{delegation.id}",
@@ -132,9 +149,9 @@ async def delegate(
     return Current(delegation, person)
 
 
-async def end_now(session: AsyncSession, env: Env, actor: Actor) -> Current:
+async def end_now(session: AsyncSession, env: Env, team: TeamContext, actor: Actor) -> Current:
     """The manager ends their delegation before its last day."""
-    await _manager_team(session, actor)
+    _check_manager(actor, team)
     found = await current(session, env, actor)
     if found is None:
         raise UserFacingError("delegation.none")
@@ -142,10 +159,10 @@ async def end_now(session: AsyncSession, env: Env, actor: Actor) -> Current:
     return found
 
 
-async def expire(session: AsyncSession, env: Env, team: Team) -> list[Delegation]:
+async def expire(session: AsyncSession, env: Env, team: TeamContext) -> list[Delegation]:
     """End the delegations of the team's managers whose last day is over, telling both."""
     query = select(Delegation).where(
-        col(Delegation.team_id) == team.id,
+        col(Delegation.team_id) == team.team_id,
         col(Delegation.ended_at).is_(None),
         col(Delegation.ends_at) <= env.now,
     )
@@ -170,16 +187,16 @@ async def _end(
     manager = await session.get(User, delegation.manager_id)
     person = await session.get(User, delegation.delegate_id)
     assert manager is not None and person is not None
-    names = {"manager": manager.display_name, "delegate": person.display_name}
-    await _tell(
-        session, env, person, key=f"dl:{delegation.id}:end", until=delegation.until,
-        text_key=f"delegation.notice_{reason}_delegate", **names,
-    )  # fmt: skip
+    team = await session.get(Team, delegation.team_id)
+
+    def notice(event: str) -> DelegationNotice:
+        return DelegationNotice(event, manager.display_name, person.display_name,
+                                team.name if team else "", delegation.until)  # fmt: skip
+
+    await _tell(session, env, person, notice(f"{reason}_delegate"), key=f"dl:{delegation.id}:end")
     if reason == "expired":
-        await _tell(
-            session, env, manager, key=f"dl:{delegation.id}:end:manager", until=delegation.until,
-            text_key="delegation.notice_expired_manager", **names,
-        )  # fmt: skip
+        key = f"dl:{delegation.id}:end:manager"
+        await _tell(session, env, manager, notice("expired_manager"), key=key)
     for request in await _waiting_for_manager(session, delegation.team_id):
         data = await approval_cards.load(session, env, request)
         await approval_cards.refresh_copies(session, env, data)
@@ -204,19 +221,11 @@ async def _waiting_for_manager(session: AsyncSession, team_id: int) -> list[Appr
     return list((await session.exec(query)).all())
 
 
-def _esc(text: str) -> str:
-    return html.escape(text)
-
-
 async def _tell(
-    session: AsyncSession, env: Env, person: User, *, key: str, text_key: str,
-    until: date, **params: str,
-) -> None:  # fmt: skip
-    lang = person.language
-    text = env.texts.t(
-        lang, text_key, until=format_day(until, lang), **{k: _esc(v) for k, v in params.items()}
-    )
-    await outbox.enqueue(
-        session, key=key, chat_id=person.telegram_id, recipient_id=person.id,
-        kind="approval.delegation", text=text, now=env.now,
+    session: AsyncSession, env: Env, person: User, notice: DelegationNotice, *, key: str
+) -> None:
+    await notices.send(
+        session, env.render, view="delegations.notice", data=notice, lang=person.language,
+        key=key, chat_id=person.telegram_id, recipient_id=person.id, kind="approval.delegation",
+        now=env.now,
     )  # fmt: skip

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.i18n import Catalogs
 from models.user import User
 from services import approval_cards, invites, users
+from services.notices import Render
 from services.users import Actor
 
 
@@ -27,7 +27,7 @@ async def deactivate(
     actor: Actor | None,
     target_id: int,
     now: datetime,
-    texts: Catalogs,
+    render: Render,
     reason: str = "",
 ) -> Deactivated:
     """Deactivate a person (see services.users.deactivate for who may); the links they made stop
@@ -37,5 +37,5 @@ async def deactivate(
     )
     assert user.id is not None
     revoked = await invites.revoke_made_by(session, creator_id=user.id, actor=actor, now=now)
-    hidden = await approval_cards.hide_copies_of(session, texts, user, now=now)
+    hidden = await approval_cards.hide_copies_of(session, render, user, now=now)
     return Deactivated(user, revoked, hidden)

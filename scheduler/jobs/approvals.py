@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import views.approval_cards
+import views.delegations  # noqa: F401
 from core.db import transaction
 from models.team import Team
 from scheduler.registry import JobContext, job
@@ -12,6 +14,10 @@ from services import approval_sweep, delegations
 from services.approval_cards import Env
 
 log = logging.getLogger(__name__)
+
+
+def _env(ctx: JobContext, now: datetime) -> Env:
+    return Env(settings=ctx.settings, render=ctx.render, now=now)
 
 
 @job(
@@ -23,8 +29,8 @@ async def approvals_sweep(
 ) -> None:
     """Every quarter hour of the team's working hours: remind, then escalate."""
     async with transaction(ctx.sessions) as session:
-        env = Env(settings=ctx.settings, texts=ctx.texts, now=ctx.clock.now())
-        report = await approval_sweep.sweep(session, env, team)
+        now = ctx.clock.now()
+        report = await approval_sweep.sweep(session, _env(ctx, now), ctx.team_context(team, now))
     if report.reminded or report.escalated:
         log.info("approvals %s: reminded %s, escalated %s", team.key, report.reminded,
                  report.escalated)  # fmt: skip
@@ -39,7 +45,7 @@ async def approval_delegations(
 ) -> None:
     """Shortly after midnight: end the delegations that ran out."""
     async with transaction(ctx.sessions) as session:
-        env = Env(settings=ctx.settings, texts=ctx.texts, now=ctx.clock.now())
-        ended = await delegations.expire(session, env, team)
+        now = ctx.clock.now()
+        ended = await delegations.expire(session, _env(ctx, now), ctx.team_context(team, now))
     if ended:
         log.info("delegations ended in %s: %s", team.key, [d.id for d in ended])

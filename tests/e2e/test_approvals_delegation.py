@@ -180,4 +180,4 @@ async def test_my_requests_shows_state_and_the_audit_trail(local_bot: LocalBot) 
     assert "Wang Wei: submitted (— → waiting · Manager)" in view
     assert "Chen Jing: ❌ rejected (waiting · Manager → rejected) — <i>Use the train" in view
     # Directors may look at any request; another team's rep may not.
-    assert "Audit trail" in texts(await forge(people.director_2, "ap|1|v"))
+    assert "Audit trail" in texts(await forge(people.director_2, "apv|1"))

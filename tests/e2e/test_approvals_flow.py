@@ -177,7 +177,7 @@ async def test_withdraw_while_pending(local_bot: LocalBot) -> None:
     assert "<b>Withdrawn</b> by Wang Wei" in text_of(now) and now.button_texts() == ["👁 View"]
     replies = await forge(people.manager, "ap|1|a|0")
     assert "withdrawn by the requester" in texts(replies)
-    replies = await forge(people.rep, "ap|1|wy")
+    replies = await forge(people.rep, "apwy|1")
     assert "already withdrawn" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.WITHDRAWN

@@ -1,0 +1,29 @@
+"""Delivery problems as admins and managers read them."""
+
+from __future__ import annotations
+
+import html
+
+from core.i18n import Catalogs
+from services.alerts import DeliveryFailed, Unreachable
+from views.buttons import Keyboard
+from views.render import view
+
+# An error as Telegram words it can be long; the alert shows its start.
+MAX_ERROR = 300
+
+
+@view("alerts.delivery_failed")
+def delivery_failed(
+    texts: Catalogs, lang: str, failed: DeliveryFailed
+) -> tuple[str, Keyboard | None]:
+    text = texts.t(
+        lang, "delivery.failed", kind=html.escape(failed.kind), chat=failed.chat_id,
+        error=html.escape(failed.error[:MAX_ERROR]),
+    )  # fmt: skip
+    return text, None
+
+
+@view("alerts.user_blocked")
+def user_blocked(texts: Catalogs, lang: str, who: Unreachable) -> tuple[str, Keyboard | None]:
+    return texts.t(lang, "delivery.user_blocked_bot", name=html.escape(who.name)), None

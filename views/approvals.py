@@ -1,0 +1,202 @@
+"""What the requester and the approver read in their own chat: the lists (/myrequests,
+/pending), a request opened with its audit trail, the replies after a decision, a withdrawal
+or an answer, and the request form's summary. The card itself is views/approval_cards.py.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from core.i18n import Catalogs
+from core.periods import format_short_day
+from models.approval import ApprovalRequest, RequestStatus
+from services.approval_cards import CardData
+from services.approval_types import FieldKind, RequestType, get_type
+from services.approvals import Action, Preview, Result
+from services.money import from_minor, percent_off
+from views.approval_cards import (
+    ANSWER,
+    RECEIPTS,
+    REQUEST_ICONS,
+    VIEW,
+    WITHDRAW,
+    WITHDRAW_CONFIRM,
+    button,
+    card_text,
+    discount_line,
+    field_value,
+    labelled,
+    money_text,
+    short_title,
+)
+from views.buttons import Keyboard
+
+# /pending lists this many requests, and sends the cards of the oldest few.
+PENDING_CARDS = 5
+PENDING_LINES = 20
+LIST_ROW = 5
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A request in a list, with the day it was made in its team's timezone."""
+
+    request: ApprovalRequest
+    day: date
+
+
+def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
+    """One line of a list: state icon, number, type, amount, day, state and level."""
+    request = item.request
+    kind = get_type(request.type)
+    parts = [f"#{request.id} {kind.icon} {texts.t(lang, kind.name_key)}"]
+    if request.amount_minor is not None:
+        parts.append(money_text(from_minor(request.amount_minor), request.currency, lang))
+    parts.append(format_short_day(item.day, lang))
+    state = texts.t(lang, f"approvals.state_{request.status}")
+    if request.status == RequestStatus.PENDING:
+        state += " · " + texts.t(lang, f"approvals.level_{request.chain[request.step_no]}")
+    icon = REQUEST_ICONS[RequestStatus(request.status)]
+    return f"{icon} {' · '.join(parts)} — {state}"
+
+
+def my_requests(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
+    """The requester's latest requests; a button opens each one."""
+    if not listed:
+        return texts.t(lang, "approvals.my_none"), []
+    lines = [texts.t(lang, "approvals.my_title")] + [list_line(texts, lang, i) for i in listed]
+    buttons = [labelled(f"#{i.request.id}", VIEW, i.request.id or 0) for i in listed]
+    return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
+
+
+def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> str:
+    """What waits for the approver, oldest first; the cards of the first few follow."""
+    if not listed:
+        return texts.t(lang, "approvals.pending_none")
+    lines = [texts.t(lang, "approvals.pending_title", count=len(listed))]
+    lines += [list_line(texts, lang, i) for i in listed[:PENDING_LINES]]
+    if len(listed) > PENDING_CARDS:
+        lines.append(texts.t(lang, "approvals.pending_more", shown=PENDING_CARDS))
+    return "\n".join(lines)
+
+
+def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:
+    """The approver's reply after a decision: final, or on to the next level (and to whom)."""
+    request = result.request
+    name = html.escape(result.data.requester.display_name)
+    names = html.escape(", ".join(result.approvers))
+    if action is Action.APPROVE and request.status == RequestStatus.PENDING:
+        key = f"approvals.done_next_{request.chain[request.step_no]}"
+    else:
+        key = f"approvals.done_{action}"
+    return texts.t(lang, key, id=request.id, name=name, names=names)
+
+
+def reason_prompt(texts: Catalogs, lang: str, action: Action, title: str) -> str:
+    key = "approvals.ask_reject_reason" if action is Action.REJECT else "approvals.ask_question"
+    return texts.t(lang, key, request=title)
+
+
+def title(texts: Catalogs, lang: str, data: CardData) -> str:
+    return short_title(texts, lang, data)
+
+
+def _requester_rows(texts: Catalogs, lang: str, data: CardData, viewer_id: int) -> Keyboard:
+    request = data.request
+    if request.requester_id != viewer_id or not RequestStatus(request.status).open:
+        return []
+    rows: Keyboard = []
+    if request.status == RequestStatus.INFO:
+        rows.append([button(texts, lang, "approvals.answer", ANSWER, data.id)])
+    rows.append([button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)])
+    return rows
+
+
+def may_withdraw(data: CardData, viewer_id: int) -> bool:
+    request = data.request
+    return request.requester_id == viewer_id and RequestStatus(request.status).open
+
+
+def opened(texts: Catalogs, lang: str, data: CardData, viewer_id: int) -> tuple[str, Keyboard]:
+    """A request opened from a list or a notice: the card with its audit trail; its requester
+    may answer or withdraw while it is open; anyone may see the receipts again."""
+    rows = _requester_rows(texts, lang, data, viewer_id)
+    if data.attachments:
+        label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
+        rows.append([labelled(label, RECEIPTS, data.id)])
+    return card_text(texts, lang, data, trail=True), rows
+
+
+def withdraw_confirm(texts: Catalogs, lang: str, data: CardData) -> tuple[str, Keyboard]:
+    yes = button(texts, lang, "approvals.withdraw_yes", WITHDRAW_CONFIRM, data.id)
+    no = button(texts, lang, "approvals.withdraw_no", VIEW, data.id)
+    text = texts.t(lang, "approvals.withdraw_confirm", request=short_title(texts, lang, data))
+    return text, [[yes, no]]
+
+
+def answer_sent(texts: Catalogs, lang: str, result: Result) -> str:
+    names = html.escape(", ".join(result.approvers))
+    return texts.t(lang, "approvals.answer_sent", id=result.request.id, names=names)
+
+
+def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard]:
+    """After Submit: who decides first; the requester may open or withdraw it."""
+    request = result.request
+    rid = request.id or 0
+    names = html.escape(", ".join(result.approvers))
+    view = button(texts, lang, "approvals.view", VIEW, rid)
+    withdraw = button(texts, lang, "approvals.withdraw", WITHDRAW, rid)
+    text = texts.t(lang, f"approvals.submitted_{request.chain[0]}", id=rid, names=names)
+    return text, [[view, withdraw]]
+
+
+def draft_summary(
+    texts: Catalogs,
+    lang: str,
+    kind: RequestType,
+    values: dict[str, Any],
+    *,
+    files: int,
+    customer_name: str,
+    currency: str,
+) -> list[str]:
+    """The draft as the card will show it."""
+    t = texts.t
+    lines = [t(lang, "approvals.summary_title", icon=kind.icon, type=t(lang, kind.name_key)), ""]
+    for spec in kind.fields:
+        if spec.kind is FieldKind.FILES:
+            shown = f"📎 {files}" if files else None
+        elif spec.kind is FieldKind.CUSTOMER:
+            shown = html.escape(customer_name) if values.get(spec.name) else None
+        else:
+            shown = field_value(texts, lang, spec.kind, spec.name, values.get(spec.name),
+                                currency)  # fmt: skip
+        if shown is not None:
+            lines.append(
+                t(lang, "approvals.card_field", label=t(lang, spec.label_key), value=shown)
+            )
+    if kind.discount is not None and values.get("list_price") and values.get("requested_price"):
+        list_price, price = Decimal(values["list_price"]), Decimal(values["requested_price"])
+        lines.append(
+            discount_line(
+                texts, lang, percent_off(list_price, price), list_price - price, currency
+            )
+        )
+    return lines
+
+
+def summary(texts: Catalogs, lang: str, lines: list[str], route: Preview) -> str:
+    """The draft and who will decide it, above Submit and Edit."""
+    levels = " → ".join(texts.t(lang, f"approvals.level_{level}") for level in route.chain)
+    lines = [*lines, "", texts.t(lang, "approvals.summary_route", route=levels)]
+    if route.first_approvers:
+        names = html.escape(", ".join(route.first_approvers))
+        lines.append(texts.t(lang, "approvals.summary_first", names=names))
+    if route.invoice is not None:
+        lines.append(route.invoice.text(texts, lang))
+    return "\n".join(lines)
