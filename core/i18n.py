@@ -21,13 +21,17 @@ import locales
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "zh")
-DEFAULT_LANGUAGE = "en"
+# The catalogue every key must exist in: a text missing in the reader's language is taken from
+# here. It is NOT the language people are answered in by default: that is the configured
+# ``[defaults] language`` (``Settings.language_default``), the one source of truth.
+FALLBACK_LANGUAGE = "en"
 BABEL_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
 
 
-def language_from_telegram(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> str:
-    """Map a Telegram client's language_code ("zh-hans", "en-US") onto a supported language."""
+def language_from_telegram(code: str | None, fallback: str) -> str:
+    """Map a Telegram client's language_code ("zh-hans", "en-US") onto a supported language;
+    ``fallback`` (the configured default) when the bot does not speak it."""
     if not code:
         return fallback
     primary = code.lower().replace("_", "-").split("-")[0]
@@ -54,10 +58,10 @@ class Catalogs:
     texts: Mapping[str, Mapping[str, str]]
 
     def t(self, lang: str, key: str, /, **params: Any) -> str:
-        table = self.texts.get(lang) or self.texts[DEFAULT_LANGUAGE]
+        table = self.texts.get(lang) or self.texts[FALLBACK_LANGUAGE]
         template = table.get(key)
         if template is None:
-            template = self.texts[DEFAULT_LANGUAGE].get(key)
+            template = self.texts[FALLBACK_LANGUAGE].get(key)
             if template is None:
                 log.error("missing text %s", key)
                 return key
@@ -69,7 +73,7 @@ class Catalogs:
             return template
 
     def has(self, key: str) -> bool:
-        return key in self.texts[DEFAULT_LANGUAGE]
+        return key in self.texts[FALLBACK_LANGUAGE]
 
     def keys(self, lang: str) -> set[str]:
         return set(self.texts.get(lang, {}))

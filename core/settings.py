@@ -47,6 +47,10 @@ SHORT_ENV_NAMES: dict[str, tuple[str, ...]] = {
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Language = Literal["en", "zh"]
+# `[defaults] language` when config.toml does not set it: the language of a person who chose
+# none and whose Telegram client's language the bot does not speak. The one default language;
+# core.i18n.FALLBACK_LANGUAGE only supplies texts missing in a catalogue.
+DEFAULT_LANGUAGE: Language = "zh"
 
 
 def _monday_to_friday() -> list[Weekday]:
@@ -388,7 +392,7 @@ class TeamSettings(_Section):
 
     name: str = ""
     timezone: str = "Asia/Shanghai"
-    language: Language = "zh"
+    language: Language = DEFAULT_LANGUAGE
     working_days: list[Weekday] = Field(default_factory=lambda: _monday_to_friday())
     holidays: list[date] = Field(default_factory=list)
     workday_start: time = time(9, 0)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import html
-from datetime import date
 from typing import Any
 
 from core.errors import UserFacingError
-from core.periods import format_day
 from handlers.forms import FormInput, InputError, Prompt
 from handlers.turn import Turn
-from models.customer import Customer, CustomerStatus, Tier
+from models.customer import CustomerStatus, Tier
 from services import customers
+from views.customers import status_label, tier_label
 
 # Fields asked in a form, in order; the first ones are the short form used inside /visit.
 SHORT_FIELDS = ("name", "contact", "phone", "tier")
@@ -21,14 +20,6 @@ OPTIONAL_FIELDS = frozenset(ALL_FIELDS) - {"name"}
 CHOICE_FIELDS = ("region", "industry")
 
 
-def tier_label(turn: Turn, tier: str) -> str:
-    return turn.t(f"customers.tier_{tier}")
-
-
-def status_label(turn: Turn, status: str) -> str:
-    return turn.t(f"customers.status_{status}")
-
-
 async def field_prompt(turn: Turn, field: str, team_id: int | None, current: Any = None) -> Prompt:
     """The question for one field; Skip is offered for optional fields."""
     text = turn.t(f"customers.ask_{field}")
@@ -36,9 +27,10 @@ async def field_prompt(turn: Turn, field: str, team_id: int | None, current: Any
         text += "\n" + turn.t("customers.current_value", value=html.escape(str(current)))
     choices: list[list[tuple[str, str]]] = []
     if field == "tier":
-        choices = [[(tier_label(turn, tier), tier) for tier in Tier]]
+        choices = [[(tier_label(turn.deps.texts, turn.lang, tier), tier) for tier in Tier]]
     elif field == "status":
-        choices = [[(status_label(turn, status), status) for status in CustomerStatus]]
+        labels = [(status_label(turn.deps.texts, turn.lang, s), str(s)) for s in CustomerStatus]
+        choices = [labels]
     elif field in CHOICE_FIELDS and team_id is not None:
         common = await customers.common_values(turn.session, team_id, field)
         options = [(value[:30], f"v:{index}") for index, value in enumerate(common)]
@@ -78,53 +70,3 @@ def expect_text(answer: FormInput) -> str:
     if answer.text == "":
         raise InputError("forms.expect_text")
     return answer.text
-
-
-def customer_card(
-    turn: Turn,
-    customer: Customer,
-    *,
-    owner: str | None = None,
-    last_visit: date | None = None,
-    due_on: date | None = None,
-) -> str:
-    """Everything the record holds, in the reader's language."""
-    e = html.escape
-    lines = [
-        f"🏢 <b>{e(customer.name)}</b>  ·  {tier_label(turn, str(customer.tier))}"
-        f"  ·  {status_label(turn, str(customer.status))}"
-    ]
-    person = " · ".join(
-        part for part in (e(customer.contact or ""), e(customer.phone or "")) if part
-    )
-    if person:
-        lines.append(f"👤 {person}")
-    place = " · ".join(
-        e(part) for part in (customer.address, customer.region, customer.industry) if part
-    )
-    if place:
-        lines.append(f"📍 {place}")
-    lines.append(turn.t("customers.card_owner", owner=e(owner) if owner else "—"))
-    lines.append(
-        turn.t(
-            "customers.card_location_yes"
-            if customer.has_location
-            else "customers.card_location_no"
-        )
-    )
-    if last_visit is not None:
-        lines.append(turn.t("customers.card_last_visit", day=format_day(last_visit, turn.lang)))
-    else:
-        lines.append(turn.t("customers.card_never_visited"))
-    if due_on is not None:
-        lines.append(turn.t("customers.card_due", day=format_day(due_on, turn.lang)))
-    if customer.notes:
-        lines.append(f"📝 {e(customer.notes)}")
-    return "\n".join(lines)
-
-
-def short_line(customer: Customer) -> str:
-    """One line for a list: name, contact and phone."""
-    extra = " · ".join(part for part in (customer.contact, customer.phone) if part)
-    name = html.escape(customer.name)
-    return f"{name} — {html.escape(extra)}" if extra else name

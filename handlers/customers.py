@@ -28,7 +28,6 @@ from core.periods import local_today
 from handlers.commands import EVERYONE, declare
 from handlers.customer_fields import (
     ALL_FIELDS,
-    customer_card,
     expect_text,
     field_answer,
     field_prompt,
@@ -43,14 +42,13 @@ from handlers.forms import (
     register_form,
     start_form,
 )
-from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from models.customer import Customer
-from services import customers, plans, visits
+from services import customers, plans
 from services.customers import CustomerExistsError, CustomerInput
+from views.customers import CARD, EDIT, LOG_VISIT, PLAN_VISIT, CardData, customer_card
 
-CARD = "cu"
 INLINE_LIMIT = 20
 CREATORS = frozenset({Role.REP, Role.MANAGER})
 EDIT_FIELDS = ("name", "contact", "phone", "address", "region", "industry", "tier", "status",
@@ -64,19 +62,13 @@ async def show_card(turn: Turn, customer: Customer, edit_message_id: int | None 
     assert customer.id is not None
     owners = await customers.names_of(turn.session, [customer.owner_id])
     last = await customers.last_visit_at(turn.session, customer.id)
-    rules = await visits.team_settings(turn.session, turn.deps.settings, customer.team_id)
-    last_day = local_today(last, rules.timezone) if last else None
-    due = plans.due_on(customer, last, rules)
-    text = customer_card(
-        turn, customer, owner=owners.get(customer.owner_id or 0), last_visit=last_day, due_on=due
-    )
-    buttons: Keyboard = []
-    if turn.actor.role in CREATORS and customer.team_id == turn.actor.team_id:
-        buttons.append([
-            Button(turn.t("customers.log_visit"), data=f"{CARD}|{customer.id}|v"),
-            Button(turn.t("customers.plan_visit"), data=f"{CARD}|{customer.id}|p"),
-        ])  # fmt: skip
-    buttons.append([Button(turn.t("customers.edit"), data=f"{CARD}|{customer.id}|e")])
+    team = await turn.team(customer.team_id)
+    card = CardData(
+        customer, owner=owners.get(customer.owner_id or 0),
+        last_visit=local_today(last, team.timezone) if last else None,
+        due_on=plans.due_on(customer, last, team.rules), can_visit=_can_visit(turn, customer),
+    )  # fmt: skip
+    text, buttons = customer_card(turn.deps.texts, turn.lang, card)
     if edit_message_id is not None:
         turn.edit(edit_message_id, text, buttons)
     else:
@@ -321,19 +313,22 @@ async def on_card_button(turn: Turn) -> None:
     """Card actions: show, log a visit, plan, edit — each re-checks the customer's team."""
     query = turn.update.callback_query
     assert query is not None
-    _, raw_id, action = ((query.data or "") + "||").split("|")[:3]
-    if not raw_id.isdigit():
-        raise UserFacingError("forms.stale_button")
-    customer = await customers.get_visible(turn.session, turn.actor, int(raw_id))
-    if action == "e":
+    pressed = CARD.unpack(query.data)
+    customer = await customers.get_visible(turn.session, turn.actor, pressed.customer_id)
+    if pressed.action == EDIT:
         await start_form(turn, CUSTOMER_EDIT_FORM, {"customer_id": customer.id})
-    elif action in ("v", "p"):
-        if turn.actor.role not in CREATORS or customer.team_id != turn.actor.team_id:
+    elif pressed.action in (LOG_VISIT, PLAN_VISIT):
+        if not _can_visit(turn, customer):
             raise UserFacingError("access.role_not_allowed")
-        form = FORMS["visit" if action == "v" else "plan"]
+        form = FORMS["visit" if pressed.action == LOG_VISIT else "plan"]
         await start_form(turn, form, {"customer_id": customer.id})
     else:
         await show_card(turn, customer)
+
+
+def _can_visit(turn: Turn, customer: Customer) -> bool:
+    """Log and plan visits: a rep or manager, to their own team's customers."""
+    return turn.actor.role in CREATORS and customer.team_id == turn.actor.team_id
 
 
 @turn_handler()
@@ -387,7 +382,7 @@ async def inline_search(turn: Turn) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("customers", customers_command))
-    app.add_handler(CallbackQueryHandler(on_card_button, pattern=rf"^{CARD}\|"))
+    app.add_handler(CallbackQueryHandler(on_card_button, pattern=CARD.pattern))
     app.add_handler(InlineQueryHandler(inline_search))
     app.add_handler(
         MessageHandler(

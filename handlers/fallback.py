@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.forms import CALLBACK_PREFIX, continue_form
+from handlers.forms import CALLBACK_PATTERN, continue_form
 from handlers.turn import Turn, turn_handler
 
 
@@ -33,7 +33,7 @@ async def unknown_button(turn: Turn) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Registered last: these catch what the area handlers did not."""
-    app.add_handler(CallbackQueryHandler(form_answer, pattern=rf"^{CALLBACK_PREFIX}\|"))
+    app.add_handler(CallbackQueryHandler(form_answer, pattern=CALLBACK_PATTERN))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, form_answer))
     app.add_handler(CallbackQueryHandler(unknown_button))

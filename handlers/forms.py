@@ -23,8 +23,11 @@ from handlers.turn import ALL_ROLES, Turn
 from models.common import Role
 from models.form import FormState
 from services import forms as form_store
+from views.callbacks import StaleButton
+from views.forms import FORM, FormChoice
 
-CALLBACK_PREFIX = "f"
+# The route of every form button (handlers/fallback.py).
+CALLBACK_PATTERN = FORM.pattern
 CANCEL = "~c"
 SKIP = "~s"
 SEARCH = "~q"
@@ -114,10 +117,15 @@ def _ttl(turn: Turn) -> timedelta:
 
 
 def callback_data(state: FormState, value: str) -> str:
-    data = f"{CALLBACK_PREFIX}|{state.token}|{state.data.get('_seq', 0)}|{value}"
-    if len(data.encode()) > 64:
-        raise ValueError(f"callback data too long: {data!r}")
-    return data
+    return FORM.pack(FormChoice(state.token, int(state.data.get("_seq", 0)), value))
+
+
+def _unpacked(data: str | None) -> FormChoice | None:
+    """A form button's parts; None for data the form codec did not pack (stale or forged)."""
+    try:
+        return FORM.unpack(data)
+    except StaleButton:
+        return None
 
 
 async def start_form(turn: Turn, form: Form, data: dict[str, Any] | None = None) -> None:
@@ -226,9 +234,10 @@ def read_input(update: Update) -> FormInput:
     message = update.effective_message
     query = update.callback_query
     if query is not None:
-        value = (query.data or "").split("|", 3)[-1]
+        choice = _unpacked(query.data)
         return FormInput(
-            choice=value, message_id=query.message.message_id if query.message else None
+            choice=choice.value if choice is not None else "",
+            message_id=query.message.message_id if query.message else None,
         )
     assert message is not None
     if message.location is not None:
@@ -297,9 +306,11 @@ async def continue_form(turn: Turn) -> bool:
 
 
 def _is_current(state: FormState, data: str) -> bool:
-    parts = data.split("|", 3)
+    choice = _unpacked(data)
     return (
-        len(parts) == 4 and parts[1] == state.token and parts[2] == str(state.data.get("_seq", 0))
+        choice is not None
+        and choice.token == state.token
+        and choice.seq == int(state.data.get("_seq", 0))
     )
 
 

@@ -3,7 +3,6 @@ not used yet are listed first, each with a Revoke button."""
 
 from __future__ import annotations
 
-import html
 from datetime import timedelta
 from typing import Any
 
@@ -12,14 +11,22 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from core.errors import NotAllowedError, UserFacingError
 from handlers.commands import MANAGERS, declare
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
-from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
 from models.common import Role
+from models.team import Team
 from services import invites
 from services.timefmt import format_local
+from views.buttons import Keyboard
+from views.people import (
+    INVITE,
+    NEW_INVITE,
+    REVOKE,
+    PendingLine,
+    invite_created,
+    pending_invites,
+)
 
 declare("invite", roles=MANAGERS, order=50)
-CALLBACK = "inv"
 
 
 class InviteForm(Form):
@@ -73,57 +80,47 @@ async def _finish(turn: Turn, data: dict[str, Any], team_id: int | None) -> None
         now=turn.now, ttl=ttl,
     )  # fmt: skip
     link = f"https://t.me/{turn.deps.bot_username}?start={created.deep_link_payload}"
-    team_name = created.team.name if created.team else turn.t("profile.no_team")
-    tz = created.team.timezone if created.team else turn.deps.settings.team("").timezone
-    turn.say_key(
-        "invite.created",
-        role=turn.t(f"roles.{data['role']}"),
-        team=html.escape(team_name),
-        link=link,
-        expires=format_local(created.invite.expires_at, tz),
+    team = created.team
+    expires = format_local(created.invite.expires_at, await _timezone(turn, team))
+    text = invite_created(
+        turn.deps.texts, turn.lang, data["role"], team.name if team else None, link, expires
     )
+    turn.say(text)
+
+
+async def _timezone(turn: Turn, team: Team | None) -> str:
+    """The team's timezone (from the config); the default team's for an invite without one."""
+    if team is None or team.id is None:
+        return turn.deps.settings.team("").timezone
+    return (await turn.team(team.id)).timezone
 
 
 INVITE_FORM = register_form(InviteForm())
 
 
-def _pending_list(turn: Turn, pending: list[invites.PendingInvite]) -> tuple[str, Keyboard]:
+async def _pending_list(turn: Turn) -> tuple[str, Keyboard]:
     """The sender's invites not used yet, with a Revoke button each and one for a new invite."""
+    pending = await invites.pending_invites(turn.session, turn.actor, turn.now)
     lines = [
-        turn.t("invite.pending_title", count=len(pending))
-        if pending
-        else turn.t("invite.none_pending")
-    ]
-    buttons: Keyboard = []
-    for item in pending:
-        team = item.team
-        tz = team.timezone if team else turn.deps.settings.team("").timezone
-        by = ""
-        if item.invite.created_by_id != turn.actor.user_id:
-            maker = item.made_by.display_name if item.made_by else None
-            name = html.escape(maker) if maker else turn.t("invite.by_command_line")
-            by = turn.t("invite.pending_by", name=name)
-        lines.append(
-            turn.t(
-                "invite.pending_line", label=item.label, role=turn.t(f"roles.{item.invite.role}"),
-                team=html.escape(team.name) if team else turn.t("profile.no_team"),
-                expires=format_local(item.invite.expires_at, tz), by=by,
-            )
-        )  # fmt: skip
-        label = turn.t("invite.revoke_button", number=item.invite.id)
-        buttons.append([Button(label, data=f"{CALLBACK}|r|{item.invite.id}")])
-    buttons.append([Button(turn.t("invite.new_button"), data=f"{CALLBACK}|new")])
-    return "\n".join(lines), buttons
+        PendingLine(
+            invite_id=item.invite.id or 0, label=item.label, role=str(item.invite.role),
+            team=item.team.name if item.team else None, expires_at=item.invite.expires_at,
+            timezone=await _timezone(turn, item.team),
+            made_by=None if item.invite.created_by_id == turn.actor.user_id
+            else (item.made_by.display_name if item.made_by else ""),
+        )
+        for item in pending
+    ]  # fmt: skip
+    return pending_invites(turn.deps.texts, turn.lang, lines)
 
 
 @turn_handler(roles=MANAGERS)
 async def invite(turn: Turn) -> None:
     """List the invites not used yet, or start the invite form when there are none."""
-    pending = await invites.pending_invites(turn.session, turn.actor, turn.now)
-    if not pending:
+    if not await invites.pending_invites(turn.session, turn.actor, turn.now):
         await start_form(turn, INVITE_FORM)
         return
-    turn.say(*_pending_list(turn, pending))
+    turn.say(*await _pending_list(turn))
 
 
 @turn_handler(roles=MANAGERS)
@@ -131,21 +128,20 @@ async def on_invite_button(turn: Turn) -> None:
     """Revoke one invite (the service re-checks who may), or start a new one."""
     query = turn.update.callback_query
     assert query is not None and query.message is not None
-    action, _, raw_id = (query.data or "").removeprefix(f"{CALLBACK}|").partition("|")
-    if action == "new":
+    pressed = INVITE.unpack(query.data)
+    if pressed.action == NEW_INVITE:
         await start_form(turn, INVITE_FORM)
         return
-    if action != "r" or not raw_id.isdigit():
+    if pressed.action != REVOKE or pressed.invite_id is None:
         raise UserFacingError("forms.stale_button")
     revoked = await invites.revoke(
-        turn.session, actor=turn.actor, invite_id=int(raw_id), now=turn.now
+        turn.session, actor=turn.actor, invite_id=pressed.invite_id, now=turn.now
     )
-    pending = await invites.pending_invites(turn.session, turn.actor, turn.now)
-    text, buttons = _pending_list(turn, pending)
+    text, buttons = await _pending_list(turn)
     done = turn.t("invite.revoked_done", label=invites.label(revoked))
     turn.edit(query.message.message_id, done + "\n\n" + text, buttons)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("invite", invite))
-    app.add_handler(CallbackQueryHandler(on_invite_button, pattern=rf"^{CALLBACK}\|"))
+    app.add_handler(CallbackQueryHandler(on_invite_button, pattern=INVITE.pattern))

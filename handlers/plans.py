@@ -1,7 +1,7 @@
-"""/plan, /today, /week, /due and the morning message's rendering.
+"""/plan, /today, /week and /due.
 
-The morning message is computed by ``services.plans.morning_list`` and rendered here by
-``render_morning``; sending it at each team's configured time is the scheduler's job.
+The morning message is computed by ``services.plans.morning_list`` and rendered by
+``views.plans.render_morning``; sending it at each team's configured time is the scheduler's job.
 """
 
 from __future__ import annotations
@@ -13,22 +13,27 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from core.errors import UserFacingError
-from core.i18n import Catalogs
-from core.periods import format_day, format_short_day, local_today
-from core.settings import TeamSettings
+from core.periods import format_day, format_short_day
 from handlers.commands import declare
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
-from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
-from handlers.visit_form import VISIT_FORM, VISITORS, rules_of
-from handlers.visit_views import progress_text, visit_line
+from handlers.visit_form import VISIT_FORM, VISITORS
 from models.visit import VisitPurpose
 from services import customers, plans, visits
 from services.dates import parse_date
-from services.plans import MorningList
+from services.plans import working_days
+from views.plans import (
+    PLAN,
+    REMOVE,
+    START_PLANNING,
+    TodayData,
+    due_page,
+    saved_text,
+    today_page,
+    week_page,
+)
 
-CALLBACK = "pl"
 MAX_CANDIDATES = 10
 MAX_SELECTED = 20
 
@@ -36,16 +41,6 @@ declare("today", roles=VISITORS, order=12)
 declare("week", roles=VISITORS, order=13)
 declare("plan", roles=VISITORS, order=14)
 declare("due", roles=VISITORS, order=15)
-
-
-def _working_days(rules: TeamSettings, start: date, count: int) -> list[date]:
-    days: list[date] = []
-    day = start
-    while len(days) < count and (day - start).days < 60:
-        if rules.is_working_day(day):
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 class PlanForm(Form):
@@ -68,32 +63,33 @@ class PlanForm(Form):
         return "day"
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
-        rules = await rules_of(turn)
-        today = local_today(turn.now, rules.timezone)
+        team = await turn.team()
+        rules, today = team.rules, team.today
         if step == "day":
-            days = _working_days(rules, today, 6)
+            days = working_days(rules, today, 6)
             options = [(format_short_day(d, turn.lang), f"d:{d.isoformat()}") for d in days]
             return Prompt(turn.t("plans.ask_day"), [options[i : i + 2] for i in range(0, 6, 2)])
         day = date.fromisoformat(data["day"])
         if step == "customers":
-            return await self._customers_prompt(turn, data, day, today, rules)
+            return await self._customers_prompt(turn, data, day)
         if step == "purpose":
             options = [(turn.t(f"visits.purpose_{p}"), str(p)) for p in VisitPurpose]
             rows = [options[i : i + 2] for i in range(0, 5, 2)]
             return Prompt(turn.t("plans.ask_purpose"), rows, skippable=True)
-        following = _working_days(rules, day + timedelta(days=1), 1)
+        following = working_days(rules, day + timedelta(days=1), 1)
         rows = [[(turn.t("plans.finish"), "finish")]]
         if following:
             label = turn.t("plans.plan_next_day", day=format_short_day(following[0], turn.lang))
             rows.insert(0, [(label, f"d:{following[0].isoformat()}")])
         return Prompt(turn.t("plans.ask_more"), rows, cancellable=False)
 
-    async def _customers_prompt(
-        self, turn: Turn, data: dict[str, Any], day: date, today: date, rules: TeamSettings
-    ) -> Prompt:
+    async def _customers_prompt(self, turn: Turn, data: dict[str, Any], day: date) -> Prompt:
         selected = [int(i) for i in data["selected"]]
         names: dict[str, str] = data["names"]
-        due = await plans.due_customers(turn.session, turn.actor, today, rules, MAX_CANDIDATES)
+        team = await turn.team()
+        due = await plans.due_customers(
+            turn.session, turn.actor, team.today, team.rules, MAX_CANDIDATES
+        )
         due_ids = {d.customer.id for d in due}
         candidates: dict[int, str] = {cid: names.get(str(cid), "") for cid in selected}
         for cid, name in data.get("results") or []:
@@ -115,8 +111,7 @@ class PlanForm(Form):
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
     ) -> str | None:
-        rules = await rules_of(turn)
-        today = local_today(turn.now, rules.timezone)
+        today = (await turn.team()).today
         if step == "day":
             data["day"] = _chosen_day(turn, answer, today).isoformat()
             return "customers"
@@ -207,12 +202,8 @@ async def _save(
             )  # fmt: skip
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
-    names = [html.escape(c.name) for c in result.added + result.already_planned]
-    turn.say_key(
-        "plans.saved", day=format_day(day, turn.lang), count=len(names), names="\n".join(
-            f"• {name}" for name in names
-        ),
-    )  # fmt: skip
+    planned = result.added + result.already_planned
+    turn.say(saved_text(turn.deps.texts, turn.lang, day, planned))
 
 
 PLAN_FORM = register_form(PlanForm())
@@ -227,111 +218,47 @@ async def plan_command(turn: Turn) -> None:
 @turn_handler(roles=VISITORS)
 async def today_command(turn: Turn) -> None:
     """Today's plan vs what was done, open follow-ups, and the week's progress."""
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
-    overview = await plans.day_overview(turn.session, turn.actor.user_id, today, rules)
-    morning = await plans.morning_list(turn.session, turn.actor.user_id, turn.now, rules)
-    progress = await visits.progress(turn.session, turn.actor.user_id, rules, today)
-    done = sum(1 for line in overview.planned if line.done)
-    lines = [turn.t("plans.today_header", day=format_day(today, turn.lang),
-                    done=done, planned=len(overview.planned))]  # fmt: skip
-    buttons: Keyboard = []
-    for line in overview.planned:
-        mark = "✅" if line.done else "⬜"
-        origin = turn.t("plans.follow_up_mark") if line.plan.source == "follow_up" else ""
-        lines.append(f"{mark} {html.escape(line.customer.name)}{origin}")
-        if not line.done:
-            buttons.append([_log_button(turn, line.plan.id or 0, line.customer.name)])
-    if not overview.planned:
-        lines.append(turn.t("plans.nothing_planned"))
-    if overview.unplanned:
-        lines.append(turn.t("plans.unplanned_header"))
-        for visit, customer in overview.unplanned:
-            lines.append("➕ " + visit_line(turn, visit, customer, rules))
-    if morning.overdue_follow_ups:
-        lines.append(turn.t("plans.overdue_header"))
-        for plan, customer in morning.overdue_follow_ups:
-            day = format_short_day(plan.planned_on, turn.lang)
-            lines.append(f"⏰ {html.escape(customer.name)} ({day})")
-            buttons.append([_log_button(turn, plan.id or 0, customer.name)])
-    lines.append("")
-    lines.append(progress_text(turn, progress))
-    turn.say("\n".join(lines), buttons)
-
-
-def _log_button(turn: Turn, plan_id: int, name: str) -> Button:
-    return Button(turn.t("plans.log_button", name=name[:40]), data=f"{CALLBACK}|{plan_id}|v")
+    team = await turn.team()
+    data = TodayData(
+        overview=await plans.day_overview(
+            turn.session, turn.actor.user_id, team.today, team.rules
+        ),
+        overdue_follow_ups=(
+            await plans.morning_list(turn.session, turn.actor.user_id, team)
+        ).overdue_follow_ups,
+        progress=await visits.progress(turn.session, turn.actor.user_id, team),
+        timezone=team.timezone,
+    )
+    turn.say(*today_page(turn.deps.texts, turn.lang, data))
 
 
 @turn_handler(roles=VISITORS)
 async def week_command(turn: Turn) -> None:
     """The ISO week day by day: planned, done, visits by kind; totals against the targets."""
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
-    days = await plans.week_overview(turn.session, turn.actor.user_id, today, rules)
-    progress = await visits.progress(turn.session, turn.actor.user_id, rules, today)
-    lines = [turn.t("plans.week_header", first=format_short_day(days[0].day, turn.lang),
-                    last=format_short_day(days[-1].day, turn.lang))]  # fmt: skip
-    for day in days:
-        marker = "▶ " if day.day == today else ""
-        lines.append(
-            marker + turn.t(
-                "plans.week_line", day=format_short_day(day.day, turn.lang),
-                planned=day.planned, done=day.planned_done, in_person=day.in_person,
-                phone=day.phone,
-            )
-        )  # fmt: skip
-    lines.append("")
-    lines.append(progress_text(turn, progress))
-    turn.say("\n".join(lines))
+    team = await turn.team()
+    days = await plans.week_overview(turn.session, turn.actor.user_id, team.today, team.rules)
+    progress = await visits.progress(turn.session, turn.actor.user_id, team)
+    turn.say(week_page(turn.deps.texts, turn.lang, days, team.today, progress))
 
 
 @turn_handler(roles=VISITORS)
 async def due_command(turn: Turn) -> None:
     """My customers overdue for a visit by their tier's cadence, most overdue first."""
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
-    due = await plans.due_customers(turn.session, turn.actor, today, rules, limit=30)
-    if not due:
-        turn.say_key("plans.none_due")
-        return
-    cadence = rules.visits.cadence_days
-    lines = [turn.t("plans.due_header", count=len(due), a=cadence.A, b=cadence.B, c=cadence.C)]
-    buttons: Keyboard = []
-    for entry in due:
-        last = (
-            format_short_day(entry.last_visit, turn.lang)
-            if entry.last_visit
-            else turn.t("plans.never")
-        )
-        lines.append(
-            turn.t(
-                "plans.due_line", name=html.escape(entry.customer.name), tier=entry.customer.tier,
-                days=entry.overdue_days, last=last,
-            )
-        )  # fmt: skip
-        if len(buttons) < 8:
-            buttons.append([
-                Button(turn.t("plans.log_button", name=entry.customer.name[:40]),
-                       data=f"cu|{entry.customer.id}|v"),
-            ])  # fmt: skip
-    buttons.append([Button(turn.t("plans.plan_due"), data=f"{CALLBACK}|0|plan")])
-    turn.say("\n".join(lines), buttons)
+    team = await turn.team()
+    due = await plans.due_customers(turn.session, turn.actor, team.today, team.rules, limit=30)
+    cadence = team.rules.visits.cadence_days
+    turn.say(*due_page(turn.deps.texts, turn.lang, due, (cadence.A, cadence.B, cadence.C)))
 
 
 @turn_handler(roles=VISITORS)
 async def on_plan_button(turn: Turn) -> None:
     """Log the visit of a plan entry (mine only), or start planning."""
-    query = turn.update.callback_query
-    assert query is not None
-    _, raw_id, action = ((query.data or "") + "||").split("|")[:3]
-    if not raw_id.isdigit():
-        raise UserFacingError("forms.stale_button")
-    if action == "plan":
+    pressed = PLAN.unpack(turn.update.callback_query.data if turn.update.callback_query else None)
+    if pressed.action == START_PLANNING:
         await start_form(turn, PLAN_FORM)
         return
-    plan = await plans.own_plan(turn.session, turn.actor, int(raw_id))
-    if action == "x":
+    plan = await plans.own_plan(turn.session, turn.actor, pressed.plan_id)
+    if pressed.action == REMOVE:
         await plans.remove_plan(turn.session, actor=turn.actor, plan_id=plan.id or 0, now=turn.now)
         turn.say_key("plans.removed")
         return
@@ -340,32 +267,9 @@ async def on_plan_button(turn: Turn) -> None:
     await start_form(turn, VISIT_FORM, {"customer_id": plan.customer_id, "plan_id": plan.id})
 
 
-def render_morning(texts: Catalogs, lang: str, morning: MorningList) -> tuple[str, Keyboard]:
-    """The morning message: today's planned visits and due follow-ups, each with a Log button."""
-    t = texts.t
-    if morning.empty:
-        return t(lang, "plans.morning_empty", day=format_day(morning.day, lang)), []
-    lines = [t(lang, "plans.morning_header", day=format_day(morning.day, lang))]
-    buttons: Keyboard = []
-    for plan, customer in morning.planned:
-        origin = t(lang, "plans.follow_up_mark") if plan.source == "follow_up" else ""
-        purpose = f" · {t(lang, f'visits.purpose_{plan.purpose}')}" if plan.purpose else ""
-        lines.append(f"• {html.escape(customer.name)}{origin}{purpose}")
-        label = t(lang, "plans.log_button", name=customer.name[:40])
-        buttons.append([Button(label, data=f"{CALLBACK}|{plan.id}|v")])
-    if morning.overdue_follow_ups:
-        lines.append(t(lang, "plans.overdue_header"))
-        for plan, customer in morning.overdue_follow_ups:
-            day = format_short_day(plan.planned_on, lang)
-            lines.append(f"⏰ {html.escape(customer.name)} ({day})")
-            label = t(lang, "plans.log_button", name=customer.name[:40])
-            buttons.append([Button(label, data=f"{CALLBACK}|{plan.id}|v")])
-    return "\n".join(lines), buttons
-
-
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("plan", plan_command))
     app.add_handler(CommandHandler("today", today_command))
     app.add_handler(CommandHandler("week", week_command))
     app.add_handler(CommandHandler("due", due_command))
-    app.add_handler(CallbackQueryHandler(on_plan_button, pattern=rf"^{CALLBACK}\|"))
+    app.add_handler(CallbackQueryHandler(on_plan_button, pattern=PLAN.pattern))

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import html
-
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from core.i18n import LANGUAGE_NAMES, LANGUAGES
+from core.i18n import LANGUAGE_NAMES
 from handlers.commands import declare, publish_personal_menu
-from handlers.replies import Button
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import teams, users
+from views.people import LANGUAGE, language_picker, profile_card
 
 declare("me", order=2)
 declare("lang", order=3)
-
-LANG_CALLBACK = "lang"
 
 
 @turn_handler()
@@ -25,23 +21,13 @@ async def me(turn: Turn) -> None:
     user = turn.user
     assert user is not None
     team = await teams.get_team(turn.session, user.team_id) if user.team_id else None
-    turn.say_key(
-        "profile.card",
-        name=html.escape(user.display_name),
-        role=turn.t(f"roles.{user.role}"),
-        team=html.escape(team.name) if team else turn.t("profile.no_team"),
-        language=LANGUAGE_NAMES[user.language],
-        telegram_id=user.telegram_id,
-    )
+    turn.say(profile_card(turn.deps.texts, turn.lang, user, team.name if team else None))
 
 
 @turn_handler()
 async def choose_language(turn: Turn) -> None:
     """Offer the languages as buttons."""
-    buttons = [
-        [Button(LANGUAGE_NAMES[code], data=f"{LANG_CALLBACK}|{code}") for code in LANGUAGES]
-    ]
-    turn.say(turn.t("lang.choose"), buttons)
+    turn.say(*language_picker(turn.deps.texts, turn.lang))
 
 
 @turn_handler()
@@ -49,7 +35,7 @@ async def set_language(turn: Turn) -> None:
     """Switch every later reply to the chosen language."""
     query = turn.update.callback_query
     assert query is not None
-    code = (query.data or "").partition("|")[2]
+    code = LANGUAGE.unpack(query.data).code
     user = await users.set_language(turn.session, turn.actor, code, turn.now)
     turn.lang = user.language
     if query.message is not None:
@@ -61,4 +47,4 @@ async def set_language(turn: Turn) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("me", me))
     app.add_handler(CommandHandler("lang", choose_language))
-    app.add_handler(CallbackQueryHandler(set_language, pattern=rf"^{LANG_CALLBACK}\|"))
+    app.add_handler(CallbackQueryHandler(set_language, pattern=LANGUAGE.pattern))

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import html
-
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from core.errors import NotAllowedError, UserFacingError
-from core.periods import format_short_day, local_today, week_period
 from handlers.commands import declare
-from handlers.replies import Button, Keyboard
 from handlers.turn import Turn, turn_handler
-from handlers.visit_views import checkin_text, visit_line
 from models.common import Role
 from models.team import Team
-from models.visit import CheckinSource
 from services import teams, visits
+from views.buttons import Keyboard
+from views.team import OPEN_REP, TEAM, RepPage, TeamPage, rep_page, team_page, team_picker
 
-CALLBACK = "tm"
 LEADERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 
 declare("team", roles=LEADERS, order=40)
@@ -33,40 +28,10 @@ async def _team_for(turn: Turn, team_id: int) -> Team:
 
 async def _team_page(turn: Turn, team: Team) -> tuple[str, Keyboard]:
     assert team.id is not None
-    rules = turn.deps.settings.team(team.key)
-    today = local_today(turn.now, rules.timezone)
-    week = week_period(today, rules.timezone)
-    figures = await visits.team_figures(turn.session, team.id, rules, today)
-    targets = rules.targets
-    lines = [
-        turn.t("team.header", team=html.escape(team.name),
-               first=format_short_day(week.first, turn.lang),
-               last=format_short_day(week.last, turn.lang)),
-        turn.t("team.targets", in_person=targets.in_person_per_week,
-               phone=targets.phone_per_week, new=targets.new_customers_per_month),
-    ]  # fmt: skip
-    buttons: Keyboard = []
-    for rep in figures:
-        flag = turn.t("team.flagged", count=rep.flagged) if rep.flagged else ""
-        lines.append(
-            turn.t(
-                "team.line", name=html.escape(rep.name), in_person=rep.in_person,
-                in_person_target=targets.in_person_per_week, phone=rep.phone,
-                phone_target=targets.phone_per_week, new=rep.new_customers,
-                new_target=targets.new_customers_per_month,
-            ) + flag
-        )  # fmt: skip
-        buttons.append([Button(rep.name[:40], data=f"{CALLBACK}|r|{rep.user_id}")])
-    if not figures:
-        lines.append(turn.t("team.no_reps"))
-    else:
-        lines.append(
-            turn.t("team.total", in_person=sum(r.in_person for r in figures),
-                   phone=sum(r.phone for r in figures),
-                   new=sum(r.new_customers for r in figures),
-                   flagged=sum(r.flagged for r in figures))
-        )  # fmt: skip
-    return "\n".join(lines), buttons
+    context = await turn.team(team.id)
+    figures = await visits.team_figures(turn.session, context)
+    page = TeamPage(team.name, context.this_week, context.rules.targets, figures)
+    return team_page(turn.deps.texts, turn.lang, page)
 
 
 async def _rep_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
@@ -74,26 +39,17 @@ async def _rep_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
     if rep.team_id is None:
         raise NotAllowedError("team.rep_not_found")
     team = await _team_for(turn, rep.team_id)
-    rules = turn.deps.settings.team(team.key)
-    week = week_period(local_today(turn.now, rules.timezone), rules.timezone)
+    assert team.id is not None
+    context = await turn.team(team.id)
+    week = context.this_week
     listed = await visits.recent_visits(
         turn.session, rep_id, limit=40, since=week.start, until=week.end
     )
-    lines = [turn.t("team.rep_header", name=html.escape(rep.display_name), count=len(listed))]
-    for visit, customer in listed:
-        lines.append("• " + visit_line(turn, visit, customer, rules))
-        if visit.kind == "in_person" and visit.checkin_source is not None:
-            source = CheckinSource(visit.checkin_source)
-            lines.append(
-                "   "
-                + checkin_text(
-                    turn, visit.distance_m, visit.flagged, visit.checkin_accuracy_m, source, rules
-                )
-            )
-    if not listed:
-        lines.append(turn.t("team.rep_no_visits"))
-    back = [[Button(turn.t("team.back"), data=f"{CALLBACK}|t|{team.id}")]]
-    return "\n".join(lines), back
+    page = RepPage(
+        rep.display_name, team.id, listed, context.timezone,
+        context.rules.visits.checkin_radius_m,
+    )  # fmt: skip
+    return rep_page(turn.deps.texts, turn.lang, page)
 
 
 @turn_handler(roles=LEADERS)
@@ -114,8 +70,8 @@ async def team_command(turn: Turn) -> None:
         turn.say(text, buttons)
         return
     listed = await teams.list_teams(turn.session)
-    rows = [[Button(team.name, data=f"{CALLBACK}|t|{team.id}")] for team in listed]
-    turn.say(turn.t("team.choose"), rows)
+    choices = [(team.id, team.name) for team in listed if team.id is not None]
+    turn.say(*team_picker(turn.deps.texts, turn.lang, choices))
 
 
 @turn_handler(roles=LEADERS)
@@ -123,16 +79,14 @@ async def on_team_button(turn: Turn) -> None:
     """Open a team or a rep; both re-check that the sender may see them."""
     query = turn.update.callback_query
     assert query is not None and query.message is not None
-    _, kind, raw_id = ((query.data or "") + "||").split("|")[:3]
-    if not raw_id.isdigit():
-        raise UserFacingError("forms.stale_button")
-    if kind == "r":
-        text, buttons = await _rep_page(turn, int(raw_id))
+    pressed = TEAM.unpack(query.data)
+    if pressed.kind == OPEN_REP:
+        text, buttons = await _rep_page(turn, pressed.object_id)
     else:
-        text, buttons = await _team_page(turn, await _team_for(turn, int(raw_id)))
+        text, buttons = await _team_page(turn, await _team_for(turn, pressed.object_id))
     turn.edit(query.message.message_id, text, buttons)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("team", team_command))
-    app.add_handler(CallbackQueryHandler(on_team_button, pattern=rf"^{CALLBACK}\|"))
+    app.add_handler(CallbackQueryHandler(on_team_button, pattern=TEAM.pattern))

@@ -30,14 +30,16 @@ from handlers.forms import (
     register_form,
 )
 from handlers.turn import Turn
-from handlers.visit_views import checkin_text, saved_text
 from models.common import Role
 from models.customer import Customer
 from models.visit import CheckinSource, VisitKind, VisitPurpose
 from services import customers, visits
 from services.customers import CustomerInput
 from services.dates import parse_date, parse_time
+from services.plans import working_days
+from services.team_context import TeamContext
 from services.visits import Checkin, VisitDraft
+from views.visits import CheckinVerdict, SummaryCard, checkin_text, saved_text, summary_text
 
 VISITORS = frozenset({Role.REP, Role.MANAGER})
 # Steps that belong to the field being edited from the summary: the form goes on through them
@@ -51,8 +53,8 @@ MAX_FOLLOW_UP_DAYS = 366
 
 
 async def rules_of(turn: Turn) -> TeamSettings:
-    assert turn.actor.team_id is not None
-    return await visits.team_settings(turn.session, turn.deps.settings, turn.actor.team_id)
+    """The rules of the sender's team (its context: ``await turn.team()``)."""
+    return (await turn.team()).rules
 
 
 def _after(data: dict[str, Any], natural: str) -> str:
@@ -98,10 +100,9 @@ class VisitForm(Form):
     roles = VISITORS
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
-        rules = await rules_of(turn)
         if "edit_visit_id" in data:
             visit, attachments = await visits.editable_visit(
-                turn.session, turn.actor, int(data["edit_visit_id"]), rules, turn.now
+                turn.session, turn.actor, int(data["edit_visit_id"]), await turn.team()
             )
             customer = await customers.get_visible(turn.session, turn.actor, visit.customer_id)
             data.update(draft_data(visits.draft_of(visit, attachments)))
@@ -205,21 +206,16 @@ async def _ask_follow_up(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _ask_date(turn: Turn, data: dict[str, Any]) -> Prompt:
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
-    days: list[date] = []
-    day = today
-    while len(days) < 10:
-        day += timedelta(days=1)
-        if rules.is_working_day(day):
-            days.append(day)
+    team = await turn.team()
+    days = working_days(team.rules, team.today + timedelta(days=1), 10)
     options = [(format_short_day(d, turn.lang), f"d:{d.isoformat()}") for d in days]
-    return Prompt(turn.t("visits.ask_date_typed"), [options[i : i + 2] for i in range(0, 10, 2)])
+    rows = [options[i : i + 2] for i in range(0, len(options), 2)]
+    return Prompt(turn.t("visits.ask_date_typed"), rows)
 
 
 async def _ask_summary(turn: Turn, data: dict[str, Any]) -> Prompt:
-    rules = await rules_of(turn)
-    text = await summary_text(turn, data, rules)
+    card = await summary_card(turn, data, await turn.team())
+    text = summary_text(turn.deps.texts, turn.lang, card)
     choices = [[(turn.t("visits.save"), "save"), (turn.t("visits.edit_field"), "edit")]]
     return Prompt(text, choices)
 
@@ -234,13 +230,12 @@ async def _ask_edit(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _ask_time(turn: Turn, data: dict[str, Any]) -> Prompt:
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
+    team = await turn.team()
     options = []
     for minutes in (30, 60, 120, 180):
         moment = turn.now - timedelta(minutes=minutes)
-        if local_today(moment, rules.timezone) == today:
-            at = format_clock(moment, rules.timezone)
+        if local_today(moment, team.timezone) == team.today:
+            at = format_clock(moment, team.timezone)
             label = (
                 turn.t("visits.time_minutes_ago", minutes=minutes, at=at)
                 if minutes < 60
@@ -375,15 +370,12 @@ async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     data["checkin"] = {"lat": loc.latitude, "lon": loc.longitude, "acc": loc.accuracy,
                        "source": str(source)}  # fmt: skip
     data["store_location"] = False
-    rules = await rules_of(turn)
+    rules = (await turn.team()).rules
     customer = await _draft_customer(turn, data)
-    distance, flagged = visits.evaluate_checkin(
-        VisitKind.IN_PERSON, _checkin(data), customer, rules.visits.checkin_radius_m
-    )
-    turn.say(
-        checkin_text(turn, distance, flagged, loc.accuracy, source, rules),
-        remove_reply_keyboard=True,
-    )
+    checkin = _checkin(data)
+    assert checkin is not None
+    verdict = _verdict(checkin, customer, rules.visits.checkin_radius_m)
+    turn.say(checkin_text(turn.deps.texts, turn.lang, verdict), remove_reply_keyboard=True)
     if not customer.has_location:
         return "store_loc"
     return _after(data, "photos")
@@ -430,8 +422,7 @@ async def _follow_up(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
         return _after(data, "summary")
     if answer.choice == "pick":
         return "date"
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
+    today = (await turn.team()).today
     if answer.choice is not None:
         chosen = _quick_date(answer.choice, today)
         if chosen is None:
@@ -468,8 +459,7 @@ async def _edit(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
 
 
 async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
-    rules = await rules_of(turn)
-    today = local_today(turn.now, rules.timezone)
+    team = await turn.team()
     if answer.choice and answer.choice.startswith("m:"):
         moment = turn.now - timedelta(minutes=_int(answer.choice[2:]))
     elif answer.choice is not None:
@@ -479,9 +469,9 @@ async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         at = parse_time(text)
         if at is None:
             raise InputError("visits.time_unreadable", text=text[:40])
-        moment = local_moment(today, at, rules.timezone)
+        moment = local_moment(team.today, at, team.timezone)
     try:
-        visits.check_visit_time(moment, turn.now, rules.timezone)
+        visits.check_visit_time(moment, team)
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
     data["visited_at"] = moment.isoformat()
@@ -493,22 +483,24 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
         return "edit"
     if answer.choice != "save":
         raise InputError("forms.use_buttons")
-    rules = await rules_of(turn)
+    team = await turn.team()
     draft = build_draft(data)
+    edited = bool(data.get("edit_visit_id"))
     try:
         async with turn.session.begin_nested():
-            if data.get("edit_visit_id"):
+            if edited:
                 logged = await visits.update_visit(
                     turn.session, actor=turn.actor, visit_id=int(data["edit_visit_id"]),
-                    draft=draft, rules=rules, now=turn.now,
+                    draft=draft, team=team,
                 )  # fmt: skip
             else:
                 logged = await visits.log_visit(
-                    turn.session, actor=turn.actor, draft=draft, rules=rules, now=turn.now
+                    turn.session, actor=turn.actor, draft=draft, team=team
                 )
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
-    turn.say(saved_text(turn, logged, rules, edited=bool(data.get("edit_visit_id"))))
+    radius = team.rules.visits.checkin_radius_m
+    turn.say(saved_text(turn.deps.texts, turn.lang, logged, team.timezone, radius, edited))
     return None
 
 
@@ -590,50 +582,28 @@ def draft_data(draft: VisitDraft) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def summary_text(turn: Turn, data: dict[str, Any], rules: TeamSettings) -> str:
-    e = html.escape
-    moment = datetime.fromisoformat(data["visited_at"])
-    today = local_today(turn.now, rules.timezone)
-    when = format_clock(moment, rules.timezone)
-    day = local_today(moment, rules.timezone)
-    when_key = "visits.summary_time" if day == today else "visits.summary_time_day"
-    customer = e(_customer_label(data))
-    if not data.get("customer_id"):
-        customer += " " + turn.t("visits.new_customer_mark")
-    lines = [
-        turn.t("visits.summary_header"),
-        turn.t("visits.summary_customer", customer=customer),
-        turn.t("visits.summary_kind", kind=turn.t(f"visits.kind_{data.get('kind')}"),
-               purpose=turn.t(f"visits.purpose_{data.get('purpose')}")),
-        turn.t(when_key, time=when, day=format_short_day(day, turn.lang)),
-    ]  # fmt: skip
-    notes = data.get("notes") or ""
-    if data.get("voice"):
-        lines.append(turn.t("visits.summary_voice"))
-    if notes:
-        shown = notes if len(notes) <= 300 else notes[:300] + "…"
-        lines.append(turn.t("visits.summary_notes", notes=e(shown)))
-    if data.get("kind") == VisitKind.IN_PERSON:
-        checkin = _checkin(data)
-        if checkin is None:
-            lines.append(turn.t("visits.summary_no_checkin"))
-        else:
-            customer_row = await _draft_customer(turn, data)
-            distance, flagged = visits.evaluate_checkin(
-                VisitKind.IN_PERSON, checkin, customer_row, rules.visits.checkin_radius_m
-            )
-            lines.append(
-                checkin_text(turn, distance, flagged, checkin.accuracy_m, checkin.source, rules)
-            )
-            if data.get("store_location"):
-                lines.append(turn.t("visits.summary_store_location"))
-        lines.append(turn.t("visits.summary_photos", count=len(data.get("photos") or [])))
-    if data.get("next_step"):
-        lines.append(turn.t("visits.summary_next", next_step=e(data["next_step"])))
-    if data.get("follow_up"):
-        follow_up = format_day(date.fromisoformat(data["follow_up"]), turn.lang)
-        lines.append(turn.t("visits.summary_follow_up", day=follow_up))
-    return "\n".join(lines)
+def _verdict(checkin: Checkin, customer: Customer, radius_m: int) -> CheckinVerdict:
+    distance, flagged = visits.evaluate_checkin(VisitKind.IN_PERSON, checkin, customer, radius_m)
+    return CheckinVerdict(distance, flagged, checkin.accuracy_m, checkin.source, radius_m)
+
+
+async def summary_card(turn: Turn, data: dict[str, Any], team: TeamContext) -> SummaryCard:
+    """The draft as the summary card shows it, with the check-in judged against the customer."""
+    in_person = data.get("kind") == VisitKind.IN_PERSON
+    checkin = _checkin(data) if in_person else None
+    verdict = None
+    if checkin is not None:
+        customer = await _draft_customer(turn, data)
+        verdict = _verdict(checkin, customer, team.rules.visits.checkin_radius_m)
+    return SummaryCard(
+        customer=_customer_label(data), new_customer=not data.get("customer_id"),
+        kind=data.get("kind"), purpose=data.get("purpose"),
+        visited_at=datetime.fromisoformat(data["visited_at"]), today=team.today,
+        timezone=team.timezone, voice=bool(data.get("voice")), notes=data.get("notes") or "",
+        checkin=verdict, store_location=bool(data.get("store_location")),
+        photos=len(data.get("photos") or []), next_step=data.get("next_step"),
+        follow_up=date.fromisoformat(data["follow_up"]) if data.get("follow_up") else None,
+    )  # fmt: skip
 
 
 VISIT_FORM = register_form(VisitForm())

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
+from core.settings import DEFAULT_LANGUAGE
 from models.common import Role, telegram_id_column
 
 
@@ -32,7 +33,9 @@ class User(SQLModel, table=True):
     employee_code: str | None = Field(default=None, max_length=32, unique=True, index=True)
     role: Role = Field(sa_type=String(16))
     team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
-    language: str = Field(default="zh", max_length=8)
+    # Every registration stores the language the configured default gives
+    # (core.i18n.person_language); this default only fills rows written directly (tests).
+    language: str = Field(default=DEFAULT_LANGUAGE, max_length=8)
     active: bool = Field(default=True)
     # Set when Telegram answers 403 (the user blocked the bot); cleared when they write again.
     unreachable: bool = Field(default=False)

@@ -25,6 +25,7 @@ from models.plan import PlannedVisit, PlanSource
 from models.visit import Visit, VisitKind, VisitPurpose
 from services import audit
 from services.customers import get_visible
+from services.team_context import TeamContext
 from services.users import Actor
 from services.visits import VISITING_ROLES
 
@@ -225,6 +226,17 @@ async def week_overview(
     ]
 
 
+def working_days(rules: TeamSettings, start: date, count: int) -> list[date]:
+    """Up to ``count`` working days of the team from ``start`` on (looking two months ahead)."""
+    days: list[date] = []
+    day = start
+    while len(days) < count and (day - start).days < 60:
+        if rules.is_working_day(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
 def due_on(customer: Customer, last_visit: datetime | None, rules: TeamSettings) -> date:
     """When the customer should next be visited: the last visit (or creation) plus the cadence."""
     since = last_visit if last_visit is not None else customer.created_at
@@ -287,11 +299,9 @@ class MorningList:
         return not self.planned and not self.overdue_follow_ups
 
 
-async def morning_list(
-    session: AsyncSession, rep_id: int, now: datetime, rules: TeamSettings
-) -> MorningList:
+async def morning_list(session: AsyncSession, rep_id: int, team: TeamContext) -> MorningList:
     """Today's planned visits not yet done, and earlier follow-ups still open (oldest first)."""
-    today = local_today(now, rules.timezone)
+    today = team.today
     base = (
         select(PlannedVisit, Customer)
         .join(Customer, col(Customer.id) == col(PlannedVisit.customer_id))

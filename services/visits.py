@@ -17,12 +17,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.periods import local_today, month_period, week_period
-from core.settings import Settings, TeamSettings
+from core.periods import local_today
 from models.common import Role
 from models.customer import Customer
 from models.plan import PlannedVisit, PlanSource
-from models.team import Team
 from models.user import User
 from models.visit import (
     AttachmentKind,
@@ -35,6 +33,7 @@ from models.visit import (
 from services import audit
 from services.customers import CustomerInput, create_customer, get_visible, update_customer
 from services.geo import distance_m
+from services.team_context import TeamContext
 from services.users import Actor
 
 MAX_NOTES = 2000
@@ -111,16 +110,11 @@ def evaluate_checkin(
     return distance, kind is VisitKind.IN_PERSON and distance > radius_m
 
 
-async def team_settings(session: AsyncSession, settings: Settings, team_id: int) -> TeamSettings:
-    team = await session.get(Team, team_id)
-    return settings.team(team.key if team else "")
-
-
-def check_visit_time(visited_at: datetime, now: datetime, timezone: str) -> None:
+def check_visit_time(visited_at: datetime, team: TeamContext) -> None:
     """A visit is logged for today: now or an earlier time of today (team timezone)."""
-    if visited_at > now + timedelta(minutes=1):
+    if visited_at > team.now + timedelta(minutes=1):
         raise UserFacingError("visits.time_in_future")
-    if local_today(visited_at, timezone) != local_today(now, timezone):
+    if local_today(visited_at, team.timezone) != team.today:
         raise UserFacingError("visits.time_not_today")
 
 
@@ -167,10 +161,10 @@ async def _apply(
     visit: Visit,
     draft: VisitDraft,
     customer: Customer,
-    rules: TeamSettings,
-    now: datetime,
+    team: TeamContext,
 ) -> bool:
     """Copy the draft onto the visit; store the first check-in as the customer's location."""
+    now = team.now
     location_stored = False
     checkin = draft.checkin
     if draft.store_location and checkin is not None and not customer.has_location:
@@ -182,7 +176,7 @@ async def _apply(
         )  # fmt: skip
         location_stored = True
     distance, flagged = evaluate_checkin(
-        draft.kind, checkin, customer, rules.visits.checkin_radius_m
+        draft.kind, checkin, customer, team.rules.visits.checkin_radius_m
     )
     visit.customer_id = customer.id or 0
     visit.kind, visit.purpose = draft.kind, draft.purpose
@@ -310,12 +304,13 @@ async def _sync_plans(session: AsyncSession, visit: Visit, day: date, now: datet
 
 
 async def log_visit(
-    session: AsyncSession, *, actor: Actor, draft: VisitDraft, rules: TeamSettings, now: datetime
+    session: AsyncSession, *, actor: Actor, draft: VisitDraft, team: TeamContext
 ) -> LoggedVisit:
     """Save a complete visit: it counts toward the targets and carries out today's plan."""
+    now = team.now
     _require_visitor(actor)
     _check_texts(draft)
-    check_visit_time(draft.visited_at, now, rules.timezone)
+    check_visit_time(draft.visited_at, team)
     customer, created = await _customer_for(session, actor, draft, now)
     visit = Visit(
         team_id=customer.team_id, rep_id=actor.user_id, customer_id=customer.id or 0,
@@ -323,34 +318,39 @@ async def log_visit(
         created_at=now, updated_at=now,
     )  # fmt: skip
     stored = await _apply(
-        session, actor=actor, visit=visit, draft=draft, customer=customer, rules=rules, now=now
+        session, actor=actor, visit=visit, draft=draft, customer=customer, team=team
     )
     assert visit.id is not None
     attachments = await _replace_attachments(session, visit.id, draft, now)
-    await _sync_plans(session, visit, local_today(visit.visited_at, rules.timezone), now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
     audit.record(
         session, at=now, action="visit.created", entity="visit", entity_id=visit.id,
         actor_id=actor.user_id, after=snapshot(visit, attachments),
     )  # fmt: skip
-    today = local_today(now, rules.timezone)
     return LoggedVisit(
         visit=visit,
         customer=customer,
-        progress=await progress(session, actor.user_id, rules, today),
+        progress=await progress(session, actor.user_id, team),
         customer_created=created,
         location_stored=stored,
     )
 
 
+def editable(visit: Visit, team: TeamContext) -> bool:
+    """Whether the visit is still inside the team's edit window."""
+    return team.now - visit.created_at <= timedelta(hours=team.rules.visits.edit_window_hours)
+
+
 async def editable_visit(
-    session: AsyncSession, actor: Actor, visit_id: int, rules: TeamSettings, now: datetime
+    session: AsyncSession, actor: Actor, visit_id: int, team: TeamContext
 ) -> tuple[Visit, list[VisitAttachment]]:
     """The actor's own visit, if it is still inside the edit window."""
     visit = await session.get(Visit, visit_id)
     if visit is None or visit.rep_id != actor.user_id or visit.deleted_at is not None:
         raise NotAllowedError("visits.not_found")
-    if now - visit.created_at > timedelta(hours=rules.visits.edit_window_hours):
-        raise UserFacingError("visits.edit_window_over", hours=rules.visits.edit_window_hours)
+    if not editable(visit, team):
+        hours = team.rules.visits.edit_window_hours
+        raise UserFacingError("visits.edit_window_over", hours=hours)
     return visit, await attachments_of(session, visit_id)
 
 
@@ -365,22 +365,22 @@ async def update_visit(
     actor: Actor,
     visit_id: int,
     draft: VisitDraft,
-    rules: TeamSettings,
-    now: datetime,
+    team: TeamContext,
 ) -> LoggedVisit:
     """Replace a visit's details (within the edit window); audited with before and after."""
+    now = team.now
     _require_visitor(actor)
-    visit, old_attachments = await editable_visit(session, actor, visit_id, rules, now)
+    visit, old_attachments = await editable_visit(session, actor, visit_id, team)
     _check_texts(draft)
     if draft.visited_at != visit.visited_at:
-        check_visit_time(draft.visited_at, now, rules.timezone)
+        check_visit_time(draft.visited_at, team)
     before = snapshot(visit, old_attachments)
     customer, created = await _customer_for(session, actor, draft, now)
     stored = await _apply(
-        session, actor=actor, visit=visit, draft=draft, customer=customer, rules=rules, now=now
+        session, actor=actor, visit=visit, draft=draft, customer=customer, team=team
     )
     attachments = await _replace_attachments(session, visit_id, draft, now)
-    await _sync_plans(session, visit, local_today(visit.visited_at, rules.timezone), now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
     after = snapshot(visit, attachments)
     changed = [key for key in after if after[key] != before.get(key)]
     audit.record(
@@ -388,26 +388,26 @@ async def update_visit(
         actor_id=actor.user_id, before={k: before.get(k) for k in changed},
         after={k: after[k] for k in changed},
     )  # fmt: skip
-    today = local_today(now, rules.timezone)
     return LoggedVisit(
         visit=visit,
         customer=customer,
-        progress=await progress(session, actor.user_id, rules, today),
+        progress=await progress(session, actor.user_id, team),
         customer_created=created,
         location_stored=stored,
     )
 
 
 async def delete_visit(
-    session: AsyncSession, *, actor: Actor, visit_id: int, rules: TeamSettings, now: datetime
+    session: AsyncSession, *, actor: Actor, visit_id: int, team: TeamContext
 ) -> Visit:
     """Delete one's own visit within the edit window; it stops counting, the audit keeps it."""
-    visit, attachments = await editable_visit(session, actor, visit_id, rules, now)
+    now = team.now
+    visit, attachments = await editable_visit(session, actor, visit_id, team)
     before = snapshot(visit, attachments)
     visit.deleted_at = visit.updated_at = now
     session.add(visit)
     await session.flush()
-    await _sync_plans(session, visit, local_today(visit.visited_at, rules.timezone), now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
     audit.record(
         session, at=now, action="visit.deleted", entity="visit", entity_id=visit.id,
         actor_id=actor.user_id, before=before,
@@ -462,12 +462,9 @@ async def attachment_counts(session: AsyncSession, visit_ids: list[int]) -> dict
     return {visit_id: int(count) for visit_id, count in (await session.exec(query)).all()}
 
 
-async def progress(
-    session: AsyncSession, rep_id: int, rules: TeamSettings, today: date
-) -> Progress:
+async def progress(session: AsyncSession, rep_id: int, team: TeamContext) -> Progress:
     """Visits of the ISO week by kind and new customers of the month (GROUP BY queries)."""
-    week = week_period(today, rules.timezone)
-    month = month_period(today, rules.timezone)
+    week, month = team.this_week, team.this_month
     rows = await session.exec(
         select(col(Visit.kind), func.count())
         .where(
@@ -491,7 +488,7 @@ async def progress(
             )
         )
     ).one()
-    targets = rules.targets
+    targets = team.rules.targets
     return Progress(
         in_person=by_kind.get(VisitKind.IN_PERSON, 0),
         phone=by_kind.get(VisitKind.PHONE, 0),
@@ -512,12 +509,10 @@ class RepFigures:
     flagged: int
 
 
-async def team_figures(
-    session: AsyncSession, team_id: int, rules: TeamSettings, today: date
-) -> list[RepFigures]:
+async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigures]:
     """Each rep's visits this week by kind, flagged check-ins, and new customers this month."""
-    week = week_period(today, rules.timezone)
-    month = month_period(today, rules.timezone)
+    team_id = team.team_id
+    week, month = team.this_week, team.this_month
     reps = (
         await session.exec(
             select(User)

@@ -6,13 +6,13 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
+import views.plans  # noqa: F401  (declares the view "plans.morning" this job names)
 from core.db import transaction
-from handlers.plans import render_morning
 from models.common import Role
 from models.team import Team
 from models.user import User
 from scheduler.registry import JobContext, job
-from services import outbox, plans
+from services import notices, plans
 
 
 @job(
@@ -24,7 +24,7 @@ from services import outbox, plans
 )
 async def morning_plan(ctx: JobContext, team: Team, period: str, scheduled_for: datetime) -> None:
     """Queue one morning message per active rep of the team who has something planned."""
-    rules = ctx.settings.team(team.key)
+    context = ctx.team_context(team, scheduled_for)
     async with transaction(ctx.sessions) as session:
         reps = (
             await session.exec(
@@ -35,13 +35,11 @@ async def morning_plan(ctx: JobContext, team: Team, period: str, scheduled_for: 
         ).all()
         for rep in reps:
             assert rep.id is not None
-            morning = await plans.morning_list(session, rep.id, scheduled_for, rules)
+            morning = await plans.morning_list(session, rep.id, context)
             if morning.empty:
                 continue
-            text, keyboard = render_morning(ctx.texts, rep.language, morning)
-            buttons = [[{"text": b.text, "data": b.data or ""} for b in row] for row in keyboard]
-            await outbox.enqueue(
-                session, key=f"morning:{rep.id}:{period}", chat_id=rep.telegram_id,
-                recipient_id=rep.id, kind="plans.morning", text=text, buttons=buttons,
-                now=ctx.clock.now(),
+            await notices.send(
+                session, ctx.render, view="plans.morning", data=morning, lang=rep.language,
+                key=f"morning:{rep.id}:{period}", chat_id=rep.telegram_id, recipient_id=rep.id,
+                kind="plans.morning", now=ctx.clock.now(),
             )  # fmt: skip

@@ -33,8 +33,24 @@ def test_every_command_is_described() -> None:
 
 
 def test_telegram_language_codes() -> None:
-    assert language_from_telegram("zh-hans") == "zh"
-    assert language_from_telegram("zh-CN") == "zh"
-    assert language_from_telegram("en-US") == "en"
+    assert language_from_telegram("zh-hans", fallback="en") == "zh"
+    assert language_from_telegram("zh-CN", fallback="en") == "zh"
+    assert language_from_telegram("en-US", fallback="zh") == "en"
     assert language_from_telegram("de", fallback="zh") == "zh"
-    assert language_from_telegram(None) == "en"
+    assert language_from_telegram(None, fallback="en") == "en"
+    assert language_from_telegram(None, fallback="zh") == "zh"
+
+
+def test_one_default_language_the_configured_one() -> None:
+    """People who chose no language are answered in ``[defaults] language`` (or a team's);
+    rows written without a language get the same; the fallback catalogue is not a default."""
+    from core.settings import DEFAULT_LANGUAGE, Settings
+    from models.user import User
+
+    built_in = Settings.model_validate({})
+    assert built_in.language_default() == DEFAULT_LANGUAGE == "zh"
+    configured = Settings.model_validate({"defaults": {"language": "en"}})
+    assert configured.language_default() == "en"
+    assert User.model_fields["language"].default == DEFAULT_LANGUAGE
+    catalogs = load_catalogs()
+    assert catalogs.t("zh", "forms.cancel") != catalogs.t("en", "forms.cancel")

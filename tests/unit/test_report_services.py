@@ -37,6 +37,7 @@ from services import (
 from services.customers import CustomerInput
 from services.report_sections import Line, Registered, ReportScope, Section, money_param
 from services.team_context import TeamContext
+from services.team_context import resolve as team_context
 from services.users import Actor
 from services.visits import VisitDraft
 from tests.helpers import team_id
@@ -139,7 +140,7 @@ async def test_sections_come_from_every_registered_area_in_order(
 
 async def test_plan_vs_actual_counts_done_missed_and_unplanned_visits(runtime: Runtime) -> None:
     rep = await _user(runtime, 7002, "north")
-    rules, now = _north(runtime), runtime.clock.now()
+    now = runtime.clock.now()
     async with transaction(runtime.sessions) as session:
         made = [
             await customers.create_customer(
@@ -155,7 +156,8 @@ async def test_plan_vs_actual_counts_done_missed_and_unplanned_visits(runtime: R
         for customer in (made[0], made[2]):
             draft = VisitDraft(kind=VisitKind.PHONE, purpose=VisitPurpose.REVISIT,
                                visited_at=now, customer_id=customer.id, notes="ok")  # fmt: skip
-            await visits.log_visit(session, actor=rep, draft=draft, rules=rules, now=now)
+            team = await team_context(session, runtime.settings, rep.team_id or 0, now)
+            await visits.log_visit(session, actor=rep, draft=draft, team=team)
         user = await session.get(User, rep.user_id)
         assert user is not None
         sections = await report_sections.collect(

@@ -6,24 +6,27 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import Runtime
 from core.db import transaction
 from core.errors import UserFacingError
 from core.i18n import load_catalogs
 from core.periods import local_today, month_period, week_period
-from handlers.plans import render_morning
 from models.common import Role
 from models.customer import Customer, Tier
 from models.plan import PlannedVisit
+from models.team import Team
 from models.user import User
 from models.visit import CheckinSource, VisitKind, VisitPurpose
 from services import customers, plans, visits
 from services.customers import CustomerExistsError, CustomerInput, name_key, phone_parts
 from services.geo import distance_m
+from services.team_context import TeamContext, context_of
 from services.users import Actor
 from services.visits import Checkin, VisitDraft
 from tests.helpers import team_id
+from views.plans import render_morning
 
 SHOP = (31.230845, 121.559082)
 
@@ -46,6 +49,14 @@ async def _customer(runtime: Runtime, team: str, name: str, **extra: object) -> 
             session, actor=None, team_id=await team_id(runtime, team), values=values,
             now=runtime.clock.now(), source="import",
         )  # fmt: skip
+
+
+async def _team(
+    session: AsyncSession, runtime: Runtime, now: datetime | None = None, key: str = "north"
+) -> TeamContext:
+    """The team's context at ``now`` (default: the clock's now), read in the open session."""
+    team = (await session.exec(select(Team).where(Team.key == key))).one()
+    return context_of(team, runtime.settings, now or runtime.clock.now())
 
 
 def _draft(runtime: Runtime, customer: Customer, **extra: object) -> VisitDraft:
@@ -88,28 +99,27 @@ def test_periods_follow_the_team_timezone_and_iso_weeks() -> None:
 
 
 async def test_visit_flagging_and_storing_a_first_location(runtime: Runtime) -> None:
-    rules = runtime.settings.team("north")
     rep = await _actor(runtime, 1, "north")
     located = await _customer(runtime, "north", "Located", latitude=SHOP[0], longitude=SHOP[1])
     bare = await _customer(runtime, "north", "Bare")
     far = Checkin(SHOP[0] + 0.01, SHOP[1], 30.0, CheckinSource.CURRENT)
     near = Checkin(SHOP[0] + 0.001, SHOP[1], 30.0, CheckinSource.CURRENT)
     async with transaction(runtime.sessions) as session:
-        now = runtime.clock.now()
+        team = await _team(session, runtime)
         flagged = await visits.log_visit(
-            session, actor=rep, rules=rules, now=now,
+            session, actor=rep, team=team,
             draft=_draft(runtime, located, kind=VisitKind.IN_PERSON, checkin=far),
         )  # fmt: skip
         fine = await visits.log_visit(
-            session, actor=rep, rules=rules, now=now,
+            session, actor=rep, team=team,
             draft=_draft(runtime, located, kind=VisitKind.IN_PERSON, checkin=near),
         )  # fmt: skip
         phoned = await visits.log_visit(
-            session, actor=rep, rules=rules, now=now,
+            session, actor=rep, team=team,
             draft=_draft(runtime, located, kind=VisitKind.PHONE, checkin=far),
         )  # fmt: skip
         stored = await visits.log_visit(
-            session, actor=rep, rules=rules, now=now,
+            session, actor=rep, team=team,
             draft=_draft(runtime, bare, kind=VisitKind.IN_PERSON, checkin=near,
                          store_location=True),
         )  # fmt: skip
@@ -121,7 +131,6 @@ async def test_visit_flagging_and_storing_a_first_location(runtime: Runtime) -> 
 
 
 async def test_visit_rules_time_team_and_edit_window(runtime: Runtime) -> None:
-    rules = runtime.settings.team("north")
     rep = await _actor(runtime, 1, "north")
     other = await _actor(runtime, 2, "north")
     director = await _actor(runtime, 3, None, Role.DIRECTOR)
@@ -129,36 +138,40 @@ async def test_visit_rules_time_team_and_edit_window(runtime: Runtime) -> None:
     theirs = await _customer(runtime, "south", "Theirs")
     now = runtime.clock.now()
     async with transaction(runtime.sessions) as session:
+        team = await _team(session, runtime, now)
         with pytest.raises(UserFacingError, match=r"customers\.not_found"):
-            await visits.log_visit(session, actor=rep, rules=rules, now=now,
+            await visits.log_visit(session, actor=rep, team=team,
                                    draft=_draft(runtime, theirs))  # fmt: skip
         with pytest.raises(UserFacingError, match="time_in_future"):
             draft = _draft(runtime, mine, visited_at=now + timedelta(hours=1))
-            await visits.log_visit(session, actor=rep, rules=rules, now=now, draft=draft)
+            await visits.log_visit(session, actor=rep, team=team, draft=draft)
         with pytest.raises(UserFacingError, match="time_not_today"):
             draft = _draft(runtime, mine, visited_at=now - timedelta(hours=10))
-            await visits.log_visit(session, actor=rep, rules=rules, now=now, draft=draft)
+            await visits.log_visit(session, actor=rep, team=team, draft=draft)
         with pytest.raises(UserFacingError, match="role_not_allowed"):
-            await visits.log_visit(session, actor=director, rules=rules, now=now,
+            await visits.log_visit(session, actor=director, team=team,
                                    draft=_draft(runtime, mine))  # fmt: skip
         with pytest.raises(UserFacingError, match="notes_too_long"):
             draft = _draft(runtime, mine, notes="x" * 2001)
-            await visits.log_visit(session, actor=rep, rules=rules, now=now, draft=draft)
+            await visits.log_visit(session, actor=rep, team=team, draft=draft)
         logged = await visits.log_visit(
-            session, actor=rep, rules=rules, now=now, draft=_draft(runtime, mine)
+            session,
+            actor=rep,
+            team=team,
+            draft=_draft(runtime, mine),
         )
     visit_id = logged.visit.id or 0
     async with transaction(runtime.sessions) as session:
+        team = await _team(session, runtime, now)
         with pytest.raises(UserFacingError, match=r"visits\.not_found"):
-            await visits.delete_visit(session, actor=other, visit_id=visit_id, rules=rules,
-                                      now=now)  # fmt: skip
+            await visits.delete_visit(session, actor=other, visit_id=visit_id, team=team)
         later = now + timedelta(hours=24, minutes=1)
         with pytest.raises(UserFacingError, match="edit_window_over"):
-            await visits.update_visit(session, actor=rep, visit_id=visit_id, rules=rules,
-                                      now=later, draft=_draft(runtime, mine))  # fmt: skip
+            team = await _team(session, runtime, later)
+            await visits.update_visit(session, actor=rep, visit_id=visit_id, team=team,
+                                      draft=_draft(runtime, mine))  # fmt: skip
         with pytest.raises(UserFacingError, match="edit_window_over"):
-            await visits.delete_visit(session, actor=rep, visit_id=visit_id, rules=rules,
-                                      now=later)  # fmt: skip
+            await visits.delete_visit(session, actor=rep, visit_id=visit_id, team=team)
 
 
 async def test_duplicates_are_found_within_a_team_only(runtime: Runtime) -> None:
@@ -193,6 +206,7 @@ async def test_due_list_morning_list_and_its_rendering(runtime: Runtime) -> None
     now = clock.now()
     today = local_today(now, rules.timezone)
     async with transaction(runtime.sessions) as session:
+        team = await _team(session, runtime, now)
         due = await plans.due_customers(session, rep, today, rules)
         assert [(d.customer.name, d.overdue_days) for d in due] == [("Alpha", 16), ("Bravo", 2)]
         await plans.plan_visits(session, actor=rep, day=today, customer_ids=[a.id or 0],
@@ -201,7 +215,7 @@ async def test_due_list_morning_list_and_its_rendering(runtime: Runtime) -> None
         session.add(PlannedVisit(team_id=b.team_id, rep_id=rep.user_id, customer_id=b.id or 0,
                                  planned_on=today - timedelta(days=2), source="follow_up",
                                  created_at=now))  # fmt: skip
-        morning = await plans.morning_list(session, rep.user_id, now, rules)
+        morning = await plans.morning_list(session, rep.user_id, team)
     assert [c.name for _, c in morning.planned] == ["Alpha"]
     assert [c.name for _, c in morning.overdue_follow_ups] == ["Bravo"]
     catalogs = load_catalogs()
@@ -213,10 +227,11 @@ async def test_due_list_morning_list_and_its_rendering(runtime: Runtime) -> None
     assert "早上好" in zh_text and "产品演示/报价" in zh_text
 
     async with transaction(runtime.sessions) as session:
+        team = await _team(session, runtime, now)
         draft = VisitDraft(kind=VisitKind.PHONE, purpose=VisitPurpose.DEMO, visited_at=now,
                            customer_id=a.id, notes="done")  # fmt: skip
-        await visits.log_visit(session, actor=rep, draft=draft, rules=rules, now=now)
-        morning = await plans.morning_list(session, rep.user_id, now, rules)
+        await visits.log_visit(session, actor=rep, draft=draft, team=team)
+        morning = await plans.morning_list(session, rep.user_id, team)
         due = await plans.due_customers(session, rep, today, rules)
         plan_rows = (await session.exec(select(PlannedVisit))).all()
     assert morning.planned == [] and [d.customer.name for d in due] == ["Bravo"]
@@ -232,18 +247,18 @@ async def test_week_overview_counts_by_local_day(runtime: Runtime) -> None:
     clock = runtime.clock
     async with transaction(runtime.sessions) as session:
         # 09:00 Tuesday, then 23:30 Tuesday local (15:30 UTC): both on Tuesday.
-        await visits.log_visit(session, actor=rep, rules=rules, now=clock.now(),
+        await visits.log_visit(session, actor=rep, team=await _team(session, runtime),
                                draft=_draft(runtime, c))  # fmt: skip
     await clock.advance(timedelta(hours=14, minutes=30))  # type: ignore[attr-defined]
     async with transaction(runtime.sessions) as session:
-        await visits.log_visit(session, actor=rep, rules=rules, now=clock.now(),
+        await visits.log_visit(session, actor=rep, team=await _team(session, runtime),
                                draft=_draft(runtime, c, kind=VisitKind.IN_PERSON))  # fmt: skip
     await clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]  (00:30 Wednesday)
     async with transaction(runtime.sessions) as session:
-        await visits.log_visit(session, actor=rep, rules=rules, now=clock.now(),
+        await visits.log_visit(session, actor=rep, team=await _team(session, runtime),
                                draft=_draft(runtime, c))  # fmt: skip
         days = await plans.week_overview(session, rep.user_id, date(2026, 11, 25), rules)
-        figures = await visits.team_figures(session, rep.team_id or 0, rules, date(2026, 11, 25))
+        figures = await visits.team_figures(session, await _team(session, runtime))
     by_day = {d.day.isoformat(): (d.in_person, d.phone) for d in days}
     assert by_day["2026-11-24"] == (1, 1) and by_day["2026-11-25"] == (0, 1)
     assert sum(d.phone + d.in_person for d in days) == 3

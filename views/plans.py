@@ -1,0 +1,168 @@
+"""How plans read in the chat: the morning message, /today, /week, /due, and their buttons."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date
+
+from core.i18n import Catalogs
+from core.periods import format_day, format_short_day
+from models.customer import Customer
+from models.plan import PlannedVisit
+from models.visit import Visit
+from services.plans import DayFigures, DayOverview, DueCustomer, MorningList
+from services.visits import Progress
+from views.buttons import Button, Keyboard
+from views.callbacks import Callback
+from views.customers import LOG_VISIT, card_button
+from views.render import view
+from views.visits import progress_text, visit_line
+
+# Buttons under /due: one per customer at most this many, then "plan them".
+MAX_DUE_BUTTONS = 8
+
+
+@dataclass(frozen=True)
+class PlanAction:
+    """A button of a plan entry: v(isit: log it), x (remove it); ``plan`` (id 0) plans."""
+
+    plan_id: int
+    action: str
+
+
+PLAN = Callback("pl", PlanAction)
+LOG, REMOVE, START_PLANNING = "v", "x", "plan"
+
+
+def _log_button(texts: Catalogs, lang: str, plan_id: int, name: str) -> Button:
+    label = texts.t(lang, "plans.log_button", name=name[:40])
+    return Button(label, data=PLAN.pack(PlanAction(plan_id, LOG)))
+
+
+@view("plans.morning")
+def render_morning(texts: Catalogs, lang: str, morning: MorningList) -> tuple[str, Keyboard]:
+    """The morning message: today's planned visits and due follow-ups, each with a Log button."""
+    t = texts.t
+    if morning.empty:
+        return t(lang, "plans.morning_empty", day=format_day(morning.day, lang)), []
+    lines = [t(lang, "plans.morning_header", day=format_day(morning.day, lang))]
+    buttons: Keyboard = []
+    for plan, customer in morning.planned:
+        origin = t(lang, "plans.follow_up_mark") if plan.source == "follow_up" else ""
+        purpose = f" · {t(lang, f'visits.purpose_{plan.purpose}')}" if plan.purpose else ""
+        lines.append(f"• {html.escape(customer.name)}{origin}{purpose}")
+        buttons.append([_log_button(texts, lang, plan.id or 0, customer.name)])
+    if morning.overdue_follow_ups:
+        lines.append(t(lang, "plans.overdue_header"))
+        lines += _overdue(texts, lang, morning.overdue_follow_ups, buttons)
+    return "\n".join(lines), buttons
+
+
+def _overdue(
+    texts: Catalogs, lang: str, entries: list[tuple[PlannedVisit, Customer]], buttons: Keyboard
+) -> list[str]:
+    lines = []
+    for plan, customer in entries:
+        day = format_short_day(plan.planned_on, lang)
+        lines.append(f"⏰ {html.escape(customer.name)} ({day})")
+        buttons.append([_log_button(texts, lang, plan.id or 0, customer.name)])
+    return lines
+
+
+@dataclass(frozen=True)
+class TodayData:
+    overview: DayOverview
+    overdue_follow_ups: list[tuple[PlannedVisit, Customer]]
+    progress: Progress
+    timezone: str
+
+
+def today_page(texts: Catalogs, lang: str, data: TodayData) -> tuple[str, Keyboard]:
+    """/today: the day's plan vs what was done, unplanned visits, open follow-ups, progress."""
+    t = texts.t
+    overview = data.overview
+    done = sum(1 for line in overview.planned if line.done)
+    lines = [t(lang, "plans.today_header", day=format_day(overview.day, lang),
+               done=done, planned=len(overview.planned))]  # fmt: skip
+    buttons: Keyboard = []
+    for line in overview.planned:
+        mark = "✅" if line.done else "⬜"
+        origin = t(lang, "plans.follow_up_mark") if line.plan.source == "follow_up" else ""
+        lines.append(f"{mark} {html.escape(line.customer.name)}{origin}")
+        if not line.done:
+            buttons.append([_log_button(texts, lang, line.plan.id or 0, line.customer.name)])
+    if not overview.planned:
+        lines.append(t(lang, "plans.nothing_planned"))
+    if overview.unplanned:
+        lines.append(t(lang, "plans.unplanned_header"))
+        lines += [_unplanned(texts, lang, v, c, data.timezone) for v, c in overview.unplanned]
+    if data.overdue_follow_ups:
+        lines.append(t(lang, "plans.overdue_header"))
+        lines += _overdue(texts, lang, data.overdue_follow_ups, buttons)
+    lines += ["", progress_text(texts, lang, data.progress)]
+    return "\n".join(lines), buttons
+
+
+def _unplanned(texts: Catalogs, lang: str, visit: Visit, customer: Customer, tz: str) -> str:
+    return "➕ " + visit_line(texts, lang, visit, customer, tz)
+
+
+def week_page(
+    texts: Catalogs, lang: str, days: list[DayFigures], today: date, progress: Progress
+) -> str:
+    """/week: the ISO week day by day, then the totals against the targets."""
+    t = texts.t
+    lines = [t(lang, "plans.week_header", first=format_short_day(days[0].day, lang),
+               last=format_short_day(days[-1].day, lang))]  # fmt: skip
+    for day in days:
+        marker = "▶ " if day.day == today else ""
+        lines.append(
+            marker + t(
+                lang, "plans.week_line", day=format_short_day(day.day, lang),
+                planned=day.planned, done=day.planned_done, in_person=day.in_person,
+                phone=day.phone,
+            )
+        )  # fmt: skip
+    lines += ["", progress_text(texts, lang, progress)]
+    return "\n".join(lines)
+
+
+def due_page(
+    texts: Catalogs, lang: str, due: list[DueCustomer], cadence: tuple[int, int, int]
+) -> tuple[str, Keyboard]:
+    """/due: customers overdue for a visit, a Log button for the first few, and "plan them"."""
+    t = texts.t
+    if not due:
+        return t(lang, "plans.none_due"), []
+    a, b, c = cadence
+    lines = [t(lang, "plans.due_header", count=len(due), a=a, b=b, c=c)]
+    buttons: Keyboard = []
+    for entry in due:
+        last = (
+            format_short_day(entry.last_visit, lang)
+            if entry.last_visit
+            else t(lang, "plans.never")
+        )
+        lines.append(
+            t(
+                lang, "plans.due_line", name=html.escape(entry.customer.name),
+                tier=entry.customer.tier, days=entry.overdue_days, last=last,
+            )
+        )  # fmt: skip
+        if len(buttons) < MAX_DUE_BUTTONS:
+            name = entry.customer.name[:40]
+            button = card_button(
+                texts, lang, "plans.log_button", entry.customer.id or 0, LOG_VISIT, name=name
+            )
+            buttons.append([button])
+    plan_them = PLAN.pack(PlanAction(0, START_PLANNING))
+    buttons.append([Button(t(lang, "plans.plan_due"), data=plan_them)])
+    return "\n".join(lines), buttons
+
+
+def saved_text(texts: Catalogs, lang: str, day: date, customers: list[Customer]) -> str:
+    names = "\n".join(f"• {html.escape(c.name)}" for c in customers)
+    return texts.t(
+        lang, "plans.saved", day=format_day(day, lang), count=len(customers), names=names
+    )

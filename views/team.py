@@ -1,0 +1,103 @@
+"""How /team reads: each rep's week against the targets, one rep's visits, the team picker."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from core.i18n import Catalogs
+from core.periods import Period, format_short_day
+from core.settings import TargetSettings
+from models.customer import Customer
+from models.visit import CheckinSource, Visit
+from services.visits import RepFigures
+from views.buttons import Button, Keyboard
+from views.callbacks import Callback
+from views.visits import CheckinVerdict, checkin_text, visit_line
+
+
+@dataclass(frozen=True)
+class TeamOpen:
+    """``t`` opens a team, ``r`` a rep."""
+
+    kind: str
+    object_id: int
+
+
+TEAM = Callback("tm", TeamOpen)
+OPEN_TEAM, OPEN_REP = "t", "r"
+
+
+def _open(label: str, kind: str, object_id: int) -> Button:
+    return Button(label, data=TEAM.pack(TeamOpen(kind, object_id)))
+
+
+@dataclass(frozen=True)
+class TeamPage:
+    name: str
+    week: Period
+    targets: TargetSettings
+    figures: list[RepFigures]
+
+
+def team_page(texts: Catalogs, lang: str, page: TeamPage) -> tuple[str, Keyboard]:
+    t = texts.t
+    targets, figures = page.targets, page.figures
+    lines = [
+        t(lang, "team.header", team=html.escape(page.name),
+          first=format_short_day(page.week.first, lang),
+          last=format_short_day(page.week.last, lang)),
+        t(lang, "team.targets", in_person=targets.in_person_per_week,
+          phone=targets.phone_per_week, new=targets.new_customers_per_month),
+    ]  # fmt: skip
+    buttons: Keyboard = []
+    for rep in figures:
+        flag = t(lang, "team.flagged", count=rep.flagged) if rep.flagged else ""
+        lines.append(
+            t(
+                lang, "team.line", name=html.escape(rep.name), in_person=rep.in_person,
+                in_person_target=targets.in_person_per_week, phone=rep.phone,
+                phone_target=targets.phone_per_week, new=rep.new_customers,
+                new_target=targets.new_customers_per_month,
+            ) + flag
+        )  # fmt: skip
+        buttons.append([_open(rep.name[:40], OPEN_REP, rep.user_id)])
+    if not figures:
+        lines.append(t(lang, "team.no_reps"))
+    else:
+        lines.append(
+            t(lang, "team.total", in_person=sum(r.in_person for r in figures),
+              phone=sum(r.phone for r in figures), new=sum(r.new_customers for r in figures),
+              flagged=sum(r.flagged for r in figures))
+        )  # fmt: skip
+    return "\n".join(lines), buttons
+
+
+@dataclass(frozen=True)
+class RepPage:
+    name: str
+    team_id: int
+    visits: list[tuple[Visit, Customer]]
+    timezone: str
+    radius_m: int
+
+
+def rep_page(texts: Catalogs, lang: str, page: RepPage) -> tuple[str, Keyboard]:
+    t = texts.t
+    lines = [t(lang, "team.rep_header", name=html.escape(page.name), count=len(page.visits))]
+    for visit, customer in page.visits:
+        lines.append("• " + visit_line(texts, lang, visit, customer, page.timezone))
+        if visit.kind == "in_person" and visit.checkin_source is not None:
+            verdict = CheckinVerdict(
+                visit.distance_m, visit.flagged, visit.checkin_accuracy_m,
+                CheckinSource(visit.checkin_source), page.radius_m,
+            )  # fmt: skip
+            lines.append("   " + checkin_text(texts, lang, verdict))
+    if not page.visits:
+        lines.append(t(lang, "team.rep_no_visits"))
+    return "\n".join(lines), [[_open(t(lang, "team.back"), OPEN_TEAM, page.team_id)]]
+
+
+def team_picker(texts: Catalogs, lang: str, teams: list[tuple[int, str]]) -> tuple[str, Keyboard]:
+    rows = [[_open(name, OPEN_TEAM, team_id)] for team_id, name in teams]
+    return texts.t(lang, "team.choose"), rows

@@ -1,0 +1,207 @@
+"""How visits read in the chat: check-in verdicts, the form's summary card, the saved
+confirmation, list lines, progress against the targets, and the buttons of /visits."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from core.i18n import Catalogs
+from core.periods import format_clock, format_day, format_short_day, local_today
+from models.customer import Customer
+from models.visit import CheckinSource, Visit, VisitKind
+from services.visits import LoggedVisit, Progress
+from views.buttons import Button, Keyboard
+from views.callbacks import Callback
+
+# Longest notes shown on the summary card before "…".
+SUMMARY_NOTES = 300
+
+
+@dataclass(frozen=True)
+class VisitAction:
+    """A button under one of my visits: e(dit), d(elete?), D(elete), k(eep)."""
+
+    visit_id: int
+    action: str
+
+
+VISIT = Callback("vi", VisitAction)
+
+
+def format_distance(metres: float) -> str:
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+@dataclass(frozen=True)
+class CheckinVerdict:
+    """A check-in against the customer's stored location (no distance: nothing to compare)."""
+
+    distance: float | None
+    flagged: bool
+    accuracy: float | None
+    source: CheckinSource
+    radius_m: int
+
+
+def checkin_text(texts: Catalogs, lang: str, verdict: CheckinVerdict) -> str:
+    how = texts.t(lang, f"visits.source_{verdict.source}")
+    if verdict.accuracy is not None:
+        how += texts.t(lang, "visits.accuracy", metres=f"{verdict.accuracy:.0f}")
+    if verdict.distance is None:
+        return texts.t(lang, "visits.checkin_no_reference", how=how)
+    key = "visits.checkin_far" if verdict.flagged else "visits.checkin_near"
+    return texts.t(
+        lang, key, distance=format_distance(verdict.distance),
+        radius=format_distance(verdict.radius_m), how=how,
+    )  # fmt: skip
+
+
+def progress_text(texts: Catalogs, lang: str, progress: Progress) -> str:
+    return texts.t(
+        lang, "visits.progress",
+        in_person=progress.in_person, in_person_target=progress.in_person_target,
+        phone=progress.phone, phone_target=progress.phone_target,
+        new=progress.new_customers, new_target=progress.new_customers_target,
+    )  # fmt: skip
+
+
+def saved_text(
+    texts: Catalogs, lang: str, logged: LoggedVisit, timezone: str, radius_m: int, edited: bool
+) -> str:
+    t = texts.t
+    visit = logged.visit
+    name = html.escape(logged.customer.name)
+    lines = [
+        t(
+            lang, "visits.updated" if edited else "visits.saved",
+            kind=t(lang, f"visits.kind_{visit.kind}"),
+            purpose=t(lang, f"visits.purpose_{visit.purpose}"),
+            customer=name, time=format_clock(visit.visited_at, timezone),
+        )
+    ]  # fmt: skip
+    if logged.customer_created:
+        lines.append(t(lang, "visits.customer_created", customer=name))
+    if visit.flagged and visit.distance_m is not None:
+        lines.append(
+            t(
+                lang, "visits.saved_flagged", distance=format_distance(visit.distance_m),
+                radius=format_distance(radius_m),
+            )
+        )  # fmt: skip
+    if logged.location_stored:
+        lines.append(t(lang, "visits.location_stored"))
+    if visit.follow_up_on:
+        lines.append(t(lang, "visits.follow_up_planned", day=format_day(visit.follow_up_on, lang)))
+    lines.append(progress_text(texts, lang, logged.progress))
+    return "\n".join(lines)
+
+
+def visit_line(texts: Catalogs, lang: str, visit: Visit, customer: Customer, timezone: str) -> str:
+    day = format_short_day(local_today(visit.visited_at, timezone), lang)
+    kind = texts.t(lang, f"visits.kind_icon_{visit.kind}")
+    line = (
+        f"{day} {format_clock(visit.visited_at, timezone)} {kind} "
+        f"<b>{html.escape(customer.name)}</b> · {texts.t(lang, f'visits.purpose_{visit.purpose}')}"
+    )
+    if visit.flagged and visit.distance_m is not None:
+        line += " " + texts.t(lang, "visits.flag_mark", distance=format_distance(visit.distance_m))
+    return line
+
+
+@dataclass(frozen=True)
+class VisitsPage:
+    """/visits: my latest visits, newest first; ``editable`` ones get Edit / Delete."""
+
+    visits: list[tuple[Visit, Customer]]
+    editable: set[int]
+    edit_window_hours: int
+    timezone: str
+
+
+def visits_page(texts: Catalogs, lang: str, page: VisitsPage) -> tuple[str, Keyboard]:
+    if not page.visits:
+        return texts.t(lang, "visits.none_yet"), []
+    lines = [texts.t(lang, "visits.list_header", hours=page.edit_window_hours)]
+    buttons: Keyboard = []
+    for number, (visit, customer) in enumerate(page.visits, start=1):
+        lines.append(f"{number}. {visit_line(texts, lang, visit, customer, page.timezone)}")
+        if visit.id in page.editable:
+            buttons.append([
+                Button(texts.t(lang, "visits.edit_button", number=number),
+                       data=VISIT.pack(VisitAction(visit.id, "e"))),
+                Button(texts.t(lang, "visits.delete_button", number=number),
+                       data=VISIT.pack(VisitAction(visit.id, "d"))),
+            ])  # fmt: skip
+    return "\n".join(lines), buttons
+
+
+def ask_delete(
+    texts: Catalogs, lang: str, visit: Visit, customer: Customer, timezone: str
+) -> tuple[str, Keyboard]:
+    assert visit.id is not None
+    delete, keep = VisitAction(visit.id, "D"), VisitAction(visit.id, "k")
+    confirm = [[
+        Button(texts.t(lang, "visits.confirm_delete"), data=VISIT.pack(delete)),
+        Button(texts.t(lang, "visits.keep"), data=VISIT.pack(keep)),
+    ]]  # fmt: skip
+    line = visit_line(texts, lang, visit, customer, timezone)
+    return texts.t(lang, "visits.ask_delete", visit=line), confirm
+
+
+@dataclass(frozen=True)
+class SummaryCard:
+    """The form's draft before Save."""
+
+    customer: str
+    new_customer: bool
+    kind: str | None
+    purpose: str | None
+    visited_at: datetime
+    today: date
+    timezone: str
+    voice: bool
+    notes: str
+    checkin: CheckinVerdict | None
+    store_location: bool
+    photos: int
+    next_step: str | None
+    follow_up: date | None
+
+
+def summary_text(texts: Catalogs, lang: str, card: SummaryCard) -> str:
+    t = texts.t
+    e = html.escape
+    day = local_today(card.visited_at, card.timezone)
+    when_key = "visits.summary_time" if day == card.today else "visits.summary_time_day"
+    customer = e(card.customer)
+    if card.new_customer:
+        customer += " " + t(lang, "visits.new_customer_mark")
+    lines = [
+        t(lang, "visits.summary_header"),
+        t(lang, "visits.summary_customer", customer=customer),
+        t(lang, "visits.summary_kind", kind=t(lang, f"visits.kind_{card.kind}"),
+          purpose=t(lang, f"visits.purpose_{card.purpose}")),
+        t(lang, when_key, time=format_clock(card.visited_at, card.timezone),
+          day=format_short_day(day, lang)),
+    ]  # fmt: skip
+    if card.voice:
+        lines.append(t(lang, "visits.summary_voice"))
+    if card.notes:
+        notes = card.notes
+        shown = notes if len(notes) <= SUMMARY_NOTES else notes[:SUMMARY_NOTES] + "…"
+        lines.append(t(lang, "visits.summary_notes", notes=e(shown)))
+    if card.kind == VisitKind.IN_PERSON:
+        if card.checkin is None:
+            lines.append(t(lang, "visits.summary_no_checkin"))
+        else:
+            lines.append(checkin_text(texts, lang, card.checkin))
+            if card.store_location:
+                lines.append(t(lang, "visits.summary_store_location"))
+        lines.append(t(lang, "visits.summary_photos", count=card.photos))
+    if card.next_step:
+        lines.append(t(lang, "visits.summary_next", next_step=e(card.next_step)))
+    if card.follow_up:
+        lines.append(t(lang, "visits.summary_follow_up", day=format_day(card.follow_up, lang)))
+    return "\n".join(lines)
