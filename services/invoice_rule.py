@@ -7,7 +7,6 @@ refused when `refuse_invoice_below` is set. Discount cards show the customer's o
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -15,7 +14,6 @@ from sqlalchemy import func, type_coerce
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.i18n import Catalogs
 from core.money import Money
 from core.settings import Settings
 from models.receivable import (
@@ -23,7 +21,6 @@ from models.receivable import (
     ReceivableStatus,
 )
 from models.team import Team
-from services.money import money
 from services.receivables import balance_column, paid_column, paid_subquery
 
 
@@ -61,16 +58,6 @@ class InvoiceCheck:
     threshold_percent: int
     below: bool
     refused: bool
-
-    def text(self, texts: Catalogs, lang: str) -> str:
-        # Kept only while the approval card calls it; the view is views.collections.invoice_share.
-        share = self.share
-        key = "collections.share_below" if self.below else "collections.share_ok"
-        return texts.t(
-            lang, key, number=html.escape(share.document_no), percent=share.percent_text,
-            collected=money(share.collected, share.currency, lang),
-            amount=money(share.amount, share.currency, lang), threshold=self.threshold_percent,
-        )  # fmt: skip
 
 
 async def collected_share(session: AsyncSession, receivable_id: int) -> CollectedShare | None:

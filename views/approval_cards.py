@@ -21,6 +21,7 @@ from services.approval_types import FieldKind
 from services.money import from_minor
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
+from views.collections import invoice_share
 from views.render import view
 
 
@@ -224,7 +225,7 @@ def context_lines(texts: Catalogs, lang: str, data: CardData) -> list[str]:
             )
         )  # fmt: skip
     if data.invoice is not None:
-        lines.append(data.invoice.text(texts, lang))
+        lines.append(invoice_share(texts, lang, data.invoice))
     elif data.unknown_contract:
         lines.append(
             texts.t(lang, "approvals.contract_unknown",

@@ -35,6 +35,7 @@ from views.approval_cards import (
     short_title,
 )
 from views.buttons import Keyboard
+from views.collections import invoice_share
 
 # /pending lists this many requests, and sends the cards of the oldest few.
 PENDING_CARDS = 5
@@ -198,5 +199,5 @@ def summary(texts: Catalogs, lang: str, lines: list[str], route: Preview) -> str
         names = html.escape(", ".join(route.first_approvers))
         lines.append(texts.t(lang, "approvals.summary_first", names=names))
     if route.invoice is not None:
-        lines.append(route.invoice.text(texts, lang))
+        lines.append(invoice_share(texts, lang, route.invoice))
     return "\n".join(lines)

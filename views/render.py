@@ -52,6 +52,8 @@ def outbox_buttons(buttons: Keyboard | None) -> OutboxButtons | None:
 
 def renderer(texts: Catalogs) -> Render:
     """The views, bound to the texts of every language."""
+    # Imported here, not at the top: the area view modules import this one to declare views.
+    import views.notice_views  # noqa: F401
 
     def render(view: str, lang: str, data: Any) -> tuple[str, OutboxButtons | None]:
         text, buttons = VIEWS[view](texts, lang, data)
