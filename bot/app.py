@@ -12,10 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import scheduler.jobs  # noqa: F401  (registers every scheduled job)
-from bot.context import DEPS_KEY, Ctx, Deps, SalesApp, deps_of
 from bot.delivery import Sender, instance_name
 from bot.migrate import ensure_current
-from bot.ordering import PerUserUpdateProcessor
 from bot.rate_limit import UpdateGate
 from core.clock import Clock, SystemClock
 from core.db import SessionFactory, create_engine, create_session_factory, transaction
@@ -40,7 +38,9 @@ from handlers import (
     visits,
 )
 from handlers.commands import publish_default_menus
+from handlers.context import DEPS_KEY, Ctx, Deps, SalesApp, deps_of
 from handlers.errors import on_error
+from handlers.ordering import PerUserUpdateProcessor
 from scheduler.core import Scheduler
 from scheduler.registry import JobContext
 from services.approval_types import check_routes

@@ -32,12 +32,12 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 import views.alerts  # noqa: F401  (registers the alerts this sender queues)
-from bot.retry import RetryPolicy, flood_wait
 from core.clock import Clock
 from core.db import SessionFactory, transaction
 from core.i18n import Catalogs
 from core.settings import DeliverySettings
 from handlers.replies import split_text
+from handlers.retry import RetryPolicy, flood_wait
 from models.outbox import OutboxMessage, OutboxStatus
 from services import alerts, outbox, sender_lease
 from views.render import renderer

@@ -16,11 +16,11 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.context import deps_of
-from bot.retry import GaveUp, RetryPolicy
 from core.i18n import person_language
 from core.settings import LimitsSettings
+from handlers.context import deps_of
 from handlers.replies import Reply, deliver
+from handlers.retry import GaveUp, RetryPolicy
 from services import users
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from bot.app import (
     start_background,
     stop_background,
 )
-from bot.context import SalesApp
 from core.db import transaction
+from handlers.context import SalesApp
 from services.users import has_active_admin
 
 log = logging.getLogger(__name__)

@@ -29,10 +29,10 @@ from bot.app import (
     start_background,
     stop_background,
 )
-from bot.context import SalesApp
 from bot.logs import EveryMinute, route_uvicorn_logs
 from core.db import transaction
 from core.settings import WebhookSettings
+from handlers.context import SalesApp
 from services import outbox
 
 log = logging.getLogger(__name__)

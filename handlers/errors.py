@@ -11,9 +11,9 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
-from bot.context import Ctx
-from bot.retry import GaveUp, RetryPolicy
+from handlers.context import Ctx
 from handlers.replies import Reply, deliver
+from handlers.retry import GaveUp, RetryPolicy
 from handlers.turn import language_for
 
 log = logging.getLogger(__name__)

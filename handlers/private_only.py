@@ -8,7 +8,7 @@ import logging
 from telegram import Chat, Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.context import Ctx
+from handlers.context import Ctx
 
 log = logging.getLogger(__name__)
 

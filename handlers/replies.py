@@ -20,7 +20,7 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
-from bot.retry import RetryPolicy, send_retrying
+from handlers.retry import RetryPolicy, send_retrying
 from views.buttons import Button, Keyboard
 
 log = logging.getLogger(__name__)

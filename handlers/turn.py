@@ -18,14 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.context import Ctx, Deps
-from bot.retry import GaveUp, RetryPolicy
 from core.errors import UserFacingError
 from core.i18n import person_language
 from core.periods import format_day
 from core.settings import Settings
+from handlers.context import Ctx, Deps
 from handlers.error_text import escaped_params
 from handlers.replies import Button, Keyboard, Reply, deliver
+from handlers.retry import GaveUp, RetryPolicy
 from models.common import Role
 from models.user import User
 from services import outbox, team_context, updates, users

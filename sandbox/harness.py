@@ -26,10 +26,10 @@ from bot.app import (
     stop_background,
     update_processor,
 )
-from bot.context import SalesApp
 from bot.webhook import server_config, webhook_asgi
 from core.clock import ManualClock
 from core.db import transaction
+from handlers.context import SalesApp
 from models.outbox import OutboxMessage, OutboxStatus
 from sandbox.client import SandboxClient, SandboxMessage
 

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from bot.context import deps_of
 from core.settings import LimitsSettings, Settings
+from handlers.context import deps_of
 from models.common import Role
 from sandbox.harness import LocalBot
 from tests.helpers import join

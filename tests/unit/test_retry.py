@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.retry import GaveUp, RetryPolicy, send_retrying
 from core.settings import DeliverySettings
+from handlers.retry import GaveUp, RetryPolicy, send_retrying
 
 
 def policy(**values: float) -> RetryPolicy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -16,8 +16,12 @@ from core.settings import Settings
 from services.notices import Render
 from views.render import renderer
 
-if TYPE_CHECKING:
-    from bot.delivery import Sender
+
+class Sender(Protocol):
+    """The outbox sender, as a turn sees it: woken after a turn that queued messages."""
+
+    def wake(self) -> None: ...
+
 
 DEPS_KEY = "salesbot.deps"
 

@@ -21,8 +21,8 @@ from typing import TypeVar
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.ordering import slot_released
 from core.settings import DeliverySettings
+from handlers.ordering import slot_released
 
 T = TypeVar("T")
 
