@@ -67,9 +67,12 @@ def test_every_callback_prefix_is_declared_once_and_nowhere_else() -> None:
         for prefix in declared.findall(path.read_text(encoding="utf-8")):
             places.setdefault(prefix, []).append(str(path.relative_to(ROOT)))
     assert {p: where for p, where in places.items() if len(where) > 1} == {}
-    assert set(places) == set(PREFIXES)
+    product = {
+        p for p, codec in PREFIXES.items() if not codec.schema.__module__.startswith("tests")
+    }
+    assert set(places) == product
     # No module writes another's data by hand ("ap|", "cu|"...): only the codecs pack it.
-    alternatives = "|".join(map(re.escape, PREFIXES))
+    alternatives = "|".join(map(re.escape, product))
     literal = re.compile(rf"[\"']({alternatives})\|")
     by_hand = [
         str(path.relative_to(ROOT))
