@@ -74,11 +74,11 @@ async def test_delegation_starts_works_and_ends_by_itself(local_bot: LocalBot) -
     assert "#1" in texts(await delegate.send("/pending"))
 
     replies = await delegate.tap("Approve", message_id=first.message_id)
-    assert "it is final" in texts(replies)
+    assert "No further approval is needed;" in texts(replies)
     (decided, _) = await requests(local_bot)
     assert decided.status == RequestStatus.APPROVED
     await local_bot.drain_outbox()
-    assert "approved</b> by Sun Hao" in text_of(await people.rep.last_reply())
+    assert "Sun Hao <b>approved</b>" in text_of(await people.rep.last_reply())
 
     # Thursday 00:05 in Shanghai: the delegation has ended by itself; both are told.
     clock = local_bot.runtime.clock

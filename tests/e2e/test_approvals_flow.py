@@ -71,7 +71,7 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     replies = await people.director_2.tap("Approve", message_id=second_copy.message_id)
     assert "#1 was already approved by Zhao Min" in texts(replies)
     await local_bot.drain_outbox()
-    assert "is <b>approved</b> by Zhao Min" in await last_text(people.rep)
+    assert "Zhao Min <b>approved</b>" in await last_text(people.rep)
     for chat, copy in (
         (people.director, first_copy), (people.director_2, second_copy),
         (people.manager, manager_card),
@@ -99,7 +99,7 @@ async def test_small_expense_needs_the_manager_only(local_bot: LocalBot) -> None
     await expense(people.rep, "1,999.50")
     await local_bot.drain_outbox()
     replies = await people.manager.tap("Approve")
-    assert "it is final" in texts(replies)
+    assert "No further approval is needed;" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.chain == ["manager"] and request.status == RequestStatus.APPROVED
     assert [m for m in await people.director.bot_messages() if "#1" in text_of(m)] == []
@@ -117,7 +117,7 @@ async def test_rejection_needs_a_reason_and_tells_the_requester(local_bot: Local
     assert "You rejected #1" in texts(replies)
     await local_bot.drain_outbox()
     notice = await last_text(people.rep)
-    assert "<b>rejected</b> by Chen Jing" in notice and "not covered" in notice
+    assert "Chen Jing <b>rejected</b>" in notice and "not covered" in notice
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.REJECTED
     (step,) = await steps(local_bot, 1)
@@ -134,7 +134,7 @@ async def test_ask_for_info_round_trip(local_bot: LocalBot) -> None:
     first_card = await card_of(people.manager, 1)
     await people.manager.tap("Ask for info")
     replies = await people.manager.send("Which customer was the trip for?")
-    assert "question is sent to Wang Wei" in texts(replies)
+    assert "question has been sent to Wang Wei" in texts(replies)
     await local_bot.drain_outbox()
     notice = await people.rep.last_reply()
     assert "Which customer was the trip for?" in text_of(notice)
@@ -153,7 +153,7 @@ async def test_ask_for_info_round_trip(local_bot: LocalBot) -> None:
     assert "Wang Wei answered your question" in text_of(answer_card)
     assert "Hangzhou Huafeng, the spring order." in text_of(answer_card)
     replies = await people.manager.tap("Approve", message_id=answer_card.message_id)
-    assert "it is final" in texts(replies)
+    assert "No further approval is needed;" in texts(replies)
     actions = [e.action for e in await audit_of(local_bot, 1)]
     assert actions == [
         "approval.submitted", "approval.info_requested", "approval.info_answered",

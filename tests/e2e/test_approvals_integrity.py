@@ -42,7 +42,7 @@ async def test_two_directors_deciding_at_the_same_moment(local_bot: LocalBot) ->
         people.director.tap("Approve"), people.director_2.tap("Approve")
     )
     answers = sorted([texts(first), texts(second)])
-    assert sum("it is final" in answer for answer in answers) == 1
+    assert sum("No further approval is needed;" in answer for answer in answers) == 1
     assert sum("was already approved by" in answer for answer in answers) == 1
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED
@@ -51,7 +51,7 @@ async def test_two_directors_deciding_at_the_same_moment(local_bot: LocalBot) ->
     assert director_step.decided_by_id == request.decided_by_id
     assert decisions(await audit_of(local_bot, 1)) == 2  # the manager's and one director's
     await local_bot.drain_outbox()
-    assert texts(await people.rep.bot_messages()).count("is <b>approved</b> by") == 1
+    assert texts(await people.rep.bot_messages()).count("<b>approved</b>") == 1
 
 
 async def test_approve_and_reject_racing_leave_one_decision(local_bot: LocalBot) -> None:
@@ -84,7 +84,7 @@ async def test_manager_and_delegate_tapping_together(local_bot: LocalBot) -> Non
     await card_of(delegate, 1)
     first, second = await asyncio.gather(people.manager.tap("Approve"), delegate.tap("Approve"))
     answers = [texts(first), texts(second)]
-    assert sum("it is final" in answer for answer in answers) == 1
+    assert sum("No further approval is needed;" in answer for answer in answers) == 1
     assert sum("already approved by" in answer for answer in answers) == 1
     assert decisions(await audit_of(local_bot, 1)) == 1
 
@@ -170,7 +170,7 @@ async def test_nobody_approves_their_own_request(local_bot: LocalBot) -> None:
     await card_of(people.director, 1)
     await card_of(people.director_2, 1)
     replies = await people.director.tap("Approve")
-    assert "it is final" in texts(replies)
+    assert "No further approval is needed;" in texts(replies)
 
 
 async def test_a_manager_alone_cannot_route_past_missing_directors(local_bot: LocalBot) -> None:
@@ -205,7 +205,7 @@ async def test_one_person_never_approves_two_levels(local_bot: LocalBot) -> None
     assert "Nothing waits" in texts(await people.director.send("/pending"))
     assert "1 waiting" in texts(await people.director_2.send("/pending"))
     replies = await people.director_2.tap("Approve")
-    assert "it is final" in texts(replies)
+    assert "No further approval is needed;" in texts(replies)
 
 
 async def test_a_double_submit_creates_one_request(local_bot: LocalBot) -> None:
@@ -225,4 +225,4 @@ async def test_cards_survive_a_restart_and_arrive_once(local_bot: LocalBot) -> N
     messages = await people.manager.bot_messages()
     assert sum(1 for m in messages if "✅ Approve" in m.button_texts()) == 1
     assert sum(1 for m in messages if m.kind == "photo") == 1
-    assert "it is final" in texts(await people.manager.tap("Approve"))
+    assert "No further approval is needed;" in texts(await people.manager.tap("Approve"))

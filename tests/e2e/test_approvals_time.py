@@ -90,7 +90,7 @@ async def test_reminder_then_escalation_to_the_directors(local_bot: LocalBot) ->
     await local_bot.drain_outbox()
     assert await count_kind(local_bot, "approval.escalated") == 2
     replies = await people.director.tap("Approve")
-    assert "it is final" in texts(replies)
+    assert "No further approval is needed;" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED
 

@@ -76,7 +76,7 @@ async def test_partial_payment_asks_the_amount_and_refuses_more_than_the_balance
     assert "How much" in (refused[-1].text or "")  # asked again
     assert await balance(local_bot.runtime, rid) == Decimal("1200")
     done = await rep.send("500")
-    assert "CN¥500.00 paid, balance CN¥700.00" in (done[-1].text or "")
+    assert "CN¥500.00 received now, balance CN¥700.00" in (done[-1].text or "")
     assert await balance(local_bot.runtime, rid) == Decimal("700")
     # The schedule goes on with the balance left.
     mark = await last_id(rep)
@@ -183,7 +183,7 @@ async def test_one_message_per_customer_lists_every_document(local_bot: LocalBot
     await rep.tap("All 2 documents")
     done = await rep.send("1500")
     text = done[-1].text or ""
-    assert "INV-A: paid in full" in text and "INV-B: CN¥500.00 paid, balance CN¥500.00" in text
+    assert "INV-A: paid in full" in text and "INV-B: CN¥500.00 received now, balance CN¥500.00" in text
     assert await balance(runtime, first) == 0 and await balance(runtime, second) == Decimal("500")
     # The same reminder's "Collected in full" now concerns the one document left.
     final = await rep.tap("Collected in full", message_id=next(

@@ -253,7 +253,7 @@ async def test_chinese_rep_logs_a_visit_in_chinese(local_bot: LocalBot) -> None:
     rep = await join(local_bot, 4009, "王伟", Role.REP, "north", lang="zh")
     await add_customer(local_bot.runtime, "north", "广州宏达食品", owner_tg=4009)
     replies = await rep.send("/visit")
-    assert "拜访了哪位客户" in replies[-1].text
+    assert "拜访了哪个客户" in replies[-1].text
     await rep.tap("广州宏达食品")
     replies = await rep.tap("电话拜访")
     assert "拜访目的" in replies[-1].text

@@ -50,7 +50,7 @@ def test_scripted_demo_answers(tmp_path: Path) -> None:
     assert "t.me/salesbot_demo_bot?start=inv_" in out  # the manager's invite link
     assert "Language: English" in out or "✅ Language" in out
     assert "What you can do" in out
-    assert "我的未收应收账款" in out  # Wang Wei's receivables, seeded from the sample export
+    assert "我的未结清应收账款" in out  # Wang Wei's receivables, seeded from the sample export
     assert "Chen Jing" in out and "North 团队的应收账款" in out  # the manager's team view
     assert "What kind of expense?" in out  # 1280 was taken as the amount
     assert "Please use the buttons." in out  # ":say 2" reached the bot as the text "2"

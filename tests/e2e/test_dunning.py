@@ -85,6 +85,6 @@ async def test_reminders_speak_the_reps_language(local_bot: LocalBot) -> None:
                          due=date(2026, 11, 27))  # fmt: skip
     await at_local(local_bot, "north", date(2026, 11, 24))
     reminder = [m for m in await rep.bot_messages() if "INV-Z" in (m.text or "")][-1]
-    assert "温馨提醒 — 成都康乐零售" in (reminder.text or "")
+    assert "温馨提醒——成都康乐零售" in (reminder.text or "")
     assert "¥18,000.00" in (reminder.text or "") and "3 天后到期" in (reminder.text or "")
-    assert reminder.button_texts()[0] == "✅ 已全额收款"
+    assert reminder.button_texts()[0] == "✅ 已全额回款"

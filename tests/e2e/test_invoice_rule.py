@@ -1,5 +1,5 @@
 """The company's invoice rule: an invoice request shows the collected share of its contract; below
-the team's minimum (60 % by default) the approver's card marks it, or the request is refused when
+the team's minimum (60% by default) the approver's card marks it, or the request is refused when
 the team says so. A discount card shows what the customer still owes."""
 
 from __future__ import annotations
@@ -63,11 +63,11 @@ async def test_below_the_share_is_marked_on_the_card(local_bot: LocalBot) -> Non
     await contract(local_bot, customer.id, amount="100000", paid="45000.50")
     summary = await invoice(people.rep)
     # The rep already sees it on the summary, before submitting.
-    assert "only 45 % collected (CN¥45,000.50 of CN¥100,000.00)" in summary, summary
+    assert "only 45% collected (CN¥45,000.50 of CN¥100,000.00)" in summary, summary
     await people.rep.tap("Submit")
     await local_bot.drain_outbox()
     card = text_of(await people.manager.last_reply())
-    assert "⚠️ Contract HT-1: only 45 % collected" in card and "60 % required" in card
+    assert "⚠️ Contract HT-1: only 45% collected" in card and "60% required" in card
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.PENDING
 
@@ -81,7 +81,7 @@ async def test_enough_collected_is_shown_without_a_mark(local_bot: LocalBot) -> 
     await people.rep.tap("Submit")
     await local_bot.drain_outbox()
     card = text_of(await people.manager.last_reply())
-    assert "Contract HT-1: 60 % collected" in card and "⚠️" not in card
+    assert "Contract HT-1: 60% collected" in card and "⚠️" not in card
 
 
 async def test_unknown_contract_is_said_on_the_card(local_bot: LocalBot) -> None:
@@ -104,7 +104,7 @@ async def test_refused_below_the_share_when_the_team_says_so(local_bot: LocalBot
     await people.rep.tap("Hangzhou Huafeng")
     # Said at once at the contract step, and the contract is asked again.
     reply = texts(await people.rep.send("HT-1"))
-    assert "No invoice yet: only 10 % of contract HT-1 is collected" in reply, reply
+    assert "No invoice yet: only 10% of contract HT-1 is collected" in reply, reply
     assert "Which contract?" in reply
     await people.rep.send("HT-2")  # not imported yet: nothing to check
     summary = texts(await people.rep.send("20000"))
@@ -115,7 +115,7 @@ async def test_refused_below_the_share_when_the_team_says_so(local_bot: LocalBot
         due=date(2026, 12, 31),
     )  # fmt: skip
     reply = texts(await people.rep.tap("Submit"))
-    assert "only 0 % of contract HT-2 is collected" in reply, reply
+    assert "only 0% of contract HT-2 is collected" in reply, reply
     assert await requests(local_bot) == []
     summary = texts(await people.rep.send("HT-404"))
     assert "please check" in summary

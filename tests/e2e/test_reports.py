@@ -300,4 +300,4 @@ async def test_a_report_in_chinese(local_bot: LocalBot) -> None:
     replies = await rep.tap("提交")
     assert "2026年11月24日 周二 的日报已提交" in replies[-1].text
     replies = await manager.send("/reports")
-    assert "✅ 小王 — 09:00" in replies[-1].text
+    assert "✅ 小王：09:00" in replies[-1].text

@@ -127,7 +127,7 @@ async def test_in_person_visit_with_location_and_photo(local_bot: LocalBot) -> N
     assert "live location, ±12 m" in replies[0].text
     assert replies[0].reply_markup == {"remove_keyboard": True}
     replies = await flow.send_photo()
-    assert "1 photo(s) added" in replies[-1].text
+    assert "Photos added: 1" in replies[-1].text
     await flow.tap("Done")
     await flow.tap("Skip")  # no next step, no follow-up
     replies = await flow.tap("Save")

@@ -82,12 +82,12 @@ async def test_the_weekly_report_becomes_next_weeks_plan(local_bot: LocalBot) ->
     # The manager reads it; Friday's digest says who still owes the weekly report.
     await set_local(runtime, FRIDAY, time(20, 31))
     await local_bot.drain_outbox()
-    assert "📅 Weekly reports: 1/2 in; not yet: Wang" in (await manager.last_reply()).text
+    assert "📅 Weekly reports: 1/2 submitted; still missing: Wang" in (await manager.last_reply()).text
     await manager.send("/reports")
     await manager.tap("Weekly reports")
     page = await manager.last_reply()
     assert "Weekly reports · North · Mon 23 Nov – Sun 29 Nov" in page.text
-    assert "✅ Li — Fri 27 Nov 16:00" in page.text and "❌ Wang — not in" in page.text
+    assert "✅ Li — Fri 27 Nov 16:00" in page.text and "❌ Wang — not submitted" in page.text
     replies = await manager.tap("Li")
     assert "Competitor Z cut prices by 5%." in replies[-1].text
     assert "• Wed 2 Dec: Bravo Co" in replies[-1].text
@@ -172,7 +172,7 @@ async def test_the_last_working_day_reminds_reps_without_the_weekly_report(
     await local_bot.drain_outbox()
     assert [row.chat_id for row in await weekly_reminders(runtime)] == [6312]
     reminder = await owing.last_reply()
-    assert "今天是本周（11月23日 周一 – 11月29日 周日）最后一个工作日" in reminder.text, (
+    assert "今天是本周（11月23日 周一 至 11月29日 周日）最后一个工作日" in reminder.text, (
         reminder.text
     )
     assert manager.user_id not in [row.chat_id for row in await weekly_reminders(runtime)]

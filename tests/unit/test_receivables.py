@@ -309,7 +309,7 @@ async def test_collected_share_for_an_invoice_request(company: Company, tmp_path
     assert check is not None and check.below and not check.refused
     assert check.share.percent == Decimal("59.9") and check.threshold_percent == 60
     text = invoice_share(runtime.texts, "en", check)
-    assert "only 59.9 % collected (CN¥5,999.99 of CN¥10,000.00), below the 60 %" in text
+    assert "only 59.9% collected (CN¥5,999.99 of CN¥10,000.00), below the 60%" in text
     approvals.refuse_invoice(check, "en")  # marked on the card, not refused, by default
     # A team whose config refuses invoices below the share.
     strict_settings = load_settings(
@@ -329,7 +329,7 @@ async def test_collected_share_for_an_invoice_request(company: Company, tmp_path
             session, runtime.settings, contract_no="HT-1"
         )
     assert enough is not None and not enough.below and enough.share.percent == Decimal("60.0")
-    assert "60 % collected" in invoice_share(runtime.texts, "en", enough)
+    assert "60% collected" in invoice_share(runtime.texts, "en", enough)
 
 
 async def test_a_dunning_run_is_idempotent_and_groups_by_customer(company: Company) -> None:
