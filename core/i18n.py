@@ -7,7 +7,8 @@ Telegram's HTML subset. Each area keeps its own .po file so areas can be edited 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -95,6 +96,48 @@ def load_catalogs(directory: Path | None = None) -> Catalogs:
                 table[message.id] = str(message.string)
         texts[lang] = table
     return Catalogs(texts)
+
+
+# Lists, labels and asides built by code follow the reader's punctuation: 、：（） in Chinese.
+def join_list(lang: str, items: Iterable[str]) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+def labelled(lang: str, label: str, value: str) -> str:
+    return f"{label}：{value}" if lang == "zh" else f"{label}: {value}"
+
+
+def bracketed(lang: str, text: str) -> str:
+    """An aside after a word: "Wang (09:00)" / "小王（09:00）"."""
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
+def format_percent(value: Decimal | float) -> str:
+    """10, 9.5, 12.25: no trailing zeros, at most two decimals."""
+    text = f"{Decimal(str(value)):.2f}".rstrip("0").rstrip(".")
+    return text if text != "-0" else "0"
+
+
+def period_label(label: str, lang: str) -> str:
+    """An ISO week or month label as its reader writes it: 2026-W48 -> 2026 年第 48 周."""
+    if lang != "zh":
+        return label
+    week = re.fullmatch(r"(\d{4})-W(\d{2})", label)
+    if week:
+        return f"{week[1]} 年第 {int(week[2])} 周"
+    month = re.fullmatch(r"(\d{4})-(\d{2})", label)
+    return f"{month[1]}年{int(month[2])}月" if month else label
+
+
+def currency_unit(currency: str, lang: str) -> str:
+    """The currency as a prompt names its unit: 金额（元） to a Chinese reader, not （CNY）."""
+    if lang != "zh":
+        return currency
+    if currency == "CNY":
+        return "元"
+    from babel.numbers import get_currency_name
+
+    return get_currency_name(currency, locale=BABEL_LOCALES["zh"])
 
 
 def format_money(amount: Decimal, currency: str, lang: str) -> str:

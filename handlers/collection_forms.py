@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import UserFacingError
+from core.i18n import currency_unit
 from core.periods import format_day, format_short_day
 from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
@@ -255,7 +256,12 @@ class ReceivableForm(Form):
             return Prompt(views.text(texts, turn.lang, "collections.ask_number",
                                      customer=data["name"]))  # fmt: skip
         if step == "amount":
-            return Prompt(turn.t("collections.ask_new_amount", currency=data["currency"]))
+            return Prompt(
+                turn.t(
+                    "collections.ask_new_amount",
+                    currency=currency_unit(data["currency"], turn.lang),
+                )
+            )
         if step == "issued":
             return Prompt(turn.t("collections.ask_issued"),
                           [[(turn.t("collections.today"), f"d:{today.isoformat()}")]])  # fmt: skip

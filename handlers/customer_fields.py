@@ -22,7 +22,13 @@ CHOICE_FIELDS = ("region", "industry")
 
 async def field_prompt(turn: Turn, field: str, team_id: int | None, current: Any = None) -> Prompt:
     """The question for one field; Skip is offered for optional fields."""
-    text = turn.t(f"customers.ask_{field}")
+    if field == "tier":
+        # the cadence the team's /due applies, not a fixed one (teams override it in config.toml)
+        rules = (await turn.team(team_id)).rules if team_id is not None else None
+        cadence = (rules or turn.deps.settings.team("")).visits.cadence_days
+        text = turn.t("customers.ask_tier", a=cadence.A, b=cadence.B, c=cadence.C)
+    else:
+        text = turn.t(f"customers.ask_{field}")
     if current not in (None, ""):
         text += "\n" + turn.t("customers.current_value", value=html.escape(str(current)))
     choices: list[list[tuple[str, str]]] = []

@@ -81,7 +81,7 @@ async def _finish(turn: Turn, data: dict[str, Any], team_id: int | None) -> None
     )  # fmt: skip
     link = f"https://t.me/{turn.deps.bot_username}?start={created.deep_link_payload}"
     team = created.team
-    expires = format_local(created.invite.expires_at, await _timezone(turn, team))
+    expires = format_local(created.invite.expires_at, await _timezone(turn, team), turn.lang)
     text = invite_created(
         turn.deps.texts, turn.lang, data["role"], team.name if team else None, link, expires
     )

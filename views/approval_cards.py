@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.i18n import Catalogs, format_money
+from core.i18n import Catalogs, bracketed, format_money, format_percent, join_list
 from core.periods import format_clock, format_day, format_short_day
 from models.approval import RequestStatus, StepStatus
 from services.approval_cards import CardCopy, CardData, Receipt, RequestNotice
@@ -165,10 +165,10 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             action=action,
         )  # fmt: skip
         if trail and (entry.before or entry.after):
-            line += f" ({_state_label(texts, lang, entry.before)} → "
-            line += f"{_state_label(texts, lang, entry.after)})"
+            change = f"{_state_label(texts, lang, entry.before)} → "
+            line += bracketed(lang, change + _state_label(texts, lang, entry.after))
         if entry.reason:
-            line += f" — <i>{html.escape(entry.reason)}</i>"
+            line += ("——" if lang == "zh" else " — ") + f"<i>{html.escape(entry.reason)}</i>"
         lines.append(line)
     return lines
 
@@ -206,14 +206,19 @@ def context_lines(texts: Catalogs, lang: str, data: CardData) -> list[str]:
         if data.discounts.count == 0:
             lines.append(texts.t(lang, "approvals.discounts_none", customer=customer))
         else:
-            latest = ", ".join(
-                f"{pct:.2f}% (#{rid}, {format_short_day(data.team.local(at), lang)})"
-                for rid, pct, at in data.discounts.latest
+            latest = join_list(
+                lang,
+                (
+                    f"{format_percent(pct)}%"
+                    + bracketed(lang, f"#{rid}, {format_short_day(data.team.local(at), lang)}")
+                    for rid, pct, at in data.discounts.latest
+                ),
             )
             lines.append(
                 texts.t(
                     lang, "approvals.discounts_before", customer=customer,
-                    count=data.discounts.count, average=f"{data.discounts.average or 0:.2f}",
+                    count=data.discounts.count,
+                    average=format_percent(data.discounts.average or 0),
                     latest=latest,
                 )
             )  # fmt: skip
@@ -238,7 +243,7 @@ def discount_line(
     texts: Catalogs, lang: str, percent: Decimal, off: Decimal | None, currency: str
 ) -> str:
     amount = money_text(off, currency, lang) if off is not None else "—"
-    return texts.t(lang, "approvals.discount_line", percent=f"{percent:.2f}", amount=amount)
+    return texts.t(lang, "approvals.discount_line", percent=format_percent(percent), amount=amount)
 
 
 def card_text(

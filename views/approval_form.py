@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from core.i18n import Catalogs
+from core.i18n import Catalogs, currency_unit
 from core.periods import format_short_day
 from services.approval_types import FieldKind, FieldSpec, RequestType, ordered_types
 
@@ -94,7 +94,7 @@ def ask_field(
         text = _field_text(texts, lang, kind, spec)
         return Question(f"{progress}\n{text}", skippable=not spec.required)
     optional = not spec.required
-    text = _field_text(texts, lang, kind, spec, currency=currency)
+    text = _field_text(texts, lang, kind, spec, currency=currency_unit(currency, lang))
     if optional:
         text += "\n" + texts.t(lang, "approvals.optional")
     choices: Choices = []

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.i18n import Catalogs
+from core.i18n import Catalogs, join_list
 from core.periods import format_short_day
 from models.approval import ApprovalRequest, RequestStatus
 from services.approval_cards import CardData
@@ -90,7 +90,7 @@ def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:
     """The approver's reply after a decision: final, or on to the next level (and to whom)."""
     request = result.request
     name = html.escape(result.data.requester.display_name)
-    names = html.escape(", ".join(result.approvers))
+    names = html.escape(join_list(lang, result.approvers))
     if action is Action.APPROVE and request.status == RequestStatus.PENDING:
         key = f"approvals.done_next_{request.chain[request.step_no]}"
     else:
@@ -141,7 +141,7 @@ def withdraw_confirm(texts: Catalogs, lang: str, data: CardData) -> tuple[str, K
 
 
 def answer_sent(texts: Catalogs, lang: str, result: Result) -> str:
-    names = html.escape(", ".join(result.approvers))
+    names = html.escape(join_list(lang, result.approvers))
     return texts.t(lang, "approvals.answer_sent", id=result.request.id, names=names)
 
 
@@ -149,7 +149,7 @@ def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard
     """After Submit: who decides first; the requester may open or withdraw it."""
     request = result.request
     rid = request.id or 0
-    names = html.escape(", ".join(result.approvers))
+    names = html.escape(join_list(lang, result.approvers))
     view = button(texts, lang, "approvals.view", VIEW, rid)
     withdraw = button(texts, lang, "approvals.withdraw", WITHDRAW, rid)
     text = texts.t(lang, f"approvals.submitted_{request.chain[0]}", id=rid, names=names)
@@ -196,7 +196,7 @@ def summary(texts: Catalogs, lang: str, lines: list[str], route: Preview) -> str
     levels = " → ".join(texts.t(lang, f"approvals.level_{level}") for level in route.chain)
     lines = [*lines, "", texts.t(lang, "approvals.summary_route", route=levels)]
     if route.first_approvers:
-        names = html.escape(", ".join(route.first_approvers))
+        names = html.escape(join_list(lang, route.first_approvers))
         lines.append(texts.t(lang, "approvals.summary_first", names=names))
     if route.invoice is not None:
         lines.append(invoice_share(texts, lang, route.invoice))

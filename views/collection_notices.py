@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
-from core.i18n import Catalogs
+from core.i18n import Catalogs, labelled
 from core.money import ZERO
 from core.periods import format_short_day
 from services.collection_actions import DisputeCard, DisputeResolved
@@ -97,7 +97,7 @@ def reconcile_list(texts: Catalogs, lang: str, data: ReconcileList) -> tuple[str
     buttons: Keyboard = []
     for item in data.items:
         owed = money(item.balance, item.currency, lang)
-        lines.append(f"• {html.escape(item.customer, quote=False)}: {owed}")
+        lines.append("• " + labelled(lang, html.escape(item.customer, quote=False), owed))
         if len(buttons) < MAX_RECON_BUTTONS:
             buttons.append(
                 [reconcile_button(item.customer, item.item_id, item.balance, item.currency, lang)]

@@ -8,7 +8,7 @@ import html
 import re
 from typing import Any
 
-from core.i18n import Catalogs
+from core.i18n import Catalogs, join_list
 from services.customer_import import ImportReport
 from services.receivable_import import ReceivableImportReport
 
@@ -34,7 +34,9 @@ def receivable_import_lines(
         )
     ]  # fmt: skip
     if report.teams:
-        counts = ", ".join(f"{name} {count}" for name, count in sorted(report.teams.items()))
+        counts = join_list(
+            lang, (f"{name} {count}" for name, count in sorted(report.teams.items()))
+        )
         out.append(texts.t(lang, "collections.import_teams", teams=show(counts)))
     if report.ignored_columns:
         columns = ", ".join(report.ignored_columns)

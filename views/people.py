@@ -130,7 +130,7 @@ def pending_invites(
             t(
                 lang, "invite.pending_line", label=item.label, role=t(lang, f"roles.{item.role}"),
                 team=html.escape(item.team) if item.team else t(lang, "profile.no_team"),
-                expires=format_local(item.expires_at, item.timezone), by=by,
+                expires=format_local(item.expires_at, item.timezone, lang), by=by,
             )
         )  # fmt: skip
         label = t(lang, "invite.revoke_button", number=item.invite_id)

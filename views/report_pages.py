@@ -10,7 +10,7 @@ import html
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from core.i18n import Catalogs
+from core.i18n import Catalogs, bracketed
 from core.periods import Period, format_clock, format_day, format_short_day
 from models.report import (
     DailyReport,
@@ -262,7 +262,9 @@ def digest(texts: Catalogs, lang: str, data: Digest) -> Page:
         for entry in entries:
             name = html.escape(entry.rep.display_name)
             if timed and entry.report is not None:
-                name += f" ({when(entry.report.submitted_at, status.day, data.timezone, lang)})"
+                name += bracketed(
+                    lang, when(entry.report.submitted_at, status.day, data.timezone, lang)
+                )
             shown.append(name)
         return join(lang, shown) if shown else "—"
 

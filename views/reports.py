@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from core.i18n import Catalogs, format_money
+from core.i18n import Catalogs, format_money, join_list, labelled
 from core.periods import format_clock, format_day, format_short_day, local_today
 from services.report_reminders import DailyReminder, WeeklyReminder
 from services.report_sections import Param, Section
@@ -101,7 +101,7 @@ def shorten(text: str, limit: int = PREVIEW) -> str:
 
 
 def join(lang: str, items: Sequence[str]) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
+    return join_list(lang, items)
 
 
 def param_text(lang: str, value: Param) -> str:
@@ -198,7 +198,10 @@ def weekly_card(
 
 
 def _day_list(lang: str, entries: Sequence[tuple[date, str]]) -> list[str]:
-    return [f"• {format_short_day(day, lang)}: {html.escape(name)}" for day, name in entries]
+    return [
+        f"• {labelled(lang, format_short_day(day, lang), html.escape(name))}"
+        for day, name in entries
+    ]
 
 
 # -- the forms ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.i18n import Catalogs, format_money
+from core.i18n import Catalogs, bracketed, format_money, join_list, labelled, period_label
 from core.periods import format_short_day
 from services.summary.core import Metric, TeamSummary, Value, contributors, metrics
 from services.summary.deliver import Attachments, Rollup
@@ -46,7 +46,7 @@ def label_of(texts: Catalogs, lang: str, metric: Metric) -> str:
 
 def _number(metric: Metric, value: Value, currency: str, lang: str) -> str:
     if isinstance(value, list):
-        return ", ".join(html.escape(v) for v in value)
+        return join_list(lang, (html.escape(v) for v in value))
     if metric.format == "money":
         return format_money(Decimal(value), currency, lang)
     return str(value)
@@ -62,7 +62,7 @@ def _change(now: Value, before: Value) -> str:
 
 
 def _names(t: Catalogs, lang: str, names: list[str]) -> str:
-    shown = ", ".join(html.escape(n) for n in names[:NAMES_SHOWN])
+    shown = join_list(lang, (html.escape(n) for n in names[:NAMES_SHOWN]))
     if len(names) > NAMES_SHOWN:
         shown += " " + t.t(lang, "summary.more", count=len(names) - NAMES_SHOWN)
     return shown
@@ -76,7 +76,7 @@ def header(texts: Catalogs, lang: str, summary: TeamSummary) -> str:
         lang,
         key,
         team=html.escape(summary.team.name),
-        label=window.label,
+        label=period_label(window.label, lang),
         first=format_short_day(period.first, lang),
         last=format_short_day(period.last, lang),
     )
@@ -95,14 +95,15 @@ def team_block(texts: Catalogs, lang: str, summary: TeamSummary, currency: str) 
             shown += f" / {target * len(summary.reps)}"
         trend = ""
         if metric.trend:
-            trend = " " + texts.t(
+            # the Chinese trend opens with （, which carries its own spacing
+            trend = ("" if lang == "zh" else " ") + texts.t(
                 lang,
                 "summary.trend",
                 previous=_change(total, summary.previous.get(metric.key, 0)),
                 four_back=_change(total, summary.four_back.get(metric.key, 0)),
                 unit=texts.t(lang, f"summary.unit_{window.kind}"),
             )
-        lines.append(f"{label_of(texts, lang, metric)}: {shown}{trend}")
+        lines.append(labelled(lang, label_of(texts, lang, metric), f"{shown}{trend}"))
     return "\n".join(lines)
 
 
@@ -155,14 +156,15 @@ def rollup_message(texts: Catalogs, lang: str, rollup: Rollup) -> str:
     """Per-team totals, one line a team, and the company's totals."""
     shown = [m for m in metrics() if m.format != "names"]
     currency = rollup.currency
-    lines = [texts.t(lang, "summary.rollup_title", label=rollup.label)]
+    lines = [texts.t(lang, "summary.rollup_title", label=period_label(rollup.label, lang))]
     for summary in rollup.teams:
         values = [
             f"{label_of(texts, lang, m)} {_shown(m, summary.totals.get(m.key, 0), currency, lang)}"
             for m in shown
         ]
         team = html.escape(summary.team.name)
-        lines.append(f"<b>{team}</b> ({len(summary.reps)}): " + " · ".join(values))
+        heading = f"<b>{team}</b>" + bracketed(lang, str(len(summary.reps)))
+        lines.append(labelled(lang, heading, " · ".join(values)))
     total_line = " · ".join(
         f"{label_of(texts, lang, m)} "
         f"{_shown(m, rollup.company.get(m.key, Decimal(0)), currency, lang)}"
@@ -179,12 +181,16 @@ def message_view(texts: Catalogs, lang: str, summary: TeamSummary) -> tuple[str,
 
 @view("summary.chart")
 def chart_caption(texts: Catalogs, lang: str, summary: TeamSummary) -> tuple[str, None]:
-    return texts.t(lang, "summary.chart_caption", label=summary.window.label), None
+    return texts.t(
+        lang, "summary.chart_caption", label=period_label(summary.window.label, lang)
+    ), None
 
 
 @view("summary.workbook")
 def workbook_caption(texts: Catalogs, lang: str, summary: TeamSummary) -> tuple[str, None]:
-    return texts.t(lang, "summary.workbook_caption", label=summary.window.label), None
+    return texts.t(
+        lang, "summary.workbook_caption", label=period_label(summary.window.label, lang)
+    ), None
 
 
 @view("summary.rollup")
@@ -195,7 +201,9 @@ def rollup_view(texts: Catalogs, lang: str, rollup: Rollup) -> tuple[str, None]:
 def previous_period(texts: Catalogs, lang: str, label: str, team_id: int | None) -> Keyboard:
     """The way back to the period ``label`` (the one before the period shown)."""
     data = SUMMARY.pack(Pick(label, team_id))
-    return [[Button(texts.t(lang, "summary.previous", label=label), data=data)]]
+    return [
+        [Button(texts.t(lang, "summary.previous", label=period_label(label, lang)), data=data)]
+    ]
 
 
 def team_choice(texts: Catalogs, lang: str, teams: list[tuple[int, str]]) -> Keyboard:

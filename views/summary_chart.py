@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from core.i18n import Catalogs
+from core.i18n import Catalogs, period_label
 from services.summary.core import TeamSummary, metrics
 
 # Telegram refuses photos whose sides add up to more than 10,000 px.
@@ -92,7 +92,11 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     axes.set_yticks(positions, names, **plain_text(fontsize=8, fontfamily=family))
     axes.invert_yaxis()
     axes.set_title(
-        texts.t(label_lang, "summary.chart.visits_title", label=summary.window.label),
+        texts.t(
+            label_lang,
+            "summary.chart.visits_title",
+            label=period_label(summary.window.label, label_lang),
+        ),
         **plain_text(fontsize=10, fontfamily=family),
     )
     legend = axes.legend(prop=FontProperties(family=family, size=8), loc="lower right")

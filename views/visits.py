@@ -30,8 +30,13 @@ class VisitAction:
 VISIT = Callback("vi", VisitAction)
 
 
-def format_distance(metres: float) -> str:
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+# Chinese text writes distances in 米 / 公里, as visits.accuracy already does (精度 ±30 米).
+DISTANCE_UNITS = {"zh": ("米", "公里")}
+
+
+def format_distance(metres: float, lang: str) -> str:
+    metre, kilometre = DISTANCE_UNITS.get(lang, ("m", "km"))
+    return f"{metres:.0f} {metre}" if metres < 1000 else f"{metres / 1000:.1f} {kilometre}"
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,8 @@ def checkin_text(texts: Catalogs, lang: str, verdict: CheckinVerdict) -> str:
         return texts.t(lang, "visits.checkin_no_reference", how=how)
     key = "visits.checkin_far" if verdict.flagged else "visits.checkin_near"
     return texts.t(
-        lang, key, distance=format_distance(verdict.distance),
-        radius=format_distance(verdict.radius_m), how=how,
+        lang, key, distance=format_distance(verdict.distance, lang),
+        radius=format_distance(verdict.radius_m, lang), how=how,
     )  # fmt: skip
 
 
@@ -86,8 +91,8 @@ def saved_text(
     if visit.flagged and visit.distance_m is not None:
         lines.append(
             t(
-                lang, "visits.saved_flagged", distance=format_distance(visit.distance_m),
-                radius=format_distance(radius_m),
+                lang, "visits.saved_flagged", distance=format_distance(visit.distance_m, lang),
+                radius=format_distance(radius_m, lang),
             )
         )  # fmt: skip
     if logged.location_stored:
@@ -106,7 +111,9 @@ def visit_line(texts: Catalogs, lang: str, visit: Visit, customer: Customer, tim
         f"<b>{html.escape(customer.name)}</b> · {texts.t(lang, f'visits.purpose_{visit.purpose}')}"
     )
     if visit.flagged and visit.distance_m is not None:
-        line += " " + texts.t(lang, "visits.flag_mark", distance=format_distance(visit.distance_m))
+        line += " " + texts.t(
+            lang, "visits.flag_mark", distance=format_distance(visit.distance_m, lang)
+        )
     return line
 
 

@@ -376,7 +376,7 @@ async def test_visit_for_an_earlier_time_today(local_bot: LocalBot) -> None:
     replies = await rep.tap("Time")
     assert "2 h ago (13:00)" in replies[-1].button_texts()
     replies = await rep.send("16:30")
-    assert "still to come" in replies[0].text
+    assert "has not come yet" in replies[0].text
     replies = await rep.send("上午10点半")
     assert "Today 10:30" in replies[-1].text
     await rep.tap("Save")

@@ -82,7 +82,8 @@ async def test_the_weekly_report_becomes_next_weeks_plan(local_bot: LocalBot) ->
     # The manager reads it; Friday's digest says who still owes the weekly report.
     await set_local(runtime, FRIDAY, time(20, 31))
     await local_bot.drain_outbox()
-    assert "📅 Weekly reports: 1/2 submitted; still missing: Wang" in (await manager.last_reply()).text
+    digest = (await manager.last_reply()).text
+    assert "📅 Weekly reports: 1/2 submitted; still missing: Wang" in digest
     await manager.send("/reports")
     await manager.tap("Weekly reports")
     page = await manager.last_reply()
