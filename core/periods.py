@@ -88,7 +88,9 @@ def format_day_range(first: date, last: date, lang: str, *, with_year: bool = Fa
     from babel.dates import format_interval
 
     skeleton = "MMMd" if first.year == last.year and not with_year else "yMMMd"
-    return format_interval(first, last, skeleton, locale=_INTERVAL_LOCALE.get(lang, "en_GB"))
+    shown = format_interval(first, last, skeleton, locale=_INTERVAL_LOCALE.get(lang, "en_GB"))
+    # Babel's thin spaces around the dash: plain ones, which a reader can type back.
+    return shown.replace("\u2009", " ")
 
 
 def format_month(day: date, lang: str) -> str:

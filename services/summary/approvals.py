@@ -91,7 +91,7 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     sheet = Sheet(
         "approvals",
         ["when", "rep", "request_type", "amount", "currency", "status", "decided_at"],
-        codes={"request_type": "approvals.type_", "status": "approvals.status_"},
+        codes={"request_type": "approvals.type_", "status": "summary.code.approval_"},
     )
     for request, name in rows.all():
         amount = from_minor(request.amount_minor) if request.amount_minor is not None else None

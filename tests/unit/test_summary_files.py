@@ -145,13 +145,13 @@ def test_workbook_has_frozen_headers_filters_formats_and_no_codes(lang: str) -> 
         Sheet("visits", ["when", "rep", "kind", "purpose", "flagged"],
               [[NOW, "王伟", "in_person", "revisit", False],
                [NOW, "Li Na", "phone", "collection", True]],
-              codes={"kind": "visits.kind_", "purpose": "visits.purpose_"}),
+              codes={"kind": "summary.code.kind_", "purpose": "visits.purpose_"}),
         Sheet("approvals", ["when", "rep", "request_type", "amount", "status"],
               [[NOW, "王伟", "expense", Decimal("1280.5"), "approved"]],
-              codes={"request_type": "approvals.type_", "status": "approvals.status_"}),
+              codes={"request_type": "approvals.type_", "status": "summary.code.approval_"}),
         Sheet("receivables", ["document", "balance", "due_on", "status"],
               [["INV-1", Decimal("9000"), date(2026, 11, 1), "open"]],
-              codes={"status": "collections.status_"}),
+              codes={"status": "summary.code.receivable_"}),
     ]  # fmt: skip
     book = openpyxl.load_workbook(io.BytesIO(workbook_xlsx(texts, lang, data)))
     assert book.sheetnames[0] == texts.t(lang, "summary.sheet.summary")
@@ -175,8 +175,8 @@ def test_workbook_has_frozen_headers_filters_formats_and_no_codes(lang: str) -> 
     column = [c.value for c in summary_sheet[1]].index(collected) + 1
     assert summary_sheet.cell(2, column).number_format == "#,##0.00"
     visits = book.worksheets[1]
-    assert visits.cell(2, 3).value == texts.t(lang, "visits.kind_in_person")
+    assert visits.cell(2, 3).value == texts.t(lang, "summary.code.kind_in_person")
     assert visits.cell(3, 5).value == texts.t(lang, "summary.yes")
     approvals = book.worksheets[2]
     assert approvals.cell(2, 4).number_format == "#,##0.00"
-    assert approvals.cell(2, 5).value == texts.t(lang, "approvals.status_approved")
+    assert approvals.cell(2, 5).value == texts.t(lang, "summary.code.approval_approved")
