@@ -77,3 +77,24 @@ def format_short_day(day: date, lang: str) -> str:
 
 def format_clock(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(timezone)):%H:%M}"
+
+
+_INTERVAL_LOCALE = {"en": "en_GB", "zh": "zh_Hans_CN"}
+
+
+def format_day_range(first: date, last: date, lang: str, *, with_year: bool = False) -> str:
+    """``16 – 22 Nov`` / ``11月16日至22日``; with the year when asked or when the range crosses
+    one."""
+    from babel.dates import format_interval
+
+    skeleton = "MMMd" if first.year == last.year and not with_year else "yMMMd"
+    shown = format_interval(first, last, skeleton, locale=_INTERVAL_LOCALE.get(lang, "en_GB"))
+    # Babel's thin spaces around the dash: plain ones, which a reader can type back.
+    return shown.replace("\u2009", " ")
+
+
+def format_month(day: date, lang: str) -> str:
+    """``November 2026`` / ``2026年11月``."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", day, locale=_INTERVAL_LOCALE.get(lang, "en_GB"))

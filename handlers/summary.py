@@ -39,7 +39,9 @@ async def _show(turn: Turn, asked: str | None, team_id: int | None) -> None:
     today = team.today if team else company_today(turn.deps.settings, turn.now)
     chosen = choose_period(asked, today)
     texts, lang = turn.deps.texts, turn.lang
-    nav = views.previous_period(texts, lang, chosen.previous, team.team_id if team else None)
+    nav = views.previous_period(
+        texts, lang, chosen.previous, team.team_id if team else None, today
+    )
     if team is None:
         rollup = await company_rollup(
             turn.session, turn.deps.settings, chosen.kind, chosen.day, turn.now
@@ -69,7 +71,8 @@ async def _send_files(turn: Turn, summary: TeamSummary, nav: Keyboard) -> None:
 
 @turn_handler(roles=READERS)
 async def summary_command(turn: Turn) -> None:
-    """`/summary [2026-W47 | 2026-11]`; directors and admins pick a team or the company."""
+    """`/summary [上周 | last month | 2026-11-25 | 2026-W47 | 2026-11]`; directors and admins
+    pick a team or the company."""
     args = turn.ctx.args or []
     if turn.actor.role is not Role.MANAGER and not args:
         options = [(t.id, t.name) for t in await teams.list_teams(turn.session) if t.id]
@@ -77,7 +80,7 @@ async def summary_command(turn: Turn) -> None:
             turn.t("summary.choose_team"), views.team_choice(turn.deps.texts, turn.lang, options)
         )
         return
-    await _show(turn, args[0] if args else None, None)
+    await _show(turn, " ".join(args) if args else None, None)
 
 
 @turn_handler(roles=READERS)

@@ -1,19 +1,35 @@
-"""The summary's chart: one PNG, visits (and money collected) per rep. Rep names are drawn
-exactly as typed: never as mathtext or LaTeX."""
+"""The summary's chart: one PNG in the reader's language, visits against target per rep and money
+collected per rep. Rep names are drawn exactly as typed: never as mathtext or LaTeX.
+
+Chinese is drawn with Noto Sans SC, which ships as a file inside the ``pylopdf-fonts-zh-cn``
+dependency (nothing is downloaded at run time); a font installed on the system is the fallback.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
+import threading
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from core.i18n import Catalogs, period_label
+from babel.numbers import format_currency, format_decimal
+
+from core.i18n import BABEL_LOCALES, Catalogs
 from services.summary.core import TeamSummary, metrics
 
-# Telegram refuses photos whose sides add up to more than 10,000 px.
-MAX_CHART_INCHES = 60.0
-CJK_FONTS = (
+log = logging.getLogger(__name__)
+
+# Telegram refuses photos whose sides add up to more than 10,000 px (and whose ratio passes 20).
+DPI = 150
+MAX_HEIGHT_PX = 8000
+WIDTH_INCHES = 8.5
+# Legible in Telegram's preview on a phone, which shows the picture about 400 px wide.
+NAME_SIZE = 11
+TITLE_SIZE = 13
+FONT_PACKAGE = "pylopdf-fonts-zh-cn"
+SYSTEM_CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
     "Source Han Sans SC",
@@ -22,23 +38,37 @@ CJK_FONTS = (
     "SimHei",
     "Microsoft YaHei",
 )
+_font_lock = threading.Lock()
 
 
 @cache
 def cjk_font() -> str | None:
-    """An installed font with Chinese glyphs, or None (then labels are kept to ASCII)."""
+    """The family name of a font with Chinese glyphs: the shipped Noto Sans SC, else one found
+    on the system, else None (logged once, naming the package that brings one)."""
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    with _font_lock:
+        try:
+            import pylopdf_fonts_zh_cn
+
+            path = pylopdf_fonts_zh_cn.sans_path()
+            font_manager.fontManager.addfont(str(path))
+            return str(font_manager.FontProperties(fname=str(path)).get_name())
+        except (ImportError, OSError, RuntimeError):
+            installed = {font.name for font in font_manager.fontManager.ttflist}
+            found = next((name for name in SYSTEM_CJK_FONTS if name in installed), None)
+    if found is None:
+        log.warning(
+            "no font with Chinese glyphs: Chinese names and titles in the summary chart will "
+            "show as boxes. Install the Python package %s (a dependency of salesbot) or a "
+            "system CJK font (Debian: apt-get install fonts-noto-cjk)",
+            FONT_PACKAGE,
+        )
+    return found
 
 
 def _as_number(value: object) -> float:
     return float(value) if isinstance(value, int | float | Decimal) else 0.0
-
-
-def _ascii(text: str) -> bool:
-    return text.isascii()
 
 
 def plain_text(**properties: Any) -> dict[str, Any]:
@@ -47,9 +77,51 @@ def plain_text(**properties: Any) -> dict[str, Any]:
     return {"parse_math": False, "usetex": False, **properties}
 
 
+def money_tick(currency: str, lang: str) -> Any:
+    """Axis ticks as whole amounts with the currency sign and separators: ``¥50,000``."""
+    from matplotlib.ticker import FuncFormatter
+
+    locale = BABEL_LOCALES.get(lang, "en")
+    return FuncFormatter(
+        lambda value, _: format_currency(
+            value, currency, format="¤#,##0", locale=locale, currency_digits=False
+        )
+    )
+
+
+def count_tick(lang: str) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    locale = BABEL_LOCALES.get(lang, "en")
+    return FuncFormatter(lambda value, _: format_decimal(int(value), locale=locale))
+
+
+def chart_labels(texts: Catalogs, lang: str, summary: TeamSummary) -> dict[str, str]:
+    """Every text the chart draws besides rep names and numbers, from the reader's catalog."""
+    from views.summary import window_words
+
+    period = window_words(texts, lang, summary.window)
+    by_key = {m.key: m for m in metrics()}
+    labels = {
+        "visits_title": texts.t(lang, "summary.chart.visits_title", period=period),
+        "collected_title": texts.t(lang, "summary.chart.collected_title"),
+        "visits_axis": texts.t(lang, "summary.chart.visits_axis"),
+        "money_axis": texts.t(lang, "summary.chart.money_axis"),
+        "none": texts.t(lang, "summary.chart.no_reps"),
+    }
+    for key in ("in_person", "phone"):
+        labels[key] = texts.t(lang, f"summary.chart.{key}")
+        target = summary.target(by_key[key]) if key in by_key else None
+        if target:
+            labels[f"{key}_target"] = texts.t(
+                lang, f"summary.chart.{key}_target_{summary.window.kind}", target=target
+            )
+    return labels
+
+
 def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
-    """Visits against target per rep (and, when collections report money, collected per rep):
-    horizontal bars, one row a rep, so a team of a hundred stays readable.
+    """Visits against target per rep and money collected per rep: horizontal bars, one row a
+    rep, names once on the left, so a team of a hundred stays readable.
 
     Drawn on its own Figure with no pyplot and no global rcParams, so that charts can be made
     in worker threads, off the event loop, side by side.
@@ -58,60 +130,71 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
     from matplotlib.text import Text
+    from matplotlib.ticker import MaxNLocator
 
     font = cjk_font()
-    # Without a CJK font, Chinese labels would render as boxes (and warn): fall back to English
-    # titles and rep numbers, which the message and workbook also show.
-    label_lang = lang if font or lang == "en" else "en"
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    names = [
-        rep.name if font or _ascii(rep.name) else f"#{i + 1}" for i, rep in enumerate(summary.reps)
-    ] or ["—"]
+    labels = chart_labels(texts, lang, summary)
+    names = [rep.name for rep in summary.reps] or [labels["none"]]
     by_key = {m.key: m for m in metrics()}
     money = "collected" in by_key and by_key["collected"].format == "money"
-    height = min(MAX_CHART_INCHES, max(3.6, 0.28 * len(names) + 1.6))
-    figure = Figure(figsize=(12 if money else 7.5, height), dpi=100)
+    # A large team gets thinner rows at a lower resolution: a phone shows it scrolled anyway,
+    # and drawing a 6,000-pixel picture costs seconds.
+    row, dpi = (0.42, DPI) if len(names) <= 30 else (0.3, 100)
+    height = min(MAX_HEIGHT_PX / dpi, max(4.0, row * len(names) + 1.8))
+    figure = Figure(figsize=(WIDTH_INCHES, height), dpi=dpi)
     FigureCanvasAgg(figure)
-    axes_list = figure.subplots(1, 2 if money else 1, squeeze=False)
+    axes_list = figure.subplots(
+        1, 2 if money else 1, squeeze=False, sharey=True,
+        gridspec_kw={"width_ratios": [3, 2] if money else [1]},
+    )  # fmt: skip
     axes = axes_list[0][0]
     positions = list(range(len(names)))
     thickness = 0.4
-    bars = ((-thickness / 2, "in_person", "C0"), (thickness / 2, "phone", "C1"))
+    text_font = FontProperties(family=family, size=NAME_SIZE - 1)
+    bars = ((-thickness / 2, "in_person", "#1f77b4"), (thickness / 2, "phone", "#ff7f0e"))
     for offset, key, color in bars:
         metric = by_key.get(key)
         if metric is None:
             continue
         counts = [_as_number(rep.values.get(key)) for rep in summary.reps] or [0.0]
         axes.barh(
-            [p + offset for p in positions], counts, thickness, color=color,
-            label=texts.t(label_lang, f"summary.chart.{key}"),
-        )  # fmt: skip
+            [p + offset for p in positions], counts, thickness, color=color, label=labels[key]
+        )
         target = summary.target(metric)
-        if target is not None:
-            axes.axvline(target, linestyle="dashed", color=color, linewidth=1)
-    axes.set_yticks(positions, names, **plain_text(fontsize=8, fontfamily=family))
+        if target:
+            axes.axvline(
+                target, linestyle="dashed", color=color, linewidth=1.5,
+                label=labels[f"{key}_target"],
+            )  # fmt: skip
+    axes.set_yticks(positions, names, **plain_text(fontsize=NAME_SIZE, fontfamily=family))
     axes.invert_yaxis()
-    axes.set_title(
-        texts.t(
-            label_lang,
-            "summary.chart.visits_title",
-            label=period_label(summary.window.label, label_lang),
-        ),
-        **plain_text(fontsize=10, fontfamily=family),
-    )
-    legend = axes.legend(prop=FontProperties(family=family, size=8), loc="lower right")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_formatter(count_tick(lang))
+    axes.set_xlabel(labels["visits_axis"], fontproperties=text_font)
+    axes.set_title(labels["visits_title"], fontproperties=FontProperties(family=family,
+                   size=TITLE_SIZE))  # fmt: skip
+    axes.grid(axis="x", alpha=0.3)
+    legend = axes.legend(
+        prop=FontProperties(family=family, size=NAME_SIZE - 2), loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 if len(names) < 8 else -0.6 / height), ncol=2, frameon=False,
+    )  # fmt: skip
     for entry in legend.get_texts():
         entry.update(plain_text())
     if money:
         money_axes = axes_list[0][1]
         amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
-        money_axes.barh(positions, amounts, color="C2")
-        money_axes.set_yticks(positions, [""] * len(positions))
-        money_axes.invert_yaxis()
-        money_axes.set_title(
-            texts.t(label_lang, "summary.chart.collected_title"),
-            **plain_text(fontsize=10, fontfamily=family),
-        )
+        money_axes.barh(positions, amounts, 0.6, color="#2ca02c")
+        money_axes.tick_params(axis="y", left=False)
+        money_axes.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+        money_axes.xaxis.set_major_formatter(money_tick(summary.window.currency, lang))
+        money_axes.set_xlabel(labels["money_axis"], fontproperties=text_font)
+        money_axes.set_title(labels["collected_title"], fontproperties=FontProperties(
+            family=family, size=TITLE_SIZE))  # fmt: skip
+        money_axes.grid(axis="x", alpha=0.3)
+    for each in figure.axes:
+        each.tick_params(axis="x", labelsize=NAME_SIZE - 2)
+        each.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     # Whatever text the layout created on its way (tick labels included) is plain too.
     for text in figure.findobj(Text):

@@ -8,16 +8,20 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.settings import TeamSettings
 from models.approval import ApprovalRequest, RequestStatus
 from models.user import User
 from services.money import from_minor
 from services.summary.core import Contributor, Metric, Sheet, Value, Window, contribute
+from services.workhours import working_hours
 
 METRICS = (
     Metric("approvals_requested"),
     Metric("approvals_approved"),
     Metric("approvals_rejected"),
     Metric("approvals_pending"),
+    # Open now and waiting longer than the escalation time: the manager's to chase.
+    Metric("approvals_waiting", trend=False),
 )
 OPEN = [RequestStatus.PENDING, RequestStatus.INFO]
 
@@ -54,7 +58,24 @@ async def per_rep(
     )
     for rep_id, approved, rejected in decided.all():
         found[rep_id].update(approvals_approved=int(approved), approvals_rejected=int(rejected))
+    rules = window.rules or TeamSettings()
+    # Open requests are few (each is chased within hours), so the working-hours test runs here.
+    waiting = await session.exec(
+        select(col(ApprovalRequest.requester_id), col(ApprovalRequest.created_at))
+        .where(mine, col(ApprovalRequest.status).in_(OPEN))
+        .where(col(ApprovalRequest.created_at) < window.end)
+    )
+    for rep_id, created_at in waiting.all():
+        if working_hours(created_at, window.end, rules) > waiting_limit(rules):
+            values = found[rep_id]
+            values["approvals_waiting"] = int(values.get("approvals_waiting", 0)) + 1  # type: ignore[arg-type]
     return found
+
+
+def waiting_limit(rules: TeamSettings) -> float:
+    """Working hours after which an open request is the manager's to chase: the escalation
+    time of the team's approvals."""
+    return rules.approvals.escalate_after_hours
 
 
 async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> list[Sheet]:
@@ -70,6 +91,7 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
     sheet = Sheet(
         "approvals",
         ["when", "rep", "request_type", "amount", "currency", "status", "decided_at"],
+        codes={"request_type": "approvals.type_", "status": "summary.code.approval_"},
     )
     for request, name in rows.all():
         amount = from_minor(request.amount_minor) if request.amount_minor is not None else None

@@ -124,6 +124,7 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
         "receivables",
         ["document", "customer", "rep", "amount", "balance",
          "currency", "due_on", "days_overdue", "status"],
+        codes={"status": "summary.code.receivable_"},
     )  # fmt: skip
     for receivable, customer, rep, owed in rows.all():
         overdue = max(0, (today - receivable.due_on).days)

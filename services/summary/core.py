@@ -8,6 +8,7 @@ touching the summary itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -57,6 +58,8 @@ class Window:
     until: datetime
     # Money figures are summed in this currency (the team's).
     currency: str = "CNY"
+    # The team's rules, for figures counted in working hours (None: the defaults).
+    rules: TeamSettings | None = field(default=None, compare=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -70,6 +73,11 @@ class Window:
     def end(self) -> datetime:
         return min(self.period.end, self.until)
 
+    @property
+    def until_day(self) -> date:
+        """The local day the figures are counted to (today, for the current period)."""
+        return self.until.astimezone(self.tz).date()
+
 
 @dataclass
 class Sheet:
@@ -79,6 +87,9 @@ class Sheet:
     name: str
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
+    # Columns holding a code (an enum value): the text key prefix its label is under, e.g.
+    # {"kind": "visits.kind_"}; the workbook shows "上门拜访", never "in_person".
+    codes: dict[str, str] = field(default_factory=dict)
 
 
 PerRep = Callable[[AsyncSession, Window, list[int]], Awaitable[dict[int, dict[str, Value]]]]
@@ -134,6 +145,8 @@ class TeamSummary:
     previous: dict[str, Value]
     four_back: dict[str, Value]
     sheets: list[Sheet] = field(default_factory=list)
+    # Each rep's figures of the period before (by rep id), for what grew since.
+    previous_reps: dict[int, dict[str, Value]] = field(default_factory=dict)
 
     @property
     def rules(self) -> TeamSettings:
@@ -170,8 +183,9 @@ def window_for(team: TeamContext, kind: PeriodKind, day: date) -> Window:
     period = period_of(kind, day, rules.timezone)
     label = label_of(kind, period)
     return Window(
-        team.team_id, rules.timezone, kind, label, period, team.now, rules.collections.currency
-    )
+        team.team_id, rules.timezone, kind, label, period, team.now, rules.collections.currency,
+        rules,
+    )  # fmt: skip
 
 
 def earlier(window: Window, steps: int) -> Window:
@@ -182,7 +196,7 @@ def earlier(window: Window, steps: int) -> Window:
     period = period_of(window.kind, day, window.timezone)
     return Window(
         window.team_id, window.timezone, window.kind, label_of(window.kind, period), period,
-        period.end, window.currency,
+        period.end, window.currency, window.rules,
     )  # fmt: skip
 
 
@@ -199,6 +213,39 @@ def parse_label(label: str) -> tuple[PeriodKind, date] | None:
         return None
 
 
+# What a reader types for a period relative to today: (kind, periods back).
+RELATIVE: dict[str, tuple[PeriodKind, int]] = {
+    "本周": ("week", 0), "这周": ("week", 0), "这个星期": ("week", 0), "本星期": ("week", 0),
+    "this week": ("week", 0), "week": ("week", 0),
+    "上周": ("week", 1), "上星期": ("week", 1), "上个星期": ("week", 1), "last week": ("week", 1),
+    "previous week": ("week", 1),
+    "本月": ("month", 0), "这个月": ("month", 0), "this month": ("month", 0),
+    "month": ("month", 0),
+    "上月": ("month", 1), "上个月": ("month", 1), "last month": ("month", 1),
+    "previous month": ("month", 1),
+}  # fmt: skip
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def parse_period(asked: str, today: date) -> tuple[PeriodKind, date] | None:
+    """What a reader typed -> (kind, a day inside the period): "上周", "last month", a date
+    inside a week ("2026-11-25", "2026年11月25日"), "2026-W47" or "2026-11"."""
+    text = " ".join(asked.replace("\u3000", " ").split()).lower()
+    if text in RELATIVE:
+        kind, back = RELATIVE[text]
+        day = today
+        for _ in range(back):
+            day = previous_day(kind, day)
+        return kind, day
+    found = _DATE.match(text.replace(" ", ""))
+    if found is not None:
+        try:
+            return "week", date(*(int(part) for part in found.groups()))
+        except ValueError:
+            return None
+    return parse_label(text)
+
+
 @dataclass(frozen=True)
 class Chosen:
     """The period a reader asked for, and the one before it (for the way back)."""
@@ -210,11 +257,11 @@ class Chosen:
 
 
 def choose_period(asked: str | None, today: date, kind: PeriodKind = "week") -> Chosen:
-    """The period of ``asked`` ("2026-W47", "2026-11"; None: this ``kind`` of period); a period
-    that cannot be read or has not started yet is refused."""
+    """The period of ``asked`` (see :func:`parse_period`; None: this ``kind`` of period); a
+    period that cannot be read or has not started yet is refused."""
     day = today
     if asked is not None:
-        parsed = parse_label(asked)
+        parsed = parse_period(asked, today)
         if parsed is None:
             raise UserFacingError("summary.bad_period", given=asked[:20])
         kind, day = parsed
@@ -277,7 +324,8 @@ async def build_team_summary(
     reps = await team_reps(session, window.team_id)
     rep_ids = [rep.id for rep in reps if rep.id is not None]
     per_rep = await _figures(session, window, rep_ids)
-    previous = totals_of(await _figures(session, earlier(window, 1), rep_ids))
+    previous_reps = await _figures(session, earlier(window, 1), rep_ids)
+    previous = totals_of(previous_reps)
     four_back = totals_of(await _figures(session, earlier(window, 4), rep_ids))
     sheets: list[Sheet] = []
     if with_details:
@@ -289,5 +337,5 @@ async def build_team_summary(
     ]
     return TeamSummary(
         team=team, window=window, reps=lines, totals=totals_of(per_rep),
-        previous=previous, four_back=four_back, sheets=sheets,
+        previous=previous, four_back=four_back, sheets=sheets, previous_reps=previous_reps,
     )  # fmt: skip

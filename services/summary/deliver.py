@@ -18,7 +18,14 @@ from models.team import Team
 from models.user import User
 from services import notices, outbox
 from services.notices import Render
-from services.summary.core import PeriodKind, TeamSummary, build_team_summary, label_for, metrics
+from services.summary.core import (
+    PeriodKind,
+    TeamSummary,
+    build_team_summary,
+    company_today,
+    label_for,
+    metrics,
+)
 from services.team_context import TeamContext, context_of
 from services.users import team_manager
 
@@ -109,11 +116,17 @@ async def directors(session: AsyncSession) -> list[User]:
 
 @dataclass
 class Rollup:
-    """Every team's totals for one period, and the company's (summed over the teams)."""
+    """Every team's totals for one period, and the company's (summed over the teams) with the
+    same sums for the period before and four periods back."""
 
     label: str
+    kind: PeriodKind
+    day: date
+    today: date
     teams: list[TeamSummary]
     company: dict[str, Decimal] = field(default_factory=dict)
+    company_previous: dict[str, Decimal] = field(default_factory=dict)
+    company_four_back: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def currency(self) -> str:
@@ -132,12 +145,17 @@ async def company_rollup(
         )
         for team in teams
     ]
-    rollup = Rollup(label_for(kind, day), summaries)
+    rollup = Rollup(label_for(kind, day), kind, day, company_today(settings, now), summaries)
     for summary in summaries:
-        for metric in metrics():
-            total = summary.totals.get(metric.key, 0)
-            if metric.format != "names" and isinstance(total, int | Decimal):
-                rollup.company[metric.key] = rollup.company.get(metric.key, Decimal(0)) + total
+        for sums, figures in (
+            (rollup.company, summary.totals),
+            (rollup.company_previous, summary.previous),
+            (rollup.company_four_back, summary.four_back),
+        ):
+            for metric in metrics():
+                total = figures.get(metric.key, 0)
+                if metric.format != "names" and isinstance(total, int | Decimal):
+                    sums[metric.key] = sums.get(metric.key, Decimal(0)) + total
     return rollup
 
 

@@ -153,6 +153,7 @@ async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> 
         "visits",
         ["when", "rep", "customer", "kind", "purpose",
          "notes", "next_step", "follow_up", "flagged", "distance_m"],
+        codes={"kind": "summary.code.kind_", "purpose": "visits.purpose_"},
     )  # fmt: skip
     for visit, rep_name, customer_name in rows.all():
         sheet.rows.append(

@@ -122,7 +122,8 @@ async def test_a_failing_chart_or_workbook_leaves_the_rest_of_the_summary(
     with caplog.at_level(logging.ERROR, logger="views.summary"):
         replies = await manager.send("/summary")
     assert [m.kind for m in replies] == ["text", "document"]
-    assert replies[-1].button_texts() == ["◀ 2026-W47"]  # the way back is on the last part
+    # The way back is on the last part.
+    assert replies[-1].button_texts() == ["◀ last week (16 – 22 Nov)"]
     assert_typed_text_only(await downloaded(local_bot, replies[1]))
     failure = next(r for r in caplog.records if r.exc_info)
     assert "chart" in failure.getMessage() and "north" in failure.getMessage()
@@ -141,7 +142,7 @@ async def test_a_failing_chart_or_workbook_leaves_the_rest_of_the_summary(
     monkeypatch.setattr(summary_views, "workbook_xlsx", broken)
     replies = await manager.send("/summary 2026-W47")
     assert [m.kind for m in replies] == ["text", "photo"]
-    assert replies[-1].button_texts() == ["◀ 2026-W46"]
+    assert replies[-1].button_texts() == ["◀ 9 – 15 Nov (week 46)"]
 
 
 async def test_others_are_answered_while_the_chart_is_drawn(
