@@ -134,6 +134,8 @@ class TeamSummary:
     previous: dict[str, Value]
     four_back: dict[str, Value]
     sheets: list[Sheet] = field(default_factory=list)
+    # The cockpit's page (``[webapp]``), for a button under the message; "" when it is off.
+    cockpit_url: str = ""
 
     @property
     def rules(self) -> TeamSettings:
