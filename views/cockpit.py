@@ -21,14 +21,22 @@ PAGE_TEXTS = (
     "webapp.title", "webapp.tab_team", "webapp.tab_approvals", "webapp.week", "webapp.month",
     "webapp.rep", "webapp.team_total", "webapp.previous", "webapp.target", "webapp.no_reps",
     "webapp.no_pending", "webapp.approve", "webapp.reject", "webapp.reason",
-    "webapp.send_reject", "webapp.cancel", "webapp.loading", "webapp.chart_in_person",
-    "webapp.chart_phone", "webapp.chart_target", "webapp.team", "webapp.failed",
+    "webapp.send_reject", "webapp.cancel", "webapp.loading", "webapp.chart_target",
+    "webapp.team", "webapp.failed",
 )  # fmt: skip
 
 
 def plain(text: str) -> str:
     """Telegram HTML as plain text (tags dropped, entities decoded)."""
     return html.unescape(_TAG.sub("", text))
+
+
+def words(label: str) -> str:
+    """A label without its leading icon: table headers on a phone need every pixel."""
+    start = 0
+    while start < len(label) and not label[start].isalnum():
+        start += 1
+    return label[start:] or label
 
 
 def page_texts(texts: Catalogs, lang: str) -> dict[str, str]:
@@ -51,7 +59,7 @@ def team_page(texts: Catalogs, lang: str, summary: TeamSummary) -> dict[str, Any
     shown = [m for m in metrics() if m.format != "names"]
     currency = summary.window.currency
     columns = [
-        {"key": m.key, "label": label_of(texts, lang, m), "target": summary.target(m)}
+        {"key": m.key, "label": words(label_of(texts, lang, m)), "target": summary.target(m)}
         for m in shown
     ]
     reps = [
@@ -68,7 +76,7 @@ def team_page(texts: Catalogs, lang: str, summary: TeamSummary) -> dict[str, Any
         return {m.key: _shown(m, values.get(m.key, 0), currency, lang) for m in shown}
 
     return {
-        "title": plain(header(texts, lang, summary)),
+        "title": words(plain(header(texts, lang, summary))),
         "label": summary.window.label,
         "kind": summary.window.kind,
         "team": {"id": summary.team.team_id, "name": summary.team.name},
@@ -85,7 +93,8 @@ def approval_item(texts: Catalogs, lang: str, data: CardData) -> dict[str, Any]:
         "id": data.id,
         "step": data.request.step_no,
         "title": plain(short_title(texts, lang, data)),
-        "text": plain(card_text(texts, lang, data)),
+        # The card without its first line, the title shown above it.
+        "text": plain(card_text(texts, lang, data)).partition("\n")[2],
     }
 
 

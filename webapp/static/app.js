@@ -126,14 +126,15 @@
   function drawChart(page) {
     const target = (key) => (page.columns.find((c) => c.key === key) || {}).target;
     const names = page.reps.map((r) => r.name);
+    const label = (key) => (page.columns.find((c) => c.key === key) || {}).label;
     const data = {
       labels: names,
       datasets: [
-        { label: texts.chart_in_person, data: page.reps.map((r) => r.raw.in_person),
+        { label: label("in_person"), data: page.reps.map((r) => r.raw.in_person),
           backgroundColor: css("--button") },
-        { label: texts.chart_phone, data: page.reps.map((r) => r.raw.phone),
+        { label: label("phone"), data: page.reps.map((r) => r.raw.phone),
           backgroundColor: css("--hint") },
-        { type: "line", label: texts.chart_target, data: names.map(() => target("in_person")),
+        { type: "line", label: texts.chart_target + " · " + label("in_person"), data: names.map(() => target("in_person")),
           borderColor: css("--danger"), borderDash: [6, 4], pointRadius: 0, borderWidth: 2 },
       ],
     };
