@@ -34,7 +34,8 @@ DARK_THEME = {
     "secondary_bg_color": "#232e3c", "destructive_text_color": "#ec3942",
 }  # fmt: skip
 
-pytestmark = pytest.mark.skipif(
+# Each browser test module sets ``pytestmark = needs_chromium``.
+needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)"
 )
 

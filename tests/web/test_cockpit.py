@@ -30,7 +30,9 @@ from tests.approval_helpers import (
 )
 from tests.e2e.test_summary import seed_visits
 from tests.helpers import join, team_id, user_by_tg
-from tests.web.conftest import DARK_THEME, Cockpit, screenshot
+from tests.web.conftest import DARK_THEME, Cockpit, needs_chromium, screenshot
+
+pytestmark = needs_chromium
 
 REPS = {6001: "Li Na", 6002: "Zhou Kai", 6003: "Sun Yu"}
 NORTH_MANAGER, SOUTH_MANAGER, SOUTH_REP = 6100, 6101, 6102
