@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, WebAppInfo
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -54,17 +54,15 @@ def instance_name() -> str:
 def _markup(buttons: Sequence[Sequence[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    rows = []
-    for row in buttons:
-        rows.append(
-            [
-                InlineKeyboardButton(b["text"], url=b["url"])
-                if "url" in b
-                else InlineKeyboardButton(b["text"], callback_data=b["data"])
-                for b in row
-            ]
-        )
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in buttons])
+
+
+def _button(cell: dict[str, str]) -> InlineKeyboardButton:
+    if "url" in cell:
+        return InlineKeyboardButton(cell["text"], url=cell["url"])
+    if "web_app" in cell:
+        return InlineKeyboardButton(cell["text"], web_app=WebAppInfo(cell["web_app"]))
+    return InlineKeyboardButton(cell["text"], callback_data=cell["data"])
 
 
 class _Pacer:

@@ -16,6 +16,7 @@ from bot.app import (
     start_background,
     stop_background,
 )
+from bot.cockpit import cockpit_server
 from core.db import transaction
 from handlers.context import SalesApp
 from services.users import has_active_admin
@@ -69,7 +70,18 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
                 allowed_updates=["message", "callback_query", "inline_query"],
             )
             log.info("salesbot is running as @%s; press Ctrl+C to stop", app.bot.username)
+            cockpit = None
+            if runtime.settings.webapp.enabled:
+                cockpit = cockpit_server(app, runtime.settings.webapp)
+                cockpit_task = app.create_task(cockpit.serve(), name="cockpit")
+                log.info(
+                    "the cockpit is served on %s:%s/app/",
+                    runtime.settings.webapp.listen, runtime.settings.webapp.port,
+                )  # fmt: skip
             await stop.wait()
+            if cockpit is not None:
+                cockpit.should_exit = True
+                await cockpit_task
             log.info("stopping: finishing the updates in progress")
             await app.updater.stop()
             await stop_background(app, background)

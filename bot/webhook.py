@@ -18,7 +18,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from telegram import Update
 
 from bot.app import (
@@ -29,6 +29,7 @@ from bot.app import (
     start_background,
     stop_background,
 )
+from bot.cockpit import cockpit_for
 from bot.logs import EveryMinute, route_uvicorn_logs
 from core.db import transaction
 from core.settings import WebhookSettings
@@ -125,12 +126,14 @@ def webhook_asgi(
         report["instance"] = background.sender.instance
         return JSONResponse(report, status_code=status)
 
-    return Starlette(
-        routes=[
-            Route(settings.path, receive, methods=["POST"]),
-            Route("/health", health, methods=["GET"]),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route(settings.path, receive, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    if runtime.settings.webapp.enabled:
+        # The cockpit's /app and /api, after the webhook's own paths.
+        routes.append(Mount("/", app=cockpit_for(app)))
+    return Starlette(routes=routes)
 
 
 def _may_see_details(request: Request, health_token: str) -> bool:

@@ -153,6 +153,26 @@ class WebhookSettings(_Section):
         return secret
 
 
+class WebappSettings(_Section):
+    """The managers' cockpit (a Telegram Mini App): served by the webhook's server, or on its
+    own port while polling."""
+
+    enabled: bool = False
+    # The public HTTPS address of the cockpit's page as Telegram opens it (the reverse proxy in
+    # front of the instances), e.g. "https://bot.example.com/app/". Empty: no menu button.
+    url: str = ""
+    # Where this instance serves it while polling (with a webhook, the webhook's server does).
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8444, ge=1, le=65535)
+    # A sign-in (Telegram's signed initData) older than this is refused: reopen the cockpit.
+    max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+
+    @property
+    def page_url(self) -> str:
+        """The address buttons open, or "" when the cockpit is off or has no public address."""
+        return self.url if self.enabled and self.url.startswith("https://") else ""
+
+
 class DeliverySettings(_Section):
     """How the outbox sender stays inside Telegram's limits and retries."""
 
@@ -479,6 +499,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    webapp: WebappSettings = Field(default_factory=WebappSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     defaults: dict[str, Any] = Field(default_factory=dict)
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)

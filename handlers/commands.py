@@ -9,7 +9,15 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 from telegram.error import TelegramError
 
 from core.i18n import LANGUAGES, Catalogs
@@ -66,10 +74,15 @@ async def publish_default_menus(bot: Bot, texts: Catalogs, default_language: str
         )
 
 
+# Who gets the cockpit (webapp/) in the chat's menu button.
+COCKPIT_ROLES = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
+
+
 async def publish_personal_menu(
-    bot: Bot, texts: Catalogs, chat_id: int, role: Role | None, lang: str
+    bot: Bot, texts: Catalogs, chat_id: int, role: Role | None, lang: str, cockpit_url: str = ""
 ) -> None:
-    """A registered person's menu shows their role's commands in their language."""
+    """A registered person's menu shows their role's commands in their language; with the
+    cockpit on (``cockpit_url``), managers, directors and admins get it as the menu button."""
     try:
         if role is None:
             await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
@@ -77,6 +90,13 @@ async def publish_personal_menu(
             await bot.set_my_commands(
                 _bot_commands(texts, lang, role), scope=BotCommandScopeChat(chat_id)
             )
+        if cockpit_url:
+            button = (
+                MenuButtonWebApp(texts.t(lang, "webapp.menu_button"), WebAppInfo(cockpit_url))
+                if role in COCKPIT_ROLES
+                else MenuButtonDefault()
+            )
+            await bot.set_chat_menu_button(chat_id=chat_id, menu_button=button)
     except TelegramError as exc:
         # The menu is a convenience; /help always works, so a failure here is only logged.
         log.warning("could not set the command menu for chat %s: %s", chat_id, exc)

@@ -41,7 +41,8 @@ async def set_language(turn: Turn) -> None:
     if query.message is not None:
         turn.edit(query.message.message_id, turn.t("lang.switched", language=LANGUAGE_NAMES[code]))
     bot, texts, chat_id, role = turn.ctx.bot, turn.deps.texts, turn.chat_id, Role(user.role)
-    turn.after_commit.append(lambda: publish_personal_menu(bot, texts, chat_id, role, code))
+    url = turn.deps.settings.webapp.page_url
+    turn.after_commit.append(lambda: publish_personal_menu(bot, texts, chat_id, role, code, url))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ from telegram import (
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    WebAppInfo,
 )
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
@@ -32,6 +33,8 @@ ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 def to_telegram(button: Button) -> InlineKeyboardButton:
     if button.url is not None:
         return InlineKeyboardButton(button.text, url=button.url)
+    if button.web_app is not None:
+        return InlineKeyboardButton(button.text, web_app=WebAppInfo(button.web_app))
     if button.inline_query is not None:
         return InlineKeyboardButton(
             button.text, switch_inline_query_current_chat=button.inline_query

@@ -30,6 +30,14 @@ async def start(turn: Turn) -> None:
         return
     name = html.escape(turn.user.display_name)
     turn.say(turn.t("start.welcome_back", name=name) + "\n\n" + help_text(turn))
+    _refresh_menu(turn, Role(turn.user.role), turn.lang)
+
+
+def _refresh_menu(turn: Turn, role: Role, lang: str) -> None:
+    """The person's commands (and the cockpit's menu button), set once the turn committed."""
+    bot, texts, chat_id = turn.ctx.bot, turn.deps.texts, turn.chat_id
+    url = turn.deps.settings.webapp.page_url
+    turn.after_commit.append(lambda: publish_personal_menu(bot, texts, chat_id, role, lang, url))
 
 
 async def _redeem(turn: Turn, payload: str) -> None:
@@ -52,8 +60,7 @@ async def _redeem(turn: Turn, payload: str) -> None:
         team=html.escape(team.name) if team else "",
     )
     turn.say(greeting + "\n\n" + help_text(turn))
-    bot, texts, chat_id, lang = turn.ctx.bot, turn.deps.texts, turn.chat_id, user.language
-    turn.after_commit.append(lambda: publish_personal_menu(bot, texts, chat_id, role, lang))
+    _refresh_menu(turn, role, user.language)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -49,7 +49,8 @@ async def _show(turn: Turn, asked: str | None, team_id: int | None) -> None:
         turn.say(views.rollup_message(texts, lang, rollup), nav)
         return
     summary = await build_team_summary(turn.session, team, chosen.kind, chosen.day)
-    turn.say(views.message(texts, lang, summary))
+    summary.cockpit_url = turn.deps.settings.webapp.page_url
+    turn.say(views.message(texts, lang, summary), views.cockpit_button(texts, lang, summary))
     turn.after_commit.append(lambda: _send_files(turn, summary, nav))
 
 

@@ -10,7 +10,7 @@ from sandbox.errors import bad_request
 from sandbox.models import WebhookConfig
 from sandbox.params import Params
 from sandbox.state import SandboxState
-from sandbox.strictness import check_commands
+from sandbox.strictness import check_commands, check_web_app
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _SCOPES = frozenset(
@@ -72,13 +72,21 @@ async def delete_my_commands(state: SandboxState, params: Params) -> bool:
     return True
 
 
+MENU_BUTTON_TYPES = frozenset({"default", "commands", "web_app"})
+
+
 async def set_chat_menu_button(state: SandboxState, params: Params) -> bool:
     chat_id = params.get_int("chat_id")
     if chat_id is not None:
         state.chat(chat_id)
     button = params.get_json("menu_button") or {"type": "default"}
-    if not isinstance(button, dict) or "type" not in button:
+    if not isinstance(button, dict) or button.get("type") not in MENU_BUTTON_TYPES:
         raise bad_request("can't parse menu button JSON object")
+    if button["type"] == "web_app":
+        text = button.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise bad_request("can't parse menu button JSON object")
+        check_web_app(button.get("web_app"), "menu button")
     state.menu_buttons[chat_id] = button
     return True
 

@@ -140,6 +140,17 @@ def _check_inline_keyboard(rows: Any, *, inline_mode: bool) -> None:
                 raise bad_request("BUTTON_TYPE_INVALID")
             if "callback_data" in button:
                 check_callback_data(button["callback_data"])
+            if "web_app" in button:
+                check_web_app(button["web_app"], "inline keyboard button")
+
+
+def check_web_app(web_app: Any, where: str) -> None:
+    """A Mini App's address: Telegram opens HTTPS pages only."""
+    url = web_app.get("url") if isinstance(web_app, dict) else None
+    if not isinstance(url, str) or not url:
+        raise bad_request(MARKUP_ERROR)
+    if not url.startswith("https://"):
+        raise bad_request(f"{where} Web App URL '{url}' is invalid: Only HTTPS links are allowed")
 
 
 def check_callback_data(data: Any) -> None:

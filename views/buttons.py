@@ -12,6 +12,8 @@ class Button:
     data: str | None = None
     url: str | None = None
     inline_query: str | None = None
+    # A Mini App (the cockpit) opened in place; Telegram allows it in private chats only.
+    web_app: str | None = None
 
 
 Keyboard = list[list[Button]]

@@ -32,7 +32,7 @@ def view(name: str) -> Callable[[ViewFn], ViewFn]:
 
 
 def outbox_buttons(buttons: Keyboard | None) -> OutboxButtons | None:
-    """Buttons as the outbox stores them: callback or URL buttons, as plain dicts."""
+    """Buttons as the outbox stores them: callback, URL or Mini App buttons, as plain dicts."""
     if not buttons:
         return None
     rows: OutboxButtons = []
@@ -42,6 +42,8 @@ def outbox_buttons(buttons: Keyboard | None) -> OutboxButtons | None:
             cell = {"text": button.text}
             if button.url is not None:
                 cell["url"] = button.url
+            elif button.web_app is not None:
+                cell["web_app"] = button.web_app
             elif button.data is not None:
                 cell["data"] = button.data
             cells.append(cell)

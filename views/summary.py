@@ -344,9 +344,16 @@ def rollup_message(texts: Catalogs, lang: str, rollup: Rollup) -> str:
     return "\n\n".join(blocks)
 
 
+def cockpit_button(texts: Catalogs, lang: str, summary: TeamSummary) -> Keyboard | None:
+    """📊 under the summary: the same figures in the cockpit, when it is on."""
+    if not summary.cockpit_url:
+        return None
+    return [[Button(texts.t(lang, "webapp.open"), web_app=summary.cockpit_url)]]
+
+
 @view("summary.message")
 def message_view(texts: Catalogs, lang: str, summary: TeamSummary) -> tuple[str, Keyboard | None]:
-    return message(texts, lang, summary), None
+    return message(texts, lang, summary), cockpit_button(texts, lang, summary)
 
 
 @view("summary.chart")

@@ -20,6 +20,8 @@ async def send_summaries(ctx: JobContext, team: TeamContext, kind: PeriodKind, d
     now = team.now
     async with transaction(ctx.sessions) as session:
         prepared = await team_summary_for_manager(session, team, kind, day)
+    if prepared is not None:
+        prepared.summary.cockpit_url = ctx.settings.webapp.page_url
     files = (
         await attachments(ctx.texts, prepared.manager.language, prepared.summary)
         if prepared is not None

@@ -147,6 +147,8 @@ class TeamSummary:
     sheets: list[Sheet] = field(default_factory=list)
     # Each rep's figures of the period before (by rep id), for what grew since.
     previous_reps: dict[int, dict[str, Value]] = field(default_factory=dict)
+    # The cockpit's page (``[webapp]``), for a button under the message; "" when it is off.
+    cockpit_url: str = ""
 
     @property
     def rules(self) -> TeamSettings:

@@ -1,0 +1,237 @@
+// The cockpit's page. Telegram hands the page its signed initData and theme in the URL's
+// fragment (#tgWebAppData=...&tgWebAppThemeParams=...); every API call sends the initData
+// back as "Authorization: tma ...", and the server checks it each time. Nothing here is
+// inserted as HTML: every text goes in through textContent.
+"use strict";
+
+(function () {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const tg = window.Telegram && window.Telegram.WebApp;
+  const initData = (tg && tg.initData) || hash.get("tgWebAppData") || "";
+  const api = new URL("../api/", location.href);
+  let texts = {};
+  let me = null;
+  let period = "week";
+  let chosenTeam = null;
+  let chart = null;
+
+  function postEvent(type, data) {
+    const payload = JSON.stringify(data || {});
+    try {
+      if (window.TelegramWebviewProxy) {
+        window.TelegramWebviewProxy.postEvent(type, payload);
+      } else if (window.parent !== window) {
+        window.parent.postMessage(JSON.stringify({ eventType: type, eventData: data || {} }), "*");
+      }
+    } catch (e) { /* outside Telegram: nothing to tell */ }
+  }
+
+  function applyTheme() {
+    let theme = {};
+    try { theme = JSON.parse(hash.get("tgWebAppThemeParams") || "{}"); } catch (e) { theme = {}; }
+    if (tg && tg.themeParams) theme = Object.assign(theme, tg.themeParams);
+    for (const [name, value] of Object.entries(theme)) {
+      if (/^#[0-9a-fA-F]{3,8}$/.test(String(value))) {
+        document.documentElement.style.setProperty("--tg-" + name.replace(/_/g, "-"), value);
+      }
+    }
+  }
+
+  function css(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  function status(text) { document.getElementById("status").textContent = text || ""; }
+
+  async function call(path, options) {
+    const response = await fetch(new URL(path, api), Object.assign({
+      headers: { "Authorization": "tma " + initData, "Content-Type": "application/json" },
+    }, options || {}));
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const error = new Error(body.message || String(response.status));
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  function showTab(name) {
+    for (const button of document.querySelectorAll("#tabs button")) {
+      button.classList.toggle("active", button.dataset.tab === name);
+    }
+    document.getElementById("team").hidden = name !== "team";
+    document.getElementById("approvals").hidden = name !== "approvals";
+    if (name === "team") loadTeam(); else loadQueue();
+  }
+
+  async function loadTeam() {
+    status(texts.loading);
+    const query = new URLSearchParams({ period: period });
+    if (chosenTeam) query.set("team", chosenTeam);
+    let page;
+    try { page = await call("team?" + query); } catch (e) { status(e.message); return; }
+    status("");
+    document.getElementById("team-title").textContent = page.title;
+    drawChart(page);
+    drawTable(page);
+  }
+
+  function shownColumns(page) {
+    // Zeros are left out: a column shows when it has a target or any rep has a figure.
+    return page.columns.filter((c) => c.target !== null ||
+      page.reps.some((r) => r.raw[c.key] !== 0));
+  }
+
+  function drawTable(page) {
+    const table = document.getElementById("reps");
+    table.replaceChildren();
+    if (!page.reps.length) { status(texts.no_reps); return; }
+    const columns = shownColumns(page);
+    table.append(el("thead", {}, [el("tr", {}, [
+      el("th", { textContent: texts.rep }),
+      ...columns.map((c) => el("th", { textContent: c.label })),
+    ])]));
+    const body = el("tbody");
+    for (const rep of page.reps) {
+      body.append(el("tr", { className: "rep" }, [
+        el("td", { textContent: rep.name }),
+        ...columns.map((c) => {
+          const cell = el("td", { textContent: rep.values[c.key] });
+          cell.dataset.metric = c.key;
+          if (c.target !== null) {
+            cell.append(el("small", { textContent: " / " + c.target }));
+            if (rep.raw[c.key] < c.target) cell.classList.add("below");
+          }
+          return cell;
+        }),
+      ]));
+    }
+    table.append(body);
+    table.append(el("tfoot", {}, [
+      el("tr", {}, [el("td", { textContent: texts.team_total }),
+        ...columns.map((c) => el("td", { textContent: page.totals[c.key] }))]),
+      el("tr", { className: "previous" }, [el("td", { textContent: texts.previous }),
+        ...columns.map((c) => el("td", { textContent: page.previous[c.key] }))]),
+    ]));
+  }
+
+  function drawChart(page) {
+    const target = (key) => (page.columns.find((c) => c.key === key) || {}).target;
+    const names = page.reps.map((r) => r.name);
+    const label = (key) => (page.columns.find((c) => c.key === key) || {}).label;
+    const data = {
+      labels: names,
+      datasets: [
+        { label: label("in_person"), data: page.reps.map((r) => r.raw.in_person),
+          backgroundColor: css("--button") },
+        { label: label("phone"), data: page.reps.map((r) => r.raw.phone),
+          backgroundColor: css("--hint") },
+        { type: "line", label: texts.chart_target + " · " + label("in_person"), data: names.map(() => target("in_person")),
+          borderColor: css("--danger"), borderDash: [6, 4], pointRadius: 0, borderWidth: 2 },
+      ],
+    };
+    if (chart) chart.destroy();
+    if (!window.Chart) return;
+    Chart.defaults.color = css("--text");
+    chart = new Chart(document.getElementById("chart"), {
+      type: "bar",
+      data: data,
+      options: {
+        maintainAspectRatio: false, animation: false,
+        plugins: { legend: { position: "bottom" } },
+        scales: { x: { grid: { display: false } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
+      },
+    });
+  }
+
+  async function loadQueue() {
+    status(texts.loading);
+    let page;
+    try { page = await call("approvals"); } catch (e) { status(e.message); return; }
+    const list = document.getElementById("queue");
+    list.replaceChildren();
+    status(page.items.length ? "" : texts.no_pending);
+    for (const item of page.items) list.append(requestCard(item));
+  }
+
+  function requestCard(item) {
+    const note = el("p", { className: "done" });
+    const reason = el("textarea", { placeholder: texts.reason, hidden: true });
+    const approve = el("button", { type: "button", textContent: texts.approve });
+    const reject = el("button", { type: "button", className: "reject", textContent: texts.reject });
+    const actions = el("div", { className: "actions" }, [approve, reject]);
+    const card = el("li", {}, [
+      el("div", { className: "title", textContent: item.title }),
+      el("div", { className: "text", textContent: item.text }),
+      reason, actions, note,
+    ]);
+    card.dataset.request = item.id;
+    async function decide(action) {
+      approve.disabled = reject.disabled = true;
+      try {
+        await call("approvals/" + item.id, { method: "POST",
+          body: JSON.stringify({ step: item.step, action: action, reason: reason.value }) });
+        actions.remove(); reason.remove();
+        note.textContent = action === "approve" ? "✅ " + texts.approve : "❌ " + texts.reject;
+      } catch (e) {
+        note.textContent = e.message;
+        approve.disabled = reject.disabled = false;
+      }
+    }
+    approve.addEventListener("click", () => decide("approve"));
+    reject.addEventListener("click", () => {
+      if (reason.hidden) { reason.hidden = false; reject.textContent = texts.send_reject; reason.focus(); return; }
+      decide("reject");
+    });
+    return card;
+  }
+
+  async function start() {
+    applyTheme();
+    postEvent("web_app_ready");
+    postEvent("web_app_expand");
+    try { me = await call("me"); } catch (e) { status(e.message); return; }
+    texts = me.texts;
+    document.documentElement.lang = me.lang === "zh" ? "zh-CN" : "en";
+    document.title = texts.title;
+    const [teamTab, queueTab] = document.querySelectorAll("#tabs button");
+    teamTab.textContent = texts.tab_team;
+    queueTab.textContent = texts.tab_approvals;
+    const [week, month] = document.querySelectorAll(".segmented button");
+    week.textContent = texts.week;
+    month.textContent = texts.month;
+    for (const button of [week, month]) {
+      button.addEventListener("click", () => {
+        period = button.dataset.period;
+        week.classList.toggle("active", period === "week");
+        month.classList.toggle("active", period === "month");
+        loadTeam();
+      });
+    }
+    if (me.teams.length) {
+      const choice = document.getElementById("team-choice");
+      for (const team of me.teams) {
+        choice.append(el("option", { value: String(team.id), textContent: team.name }));
+      }
+      chosenTeam = String(me.team_id || me.teams[0].id);
+      choice.value = chosenTeam;
+      choice.hidden = false;
+      choice.addEventListener("change", () => { chosenTeam = choice.value; loadTeam(); });
+    }
+    for (const button of document.querySelectorAll("#tabs button")) {
+      button.addEventListener("click", () => showTab(button.dataset.tab));
+    }
+    document.getElementById("tabs").hidden = false;
+    showTab("team");
+  }
+
+  start();
+})();
