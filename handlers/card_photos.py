@@ -153,7 +153,7 @@ def take_card(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None
         turn.say_key(f"cards.{scan.problem if scan else NOT_A_CARD}")
         data["new"] = {}
         return "c_name"
-    data["new"] = dict(scan.values)
+    data["new"] = dict(scan.values, card_file_id=scan.file_id)
     data["card_file_id"] = scan.file_id
     return "card"
 

@@ -114,3 +114,29 @@ async def test_a_photo_that_is_not_a_card_gets_the_manual_form(local_bot: LocalB
     zh = await join(local_bot, 4905, "李", Role.REP, "north", lang="zh")
     replies = await zh.send_photo(content=not_a_card())
     assert "不像名片" in replies[-2].text and "客户名称是什么" in replies[-1].text
+
+
+async def test_a_card_inside_visit_creates_the_customer_with_the_visit(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 4906, "Chen", Role.REP, "north")
+    assert "Which customer" in (await rep.send("/visit"))[-1].text
+    review = (await rep.send_photo(content=card_photo(6)))[-1]
+    assert "Evergreen Foods Co., Ltd." in review.text and "David Wang" in review.text
+    await rep.tap("✏️ Phone")
+    review = (await rep.send("186 0215 3345"))[-1]
+    assert "186 0215 3345" in review.text
+    assert "tier" in (await rep.tap("Save the customer"))[-1].text.lower()
+    await rep.tap("A")
+    await rep.tap("Phone")
+    await rep.tap("New development")
+    await rep.send("Met at their office, they want samples.")
+    replies = await rep.tap("Skip")
+    assert "Evergreen Foods Co., Ltd. (new customer)" in replies[-1].text
+    replies = await rep.tap("Save")
+    assert "New customer Evergreen Foods Co., Ltd. added" in replies[-1].text
+
+    saved = await customer_named(runtime, "Evergreen Foods Co., Ltd.")
+    assert saved.contact == "David Wang" and saved.phone == "186 0215 3345"
+    assert saved.tier == "A" and saved.card_file_id
