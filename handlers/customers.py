@@ -13,6 +13,7 @@ from telegram import (
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
+    Update,
 )
 from telegram.ext import (
     Application,
@@ -25,7 +26,9 @@ from telegram.ext import (
 
 from core.errors import UserFacingError
 from core.periods import local_today
+from handlers import card_photos
 from handlers.commands import EVERYONE, declare
+from handlers.context import Ctx
 from handlers.customer_fields import (
     ALL_FIELDS,
     expect_text,
@@ -82,6 +85,9 @@ class CustomerForm(Form):
     first_step = "query"
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        if data.get("photo"):
+            # A card sent outside any form: straight to its review (or the manual form).
+            return card_photos.take_card(turn, data, FormInput(photo_file_id=data.pop("photo")))
         recent = await customers.recent_customers(turn.session, turn.actor)
         data["results"] = [[c.id, c.name] for c in recent]
         data["recent"] = True
@@ -93,6 +99,10 @@ class CustomerForm(Form):
         team_id = turn.actor.team_id
         if step == "dup":
             return duplicate_prompt(turn, data, rename_label="customers.dup_rename")
+        if step == "card":
+            return card_photos.review_prompt(turn, data)
+        if step.startswith("fix_"):
+            return await card_photos.fix_prompt(turn, data, step[4:])
         if step.startswith("c_"):
             field = step[2:]
             prompt = await field_prompt(turn, field, team_id)
@@ -120,10 +130,23 @@ class CustomerForm(Form):
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
     ) -> str | None:
         team_id = turn.actor.team_id
+        if step in ("query", "c_name") and answer.photo_file_id is not None:
+            return card_photos.take_card(turn, data, answer)
         if step == "query":
             return await self._query(turn, data, answer)
+        if step == "dup" and data.get("card_file_id"):
+            return await self._card_duplicate(turn, data, answer)
         if step == "dup":
             return await _duplicate_answer(turn, data, answer, on_use=self._open)
+        if step == "card":
+            next_step = card_photos.review_answer(data, answer)
+            if next_step != "save":
+                return next_step
+            if await card_photos.duplicate_of(turn, data):
+                return "dup"
+            return await self._create(turn, data)
+        if step.startswith("fix_"):
+            return await card_photos.fix_answer(turn, data, answer, step[4:])
         field = step[2:]
         if answer.choice == "save" and field != "name":
             return await self._create(turn, data)
@@ -157,6 +180,23 @@ class CustomerForm(Form):
         )  # fmt: skip
         return "query"
 
+    async def _card_duplicate(
+        self, turn: Turn, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        """The card's company (or phone) is a customer already: open it, fix the name, or
+        keep the shared phone and save."""
+        dup = data["dup"]
+        if answer.choice == f"c:{dup['id']}":
+            return await self._open(turn, int(dup["id"]))
+        if answer.choice == "rename" and dup["by"] == "name":
+            return "fix_name"
+        if answer.choice == "keep" and dup["by"] == "phone":
+            data["same_phone"] = True
+            if await card_photos.duplicate_of(turn, data):
+                return "dup"
+            return await self._create(turn, data)
+        raise InputError("forms.use_buttons")
+
     async def _open(self, turn: Turn, customer_id: int) -> str | None:
         customer = await _visible_or_input_error(turn, customer_id)
         await show_card(turn, customer)
@@ -165,7 +205,9 @@ class CustomerForm(Form):
     async def _create(self, turn: Turn, data: dict[str, Any]) -> str | None:
         if turn.actor.team_id is None:
             raise UserFacingError("customers.no_team")
-        values = CustomerInput.from_dict(dict(data["new"], owner_id=turn.actor.user_id))
+        values = CustomerInput.from_dict(
+            dict(data["new"], owner_id=turn.actor.user_id, card_file_id=data.get("card_file_id"))
+        )
         try:
             async with turn.session.begin_nested():
                 customer = await customers.create_customer(
@@ -380,8 +422,31 @@ async def inline_search(turn: Turn) -> None:
     turn.after_commit.append(answer)
 
 
+@turn_handler()
+async def photo_message(turn: Turn) -> None:
+    """A photo: an answer to the open form, or (outside any form) a card to create a customer
+    from; anyone who creates no customers is told what the bot understands."""
+    if await continue_form(turn):
+        return
+    scan = card_photos.reading_of(turn)
+    if scan is None:
+        turn.say_key("fallback.not_understood")
+        return
+    await start_form(turn, CUSTOMER_FORM, {"photo": scan.file_id, "outside": True})
+
+
+async def on_photo(update: Update, ctx: Ctx) -> None:
+    """Read a business card before the turn (see handlers.card_photos), then run the turn."""
+    try:
+        await card_photos.read_before_turn(update, ctx)
+        await photo_message(update, ctx)
+    finally:
+        card_photos.forget(update)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("customers", customers_command))
+    app.add_handler(MessageHandler(filters.PHOTO & ~filters.COMMAND, on_photo))
     app.add_handler(CallbackQueryHandler(on_card_button, pattern=CARD.pattern))
     app.add_handler(InlineQueryHandler(inline_search))
     app.add_handler(

@@ -15,6 +15,7 @@ from typing import Any
 from core.errors import UserFacingError
 from core.periods import format_clock, format_day, format_short_day, local_moment, local_today
 from core.settings import TeamSettings
+from handlers import card_photos
 from handlers.customer_fields import (
     SHORT_FIELDS,
     expect_text,
@@ -44,8 +45,9 @@ from views.visits import CheckinVerdict, SummaryCard, checkin_text, saved_text, 
 VISITORS = frozenset({Role.REP, Role.MANAGER})
 # Steps that belong to the field being edited from the summary: the form goes on through them
 # and returns to the summary afterwards.
-CHAINED = frozenset({"pick", "dup", "store_loc", "follow_up", "date"} |
-                    {f"c_{f}" for f in SHORT_FIELDS})  # fmt: skip
+CHAINED = frozenset({"pick", "dup", "store_loc", "follow_up", "date", "card"} |
+                    {f"c_{f}" for f in SHORT_FIELDS} |
+                    {f"fix_{f}" for f in card_photos.REVIEW_FIELDS})  # fmt: skip
 EDITABLE = ("customer", "kind", "purpose", "time", "notes", "location", "photos", "next",
             "follow_up")  # fmt: skip
 IN_PERSON_ONLY = frozenset({"location", "photos"})
@@ -263,6 +265,10 @@ async def _ask_dup(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _choose_customer(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    from_card = card_photos.take_card(turn, data, answer)
+    if from_card is not None:
+        data.pop("customer_id", None)
+        return from_card
     if answer.choice == "new":
         data["new"] = {}
         data.pop("customer_id", None)
@@ -290,6 +296,10 @@ async def _set_customer(turn: Turn, data: dict[str, Any], customer_id: int) -> s
 
 
 async def _customer_field(turn: Turn, data: dict[str, Any], answer: FormInput, field: str) -> str:
+    if field == "name":
+        from_card = card_photos.take_card(turn, data, answer)
+        if from_card is not None:
+            return from_card
     if field == "name" and answer.choice == "q" and data.get("query"):
         answer = FormInput(text=data["query"])
     value = await field_answer(turn, field, turn.actor.team_id, answer)
@@ -313,11 +323,27 @@ async def _dup(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     if answer.choice == f"c:{dup['id']}":
         return await _set_customer(turn, data, int(dup["id"]))
     if answer.choice == "rename" and dup["by"] == "name":
-        return "c_name"
+        return "fix_name" if data.get("card_file_id") else "c_name"
     if answer.choice == "keep" and dup["by"] == "phone":
         data["same_phone"] = True
+        if data.get("card_file_id") and await card_photos.duplicate_of(turn, data):
+            return "dup"
         return "c_tier"
     raise InputError("forms.use_buttons")
+
+
+async def _ask_card(turn: Turn, data: dict[str, Any]) -> Prompt:
+    return card_photos.review_prompt(turn, data)
+
+
+async def _card(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    """The new customer read from a card: fix a field, or go on (duplicate first, then tier)."""
+    next_step = card_photos.review_answer(data, answer)
+    if next_step != "save":
+        return next_step
+    if await card_photos.duplicate_of(turn, data):
+        return "dup"
+    return "c_tier"
 
 
 async def _kind(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
@@ -511,14 +537,17 @@ _PROMPTS: dict[str, PromptFn] = {
     "purpose": _ask_purpose, "notes": _ask_notes, "location": _ask_location,
     "store_loc": _ask_store_location, "photos": _ask_photos, "next": _ask_next,
     "follow_up": _ask_follow_up, "date": _ask_date, "summary": _ask_summary, "edit": _ask_edit,
-    "time": _ask_time,
+    "time": _ask_time, "card": _ask_card,
 }  # fmt: skip
 _ACCEPTS: dict[str, AcceptFn] = {
     "customer": _choose_customer, "pick": _choose_customer, "dup": _dup, "kind": _kind,
     "purpose": _purpose, "notes": _notes, "location": _location, "store_loc": _store_location,
     "photos": _photos, "next": _next, "follow_up": _follow_up, "date": _date,
-    "summary": _summary, "edit": _edit, "time": _time,
+    "summary": _summary, "edit": _edit, "time": _time, "card": _card,
 }  # fmt: skip
+for _field in card_photos.REVIEW_FIELDS:
+    _PROMPTS[f"fix_{_field}"] = functools.partial(card_photos.fix_prompt, field_name=_field)
+    _ACCEPTS[f"fix_{_field}"] = functools.partial(card_photos.fix_answer, field_name=_field)
 for _field in SHORT_FIELDS:
     _PROMPTS[f"c_{_field}"] = functools.partial(_ask_customer_field, field=_field)
     _ACCEPTS[f"c_{_field}"] = functools.partial(_customer_field, field=_field)

@@ -48,6 +48,8 @@ class Customer(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     notes: str | None = Field(default=None, max_length=1000)
+    # Telegram's file id of the business-card photo the customer was created from.
+    card_file_id: str | None = Field(default=None, max_length=200)
     # "chat" (created by a person in the bot) or "import" (back office file).
     source: str = Field(default="chat", max_length=16)
     created_by_id: int | None = Field(default=None, foreign_key="users.id", index=True)

@@ -78,6 +78,7 @@ class CustomerInput:
     owner_id: int | None = None
     latitude: float | None = None
     longitude: float | None = None
+    card_file_id: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CustomerInput:
@@ -264,6 +265,7 @@ async def create_customer(
         owner_id=values.owner_id,
         latitude=values.latitude,
         longitude=values.longitude,
+        card_file_id=values.card_file_id,
         source=source,
         created_by_id=actor.user_id if actor else None,
         created_at=now,

@@ -82,6 +82,8 @@ def customer_text(texts: Catalogs, lang: str, card: CardData) -> str:
         lines.append(t(lang, "customers.card_due", day=format_day(card.due_on, lang)))
     if customer.notes:
         lines.append(f"📝 {e(customer.notes)}")
+    if customer.card_file_id:
+        lines.append(t(lang, "cards.card_kept"))
     return "\n".join(lines)
 
 
