@@ -16,6 +16,7 @@ from bot.app import (
     start_background,
     stop_background,
 )
+from bot.metrics import Operations
 from core.db import transaction
 from handlers.context import SalesApp
 from services.users import has_active_admin
@@ -63,6 +64,8 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
             await after_initialize(app)
             await app.start()
             background = await start_background(app)
+            operations = Operations(runtime, background, polling=True)
+            await operations.start()
             assert app.updater is not None
             await app.updater.start_polling(
                 timeout=runtime.settings.telegram.poll_timeout,
@@ -72,6 +75,7 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
             await stop.wait()
             log.info("stopping: finishing the updates in progress")
             await app.updater.stop()
+            await operations.stop()
             await stop_background(app, background)
             await app.stop()
         finally:
