@@ -208,6 +208,78 @@ def sandbox(
             pass
 
 
+@app.command()
+def backup(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Folder to write the backup to (default: [backup] folder)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Back the database up now, while the bot runs: compressed, named by time, with a checksum."""
+    from datetime import UTC, datetime
+
+    from services.backups import BackupError, create_backup
+
+    settings = settings_or_exit(config, quiet=True)
+    folder = path or settings.backup_folder
+    try:
+        made = create_backup(settings.database_url, folder, now=datetime.now(UTC))
+    except (BackupError, OSError) as exc:
+        fail(f"Backup failed: {exc}", code=1)
+        return
+    lines = [
+        f"Backup: {made.path} ({made.size:,} bytes)",
+        f"SHA-256: {made.sha256} ({made.checksum_path.name})",
+        f"Manifest: {made.manifest_path.name}"
+        + (f" (schema {made.revision}, {sum(t.rows for t in made.tables.values()):,} rows)"
+           if made.tables else ""),
+        *made.files.lines(),
+    ]  # fmt: skip
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="The backup archive (salesbot-....sqlite.gz).")],
+    into: Annotated[
+        Path | None,
+        typer.Option(
+            help="The new database file (default: salesbot-restored-<time>.db beside "
+            "the configured one)."
+        ),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            help="Put it in place of the configured database (the bot must be "
+            "stopped; the old file is kept beside it)."
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Restore a backup into a new database file: checksum verified, migrated to this version."""
+    from datetime import UTC, datetime
+
+    from bot.restore import restore as restore_backup
+    from services.backups import BackupError
+
+    settings = settings_or_exit(config, quiet=True)
+    target = into
+    if replace and into is None:
+        from services.backups import sqlite_path
+
+        target = sqlite_path(settings.database_url)
+    try:
+        restored = asyncio.run(
+            restore_backup(settings, file, into=target, replace=replace, now=datetime.now(UTC))
+        )
+    except BackupError as exc:
+        fail(f"Not restored: {exc}")
+        return
+    typer.echo("\n".join(restored.lines()))
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the current version."""

@@ -32,6 +32,7 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 import views.alerts  # noqa: F401  (registers the alerts this sender queues)
+from core import metrics
 from core.clock import Clock
 from core.db import SessionFactory, transaction
 from core.i18n import Catalogs
@@ -293,6 +294,7 @@ class Sender:
                     session, row.id, now=self.clock.now(), message_id=message_id
                 )
             self.sent_count += 1
+            metrics.OUTBOX_SENT.inc()
 
     async def _put_back(self, row_id: int) -> None:
         async with transaction(self.sessions) as session:
@@ -391,6 +393,7 @@ class Sender:
         assert row.id is not None
         seconds = flood_wait(exc)
         self.retry_after_count += 1
+        metrics.TELEGRAM_429.labels("outbox").inc()
         self.pacer.hold_all(seconds)
         until = self.clock.now() + timedelta(seconds=seconds)
         log.warning("Telegram asked to wait %.0f s (flood control); pausing all sends", seconds)
@@ -423,6 +426,7 @@ class Sender:
             await self._fail(row, f"gave up after {row.attempts} attempts: {exc}")
             return
         log.info("outbox row %s: %s; retry in %.1f s", row.id, exc, backoff)
+        metrics.RETRIES.labels("outbox").inc()
         async with transaction(self.sessions) as session:
             await outbox.mark_retry(
                 session, row.id, at=self.clock.now() + timedelta(seconds=backoff), error=str(exc)

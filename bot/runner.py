@@ -17,6 +17,7 @@ from bot.app import (
     stop_background,
 )
 from bot.cockpit import cockpit_server
+from bot.metrics import Operations
 from core.db import transaction
 from handlers.context import SalesApp
 from services.users import has_active_admin
@@ -64,6 +65,8 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
             await after_initialize(app)
             await app.start()
             background = await start_background(app)
+            operations = Operations(runtime, background, polling=True)
+            await operations.start()
             assert app.updater is not None
             await app.updater.start_polling(
                 timeout=runtime.settings.telegram.poll_timeout,
@@ -84,6 +87,7 @@ async def run_polling(runtime: Runtime, stop: asyncio.Event | None = None) -> No
                 await cockpit_task
             log.info("stopping: finishing the updates in progress")
             await app.updater.stop()
+            await operations.stop()
             await stop_background(app, background)
             await app.stop()
         finally:

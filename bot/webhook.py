@@ -11,13 +11,11 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Any
 
 import uvicorn
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from telegram import Update
 
@@ -31,10 +29,9 @@ from bot.app import (
 )
 from bot.cockpit import cockpit_for
 from bot.logs import EveryMinute, route_uvicorn_logs
-from core.db import transaction
+from bot.metrics import Operations, health_route, metrics_route
 from core.settings import WebhookSettings
 from handlers.context import SalesApp
-from services import outbox
 
 log = logging.getLogger(__name__)
 
@@ -102,45 +99,16 @@ def webhook_asgi(
         await app.update_processor.process_update(update, app.process_update(update))
         return Response(status_code=200)
 
-    async def health(request: Request) -> Response:
-        report: dict[str, Any] = {}
-        healthy = True
-        try:
-            async with transaction(runtime.sessions) as session:
-                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-                report["outbox"] = await outbox.counts_by_status(session)
-            report["database"] = "ok"
-        except Exception as exc:  # the point of a health check is to report any failure
-            report["database"] = f"error: {type(exc).__name__}"
-            healthy = False
-        report["sender"] = {
-            "running": not background.sender_task.done(),
-            "holds_sender_role": background.sender.holding_lease,
-            "sent_since_start": background.sender.sent_count,
-        }
-        healthy = healthy and not background.sender_task.done()
-        status = 200 if healthy else 503
-        if not _may_see_details(request, health_token):
-            # Host name, pid and queue sizes help an attacker more than a load balancer.
-            return JSONResponse({"status": "ok" if healthy else "failing"}, status_code=status)
-        report["instance"] = background.sender.instance
-        return JSONResponse(report, status_code=status)
-
     routes: list[BaseRoute] = [
         Route(settings.path, receive, methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
+        health_route(runtime, background, health_token),
+        # Reachable through the proxy's address: served only to a scraper with the token.
+        metrics_route(runtime, open_without_token=False),
     ]
     if runtime.settings.webapp.enabled:
         # The cockpit's /app and /api, after the webhook's own paths.
         routes.append(Mount("/", app=cockpit_for(app)))
     return Starlette(routes=routes)
-
-
-def _may_see_details(request: Request, health_token: str) -> bool:
-    if not health_token:
-        return False
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    return hmac.compare_digest(given.encode(), health_token.encode())
 
 
 def server_config(asgi: Starlette, settings: WebhookSettings) -> uvicorn.Config:
@@ -174,6 +142,8 @@ async def run_webhook(runtime: Runtime) -> None:
         await after_initialize(app)
         await app.start()
         background = await start_background(app)
+        operations = Operations(runtime, background, polling=False)
+        await operations.start()
         try:
             if settings.url:
                 await app.bot.set_webhook(
@@ -190,6 +160,7 @@ async def run_webhook(runtime: Runtime) -> None:
             await uvicorn.Server(config).serve()
             log.info("stopping: finishing the updates in progress")
         finally:
+            await operations.stop()
             await stop_background(app, background)
             await app.stop()
     finally:

@@ -204,6 +204,40 @@ class SchedulerSettings(_Section):
     recover_every_seconds: float = Field(default=60, gt=0)
 
 
+class BackupSettings(_Section):
+    """The scheduled backup: when, where, and how many copies are kept."""
+
+    enabled: bool = True
+    # A schedule in the jobs' form ("daily 02:30", "workdays 22:00"), in the first team's timezone.
+    at: str = "daily 02:30"
+    # The folder backups go to; relative paths are taken from the config file's folder.
+    folder: Path = Path("backups")
+    # The newest backup of each of the last `keep_daily` days that have one, and of each of the
+    # last `keep_weekly` ISO weeks, are kept; older scheduled backups are deleted.
+    keep_daily: int = Field(default=7, ge=1, le=366)
+    keep_weekly: int = Field(default=4, ge=0, le=520)
+    # /health says "failing" (and an alert goes to the admins) when the newest backup is older.
+    max_age_hours: float = Field(default=48, gt=0)
+
+
+class MetricsSettings(_Section):
+    """The Prometheus endpoint: GET /metrics on the webhook's server, or on its own port when
+    polling."""
+
+    enabled: bool = True
+    # Polling mode only (a webhook instance serves /metrics on its own listen address and port).
+    listen: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535)
+    # Scrapers send "Authorization: Bearer <token>". Required when /metrics is reachable from
+    # elsewhere: on a webhook server, or when `listen` is not a loopback address.
+    token: SecretStr | None = None
+    # The outbox counts as stuck (/health failing, an alert) when a row has been due this long.
+    outbox_stuck_minutes: float = Field(default=15, gt=0)
+    # An alert goes to the admins when more rows than this wait for `backlog_minutes`.
+    backlog_limit: int = Field(default=500, ge=1)
+    backlog_minutes: float = Field(default=10, gt=0)
+
+
 class JobSchedule(_Section):
     """When a scheduled job runs for a team: ``at`` is "<days> HH:MM" in the team's timezone.
 
@@ -501,6 +535,8 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     webapp: WebappSettings = Field(default_factory=WebappSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     defaults: dict[str, Any] = Field(default_factory=dict)
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -576,6 +612,11 @@ class Settings(BaseSettings):
         db_file = (self._config_path.parent / "salesbot.db").resolve()
         return f"sqlite+aiosqlite:///{db_file}"
 
+    @property
+    def backup_folder(self) -> Path:
+        folder = self.backup.folder
+        return folder if folder.is_absolute() else (self._config_path.parent / folder).resolve()
+
     def require_token(self) -> str:
         if self.telegram.token is None or not self.telegram.token.get_secret_value().strip():
             raise ConfigError(
@@ -586,7 +627,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every configured value that must never appear in a log line."""
-        values = (self.telegram.token, self.webhook.secret_token, self.webhook.health_token)
+        values = (
+            self.telegram.token,
+            self.webhook.secret_token,
+            self.webhook.health_token,
+            self.metrics.token,
+        )
         return [value.get_secret_value() for value in values if value is not None]
 
 

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from core import metrics
 from core.settings import DeliverySettings
 from handlers.ordering import slot_released
 
@@ -93,5 +94,9 @@ async def send_retrying(
             delay = policy.delay_after(exc, attempts)
             if delay is None or time.monotonic() + delay > deadline:
                 raise GaveUp(exc, attempts) from exc
+            if isinstance(exc, RetryAfter):
+                metrics.TELEGRAM_429.labels("reply").inc()
+            else:
+                metrics.RETRIES.labels("reply").inc()
             async with slot_released():
                 await asyncio.sleep(delay)

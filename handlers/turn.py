@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from core import metrics
 from core.errors import UserFacingError
 from core.i18n import person_language
 from core.periods import format_day
@@ -216,6 +217,8 @@ class _Outcome:
     replies: list[Reply] = field(default_factory=list)
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     queued: bool = False
+    # Rolled back on an unexpected error (the apology is its reply).
+    failed: bool = False
 
 
 def turn_handler(
@@ -234,6 +237,7 @@ def turn_handler(
                 if update.callback_query is not None
                 else None
             )
+            started = time.perf_counter()
             try:
                 outcome = await _run(update, ctx, fn, roles, registered)
             finally:
@@ -241,9 +245,11 @@ def turn_handler(
                     await answering
             if outcome is None:
                 return
+            metrics.UPDATES.labels("failed" if outcome.failed else "handled").inc()
             if outcome.queued and ctx.deps.sender is not None:
                 ctx.deps.sender.wake()
             await send_replies(ctx, update, outcome.replies)
+            metrics.REPLY_LATENCY.observe(time.perf_counter() - started)
             for task in outcome.after_commit:
                 try:
                     await task()
@@ -286,7 +292,7 @@ async def _run(
         # Whatever failed (a bug, the database, a Telegram call made during the work), the
         # transaction was rolled back: "nothing was saved" is true.
         log.exception("update %s failed; its work was rolled back", update.update_id)
-        return _Outcome([Reply(text=deps.texts.t(lang, "errors.unexpected"))])
+        return _Outcome([Reply(text=deps.texts.t(lang, "errors.unexpected"))], failed=True)
 
 
 def _chat_id(update: Update) -> int:

@@ -21,16 +21,19 @@ from enum import StrEnum
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, select
 
+from core import metrics
 from core.clock import ManualClock
 from core.db import transaction
 from models.job_run import JobRun, RunStatus
 from models.team import Team
 from scheduler.registry import JOBS, JobContext, JobSpec
 from scheduler.triggers import Schedule, fire_times, next_fire_time, parse_schedule, period_key
-from services import job_runs
+from services import alerts, job_runs
 
 log = logging.getLogger(__name__)
 RETRY_FAILED_AFTER = timedelta(minutes=5)
+# The admins hear of a job that fails this many times in a row (once per streak).
+ALERT_AFTER_FAILURES = 2
 
 
 class Outcome(StrEnum):
@@ -59,12 +62,22 @@ class CatchUp:
 def plan(ctx: JobContext, jobs: Mapping[str, JobSpec] | None = None) -> list[Planned]:
     """Every enabled job for every declared team, with the team's schedule and grace."""
     planned: list[Planned] = []
+    first_team = min(ctx.settings.team_settings, default=None)
     for team_key, team in ctx.settings.team_settings.items():
         for spec in (jobs or JOBS).values():
             override = team.jobs.get(spec.name)
             if override is not None and not override.enabled:
                 continue
-            at = override.at if override and override.at else spec.default_at
+            default_at: str | None = spec.default_at
+            if spec.once:
+                if team_key != first_team:
+                    continue
+                if spec.configured_at is not None:
+                    default_at = spec.configured_at(ctx.settings)
+                if default_at is None:
+                    continue
+            at = override.at if override and override.at else default_at
+            assert at is not None
             grace_minutes = (
                 override.grace_minutes
                 if override and override.grace_minutes is not None
@@ -91,6 +104,8 @@ class Scheduler:
         self.planned = plan(ctx, self.jobs)
         self._aps: AsyncIOScheduler | None = None
         self._last_seen: datetime | None = None
+        # (job, team) -> failures in a row and when the streak began (the incident's key).
+        self._failing: dict[tuple[str, str], tuple[int, datetime]] = {}
 
     async def start(self) -> CatchUp:
         """Make up missed runs, then follow the clock."""
@@ -247,7 +262,31 @@ class Scheduler:
             log.exception("job %s/%s/%s failed", item.spec.name, item.team_key, period)
         async with transaction(self.ctx.sessions) as session:
             await job_runs.finish(session, run_id, now=self.ctx.clock.now(), error=error)
+        metrics.JOB_RUNS.labels(item.spec.name, "failed" if error else "done").inc()
+        await self._after_run(item, team, failed=error is not None, error=error)
         return Outcome.FAILED if error else Outcome.RAN
+
+    async def _after_run(
+        self, item: Planned, team: Team, *, failed: bool, error: str | None
+    ) -> None:
+        """Tell the admins once when a job fails twice in a row (a streak is one incident,
+        whatever its length); a run that succeeds ends the streak."""
+        key = (item.spec.name, item.team_key)
+        if not failed:
+            self._failing.pop(key, None)
+            return
+        count, since = self._failing.get(key, (0, self.ctx.clock.now()))
+        self._failing[key] = (count + 1, since)
+        if count + 1 != ALERT_AFTER_FAILURES:
+            return
+        last_line = (error or "").strip().splitlines()[-1:] or [""]
+        failing = alerts.JobFailing(item.spec.name, team.name, count + 1, last_line[0])
+        async with transaction(self.ctx.sessions) as session:
+            await alerts.to_admins(
+                session, self.ctx.render, view="alerts.job_failing", data=failing,
+                key=f"job-failing:{item.spec.name}:{team.id}:{since:%Y%m%dT%H%M%S}",
+                now=self.ctx.clock.now(),
+            )  # fmt: skip
 
     async def _triggered(self, job: str, team_key: str) -> None:
         """APScheduler's callback: run the period of the latest fire time."""

@@ -53,13 +53,25 @@ class JobSpec:
     default_grace_minutes: int
     description: str
     run: JobFn
+    # A job for the whole installation (a backup), not per team: planned for the first declared
+    # team only (its claim makes it once per period), in that team's timezone.
+    once: bool = False
+    # The schedule from the settings ([backup] at), overriding ``default_at``; None: disabled.
+    configured_at: Callable[[Settings], str | None] | None = None
 
 
 JOBS: Registry[JobSpec] = Registry("job")
 
 
 def job(
-    name: str, *, period: PeriodKind, at: str, grace_minutes: int, description: str
+    name: str,
+    *,
+    period: PeriodKind,
+    at: str,
+    grace_minutes: int,
+    description: str,
+    once: bool = False,
+    configured_at: Callable[[Settings], str | None] | None = None,
 ) -> Callable[[JobFn], JobFn]:
     """Declare a job; ``at`` is the default schedule, overridable per team in config.toml."""
 
@@ -73,6 +85,8 @@ def job(
                 default_grace_minutes=grace_minutes,
                 description=description,
                 run=fn,
+                once=once,
+                configured_at=configured_at,
             ),
         )
         return fn

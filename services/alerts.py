@@ -33,22 +33,58 @@ class Unreachable:
     name: str
 
 
-async def alert_failed(
-    session: AsyncSession, render: Render, *, key: str, failed: DeliveryFailed, now: datetime
+@dataclass(frozen=True)
+class BackupFailed:
+    """The scheduled backup failed; ``error`` says why."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class JobFailing:
+    """A scheduled job failed ``times`` times in a row."""
+
+    job: str
+    team: str
+    times: int
+    error: str
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """More than ``limit`` messages have waited longer than ``minutes``."""
+
+    waiting: int
+    limit: int
+    minutes: int
+
+
+async def to_admins(
+    session: AsyncSession, render: Render, *, view: str, data: object, key: str, now: datetime
 ) -> int:
-    """Queue one alert per active admin, each in their language; returns how many were queued."""
+    """Queue one alert per active admin, each in their language, once per ``key`` (an
+    incident); returns how many were queued."""
     admins = (
         await session.exec(select(User).where(User.role == Role.ADMIN, col(User.active).is_(True)))
     ).all()
     queued = 0
     for admin in admins:
         row = await notices.send(
-            session, render, view="alerts.delivery_failed", data=failed, lang=admin.language,
+            session, render, view=view, data=data, lang=admin.language,
             key=f"{key}:admin:{admin.id}", chat_id=admin.telegram_id, recipient_id=admin.id,
             kind="admin.alert", now=now,
         )  # fmt: skip
         queued += row is not None
     return queued
+
+
+async def alert_failed(
+    session: AsyncSession, render: Render, *, key: str, failed: DeliveryFailed, now: datetime
+) -> int:
+    """Tell the admins a message was given up."""
+    return await to_admins(
+        session, render, view="alerts.delivery_failed", data=failed, key=key, now=now
+    )
 
 
 async def mark_unreachable(

@@ -254,3 +254,37 @@ async def drop_sent_files(session: AsyncSession, *, before: datetime) -> int:
         .values(file_bytes=None)
     )
     return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Messages waiting, the creation time of the oldest, and since when the longest-due one
+    has been due (a row paused by a retry or a 429 is not due yet)."""
+
+    waiting: int
+    oldest_created: datetime | None
+    oldest_due: datetime | None
+    # Waiting rows created before the ``settled_before`` given (for the backlog alert).
+    waiting_since: int
+
+
+async def backlog(session: AsyncSession, *, now: datetime, settled_before: datetime) -> Backlog:
+    waiting = col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    count, oldest, settled = (
+        await session.exec(
+            select(
+                func.count(),
+                func.min(OutboxMessage.created_at),
+                func.count().filter(col(OutboxMessage.created_at) <= settled_before),
+            ).where(waiting)
+        )
+    ).one()
+    due = (
+        await session.exec(
+            select(func.min(OutboxMessage.next_attempt_at)).where(
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.next_attempt_at) <= now,
+            )
+        )
+    ).one()
+    return Backlog(int(count), oldest, due, int(settled))

@@ -46,6 +46,10 @@ backoff_base_seconds = 0.2
 poll_interval_seconds = 0.1
 per_chat_per_second = 30
 global_per_second = 1000
+[backup]
+# Switched on by the tests of backups (tests/e2e/test_backup.py), so that no other test finds
+# a nightly backup among its runs.
+enabled = false
 [defaults]
 timezone = "Asia/Shanghai"
 language = "zh"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from core.i18n import Catalogs
-from services.alerts import DeliveryFailed, Unreachable
+from services.alerts import BackupFailed, DeliveryFailed, JobFailing, OutboxBacklog, Unreachable
 from views.buttons import Keyboard
 from views.render import view
 
@@ -27,3 +27,28 @@ def delivery_failed(
 @view("alerts.user_blocked")
 def user_blocked(texts: Catalogs, lang: str, who: Unreachable) -> tuple[str, Keyboard | None]:
     return texts.t(lang, "delivery.user_blocked_bot", name=html.escape(who.name)), None
+
+
+@view("alerts.backup_failed")
+def backup_failed(texts: Catalogs, lang: str, failed: BackupFailed) -> tuple[str, Keyboard | None]:
+    return texts.t(lang, "ops.backup_failed", error=html.escape(failed.error[:MAX_ERROR])), None
+
+
+@view("alerts.job_failing")
+def job_failing(texts: Catalogs, lang: str, failing: JobFailing) -> tuple[str, Keyboard | None]:
+    text = texts.t(
+        lang, "ops.job_failing", job=html.escape(failing.job), team=html.escape(failing.team),
+        times=failing.times, error=html.escape(failing.error[:MAX_ERROR]),
+    )  # fmt: skip
+    return text, None
+
+
+@view("alerts.outbox_backlog")
+def outbox_backlog(
+    texts: Catalogs, lang: str, backlog: OutboxBacklog
+) -> tuple[str, Keyboard | None]:
+    text = texts.t(
+        lang, "ops.outbox_backlog", waiting=backlog.waiting, limit=backlog.limit,
+        minutes=backlog.minutes,
+    )  # fmt: skip
+    return text, None
