@@ -15,6 +15,7 @@ Run: `python -m bench.concurrency [REPS [MODE...]]` (PostgreSQL: SALESBOT_BENCH_
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import statistics
@@ -44,6 +45,7 @@ from tests.instances import two_instances
 
 REP_BASE = 820_000
 UPDATES_PER_PERSON = 7
+SETTLE_TIMEOUT = 120.0
 Settle = Callable[[int], Awaitable[None]]
 REPLIES = ("sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument")
 
@@ -109,7 +111,7 @@ class DeliverySettler:
     async def __call__(self, update_id: int) -> None:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._poll())
-        async with asyncio.timeout(120):
+        async with asyncio.timeout(SETTLE_TIMEOUT):
             await self.events.setdefault(update_id, asyncio.Event()).wait()
 
     async def _poll(self) -> None:
@@ -186,12 +188,11 @@ async def echo_burst(
     echo = EchoBot(sandbox, webhook=webhook)
     timings = Timings()
     since = await last_seq(client)
+    settle = functools.partial(echo.tracker.wait, seconds=SETTLE_TIMEOUT)
     await echo.start()
     try:
         started = time.monotonic()
-        await asyncio.gather(
-            *(echo_chat(client, echo.tracker.wait, timings, n) for n in range(reps))
-        )
+        await asyncio.gather(*(echo_chat(client, settle, timings, n) for n in range(reps)))
         elapsed = time.monotonic() - started
     finally:
         await echo.stop()
@@ -214,7 +215,7 @@ async def run_mode(mode: str, reps: int) -> dict[str, Any]:
         async with bench_runtime() as runtime:
             await seed(runtime, reps)
             with ExternalSandbox() as sandbox:
-                async with SandboxClient(sandbox.control_url) as client:
+                async with SandboxClient(sandbox.control_url, keepalive=False) as client:
                     await add_people(client, reps)
                     echo = await echo_burst(
                         sandbox, client, reps, webhook=mode != "polling-1-instance"
@@ -285,11 +286,11 @@ async def _drive(
         scheduler=False, webhook=mode == "webhook-1-instance",
     )  # fmt: skip
     await bot.start()
+    # A burst may keep an update waiting longer than a test would.
+    wait = functools.partial(bot.tracker.wait, seconds=SETTLE_TIMEOUT)
     try:
         started = time.monotonic()
-        await asyncio.gather(
-            *(log_visit(client, bot.tracker.wait, timings, n) for n in range(reps))
-        )
+        await asyncio.gather(*(log_visit(client, wait, timings, n) for n in range(reps)))
         return time.monotonic() - started, 0
     finally:
         await bot.stop()

@@ -5,7 +5,7 @@ A round trip is measured from just before the sandbox receives the user's messag
 the sandbox receives the bot's answer (both times on the sandbox's monotonic clock), so polling,
 HTTP, handler and database time are all inside it, for both bots alike.
 
-Run: `python -m bench.update_cost` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=postgresql://...).
+Run: `python -m bench.update_cost [--statements]` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=postgresql://...).
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bench.common import ExternalSandbox, bench_runtime
 from bench.echo import EchoBot
 from core.db import transaction
@@ -28,6 +31,8 @@ from services import invites, teams
 from services.customers import CustomerInput, create_customer
 
 ROUNDS = 60
+# The statements of the last round's timed steps.
+STATEMENTS: dict[str, list[str]] = {}
 
 
 async def reply_latency(client: SandboxClient, chat_id: int, since: int, started: float) -> float:
@@ -83,6 +88,26 @@ async def seed(bot: LocalBot, rep_id: int) -> None:
         )  # fmt: skip
 
 
+class StatementLog:
+    """The SQL statements the bot's engine sends (BEGIN and COMMIT included), to count the
+    database round trips of one step; the bot is alone on its engine while a step runs."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self._executed)
+        event.listen(engine.sync_engine, "commit", self._committed)
+
+    def _executed(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(" ".join(statement.split())[:90])
+
+    def _committed(self, _conn: Any) -> None:
+        self.statements.append("COMMIT")
+
+    def take(self) -> list[str]:
+        taken, self.statements = self.statements, []
+        return taken
+
+
 async def visit_round_trips(
     bot: LocalBot, chat_id: int, echo_client: SandboxClient, echo_chat: int
 ) -> dict[str, list[float]]:
@@ -92,6 +117,7 @@ async def visit_round_trips(
     client = bot.client
     chat = await bot.chat(chat_id, "Bench", language_code="en")
     timed: dict[str, list[float]] = {"echo_bot": [], "note_step": [], "save_step": []}
+    log = StatementLog(bot.runtime.engine)
     for n in range(ROUNDS):
         await chat.send("/visit")
         await chat.tap("Bench Customer")
@@ -100,17 +126,21 @@ async def visit_round_trips(
         timed["echo_bot"].append(await echo_round_trip(echo_client, echo_chat, 2 * n))
         since = await last_seq(client)
         started = time.monotonic()
+        log.take()
         update_id = await client.send_message(chat_id, f"Discussed order {n}, wants a quote.")
         timed["note_step"].append(await reply_latency(client, chat_id, since, started))
         await bot.tracker.wait(update_id)
+        STATEMENTS["note_step"] = log.take()
         await chat.tap("Skip")
         message = next(m for m in reversed(await chat.bot_messages()) if "Save" in str(m.buttons))
         timed["echo_bot"].append(await echo_round_trip(echo_client, echo_chat, 2 * n + 1))
         since = await last_seq(client)
         started = time.monotonic()
+        log.take()
         update_id = await client.press(chat_id, message.message_id, button_text="✅ Save")
         timed["save_step"].append(await reply_latency(client, chat_id, since, started))
         await bot.tracker.wait(update_id)
+        STATEMENTS["save_step"] = log.take()
     return timed
 
 
@@ -142,6 +172,7 @@ async def main() -> dict[str, Any]:
         stats = summary(samples)
         if step != "echo_bot":
             stats["ratio_p50_vs_echo"] = round(stats["p50_ms"] / echo_p50, 2)
+            stats["database_round_trips"] = len(STATEMENTS[step])
         result[step] = stats
     return result
 
@@ -149,3 +180,6 @@ async def main() -> dict[str, Any]:
 if __name__ == "__main__":
     json.dump(asyncio.run(main()), sys.stdout, indent=2)
     print()
+    if "--statements" in sys.argv:
+        for step, statements in STATEMENTS.items():
+            print(f"\n{step}:", *statements, sep="\n  ")
