@@ -3,14 +3,22 @@ polling (one instance) and with webhooks (one and two instances, two being real 
 behind a round-robin proxy). Reports the time from the first message to the last reply, that
 every visit is stored exactly once, and whether "database is locked" was ever logged.
 
+The same 200 people also send 7 messages each to python-telegram-bot's echo bot (bench.echo),
+on the same sandbox, in the same run, just before salesbot's burst: polling for polling,
+a webhook for the webhook modes. Both bursts report every reply's latency — from just before
+the sandbox receives a person's update to the bot's first message or edit in their chat, both on
+the machine's monotonic clock — as p50, p95 and max, and salesbot's p95 over the echo bot's.
+
 Run: `python -m bench.concurrency [REPS [MODE...]]` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=...).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +31,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bench.common import ExternalSandbox, bench_runtime
+from bench.echo import EchoBot
+from bench.update_cost import last_seq
 from bot.app import Runtime
 from core.db import transaction
 from models.common import Role
@@ -34,7 +44,47 @@ from services.customers import CustomerInput, create_customer
 from tests.instances import two_instances
 
 REP_BASE = 820_000
+UPDATES_PER_PERSON = 7
+SETTLE_TIMEOUT = 120.0
 Settle = Callable[[int], Awaitable[None]]
+REPLIES = ("sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument")
+
+
+class Timings:
+    """When each person's updates were sent, to be matched with the bot's replies afterwards."""
+
+    def __init__(self) -> None:
+        self.sent: dict[int, list[float]] = {}
+
+    async def send(self, chat: int, act: Awaitable[int]) -> int:
+        self.sent.setdefault(chat, []).append(time.monotonic())
+        return await act
+
+    def latencies(self, events: list[dict[str, Any]]) -> list[float]:
+        """Per update, the seconds to the first reply in its chat. A person sends the next update
+        only once the previous one was handled, so that reply answers this update."""
+        replies: dict[int, list[float]] = {}
+        for event in events:
+            if event["method"] in REPLIES and event["status"] == "ok":
+                replies.setdefault(event["chat_id"], []).append(float(event["mono"]))
+        found = []
+        for chat, starts in self.sent.items():
+            answers = replies.get(chat, [])
+            for started in starts:
+                first = next((mono for mono in answers if mono >= started), None)
+                if first is None:
+                    raise RuntimeError(f"no reply in chat {chat} to an update sent at {started}")
+                found.append(first - started)
+        return found
+
+
+def latency_summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
 
 
 class LockedCounter(logging.Handler):
@@ -61,7 +111,7 @@ class DeliverySettler:
     async def __call__(self, update_id: int) -> None:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._poll())
-        async with asyncio.timeout(120):
+        async with asyncio.timeout(SETTLE_TIMEOUT):
             await self.events.setdefault(update_id, asyncio.Event()).wait()
 
     async def _poll(self) -> None:
@@ -102,22 +152,60 @@ async def seed(runtime: Runtime, reps: int) -> None:
             )  # fmt: skip
 
 
-async def log_visit(client: SandboxClient, settle: Settle, n: int) -> None:
+async def log_visit(client: SandboxClient, settle: Settle, timings: Timings, n: int) -> None:
     chat = REP_BASE + n
 
     async def press(label: str) -> None:
         messages = await client.bot_messages(chat)
         target = next(m for m in reversed(messages) if any(label in t for t in m.button_texts()))
         text = next(t for t in target.button_texts() if label in t)
-        await settle(await client.press(chat, target.message_id, button_text=text))
+        await settle(
+            await timings.send(chat, client.press(chat, target.message_id, button_text=text))
+        )
 
-    await settle(await client.send_message(chat, "/visit"))
+    async def send(text: str) -> None:
+        await settle(await timings.send(chat, client.send_message(chat, text)))
+
+    await send("/visit")
     await press(f"Customer {n:03d}")
     await press("Phone")
     await press("Revisit")
-    await settle(await client.send_message(chat, f"Visit note of rep {n}"))
+    await send(f"Visit note of rep {n}")
     await press("Skip")
     await press("Save")
+
+
+async def echo_chat(client: SandboxClient, settle: Settle, timings: Timings, n: int) -> None:
+    """The echo bot's share of the burst: as many updates as a visit takes, each awaited."""
+    chat = REP_BASE + n
+    for step in range(UPDATES_PER_PERSON):
+        await settle(await timings.send(chat, client.send_message(chat, f"rep {n} step {step}")))
+
+
+async def echo_burst(
+    sandbox: ExternalSandbox, client: SandboxClient, reps: int, *, webhook: bool
+) -> dict[str, Any]:
+    echo = EchoBot(sandbox, webhook=webhook)
+    timings = Timings()
+    since = await last_seq(client)
+    settle = functools.partial(echo.tracker.wait, seconds=SETTLE_TIMEOUT)
+    await echo.start()
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(echo_chat(client, settle, timings, n) for n in range(reps)))
+        elapsed = time.monotonic() - started
+    finally:
+        await echo.stop()
+    return {
+        "mode": "webhook" if webhook else "polling",
+        "seconds_to_last_reply": round(elapsed, 2),
+        "reply_latency": latency_summary(timings.latencies(await client.events(since))),
+    }
+
+
+async def add_people(client: SandboxClient, reps: int) -> None:
+    for n in range(reps):
+        await client.add_user(REP_BASE + n, f"Rep {n}")
 
 
 async def run_mode(mode: str, reps: int) -> dict[str, Any]:
@@ -127,10 +215,17 @@ async def run_mode(mode: str, reps: int) -> dict[str, Any]:
         async with bench_runtime() as runtime:
             await seed(runtime, reps)
             with ExternalSandbox() as sandbox:
-                async with SandboxClient(sandbox.control_url) as client:
-                    for n in range(reps):
-                        await client.add_user(REP_BASE + n, f"Rep {n}")
-                    elapsed, locked = await _drive(mode, runtime, sandbox, client, reps)
+                async with SandboxClient(sandbox.control_url, keepalive=False) as client:
+                    await add_people(client, reps)
+                    echo = await echo_burst(
+                        sandbox, client, reps, webhook=mode != "polling-1-instance"
+                    )
+                    await client.reset()
+                    await add_people(client, reps)
+                    timings = Timings()
+                    since = await last_seq(client)
+                    elapsed, locked = await _drive(mode, runtime, sandbox, client, reps, timings)
+                    latency = latency_summary(timings.latencies(await client.events(since)))
             async with transaction(runtime.sessions) as session:
                 per_rep = (
                     await session.exec(
@@ -146,9 +241,12 @@ async def run_mode(mode: str, reps: int) -> dict[str, Any]:
         "mode": mode,
         "database": database,
         "reps": reps,
-        "updates": reps * 7,
+        "updates": reps * UPDATES_PER_PERSON,
         "seconds_to_last_reply": round(elapsed, 2),
-        "updates_per_second": round(reps * 7 / elapsed, 1),
+        "updates_per_second": round(reps * UPDATES_PER_PERSON / elapsed, 1),
+        "reply_latency": latency,
+        "echo_bot": echo,
+        "p95_ratio_vs_echo": round(latency["p95_ms"] / echo["reply_latency"]["p95_ms"], 2),
         "visits_stored": sum(count for _, count in per_rep),
         "reps_with_exactly_one_visit": sum(1 for _, count in per_rep if count == 1),
         "database_is_locked_logged": counter.count + locked,
@@ -156,7 +254,12 @@ async def run_mode(mode: str, reps: int) -> dict[str, Any]:
 
 
 async def _drive(
-    mode: str, runtime: Runtime, sandbox: ExternalSandbox, client: SandboxClient, reps: int
+    mode: str,
+    runtime: Runtime,
+    sandbox: ExternalSandbox,
+    client: SandboxClient,
+    reps: int,
+    timings: Timings,
 ) -> tuple[float, int]:
     if mode == "webhook-2-instances":
         with tempfile.TemporaryDirectory() as workdir:
@@ -170,7 +273,9 @@ async def _drive(
                 settle = DeliverySettler(client)
                 started = time.monotonic()
                 try:
-                    await asyncio.gather(*(log_visit(client, settle, n) for n in range(reps)))
+                    await asyncio.gather(
+                        *(log_visit(client, settle, timings, n) for n in range(reps))
+                    )
                 finally:
                     settle.close()
                 elapsed = time.monotonic() - started
@@ -181,9 +286,11 @@ async def _drive(
         scheduler=False, webhook=mode == "webhook-1-instance",
     )  # fmt: skip
     await bot.start()
+    # A burst may keep an update waiting longer than a test would.
+    wait = functools.partial(bot.tracker.wait, seconds=SETTLE_TIMEOUT)
     try:
         started = time.monotonic()
-        await asyncio.gather(*(log_visit(client, bot.tracker.wait, n) for n in range(reps)))
+        await asyncio.gather(*(log_visit(client, wait, timings, n) for n in range(reps)))
         return time.monotonic() - started, 0
     finally:
         await bot.stop()

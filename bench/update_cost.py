@@ -1,11 +1,11 @@
 """Per-update cost: sequential round trips of visit-form steps that write to the database, against
-python-telegram-bot's echo bot on the same sandbox in the same run.
+python-telegram-bot's echo bot in the same run, its round trips interleaved with salesbot's.
 
 A round trip is measured from just before the sandbox receives the user's message to the moment
 the sandbox receives the bot's answer (both times on the sandbox's monotonic clock), so polling,
 HTTP, handler and database time are all inside it, for both bots alike.
 
-Run: `python -m bench.update_cost` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=postgresql://...).
+Run: `python -m bench.update_cost [--statements]` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=postgresql://...).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import ExternalSandbox, bench_runtime
+from bench.echo import EchoBot
 from core.db import transaction
 from models.common import Role
 from sandbox import SandboxClient
@@ -30,7 +31,8 @@ from services import invites, teams
 from services.customers import CustomerInput, create_customer
 
 ROUNDS = 60
-ECHO_TOKEN = "987654321:echo-bot"
+# The statements of the last round's timed steps.
+STATEMENTS: dict[str, list[str]] = {}
 
 
 async def reply_latency(client: SandboxClient, chat_id: int, since: int, started: float) -> float:
@@ -60,34 +62,11 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def echo_round_trips(
-    sandbox: ExternalSandbox, client: SandboxClient, chat: int
-) -> list[float]:
-    async def echo(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None
-        await update.message.reply_text(update.message.text or "")
-
-    app = (
-        ApplicationBuilder()
-        .token(ECHO_TOKEN)
-        .base_url(sandbox.base_url)
-        .base_file_url(sandbox.base_file_url)
-        .build()
-    )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    samples = []
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        for n in range(ROUNDS):
-            since = await last_seq(client)
-            started = time.monotonic()
-            await client.send_message(chat, f"echo {n}")
-            samples.append(await reply_latency(client, chat, since, started))
-        await app.updater.stop()
-        await app.stop()
-    return samples
+async def echo_round_trip(client: SandboxClient, chat: int, n: int) -> float:
+    since = await last_seq(client)
+    started = time.monotonic()
+    await client.send_message(chat, f"echo {n}")
+    return await reply_latency(client, chat, since, started)
 
 
 async def seed(bot: LocalBot, rep_id: int) -> None:
@@ -109,54 +88,91 @@ async def seed(bot: LocalBot, rep_id: int) -> None:
         )  # fmt: skip
 
 
-async def visit_round_trips(bot: LocalBot, chat_id: int) -> dict[str, list[float]]:
+class StatementLog:
+    """The SQL statements the bot's engine sends (BEGIN and COMMIT included), to count the
+    database round trips of one step; the bot is alone on its engine while a step runs."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self._executed)
+        event.listen(engine.sync_engine, "commit", self._committed)
+
+    def _executed(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(" ".join(statement.split())[:90])
+
+    def _committed(self, _conn: Any) -> None:
+        self.statements.append("COMMIT")
+
+    def take(self) -> list[str]:
+        taken, self.statements = self.statements, []
+        return taken
+
+
+async def visit_round_trips(
+    bot: LocalBot, chat_id: int, echo_client: SandboxClient, echo_chat: int
+) -> dict[str, list[float]]:
     """Per round: a phone visit; timed are the note step (form state written) and Save (visit,
-    audit and plan rows written); the other steps only set the form up."""
+    audit and plan rows written); the other steps only set the form up. Each timed step follows
+    an echo round trip, so both bots are measured under the same load of a shared machine."""
     client = bot.client
     chat = await bot.chat(chat_id, "Bench", language_code="en")
-    timed: dict[str, list[float]] = {"note_step": [], "save_step": []}
+    timed: dict[str, list[float]] = {"echo_bot": [], "note_step": [], "save_step": []}
+    log = StatementLog(bot.runtime.engine)
     for n in range(ROUNDS):
         await chat.send("/visit")
         await chat.tap("Bench Customer")
         await chat.tap("Phone")
         await chat.tap("Revisit")
+        timed["echo_bot"].append(await echo_round_trip(echo_client, echo_chat, 2 * n))
         since = await last_seq(client)
         started = time.monotonic()
+        log.take()
         update_id = await client.send_message(chat_id, f"Discussed order {n}, wants a quote.")
         timed["note_step"].append(await reply_latency(client, chat_id, since, started))
         await bot.tracker.wait(update_id)
+        STATEMENTS["note_step"] = log.take()
         await chat.tap("Skip")
         message = next(m for m in reversed(await chat.bot_messages()) if "Save" in str(m.buttons))
+        timed["echo_bot"].append(await echo_round_trip(echo_client, echo_chat, 2 * n + 1))
         since = await last_seq(client)
         started = time.monotonic()
+        log.take()
         update_id = await client.press(chat_id, message.message_id, button_text="✅ Save")
         timed["save_step"].append(await reply_latency(client, chat_id, since, started))
         await bot.tracker.wait(update_id)
+        STATEMENTS["save_step"] = log.take()
     return timed
 
 
 async def main() -> dict[str, Any]:
     rep_chat, echo_chat = 810_001, 810_002
+    # One sandbox process per bot (a sandbox serves one bot), both running through the run.
     async with bench_runtime() as runtime:
-        with ExternalSandbox() as sandbox:
-            async with SandboxClient(sandbox.control_url) as client:
-                await client.add_user(echo_chat, "Echo")
-                echo = await echo_round_trips(sandbox, client, echo_chat)
-                await client.reset()
+        with ExternalSandbox() as sandbox, ExternalSandbox() as echo_sandbox:
+            async with (
+                SandboxClient(sandbox.control_url) as client,
+                SandboxClient(echo_sandbox.control_url) as echo_client,
+            ):
+                await echo_client.add_user(echo_chat, "Echo")
+                echo = EchoBot(echo_sandbox)
                 bot = LocalBot(runtime=runtime, sandbox=sandbox, client=client, scheduler=False)
+                await echo.start()
                 await bot.start()
                 try:
                     await client.add_user(rep_chat, "Bench")
                     await seed(bot, rep_chat)
-                    visit = await visit_round_trips(bot, rep_chat)
+                    timed = await visit_round_trips(bot, rep_chat, echo_client, echo_chat)
                 finally:
                     await bot.stop()
+                    await echo.stop()
         database = runtime.settings.database_url.split(":")[0]
-    echo_p50 = summary(echo)["p50_ms"]
-    result: dict[str, Any] = {"database": database, "rounds": ROUNDS, "echo_bot": summary(echo)}
-    for step, samples in visit.items():
+    echo_p50 = summary(timed["echo_bot"])["p50_ms"]
+    result: dict[str, Any] = {"database": database, "rounds": ROUNDS}
+    for step, samples in timed.items():
         stats = summary(samples)
-        stats["ratio_p50_vs_echo"] = round(stats["p50_ms"] / echo_p50, 2)
+        if step != "echo_bot":
+            stats["ratio_p50_vs_echo"] = round(stats["p50_ms"] / echo_p50, 2)
+            stats["database_round_trips"] = len(STATEMENTS[step])
         result[step] = stats
     return result
 
@@ -164,3 +180,6 @@ async def main() -> dict[str, Any]:
 if __name__ == "__main__":
     json.dump(asyncio.run(main()), sys.stdout, indent=2)
     print()
+    if "--statements" in sys.argv:
+        for step, statements in STATEMENTS.items():
+            print(f"\n{step}:", *statements, sep="\n  ")

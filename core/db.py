@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -99,3 +101,24 @@ async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit on success, roll back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def writer_turn(sessions: SessionFactory) -> AsyncIterator[None]:
+    """On SQLite, this process's writers queue here, first come first served, for the one write
+    lock the file has. Without it each waits inside SQLite's busy handler, which sleeps up to
+    100 ms between tries and favours no one: in a burst most waits were sleep, and an unlucky
+    update waited more than 30 s. Other processes still meet us at busy_timeout. PostgreSQL
+    locks rows, not the database: nothing to queue for. Never nest two of these."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
+        yield
+        return
+    lock = _WRITERS.get(engine)
+    if lock is None:
+        lock = _WRITERS[engine] = asyncio.Lock()
+    async with lock:
+        yield

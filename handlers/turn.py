@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import metrics
+from core.db import writer_turn
 from core.errors import UserFacingError
 from core.i18n import person_language
 from core.periods import format_day
@@ -271,7 +272,7 @@ async def _run(
     deps = ctx.deps
     lang = language_of(deps.settings, update, None)
     try:
-        async with deps.sessions() as session, session.begin():
+        async with writer_turn(deps.sessions), deps.sessions() as session, session.begin():
             await updates.serialize_person(session, sender.id)
             if not await updates.first_delivery(session, update.update_id, deps.clock.now()):
                 log.info("update %s was delivered again; ignored", update.update_id)

@@ -88,9 +88,15 @@ def _b64(data: bytes) -> str:
 class SandboxClient:
     """Act as users and inspect/configure a running ``Sandbox``."""
 
-    def __init__(self, control_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, control_url: str, *, timeout: float = 30.0, keepalive: bool = True) -> None:
+        """``keepalive=False`` for hundreds of people acting at once on a loaded machine: a
+        connection the server closes after idling can be reused at that very moment (ReadError),
+        and an act cannot be retried safely."""
         self.control_url = control_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.control_url, timeout=timeout, trust_env=False)
+        limits = httpx.Limits() if keepalive else httpx.Limits(max_keepalive_connections=0)
+        self._http = httpx.AsyncClient(
+            base_url=self.control_url, timeout=timeout, trust_env=False, limits=limits
+        )
 
     async def __aenter__(self) -> SandboxClient:
         return self

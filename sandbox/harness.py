@@ -63,8 +63,8 @@ class UpdateTracker:
     def mark(self, update_id: int) -> None:
         self._event(update_id).set()
 
-    async def wait(self, update_id: int) -> None:
-        async with asyncio.timeout(PROCESS_TIMEOUT):
+    async def wait(self, update_id: int, seconds: float = PROCESS_TIMEOUT) -> None:
+        async with asyncio.timeout(seconds):
             await self._event(update_id).wait()
 
 

@@ -7,6 +7,7 @@ config's (``TeamSettings.timezone``); the ``teams.timezone`` column only mirrors
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -69,11 +70,25 @@ def context_of(team: Team, settings: Settings, now: datetime) -> TeamContext:
     )
 
 
+# Per database (engine), team id -> key. A team's key never changes and a team row is never
+# deleted (sync_teams archives), so an entry stays true for every instance and needs no
+# invalidation; the name and the rules come from this process's settings, as they would anyway.
+_KEYS: weakref.WeakKeyDictionary[object, dict[int, str]] = weakref.WeakKeyDictionary()
+
+
 async def resolve(
     session: AsyncSession, settings: Settings, team_id: int, now: datetime
 ) -> TeamContext:
-    """The context of the team with id ``team_id``; "not found" for an unknown id."""
+    """The context of the team with id ``team_id``; "not found" for an unknown id.
+
+    A declared team's context costs no query after the first: it is on every update's path."""
+    keys = _KEYS.setdefault(session.bind, {}) if session.bind is not None else {}
+    key = keys.get(team_id)
+    if key is not None and key in settings.team_settings:
+        rules = settings.team(key)
+        return TeamContext(team_id=team_id, key=key, name=rules.name or key, rules=rules, now=now)
     team = await session.get(Team, team_id)
     if team is None:
         raise UserFacingError("errors.team_not_found")
+    keys[team_id] = team.key
     return context_of(team, settings, now)
