@@ -57,6 +57,7 @@ name = "North"
 name = "South"
 timezone = "Europe/Berlin"
 language = "en"
+calendar = "none"
 """
 
 
