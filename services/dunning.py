@@ -122,9 +122,10 @@ async def expire_promises(
         promise.resolved_at = now
         if owed > 0:
             promise.status = PromiseStatus.BROKEN
-            # Back into the schedule: the step it was last reminded at is reminded again (with
-            # the broken promise), in a new round, without waiting for the interval.
-            receivable.reminded_step = _step_before(steps, receivable.reminded_step)
+            # Back into the schedule in a new round, with the broken promise noted: the next
+            # step is sent at once (the last step again when it was reached).
+            if receivable.reminded_step is not None and receivable.reminded_step >= steps[-1].days:
+                receivable.reminded_step = _step_before(steps, receivable.reminded_step)
             receivable.reminded_on = None
             receivable.dunning_round += 1
             receivable.updated_at = now
