@@ -4,17 +4,21 @@ The team's steps (``[defaults.collections.steps]``) are days from the due date, 
 and recipients. For each team, on each run (a working day, in the team's timezone):
 
 - A promise whose date has passed is kept (paid) or broken (unpaid). A broken promise puts its
-  document back into the schedule at its current step, with a note in the next reminder.
-- A document is *in the schedule* while it has a balance, is not disputed and has no promise for
-  today or later. Its *current step* is the latest step whose day has come.
-- A customer (per owning rep) gets a reminder when one of their documents has reached a step
-  later than the one it was last listed at: ONE message, at the latest such step, listing all
-  the customer's documents in the schedule with the total, and buttons to record what happened.
-  Steps missed (a weekend, a pause) are not sent one by one: the current step is.
+  document back into the schedule: the next step is sent at once, with a note.
+- A document is *in the schedule* while it has a balance, is not disputed, has no promise for
+  today or later, and the first step's day has come. It climbs a ladder: never reminded, it
+  starts at the first (friendliest) step, however old it is; then it moves up one step at a
+  time, to a step whose day has come, at least ``step_interval_days`` after the last one.
+- A customer (per owning rep) is reminded when one of their documents moves up: the reminder
+  lists all the customer's documents in the schedule, at the highest step reached. Each person
+  gets ONE message per run: the customer's reminder, or a digest with a line and a button per
+  customer. Managers and directors get one escalation digest per run (by rep, then customer);
+  directors only for customers owing at least ``director_min_amount``.
 - Listing a document records its step in the same transaction as the outbox row, so a restart
   or a second run never sends a step twice. The outbox key
   ``dun:<customer>:<step>:<document>.<round>`` (``:rep``; ``:m<id>`` for the manager's copy,
-  ``:d<id>`` for a director's) makes each message exist once even if two runs raced.
+  ``:d<id>`` for a director's; ``dun:dg:``/``dun:esc:`` and a hash of the listed reminders for
+  the digests) makes each message exist once even if two runs raced.
 """
 
 from __future__ import annotations
