@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +31,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from core.workcalendar import china_says
 
 CONFIG_ENV = "SALESBOT_CONFIG"
 DEFAULT_CONFIG = Path("config.toml")
@@ -202,6 +204,9 @@ class SchedulerSettings(_Section):
     # How often a running instance looks for runs due within their grace window that never
     # happened or whose instance died while running them (the claim keeps this once-only).
     recover_every_seconds: float = Field(default=60, gt=0)
+    # One run of a job pushes at most this many messages to one chat; what is held back waits
+    # for the next run (a digest gathers the rest, so this is a safety net).
+    max_messages_per_chat: int = Field(default=3, ge=1, le=100)
 
 
 class BackupSettings(_Section):
@@ -415,6 +420,12 @@ class CollectionSettings(_Section):
     # ISO 4217 code used when an import row or a receivable typed in chat names no currency.
     currency: str = "CNY"
     steps: list[DunningStep] = Field(default_factory=_default_dunning_steps, min_length=1)
+    # A document never reminded starts at the first step, whatever its age, and moves up at
+    # most one step per this many days, so nobody's first message is the final notice.
+    step_interval_days: int = Field(default=3, ge=1, le=90)
+    # A customer owing less than this (in the document's currency) is not escalated to the
+    # directors; their manager still hears of it.
+    director_min_amount: Decimal = Field(default=Decimal(0), ge=0)
     # A promised payment date may be at most this many days ahead.
     promise_max_days: int = Field(default=60, ge=1, le=365)
     # An invoice request shows the collected share of its contract; below this percentage the
@@ -448,7 +459,13 @@ class TeamSettings(_Section):
     timezone: str = "Asia/Shanghai"
     language: Language = DEFAULT_LANGUAGE
     working_days: list[Weekday] = Field(default_factory=lambda: _monday_to_friday())
+    # The public calendar the team follows: "china" (holidays and 调休 of chinese-calendar, for
+    # the years it covers) or "none" (only working_days and the dates below).
+    calendar: Literal["china", "none"] = "china"
+    # Days off added to the calendar, and working days added to it (a 调休 Saturday the library
+    # does not know yet, or a holiday the team works anyway). These win over the library.
     holidays: list[date] = Field(default_factory=list)
+    makeup_workdays: list[date] = Field(default_factory=list)
     workday_start: time = time(9, 0)
     workday_end: time = time(18, 0)
     jobs: dict[str, JobSchedule] = Field(default_factory=dict)
@@ -479,7 +496,24 @@ class TeamSettings(_Section):
         return ZoneInfo(self.timezone)
 
     def is_working_day(self, day: date) -> bool:
-        return WEEKDAYS[day.weekday()] in self.working_days and day not in self.holidays
+        """The config's dates first, then the public calendar, then the weekly working days."""
+        if day in self.holidays:
+            return False
+        if day in self.makeup_workdays:
+            return True
+        if self.calendar == "china":
+            official = china_says(day)
+            if official is not None:
+                return official
+        return WEEKDAYS[day.weekday()] in self.working_days
+
+    def next_working_day(self, after: date, limit: int = 60) -> date | None:
+        """The first working day after ``after`` (None when none within ``limit`` days)."""
+        for offset in range(1, limit + 1):
+            day = after + timedelta(days=offset)
+            if self.is_working_day(day):
+                return day
+        return None
 
     @property
     def report_due_at(self) -> time:

@@ -31,6 +31,7 @@ from views.approval_cards import (
     APPROVE,
     DECIDE,
     INFO,
+    PENDING_OPEN,
     RECEIPTS,
     REJECT,
     VIEW,
@@ -83,13 +84,23 @@ async def my_requests(turn: Turn) -> None:
 
 @turn_handler(roles=APPROVERS)
 async def pending(turn: Turn) -> None:
-    """What waits for my decision, oldest first; each card follows with its buttons."""
+    """What waits for my decision, oldest first, one line and one button each."""
     waiting = await approval_lists.pending_for(turn.session, env_of(turn), turn.actor)
-    turn.say(views.pending(turn.deps.texts, turn.lang, await _listed(turn, waiting)))
+    turn.say(*views.pending(turn.deps.texts, turn.lang, await _listed(turn, waiting)))
+
+
+@turn_handler(roles=APPROVERS)
+async def on_pending_open(turn: Turn) -> None:
+    """A request picked from /pending: a fresh copy of its card, with the decision buttons."""
+    request_id = _unpack(turn, PENDING_OPEN).request
+    env = env_of(turn)
+    waiting = [r for r in await approval_lists.pending_for(turn.session, env, turn.actor)
+               if r.id == request_id]  # fmt: skip
+    if not waiting:
+        raise UserFacingError("approvals.pending_gone")
     await approval_lists.send_pending_cards(
-        turn.session, env_of(turn), turn.actor, waiting[: views.PENDING_CARDS],
-        nonce=str(turn.update.update_id),
-    )  # fmt: skip
+        turn.session, env, turn.actor, waiting, nonce=str(turn.update.update_id)
+    )
 
 
 # -- buttons ------------------------------------------------------------------------------
@@ -271,5 +282,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(kind.command, shortcut(kind)))
     app.add_handler(CommandHandler("myrequests", my_requests))
     app.add_handler(CommandHandler("pending", pending))
+    app.add_handler(CallbackQueryHandler(on_pending_open, pattern=PENDING_OPEN.pattern))
     for codec, handler in BUTTONS.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=codec.pattern))

@@ -25,6 +25,7 @@ from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import (
     collection_actions,
+    dunning,
     receivable_aging,
     receivable_import,
     receivables,
@@ -33,7 +34,7 @@ from services import (
 )
 from services.customer_import import ImportFileError
 from services.receivable_aging import Scope
-from views import collection_notices  # noqa: F401  (registers the notices services send)
+from views import collection_notices
 from views import collections as views
 from views.buttons import Keyboard
 from views.callbacks import StaleButton
@@ -158,6 +159,10 @@ async def on_dunning_button(turn: Turn) -> None:
         turn.say(views.text(turn.deps.texts, turn.lang, key, number=resolved.document_no))
     elif act.on == "d" and act.action == "o":
         await show_document(turn, act.id)
+    elif act.on == "r" and act.action == "o":
+        team = await turn.team(await dunning.reminder_team(turn.session, act.id))
+        shown = await dunning.open_reminder(turn.session, turn.actor, act.id, team)
+        turn.say(*collection_notices.reminder(turn.deps.texts, turn.lang, shown))
     elif act.on in ("d", "r") and act.action in ACTIONS:
         if act.on == "r":
             ids = await receivables.reminder_documents(turn.session, act.id)

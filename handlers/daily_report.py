@@ -96,7 +96,11 @@ async def _ask_problem(turn: Turn, data: dict[str, Any]) -> Prompt:
 async def _ask_tomorrow(turn: Turn, data: dict[str, Any]) -> Prompt:
     planned = data.get("planned") or []
     text = views.ask_tomorrow(
-        turn.deps.texts, turn.lang, date.fromisoformat(data["tomorrow"]), planned
+        turn.deps.texts,
+        turn.lang,
+        date.fromisoformat(data["tomorrow"]),
+        planned,
+        after=date.fromisoformat(data["day"]),
     )
     keep = [[(turn.t("reports.keep_plan"), "keep")]] if planned else []
     return Prompt(text, keep, skippable=True)

@@ -61,6 +61,9 @@ class Receivable(SQLModel, table=True):
     # reminder withdrawn before it was sent). Together they make each reminder happen once.
     reminded_step: int | None = None
     dunning_round: int = Field(default=0)
+    # The day (team's timezone) it was last listed at a new step: the next step waits
+    # collections.step_interval_days from it.
+    reminded_on: date | None = None
 
 
 class PaymentSource(StrEnum):

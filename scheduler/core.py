@@ -28,7 +28,7 @@ from models.job_run import JobRun, RunStatus
 from models.team import Team
 from scheduler.registry import JOBS, JobContext, JobSpec
 from scheduler.triggers import Schedule, fire_times, next_fire_time, parse_schedule, period_key
-from services import alerts, job_runs
+from services import alerts, job_runs, notices
 
 log = logging.getLogger(__name__)
 RETRY_FAILED_AFTER = timedelta(minutes=5)
@@ -256,7 +256,11 @@ class Scheduler:
             return Outcome.ALREADY_CLAIMED
         error: str | None = None
         try:
-            await item.spec.run(self.ctx, team, period, scheduled_for)
+            with notices.run_budget(self.ctx.settings.scheduler.max_messages_per_chat) as budget:
+                await item.spec.run(self.ctx, team, period, scheduled_for)
+            if budget.held:
+                log.warning("%s/%s/%s held back %s messages over the per-chat limit",
+                            item.spec.name, item.team_key, period, budget.held)  # fmt: skip
         except Exception:
             error = traceback.format_exc(limit=5)
             log.exception("job %s/%s/%s failed", item.spec.name, item.team_key, period)

@@ -92,12 +92,12 @@ def _parse_every(at: str, match: re.Match[str], team: TeamSettings) -> Schedule:
     accepts_time: TimeFilter | None = None
     if days == "workhours":
         start, end = team.workday_start, team.workday_end
-        cron["day_of_week"] = ",".join(team.working_days)
+        cron["day_of_week"] = "*"  # accepts decides (调休 Saturdays work)
         cron["hour"] = f"{start.hour}-{end.hour}"
         accepts = team.is_working_day
         accepts_time = lambda moment: start <= moment <= end  # noqa: E731
     elif days == "workdays":
-        cron["day_of_week"] = ",".join(team.working_days)
+        cron["day_of_week"] = "*"  # accepts decides (调休 Saturdays work)
         accepts = team.is_working_day
     elif days != "daily":
         raise ScheduleError(f"schedule {at!r}: 'every' works with daily, workdays or workhours")
@@ -124,7 +124,7 @@ def parse_schedule(at: str, team: TeamSettings) -> Schedule:
     if days == "daily":
         cron["day_of_week"] = "*"
     elif days == "workdays":
-        cron["day_of_week"] = ",".join(team.working_days)
+        cron["day_of_week"] = "*"  # accepts decides (调休 Saturdays work)
         accepts = team.is_working_day
     elif days == "first-workday":
         cron["day_of_week"] = "*"

@@ -18,7 +18,7 @@ from models.approval import (
     RequestStatus,
     StepStatus,
 )
-from services import approval_access, approval_cards
+from services import approval_access, approval_cards, notices
 from services.approval_cards import Env, Header, RequestNotice
 from services.approval_routing import DIRECTOR, MANAGER
 from services.approvals import (
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 class SweepReport:
     reminded: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
+    # Reminders left for the next sweep: this run already told their approvers enough.
+    held: list[int] = field(default_factory=list)
 
 
 async def sweep(session: AsyncSession, env: Env, team: TeamContext) -> SweepReport:
@@ -70,7 +72,9 @@ async def sweep(session: AsyncSession, env: Env, team: TeamContext) -> SweepRepo
             report.escalated.append(request.id or 0)
             continue
         if waited >= rules.remind_after_hours and step.reminded_at is None:
-            await _remind(session, env, request, step, rules.remind_after_hours)
+            if not await _remind(session, env, request, step, rules.remind_after_hours):
+                report.held.append(request.id or 0)
+                continue
             report.reminded.append(request.id or 0)
     return report
 
@@ -81,17 +85,23 @@ def _hours(value: float) -> str:
 
 async def _remind(
     session: AsyncSession, env: Env, request: ApprovalRequest, step: ApprovalStep, hours: float
-) -> None:
+) -> bool:
+    """Remind the approvers of the request once; False (nothing sent) when one of them has had
+    this run's share of messages, so that the next sweep reminds them instead."""
+    approvers = await approval_access.approvers(session, request, env.now)
+    if not all(notices.room_for(person.telegram_id) for person in approvers):
+        return False
     step.reminded_at = env.now
     session.add(step)
     data = await approval_cards.load(session, env, request)
     since = int(step.waiting_since.timestamp())
     header = Header("reminder", {"hours": _hours(hours)})
-    for person in await approval_access.approvers(session, request, env.now):
+    for person in approvers:
         await approval_cards.send_card(
             session, env, data, person, kind="reminder", header=header,
             key=f"ap:{request.id}:s{step.step_no}:{since}:remind:{person.id}",
         )  # fmt: skip
+    return True
 
 
 async def _escalate(
@@ -102,6 +112,8 @@ async def _escalate(
     if not [d for d in await approval_access.directors(session) if d.id != request.requester_id]:
         log.warning("request %s is overdue but there is no director to escalate to", request.id)
         return False
+    if not all(notices.room_for(d.telegram_id) for d in await approval_access.directors(session)):
+        return False  # the directors heard enough this run: the next sweep escalates it
     previous = await approval_access.approvers(session, request, env.now)
     before = state_of(request)
     chain = list(request.chain)

@@ -419,6 +419,19 @@ async def record_contact(
 # -- the dunning log ------------------------------------------------------------------------
 
 
+async def _restore_steps(session: AsyncSession, reminder: DunningReminder) -> None:
+    listed = {int(entry["id"]): entry for entry in reminder.documents}
+    for receivable in (
+        await session.exec(select(Receivable).where(col(Receivable.id).in_(list(listed))))
+    ).all():
+        entry = listed[receivable.id or 0]
+        if receivable.reminded_step == entry["step"] and entry["step"] != entry["prev"]:
+            receivable.reminded_step = entry["prev"]
+            receivable.reminded_on = None
+            receivable.dunning_round += 1
+            session.add(receivable)
+
+
 async def withdraw_reminders(
     session: AsyncSession, *, receivable_ids: Sequence[int], reason: str, now: datetime
 ) -> int:
@@ -447,23 +460,28 @@ async def withdraw_reminders(
     withdrawn = 0
     for reminder in (await session.exec(query)).all():
         listed = {int(entry["id"]): entry for entry in reminder.documents}
-        if not wanted & set(listed):
+        if not wanted & set(listed) or reminder.status != ReminderStatus.QUEUED:
             continue
         await outbox.cancel_pending(session, key_prefix=f"{reminder.key}:", reason=reason)
         row = await session.get(OutboxMessage, reminder.outbox_id)
         if row is not None:
+            # A digest lists several customers under a key of its own.
+            await outbox.cancel_pending(session, key_prefix=row.idempotency_key, reason=reason)
             await session.refresh(row)
         if row is None or row.status != OutboxStatus.CANCELLED:
             continue  # the sender took it meanwhile: it goes out
-        reminder.status = ReminderStatus.WITHDRAWN
-        session.add(reminder)
-        withdrawn += 1
-        for receivable in (
-            await session.exec(select(Receivable).where(col(Receivable.id).in_(list(listed))))
-        ).all():
-            entry = listed[receivable.id or 0]
-            if receivable.reminded_step == entry["step"]:
-                receivable.reminded_step = entry["prev"]
-                receivable.dunning_round += 1
-                session.add(receivable)
+        # Every customer of the withdrawn message goes back into the schedule.
+        siblings = (
+            await session.exec(
+                select(DunningReminder).where(
+                    col(DunningReminder.outbox_id) == row.id,
+                    col(DunningReminder.status) == ReminderStatus.QUEUED,
+                )
+            )
+        ).all()
+        for withdrawn_reminder in siblings:
+            withdrawn_reminder.status = ReminderStatus.WITHDRAWN
+            session.add(withdrawn_reminder)
+            withdrawn += 1
+            await _restore_steps(session, withdrawn_reminder)
     return withdrawn

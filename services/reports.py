@@ -68,11 +68,7 @@ WEEKLY_REMINDER_KEY = "weekly-reminder"
 
 
 def next_working_day(rules: TeamSettings, after: date) -> date | None:
-    for offset in range(1, SEARCH_DAYS + 1):
-        day = after + timedelta(days=offset)
-        if rules.is_working_day(day):
-            return day
-    return None
+    return rules.next_working_day(after, SEARCH_DAYS)
 
 
 def previous_working_day(rules: TeamSettings, before: date, within: int) -> date | None:

@@ -61,6 +61,7 @@ name = "North"
 name = "South"
 timezone = "Europe/Berlin"
 language = "en"
+calendar = "none"
 """
 
 

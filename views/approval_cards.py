@@ -46,6 +46,8 @@ RECEIPTS = Callback("app", RequestRef)
 WITHDRAW = Callback("apw", RequestRef)
 WITHDRAW_CONFIRM = Callback("apwy", RequestRef)
 ANSWER = Callback("apy", RequestRef)
+# From /pending: send the approver a fresh copy of the card, with its decision buttons.
+PENDING_OPEN = Callback("apo", RequestRef)
 
 HISTORY_LINES = 8
 # Room left under Telegram's 4,096 characters for the status and buttons.

@@ -21,6 +21,7 @@ from services.approvals import Action, Preview, Result
 from services.money import from_minor, percent_off
 from views.approval_cards import (
     ANSWER,
+    PENDING_OPEN,
     RECEIPTS,
     REQUEST_ICONS,
     VIEW,
@@ -38,7 +39,6 @@ from views.buttons import Keyboard
 from views.collections import invoice_share
 
 # /pending lists this many requests, and sends the cards of the oldest few.
-PENDING_CARDS = 5
 PENDING_LINES = 20
 LIST_ROW = 5
 
@@ -75,15 +75,19 @@ def my_requests(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[s
     return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
 
-def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> str:
-    """What waits for the approver, oldest first; the cards of the first few follow."""
+def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
+    """What waits for the approver, oldest first, one line each; a button per request opens
+    its card with the decision buttons."""
     if not listed:
-        return texts.t(lang, "approvals.pending_none")
+        return texts.t(lang, "approvals.pending_none"), []
+    shown = listed[:PENDING_LINES]
     lines = [texts.t(lang, "approvals.pending_title", count=len(listed))]
-    lines += [list_line(texts, lang, i) for i in listed[:PENDING_LINES]]
-    if len(listed) > PENDING_CARDS:
-        lines.append(texts.t(lang, "approvals.pending_more", shown=PENDING_CARDS))
-    return "\n".join(lines)
+    lines += [list_line(texts, lang, i) for i in shown]
+    if len(listed) > PENDING_LINES:
+        lines.append(texts.t(lang, "approvals.pending_more", shown=PENDING_LINES))
+    lines.append(texts.t(lang, "approvals.pending_hint"))
+    buttons = [labelled(f"#{i.request.id}", PENDING_OPEN, i.request.id or 0) for i in shown]
+    return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
 
 def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:

@@ -11,12 +11,13 @@ from core.i18n import Catalogs, labelled
 from core.money import ZERO
 from core.periods import format_short_day
 from services.collection_actions import DisputeCard, DisputeResolved
-from services.dunning import Reminder
+from services.dunning import Digest, DigestLine, Reminder
 from services.money import money, totals_text
 from services.reconciliation import Difference, ReconcileList
 from views.buttons import Button, Keyboard
 from views.collections import (
     ACT,
+    LABEL,
     MAX_RECON_BUTTONS,
     WIDE_LABEL,
     Act,
@@ -36,7 +37,11 @@ def reminder(texts: Catalogs, lang: str, data: Reminder) -> tuple[str, Keyboard 
     lines = []
     if data.rep_name is not None:
         lines.append(text(texts, lang, "collections.copy_header", rep=data.rep_name))
-    lines.append(text(texts, lang, f"collections.tone_{data.tone}", customer=data.customer))
+    phase = _phase(data)
+    heading = f"collections.tone_{data.tone}"
+    if data.tone == "due" and phase == "overdue":
+        heading = "collections.tone_due_overdue"
+    lines.append(text(texts, lang, heading, customer=data.customer))
     totals: dict[str, Decimal] = {}
     for doc in data.documents:
         lines.append(document_line(texts, lang, doc, data.today))
@@ -56,8 +61,94 @@ def reminder(texts: Catalogs, lang: str, data: Reminder) -> tuple[str, Keyboard 
         lines.append(texts.t(lang, "collections.last_contact", day=day))
     if data.rep_name is not None:
         return "\n".join(lines), None
-    lines.append(texts.t(lang, f"collections.hint_{data.tone}"))
+    lines.append(texts.t(lang, _hint(data.tone, phase)))
     return "\n".join(lines), action_buttons(texts, lang, "r", data.reminder_id)
+
+
+def _phase(data: Reminder) -> str:
+    """Where the customer's oldest document stands: "before" its due date, "today", "overdue"."""
+    worst = max((doc.days_overdue(data.today) for doc in data.documents), default=0)
+    return "before" if worst < 0 else "today" if worst == 0 else "overdue"
+
+
+def _hint(tone: str, phase: str) -> str:
+    # The gentle steps say what is true today: an overdue invoice is never "due today".
+    if tone in ("friendly", "due"):
+        if phase == "overdue":
+            return f"collections.hint_{tone}_overdue"
+        return "collections.hint_due" if phase == "today" else "collections.hint_friendly"
+    return f"collections.hint_{tone}"
+
+
+# A digest shows this many customers; the rest are in /collections.
+DIGEST_LINES = 30
+TONE_MARK = {"friendly": "🔔", "due": "📅", "firm": "⚠️", "urgent": "❗", "final": "⛔"}
+
+
+def digest_line(texts: Catalogs, lang: str, line: DigestLine) -> str:
+    """``❗ <b>杭州远航</b> — ¥12,000.00（3 张）· 逾期 40 天 · 紧急``."""
+    if line.days_overdue < 0:
+        when = texts.t(lang, "collections.digest_due_in", days=-line.days_overdue)
+    elif line.days_overdue == 0:
+        when = texts.t(lang, "collections.digest_due_today")
+    else:
+        when = texts.t(lang, "collections.digest_overdue", days=line.days_overdue)
+    return text(
+        texts, lang, "collections.digest_line", mark=TONE_MARK.get(line.tone, "•"),
+        customer=line.customer, total=totals_text(line.totals, lang), count=line.count,
+        when=when, step=texts.t(lang, f"collections.step_{line.tone}"),
+    )  # fmt: skip
+
+
+def _more(texts: Catalogs, lang: str, lines: list[DigestLine]) -> list[str]:
+    hidden = len(lines) - DIGEST_LINES
+    return [texts.t(lang, "collections.digest_more", count=hidden)] if hidden > 0 else []
+
+
+def _grand_total(lines: list[DigestLine], lang: str) -> str:
+    totals: dict[str, Decimal] = {}
+    for line in lines:
+        for currency, amount in line.totals.items():
+            totals[currency] = totals.get(currency, ZERO) + amount
+    return totals_text(totals, lang)
+
+
+@view("collections.digest")
+def digest(texts: Catalogs, lang: str, data: Digest) -> tuple[str, Keyboard | None]:
+    """A rep's reminders of one run in one message: a line per customer (the most overdue
+    first), a button per customer opening its documents and the actions."""
+    shown = data.lines[:DIGEST_LINES]
+    lines = [
+        texts.t(lang, "collections.digest_header", customers=len(data.lines),
+                documents=sum(line.count for line in data.lines),
+                total=_grand_total(data.lines, lang)),
+        *(digest_line(texts, lang, line) for line in shown),
+        *_more(texts, lang, data.lines),
+        texts.t(lang, "collections.digest_hint"),
+    ]  # fmt: skip
+    buttons: Keyboard = [
+        [Button(f"{TONE_MARK.get(line.tone, '•')} {line.customer}"[:LABEL],
+                data=ACT.pack(Act("r", line.reminder_id, "o")))]
+        for line in shown
+    ]  # fmt: skip
+    return "\n".join(lines), buttons
+
+
+@view("collections.escalation_digest")
+def escalation_digest(texts: Catalogs, lang: str, data: Digest) -> tuple[str, Keyboard | None]:
+    """For a manager or a director: one run's escalations, by rep, then customer."""
+    lines = [
+        texts.t(lang, "collections.escalation_header", customers=len(data.lines),
+                total=_grand_total(data.lines, lang))
+    ]  # fmt: skip
+    rep: str | None = None
+    for line in data.lines[:DIGEST_LINES]:
+        if line.rep_name != rep:
+            rep = line.rep_name
+            lines.append(text(texts, lang, "collections.escalation_rep", rep=rep))
+        lines.append(digest_line(texts, lang, line))
+    lines += _more(texts, lang, data.lines)
+    return "\n".join(lines), None
 
 
 @view("collections.dispute_card")

@@ -233,13 +233,19 @@ def weekly_draft(
     return "\n".join(lines)
 
 
-def ask_tomorrow(texts: Catalogs, lang: str, day: date, planned: Sequence[str]) -> str:
-    """The question of tomorrow's plan, with the customers already planned for that day."""
+def ask_tomorrow(
+    texts: Catalogs, lang: str, day: date, planned: Sequence[str], *, after: date | None = None
+) -> str:
+    """The question of the next working day's plan, with the customers already planned for
+    that day; called "tomorrow" only when it is the day after ``after`` (the report's day)."""
     shown = format_short_day(day, lang)
+    base = "reports.ask_tomorrow"
+    if after is not None and (day - after).days != 1:
+        base = "reports.ask_next_workday"
     if not planned:
-        return texts.t(lang, "reports.ask_tomorrow", day=shown)
+        return texts.t(lang, base, day=shown)
     listed = "\n".join(f"• {html.escape(name)}" for name in planned)
-    return texts.t(lang, "reports.ask_tomorrow_planned", day=shown, plan=listed)
+    return texts.t(lang, f"{base}_planned", day=shown, plan=listed)
 
 
 def ask_keys(texts: Catalogs, lang: str, first_day: date, query: str | None) -> str:

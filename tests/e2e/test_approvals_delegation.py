@@ -151,6 +151,12 @@ async def test_pending_lists_oldest_first_with_buttons(local_bot: LocalBot) -> N
     reply = texts(await people.manager.send("/pending"))
     assert "3 waiting for your decision" in reply
     assert reply.index("#1") < reply.index("#2") < reply.index("#3")
+    # A compact list: no card is re-sent until one is opened.
+    listing = (await people.manager.bot_messages())[-1]
+    assert listing.button_texts() == ["#1", "#2", "#3"]
+    await local_bot.drain_outbox()
+    assert (await card_of(people.manager, 2)).message_id == original.message_id
+    await people.manager.tap("#2", message_id=listing.message_id)
     await local_bot.drain_outbox()
     copy = await card_of(people.manager, 2)
     assert copy.message_id != original.message_id

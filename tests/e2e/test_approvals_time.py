@@ -158,3 +158,33 @@ async def test_an_answer_restarts_the_wait(local_bot: LocalBot) -> None:
     assert await count_kind(local_bot, "approval.reminder") == 2
     (request,) = await requests(local_bot)
     assert request.step_no == 0 and request.status == RequestStatus.PENDING
+
+
+async def test_one_sweep_reminds_a_manager_of_three_requests_at_most(local_bot: LocalBot) -> None:
+    """Five requests reach their reminder time in the same quarter hour: the manager is
+    reminded of the three oldest in that sweep and of the other two in the next one."""
+    people = await team_of(local_bot)
+    clock = clock_of(local_bot)
+    for amount in ("100", "200", "300", "400", "500"):
+        await expense(people.rep, amount)  # Tuesday 09:00
+    await local_bot.drain_outbox()
+    # (One quarter hour at a time: a jump of hours would also make up a missed sweep.)
+    await clock.advance(timedelta(hours=3, minutes=55))  # 12:55
+    await local_bot.drain_outbox()
+    assert await count_kind(local_bot, "approval.reminder") == 0
+    await clock.advance(timedelta(minutes=5))  # the 13:00 sweep
+    await local_bot.drain_outbox()
+    assert await count_kind(local_bot, "approval.reminder") == 3
+    await clock.advance(timedelta(minutes=15))  # the 13:15 sweep
+    await local_bot.drain_outbox()
+    assert await count_kind(local_bot, "approval.reminder") == 5
+    async with transaction(local_bot.runtime.sessions) as session:
+        rows = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.kind) == "approval.reminder")
+                .order_by(col(OutboxMessage.id))
+            )
+        ).all()
+    assert len({row.created_at for row in rows[:3]}) == 1
+    assert rows[3].created_at == rows[4].created_at > rows[0].created_at

@@ -170,9 +170,12 @@ async def test_one_message_per_customer_lists_every_document(local_bot: LocalBot
     await add_receivable(runtime, "INV-C", customer=other, owner_tg=3002, amount="300",
                          due=date(2026, 11, 24))  # fmt: skip
     await at_local(local_bot, "north", date(2026, 11, 24))
-    sent = [m for m in await rep.bot_messages() if "Total" in (m.text or "")]
-    assert len(sent) == 2  # one per customer, not one per document
-    both = next(m.text or "" for m in sent if "INV-A" in (m.text or ""))
+    digests = [m for m in await rep.bot_messages() if "Collections today" in (m.text or "")]
+    assert len(digests) == 1  # one message for the run, a line per customer
+    assert "2 customers, 3 documents" in (digests[0].text or "")
+    opened = await rep.tap("🔔 成都华丰机械", message_id=digests[0].message_id)
+    sent = [opened[-1]]
+    both = opened[-1].text or ""
     assert "INV-B" in both and "Total (2): CN¥2,000.00" in both
     assert "4 days overdue" in both and "due in 3 days" in both
     which = await rep.tap("Partial payment", message_id=next(

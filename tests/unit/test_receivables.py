@@ -352,7 +352,8 @@ async def test_a_dunning_run_is_idempotent_and_groups_by_customer(company: Compa
             )  # fmt: skip
 
     first = await run(date(2026, 11, 24))
-    assert len(first.reminders) == 1 and first.copies == 1  # D-1 at 14 days: the manager too
+    # Never reminded: the first step, however old D-1 (14 days overdue) is; no escalation yet.
+    assert len(first.reminders) == 1 and first.copies == 0
     assert (await run(date(2026, 11, 24))).reminders == []
     assert (await run(date(2026, 11, 25))).reminders == []
     async with transaction(runtime.sessions) as session:
@@ -360,9 +361,9 @@ async def test_a_dunning_run_is_idempotent_and_groups_by_customer(company: Compa
             OutboxMessage.kind == "dunning.reminder"))).all()  # fmt: skip
         d3 = await session.get(Receivable, later)
     assert "D-1" in row.text and "D-2" in row.text and "D-3" not in row.text
-    assert row.idempotency_key.startswith(f"dun:{customer}:14:") and d3 is not None
+    assert row.idempotency_key.startswith(f"dun:{customer}:-3:") and d3 is not None
     assert d3.reminded_step is None
-    # D-2 reaches 7 days on 27 November: the customer's next reminder, listing both again.
+    # Three days later both climb one step: the customer's next reminder, listing both again.
     third = await run(date(2026, 11, 27))
     assert len(third.reminders) == 1
 
