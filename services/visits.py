@@ -546,6 +546,8 @@ class RepFigures:
     phone: int
     new_customers: int
     flagged: int
+    # Visits of the week the rep deleted (soft deletions stay visible to the manager).
+    deleted: int = 0
 
 
 async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigures]:
@@ -565,7 +567,7 @@ async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigu
             col(Visit.rep_id),
             func.count(case((col(Visit.kind) == VisitKind.IN_PERSON, 1))),
             func.count(case((col(Visit.kind) == VisitKind.PHONE, 1))),
-            func.count(case((col(Visit.flagged).is_(True), 1))),
+            func.count(case((col(Visit.flagged).is_(True) | col(Visit.short_visit).is_(True), 1))),
         )
         .where(
             col(Visit.team_id) == team_id,
@@ -576,6 +578,17 @@ async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigu
         .group_by(col(Visit.rep_id))
     )
     visits = {rep_id: (int(a), int(b), int(c)) for rep_id, a, b, c in visit_rows.all()}
+    deleted_rows = await session.exec(
+        select(col(Visit.rep_id), func.count())
+        .where(
+            col(Visit.team_id) == team_id,
+            col(Visit.deleted_at).is_not(None),
+            col(Visit.visited_at) >= week.start,
+            col(Visit.visited_at) < week.end,
+        )
+        .group_by(col(Visit.rep_id))
+    )
+    deleted = {rep_id: int(count) for rep_id, count in deleted_rows.all()}
     new_rows = await session.exec(
         select(col(Customer.created_by_id), func.count())
         .where(
@@ -595,6 +608,7 @@ async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigu
             RepFigures(
                 user_id=rep.id, name=rep.display_name, in_person=in_person, phone=phone,
                 new_customers=new_customers.get(rep.id, 0), flagged=flagged,
+                deleted=deleted.get(rep.id, 0),
             )
         )  # fmt: skip
     return figures
@@ -713,3 +727,13 @@ async def close_open_visits(session: AsyncSession, team: TeamContext, at: dateti
         )  # fmt: skip
     await session.flush()
     return closed
+
+
+async def people_names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
+    """Display names by user id (who deleted a visit, for the manager's view)."""
+    if not user_ids:
+        return {}
+    rows = await session.exec(
+        select(col(User.id), col(User.display_name)).where(col(User.id).in_(user_ids))
+    )
+    return {user_id: name for user_id, name in rows.all() if user_id is not None}
