@@ -8,7 +8,7 @@ from datetime import timedelta
 from core.clock import ManualClock
 from models.common import Role
 from sandbox.harness import Chat, LocalBot
-from tests.customer_helpers import Counter, add_customer, audit_actions, visits_of
+from tests.customer_helpers import add_customer, audit_actions, visits_of
 from tests.helpers import join
 
 SHOP = (30.276849, 120.160030)
