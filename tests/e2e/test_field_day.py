@@ -8,7 +8,7 @@ from datetime import timedelta
 from core.clock import ManualClock
 from models.common import Role
 from sandbox.harness import Chat, LocalBot
-from tests.customer_helpers import add_customer, audit_actions, visits_of
+from tests.customer_helpers import Counter, add_customer, audit_actions, visits_of
 from tests.helpers import join
 
 SHOP = (30.276849, 120.160030)
@@ -50,3 +50,52 @@ async def test_a_deleted_visit_stays_visible_to_the_manager(local_bot: LocalBot)
     assert "🗑 Deleted by Wang on Tue 24 Nov at 09:30" in detail.text
     entries = await audit_actions(runtime, "visit")
     assert [e.action for e in entries] == ["visit.created", "visit.deleted"]
+
+
+async def test_a_shared_location_checks_in_at_the_nearest_customer(local_bot: LocalBot) -> None:
+    """From a location shared outside any form: tap the customer (1), Check out (2), type the
+    note (3), Skip the photos (4), Save (5) — the location and photos not counted."""
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 7011, "Li", Role.REP, "north")
+    await join(local_bot, 7012, "Zhao", Role.REP, "south")
+    await add_customer(runtime, "north", "上海新天地零售", location=SHOP, address="黄陂南路 1 号")
+    await add_customer(runtime, "north", "隔壁五金", location=(30.2775, 120.1602))
+    await add_customer(runtime, "north", "远处建材", location=(30.3000, 120.1600))
+    await add_customer(runtime, "south", "别队客户", location=SHOP)
+    flow = Counter(rep)
+    replies = await flow.share_location(30.2770, 120.1601, accuracy=9.0)
+    text = replies[-1].text
+    assert "Customers within 200 m of you, nearest first" in text
+    assert text.index("上海新天地零售") < text.index("隔壁五金")
+    assert "黄陂南路 1 号" in text and "远处建材" not in text and "别队客户" not in text
+    assert replies[-1].button_texts() == ["📍 Check in: 上海新天地零售", "📍 Check in: 隔壁五金"]
+    replies = await flow.tap("📍 Check in: 上海新天地零售")
+    assert "Checked in at 上海新天地零售" in replies[-1].text and "✅" in replies[-1].text
+    (visit,) = await visits_of(runtime, 7011)
+    assert visit.is_open and visit.checkin_accuracy_m == 9.0 and not visit.flagged
+
+    await _clock(local_bot).advance(timedelta(minutes=25))
+    await flow.tap("🚪 Check out")
+    await flow.send("Restocked the display; order next week.")
+    await flow.tap("Skip")
+    replies = await flow.tap("Save")
+    assert "Visit saved" in replies[-1].text and "Time on site: 25 min" in replies[-1].text
+    assert flow.taps == 4 and flow.sent == 2  # 5 interactions besides the location
+    (visit,) = await visits_of(runtime, 7011)
+    assert visit.on_site_minutes == 25 and not visit.is_open
+
+    # /nearby lists around the last location, wider; a stale location offers no check-in.
+    await _clock(local_bot).advance(timedelta(minutes=30))
+    replies = await rep.send("/nearby")
+    text = replies[-1].text
+    assert "within 3.0 km of where you were at" in text and "远处建材" in text
+    assert replies[-1].button_texts() == []
+
+
+async def test_nearby_without_a_location_asks_for_one(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 7021, "Ma", Role.REP, "north")
+    replies = await rep.send("/nearby")
+    assert "Share your location first" in replies[-1].text
+    assert replies[-1].reply_markup["keyboard"][0][0]["request_location"] is True
+    replies = await rep.share_location(10.0, 10.0, accuracy=5.0)
+    assert "No customer of your team" in replies[-1].text
