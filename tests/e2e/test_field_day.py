@@ -99,3 +99,55 @@ async def test_nearby_without_a_location_asks_for_one(local_bot: LocalBot) -> No
     assert replies[-1].reply_markup["keyboard"][0][0]["request_location"] is True
     replies = await rep.share_location(10.0, 10.0, accuracy=5.0)
     assert "No customer of your team" in replies[-1].text
+
+
+async def _follow_up_call(chat: Chat, customer: str, next_step: str) -> None:
+    await chat.send("/visit")
+    await chat.tap(customer)
+    await chat.tap("Phone")
+    await chat.send(f"Called {customer}.")
+    await chat.tap("Next step")
+    await chat.send(next_step)
+    await chat.tap("Tomorrow")
+    await chat.tap("Save")
+
+
+async def test_today_is_a_route_with_addresses_follow_ups_and_navigation(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 7031, "Li", Role.REP, "north")
+    # Due north of the rep's position at 3, 1 and 2 km; the solver must go 1 → 2 → 3 km.
+    here = (30.2700, 120.1600)
+    north = {"Alpha Co": 3, "Bravo Co": 1, "Charlie Co": 2}
+    for name, km in north.items():
+        await add_customer(
+            runtime, "north", name, owner_tg=7031, location=(here[0] + km / 111.2, here[1]),
+            address=f"{km} Wensan Road",
+        )  # fmt: skip
+    await _follow_up_call(rep, "Alpha Co", "Send updated price list")
+    await _follow_up_call(rep, "Bravo Co", "月底前再电话确认付款")
+    await _follow_up_call(rep, "Charlie Co", "Bring samples")
+    await _clock(local_bot).advance(timedelta(days=1))
+
+    replies = await rep.send("/today")
+    assert "Share your location to get the day as a route" in replies[-1].text
+    await rep.share_location(*here, accuracy=10.0)
+    replies = await rep.send("/today")
+    text = replies[-1].text
+    assert "3 Wensan Road · 3.0 km away" in text and "1 Wensan Road · 1000 m away" in text
+    assert "↪ Send updated price list" in text and "↪ 月底前再电话确认付款" in text
+    assert replies[-1].button_texts()[0] == "🧭 Route from here"
+
+    replies = await rep.tap("🧭 Route from here")
+    route = replies[-1]
+    assert "Today's route: 3 stops, 3.0 km in a straight line. Links open Amap." in route.text
+    order = [route.text.index(name) for name in ("Bravo Co", "Charlie Co", "Alpha Co")]
+    assert order == sorted(order), route.text
+    assert "1. Bravo Co · +1.0 km" in route.text and "2. Charlie Co · +1.0 km" in route.text
+    links = [e["url"] for e in route.entities if e.get("type") == "text_link"]
+    assert len(links) == 3 and all(u.startswith("https://uri.amap.com/navigation?") for u in links)
+    from services.geo import wgs84_to_gcj02
+
+    lat, lon = wgs84_to_gcj02(here[0] + 1 / 111.2, here[1])
+    assert f"to={lon:.6f},{lat:.6f},Bravo%20Co" in links[0]
