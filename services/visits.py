@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.periods import local_today
+from core.periods import local_moment, local_today
 from models.common import Role
 from models.customer import Customer
 from models.plan import PlannedVisit, PlanSource
@@ -705,8 +705,9 @@ def _close(visit: Visit, at: datetime, team: TeamContext, *, auto: bool) -> None
 
 
 async def close_open_visits(session: AsyncSession, team: TeamContext, at: datetime) -> list[Visit]:
-    """The end of the working day closes the visits still open, checked out at ``at`` and
-    marked as closed automatically (audited)."""
+    """The end of the working day closes the visits still open, marked as closed
+    automatically (audited): checked out at the end of their own working day, or at ``at``
+    when that comes first (a visit checked in after hours)."""
     rows = await session.exec(
         select(Visit).where(
             col(Visit.team_id) == team.team_id,
@@ -717,13 +718,16 @@ async def close_open_visits(session: AsyncSession, team: TeamContext, at: dateti
     )
     closed = list(rows.all())
     for visit in closed:
-        _close(visit, at, team, auto=True)
+        day = local_today(visit.visited_at, team.timezone)
+        day_end = local_moment(day, team.rules.workday_end, team.timezone)
+        _close(visit, min(at, day_end), team, auto=True)
         visit.updated_at = team.now
         session.add(visit)
         audit.record(
             session, at=team.now, action="visit.auto_closed", entity="visit",
             entity_id=visit.id, actor_id=None,
-            after={"checked_out_at": at.isoformat(), "short_visit": visit.short_visit},
+                after={"checked_out_at": (visit.checked_out_at or at).isoformat(),
+                   "short_visit": visit.short_visit},
         )  # fmt: skip
     await session.flush()
     return closed

@@ -12,6 +12,8 @@ from tests.customer_helpers import Counter, add_customer, audit_actions, visits_
 from tests.helpers import join
 
 SHOP = (30.276849, 120.160030)
+# Only this scheduled job runs (the morning message would land in the middle of the chats).
+JOBS_UNDER_TEST = ("close_open_visits",)
 
 
 def _clock(local_bot: LocalBot) -> ManualClock:
@@ -151,3 +153,22 @@ async def test_today_is_a_route_with_addresses_follow_ups_and_navigation(
 
     lat, lon = wgs84_to_gcj02(here[0] + 1 / 111.2, here[1])
     assert f"to={lon:.6f},{lat:.6f},Bravo%20Co" in links[0]
+
+
+async def test_a_visit_left_open_is_checked_out_at_the_end_of_the_day(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 7041, "Gu", Role.REP, "north")
+    await add_customer(runtime, "north", "Delta Co", owner_tg=7041, location=SHOP)
+    await rep.send("/visit")
+    await rep.tap("Delta Co")
+    await rep.tap("In person")
+    await rep.share_location(*SHOP, accuracy=6.0)  # 09:00 in Shanghai
+    await _clock(local_bot).advance(timedelta(hours=15))  # past the 23:30 run
+    (visit,) = await visits_of(runtime, 7041)
+    assert not visit.is_open and visit.auto_closed
+    assert visit.on_site_minutes == 9 * 60  # until the end of the working day, 18:00
+    replies = await rep.send("/visits")
+    assert "Delta Co" in replies[-1].text and "⏱ 540 min" in replies[-1].text
+    assert "visit.auto_closed" in [e.action for e in await audit_actions(runtime, "visit")]
