@@ -38,7 +38,7 @@ from models.customer import Customer
 from models.visit import CheckinSource, VisitKind, VisitPurpose
 from services import customers, plans, visits
 from services.customers import CustomerInput
-from services.dates import parse_date, parse_time
+from services.dates import parse_date, parse_moment
 from services.plans import working_days
 from services.team_context import TeamContext
 from services.visits import Checkin, VisitDraft
@@ -510,7 +510,13 @@ async def _follow_up(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
         raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
     if (chosen - today).days > MAX_FOLLOW_UP_DAYS:
         raise InputError("visits.date_too_far")
-    if answer.choice is None:
+    team = await turn.team()
+    moved = next(iter(working_days(team.rules, chosen, 1)), chosen)
+    if moved != chosen:
+        turn.say_key("visits.follow_up_moved", day=format_day(chosen, turn.lang),
+                     to=format_day(moved, turn.lang))  # fmt: skip
+        chosen = moved
+    elif answer.choice is None:
         turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
     data["follow_up"] = chosen.isoformat()
     return _after(data, "summary")
@@ -540,10 +546,10 @@ async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         raise InputError("forms.use_buttons")
     else:
         text = expect_text(answer)
-        at = parse_time(text)
-        if at is None:
+        typed = parse_moment(text, team.today)
+        if typed is None:
             raise InputError("visits.time_unreadable", text=text[:40])
-        moment = local_moment(team.today, at, team.timezone)
+        moment = local_moment(*typed, team.timezone)
     try:
         visits.check_visit_time(moment, team)
     except UserFacingError as error:

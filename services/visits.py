@@ -111,10 +111,10 @@ def evaluate_checkin(
 
 
 def check_visit_time(visited_at: datetime, team: TeamContext) -> None:
-    """A visit is logged for today: now or an earlier time of today (team timezone)."""
+    """A visit is logged for earlier today or yesterday (team timezone), never the future."""
     if visited_at > team.now + timedelta(minutes=1):
         raise UserFacingError("visits.time_in_future")
-    if local_today(visited_at, team.timezone) != team.today:
+    if (team.today - local_today(visited_at, team.timezone)).days not in (0, 1):
         raise UserFacingError("visits.time_not_today")
 
 

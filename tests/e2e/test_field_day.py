@@ -172,3 +172,46 @@ async def test_a_visit_left_open_is_checked_out_at_the_end_of_the_day(
     replies = await rep.send("/visits")
     assert "Delta Co" in replies[-1].text and "⏱ 540 min" in replies[-1].text
     assert "visit.auto_closed" in [e.action for e in await audit_actions(runtime, "visit")]
+
+
+async def test_a_visit_logged_for_yesterday_and_dates_reps_type(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 7051, "Fan", Role.REP, "north")
+    await add_customer(runtime, "north", "Echo Co", owner_tg=7051)
+    await rep.send("/visit")
+    await rep.tap("Echo Co")
+    await rep.tap("Phone")
+    await rep.send("Forgot to log this one.")
+    await rep.tap("Edit a field")
+    await rep.tap("Time")
+    replies = await rep.send("明天 10:00")
+    assert "still to come" in replies[0].text
+    replies = await rep.send("上周三 10:00")
+    assert "today or yesterday only" in replies[0].text
+    replies = await rep.send("yesterday 16:00")
+    assert "Visit summary" in replies[-1].text and "16:00" in replies[-1].text
+    await rep.tap("Next step")
+    await rep.send("月底前再电话确认付款")
+    replies = await rep.send("前天")
+    assert "is in the past" in replies[0].text
+    replies = await rep.send("月底")
+    assert "Understood: Mon 30 Nov 2026" in replies[0].text
+    await rep.tap("Save")
+    (visit,) = await visits_of(runtime, 7051)
+    assert visit.visited_at.isoformat() == "2026-11-23T08:00:00+00:00"  # 16:00 in Shanghai
+    assert visit.follow_up_on is not None and visit.follow_up_on.isoformat() == "2026-11-30"
+
+    # On Friday, "明天" is a Saturday: the follow-up moves to Monday and the rep is told.
+    await _clock(local_bot).advance(timedelta(days=3))
+    await rep.send("/visit")
+    await rep.tap("Echo Co")
+    await rep.tap("Phone")
+    await rep.send("Agreed on the delivery.")
+    await rep.tap("Next step")
+    await rep.send("Confirm the delivery date")
+    replies = await rep.send("明天")
+    assert "Sat 28 Nov 2026 is not a working day" in replies[0].text
+    assert "moves to Mon 30 Nov 2026" in replies[0].text
+    await rep.tap("Save")
+    visits = await visits_of(runtime, 7051)
+    assert {v.follow_up_on.isoformat() for v in visits if v.follow_up_on} == {"2026-11-30"}
