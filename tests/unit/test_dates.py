@@ -133,7 +133,8 @@ def test_month_edges_across_the_year_and_february() -> None:
 @pytest.mark.parametrize(
     ("text", "day", "at"),
     [
-        ("yesterday 16:00", "2026-11-23", time(16, 0)), ("Yesterday at 4pm", "2026-11-23", time(16)),
+        ("yesterday 16:00", "2026-11-23", time(16, 0)),
+        ("Yesterday at 4pm", "2026-11-23", time(16)),
         ("昨天下午4点", "2026-11-23", time(16, 0)), ("昨天 16:00", "2026-11-23", time(16, 0)),
         ("前天上午10点半", "2026-11-22", time(10, 30)), ("10:30", "2026-11-24", time(10, 30)),
         ("today 9am", "2026-11-24", time(9, 0)),
