@@ -62,6 +62,7 @@ IN_PERSON_ONLY = frozenset({"location", "photos"})
 # What a check-in proved stays as it was: not editable on a checked-in visit.
 CHECKIN_PROOF = frozenset({"customer", "kind", "time", "location"})
 MAX_FOLLOW_UP_DAYS = 366
+RECENT_BUTTONS = 6
 
 
 async def rules_of(turn: Turn) -> TeamSettings:
@@ -168,9 +169,10 @@ async def _ask_customer(turn: Turn, data: dict[str, Any]) -> Prompt:
     planned = await plans.planned_customers(turn.session, turn.actor.user_id, team.today)
     recent = await customers.recent_customers(turn.session, turn.actor)
     seen = {c.id for c in planned}
-    choices = [[(f"🗓 {c.name[:58]}", f"c:{c.id}")] for c in planned]
+    # Today's planned customers first, then the recent ones: six buttons at most.
+    choices = [[(f"🗓 {c.name[:58]}", f"c:{c.id}")] for c in planned[:RECENT_BUTTONS]]
     choices += [[(c.name[:60], f"c:{c.id}")] for c in recent if c.id not in seen][
-        : max(0, 8 - len(planned))
+        : max(0, RECENT_BUTTONS - len(choices))
     ]
     choices.append([(turn.t("customers.new"), "new")])
     key = "visits.ask_customer" if recent else "visits.ask_customer_first"

@@ -154,6 +154,10 @@ async def test_today_is_a_route_with_addresses_follow_ups_and_navigation(
     lat, lon = wgs84_to_gcj02(here[0] + 1 / 111.2, here[1])
     assert f"to={lon:.6f},{lat:.6f},Bravo%20Co" in links[0]
 
+    # /visit offers today's planned customers first.
+    replies = await rep.send("/visit")
+    assert replies[-1].button_texts()[:3] == ["🗓 Alpha Co", "🗓 Bravo Co", "🗓 Charlie Co"]
+
 
 async def test_a_visit_left_open_is_checked_out_at_the_end_of_the_day(
     local_bot: LocalBot,
