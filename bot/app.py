@@ -27,6 +27,7 @@ from handlers import (
     fallback,
     help,
     invites,
+    nearby,
     plans,
     private_only,
     profile,
@@ -129,7 +130,7 @@ def register_handlers(app: SalesApp) -> None:
     the catch-alls of `fallback` last."""
     private_only.register(app)
     for area in (
-        start, help, profile, invites, users, customers, visits, plans, team, approvals,
+        start, help, profile, invites, users, customers, visits, nearby, plans, team, approvals,
         delegation, reports, collections, summary,
     ):  # fmt: skip
         area.register(app)

@@ -285,6 +285,12 @@ class VisitSettings(_Section):
     cadence_days: CadenceSettings = Field(default_factory=CadenceSettings)
     # Local time of the morning message (today's planned visits and due follow-ups).
     morning_message: time = time(8, 30)
+    # A checked-in visit checked out sooner than this is flagged as short.
+    min_on_site_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    # Metres around the rep's last location that /nearby lists customers within.
+    nearby_radius_m: int = Field(default=3000, ge=50, le=100_000)
+    # The map app of the navigation links: Amap (GCJ-02), Baidu Maps (BD-09) or Google Maps.
+    map_app: Literal["amap", "baidu", "google"] = "amap"
 
 
 ApproverLevel = Literal["manager", "director"]

@@ -20,7 +20,7 @@ from handlers.forms import Form, FormInput, InputError, Prompt, register_form, s
 from handlers.turn import Turn, turn_handler
 from handlers.visit_form import VISIT_FORM, VISITORS
 from models.visit import VisitPurpose
-from services import customers, plans, visits
+from services import customers, plans, route, visits
 from services.dates import parse_date
 from services.plans import working_days
 from views.plans import (
@@ -33,6 +33,7 @@ from views.plans import (
     today_page,
     week_page,
 )
+from views.route import ROUTE, route_page
 
 MAX_CANDIDATES = 10
 MAX_SELECTED = 20
@@ -219,17 +220,32 @@ async def plan_command(turn: Turn) -> None:
 async def today_command(turn: Turn) -> None:
     """Today's plan vs what was done, open follow-ups, and the week's progress."""
     team = await turn.team()
+    stops = await route.day_stops(turn.session, turn.actor.user_id, team)
     data = TodayData(
         overview=await plans.day_overview(
             turn.session, turn.actor.user_id, team.today, team.rules
         ),
-        overdue_follow_ups=(
-            await plans.morning_list(turn.session, turn.actor.user_id, team)
-        ).overdue_follow_ups,
+        overdue_follow_ups=[(s.plan, s.customer) for s in stops.overdue],
         progress=await visits.progress(turn.session, turn.actor.user_id, team),
         timezone=team.timezone,
+        stops=stops.by_plan(),
+        routable=stops.has_position and any(s.customer.has_location for s in stops.all),
+        has_position=stops.has_position,
     )
     turn.say(*today_page(turn.deps.texts, turn.lang, data))
+
+
+@turn_handler(roles=VISITORS)
+async def on_route_button(turn: Turn) -> None:
+    """Order today's stops from my last location, with navigation links."""
+    ROUTE.unpack(turn.update.callback_query.data if turn.update.callback_query else None)
+    team = await turn.team()
+    planned = await route.plan_route(turn.session, turn.actor.user_id, team)
+    if planned is None:
+        turn.say(turn.t("nearby.share_first"), location_button=turn.t("visits.send_location"))
+        return
+    page = route_page(turn.deps.texts, turn.lang, planned, team.rules.visits.map_app)
+    turn.say(*page)
 
 
 @turn_handler(roles=VISITORS)
@@ -273,3 +289,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("week", week_command))
     app.add_handler(CommandHandler("due", due_command))
     app.add_handler(CallbackQueryHandler(on_plan_button, pattern=PLAN.pattern))
+    app.add_handler(CallbackQueryHandler(on_route_button, pattern=ROUTE.pattern))

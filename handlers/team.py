@@ -43,11 +43,13 @@ async def _rep_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
     context = await turn.team(team.id)
     week = context.this_week
     listed = await visits.recent_visits(
-        turn.session, rep_id, limit=40, since=week.start, until=week.end
+        turn.session, rep_id, limit=40, since=week.start, until=week.end, with_deleted=True
     )
+    deleters = {v.deleted_by_id for v, _ in listed if v.deleted_by_id is not None}
     page = RepPage(
         rep.display_name, team.id, listed, context.timezone,
         context.rules.visits.checkin_radius_m,
+        await visits.people_names(turn.session, deleters),
     )  # fmt: skip
     return rep_page(turn.deps.texts, turn.lang, page)
 

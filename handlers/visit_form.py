@@ -1,7 +1,10 @@
-"""The /visit form: customer -> kind -> purpose -> what happened -> (in person: check-in
-location, photos) -> next step and follow-up date -> summary card with Save / Edit a field /
-Cancel. Nothing is stored before Save; the draft lives in the form state, so it survives a
-restart. Editing a saved visit (from /visits) opens the same form on its summary card.
+"""The /visit form. A phone visit: customer -> 📞 -> what happened -> summary card (purpose
+from the plan or the last visit, next step optional there) -> Save. An in-person visit starts
+with a check-in: customer -> 🚶 -> location -> checked in (the visit is open); Check out later
+opens this form on "what happened" -> photos -> summary -> Save, which stores the time on
+site. Skipping the location logs an in-person visit afterwards, without a check-in. The draft
+lives in the form state, so it survives a restart. Editing a saved visit (from /visits) opens
+the same form on its summary card; a checked-in visit keeps its place, time and kind.
 """
 
 from __future__ import annotations
@@ -34,13 +37,20 @@ from handlers.turn import Turn
 from models.common import Role
 from models.customer import Customer
 from models.visit import CheckinSource, VisitKind, VisitPurpose
-from services import customers, visits
+from services import customers, plans, visits
 from services.customers import CustomerInput
-from services.dates import parse_date, parse_time
+from services.dates import parse_date, parse_moment
 from services.plans import working_days
 from services.team_context import TeamContext
 from services.visits import Checkin, VisitDraft
-from views.visits import CheckinVerdict, SummaryCard, checkin_text, saved_text, summary_text
+from views.visits import (
+    CheckinVerdict,
+    SummaryCard,
+    checked_in_text,
+    checkin_text,
+    saved_text,
+    summary_text,
+)
 
 VISITORS = frozenset({Role.REP, Role.MANAGER})
 # Steps that belong to the field being edited from the summary: the form goes on through them
@@ -51,7 +61,10 @@ CHAINED = frozenset({"pick", "dup", "store_loc", "follow_up", "date", "card"} |
 EDITABLE = ("customer", "kind", "purpose", "time", "notes", "location", "photos", "next",
             "follow_up")  # fmt: skip
 IN_PERSON_ONLY = frozenset({"location", "photos"})
+# What a check-in proved stays as it was: not editable on a checked-in visit.
+CHECKIN_PROOF = frozenset({"customer", "kind", "time", "location"})
 MAX_FOLLOW_UP_DAYS = 366
+RECENT_BUTTONS = 6
 
 
 async def rules_of(turn: Turn) -> TeamSettings:
@@ -109,11 +122,24 @@ class VisitForm(Form):
             customer = await customers.get_visible(turn.session, turn.actor, visit.customer_id)
             data.update(draft_data(visits.draft_of(visit, attachments)))
             data["customer_name"] = customer.name
+            data["locked"] = visit.checked_out_at is not None
+            data["location_set_here"] = visit.location_set_here
             return "summary"
+        if "checkout_visit_id" in data:
+            opened = await visits.open_visit(turn.session, turn.actor.user_id)
+            if opened is None or opened.id != int(data["checkout_visit_id"]):
+                raise UserFacingError("visits.already_checked_out")
+            customer = await customers.get_visible(turn.session, turn.actor, opened.customer_id)
+            data.update(draft_data(visits.draft_of(opened, [])))
+            data.update(customer_name=customer.name, locked=True,
+                        checked_out_at=turn.now.isoformat(),
+                        location_set_here=opened.location_set_here)  # fmt: skip
+            return "notes"
         data["visited_at"] = turn.now.isoformat()
         if data.get("customer_id"):
             customer = await _own_team_customer(turn, int(data["customer_id"]))
             data["customer_name"] = customer.name
+            await _default_purpose(turn, data)
             return "kind"
         return "customer"
 
@@ -141,8 +167,15 @@ async def _own_team_customer(turn: Turn, customer_id: int) -> Customer:
 
 
 async def _ask_customer(turn: Turn, data: dict[str, Any]) -> Prompt:
+    team = await turn.team()
+    planned = await plans.planned_customers(turn.session, turn.actor.user_id, team.today)
     recent = await customers.recent_customers(turn.session, turn.actor)
-    choices = [[(c.name[:60], f"c:{c.id}")] for c in recent]
+    seen = {c.id for c in planned}
+    # Today's planned customers first, then the recent ones: six buttons at most.
+    choices = [[(f"🗓 {c.name[:58]}", f"c:{c.id}")] for c in planned[:RECENT_BUTTONS]]
+    choices += [[(c.name[:60], f"c:{c.id}")] for c in recent if c.id not in seen][
+        : max(0, RECENT_BUTTONS - len(choices))
+    ]
     choices.append([(turn.t("customers.new"), "new")])
     key = "visits.ask_customer" if recent else "visits.ask_customer_first"
     return Prompt(turn.t(key), choices, search="")
@@ -219,12 +252,16 @@ async def _ask_summary(turn: Turn, data: dict[str, Any]) -> Prompt:
     card = await summary_card(turn, data, await turn.team())
     text = summary_text(turn.deps.texts, turn.lang, card)
     choices = [[(turn.t("visits.save"), "save"), (turn.t("visits.edit_field"), "edit")]]
+    if not data.get("next_step") and not data.get("follow_up"):
+        choices.append([(turn.t("visits.add_next"), "next")])
     return Prompt(text, choices)
 
 
 async def _ask_edit(turn: Turn, data: dict[str, Any]) -> Prompt:
     fields = [f for f in EDITABLE if data.get("kind") == VisitKind.IN_PERSON or
               f not in IN_PERSON_ONLY]  # fmt: skip
+    if data.get("locked"):
+        fields = [f for f in fields if f not in CHECKIN_PROOF]
     labels = [(turn.t(f"visits.field_{f}"), f) for f in fields]
     choices = [labels[i : i + 3] for i in range(0, len(labels), 3)]
     choices.append([(turn.t("visits.back_to_summary"), "back")])
@@ -292,7 +329,22 @@ async def _set_customer(turn: Turn, data: dict[str, Any], customer_id: int) -> s
     data["customer_id"], data["customer_name"] = customer.id, customer.name
     data.pop("new", None)
     data["store_location"] = False
+    await _default_purpose(turn, data)
     return _after(data, "kind")
+
+
+async def _default_purpose(turn: Turn, data: dict[str, Any]) -> None:
+    """The purpose the summary card starts with (editable there): no step asks for it."""
+    if "edit_visit_id" in data:
+        return
+    team = await turn.team()
+    customer_id = data.get("customer_id")
+    data["purpose"] = str(
+        await visits.default_purpose(
+            turn.session, turn.actor.user_id, int(customer_id) if customer_id else None,
+            team.today,
+        )
+    )  # fmt: skip
 
 
 async def _customer_field(turn: Turn, data: dict[str, Any], answer: FormInput, field: str) -> str:
@@ -315,6 +367,7 @@ async def _customer_field(turn: Turn, data: dict[str, Any], answer: FormInput, f
     if index + 1 < len(SHORT_FIELDS):
         return f"c_{SHORT_FIELDS[index + 1]}"
     data["customer_name"] = data["new"]["name"]
+    await _default_purpose(turn, data)
     return _after(data, "kind")
 
 
@@ -350,14 +403,19 @@ async def _kind(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     if answer.choice not in tuple(VisitKind):
         raise InputError("forms.use_buttons")
     data["kind"] = answer.choice
-    return _after(data, "purpose")
+    data.setdefault("purpose", str(VisitPurpose.REVISIT))
+    if answer.choice == VisitKind.IN_PERSON and not data.get("_return"):
+        if await visits.open_visit(turn.session, turn.actor.user_id) is not None:
+            raise InputError("visits.still_checked_in")
+        return "location"
+    return _after(data, "notes")
 
 
 async def _purpose(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     if answer.choice not in tuple(VisitPurpose):
         raise InputError("forms.use_buttons")
     data["purpose"] = answer.choice
-    return _after(data, "notes")
+    return _after(data, "summary")
 
 
 async def _notes(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
@@ -380,15 +438,15 @@ async def _notes(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         if len(text) > visits.MAX_NOTES:
             raise InputError("visits.notes_too_long", limit=visits.MAX_NOTES, length=len(text))
         data["notes"], data["voice"] = text, []
-    natural = "location" if data.get("kind") == VisitKind.IN_PERSON else "next"
+    natural = "photos" if data.get("kind") == VisitKind.IN_PERSON else "summary"
     return _after(data, natural)
 
 
-async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
     if answer.skipped:
         data["checkin"], data["store_location"] = None, False
         turn.say(turn.t("visits.no_checkin"), remove_reply_keyboard=True)
-        return _after(data, "photos")
+        return _after(data, "notes")
     if answer.location is None:
         raise InputError("visits.expect_location")
     loc = answer.location
@@ -404,14 +462,31 @@ async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     turn.say(checkin_text(turn.deps.texts, turn.lang, verdict), remove_reply_keyboard=True)
     if not customer.has_location:
         return "store_loc"
-    return _after(data, "photos")
+    return await _checked_in(turn, data)
 
 
-async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
     if answer.choice not in ("yes", "no"):
         raise InputError("forms.use_buttons")
     data["store_location"] = answer.choice == "yes"
-    return _after(data, "photos")
+    return await _checked_in(turn, data)
+
+
+async def _checked_in(turn: Turn, data: dict[str, Any]) -> str | None:
+    """A new visit's check-in is saved now (the visit is open) and the form ends; editing a
+    visit logged afterwards only puts the location on its summary."""
+    if data.get("_return") or data.get("edit_visit_id"):
+        return _after(data, "summary")
+    team = await turn.team()
+    try:
+        async with turn.session.begin_nested():
+            logged = await visits.log_visit(
+                turn.session, actor=turn.actor, draft=build_draft(data), team=team, check_in=True
+            )
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
+    turn.say(*checked_in_text(turn.deps.texts, turn.lang, logged, team.timezone))
+    return None
 
 
 async def _photos(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
@@ -424,14 +499,15 @@ async def _photos(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     if answer.skipped or answer.choice == "done":
         if answer.skipped:
             data["photos"] = []
-        return _after(data, "next")
+        return _after(data, "summary")
     raise InputError("visits.expect_photo")
 
 
 async def _next(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     if answer.skipped:
         data["next_step"], data["follow_up"] = None, None
-        return _after(data, "summary")
+        data.pop("_return", None)
+        return "summary"
     if answer.choice is not None:
         data["next_step"] = None
         return await _follow_up(turn, data, answer)
@@ -462,7 +538,13 @@ async def _follow_up(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
         raise InputError("visits.date_in_past", day=format_day(chosen, turn.lang))
     if (chosen - today).days > MAX_FOLLOW_UP_DAYS:
         raise InputError("visits.date_too_far")
-    if answer.choice is None:
+    team = await turn.team()
+    moved = next(iter(working_days(team.rules, chosen, 1)), chosen)
+    if moved != chosen:
+        turn.say_key("visits.follow_up_moved", day=format_day(chosen, turn.lang),
+                     to=format_day(moved, turn.lang))  # fmt: skip
+        chosen = moved
+    elif answer.choice is None:
         turn.say_key("visits.date_understood", day=format_day(chosen, turn.lang))
     data["follow_up"] = chosen.isoformat()
     return _after(data, "summary")
@@ -492,10 +574,10 @@ async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         raise InputError("forms.use_buttons")
     else:
         text = expect_text(answer)
-        at = parse_time(text)
-        if at is None:
+        typed = parse_moment(text, team.today)
+        if typed is None:
             raise InputError("visits.time_unreadable", text=text[:40])
-        moment = local_moment(team.today, at, team.timezone)
+        moment = local_moment(*typed, team.timezone)
     try:
         visits.check_visit_time(moment, team)
     except UserFacingError as error:
@@ -507,6 +589,9 @@ async def _time(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
 async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
     if answer.choice == "edit":
         return "edit"
+    if answer.choice == "next":
+        data["_return"] = True
+        return "next"
     if answer.choice != "save":
         raise InputError("forms.use_buttons")
     team = await turn.team()
@@ -514,7 +599,13 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
     edited = bool(data.get("edit_visit_id"))
     try:
         async with turn.session.begin_nested():
-            if edited:
+            if data.get("checkout_visit_id"):
+                logged = await visits.check_out(
+                    turn.session, actor=turn.actor, visit_id=int(data["checkout_visit_id"]),
+                    draft=draft, checked_out_at=datetime.fromisoformat(data["checked_out_at"]),
+                    team=team,
+                )  # fmt: skip
+            elif edited:
                 logged = await visits.update_visit(
                     turn.session, actor=turn.actor, visit_id=int(data["edit_visit_id"]),
                     draft=draft, team=team,
@@ -630,9 +721,20 @@ async def summary_card(turn: Turn, data: dict[str, Any], team: TeamContext) -> S
         visited_at=datetime.fromisoformat(data["visited_at"]), today=team.today,
         timezone=team.timezone, voice=bool(data.get("voice")), notes=data.get("notes") or "",
         checkin=verdict, store_location=bool(data.get("store_location")),
+        location_set_here=bool(data.get("location_set_here")),
+        on_site_minutes=_on_site(data),
         photos=len(data.get("photos") or []), next_step=data.get("next_step"),
         follow_up=date.fromisoformat(data["follow_up"]) if data.get("follow_up") else None,
     )  # fmt: skip
 
 
 VISIT_FORM = register_form(VisitForm())
+
+
+def _on_site(data: dict[str, Any]) -> int | None:
+    if not data.get("checked_out_at"):
+        return None
+    elapsed = datetime.fromisoformat(data["checked_out_at"]) - datetime.fromisoformat(
+        data["visited_at"]
+    )
+    return max(0, int(elapsed.total_seconds() // 60))

@@ -43,6 +43,9 @@ async def on_visit_button(turn: Turn) -> None:
     query = turn.update.callback_query
     assert query is not None and query.message is not None
     pressed = VISIT.unpack(query.data)
+    if pressed.action == "o":
+        await start_form(turn, VISIT_FORM, {"checkout_visit_id": pressed.visit_id})
+        return
     team = await turn.team()
     visit, _ = await visits.editable_visit(turn.session, turn.actor, pressed.visit_id, team)
     if pressed.action == "e":

@@ -38,6 +38,7 @@ from models.user import User
 from models.visit import (
     AttachmentKind,
     CheckinSource,
+    RepLocation,
     Visit,
     VisitAttachment,
     VisitKind,
@@ -78,6 +79,7 @@ __all__ = [
     "ReceivableStatus",
     "ReconciliationItem",
     "ReconciliationStatus",
+    "RepLocation",
     "ReportProblem",
     "RequestStatus",
     "Role",

@@ -54,9 +54,27 @@ class Visit(SQLModel, table=True):
     distance_m: float | None = None
     # An in-person check-in farther than the team's radius from the customer.
     flagged: bool = Field(default=False)
+    # The customer had no location and this visit's check-in became it: there is no distance
+    # to show (it would read "0 m"), only that the location was set here.
+    location_set_here: bool = Field(default=False)
+    # Checked in and not yet checked out: the rep is at the customer.
+    is_open: bool = Field(default=False)
+    checked_out_at: datetime | None = None
+    # Closed by the end-of-day job rather than by the rep.
+    auto_closed: bool = Field(default=False)
+    # Checked out sooner than the team's minimum time on site.
+    short_visit: bool = Field(default=False)
     created_at: datetime
     updated_at: datetime
+    # A deletion is soft: the manager still sees the visit, who deleted it and when.
     deleted_at: datetime | None = None
+    deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+    @property
+    def on_site_minutes(self) -> int | None:
+        if self.checked_out_at is None:
+            return None
+        return max(0, int((self.checked_out_at - self.visited_at).total_seconds() // 60))
 
 
 class AttachmentKind(StrEnum):
@@ -73,3 +91,16 @@ class VisitAttachment(SQLModel, table=True):
     # Telegram's file_id: enough to show the file again through the bot.
     file_id: str = Field(max_length=256)
     created_at: datetime
+
+
+class RepLocation(SQLModel, table=True):
+    """The last location a person shared: /nearby and the day's route start from it."""
+
+    __tablename__ = "rep_locations"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    source: CheckinSource = Field(sa_type=String(16))
+    at: datetime

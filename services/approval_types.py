@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.errors import UserFacingError
-from services import money
+from services import money, numbers
 from services.dates import parse_date
 
 # An expense older than this is refused: it belongs to an earlier closing.
@@ -273,12 +273,11 @@ def clean_value(spec: FieldSpec, raw: str, ctx: FieldContext) -> Any:
         return money.plain(amount)
     if spec.kind is FieldKind.QUANTITY:
         text = _without_unit(unicodedata.normalize("NFKC", raw).strip().replace(",", ""))
-        # More digits than the maximum has is too many (and int() refuses 4,300 and more).
-        if not text.isdecimal() or len(text) > len(str(MAX_QUANTITY)):
+        # Arabic or Chinese numerals, with or without a unit ("十桶", "三十箱"): numbers.quantity.
+        count = numbers.quantity(text)
+        if count is None or not 0 < count <= MAX_QUANTITY:
             raise FieldError(spec.name, "approvals.quantity_invalid", maximum=MAX_QUANTITY)
-        if not 0 < int(text) <= MAX_QUANTITY:
-            raise FieldError(spec.name, "approvals.quantity_invalid", maximum=MAX_QUANTITY)
-        return int(text)
+        return count
     if spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE):
         day = parse_date(raw, ctx.today)
         if day is None:

@@ -1,13 +1,17 @@
 """Reading the dates and times people type, in English and Chinese.
 
-"tomorrow", "in 3 days", "next Fri", "28 Nov", "2026-11-28", "明天", "后天", "3天后", "下周五",
-"11月28日", "10:30", "下午3点半". Weeks are ISO weeks (Monday first): "next Fri" and "下周五" both
-mean the Friday of next week; a bare "Fri" or "周五" is the coming Friday (today if it is Friday).
-Anything unreadable gives None, never an exception: the caller asks again.
+"tomorrow", "in 3 days", "next Fri", "28 Nov", "2026-11-28", "明天", "后天", "大后天", "前天",
+"3天后", "下周五", "上周三", "11月28日", "下个月5号", "月底", "月初", "end of month", "last Wed",
+"10:30", "下午3点半", and a day with a time: "yesterday 16:00", "昨天下午4点". Weeks are ISO weeks
+(Monday first): "next Fri" and "下周五" both mean the Friday of next week, "last Wed" and "上周三"
+the Wednesday of last week; a bare "Fri" or "周五" is the coming Friday (today if it is Friday).
+"月底" is the last day of this month, "月初" the first day of the next one. Anything unreadable
+gives None, never an exception: the caller asks again.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from datetime import date, time, timedelta
@@ -43,10 +47,22 @@ _MONTH_EN = "|".join(sorted(_MONTHS_EN, key=len, reverse=True))
 _SIMPLE_EN = {
     "today": 0, "tod": 0, "now": 0,
     "tomorrow": 1, "tmr": 1, "tmrw": 1, "tomorow": 1, "tommorow": 1, "tommorrow": 1,
-    "day after tomorrow": 2, "the day after tomorrow": 2, "yesterday": -1,
+    "day after tomorrow": 2, "the day after tomorrow": 2, "yesterday": -1, "yday": -1,
+    "day before yesterday": -2, "the day before yesterday": -2,
 }  # fmt: skip
 _SIMPLE_ZH = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "後天": 2, "大后天": 3,
-              "昨天": -1}  # fmt: skip
+              "大後天": 3, "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3}  # fmt: skip
+# Month ends and starts: (months ahead, "end" or "start").
+_MONTH_EDGES = {
+    "月底": (0, "end"), "本月底": (0, "end"), "这个月底": (0, "end"), "月末": (0, "end"),
+    "本月末": (0, "end"), "下月底": (1, "end"), "下个月底": (1, "end"), "下月末": (1, "end"),
+    "end of month": (0, "end"), "end of the month": (0, "end"), "month end": (0, "end"),
+    "eom": (0, "end"), "end of next month": (1, "end"),
+    "月初": (1, "start"), "下月初": (1, "start"), "下个月初": (1, "start"),
+    "start of next month": (1, "start"), "beginning of next month": (1, "start"),
+    "start of month": (1, "start"), "next month": (1, "start"), "下个月": (1, "start"),
+    "下月": (1, "start"),
+}  # fmt: skip
 
 _ISO = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _NUMERIC_MD = re.compile(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})")
@@ -57,9 +73,12 @@ _DAY_MONTH_EN = re.compile(
     rf"(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:of\s+)?({_MONTH_EN})\.?(?:,?\s*(\d{{4}}))?"
 )
 _MONTH_DAY_EN = re.compile(rf"({_MONTH_EN})\.?\s*(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s*(\d{{4}}))?")
-_WEEKDAY_EN_RE = re.compile(rf"(?:(next|this|coming)\s+)?({_WEEKDAY_EN})\.?")
+_WEEKDAY_EN_RE = re.compile(rf"(?:(next|this|coming|last)\s+)?({_WEEKDAY_EN})\.?")
 _IN_DAYS_ZH = re.compile(rf"({_CN_NUM})\s*个?\s*(天|日|星期|礼拜|周)\s*(?:后|以后|之后)")
-_WEEKDAY_ZH_RE = re.compile(r"(下下个?|下个?|本|这个?|)\s*(周|星期|礼拜)([一二三四五六日天七1-7])")
+_WEEKDAY_ZH_RE = re.compile(
+    r"(下下个?|下个?|上上个?|上个?|本|这个?|)\s*(周|星期|礼拜)([一二三四五六日天七1-7])"
+)
+_NEXT_MONTH_DAY_ZH = re.compile(rf"(下下个?|下个?|本|这个?)\s*月\s*({_CN_NUM})\s*[日号]?")
 _MONTH_DAY_ZH = re.compile(rf"(?:(\d{{4}})\s*年)?\s*({_CN_NUM})\s*月\s*({_CN_NUM})\s*[日号]?")
 _DAY_ZH = re.compile(rf"({_CN_NUM})\s*[日号]")
 _NEXT_WEEK = {"next week", "下周", "下星期", "下礼拜", "下个星期", "下个礼拜"}
@@ -154,6 +173,15 @@ def _parse_date(text: str, today: date) -> date | None:
         return _shift(today, _SIMPLE_ZH[text])
     if text in _NEXT_WEEK:
         return _next_monday(today)
+    if text in _MONTH_EDGES:
+        months, edge = _MONTH_EDGES[text]
+        in_year, in_month = _month_ahead(today, months)
+        last = calendar.monthrange(in_year, in_month)[1]
+        return _safe_date(in_year, in_month, last if edge == "end" else 1)
+    if match := _NEXT_MONTH_DAY_ZH.fullmatch(text):
+        nth = cn_number(match[2])
+        months = 2 if match[1].startswith("下下") else 1 if match[1].startswith("下") else 0
+        return None if nth is None else _safe_date(*_month_ahead(today, months), nth)
     if match := _ISO.fullmatch(text):
         return _safe_date(int(match[1]), int(match[2]), int(match[3]))
     if match := _NUMERIC_MD.fullmatch(text):
@@ -171,7 +199,7 @@ def _parse_date(text: str, today: date) -> date | None:
         year = int(match[3]) if match[3] else None
         return _month_day(today, _MONTHS_EN[match[1]], int(match[2]), year)
     if match := _WEEKDAY_EN_RE.fullmatch(text):
-        ahead = {"next": 1, "this": 0, "coming": None, None: None}[match[1]]
+        ahead = {"next": 1, "this": 0, "coming": None, "last": -1, None: None}[match[1]]
         return _weekday(today, _WEEKDAYS_EN[match[2]], ahead)
     if match := _IN_DAYS_ZH.fullmatch(text):
         amount = cn_number(match[1])
@@ -182,6 +210,8 @@ def _parse_date(text: str, today: date) -> date | None:
         prefix, day = match[1], match[3]
         weekday = int(day) - 1 if day.isdigit() else _WEEKDAYS_ZH[day]
         ahead = 2 if prefix.startswith("下下") else 1 if prefix.startswith("下") else None
+        if prefix.startswith("上"):
+            ahead = -2 if prefix.startswith("上上") else -1
         if prefix.startswith(("本", "这")):
             ahead = 0
         return _weekday(today, weekday, ahead)
@@ -199,6 +229,32 @@ def _parse_date(text: str, today: date) -> date | None:
             return candidate
         year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
         return _safe_date(year, month, day_of_month)
+    return None
+
+
+def _month_ahead(today: date, months: int) -> tuple[int, int]:
+    index = today.year * 12 + today.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def parse_moment(text: str, today: date) -> tuple[date, time] | None:
+    """A day and a time of day typed together ("yesterday 16:00", "昨天下午4点"), or a time
+    alone (today); None if either part is unclear."""
+    folded = re.sub(r"\s+at\s+", " ", normalize(text)[:48])
+    alone = parse_time(folded)
+    if alone is not None:
+        return today, alone
+    # The split between the day and the time: at a space, or anywhere in Chinese text.
+    for cut in range(1, len(folded)):
+        day_part, time_part = folded[:cut].strip(), folded[cut:].strip()
+        if not day_part or not time_part:
+            continue
+        at = parse_time(time_part)
+        if at is None:
+            continue
+        day = parse_date(day_part, today)
+        if day is not None:
+            return day, at
     return None
 
 

@@ -19,6 +19,7 @@ from babel.numbers import get_currency_name, get_currency_precision
 from core.errors import UserFacingError
 from core.i18n import format_money
 from core.money import SCALE, from_minor, to_minor
+from services import numbers
 
 __all__ = ["from_minor", "to_minor"]  # the storage conversions live with the column type
 
@@ -36,6 +37,8 @@ _MULTIPLIERS = {
 _NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?$")
 _NEGATIVE = ("-", "−", "–", "负", "(")
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f']+")
+# A Chinese numeral digit, or 万/千 with digits after it ("2万3"): not a plain suffix.
+_CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百壹贰叁肆伍陆柒捌玖拾佰仟]|[万千]\d")
 
 
 class AmountError(UserFacingError):
@@ -54,6 +57,12 @@ def parse_amount(text: str, *, maximum: Decimal, currency: str = "") -> Decimal:
         folded = folded.replace(currency.lower(), "")
     folded = _CURRENCY_WORDS.sub("", folded)
     folded = _SPACES.sub("", folded).strip(".,")
+    if _CHINESE_NUMERAL.search(folded):
+        # "三万五", "两千", "2万3": Chinese numerals, read by cn2an (services.numbers).
+        value = numbers.number(folded)
+        if value is None:
+            raise AmountError("money.not_a_number")
+        folded = format(value, "f")
     if not folded or not any(ch.isdigit() for ch in folded):
         raise AmountError("money.not_a_number")
     if folded.startswith(_NEGATIVE):

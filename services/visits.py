@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.periods import local_today
+from core.periods import local_moment, local_today
 from models.common import Role
 from models.customer import Customer
 from models.plan import PlannedVisit, PlanSource
@@ -107,14 +107,14 @@ def evaluate_checkin(
     distance = distance_m(
         checkin.latitude, checkin.longitude, customer.latitude, customer.longitude
     )
-    return distance, kind is VisitKind.IN_PERSON and distance > radius_m
+    return distance, kind == VisitKind.IN_PERSON and distance > radius_m
 
 
 def check_visit_time(visited_at: datetime, team: TeamContext) -> None:
-    """A visit is logged for today: now or an earlier time of today (team timezone)."""
+    """A visit is logged for earlier today or yesterday (team timezone), never the future."""
     if visited_at > team.now + timedelta(minutes=1):
         raise UserFacingError("visits.time_in_future")
-    if local_today(visited_at, team.timezone) != team.today:
+    if (team.today - local_today(visited_at, team.timezone)).days not in (0, 1):
         raise UserFacingError("visits.time_not_today")
 
 
@@ -167,6 +167,15 @@ async def _apply(
     now = team.now
     location_stored = False
     checkin = draft.checkin
+    if visit.id is not None and (visit.checked_out_at is not None or visit.is_open):
+        # A check-in is proof taken at the time: an edit keeps its place, time and kind.
+        checkin = Checkin(
+            visit.checkin_latitude or 0.0, visit.checkin_longitude or 0.0,
+            visit.checkin_accuracy_m, CheckinSource(visit.checkin_source or CheckinSource.PICKED),
+        ) if visit.checkin_latitude is not None else None  # fmt: skip
+        draft.checkin, draft.visited_at = checkin, visit.visited_at
+        draft.kind = VisitKind(visit.kind)
+        draft.store_location = False
     if draft.store_location and checkin is not None and not customer.has_location:
         assert customer.id is not None
         await update_customer(
@@ -178,6 +187,12 @@ async def _apply(
     distance, flagged = evaluate_checkin(
         draft.kind, checkin, customer, team.rules.visits.checkin_radius_m
     )
+    if location_stored or (visit.location_set_here and visit.customer_id == customer.id):
+        # The customer's location is this very check-in: "0 m" would prove nothing.
+        distance, flagged = None, False
+        visit.location_set_here = True
+    else:
+        visit.location_set_here = False
     visit.customer_id = customer.id or 0
     visit.kind, visit.purpose = draft.kind, draft.purpose
     visit.visited_at = draft.visited_at
@@ -204,6 +219,9 @@ def snapshot(visit: Visit, attachments: list[VisitAttachment] | None = None) -> 
         "checkin": [visit.checkin_latitude, visit.checkin_longitude, visit.checkin_accuracy_m,
                     str(visit.checkin_source) if visit.checkin_source else None],
         "distance_m": visit.distance_m, "flagged": visit.flagged,
+        "location_set_here": visit.location_set_here, "is_open": visit.is_open,
+        "checked_out_at": visit.checked_out_at.isoformat() if visit.checked_out_at else None,
+        "auto_closed": visit.auto_closed, "short_visit": visit.short_visit,
     }  # fmt: skip
     if attachments is not None:
         data["attachments"] = sorted(f"{a.kind}:{a.file_id}" for a in attachments)
@@ -304,18 +322,29 @@ async def _sync_plans(session: AsyncSession, visit: Visit, day: date, now: datet
 
 
 async def log_visit(
-    session: AsyncSession, *, actor: Actor, draft: VisitDraft, team: TeamContext
-) -> LoggedVisit:
-    """Save a complete visit: it counts toward the targets and carries out today's plan."""
+    session: AsyncSession, *, actor: Actor, draft: VisitDraft, team: TeamContext,
+    check_in: bool = False,
+) -> LoggedVisit:  # fmt: skip
+    """Save a complete visit: it counts toward the targets and carries out today's plan.
+
+    With ``check_in`` the visit is opened at the customer now and closed by a check-out.
+    """
     now = team.now
     _require_visitor(actor)
+    if check_in:
+        if draft.kind is not VisitKind.IN_PERSON or draft.checkin is None:
+            raise UserFacingError("visits.checkin_needs_location")
+        already = await open_visit(session, actor.user_id)
+        if already is not None:
+            raise UserFacingError("visits.still_checked_in")
+        draft.visited_at = now
     _check_texts(draft)
     check_visit_time(draft.visited_at, team)
     customer, created = await _customer_for(session, actor, draft, now)
     visit = Visit(
         team_id=customer.team_id, rep_id=actor.user_id, customer_id=customer.id or 0,
         kind=draft.kind, purpose=draft.purpose, visited_at=draft.visited_at,
-        created_at=now, updated_at=now,
+        is_open=check_in, created_at=now, updated_at=now,
     )  # fmt: skip
     stored = await _apply(
         session, actor=actor, visit=visit, draft=draft, customer=customer, team=team
@@ -324,8 +353,9 @@ async def log_visit(
     attachments = await _replace_attachments(session, visit.id, draft, now)
     await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
     audit.record(
-        session, at=now, action="visit.created", entity="visit", entity_id=visit.id,
-        actor_id=actor.user_id, after=snapshot(visit, attachments),
+        session, at=now, action="visit.checked_in" if check_in else "visit.created",
+        entity="visit", entity_id=visit.id, actor_id=actor.user_id,
+        after=snapshot(visit, attachments),
     )  # fmt: skip
     return LoggedVisit(
         visit=visit,
@@ -348,6 +378,8 @@ async def editable_visit(
     visit = await session.get(Visit, visit_id)
     if visit is None or visit.rep_id != actor.user_id or visit.deleted_at is not None:
         raise NotAllowedError("visits.not_found")
+    if visit.is_open:
+        raise UserFacingError("visits.still_open")
     if not editable(visit, team):
         hours = team.rules.visits.edit_window_hours
         raise UserFacingError("visits.edit_window_over", hours=hours)
@@ -400,11 +432,16 @@ async def update_visit(
 async def delete_visit(
     session: AsyncSession, *, actor: Actor, visit_id: int, team: TeamContext
 ) -> Visit:
-    """Delete one's own visit within the edit window; it stops counting, the audit keeps it."""
+    """Delete one's own visit within the edit window; it stops counting, but the deletion is
+    soft: the manager still sees it, with who deleted it and when. A flagged visit (far
+    check-in, short stay) is proof the rep may not erase."""
     now = team.now
     visit, attachments = await editable_visit(session, actor, visit_id, team)
+    if visit.flagged or visit.short_visit:
+        raise UserFacingError("visits.flagged_not_deletable")
     before = snapshot(visit, attachments)
     visit.deleted_at = visit.updated_at = now
+    visit.deleted_by_id = actor.user_id
     session.add(visit)
     await session.flush()
     await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
@@ -433,20 +470,22 @@ def draft_of(visit: Visit, attachments: list[VisitAttachment]) -> VisitDraft:
 
 async def recent_visits(
     session: AsyncSession, rep_id: int, *, limit: int = 10, since: datetime | None = None,
-    until: datetime | None = None, flagged_only: bool = False,
+    until: datetime | None = None, flagged_only: bool = False, with_deleted: bool = False,
 ) -> list[tuple[Visit, Customer]]:  # fmt: skip
-    """A rep's latest visits (deleted ones left out), newest first."""
+    """A rep's latest visits, newest first; deleted ones only ``with_deleted`` (the manager)."""
     query = (
         select(Visit, Customer)
         .join(Customer, col(Customer.id) == col(Visit.customer_id))
-        .where(col(Visit.rep_id) == rep_id, col(Visit.deleted_at).is_(None))
+        .where(col(Visit.rep_id) == rep_id)
     )
+    if not with_deleted:
+        query = query.where(col(Visit.deleted_at).is_(None))
     if since is not None:
         query = query.where(col(Visit.visited_at) >= since)
     if until is not None:
         query = query.where(col(Visit.visited_at) < until)
     if flagged_only:
-        query = query.where(col(Visit.flagged).is_(True))
+        query = query.where(col(Visit.flagged).is_(True) | col(Visit.short_visit).is_(True))
     query = query.order_by(col(Visit.visited_at).desc(), col(Visit.id).desc()).limit(limit)
     return [(visit, customer) for visit, customer in (await session.exec(query)).all()]
 
@@ -507,6 +546,8 @@ class RepFigures:
     phone: int
     new_customers: int
     flagged: int
+    # Visits of the week the rep deleted (soft deletions stay visible to the manager).
+    deleted: int = 0
 
 
 async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigures]:
@@ -526,7 +567,7 @@ async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigu
             col(Visit.rep_id),
             func.count(case((col(Visit.kind) == VisitKind.IN_PERSON, 1))),
             func.count(case((col(Visit.kind) == VisitKind.PHONE, 1))),
-            func.count(case((col(Visit.flagged).is_(True), 1))),
+            func.count(case((col(Visit.flagged).is_(True) | col(Visit.short_visit).is_(True), 1))),
         )
         .where(
             col(Visit.team_id) == team_id,
@@ -537,6 +578,17 @@ async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigu
         .group_by(col(Visit.rep_id))
     )
     visits = {rep_id: (int(a), int(b), int(c)) for rep_id, a, b, c in visit_rows.all()}
+    deleted_rows = await session.exec(
+        select(col(Visit.rep_id), func.count())
+        .where(
+            col(Visit.team_id) == team_id,
+            col(Visit.deleted_at).is_not(None),
+            col(Visit.visited_at) >= week.start,
+            col(Visit.visited_at) < week.end,
+        )
+        .group_by(col(Visit.rep_id))
+    )
+    deleted = {rep_id: int(count) for rep_id, count in deleted_rows.all()}
     new_rows = await session.exec(
         select(col(Customer.created_by_id), func.count())
         .where(
@@ -556,6 +608,7 @@ async def team_figures(session: AsyncSession, team: TeamContext) -> list[RepFigu
             RepFigures(
                 user_id=rep.id, name=rep.display_name, in_person=in_person, phone=phone,
                 new_customers=new_customers.get(rep.id, 0), flagged=flagged,
+                deleted=deleted.get(rep.id, 0),
             )
         )  # fmt: skip
     return figures
@@ -569,3 +622,122 @@ async def visible_rep(session: AsyncSession, actor: Actor, rep_id: int) -> User:
     if actor.sees_all_teams() or (actor.role is Role.MANAGER and rep.team_id == actor.team_id):
         return rep
     raise NotAllowedError("team.rep_not_found")
+
+
+async def open_visit(session: AsyncSession, rep_id: int) -> Visit | None:
+    """The visit the rep is checked in at (at most one), if any."""
+    query = select(Visit).where(
+        col(Visit.rep_id) == rep_id, col(Visit.is_open).is_(True), col(Visit.deleted_at).is_(None)
+    )
+    return (await session.exec(query)).first()
+
+
+async def default_purpose(
+    session: AsyncSession, rep_id: int, customer_id: int | None, day: date
+) -> VisitPurpose:
+    """The purpose a visit starts with: the plan's for the day, else the customer's last
+    visit's, else a revisit (a new customer's first visit: new)."""
+    if customer_id is None:
+        return VisitPurpose.NEW
+    planned = (
+        await session.exec(
+            select(col(PlannedVisit.purpose)).where(
+                col(PlannedVisit.rep_id) == rep_id,
+                col(PlannedVisit.customer_id) == customer_id,
+                col(PlannedVisit.planned_on) == day,
+                col(PlannedVisit.purpose).is_not(None),
+            )
+        )
+    ).first()
+    if planned in tuple(VisitPurpose):
+        return VisitPurpose(planned)
+    last = (
+        await session.exec(
+            select(col(Visit.purpose))
+            .where(col(Visit.customer_id) == customer_id, col(Visit.deleted_at).is_(None))
+            .order_by(col(Visit.visited_at).desc())
+            .limit(1)
+        )
+    ).first()
+    return VisitPurpose(last) if last in tuple(VisitPurpose) else VisitPurpose.REVISIT
+
+
+async def check_out(
+    session: AsyncSession, *, actor: Actor, visit_id: int, draft: VisitDraft,
+    checked_out_at: datetime, team: TeamContext,
+) -> LoggedVisit:  # fmt: skip
+    """Close the rep's open visit with what happened; the time on site is check-in to
+    check-out, and a stay shorter than the team's minimum is flagged."""
+    now = team.now
+    _require_visitor(actor)
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.rep_id != actor.user_id or visit.deleted_at is not None:
+        raise NotAllowedError("visits.not_found")
+    if not visit.is_open:
+        raise UserFacingError("visits.already_checked_out")
+    _check_texts(draft)
+    before = snapshot(visit, await attachments_of(session, visit_id))
+    customer = await get_visible(session, actor, visit.customer_id)
+    draft.customer_id, draft.new_customer = customer.id, None
+    _close(visit, min(checked_out_at, now), team, auto=False)
+    await _apply(session, actor=actor, visit=visit, draft=draft, customer=customer, team=team)
+    attachments = await _replace_attachments(session, visit_id, draft, now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
+    after = snapshot(visit, attachments)
+    changed = [key for key in after if after[key] != before.get(key)]
+    audit.record(
+        session, at=now, action="visit.checked_out", entity="visit", entity_id=visit.id,
+        actor_id=actor.user_id, before={k: before.get(k) for k in changed},
+        after={k: after[k] for k in changed},
+    )  # fmt: skip
+    return LoggedVisit(
+        visit=visit, customer=customer, progress=await progress(session, actor.user_id, team),
+        customer_created=False, location_stored=False,
+    )  # fmt: skip
+
+
+def _close(visit: Visit, at: datetime, team: TeamContext, *, auto: bool) -> None:
+    visit.is_open = False
+    visit.checked_out_at = max(at, visit.visited_at)
+    visit.auto_closed = auto
+    minutes = visit.on_site_minutes or 0
+    visit.short_visit = minutes < team.rules.visits.min_on_site_minutes
+
+
+async def close_open_visits(session: AsyncSession, team: TeamContext, at: datetime) -> list[Visit]:
+    """The end of the working day closes the visits still open, marked as closed
+    automatically (audited): checked out at the end of their own working day, or at ``at``
+    when that comes first (a visit checked in after hours)."""
+    rows = await session.exec(
+        select(Visit).where(
+            col(Visit.team_id) == team.team_id,
+            col(Visit.is_open).is_(True),
+            col(Visit.deleted_at).is_(None),
+            col(Visit.visited_at) <= at,
+        )
+    )
+    closed = list(rows.all())
+    for visit in closed:
+        day = local_today(visit.visited_at, team.timezone)
+        day_end = local_moment(day, team.rules.workday_end, team.timezone)
+        _close(visit, min(at, day_end), team, auto=True)
+        visit.updated_at = team.now
+        session.add(visit)
+        audit.record(
+            session, at=team.now, action="visit.auto_closed", entity="visit",
+            entity_id=visit.id, actor_id=None,
+                after={"checked_out_at": (visit.checked_out_at or at).isoformat(),
+                   "short_visit": visit.short_visit},
+        )  # fmt: skip
+    await session.flush()
+    return closed
+
+
+async def people_names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
+    """Display names by user id (who deleted a visit, for the manager's view)."""
+    if not user_ids:
+        return {}
+    rows = await session.exec(
+        select(col(User.id), col(User.display_name)).where(col(User.id).in_(user_ids))
+    )
+    return {user_id: name for user_id, name in rows.all() if user_id is not None}

@@ -20,8 +20,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 LABELS = {
-    "en": {"phone": "Phone", "revisit": "Revisit", "skip": "Skip", "save": "Save"},
-    "zh": {"phone": "电话拜访", "revisit": "老客户回访", "skip": "跳过", "save": "保存"},
+    "en": {"phone": "Phone", "next": "Next step", "save": "Save"},
+    "zh": {"phone": "电话拜访", "next": "下一步计划", "save": "保存"},
 }
 
 
@@ -35,11 +35,9 @@ async def phone_visit(
         await chat.send(customer)
     await chat.tap(customer)
     await chat.tap(label["phone"])
-    await chat.tap(label["revisit"])
     await chat.send(f"Called {customer}.")
-    if follow_up is None:
-        await chat.tap(label["skip"])
-    else:
+    if follow_up is not None:
+        await chat.tap(label["next"])
         await chat.send("Call again")
         await chat.tap(follow_up)
     await chat.tap(label["save"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from core.i18n import Catalogs
@@ -12,11 +12,13 @@ from models.customer import Customer
 from models.plan import PlannedVisit
 from models.visit import Visit
 from services.plans import DayFigures, DayOverview, DueCustomer, MorningList
+from services.route import Stop
 from services.visits import Progress
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
 from views.customers import LOG_VISIT, card_button
 from views.render import view
+from views.route import route_button, stop_details
 from views.visits import progress_text, visit_line
 
 # Buttons under /due: one per customer at most this many, then "plan them".
@@ -60,12 +62,15 @@ def render_morning(texts: Catalogs, lang: str, morning: MorningList) -> tuple[st
 
 
 def _overdue(
-    texts: Catalogs, lang: str, entries: list[tuple[PlannedVisit, Customer]], buttons: Keyboard
-) -> list[str]:
+    texts: Catalogs, lang: str, entries: list[tuple[PlannedVisit, Customer]], buttons: Keyboard,
+    stops: dict[int, Stop] | None = None,
+) -> list[str]:  # fmt: skip
     lines = []
     for plan, customer in entries:
         day = format_short_day(plan.planned_on, lang)
         lines.append(f"⏰ {html.escape(customer.name)} ({day})")
+        stop = (stops or {}).get(plan.id or 0)
+        lines += stop_details(texts, lang, stop) if stop else []
         buttons.append([_log_button(texts, lang, plan.id or 0, customer.name)])
     return lines
 
@@ -76,6 +81,11 @@ class TodayData:
     overdue_follow_ups: list[tuple[PlannedVisit, Customer]]
     progress: Progress
     timezone: str
+    # Address, distance and follow-up text of each stop still to do, by plan id.
+    stops: dict[int, Stop] = field(default_factory=dict)
+    # Offer the Route button (the rep's position is known and a stop has a location).
+    routable: bool = False
+    has_position: bool = False
 
 
 def today_page(texts: Catalogs, lang: str, data: TodayData) -> tuple[str, Keyboard]:
@@ -91,6 +101,8 @@ def today_page(texts: Catalogs, lang: str, data: TodayData) -> tuple[str, Keyboa
         origin = t(lang, "plans.follow_up_mark") if line.plan.source == "follow_up" else ""
         lines.append(f"{mark} {html.escape(line.customer.name)}{origin}")
         if not line.done:
+            stop = data.stops.get(line.plan.id or 0)
+            lines += stop_details(texts, lang, stop) if stop else []
             buttons.append([_log_button(texts, lang, line.plan.id or 0, line.customer.name)])
     if not overview.planned:
         lines.append(t(lang, "plans.nothing_planned"))
@@ -99,7 +111,11 @@ def today_page(texts: Catalogs, lang: str, data: TodayData) -> tuple[str, Keyboa
         lines += [_unplanned(texts, lang, v, c, data.timezone) for v, c in overview.unplanned]
     if data.overdue_follow_ups:
         lines.append(t(lang, "plans.overdue_header"))
-        lines += _overdue(texts, lang, data.overdue_follow_ups, buttons)
+        lines += _overdue(texts, lang, data.overdue_follow_ups, buttons, data.stops)
+    if data.routable:
+        buttons.insert(0, [route_button(texts, lang, overview.day.isoformat())])
+    elif data.stops and not data.has_position:
+        lines.append(t(lang, "route.share_for_route"))
     lines += ["", progress_text(texts, lang, data.progress)]
     return "\n".join(lines), buttons
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.i18n import Catalogs
-from core.periods import Period, format_short_day
+from core.periods import Period, format_clock, format_short_day, local_today
 from core.settings import TargetSettings
 from models.customer import Customer
 from models.visit import CheckinSource, Visit
@@ -53,6 +53,8 @@ def team_page(texts: Catalogs, lang: str, page: TeamPage) -> tuple[str, Keyboard
     buttons: Keyboard = []
     for rep in figures:
         flag = t(lang, "team.flagged", count=rep.flagged) if rep.flagged else ""
+        if rep.deleted:
+            flag += t(lang, "team.deleted", count=rep.deleted)
         lines.append(
             t(
                 lang, "team.line", name=html.escape(rep.name), in_person=rep.in_person,
@@ -80,14 +82,29 @@ class RepPage:
     visits: list[tuple[Visit, Customer]]
     timezone: str
     radius_m: int
+    # Who deleted the deleted ones, by user id.
+    names: dict[int, str] = field(default_factory=dict)
 
 
 def rep_page(texts: Catalogs, lang: str, page: RepPage) -> tuple[str, Keyboard]:
     t = texts.t
-    lines = [t(lang, "team.rep_header", name=html.escape(page.name), count=len(page.visits))]
+    kept = sum(1 for visit, _ in page.visits if visit.deleted_at is None)
+    lines = [t(lang, "team.rep_header", name=html.escape(page.name), count=kept)]
     for visit, customer in page.visits:
-        lines.append("• " + visit_line(texts, lang, visit, customer, page.timezone))
-        if visit.kind == "in_person" and visit.checkin_source is not None:
+        line = visit_line(texts, lang, visit, customer, page.timezone)
+        if visit.deleted_at is not None:
+            line = f"<s>{line}</s>"
+        lines.append("• " + line)
+        if visit.deleted_at is not None:
+            who = page.names.get(visit.deleted_by_id or 0, "?")
+            lines.append("   " + t(
+                lang, "team.deleted_by", name=html.escape(who),
+                time=format_clock(visit.deleted_at, page.timezone),
+                day=format_short_day(local_today(visit.deleted_at, page.timezone), lang),
+            ))  # fmt: skip
+        if visit.location_set_here:
+            lines.append("   " + t(lang, "visits.location_set_here"))
+        elif visit.kind == "in_person" and visit.checkin_source is not None:
             verdict = CheckinVerdict(
                 visit.distance_m, visit.flagged, visit.checkin_accuracy_m,
                 CheckinSource(visit.checkin_source), page.radius_m,

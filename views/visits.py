@@ -21,7 +21,7 @@ SUMMARY_NOTES = 300
 
 @dataclass(frozen=True)
 class VisitAction:
-    """A button under one of my visits: e(dit), d(elete?), D(elete), k(eep)."""
+    """A button under one of my visits: e(dit), d(elete?), D(elete), k(eep), o (check out)."""
 
     visit_id: int
     action: str
@@ -97,6 +97,7 @@ def saved_text(
         )  # fmt: skip
     if logged.location_stored:
         lines.append(t(lang, "visits.location_stored"))
+    lines.extend(stay_lines(texts, lang, visit))
     if visit.follow_up_on:
         lines.append(t(lang, "visits.follow_up_planned", day=format_day(visit.follow_up_on, lang)))
     lines.append(progress_text(texts, lang, logged.progress))
@@ -114,7 +115,52 @@ def visit_line(texts: Catalogs, lang: str, visit: Visit, customer: Customer, tim
         line += " " + texts.t(
             lang, "visits.flag_mark", distance=format_distance(visit.distance_m, lang)
         )
+    if visit.location_set_here:
+        line += " " + texts.t(lang, "visits.location_set_mark")
+    if visit.is_open:
+        line += " " + texts.t(lang, "visits.open_mark")
+    elif visit.on_site_minutes is not None:
+        key = "visits.short_mark" if visit.short_visit else "visits.on_site_mark"
+        line += " " + texts.t(lang, key, minutes=visit.on_site_minutes)
     return line
+
+
+def stay_lines(texts: Catalogs, lang: str, visit: Visit) -> list[str]:
+    """Time on site of a checked-out visit, and why it is flagged."""
+    minutes = visit.on_site_minutes
+    if minutes is None:
+        return []
+    key = "visits.on_site_auto" if visit.auto_closed else "visits.on_site"
+    lines = [texts.t(lang, key, minutes=minutes)]
+    if visit.short_visit:
+        lines.append(texts.t(lang, "visits.short_flagged", minutes=minutes))
+    return lines
+
+
+def checked_in_text(
+    texts: Catalogs, lang: str, logged: LoggedVisit, timezone: str
+) -> tuple[str, Keyboard]:
+    """The check-in confirmation with the one button the rep needs next: Check out."""
+    visit = logged.visit
+    assert visit.id is not None
+    lines = [
+        texts.t(
+            lang, "visits.checked_in", customer=html.escape(logged.customer.name),
+            time=format_clock(visit.visited_at, timezone),
+        )
+    ]  # fmt: skip
+    if logged.customer_created:
+        lines.append(
+            texts.t(lang, "visits.customer_created", customer=html.escape(logged.customer.name))
+        )
+    if visit.location_set_here:
+        lines.append(texts.t(lang, "visits.location_set_here"))
+    elif visit.distance_m is not None:
+        key = "visits.checkin_far_short" if visit.flagged else "visits.checkin_near_short"
+        lines.append(texts.t(lang, key, distance=format_distance(visit.distance_m, lang)))
+    lines.append(texts.t(lang, "visits.check_out_hint"))
+    button = Button(texts.t(lang, "visits.check_out"), data=VISIT.pack(VisitAction(visit.id, "o")))
+    return "\n".join(lines), [[button]]
 
 
 @dataclass(frozen=True)
@@ -134,7 +180,10 @@ def visits_page(texts: Catalogs, lang: str, page: VisitsPage) -> tuple[str, Keyb
     buttons: Keyboard = []
     for number, (visit, customer) in enumerate(page.visits, start=1):
         lines.append(f"{number}. {visit_line(texts, lang, visit, customer, page.timezone)}")
-        if visit.id in page.editable:
+        if visit.is_open and visit.id is not None:
+            buttons.append([Button(texts.t(lang, "visits.check_out"),
+                                   data=VISIT.pack(VisitAction(visit.id, "o")))])  # fmt: skip
+        elif visit.id in page.editable:
             buttons.append([
                 Button(texts.t(lang, "visits.edit_button", number=number),
                        data=VISIT.pack(VisitAction(visit.id, "e"))),
@@ -175,6 +224,8 @@ class SummaryCard:
     photos: int
     next_step: str | None
     follow_up: date | None
+    location_set_here: bool = False
+    on_site_minutes: int | None = None
 
 
 def summary_text(texts: Catalogs, lang: str, card: SummaryCard) -> str:
@@ -202,10 +253,14 @@ def summary_text(texts: Catalogs, lang: str, card: SummaryCard) -> str:
     if card.kind == VisitKind.IN_PERSON:
         if card.checkin is None:
             lines.append(t(lang, "visits.summary_no_checkin"))
+        elif card.location_set_here:
+            lines.append(t(lang, "visits.location_set_here"))
         else:
             lines.append(checkin_text(texts, lang, card.checkin))
             if card.store_location:
                 lines.append(t(lang, "visits.summary_store_location"))
+        if card.on_site_minutes is not None:
+            lines.append(t(lang, "visits.on_site", minutes=card.on_site_minutes))
         lines.append(t(lang, "visits.summary_photos", count=card.photos))
     if card.next_step:
         lines.append(t(lang, "visits.summary_next", next_step=e(card.next_step)))

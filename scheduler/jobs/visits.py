@@ -1,4 +1,5 @@
-"""Visits: each rep's morning list of today's planned visits and open follow-ups."""
+"""Visits: each rep's morning list of today's planned visits and open follow-ups; the end of
+the day closes the visits left checked in."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from models.common import Role
 from models.team import Team
 from models.user import User
 from scheduler.registry import JobContext, job
-from services import notices, plans
+from services import notices, plans, visits
 
 
 @job(
@@ -43,3 +44,19 @@ async def morning_plan(ctx: JobContext, team: Team, period: str, scheduled_for: 
                 key=f"morning:{rep.id}:{period}", chat_id=rep.telegram_id, recipient_id=rep.id,
                 kind="plans.morning", now=ctx.clock.now(),
             )  # fmt: skip
+
+
+@job(
+    "close_open_visits",
+    period="day",
+    at="daily 23:30",
+    grace_minutes=600,
+    description="Check out the visits left open, at the end of their working day (marked so)",
+)
+async def close_open_visits(
+    ctx: JobContext, team: Team, period: str, scheduled_for: datetime
+) -> None:
+    """Close every open visit of the team checked in before this run."""
+    context = ctx.team_context(team, scheduled_for)
+    async with transaction(ctx.sessions) as session:
+        await visits.close_open_visits(session, context, scheduled_for)

@@ -256,9 +256,10 @@ async def test_chinese_rep_logs_a_visit_in_chinese(local_bot: LocalBot) -> None:
     assert "拜访了哪个客户" in replies[-1].text
     await rep.tap("广州宏达食品")
     replies = await rep.tap("电话拜访")
-    assert "拜访目的" in replies[-1].text
-    await rep.tap("老客户回访")
-    await rep.send("客户计划下月补货")
+    assert "拜访情况" in replies[-1].text
+    replies = await rep.send("客户计划下月补货")
+    assert "老客户回访" in replies[-1].text
+    await rep.tap("下一步计划")
     await rep.send("下周再联系")
     replies = await rep.send("下周五")
     assert "已识别日期：2026年12月4日 周五" in replies[0].text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from core.clock import ManualClock
 from models.common import Role
 from models.customer import Tier
 from sandbox.harness import Chat, LocalBot
@@ -20,21 +21,25 @@ async def _phone_visit(chat: Chat, customer: str, purpose: str = "Revisit") -> N
     await chat.send(customer)
     await chat.tap(customer)
     await chat.tap("Phone")
-    await chat.tap(purpose)
     await chat.send("Called.")
-    await chat.tap("Skip")
+    if purpose != "Revisit":
+        await chat.tap("Edit a field")
+        await chat.tap("Purpose")
+        await chat.tap(purpose)
     await chat.tap("Save")
 
 
-async def _in_person_visit(chat: Chat, customer: str, at: tuple[float, float]) -> None:
+async def _in_person_visit(
+    chat: Chat, customer: str, at: tuple[float, float], clock: ManualClock
+) -> None:
     await chat.send("/visit")
     await chat.send(customer)
     await chat.tap(customer)
     await chat.tap("In person")
-    await chat.tap("Revisit")
-    await chat.send("Visited.")
     await chat.share_location(*at, accuracy=10.0)
-    await chat.tap("Skip")
+    await clock.advance(timedelta(minutes=20))
+    await chat.tap("Check out")
+    await chat.send("Visited.")
     await chat.tap("Skip")
     await chat.tap("Save")
 
@@ -86,9 +91,8 @@ async def test_plan_a_day_then_today_and_week(local_bot: LocalBot) -> None:
     replies = await rep.tap("📝 Log Alpha Co")
     assert "Alpha Co: in person or by phone?" in replies[-1].text
     await rep.tap("Phone")
-    await rep.tap("Demo / quote")
-    await rep.send("Sent the quote by mail.")
-    await rep.tap("Skip")
+    replies = await rep.send("Sent the quote by mail.")
+    assert "Demo / quote" in replies[-1].text  # the purpose of the plan
     await rep.tap("Save")
     # An unplanned visit shows up under "Also visited".
     await add_customer(runtime, "north", "Delta Co", owner_tg=5001)
@@ -117,8 +121,8 @@ async def test_follow_up_dates_appear_in_the_plan_and_the_morning_list(
     await rep.send("/visit")
     await rep.tap("Echo Co")
     await rep.tap("Phone")
-    await rep.tap("Revisit")
     await rep.send("Asked for samples.")
+    await rep.tap("Next step")
     await rep.send("Bring samples")
     await rep.tap("Tomorrow")
     await rep.tap("Save")
@@ -160,8 +164,10 @@ async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot)
     await add_customer(runtime, "north", "Hotel Co", owner_tg=5103)
     await add_customer(runtime, "south", "India Co", owner_tg=5104)
 
-    await _in_person_visit(wang, "Golf Co", (30.2770, 120.1605))  # near
-    await _in_person_visit(wang, "Golf Co", (30.2900, 120.1600))  # 1.5 km: flagged
+    clock = runtime.clock
+    assert isinstance(clock, ManualClock)
+    await _in_person_visit(wang, "Golf Co", (30.2770, 120.1605), clock)  # near
+    await _in_person_visit(wang, "Golf Co", (30.2900, 120.1600), clock)  # 1.5 km: flagged
     await _phone_visit(wang, "Golf Co")
     # Wang develops a new customer inside /visit.
     await wang.send("/visit")
@@ -172,9 +178,7 @@ async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot)
     await wang.tap("Skip")
     await wang.tap("Skip")
     await wang.tap("Phone")
-    await wang.tap("New development")
     await wang.send("Intro call.")
-    await wang.tap("Skip")
     await wang.tap("Save")
     await _phone_visit(li, "Hotel Co")
     await _phone_visit(zhao, "India Co")  # another team: not in North's figures

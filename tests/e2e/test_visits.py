@@ -37,30 +37,48 @@ CANCELLED = "Cancelled. Nothing was saved."
 
 
 async def test_phone_visit_in_the_fewest_taps(local_bot: LocalBot) -> None:
+    """/visit → customer → 📞 → note → Save: five interactions; the purpose comes from the
+    customer's last visit and the next step is optional on the summary card."""
     rep = await join(local_bot, 3001, "Wang", Role.REP, "north")
     await add_customer(local_bot.runtime, "north", "杭州华丰建材", owner_tg=3001)
     flow = Counter(rep)
     assert "Which customer" in (await flow.send("/visit"))[-1].text
     await flow.tap("杭州华丰建材")  # own and recent customers are buttons
     await flow.tap("Phone")
-    await flow.tap("Revisit")
-    await flow.send("Talked about the spring order, wants a quote.")
-    replies = await flow.tap("In 3 days")  # the follow-up date; Skip when there is none
-    assert "Visit summary" in replies[-1].text and "Fri 27 Nov 2026" in replies[-1].text
+    replies = await flow.send("Talked about the spring order, wants a quote.")
+    assert "Visit summary" in replies[-1].text and "Revisit" in replies[-1].text
+    assert "➕ Next step / follow-up" in replies[-1].button_texts()
     replies = await flow.tap("Save")
     assert len(replies) == 1, "saving sends exactly one confirmation"
     assert "Visit saved" in replies[0].text and "📞 1/20 phone" in replies[0].text
-    assert (flow.sent, flow.taps) == (2, 5)
-    assert flow.received == 7  # one prompt per step, plus the confirmation
+    assert (flow.sent, flow.taps) == (2, 3)
+    assert flow.received == 5  # one prompt per step, plus the confirmation
 
     (visit,) = await visits_of(local_bot.runtime, 3001)
     assert visit.kind == VisitKind.PHONE and visit.purpose == VisitPurpose.REVISIT
     assert visit.notes.startswith("Talked about") and visit.checkin_latitude is None
     assert visit.visited_at == local_bot.runtime.clock.now()
-    assert visit.follow_up_on is not None and visit.follow_up_on.isoformat() == "2026-11-27"
+    assert visit.follow_up_on is None
     assert [e.action for e in await audit_actions(local_bot.runtime, "visit")] == ["visit.created"]
-    # The follow-up date is in the plan of that day.
-    (plan,) = await plans_of(local_bot.runtime, 3001)
+
+
+async def test_phone_visit_with_a_follow_up_from_the_summary(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3012, "Wang", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "杭州华丰建材", owner_tg=3012)
+    await rep.send("/visit")
+    await rep.tap("杭州华丰建材")
+    await rep.tap("Phone")
+    await rep.send("Wants a quote.")
+    await rep.tap("➕ Next step / follow-up")
+    await rep.send("Send updated price list")
+    replies = await rep.tap("In 3 days")
+    assert "Visit summary" in replies[-1].text and "Fri 27 Nov 2026" in replies[-1].text
+    assert "Send updated price list" in replies[-1].text
+    await rep.tap("Save")
+    (visit,) = await visits_of(local_bot.runtime, 3012)
+    assert visit.next_step == "Send updated price list"
+    assert visit.follow_up_on is not None and visit.follow_up_on.isoformat() == "2026-11-27"
+    (plan,) = await plans_of(local_bot.runtime, 3012)
     assert plan.planned_on == visit.follow_up_on and plan.source == "follow_up"
 
 
@@ -83,9 +101,7 @@ async def test_visit_search_without_inline_mode(local_bot: LocalBot) -> None:
     replies = await rep.tap("杭州华丰建材")
     assert "杭州华丰建材</b>: in person or by phone?" in replies[-1].raw_text
     await rep.tap("Phone")
-    await rep.tap("Revisit")
     await rep.send("Asked for the spring price list.")
-    await rep.tap("Skip")
     await rep.tap("Save")
     (visit,) = await visits_of(local_bot.runtime, 3011)
     assert visit.customer_id == customer.id and visit.kind == VisitKind.PHONE
@@ -110,41 +126,73 @@ async def test_visit_search_with_inline_mode(local_bot: LocalBot) -> None:
     assert await refused_requests(local_bot) == []
 
 
-async def test_in_person_visit_with_location_and_photo(local_bot: LocalBot) -> None:
+async def test_check_in_then_check_out_stores_the_time_on_site(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 3002, "Li", Role.REP, "north")
     await add_customer(runtime, "north", "上海新天地零售", owner_tg=3002, location=SHOP)
     flow = Counter(rep)
     await flow.send("/visit")
     await flow.tap("上海新天地零售")
-    await flow.tap("In person")
-    await flow.tap("Demo / quote")
-    replies = await flow.send("Showed the new range to the owner; liked the display stand.")
+    replies = await flow.tap("In person")
     assert replies[0].reply_markup is not None
     assert replies[0].reply_markup["keyboard"][0][0]["request_location"] is True
     replies = await flow.share_location(30.2770, 120.1610, accuracy=12.0, live=True)
     assert "95 m from the customer ✅" in replies[0].text
     assert "live location, ±12 m" in replies[0].text
     assert replies[0].reply_markup == {"remove_keyboard": True}
+    assert "Checked in at 上海新天地零售 at " in replies[-1].text
+    (visit,) = await visits_of(runtime, 3002)
+    assert visit.is_open and visit.checked_out_at is None
+
+    await runtime.clock.advance(timedelta(minutes=42))
+    await flow.tap("🚪 Check out")
+    replies = await flow.send("Showed the new range to the owner; liked the display stand.")
     replies = await flow.send_photo()
     assert "Photos added: 1" in replies[-1].text
-    await flow.tap("Done")
-    await flow.tap("Skip")  # no next step, no follow-up
+    replies = await flow.tap("Done")
+    assert "Time on site: 42 min" in replies[-1].text
     replies = await flow.tap("Save")
     assert len(replies) == 1 and "Visit saved" in replies[0].text
-    assert "🤝 1/15 in person" in replies[0].text
-    assert (flow.sent, flow.taps) == (4, 6)
-    # Prompts (the check-in prompt is two messages: the location keyboard and Skip/Cancel), the
-    # check-in verdict, and the confirmation.
-    assert flow.received == 12
+    assert "🤝 1/15 in person" in replies[0].text and "Time on site: 42 min" in replies[0].text
+    assert (flow.sent, flow.taps) == (4, 5)
 
     (visit,) = await visits_of(runtime, 3002)
-    assert visit.kind == VisitKind.IN_PERSON and visit.purpose == VisitPurpose.DEMO
+    assert visit.kind == VisitKind.IN_PERSON and visit.purpose == VisitPurpose.REVISIT
+    assert not visit.is_open and visit.on_site_minutes == 42 and not visit.short_visit
     assert visit.checkin_accuracy_m == 12.0 and visit.checkin_source == CheckinSource.LIVE
     assert visit.distance_m == pytest.approx(94.6, abs=0.5) and not visit.flagged
     photos = await attachments(runtime, visit.id or 0)
     assert [a.kind for a in photos] == ["photo"] and photos[0].file_id
-    assert visit.follow_up_on is None and visit.next_step is None
+    assert [e.action for e in await audit_actions(runtime, "visit")] == [
+        "visit.checked_in", "visit.checked_out",
+    ]  # fmt: skip
+
+
+async def test_a_short_visit_is_flagged_and_cannot_be_deleted(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3004, "Sun", Role.REP, "north")
+    await add_customer(runtime, "north", "上海新天地零售", owner_tg=3004, location=SHOP)
+    await rep.send("/visit")
+    await rep.tap("上海新天地零售")
+    await rep.tap("In person")
+    await rep.share_location(*SHOP, accuracy=8.0)
+    await runtime.clock.advance(timedelta(minutes=3))
+    await rep.tap("🚪 Check out")
+    await rep.send("Owner was out.")
+    await rep.tap("Skip")
+    replies = await rep.tap("Save")
+    assert "Time on site: 3 min" in replies[0].text
+    assert "Shorter than the team's minimum" in replies[0].text
+    (visit,) = await visits_of(runtime, 3004)
+    assert visit.short_visit and visit.on_site_minutes == 3
+
+    replies = await rep.send("/visits")
+    assert "⚠️ ⏱ 3 min" in replies[-1].text
+    await rep.tap("🗑 1")
+    replies = await rep.tap("Delete")
+    assert "A flagged visit cannot be deleted" in replies[-1].text
+    (visit,) = await visits_of(runtime, 3004)
+    assert visit.deleted_at is None
 
 
 async def test_far_check_in_on_a_picked_point_is_flagged(local_bot: LocalBot) -> None:
@@ -154,13 +202,13 @@ async def test_far_check_in_on_a_picked_point_is_flagged(local_bot: LocalBot) ->
     await rep.send("远航")
     await rep.tap("杭州远航医药")
     await rep.tap("In person")
-    await rep.tap("Collection")
-    await rep.send("Collected half of the invoice.")
     # A point picked on the map carries no accuracy; this one is about 1.1 km away.
     replies = await rep.share_location(30.2868, 120.1600)
     assert "⚠️ Check-in 1.1 km from the customer, more than 200 m" in replies[0].text
     assert "a point picked on the map" in replies[0].text
-    await rep.tap("Skip")
+    assert "flagged for your manager" in replies[-1].text
+    await rep.tap("🚪 Check out")
+    await rep.send("Collected half of the invoice.")
     await rep.tap("Skip")
     replies = await rep.tap("Save")
     assert "Flagged: the check-in was 1.1 km from the customer" in replies[-1].text
@@ -168,6 +216,11 @@ async def test_far_check_in_on_a_picked_point_is_flagged(local_bot: LocalBot) ->
     assert visit.flagged and visit.checkin_source == CheckinSource.PICKED
     assert visit.checkin_accuracy_m is None
     assert visit.distance_m == pytest.approx(1106.5, abs=1)
+    # Its rep cannot erase it.
+    await rep.send("/visits")
+    await rep.tap("🗑 1")
+    replies = await rep.tap("Delete")
+    assert "A flagged visit cannot be deleted" in replies[-1].text
 
 
 async def test_creating_a_customer_inside_visit_and_storing_its_location(
@@ -190,25 +243,33 @@ async def test_creating_a_customer_inside_visit_and_storing_its_location(
     await rep.tap("different customer")
     await rep.tap("A")
     await rep.tap("In person")
-    await rep.tap("New development")
-    await rep.send("First visit, they buy seeds twice a year.")
     replies = await rep.share_location(31.2000, 121.4000, accuracy=8.0)
     assert "no stored location to compare with" in replies[0].text
     assert "no stored location yet" in replies[-1].text
-    await rep.tap("Yes, save it")
-    await rep.tap("Skip")
-    replies = await rep.tap("Tomorrow")
-    assert "Nova Farm Supplies (new customer)" in replies[-1].text
-    replies = await rep.tap("Save")
+    replies = await rep.tap("Yes, save it")
     text = replies[-1].text
-    assert "New customer Nova Farm Supplies added" in text and "🆕 1/8" in text
-    assert "location is saved" in text
+    assert "Checked in at Nova Farm Supplies" in text
+    assert "New customer Nova Farm Supplies added" in text
+    # The check-in became the customer's location: no "0 m ✅" that would prove nothing.
+    assert "location set at this visit" in text and "0 m ✅" not in text
+    await rep.tap("Check out")
+    await rep.send("First visit, they buy seeds twice a year.")
+    await rep.tap("Skip")
+    await rep.tap("Next step")
+    replies = await rep.tap("Tomorrow")
+    assert "New development" in replies[-1].text  # a new customer's first visit
+    assert "location set at this visit" in replies[-1].text and "0 m ✅" not in replies[-1].text
+    replies = await rep.tap("Save")
+    assert "🆕 1/8" in replies[-1].text
 
     nova = await customer_named(runtime, "Nova Farm Supplies")
     assert nova.contact == "Ms Chen" and nova.phone == "138 0013 8000" and nova.tier == "A"
     assert (nova.latitude, nova.longitude) == (31.2, 121.4) and nova.source == "chat"
     (visit,) = await visits_of(runtime, 3004)
-    assert visit.customer_id == nova.id and visit.distance_m == 0.0 and not visit.flagged
+    assert visit.customer_id == nova.id and visit.location_set_here and not visit.flagged
+    assert visit.distance_m is None and visit.purpose == VisitPurpose.NEW
+    replies = await rep.send("/visits")
+    assert "📌 location set here" in replies[-1].text and "0 m ✅" not in replies[-1].text
     actions = [e.action for e in await audit_actions(runtime, "customer")]
     assert actions[-2:] == ["customer.created", "customer.updated"]
 
@@ -236,25 +297,34 @@ STEPS: list[tuple[str, Callable[[Chat], Awaitable[object]]]] = [
     ("c_phone", lambda c: c.send("Mr Hu")),
     ("c_tier", lambda c: c.send("021 6234 5678")),
     ("kind", lambda c: c.tap("B")),
-    ("purpose", lambda c: c.tap("In person")),
-    ("notes", lambda c: c.tap("New development")),
-    ("location", lambda c: c.send("Met Mr Hu")),
-    ("store_loc", lambda c: c.share_location(31.2, 121.4, accuracy=20.0)),
-    ("photos", lambda c: c.tap("Yes, save it")),
-    ("photos+1", lambda c: c.send_photo()),
-    ("next", lambda c: c.tap("Done")),
+    ("notes", lambda c: c.tap("Phone")),
+    ("summary", lambda c: c.send("Met Mr Hu")),
+    ("next", lambda c: c.tap("Next step")),
     ("follow_up", lambda c: c.send("Send samples")),
     ("date", lambda c: c.tap("Pick a date")),
-    ("summary", lambda c: c.send("下周五")),
+    ("summary_again", lambda c: c.send("下周五")),
     ("edit", lambda c: c.tap("Edit a field")),
     ("time", lambda c: c.tap("Time")),
 ]
+# In person: cancelled before the check-in is saved, nothing is (not even the new customer).
+IN_PERSON_STEPS = [
+    *STEPS[:7],
+    ("location", lambda c: c.tap("In person")),
+    ("store_loc", lambda c: c.share_location(31.2, 121.4, accuracy=20.0)),
+]
 
 
-@pytest.mark.parametrize("stop", range(len(STEPS)), ids=[name for name, _ in STEPS])
-async def test_cancel_at_every_step_saves_nothing(local_bot: LocalBot, stop: int) -> None:
+@pytest.mark.parametrize(
+    "steps", [STEPS[: n + 1] for n in range(len(STEPS))] + [IN_PERSON_STEPS[-2:]],
+    ids=[name for name, _ in STEPS] + ["location"],
+)  # fmt: skip
+async def test_cancel_at_every_step_saves_nothing(
+    local_bot: LocalBot, steps: list[tuple[str, Callable[[Chat], Awaitable[object]]]]
+) -> None:
     rep = await join(local_bot, 3006, "Hu", Role.REP, "north")
-    for _, act in STEPS[: stop + 1]:
+    if steps[0][0] != "customer":
+        steps = IN_PERSON_STEPS[:-2] + steps[-2:] if steps[-1][0] == "store_loc" else steps
+    for _, act in steps:
         await act(rep)
     replies = await rep.tap("Cancel")
     assert CANCELLED in replies[-1].text
@@ -312,8 +382,10 @@ async def test_wrong_input_at_each_step_is_explained_and_asked_again(local_bot: 
     replies = await rep.send("we met")
     assert "choose one of the buttons" in replies[0].text and "by phone" in replies[-1].text
     replies = await rep.send("in person")  # a button's label typed works like the button
-    assert "Purpose of the visit?" in replies[-1].text
-    await rep.tap("Revisit")
+    assert "Check in" in replies[0].text
+    replies = await rep.send("I am at the shop")
+    assert "share your location" in replies[0].text and "Check in" in replies[-2].text
+    await rep.tap("Skip")  # logged afterwards, without a check-in
     replies = await rep.send_photo()
     assert "type what happened" in replies[0].text and "What happened" in replies[-1].text
     replies = await rep.send("x" * 4096)  # the longest text Telegram delivers
@@ -323,14 +395,11 @@ async def test_wrong_input_at_each_step_is_explained_and_asked_again(local_bot: 
     replies = await rep.replies_since(mark)
     assert "That note is 10000 characters" in replies[0].text
     assert "What happened" in replies[-1].text
-    replies = await rep.send_voice()
-    assert "Check in" in replies[0].text
-    replies = await rep.send("I am at the shop")
-    assert "share your location" in replies[0].text and "Check in" in replies[-2].text
-    await rep.tap("Skip")
+    await rep.send_voice()
     replies = await rep.send("here is a text, not a photo")
     assert "send a photo" in replies[0].text
     await rep.tap("Skip")
+    await rep.tap("Next step")
     await rep.send("Call back about prices")
     replies = await rep.send("when pigs fly")
     assert "could not read a date in “when pigs fly”" in replies[0].text
@@ -355,10 +424,11 @@ async def test_half_filled_visit_survives_a_restart(local_bot: LocalBot) -> None
     await rep.tap("Delta Ltd")
     await rep.tap("Phone")
     await local_bot.restart()
-    await rep.tap("After-sales")
     await rep.send("Replaced a faulty unit.")
     await local_bot.restart()
-    await rep.tap("Skip")
+    await rep.tap("Edit a field")
+    await rep.tap("Purpose")
+    await rep.tap("After-sales")
     replies = await rep.tap("Save")
     assert "Visit saved" in replies[-1].text
     (visit,) = await visits_of(local_bot.runtime, 3009)
@@ -372,9 +442,7 @@ async def test_visit_for_an_earlier_time_today(local_bot: LocalBot) -> None:
     await rep.send("/visit")
     await rep.tap("Echo Ltd")
     await rep.tap("Phone")
-    await rep.tap("Revisit")
     await rep.send("Agreed on the delivery date.")
-    await rep.tap("Skip")
     await rep.tap("Edit a field")
     replies = await rep.tap("Time")
     assert "2 h ago (13:00)" in replies[-1].button_texts()
@@ -395,8 +463,12 @@ async def test_edit_and_delete_within_24_hours_are_audited(local_bot: LocalBot) 
         await rep.send("/visit")
         await rep.tap("Foxtrot Ltd")
         await rep.tap("Phone")
-        await rep.tap(purpose)
         await rep.send(f"{purpose} call")
+        if purpose != "Revisit":  # the purpose starts as the last visit's: a revisit
+            await rep.tap("Edit a field")
+            await rep.tap("Purpose")
+            await rep.tap(purpose)
+        await rep.tap("Next step")
         await rep.tap("Tomorrow")
         await rep.tap("Save")
     replies = await rep.send("/visits")
@@ -450,9 +522,7 @@ async def test_a_rep_cannot_touch_another_reps_visit(local_bot: LocalBot) -> Non
     await owner.send("/visit")
     await owner.tap("Golf Ltd")
     await owner.tap("Phone")
-    await owner.tap("Revisit")
     await owner.send("ok")
-    await owner.tap("Skip")
     await owner.tap("Save")
     (visit,) = await visits_of(runtime, 3012)
     from tests.customer_helpers import forge_button

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dates import cn_number, parse_date, parse_time
+from services.dates import cn_number, parse_date, parse_moment, parse_time
 
 TUESDAY = date(2026, 11, 24)
 
@@ -103,3 +103,97 @@ def test_date_like_text_never_crashes(text: str, today: date) -> None:
 def test_free_text_never_crashes_the_time_parser(text: str) -> None:
     result = parse_time(text)
     assert result is None or isinstance(result, time)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("月底", "2026-11-30"), ("本月底", "2026-11-30"), ("月末", "2026-11-30"),
+        ("下月底", "2026-12-31"), ("月初", "2026-12-01"), ("下个月初", "2026-12-01"),
+        ("end of month", "2026-11-30"), ("End of the month", "2026-11-30"),
+        ("start of next month", "2026-12-01"),
+        ("上周三", "2026-11-18"), ("上星期五", "2026-11-20"), ("上上周一", "2026-11-09"),
+        ("last Wed", "2026-11-18"), ("last friday", "2026-11-20"),
+        ("前天", "2026-11-22"), ("大前天", "2026-11-21"), ("大后天", "2026-11-27"),
+        ("day before yesterday", "2026-11-22"),
+        ("下个月5号", "2026-12-05"), ("下月5日", "2026-12-05"), ("下个月五号", "2026-12-05"),
+        ("下下个月1号", "2027-01-01"), ("本月28号", "2026-11-28"),
+    ],
+)  # fmt: skip
+def test_the_dates_reps_really_type(text: str, expected: str) -> None:
+    assert parse_date(text, TUESDAY) == date.fromisoformat(expected)
+
+
+def test_month_edges_across_the_year_and_february() -> None:
+    assert parse_date("月底", date(2028, 2, 3)) == date(2028, 2, 29)
+    assert parse_date("月初", date(2026, 12, 15)) == date(2027, 1, 1)
+    assert parse_date("下个月31号", date(2026, 1, 10)) is None  # no 31 February
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        ("yesterday 16:00", "2026-11-23", time(16, 0)),
+        ("Yesterday at 4pm", "2026-11-23", time(16)),
+        ("昨天下午4点", "2026-11-23", time(16, 0)), ("昨天 16:00", "2026-11-23", time(16, 0)),
+        ("前天上午10点半", "2026-11-22", time(10, 30)), ("10:30", "2026-11-24", time(10, 30)),
+        ("today 9am", "2026-11-24", time(9, 0)),
+    ],
+)  # fmt: skip
+def test_a_day_and_a_time_typed_together(text: str, day: str, at: time) -> None:
+    assert parse_moment(text, TUESDAY) == (date.fromisoformat(day), at)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "昨天下午", "16:00 yesterday maybe", "25:00", ""])
+def test_unreadable_moments_give_none(text: str) -> None:
+    assert parse_moment(text, TUESDAY) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    days_back=st.integers(min_value=0, max_value=2),
+    hour=st.integers(min_value=0, max_value=23),
+    minute=st.integers(min_value=0, max_value=59),
+    style=st.sampled_from(["en", "zh"]),
+    today=st.dates(min_value=date(2000, 1, 10), max_value=date(2099, 12, 20)),
+)
+def test_a_typed_day_and_time_reads_back(
+    days_back: int, hour: int, minute: int, style: str, today: date
+) -> None:
+    """Whatever day word and clock a rep types, the parser returns exactly that moment."""
+    words = {"en": ["today", "yesterday", "day before yesterday"], "zh": ["今天", "昨天", "前天"]}
+    text = f"{words[style][days_back]} {hour:02d}:{minute:02d}"
+    assert parse_moment(text, today) == (
+        date.fromordinal(today.toordinal() - days_back),
+        time(hour, minute),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(today=st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 11, 30)))
+def test_month_end_and_start_bracket_the_rest_of_the_month(today: date) -> None:
+    end, start = parse_date("月底", today), parse_date("月初", today)
+    assert end is not None and start is not None
+    assert today <= end < start and (start - end).days == 1 and start.day == 1
+    assert parse_date("end of month", today) == end
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    today=st.dates(min_value=date(2000, 1, 20), max_value=date(2099, 12, 1)),
+    weekday=st.integers(min_value=0, max_value=6),
+)
+def test_last_week_days_fall_in_the_previous_iso_week(today: date, weekday: int) -> None:
+    zh = "一二三四五六日"[weekday]
+    en = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][weekday]
+    found = parse_date(f"上周{zh}", today)
+    assert found is not None and found == parse_date(f"last {en}", today)
+    assert found.weekday() == weekday
+    assert found.isocalendar()[:2] == (today - timedelta(days=7)).isocalendar()[:2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60), today=st.dates(min_value=date(2, 1, 1)))
+def test_free_text_never_crashes_the_moment_parser(text: str, today: date) -> None:
+    result = parse_moment(text, today)
+    assert result is None or (isinstance(result[0], date) and isinstance(result[1], time))

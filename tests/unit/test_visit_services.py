@@ -146,7 +146,7 @@ async def test_visit_rules_time_team_and_edit_window(runtime: Runtime) -> None:
             draft = _draft(runtime, mine, visited_at=now + timedelta(hours=1))
             await visits.log_visit(session, actor=rep, team=team, draft=draft)
         with pytest.raises(UserFacingError, match="time_not_today"):
-            draft = _draft(runtime, mine, visited_at=now - timedelta(hours=10))
+            draft = _draft(runtime, mine, visited_at=now - timedelta(days=2))
             await visits.log_visit(session, actor=rep, team=team, draft=draft)
         with pytest.raises(UserFacingError, match="role_not_allowed"):
             await visits.log_visit(session, actor=director, team=team,

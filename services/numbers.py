@@ -1,0 +1,82 @@
+"""Numbers as reps type them: Arabic or Chinese numerals ("十桶", "三万五", "1.5万", "2万3",
+"两千"), read by cn2an, and discounts ("8%", "百分之八", "9折" = 10 % off). Anything unreadable
+gives None; the caller says what to send instead."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+import cn2an
+
+# Characters that make a text a Chinese numeral (万/千/亿 after Arabic digits included).
+_CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿点壹贰叁肆伍陆柒捌玖拾佰仟萬]")
+_ARABIC = re.compile(r"\d+(?:\.\d+)?")
+# A unit or measure word after the number: 桶, 箱, 件, 个, pcs, boxes...
+_NUMERAL_CHARS = "零〇一二两三四五六七八九十百千万亿萬点壹贰叁肆伍陆柒捌玖拾佰仟"
+_TRAILING_UNIT = re.compile(rf"(?<=[\d{_NUMERAL_CHARS}])\s*[^\d\s.{_NUMERAL_CHARS}]{{1,6}}$")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+_PERCENT_ZH = re.compile(r"百分之(.+)")
+_ZHE = re.compile(r"打?\s*(.+?)\s*折")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().replace(",", "").replace("，", "")
+
+
+def number(text: str) -> Decimal | None:
+    """The value of ``text``: "35000", "3.5万", "三万五", "十二点五"; None when unreadable."""
+    folded = _fold(text).replace("萬", "万")
+    if not folded or len(folded) > 24:
+        return None
+    if _ARABIC.fullmatch(folded):
+        return Decimal(folded)
+    if not _CN_NUMERAL.search(folded):
+        return None
+    try:
+        value = cn2an.cn2an(folded, "smart")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    try:
+        # cn2an gives a float for decimals: its shortest repr is the number the person typed.
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(int(value))
+    except (InvalidOperation, ValueError, OverflowError):
+        return None
+
+
+def quantity(text: str) -> int | None:
+    """A whole, positive count with an optional unit: "10", "十桶", "三十箱", "2万"."""
+    folded = _TRAILING_UNIT.sub("", _fold(text))
+    value = number(folded)
+    if value is None or value <= 0 or value != value.to_integral_value():
+        return None
+    return int(value)
+
+
+def discount_percent(text: str) -> Decimal | None:
+    """Percent off: "8%" and "百分之八" are 8; "9折" (pay 90 %) and "八五折" are 10 and 15."""
+    folded = _fold(text).replace("％", "%")
+    if match := _PERCENT.fullmatch(folded):
+        value: Decimal | None = Decimal(match[1])
+    elif match := _PERCENT_ZH.fullmatch(folded):
+        value = number(match[1])
+    elif match := _ZHE.fullmatch(folded):
+        paid = _zhe(match[1])
+        value = None if paid is None else Decimal(100) - paid
+    else:
+        return None
+    if value is None or not Decimal(0) < value < Decimal(100):
+        return None
+    return value
+
+
+def _zhe(text: str) -> Decimal | None:
+    """The share paid of "N折": 9 -> 90, 8.5 / 八五 -> 85, 75 -> 75."""
+    if re.fullmatch(r"[一二三四五六七八九]{2}", text):
+        digits = "".join(str(cn2an.cn2an(ch, "normal")) for ch in text)
+        return Decimal(digits)
+    value = number(text)
+    if value is None or value <= 0:
+        return None
+    return value * 10 if value < 10 else value
