@@ -15,7 +15,9 @@ _CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿�
 _ARABIC = re.compile(r"\d+(?:\.\d+)?")
 # A unit or measure word after the number: 桶, 箱, 件, 个, pcs, boxes...
 _NUMERAL_CHARS = "零〇一二两三四五六七八九十百千万亿萬点壹贰叁肆伍陆柒捌玖拾佰仟"
-_TRAILING_UNIT = re.compile(rf"(?<=[\d{_NUMERAL_CHARS}])\s*[^\d\s.{_NUMERAL_CHARS}]{{1,6}}$")
+_TRAILING_UNIT = re.compile(rf"(?<=[\d{_NUMERAL_CHARS}])\s{{0,2}}[^\d\s.{_NUMERAL_CHARS}]{{1,6}}$")
+# A count is a few characters ("三十箱", "120 pcs"): anything much longer is not one.
+MAX_QUANTITY_CHARS = 40
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _PERCENT_ZH = re.compile(r"百分之(.+)")
 _ZHE = re.compile(r"打?\s*(.+?)\s*折")
@@ -47,6 +49,8 @@ def number(text: str) -> Decimal | None:
 
 def quantity(text: str) -> int | None:
     """A whole, positive count with an optional unit: "10", "十桶", "三十箱", "2万"."""
+    if len(text) > MAX_QUANTITY_CHARS:
+        return None
     folded = _TRAILING_UNIT.sub("", _fold(text))
     value = number(folded)
     if value is None or value <= 0 or value != value.to_integral_value():

@@ -49,6 +49,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("visits.confirm_delete", "删除"): "a visit is deleted",
     ("visits.deleted", "删除"): "a visit is deleted",
     ("collections.import_sheet_too_large", "删除"): "delete empty rows of a sheet",
+    ("team.deleted", "删除"): "a visit is deleted",
+    ("team.deleted_by", "删除"): "a visit is deleted",
+    ("visits.flagged_not_deletable", "删除"): "a visit is deleted",
     # 文件 here is a file sent to the bot (photo as a file, CSV, XLSX), not a receivable's 单据.
     ("approvals.ask_receipts", "文件"): "a file upload",
     ("approvals.receipt_required", "文件"): "a file upload",
