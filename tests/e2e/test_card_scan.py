@@ -77,7 +77,7 @@ async def test_chinese_card_outside_any_form_duplicate_name_renamed_then_saved(
     assert "华丰大厦5楼" in review.text
 
     offered = (await rep.tap("保存客户"))[-1]
-    assert "已有名为" in offered.text and "使用" in " ".join(offered.button_texts())
+    assert "已有名为" in offered.text and "选用" in " ".join(offered.button_texts())
     await rep.tap("重新输入名称")
     review = (await rep.send("杭州华丰建材有限公司滨江分公司"))[-1]
     assert "滨江分公司" in review.text
@@ -130,9 +130,8 @@ async def test_a_card_inside_visit_creates_the_customer_with_the_visit(
     assert "tier" in (await rep.tap("Save the customer"))[-1].text.lower()
     await rep.tap("A")
     await rep.tap("Phone")
-    await rep.tap("New development")
-    await rep.send("Met at their office, they want samples.")
-    replies = await rep.tap("Skip")
+    # The purpose of a new customer's first visit is "new development" by itself (issue 15).
+    replies = await rep.send("Met at their office, they want samples.")
     assert "Evergreen Foods Co., Ltd. (new customer)" in replies[-1].text
     replies = await rep.tap("Save")
     assert "New customer Evergreen Foods Co., Ltd. added" in replies[-1].text

@@ -95,7 +95,7 @@ def test_a_person_cannot_break_the_demo(tmp_path: Path) -> None:
         shown = next(shown for typed, shown in transcript if typed == command)
         assert any(line.startswith("🤖") for line in shown), (command, shown)
     photo = next(shown for typed, shown in transcript if typed == MEDIA[0])
-    assert any("已添加 1 个" in line for line in photo)  # the photo is the expense's receipt
+    assert any("已添加 1 张" in line for line in photo)  # the photo is the expense's receipt
 
     # A tap that edits a message shows its new text and its new, numbered buttons.
     users = next(i for i, (typed, _) in enumerate(transcript) if typed == "/users")

@@ -189,7 +189,7 @@ async def test_a_visit_logged_for_yesterday_and_dates_reps_type(local_bot: Local
     await rep.tap("Edit a field")
     await rep.tap("Time")
     replies = await rep.send("明天 10:00")
-    assert "still to come" in replies[0].text
+    assert "has not come yet" in replies[0].text
     replies = await rep.send("上周三 10:00")
     assert "today or yesterday only" in replies[0].text
     replies = await rep.send("yesterday 16:00")

@@ -15,6 +15,8 @@ from tests.helpers import join
 
 BURST = 10
 SLOW_DOWN = "Slow down a little"
+# Week 47 of 2026, as the summary names it from Tuesday 24 Nov.
+LAST_WEEK = "last week (16 – 22 Nov)"
 
 
 @pytest.fixture
@@ -38,10 +40,10 @@ async def test_a_burst_of_taps_is_cut_short_and_others_are_served(
     rep = await join(local_bot, 7101, "Ann", Role.REP, "north")
     shown = await manager.send("/summary")
     earlier = shown[-1]
-    assert earlier.button_texts() == ["◀ 2026-W47"]
+    assert earlier.button_texts() == ["◀ " + LAST_WEEK]
     # /start and /summary took two of the manager's ten; time stands still meanwhile.
     taps = [
-        await local_bot.client.press(7001, earlier.message_id, button_text="◀ 2026-W47")
+        await local_bot.client.press(7001, earlier.message_id, button_text="◀ " + LAST_WEEK)
         for _ in range(30)
     ]
     help_reply = await rep.send("/help")
@@ -49,16 +51,16 @@ async def test_a_burst_of_taps_is_cut_short_and_others_are_served(
 
     received = [m.text or m.caption or "" for m in await manager.bot_messages()]
     assert sum(SLOW_DOWN in text for text in received) == 1
-    past_weeks = [t for t in received if t.startswith("📊 Weekly meeting") and "2026-W47" in t]
+    past_weeks = [t for t in received if t.startswith("📊 Weekly meeting") and LAST_WEEK in t]
     assert len(past_weeks) == BURST - 2
     assert help_reply and not any(SLOW_DOWN in (m.text or "") for m in help_reply)
 
     # Three seconds later three taps are there again, and no second warning is needed.
     seconds[0] += 3
     for _ in range(3):
-        replies = await manager.tap("◀ 2026-W47", earlier.message_id)
-        assert replies[0].text and "2026-W47" in replies[0].text
-    replies = await manager.tap("◀ 2026-W47", earlier.message_id)
+        replies = await manager.tap("◀ " + LAST_WEEK, earlier.message_id)
+        assert replies[0].text and LAST_WEEK in replies[0].text
+    replies = await manager.tap("◀ " + LAST_WEEK, earlier.message_id)
     assert [m.text for m in replies] == [
         "⏳ Slow down a little: too many taps at once. Wait a few seconds, then try again."
     ]
