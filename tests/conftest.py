@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -22,6 +23,10 @@ from core.settings import Settings, load_settings
 from sandbox import Sandbox
 from sandbox.client import SandboxClient
 from sandbox.harness import LocalBot
+
+# No wall-clock limits in tests: hypothesis's per-example deadline fails on a busy machine.
+hypothesis_settings.register_profile("salesbot", deadline=None)
+hypothesis_settings.load_profile("salesbot")
 
 PG_URL_ENV = "SALESBOT_TEST_DATABASE_URL"
 # Tuesday 2026-11-24 09:00 in Shanghai.

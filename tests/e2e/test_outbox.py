@@ -111,8 +111,9 @@ async def test_500_messages_to_50_chats_stay_within_telegrams_limits(
     local_bot: LocalBot, quiet_collector: None
 ) -> None:
     # The sandbox shares this process (and its GIL) with the bot, so its receive times jitter
-    # more than Telegram's would; a wider margin keeps the check about the pacing, not the GIL.
-    local_bot.runtime.settings.delivery.safety_margin = 0.1
+    # more than Telegram's would (more so while the other xdist worker loads the CPU); a wider
+    # margin keeps the check about the pacing, not the GIL.
+    local_bot.runtime.settings.delivery.safety_margin = 0.25
     await local_bot.restart()
     await local_bot.client.set_limits(True, per_chat_per_second=1, global_per_second=30)
     chats = await add_chats(local_bot, 50)
