@@ -46,6 +46,7 @@ from scheduler.core import Scheduler
 from scheduler.registry import JobContext
 from services.approval_types import check_routes
 from services.teams import sync_teams
+from views.summary_chart import cjk_font
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,9 @@ async def after_initialize(app: Application[Any, Any, Any, Any, Any, Any]) -> No
             "inline mode is off for @%s: customer search asks for typed text", app.bot.username
         )
     await publish_default_menus(app.bot, deps.texts, deps.settings.language_default())
+    # Looked for now, so a machine without a Chinese font is told in the start-up log (naming
+    # the package to install) rather than at the first Saturday's chart; found once per process.
+    await asyncio.to_thread(cjk_font)
 
 
 async def start_background(app: SalesApp, *, scheduler: bool = True) -> Background:

@@ -241,12 +241,16 @@ def backup(
 
 @app.command()
 def restore(
-    file: Annotated[Path, typer.Argument(help="The backup archive (salesbot-....sqlite.gz).")],
+    file: Annotated[
+        Path, typer.Argument(help="The backup archive (salesbot-....sqlite.gz or .pgdump).")
+    ],
     into: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="The new database file (default: salesbot-restored-<time>.db beside "
-            "the configured one)."
+            help="The new database: a file for a SQLite backup (default: "
+            "salesbot-restored-<time>.db beside the configured one); for a PostgreSQL dump, "
+            "a new database's name on the configured server or its URL (default: "
+            "salesbot_restored_<time>)."
         ),
     ] = None,
     replace: Annotated[
@@ -258,14 +262,14 @@ def restore(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Restore a backup into a new database file: checksum verified, migrated to this version."""
+    """Restore a backup into a new database: checksum verified, migrated to this version."""
     from datetime import UTC, datetime
 
     from bot.restore import restore as restore_backup
     from services.backups import BackupError
 
     settings = settings_or_exit(config, quiet=True)
-    target = into
+    target: Path | str | None = into
     if replace and into is None:
         from services.backups import sqlite_path
 

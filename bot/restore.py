@@ -1,23 +1,32 @@
-"""`salesbot restore FILE`: a backup brought back into a new database file, checked and migrated.
+"""`salesbot restore FILE`: a backup brought back into a new database, checked and migrated.
 
-Nothing is written over a database in use: the restore goes to a new file, which the operator
+Nothing is written over a database in use: a SQLite backup goes to a new file, which the operator
 then points ``[database] url`` at (or, with the bot stopped, ``--replace`` swaps it in and keeps
-the old file beside it).
+the old file beside it); a PostgreSQL dump goes into a new database on the server, created here
+and filled by ``pg_restore``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import shutil
 import sqlite3
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, table
+from sqlalchemy import func, table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlmodel import col, select
 
 from bot.migrate import current_revision, head_revision, upgrade
-from core.db import create_engine, create_session_factory, transaction
+from core.db import create_engine, create_session_factory, is_sqlite, normalize_url, transaction
 from core.settings import Settings
 from models.outbox import SenderLease
 from services import backups
@@ -26,7 +35,7 @@ from services.backups import BackupError
 
 @dataclass(frozen=True)
 class Restored:
-    target: Path
+    target: Path | str  # a SQLite file, or the URL (without password) of a PostgreSQL database
     taken_at: datetime | None
     revision_before: str | None
     revision_after: str | None
@@ -44,6 +53,11 @@ class Restored:
         lines += [f"  {name:<{width}}  {count:>9}" for name, count in sorted(self.rows.items())]
         if self.replaced is not None:
             lines.append(f"The database it replaced was moved to {self.replaced}.")
+        elif isinstance(self.target, str):
+            lines.append(
+                f'To run on it: stop the bot, set [database] url = "{self.target}" (with its '
+                "password, or SALESBOT_DATABASE_URL) and start it again."
+            )
         else:
             lines.append(
                 f'To run on it: stop the bot, set [database] url = "sqlite:///{self.target}" '
@@ -52,12 +66,17 @@ class Restored:
         return lines
 
 
-async def running_holder(database: Path, now: datetime) -> str | None:
+async def running_holder(database: Path | str, now: datetime) -> str | None:
     """The instance that delivers this database's outbox right now (a running bot renews its
-    lease every few seconds); None when no bot runs on it."""
-    if not database.is_file():  # noqa: ASYNC240 (one stat of a local file)
-        return None
-    engine = create_engine(f"sqlite+aiosqlite:///{database}", read_only=True)
+    lease every few seconds); None when no bot runs on it. ``database`` is a SQLite file or
+    a database URL."""
+    if isinstance(database, Path):
+        if not database.is_file():  # noqa: ASYNC240 (one stat of a local file)
+            return None
+        url = f"sqlite+aiosqlite:///{database}"
+    else:
+        url = database
+    engine = create_engine(url, read_only=True)
     try:
         async with transaction(create_session_factory(engine)) as session:
             lease = (
@@ -114,21 +133,28 @@ async def _row_counts(url: str) -> tuple[str | None, dict[str, int]]:
 
 
 async def restore(
-    settings: Settings, archive: Path, *, into: Path | None, replace: bool, now: datetime
+    settings: Settings, archive: Path, *, into: Path | str | None, replace: bool, now: datetime
 ) -> Restored:
-    """Verify, decompress, check and migrate a SQLite backup into a new file."""
+    """Verify a backup and restore it into a new database, migrated to this version: a SQLite
+    backup into a new file, a PostgreSQL dump into a new database (``into``: its URL or name)."""
     parsed = backups.parse_name(archive)
     manifest = backups.read_manifest(archive)
     backups.verify_checksum(archive)
-    if archive.name.endswith(".pgdump") or (manifest and manifest.database == "postgresql"):
-        raise BackupError(
-            "This is a PostgreSQL backup: restore it into a new, empty database with "
-            f"pg_restore --no-owner --dbname <new database> {archive}, then run "
-            "`salesbot db upgrade` with SALESBOT_DATABASE_URL pointing at it."
-        )
-    live = backups.sqlite_path(settings.database_url)
     taken_at = manifest.taken_at if manifest else (parsed[0] if parsed else None)
     stamp = f"{taken_at:%Y%m%dT%H%M%SZ}" if taken_at else f"{now:%Y%m%dT%H%M%SZ}"
+    if archive.name.endswith(".pgdump") or (manifest and manifest.database == "postgresql"):
+        return await _restore_postgresql(
+            settings, archive, into=None if into is None else str(into), replace=replace,
+            taken_at=taken_at, stamp=stamp, now=now,
+        )  # fmt: skip
+    if isinstance(into, str):
+        if "://" in into:
+            raise BackupError(
+                "This is a SQLite backup: it restores into a file (--into PATH), not into "
+                f"{make_url(into).render_as_string(hide_password=True)}."
+            )
+        into = Path(into)
+    live = backups.sqlite_path(settings.database_url)
     default_folder = live.parent if live is not None else Path.cwd()
     target = (into or default_folder / f"salesbot-restored-{stamp}.db").resolve()
     is_live = live is not None and target == live.resolve()
@@ -195,3 +221,142 @@ def _swap_in(work: Path, target: Path, stamp: str) -> Path:
             os.replace(companion, kept.with_name(kept.name + companion.name[len(target.name) :]))
     os.replace(work, target)
     return kept
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+PG_RESTORE_HOW = (
+    "pg_restore is not installed here. Install the PostgreSQL client of your server's version "
+    "(Debian/Ubuntu: apt-get install postgresql-client) and run `salesbot restore` again, or "
+    "restore it yourself: createdb <new database>, pg_restore --no-owner --exit-on-error "
+    "--dbname <new database> {archive}, then `salesbot db upgrade` with SALESBOT_DATABASE_URL "
+    "pointing at it."
+)
+DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _pg_target(settings: Settings, into: str | None, stamp: str) -> str:
+    """The URL of the database to restore into: ``into`` as a URL, as a database name on the
+    configured server, or by default ``salesbot_restored_<time>`` on the configured server."""
+    if into is not None and "://" in into:
+        target = make_url(normalize_url(into))
+        if target.get_backend_name() != "postgresql" or not target.database:
+            raise BackupError(
+                "A PostgreSQL backup restores into a PostgreSQL database: --into "
+                "postgresql://user@host/new_database (or just the new database's name)."
+            )
+        return target.render_as_string(hide_password=False)
+    if is_sqlite(settings.database_url):
+        raise BackupError(
+            "This is a PostgreSQL backup and the configured database is SQLite: say where to "
+            "restore it with --into postgresql://user@host/new_database."
+        )
+    name = into or f"salesbot_restored_{stamp.lower()}"
+    if not DATABASE_NAME.match(name):
+        raise BackupError(
+            f"{name!r} is not a database name salesbot creates: letters, digits and _, "
+            "starting with a letter, 63 characters at most."
+        )
+    server = make_url(normalize_url(settings.database_url))
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _same_database(first: str, second: str) -> bool:
+    a, b = make_url(first), make_url(second)
+    return (a.host or "localhost", a.port or 5432, a.database) == (
+        b.host or "localhost", b.port or 5432, b.database,
+    )  # fmt: skip
+
+
+def _plain(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True).replace("+asyncpg", "")
+
+
+@asynccontextmanager
+async def _server(target: str) -> AsyncIterator[AsyncConnection]:
+    """A connection to the server's maintenance database, outside any transaction (where
+    CREATE and DROP DATABASE must run)."""
+    admin = create_async_engine(
+        make_url(target).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with admin.connect() as connection:
+            yield connection
+    finally:
+        await admin.dispose()
+
+
+async def create_database(target: str) -> None:
+    """Create the target database, refusing one that exists: a restore never writes into a
+    database that may hold someone's data."""
+    name = str(make_url(target).database)
+    async with _server(target) as connection:
+        found = await connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if found.first() is not None:
+            raise BackupError(
+                f"The database {name} exists: a restore only writes into a new database "
+                "(--into another name, or drop it first)."
+            )
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+async def drop_database(target: str) -> None:
+    async with _server(target) as connection:
+        name = make_url(target).database
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _pg_restore(pg_restore: str, archive: Path, target: str) -> None:
+    url, env = backups.libpq_url(target)
+    result = subprocess.run(  # noqa: S603 (fixed program, URL passed as one argument)
+        [pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+         "--dbname", url, str(archive)],
+        env={**os.environ, **env}, capture_output=True, text=True, check=False, timeout=3600,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()[:500]}")
+
+
+async def _restore_postgresql(
+    settings: Settings, archive: Path, *, into: str | None, replace: bool,
+    taken_at: datetime | None, stamp: str, now: datetime,
+) -> Restored:  # fmt: skip
+    """Restore a pg_dump archive into a new database on the server, then migrate it."""
+    target = _pg_target(settings, into, stamp)
+    live = settings.database_url
+    if not is_sqlite(live) and _same_database(target, normalize_url(live)):
+        holder = await running_holder(normalize_url(live), now)
+        if holder is not None:
+            raise BackupError(
+                f"salesbot is running on {_plain(live)} (instance {holder}): stop it first. "
+                "Or restore into a new database (--into NAME) and point [database] url at it."
+            )
+        raise BackupError(
+            f"{_plain(live)} is the bot's database: a PostgreSQL backup restores into a new "
+            "database (--into NAME); point [database] url at it afterwards."
+        )
+    if replace:
+        raise BackupError(
+            "--replace swaps SQLite files; a PostgreSQL backup restores into a new database "
+            "(--into NAME), which [database] url then names."
+        )
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is None:
+        raise BackupError(PG_RESTORE_HOW.format(archive=archive))
+    await create_database(target)
+    try:
+        await asyncio.to_thread(_pg_restore, pg_restore, archive, target)
+        engine = create_engine(target)
+        try:
+            before = await current_revision(engine)
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        after, rows = await _row_counts(target)
+    except BaseException:
+        # Half a restore is no database: nothing is left behind to be mistaken for one.
+        await drop_database(target)
+        raise
+    return Restored(_plain(target), taken_at, before, after, rows, None)

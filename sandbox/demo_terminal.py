@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
 SAMPLE_PHOTO = DEMO_DATA / "shelf.jpg"
+# Drawn with Pillow (a Chinese card, slightly rotated, JPEG) for the card reader to scan.
+SAMPLE_CARD = DEMO_DATA / "business_card.jpg"
 SAMPLE_DOCUMENT = DEMO_DATA / "customers.csv"
 TAG = re.compile(r"<[^>]+>")
 DEMO_COMMAND = re.compile(r":[a-z]+")
@@ -276,6 +278,7 @@ class Terminal:
             ":say": self._say,
             ":loc": self._location,
             ":photo": self._photo,
+            ":card": self._card,
             ":voice": self._voice,
             ":doc": self._document,
             ":contact": self._contact,
@@ -338,6 +341,9 @@ class Terminal:
 
     async def _photo(self, chat: Chat, caption: str) -> None:
         await chat.send_photo(caption=caption or None, content=SAMPLE_PHOTO.read_bytes())
+
+    async def _card(self, chat: Chat, _rest: str) -> None:
+        await chat.send_photo(content=SAMPLE_CARD.read_bytes())
 
     async def _voice(self, chat: Chat, rest: str) -> None:
         seconds = int(rest) if rest.isdigit() else 3

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from bot.app import Runtime, open_runtime
 from bot.cli import app
 from bot.migrate import head_revision, upgrade
+from bot.restore import create_database, drop_database
 from core.clock import ManualClock
 from core.db import create_engine, is_sqlite, transaction
 from core.settings import Settings, load_settings
@@ -122,7 +123,10 @@ async def test_a_backup_taken_while_twenty_people_write_restores_that_moment(
     assert tables["audit_log"] == made.tables["audit_log"]
 
 
-def test_backup_and_restore_from_the_command_line(cli_config: Path, tmp_path: Path) -> None:
+def test_backup_and_restore_from_the_command_line(
+    cli_config: Path, tmp_path: Path, database_url: str
+) -> None:
+    sqlite_only(database_url)  # PostgreSQL: test_a_postgresql_backup_restores_into_a_new_...
     result = runner.invoke(app, ["backup", "--config", str(cli_config)])
     assert result.exit_code == 0, result.output
     archives = sorted((tmp_path / "nightly").glob("salesbot-*.sqlite.gz"))
@@ -153,7 +157,7 @@ def test_restore_refuses_a_backup_whose_checksum_does_not_match(
     cli_config: Path, tmp_path: Path
 ) -> None:
     assert runner.invoke(app, ["backup", "--config", str(cli_config)]).exit_code == 0
-    archive = next((tmp_path / "nightly").glob("salesbot-*.sqlite.gz"))
+    archive = next((tmp_path / "nightly").glob("salesbot-*.*[zp]"))  # .sqlite.gz or .pgdump
     damaged = bytearray(archive.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     archive.write_bytes(bytes(damaged))
@@ -173,18 +177,27 @@ def clock() -> ManualClock:
     return ManualClock(datetime.now(UTC), ticking=True)
 
 
-async def test_restore_refuses_the_database_of_a_running_bot(
-    cli_config: Path, tmp_path: Path, local_bot: LocalBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    live = sqlite_only(local_bot.runtime.settings.database_url)
+async def backup_while_running(
+    local_bot: LocalBot, cli_config: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A backup by the command line of the running bot's database, once the bot holds the
+    sender lease (what tells the restore that a bot runs on it)."""
     monkeypatch.setenv("SALESBOT_BACKUP__FOLDER", "nightly")  # the settings fixture cleared it
     made = await asyncio.to_thread(runner.invoke, app, ["backup", "--config", str(cli_config)])
     assert made.exit_code == 0, made.output
-    archive = next((tmp_path / "nightly").glob("salesbot-*.sqlite.gz"))
+    archive = next((folder / "nightly").glob("salesbot-*.*[zp]"))
     assert local_bot.background is not None
     async with asyncio.timeout(10):
         while not local_bot.background.sender.holding_lease:
             await asyncio.sleep(0.02)
+    return archive
+
+
+async def test_restore_refuses_the_database_of_a_running_bot(
+    cli_config: Path, tmp_path: Path, local_bot: LocalBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = sqlite_only(local_bot.runtime.settings.database_url)
+    archive = await backup_while_running(local_bot, cli_config, tmp_path, monkeypatch)
     before = await asyncio.to_thread(live.read_bytes)
     result = await asyncio.to_thread(
         runner.invoke, app, ["restore", str(archive), "--replace", "--config", str(cli_config)]
@@ -343,3 +356,162 @@ async def test_a_failing_backup_alerts_the_admins_once(
     assert len(backup_alerts) == 2
     assert len(failing) == 1
     assert all("定时备份失败" in body for key, body in rows if key.startswith("backup-failed:"))
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def postgresql_only(url: str) -> str:
+    if is_sqlite(url):
+        pytest.skip("pg_dump and pg_restore need PostgreSQL (SALESBOT_TEST_DATABASE_URL)")
+    return url
+
+
+async def _pg_scalar(url: str, query: str) -> object:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(query))).scalar_one()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def restored_pg(database_url: str) -> AsyncIterator[str]:
+    """The URL of the database the test restores into, on the test server, dropped after."""
+    postgresql_only(database_url)
+    url = make_url(database_url)
+    target = url.set(database=f"{url.database}_restored").render_as_string(hide_password=False)
+    await drop_database(target)
+    yield target
+    await drop_database(target)
+
+
+async def test_a_postgresql_backup_restores_into_a_new_database_with_pg_restore(
+    database_url: str, cli_config: Path, tmp_path: Path, restored_pg: str
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO teams (key, name, timezone, archived, created_at, updated_at) "
+                    "VALUES ('north', 'North', 'Asia/Shanghai', false, :at, :at)"
+                ),
+                {"at": START.replace(tzinfo=None)},
+            )
+            team_id = (await conn.execute(text("SELECT id FROM teams"))).scalar_one()
+            for n in range(3):
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (telegram_id, display_name, role, team_id, language,"
+                        " active, unreachable, created_at, updated_at) VALUES (:tg, :name,"
+                        " 'rep', :team, 'zh', true, false, :at, :at)"
+                    ),
+                    {"tg": 5000 + n, "name": f"销售{n}", "team": team_id,
+                     "at": START.replace(tzinfo=None)},
+                )  # fmt: skip
+    finally:
+        await engine.dispose()
+    made = await asyncio.to_thread(runner.invoke, app, ["backup", "--config", str(cli_config)])
+    assert made.exit_code == 0, made.output
+    archive = next((tmp_path / "nightly").glob("salesbot-*.pgdump"))
+    # Changed after the backup: the restore must not see it.
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE telegram_id = 5000"))
+    finally:
+        await engine.dispose()
+
+    name = str(make_url(restored_pg).database)
+    result = await asyncio.to_thread(
+        runner.invoke, app,
+        ["restore", str(archive), "--into", name, "--config", str(cli_config)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Schema: {head_revision()} -> {head_revision()}" in result.output
+    assert re.search(r"^Restored the backup taken at .+ UTC into postgresql://", result.output)
+    assert f"/{name}" in result.output and "To run on it" in result.output
+    assert re.search(r"^  users +3$", result.output, re.MULTILINE), result.output
+    assert re.search(r"^  teams +1$", result.output, re.MULTILINE), result.output
+    assert await _pg_scalar(restored_pg, "SELECT count(*) FROM users") == 3
+    assert await _pg_scalar(restored_pg, "SELECT min(display_name) FROM users") == "销售0"
+    assert await _pg_scalar(database_url, "SELECT count(*) FROM users") == 2  # left alone
+
+    # A second restore never writes into the first one's database.
+    again = await asyncio.to_thread(
+        runner.invoke, app,
+        ["restore", str(archive), "--into", name, "--config", str(cli_config)],
+    )  # fmt: skip
+    assert again.exit_code == 2
+    assert f"The database {name} exists" in again.output
+    assert await _pg_scalar(restored_pg, "SELECT count(*) FROM users") == 3
+
+
+async def test_a_postgresql_backup_of_the_first_schema_revision_restores_and_migrates(
+    database_url: str, cli_config: Path, tmp_path: Path, restored_pg: str
+) -> None:
+    url = make_url(database_url)
+    old = url.set(database=f"{url.database}_old").render_as_string(hide_password=False)
+    await drop_database(old)
+    await create_database(old)
+    try:
+        engine = create_engine(old)
+        try:
+            await upgrade(engine, "0001")
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO teams (key, name, timezone, archived, created_at, "
+                        "updated_at) VALUES ('north', 'North', 'Asia/Shanghai', false, :at, :at)"
+                    ),
+                    {"at": datetime(2025, 1, 6, 1, tzinfo=UTC).replace(tzinfo=None)},
+                )
+        finally:
+            await engine.dispose()
+        made = await asyncio.to_thread(
+            backups.create_backup, old, tmp_path / "b", now=datetime(2025, 1, 6, 2, tzinfo=UTC)
+        )
+    finally:
+        await drop_database(old)
+    result = await asyncio.to_thread(
+        runner.invoke, app,
+        ["restore", str(made.path), "--into", restored_pg, "--config", str(cli_config)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Schema: 0001 -> {head_revision()}" in result.output
+    assert "Restored the backup taken at 2025-01-06 02:00:00 UTC" in result.output
+    assert re.search(r"^  teams +1$", result.output, re.MULTILINE), result.output
+    assert await _pg_scalar(restored_pg, "SELECT version_num FROM alembic_version") == (
+        head_revision()
+    )
+
+
+async def test_restore_refuses_the_postgresql_database_of_a_running_bot(
+    cli_config: Path, tmp_path: Path, local_bot: LocalBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = postgresql_only(local_bot.runtime.settings.database_url)
+    archive = await backup_while_running(local_bot, cli_config, tmp_path, monkeypatch)
+    name = str(make_url(live).database)
+    tables_before = await _pg_scalar(
+        live, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+    )
+    result = await asyncio.to_thread(
+        runner.invoke, app,
+        ["restore", str(archive), "--into", name, "--config", str(cli_config)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "salesbot is running on" in result.output and "stop it first" in result.output
+    assert (
+        await _pg_scalar(live, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        == tables_before
+    )
+    # Stopped, it is still the bot's database: a restore goes into a new one.
+    await local_bot.stop()
+    stopped = await asyncio.to_thread(
+        runner.invoke, app,
+        ["restore", str(archive), "--into", name, "--config", str(cli_config)],
+    )  # fmt: skip
+    assert stopped.exit_code == 2, stopped.output
+    assert "is the bot's database" in stopped.output
