@@ -127,8 +127,8 @@ async def test_a_manager_taps_a_rep_for_their_visits_of_the_week(
 
 async def _seed_receivables(bot: LocalBot) -> None:
     runtime = bot.runtime
-    huaxin = await add_customer_in(runtime, "north", "Huaxin Paints", LI_NA)
-    depot = await add_customer_in(runtime, "north", "Yangpu Depot", ZHOU_KAI)
+    huaxin = await add_customer_in(runtime, "north", "Huaxin Coatings", LI_NA)
+    depot = await add_customer_in(runtime, "north", "Yangpu Warehouse", ZHOU_KAI)
     friday = date(2026, 11, 27)
     plan = [
         ("INV-1", huaxin, LI_NA, "12000", friday + timedelta(days=10)),
