@@ -15,11 +15,11 @@ from models.visit import Visit
 from services.approval_cards import CardData
 from services.receivable_aging import Aging, Figures
 from services.receivables import BUCKETS, OVERDUE_BUCKETS
-from services.summary.core import Metric, TeamSummary, Value, metrics
+from services.summary.core import Metric, TeamSummary, Value, Window, metrics
 from services.visits import RepVisits
 from views.approval_cards import card_text, short_title
 from views.collections import bucket_key
-from views.summary import header, label_of
+from views.summary import header, label_of, window_words
 from views.visits import format_distance
 
 _TAG = re.compile(r"<[^>]+>")
@@ -116,20 +116,19 @@ def _stay(texts: Catalogs, lang: str, visit: Visit) -> str:
         return texts.t(lang, "visits.open_mark")
     if visit.on_site_minutes is None:
         return ""
-    key = "visits.short_mark" if visit.short_visit else "visits.on_site_mark"
-    return texts.t(lang, key, minutes=visit.on_site_minutes)
+    # A short stay is said once, among the flags.
+    return texts.t(lang, "visits.on_site_mark", minutes=visit.on_site_minutes)
 
 
-def rep_page(texts: Catalogs, lang: str, rep: RepVisits, timezone: str) -> dict[str, Any]:
+def rep_page(texts: Catalogs, lang: str, rep: RepVisits, window: Window) -> dict[str, Any]:
     """One rep's visits of the period, newest first: note, check-in distance and flags, time on
     site, and how many photos and voice notes were kept."""
     items = []
     for visit, customer in rep.visits:
         flags = []
-        if visit.flagged and visit.distance_m is not None:
-            flags.append(
-                texts.t(lang, "visits.flag_mark", distance=format_distance(visit.distance_m, lang))
-            )
+        far = format_distance(visit.distance_m, lang) if visit.distance_m is not None else ""
+        if visit.flagged and far:
+            flags.append(texts.t(lang, "webapp.checkin_far", distance=far))
         if visit.short_visit:
             flags.append(texts.t(lang, "webapp.short_flag"))
         if visit.auto_closed:
@@ -137,15 +136,13 @@ def rep_page(texts: Catalogs, lang: str, rep: RepVisits, timezone: str) -> dict[
         checkin = ""
         if visit.location_set_here:
             checkin = texts.t(lang, "visits.location_set_mark")
-        elif visit.distance_m is not None:
-            checkin = texts.t(
-                lang, "webapp.checkin_distance", distance=format_distance(visit.distance_m, lang)
-            )
-        day = format_short_day(local_today(visit.visited_at, timezone), lang)
+        elif far and not visit.flagged:
+            checkin = texts.t(lang, "webapp.checkin_distance", distance=far)
+        day = format_short_day(local_today(visit.visited_at, window.timezone), lang)
         files = rep.attachments.get(visit.id or 0, 0)
         items.append({
             "id": visit.id,
-            "when": f"{day} {format_clock(visit.visited_at, timezone)}",
+            "when": f"{day} {format_clock(visit.visited_at, window.timezone)}",
             "customer": customer.name,
             "kind": texts.t(lang, f"visits.kind_icon_{visit.kind}"),
             "purpose": texts.t(lang, f"visits.purpose_{visit.purpose}"),
@@ -159,7 +156,9 @@ def rep_page(texts: Catalogs, lang: str, rep: RepVisits, timezone: str) -> dict[
     return {
         "id": rep.rep_id,
         "name": rep.name,
-        "title": texts.t(lang, "webapp.rep_title", name=rep.name, period=rep.label),
+        "title": texts.t(
+            lang, "webapp.rep_title", name=rep.name, period=window_words(texts, lang, window)
+        ),
         "visits": items,
         "empty": texts.t(lang, "webapp.no_visits"),
     }
@@ -205,27 +204,17 @@ def collections_page(texts: Catalogs, lang: str, team_name: str, aging: Aging) -
     }
 
 
-def company_page(
-    texts: Catalogs, lang: str, rows: list[tuple[TeamSummary, Figures]]
-) -> dict[str, Any]:
-    """One row per team: the summary's period totals and the open and overdue balances."""
+def company_page(texts: Catalogs, lang: str, summaries: list[TeamSummary]) -> dict[str, Any]:
+    """One row per team: the summary's period totals (visits, reports, approvals, money)."""
     shown = [m for m in metrics() if m.format != "names"]
     columns = [{"key": m.key, "label": words(label_of(texts, lang, m))} for m in shown]
-    columns += [
-        {"key": "open", "label": texts.t(lang, "webapp.open_balance")},
-        {"key": "overdue", "label": texts.t(lang, "webapp.overdue")},
-    ]
     teams = []
-    for summary, figures in rows:
+    for summary in summaries:
         currency = summary.window.currency
-        values = {m.key: _shown(m, summary.totals.get(m.key, 0), currency, lang) for m in shown}
-        raw = {m.key: _raw(summary.totals.get(m.key, 0)) for m in shown}
-        aging = _aging_row(figures, lang)
-        values["open"], values["overdue"] = aging["open"], aging["overdue"]
-        raw["open"] = float(sum(figures.totals().values(), Decimal(0)))
-        raw["overdue"] = float(sum(figures.totals(OVERDUE_BUCKETS).values(), Decimal(0)))
         teams.append({
             "id": summary.team.team_id, "name": summary.team.name, "reps": len(summary.reps),
-            "label": summary.window.label, "values": values, "raw": raw,
+            "values": {m.key: _shown(m, summary.totals.get(m.key, 0), currency, lang)
+                       for m in shown},
+            "raw": {m.key: _raw(summary.totals.get(m.key, 0)) for m in shown},
         })  # fmt: skip
     return {"title": texts.t(lang, "webapp.company_title"), "columns": columns, "teams": teams}

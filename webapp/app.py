@@ -121,7 +121,7 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
             session, actor, rep_id, since=window.period.start, until=window.period.end,
             label=window.label,
         )  # fmt: skip
-        return views.rep_page(deps.texts, viewer.lang, found, team.rules.timezone)
+        return views.rep_page(deps.texts, viewer.lang, found, window)
 
     async def collections_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         team = await _readable_team(session, deps, viewer, request.query_params.get("team"))
@@ -134,13 +134,12 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         if not viewer.actor.sees_all_teams():
             raise UserFacingError("webapp.team_not_found")
         now, kind = deps.clock.now(), _period(request)
-        aging = await receivable_aging.aging(session, deps.settings, Scope(), now)
         rows = []
         for listed in await teams.list_teams(session):
             assert listed.id is not None
             team = await resolve(session, deps.settings, listed.id, now)
             summary = await build_team_summary(session, team, kind, team.today, with_details=False)
-            rows.append((summary, aging.teams.get(listed.id, receivable_aging.Figures())))
+            rows.append(summary)
         return views.company_page(deps.texts, viewer.lang, rows)
 
     async def queue(request: Request, session: AsyncSession, viewer: Viewer) -> Any:

@@ -91,7 +91,7 @@ async def test_a_manager_taps_a_rep_for_their_visits_of_the_week(
     visits = phone.locator("#visits li")
     # This week's three visits, newest first; last week's is not among them.
     await expect(visits).to_have_count(3, timeout=10_000)
-    await expect(phone.locator("#rep-title")).to_contain_text("Li Na")
+    await expect(phone.locator("#rep-title")).to_contain_text("Li Na · this week")
     await expect(visits.nth(0)).to_contain_text("location set here")
     await expect(visits.nth(0)).to_contain_text("on site")
     await expect(visits.nth(1)).to_contain_text("Order of 30 drums agreed.")
@@ -99,7 +99,9 @@ async def test_a_manager_taps_a_rep_for_their_visits_of_the_week(
     await expect(visits.nth(1)).to_contain_text("45 min")
     far = visits.nth(2)
     await expect(far).to_contain_text("Asked for samples of the new 20 L drum.")
-    await expect(far.locator(".flag")).to_have_text(["⚠️ 850 m", "⚠️ Short visit"])
+    await expect(far.locator(".flag")).to_have_text(
+        ["⚠️ Checked in 850 m from the customer", "⚠️ Short visit"]
+    )
     await expect(far).to_contain_text("6 min")
     await expect(far).to_contain_text("📎 1")
     await expect(phone.locator("#visits")).not_to_contain_text("last week")
@@ -120,7 +122,9 @@ async def test_a_manager_taps_a_rep_for_their_visits_of_the_week(
     await phone.reload()
     await phone.locator("#reps tbody tr.rep", has_text="Li Na").click()
     await expect(visits).to_have_count(3, timeout=10_000)
-    await expect(visits.nth(2).locator(".flag")).to_have_text(["⚠️ 850 米", "⚠️ 停留过短"])
+    await expect(visits.nth(2).locator(".flag")).to_have_text(
+        ["⚠️ 异常签到：距客户 850 米", "⚠️ 停留过短"]
+    )
     await expect(visits.nth(1)).to_contain_text("距客户 40 米")
     await screenshot(phone, "rep-zh-dark")
 
@@ -216,7 +220,7 @@ async def test_a_director_sees_one_row_per_team_and_a_manager_no_company_page(
     assert len(names) >= 2
     north_row = rows.filter(has_text="North")
     await expect(north_row.locator('td[data-metric="in_person"]')).to_have_text("3")
-    await expect(north_row.locator('td[data-metric="overdue"]')).to_have_text("CN¥42,700.50")
+    await expect(north_row.locator('td[data-metric="open_balance"]')).to_have_text("CN¥54,700.50")
     await screenshot(phone, "company-en")
     # Tapping a team opens its Team page.
     await north_row.locator("td").first.click()
