@@ -501,6 +501,33 @@ async def attachment_counts(session: AsyncSession, visit_ids: list[int]) -> dict
     return {visit_id: int(count) for visit_id, count in (await session.exec(query)).all()}
 
 
+@dataclass(frozen=True)
+class RepVisits:
+    """A rep's visits of one period (newest first) and the files kept with each."""
+
+    rep_id: int
+    name: str
+    label: str
+    visits: list[tuple[Visit, Customer]]
+    attachments: dict[int, int]
+
+
+# A drill-down page, not an export: a month of a busy rep fits well under this.
+REP_PAGE_LIMIT = 300
+
+
+async def rep_visits(
+    session: AsyncSession, actor: Actor, rep_id: int, *, since: datetime, until: datetime,
+    label: str,
+) -> RepVisits:  # fmt: skip
+    """The visits of a rep the actor may see (the /team rule), between ``since`` and ``until``."""
+    rep = await visible_rep(session, actor, rep_id)
+    assert rep.id is not None
+    rows = await recent_visits(session, rep.id, limit=REP_PAGE_LIMIT, since=since, until=until)
+    counts = await attachment_counts(session, [v.id for v, _ in rows if v.id is not None])
+    return RepVisits(rep.id, rep.display_name, label, rows, counts)
+
+
 async def progress(session: AsyncSession, rep_id: int, team: TeamContext) -> Progress:
     """Visits of the ISO week by kind and new customers of the month (GROUP BY queries)."""
     week, month = team.this_week, team.this_month

@@ -10,10 +10,17 @@ from decimal import Decimal
 from typing import Any
 
 from core.i18n import Catalogs, format_money
+from core.periods import format_clock, format_short_day, local_today
+from models.visit import Visit
 from services.approval_cards import CardData
-from services.summary.core import Metric, TeamSummary, Value, metrics
+from services.receivable_aging import Aging, Figures
+from services.receivables import BUCKETS, OVERDUE_BUCKETS
+from services.summary.core import Metric, TeamSummary, Value, Window, metrics
+from services.visits import RepVisits
 from views.approval_cards import card_text, short_title
-from views.summary import header, label_of
+from views.collections import bucket_key
+from views.summary import header, label_of, window_words
+from views.visits import format_distance
 
 _TAG = re.compile(r"<[^>]+>")
 # The page's own words; each is a text key in locales/<lang>/webapp.po.
@@ -22,7 +29,8 @@ PAGE_TEXTS = (
     "webapp.rep", "webapp.team_total", "webapp.previous", "webapp.target", "webapp.no_reps",
     "webapp.no_pending", "webapp.approve", "webapp.reject", "webapp.reason",
     "webapp.send_reject", "webapp.cancel", "webapp.loading", "webapp.chart_target",
-    "webapp.team", "webapp.failed",
+    "webapp.team", "webapp.failed", "webapp.tab_collections", "webapp.tab_company",
+    "webapp.back", "webapp.team_col", "webapp.reps_col", "webapp.documents",
 )  # fmt: skip
 
 
@@ -100,3 +108,113 @@ def approval_item(texts: Catalogs, lang: str, data: CardData) -> dict[str, Any]:
 
 def error(texts: Catalogs, lang: str, key: str, params: dict[str, Any]) -> dict[str, str]:
     return {"error": key, "message": plain(texts.t(lang, key, **params))}
+
+
+def _stay(texts: Catalogs, lang: str, visit: Visit) -> str:
+    """Time on site as the chat's visit list marks it ("" when unknown)."""
+    if visit.is_open:
+        return texts.t(lang, "visits.open_mark")
+    if visit.on_site_minutes is None:
+        return ""
+    # A short stay is said once, among the flags.
+    return texts.t(lang, "visits.on_site_mark", minutes=visit.on_site_minutes)
+
+
+def rep_page(texts: Catalogs, lang: str, rep: RepVisits, window: Window) -> dict[str, Any]:
+    """One rep's visits of the period, newest first: note, check-in distance and flags, time on
+    site, and how many photos and voice notes were kept."""
+    items = []
+    for visit, customer in rep.visits:
+        flags = []
+        far = format_distance(visit.distance_m, lang) if visit.distance_m is not None else ""
+        if visit.flagged and far:
+            flags.append(texts.t(lang, "webapp.checkin_far", distance=far))
+        if visit.short_visit:
+            flags.append(texts.t(lang, "webapp.short_flag"))
+        if visit.auto_closed:
+            flags.append(texts.t(lang, "webapp.auto_closed_flag"))
+        checkin = ""
+        if visit.location_set_here:
+            checkin = texts.t(lang, "visits.location_set_mark")
+        elif far and not visit.flagged:
+            checkin = texts.t(lang, "webapp.checkin_distance", distance=far)
+        day = format_short_day(local_today(visit.visited_at, window.timezone), lang)
+        files = rep.attachments.get(visit.id or 0, 0)
+        items.append({
+            "id": visit.id,
+            "when": f"{day} {format_clock(visit.visited_at, window.timezone)}",
+            "customer": customer.name,
+            "kind": texts.t(lang, f"visits.kind_icon_{visit.kind}"),
+            "purpose": texts.t(lang, f"visits.purpose_{visit.purpose}"),
+            "note": visit.notes,
+            "next_step": visit.next_step or "",
+            "checkin": checkin,
+            "stay": _stay(texts, lang, visit),
+            "flags": flags,
+            "attachments": texts.t(lang, "webapp.attachments", count=files) if files else "",
+        })  # fmt: skip
+    return {
+        "id": rep.rep_id,
+        "name": rep.name,
+        "title": texts.t(
+            lang, "webapp.rep_title", name=rep.name, period=window_words(texts, lang, window)
+        ),
+        "visits": items,
+        "empty": texts.t(lang, "webapp.no_visits"),
+    }
+
+
+def _amounts(figures: dict[str, Decimal], lang: str) -> str:
+    return " + ".join(format_money(amount, cur, lang) for cur, amount in sorted(figures.items()))
+
+
+def _aging_row(figures: Figures, lang: str) -> dict[str, str]:
+    row = {bucket: _amounts(figures.bucket(bucket), lang) for bucket in BUCKETS}
+    row["open"] = _amounts(figures.totals(), lang)
+    row["overdue"] = _amounts(figures.totals(OVERDUE_BUCKETS), lang)
+    return row
+
+
+def collections_page(texts: Catalogs, lang: str, team_name: str, aging: Aging) -> dict[str, Any]:
+    """Open balances and aging per rep of one team, the most overdue first (as /collections)."""
+    columns = [{"key": "open", "label": texts.t(lang, "webapp.open_balance")}]
+    columns += [{"key": "overdue", "label": texts.t(lang, "webapp.overdue")}]
+    columns += [{"key": b, "label": texts.t(lang, bucket_key(b))} for b in BUCKETS]
+
+    def overdue_sum(figures: Figures) -> Decimal:
+        return sum(figures.totals(OVERDUE_BUCKETS).values(), Decimal(0))
+
+    order = sorted(aging.reps.items(), key=lambda item: (-overdue_sum(item[1]), item[0] or 0))
+    reps = [
+        {
+            "id": rep_id,
+            "name": aging.rep_names.get(rep_id, "") if rep_id is not None
+            else texts.t(lang, "webapp.no_owner"),
+            "values": _aging_row(figures, lang),
+            "documents": figures.count,
+        }
+        for rep_id, figures in order
+    ]  # fmt: skip
+    return {
+        "title": texts.t(lang, "webapp.collections_title", team=team_name),
+        "columns": columns,
+        "reps": reps,
+        "totals": _aging_row(aging.total, lang),
+        "empty": texts.t(lang, "webapp.nothing_open"),
+    }
+
+
+def company_page(texts: Catalogs, lang: str, summaries: list[TeamSummary]) -> dict[str, Any]:
+    """One row per team: the summary's period totals (visits, reports, approvals, money)."""
+    shown = [m for m in metrics() if m.format != "names"]
+    columns = [{"key": m.key, "label": words(label_of(texts, lang, m))} for m in shown]
+    teams = []
+    for summary in summaries:
+        currency = summary.window.currency
+        teams.append({
+            "id": summary.team.team_id, "name": summary.team.name, "reps": len(summary.reps),
+            "values": {m.key: _shown(m, summary.totals.get(m.key, 0), currency, lang)
+                       for m in shown},
+            "raw": {m.key: _raw(summary.totals.get(m.key, 0)) for m in shown},
+        })  # fmt: skip
+    return {"title": texts.t(lang, "webapp.company_title"), "columns": columns, "teams": teams}

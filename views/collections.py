@@ -147,6 +147,11 @@ def status_mark(texts: Catalogs, lang: str, doc: Document) -> str:
 # -- /collections pages ---------------------------------------------------------------------
 
 
+def bucket_key(bucket: str) -> str:
+    """The text key of an aging bucket's name ("0-30" -> collections.bucket_0_30)."""
+    return f"collections.bucket_{bucket.replace('-', '_').replace('+', 'plus')}"
+
+
 def aging_lines(texts: Catalogs, lang: str, figures: Figures) -> list[str]:
     if not figures.count:
         return [texts.t(lang, "collections.nothing_open_view")]
@@ -159,7 +164,7 @@ def aging_lines(texts: Catalogs, lang: str, figures: Figures) -> list[str]:
     for bucket in BUCKETS:
         amounts = figures.bucket(bucket)
         if amounts:
-            key = f"collections.bucket_{bucket.replace('-', '_').replace('+', 'plus')}"
+            key = bucket_key(bucket)
             lines.append(
                 texts.t(lang, "collections.bucket_line", bucket=texts.t(lang, key),
                         total=totals_text(amounts, lang))

@@ -7,6 +7,9 @@ their own team; directors and admins any team that is not archived.
 API (all JSON, all need ``Authorization: tma <initData>``):
   GET  /api/me                         who is signed in, the page's texts, the teams they may pick
   GET  /api/team?period=week|month&team=<id>   the Team page: per-rep figures against targets
+  GET  /api/rep/<id>?period=week|month  one rep's visits of the period (the /team rule)
+  GET  /api/collections?team=<id>      open balances and aging per rep of one team
+  GET  /api/company?period=week|month  directors and admins: one row per team
   GET  /api/approvals                  the requests waiting for this person's decision
   POST /api/approvals/<id>  {"step": n, "action": "approve"|"reject", "reason": "..."}
 """
@@ -31,10 +34,11 @@ from starlette.staticfiles import StaticFiles
 from core.db import transaction
 from core.errors import UserFacingError
 from models.common import Role
-from services import approval_cards, approval_lists, approvals, teams
+from services import approval_cards, approval_lists, approvals, receivable_aging, teams, visits
 from services.approval_cards import Env
+from services.receivable_aging import Scope
 from services.summary import build_team_summary
-from services.summary.core import PeriodKind
+from services.summary.core import PeriodKind, window_for
 from services.team_context import TeamContext, resolve
 from views import cockpit as views
 from webapp.auth import Refused, Viewer, sign_in
@@ -101,9 +105,42 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
 
     async def team_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         team = await _readable_team(session, deps, viewer, request.query_params.get("team"))
-        kind: PeriodKind = "month" if request.query_params.get("period") == "month" else "week"
-        summary = await build_team_summary(session, team, kind, team.today, with_details=False)
+        summary = await build_team_summary(
+            session, team, _period(request), team.today, with_details=False
+        )
         return views.team_page(deps.texts, viewer.lang, summary)
+
+    async def rep_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
+        actor, rep_id = viewer.actor, int(request.path_params["id"])
+        rep = await visits.visible_rep(session, actor, rep_id)
+        if rep.team_id is None:
+            raise UserFacingError("team.rep_not_found")
+        team = await resolve(session, deps.settings, rep.team_id, deps.clock.now())
+        window = window_for(team, _period(request), team.today)
+        found = await visits.rep_visits(
+            session, actor, rep_id, since=window.period.start, until=window.period.end,
+            label=window.label,
+        )  # fmt: skip
+        return views.rep_page(deps.texts, viewer.lang, found, window)
+
+    async def collections_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
+        team = await _readable_team(session, deps, viewer, request.query_params.get("team"))
+        aging = await receivable_aging.aging(
+            session, deps.settings, Scope(team_id=team.team_id), deps.clock.now()
+        )
+        return views.collections_page(deps.texts, viewer.lang, team.name, aging)
+
+    async def company_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
+        if not viewer.actor.sees_all_teams():
+            raise UserFacingError("webapp.team_not_found")
+        now, kind = deps.clock.now(), _period(request)
+        rows = []
+        for listed in await teams.list_teams(session):
+            assert listed.id is not None
+            team = await resolve(session, deps.settings, listed.id, now)
+            summary = await build_team_summary(session, team, kind, team.today, with_details=False)
+            rows.append(summary)
+        return views.company_page(deps.texts, viewer.lang, rows)
 
     async def queue(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         env = _env(deps)
@@ -140,6 +177,9 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         Mount("/app/static", app=StaticFiles(directory=STATIC), name="static"),
         Route("/api/me", api(me)),
         Route("/api/team", api(team_page)),
+        Route("/api/rep/{id:int}", api(rep_page)),
+        Route("/api/collections", api(collections_page)),
+        Route("/api/company", api(company_page)),
         Route("/api/approvals", api(queue)),
         Route("/api/approvals/{id:int}", api(decide), methods=["POST"]),
     ]
@@ -150,6 +190,10 @@ class _Answer(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__()
         self.response = response
+
+
+def _period(request: Request) -> PeriodKind:
+    return "month" if request.query_params.get("period") == "month" else "week"
 
 
 def _env(deps: WebDeps) -> Env:

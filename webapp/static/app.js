@@ -63,13 +63,112 @@
     return body;
   }
 
+  const SECTIONS = ["team", "rep", "collections", "company", "approvals"];
+
+  function showSection(name) {
+    for (const section of SECTIONS) document.getElementById(section).hidden = section !== name;
+  }
+
   function showTab(name) {
     for (const button of document.querySelectorAll("#tabs button")) {
       button.classList.toggle("active", button.dataset.tab === name);
     }
-    document.getElementById("team").hidden = name !== "team";
-    document.getElementById("approvals").hidden = name !== "approvals";
-    if (name === "team") loadTeam(); else loadQueue();
+    showSection(name);
+    const load = { team: loadTeam, collections: loadCollections, company: loadCompany,
+      approvals: loadQueue }[name];
+    load();
+  }
+
+  async function loadRep(id) {
+    showSection("rep");
+    window.scrollTo(0, 0);
+    const list = document.getElementById("visits");
+    list.replaceChildren();
+    document.getElementById("rep-title").textContent = "";
+    status(texts.loading);
+    let page;
+    try { page = await call("rep/" + id + "?" + new URLSearchParams({ period: period })); }
+    catch (e) { status(e.message); return; }
+    status(page.visits.length ? "" : page.empty);
+    document.getElementById("rep-title").textContent = page.title;
+    for (const visit of page.visits) {
+      const marks = [visit.checkin, visit.stay, visit.attachments].filter(Boolean);
+      const item = el("li", {}, [
+        el("div", { className: "when" }, [
+          el("span", { textContent: visit.when + " " + visit.kind }),
+          el("span", { className: "purpose", textContent: visit.purpose }),
+        ]),
+        el("div", { className: "title", textContent: visit.customer }),
+      ]);
+      if (visit.note) item.append(el("div", { className: "text", textContent: visit.note }));
+      if (visit.next_step) item.append(el("div", { className: "text hint", textContent: "→ " + visit.next_step }));
+      if (marks.length) item.append(el("div", { className: "marks", textContent: marks.join(" · ") }));
+      for (const flag of visit.flags) item.append(el("div", { className: "flag", textContent: flag }));
+      item.dataset.visit = visit.id;
+      list.append(item);
+    }
+  }
+
+  function moneyTable(table, columns, rows, totals, first, onTap) {
+    table.replaceChildren();
+    table.append(el("thead", {}, [el("tr", {}, [
+      el("th", { textContent: first }),
+      ...columns.map((c) => el("th", { textContent: c.label })),
+    ])]));
+    const body = el("tbody");
+    for (const row of rows) {
+      const tr = el("tr", { className: "row" }, [
+        el("td", { textContent: row.name }),
+        ...columns.map((c) => {
+          const cell = el("td", { textContent: row.values[c.key] });
+          cell.dataset.metric = c.key;
+          return cell;
+        }),
+      ]);
+      if (onTap && row.id !== null) {
+        tr.classList.add("tap");
+        tr.addEventListener("click", () => onTap(row));
+      }
+      body.append(tr);
+    }
+    table.append(body);
+    if (totals) {
+      table.append(el("tfoot", {}, [el("tr", {}, [el("td", { textContent: texts.team_total }),
+        ...columns.map((c) => el("td", { textContent: totals[c.key] }))])]));
+    }
+  }
+
+  async function loadCollections() {
+    status(texts.loading);
+    const query = new URLSearchParams();
+    if (chosenTeam) query.set("team", chosenTeam);
+    let page;
+    try { page = await call("collections?" + query); } catch (e) { status(e.message); return; }
+    status(page.reps.length ? "" : page.empty);
+    document.getElementById("collections-title").textContent = page.title;
+    const table = document.getElementById("aging");
+    if (!page.reps.length) { table.replaceChildren(); return; }
+    // Buckets nobody has money in are left out, as the chat's aging lines leave them out.
+    const columns = page.columns.filter((c) => page.totals[c.key] !== "");
+    moneyTable(table, columns, page.reps, page.totals, texts.rep, null);
+  }
+
+  async function loadCompany() {
+    status(texts.loading);
+    let page;
+    try { page = await call("company?" + new URLSearchParams({ period: period })); }
+    catch (e) { status(e.message); return; }
+    status("");
+    document.getElementById("company-title").textContent = page.title;
+    const columns = page.columns.filter((c) => page.teams.some((t) => t.values[c.key] !== "" &&
+      (t.raw[c.key] === undefined || t.raw[c.key] !== 0)));
+    moneyTable(document.getElementById("teams"), columns, page.teams, null, texts.team_col,
+      (row) => {
+        chosenTeam = String(row.id);
+        const choice = document.getElementById("team-choice");
+        choice.value = chosenTeam;
+        showTab("team");
+      });
   }
 
   async function loadTeam() {
@@ -101,7 +200,7 @@
     ])]));
     const body = el("tbody");
     for (const rep of page.reps) {
-      body.append(el("tr", { className: "rep" }, [
+      const row = el("tr", { className: "rep tap" }, [
         el("td", { textContent: rep.name }),
         ...columns.map((c) => {
           const cell = el("td", { textContent: rep.values[c.key] });
@@ -112,7 +211,9 @@
           }
           return cell;
         }),
-      ]));
+      ]);
+      row.addEventListener("click", () => loadRep(rep.id));
+      body.append(row);
     }
     table.append(body);
     table.append(el("tfoot", {}, [
@@ -202,20 +303,22 @@
     texts = me.texts;
     document.documentElement.lang = me.lang === "zh" ? "zh-CN" : "en";
     document.title = texts.title;
-    const [teamTab, queueTab] = document.querySelectorAll("#tabs button");
-    teamTab.textContent = texts.tab_team;
-    queueTab.textContent = texts.tab_approvals;
-    const [week, month] = document.querySelectorAll(".segmented button");
-    week.textContent = texts.week;
-    month.textContent = texts.month;
-    for (const button of [week, month]) {
+    for (const button of document.querySelectorAll("#tabs button")) {
+      button.textContent = texts["tab_" + button.dataset.tab];
+    }
+    // The company roll-up is for those who see every team (the server refuses anyone else).
+    document.querySelector('#tabs button[data-tab="company"]').hidden = !me.teams.length;
+    const periodButtons = document.querySelectorAll(".segmented button");
+    for (const button of periodButtons) {
+      button.textContent = button.dataset.period === "week" ? texts.week : texts.month;
       button.addEventListener("click", () => {
         period = button.dataset.period;
-        week.classList.toggle("active", period === "week");
-        month.classList.toggle("active", period === "month");
-        loadTeam();
+        for (const other of periodButtons) other.classList.toggle("active", other.dataset.period === period);
+        if (button.closest("#company")) loadCompany(); else loadTeam();
       });
     }
+    document.getElementById("rep-back").textContent = texts.back;
+    document.getElementById("rep-back").addEventListener("click", () => showTab("team"));
     if (me.teams.length) {
       const choice = document.getElementById("team-choice");
       for (const team of me.teams) {
