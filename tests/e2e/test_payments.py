@@ -14,7 +14,8 @@ from core.db import transaction
 from models.audit import AuditEntry
 from models.common import Role
 from models.receivable import CollectionContact, Payment
-from sandbox.harness import LocalBot
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from tests.collection_helpers import add_customer_in, add_receivable, at_local, balance
 from tests.helpers import join
 
@@ -25,6 +26,16 @@ DUE = date(2026, 11, 30)
 async def payments(bot: LocalBot) -> list[Payment]:
     async with transaction(bot.runtime.sessions) as session:
         return list((await session.exec(select(Payment).order_by(col(Payment.id)))).all())
+
+
+async def one_document(bot: LocalBot) -> tuple[Chat, int, list[SandboxMessage]]:
+    """Rick's INV-9 of CN¥1,200.00, due today, and its card."""
+    rep = await join(bot, 3002, "Rick", Role.REP, "north")
+    customer = await add_customer_in(bot.runtime, "north", "Far Harbour Pharma", 3002)
+    rid = await add_receivable(bot.runtime, "INV-9", customer=customer, owner_tg=3002,
+                               amount="1200", due=DUE)  # fmt: skip
+    await at_local(bot, "north", DUE)
+    return rep, rid, await rep.send("/collections INV-9")
 
 
 async def test_a_chinese_rep_confirms_a_payment_in_capital_numerals_with_its_proof(
@@ -73,12 +84,7 @@ async def test_a_chinese_rep_confirms_a_payment_in_capital_numerals_with_its_pro
 
 
 async def test_cancel_at_the_confirmation_records_nothing(local_bot: LocalBot) -> None:
-    rep = await join(local_bot, 3002, "Rick", Role.REP, "north")
-    customer = await add_customer_in(local_bot.runtime, "north", "Far Harbour Pharma", 3002)
-    rid = await add_receivable(local_bot.runtime, "INV-9", customer=customer, owner_tg=3002,
-                               amount="1200", due=DUE)  # fmt: skip
-    await at_local(local_bot, "north", DUE)
-    card = await rep.send("/collections INV-9")
+    rep, rid, card = await one_document(local_bot)
     methods = await rep.tap("Collected in full", message_id=card[-1].message_id)
     assert "How did Far Harbour Pharma pay INV-9?" in (methods[-1].text or "")
     await rep.tap("Cash")
@@ -96,12 +102,7 @@ async def test_cancel_at_the_confirmation_records_nothing(local_bot: LocalBot) -
 
 
 async def test_contacted_without_result_keeps_the_note(local_bot: LocalBot) -> None:
-    rep = await join(local_bot, 3002, "Rick", Role.REP, "north")
-    customer = await add_customer_in(local_bot.runtime, "north", "Far Harbour Pharma", 3002)
-    rid = await add_receivable(local_bot.runtime, "INV-9", customer=customer, owner_tg=3002,
-                               amount="1200", due=DUE)  # fmt: skip
-    await at_local(local_bot, "north", DUE)
-    card = await rep.send("/collections INV-9")
+    rep, rid, card = await one_document(local_bot)
     ask = await rep.tap("Contacted, no result", message_id=card[-1].message_id)
     assert "What did Far Harbour Pharma say about INV-9?" in (ask[-1].text or "")
     done = await rep.send("Finance is away until Monday")
