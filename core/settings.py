@@ -438,6 +438,22 @@ class CollectionSettings(_Section):
     # request is marked on the approver's card (or refused when refuse_invoice_below is true).
     invoice_min_collected_percent: int = Field(default=60, ge=0, le=100)
     refuse_invoice_below: bool = False
+    # How a payment may come, offered as buttons when one is recorded. The codes transfer,
+    # cash, cheque, acceptance_bill, wechat and alipay are shown in the reader's language; any
+    # other entry is shown as written (e.g. "商业汇票").
+    payment_methods: list[str] = Field(
+        default_factory=lambda: ["transfer", "cash", "cheque", "acceptance_bill"], min_length=1
+    )
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _methods(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(item.split()) for item in value]
+        if any(not item or len(item) > 32 for item in cleaned):
+            raise ValueError("a payment method is 1 to 32 characters")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("a payment method is listed twice")
+        return cleaned
 
     @field_validator("currency")
     @classmethod

@@ -65,48 +65,28 @@ async def _guarded(turn: Turn, work: Any) -> Any:
 # -- reporting what was recorded ------------------------------------------------------------
 
 
-def say_payment(turn: Turn, result: collection_actions.PaymentResult) -> None:
-    turn.say(views.payment_text(turn.deps.texts, turn.lang, result))
-
-
 def say(turn: Turn, key: str, /, **params: Any) -> None:
     """The text ``key`` with its user values escaped (views.collections.text)."""
     turn.say(views.text(turn.deps.texts, turn.lang, key, **params))
 
 
-async def apply_now(turn: Turn, action: str, ids: list[int]) -> None:
-    """Actions that need no more input: collected in full, contacted without result."""
-    if action == "f":
-        result = await collection_actions.record_payment(
-            turn.session, actor=turn.actor, settings=turn.deps.settings, receivable_ids=ids,
-            amount=None, now=turn.now,
-        )  # fmt: skip
-        say_payment(turn, result)
-        return
-    contact = await collection_actions.record_contact(
-        turn.session, actor=turn.actor, receivable_ids=ids, now=turn.now
-    )
-    say(turn, "collections.contact_recorded", customer=contact.customer_name,
-        numbers=", ".join(contact.document_nos))  # fmt: skip
-
-
 async def begin_action(turn: Turn, action: str, ids: list[int]) -> None:
-    """A reminder or card button: act at once, or ask which document / how much / when / why."""
+    """A reminder or card button: ask which document, then how much, how, when or why."""
     docs = await collection_actions.actionable(turn.session, turn.actor, ids)
-    chosen = [doc.id for doc in docs]
-    if len(docs) == 1 and action in ("f", "c"):
-        await apply_now(turn, action, chosen)
-        return
-    await start_form(turn, COLLECT_FORM, {"ids": chosen, "action": action})
+    await start_form(turn, COLLECT_FORM, {"ids": [doc.id for doc in docs], "action": action})
 
 
-# -- payments, promises, disputes -----------------------------------------------------------
+# -- payments, promises, disputes, contacts -------------------------------------------------
 
-ACTION_STEPS = {"p": "amount", "m": "date", "d": "reason"}
+# The first step after the document is known, per action: a full payment goes straight to its
+# method; then every payment has a receipt photo (optional) and a confirmation.
+ACTION_STEPS = {"f": "method", "p": "amount", "m": "date", "d": "reason", "c": "note"}
+CONFIRM = "ok"
 
 
 class CollectForm(Form):
-    """Which document (when a reminder lists several), then the amount, date or reason."""
+    """Which document (when a reminder lists several), then the amount, date, reason or note;
+    a payment also asks its method and receipt and is recorded only once confirmed."""
 
     name = "collect"
     first_step = "which"
@@ -119,6 +99,7 @@ class CollectForm(Form):
         return await collection_actions.actionable(turn.session, turn.actor, ids)
 
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        texts = turn.deps.texts
         if step == "which":
             docs = await self._docs(turn, data["ids"])
             rows = [
@@ -138,14 +119,34 @@ class CollectForm(Form):
         }
         if step == "amount":
             balance = views.totals_of(docs, turn.lang)
-            return Prompt(views.text(turn.deps.texts, turn.lang, "collections.ask_amount",
+            return Prompt(views.text(texts, turn.lang, "collections.ask_amount",
                                      balance=balance, **about))  # fmt: skip
+        if step == "method":
+            team = await turn.team(docs[0].receivable.team_id)
+            methods = team.rules.collections.payment_methods
+            buttons = [(views.method_label(texts, turn.lang, m)[:40], f"pm:{n}")
+                       for n, m in enumerate(methods)]  # fmt: skip
+            rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+            return Prompt(views.text(texts, turn.lang, "collections.ask_method", **about), rows)
+        if step == "receipt":
+            return Prompt(turn.t("collections.ask_receipt"), skippable=True)
+        if step == "confirm":
+            plan = await collection_actions.preview_payment(
+                turn.session, actor=turn.actor, receivable_ids=data["chosen"],
+                amount=_amount(data),
+            )  # fmt: skip
+            text = views.payment_confirm(texts, turn.lang, plan, data["method"],
+                                         receipt=bool(data.get("receipt")))  # fmt: skip
+            return Prompt(text, [[(turn.t("collections.btn_confirm"), CONFIRM)]])
         if step == "date":
             today = await _today(turn, docs[0])
             options = [_day_choice(turn, today, n) for n in PROMISE_CHOICES]
-            text = views.text(turn.deps.texts, turn.lang, "collections.ask_promise", **about)
+            text = views.text(texts, turn.lang, "collections.ask_promise", **about)
             return Prompt(text, [options[:2], options[2:]])
-        return Prompt(views.text(turn.deps.texts, turn.lang, "collections.ask_reason", **about))
+        if step == "note":
+            return Prompt(views.text(texts, turn.lang, "collections.ask_contact_note", **about),
+                          skippable=True)  # fmt: skip
+        return Prompt(views.text(texts, turn.lang, "collections.ask_reason", **about))
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
@@ -160,32 +161,80 @@ class CollectForm(Form):
                 data["chosen"] = [chosen]
             else:
                 raise InputError("forms.use_buttons")
-            if data["action"] in ("f", "c"):
-                await _guarded(turn, apply_now(turn, data["action"], data["chosen"]))
-                return None
             return ACTION_STEPS[data["action"]]
         ids = [int(i) for i in data["chosen"]]
         if step == "amount":
-            await self._payment(turn, ids, answer)
+            await self._amount(turn, data, ids, answer)
+            return "method"
+        if step == "method":
+            await self._method(turn, data, ids, answer)
+            return "receipt"
+        if step == "receipt":
+            if not answer.skipped:
+                if answer.photo_file_id is None:
+                    raise InputError("collections.receipt_photo_only")
+                data["receipt"] = answer.photo_file_id
+            return "confirm"
+        if step == "confirm":
+            if answer.choice != CONFIRM:
+                raise InputError("forms.use_buttons")
+            await self._payment(turn, data, ids)
         elif step == "date":
             await self._promise(turn, ids, answer)
+        elif step == "note":
+            await self._contact(turn, ids, None if answer.skipped else expect_text(answer))
         else:
             await self._dispute(turn, ids, answer)
         return None
 
-    async def _payment(self, turn: Turn, ids: list[int], answer: FormInput) -> None:
+    async def _amount(
+        self, turn: Turn, data: dict[str, Any], ids: list[int], answer: FormInput
+    ) -> None:
         docs = await self._docs(turn, ids)
         parsed = read_money(expect_text(answer), docs[0].receivable.currency)
         if parsed is None:
             raise InputError("collections.amount_unreadable")
+        # Refused now (more than the balance, not positive), not after method and receipt.
+        await _guarded(
+            turn,
+            collection_actions.preview_payment(
+                turn.session, actor=turn.actor, receivable_ids=ids, amount=parsed[0]
+            ),
+        )
+        data["amount"] = str(parsed[0])
+
+    async def _method(
+        self, turn: Turn, data: dict[str, Any], ids: list[int], answer: FormInput
+    ) -> None:
+        docs = await self._docs(turn, ids)
+        methods = (await turn.team(docs[0].receivable.team_id)).rules.collections.payment_methods
+        if not (answer.choice or "").startswith("pm:"):
+            raise InputError("forms.use_buttons")
+        index = _int((answer.choice or "")[3:])
+        if index >= len(methods):
+            raise InputError("forms.use_buttons")
+        data["method"] = methods[index]
+
+    async def _payment(self, turn: Turn, data: dict[str, Any], ids: list[int]) -> None:
         result = await _guarded(
             turn,
             collection_actions.record_payment(
                 turn.session, actor=turn.actor, settings=turn.deps.settings,
-                receivable_ids=ids, amount=parsed[0], now=turn.now,
+                receivable_ids=ids, amount=_amount(data), now=turn.now,
+                method=data["method"], receipt_file_id=data.get("receipt"),
             ),
         )  # fmt: skip
-        say_payment(turn, result)
+        turn.say(views.payment_text(turn.deps.texts, turn.lang, result, data["method"]))
+
+    async def _contact(self, turn: Turn, ids: list[int], note: str | None) -> None:
+        contact = await _guarded(
+            turn,
+            collection_actions.record_contact(
+                turn.session, actor=turn.actor, receivable_ids=ids, now=turn.now, note=note
+            ),
+        )
+        say(turn, "collections.contact_recorded", customer=contact.customer_name,
+            numbers=", ".join(contact.document_nos))  # fmt: skip
 
     async def _promise(self, turn: Turn, ids: list[int], answer: FormInput) -> None:
         docs = await self._docs(turn, ids)
@@ -217,6 +266,11 @@ class CollectForm(Form):
             say(turn, "collections.dispute_sent", numbers=numbers, manager=result.told)
         else:
             say(turn, "collections.dispute_no_manager", numbers=numbers)
+
+
+def _amount(data: dict[str, Any]) -> Decimal | None:
+    """The partial amount typed, or None: the whole balance."""
+    return Decimal(data["amount"]) if data.get("amount") else None
 
 
 async def _today(turn: Turn, doc: Document) -> date:

@@ -81,6 +81,10 @@ class Payment(SQLModel, table=True):
     recorded_by_id: int | None = Field(default=None, foreign_key="users.id")
     recorded_at: datetime
     source: PaymentSource = Field(default=PaymentSource.CHAT, sa_type=String(16))
+    # How the money came (a code of collections.payment_methods: transfer, cash, 承兑汇票, ...).
+    method: str | None = Field(default=None, max_length=32)
+    # The Telegram file id of the receipt's photo, kept so the finance team can check it.
+    receipt_file_id: str | None = Field(default=None, max_length=200)
 
 
 class PromiseStatus(StrEnum):
@@ -137,6 +141,8 @@ class CollectionContact(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="users.id")
     outcome: str = Field(default="no_result", max_length=16)
+    # What the rep learnt ("finance is away until Monday"), when they said.
+    note: str | None = Field(default=None, max_length=500)
     contacted_at: datetime
 
 

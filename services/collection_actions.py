@@ -51,6 +51,9 @@ from services.receivables import (
 )
 from services.users import Actor, team_manager
 
+# The longest note on a contact without result (the column holds 500).
+MAX_NOTE = 500
+
 
 async def actionable(session: AsyncSession, actor: Actor, ids: Sequence[int]) -> list[Document]:
     """The visible, still unpaid receivables among ``ids`` (rows locked for the change)."""
@@ -94,23 +97,13 @@ class PaymentResult:
         return sums
 
 
-async def record_payment(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    settings: Settings,
-    receivable_ids: Sequence[int],
-    amount: Decimal | None,
-    now: datetime,
-) -> PaymentResult:
-    """Record money collected: the whole balance (``amount`` None) or part of it.
-
-    A partial amount over several documents pays the oldest first. More than the balance is
-    refused, showing the balance; a document paid in full leaves the schedule at once.
-    """
-    docs = await actionable(session, actor, receivable_ids)
-    currencies = {doc.receivable.currency for doc in docs}
+def _allocate(
+    docs: list[Document], amount: Decimal | None, lang: str
+) -> list[tuple[Document, Decimal]]:
+    """What each document receives: its whole balance (``amount`` None), or ``amount`` paying
+    the oldest first. More than the balance is refused, showing the balance."""
     if amount is not None:
+        currencies = {doc.receivable.currency for doc in docs}
         if len(currencies) > 1:
             raise UserFacingError("collections.mixed_currencies")
         currency = currencies.pop()
@@ -120,26 +113,66 @@ async def record_payment(
         if amount > owed:
             raise UserFacingError(
                 "collections.overpayment",
-                amount=money(amount, currency, actor.language),
-                balance=money(owed, currency, actor.language),
+                amount=money(amount, currency, lang),
+                balance=money(owed, currency, lang),
             )
-    # The documents' team (a director may act on any team's): its day is the payment's day.
-    team = await team_context.resolve(session, settings, docs[0].receivable.team_id, now)
-    today = team.today
     remaining = amount
-    lines: list[Paid] = []
-    settled: list[int] = []
+    shares: list[tuple[Document, Decimal]] = []
     for doc in docs:
         pay = doc.balance if remaining is None else min(remaining, doc.balance)
         if pay <= 0:
             continue
         if remaining is not None:
             remaining -= pay
+        shares.append((doc, pay))
+    return shares
+
+
+async def preview_payment(
+    session: AsyncSession, *, actor: Actor, receivable_ids: Sequence[int], amount: Decimal | None
+) -> PaymentResult:
+    """What :func:`record_payment` would record, for the rep to confirm; nothing is written."""
+    docs = await actionable(session, actor, receivable_ids)
+    lines = [
+        Paid(doc.receivable.document_no, pay, doc.balance - pay, doc.receivable.currency)
+        for doc, pay in _allocate(docs, amount, actor.language)
+    ]
+    return PaymentResult(docs[0].customer_name, lines, 0)
+
+
+async def record_payment(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    receivable_ids: Sequence[int],
+    amount: Decimal | None,
+    now: datetime,
+    method: str | None = None,
+    receipt_file_id: str | None = None,
+) -> PaymentResult:
+    """Record money collected: the whole balance (``amount`` None) or part of it, how it came
+    (one of the team's payment methods) and the receipt's photo.
+
+    A partial amount over several documents pays the oldest first. More than the balance is
+    refused, showing the balance; a document paid in full leaves the schedule at once.
+    """
+    docs = await actionable(session, actor, receivable_ids)
+    shares = _allocate(docs, amount, actor.language)
+    # The documents' team (a director may act on any team's): its day is the payment's day.
+    team = await team_context.resolve(session, settings, docs[0].receivable.team_id, now)
+    if method is not None and method not in team.rules.collections.payment_methods:
+        raise UserFacingError("collections.unknown_method")
+    today = team.today
+    lines: list[Paid] = []
+    settled: list[int] = []
+    for doc, pay in shares:
         receivable = doc.receivable
         session.add(
             Payment(
                 receivable_id=doc.id, amount=pay, paid_on=today, recorded_by_id=actor.user_id,
-                recorded_at=now, source=PaymentSource.CHAT,
+                recorded_at=now, source=PaymentSource.CHAT, method=method,
+                receipt_file_id=receipt_file_id,
             )
         )  # fmt: skip
         balance = doc.balance - pay
@@ -153,7 +186,8 @@ async def record_payment(
         audit.record(
             session, at=now, action="receivable.payment", entity="receivable", entity_id=doc.id,
             actor_id=actor.user_id, before=before,
-            after={"paid": str(pay), "balance": str(balance), "status": str(receivable.status)},
+            after={"paid": str(pay), "balance": str(balance), "status": str(receivable.status),
+                   "method": method, "receipt": receipt_file_id is not None},
         )  # fmt: skip
         lines.append(Paid(receivable.document_no, pay, balance, receivable.currency))
     withdrawn = await withdraw_reminders(
@@ -397,20 +431,30 @@ class ContactResult:
 
 
 async def record_contact(
-    session: AsyncSession, *, actor: Actor, receivable_ids: Sequence[int], now: datetime
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    receivable_ids: Sequence[int],
+    now: datetime,
+    note: str | None = None,
 ) -> ContactResult:
-    """The rep reached the customer without result: noted (last contact), schedule unchanged."""
+    """The rep reached the customer without result: noted (last contact, what they learnt),
+    schedule unchanged."""
+    note = " ".join(note.split()) if note else None
+    if note is not None and len(note) > MAX_NOTE:
+        raise UserFacingError("collections.note_too_long", limit=MAX_NOTE)
     docs = await actionable(session, actor, receivable_ids)
     for doc in docs:
         session.add(
             CollectionContact(
                 receivable_id=doc.id, customer_id=doc.receivable.customer_id,
-                user_id=actor.user_id, contacted_at=now,
+                user_id=actor.user_id, contacted_at=now, note=note or None,
             )
         )  # fmt: skip
         audit.record(
             session, at=now, action="receivable.contacted", entity="receivable",
-            entity_id=doc.id, actor_id=actor.user_id, after={"outcome": "no_result"},
+            entity_id=doc.id, actor_id=actor.user_id,
+            after={"outcome": "no_result", "note": note or None},
         )  # fmt: skip
     await session.flush()
     return ContactResult(docs[0].customer_name, [d.receivable.document_no for d in docs])

@@ -225,9 +225,14 @@ def _check_row(values: dict[str, str], ctx: _Context) -> tuple[_Row, list[Warnin
     issued_on = parse_day(issued_text) if issued_text else team.today
     if issued_on is None:
         raise _RowError("collections.import_bad_issue_date", value=issued_text)
-    warnings: list[Warning] = []
     if due_on < issued_on:
-        warnings.append(("collections.import_due_before_issue", {"number": number}))
+        # A document cannot fall due before it exists: the row is a typo in the back office.
+        raise _RowError(
+            "collections.import_due_before_issue",
+            issued=issued_on.isoformat(),
+            due=due_on.isoformat(),
+        )
+    warnings: list[Warning] = []
     row = _Row(
         document_no=number, team_id=team_id, customer_id=customer.id or 0,
         owner_id=owner.id if owner else None, amount=amount, currency=amount_currency,

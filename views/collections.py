@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import cn2an
+
 from core.i18n import Catalogs
 from core.periods import format_day, format_short_day
 from models.receivable import ReceivableStatus
@@ -308,21 +310,72 @@ def document_card(texts: Catalogs, lang: str, card: Card) -> tuple[str, Keyboard
 # -- replies to what a rep records ----------------------------------------------------------
 
 
-def payment_text(texts: Catalogs, lang: str, result: PaymentResult) -> str:
+# Payment methods shown in the reader's language; any other configured entry is shown as written.
+KNOWN_METHODS = ("transfer", "cash", "cheque", "acceptance_bill", "wechat", "alipay")
+
+
+def method_label(texts: Catalogs, lang: str, method: str) -> str:
+    if method in KNOWN_METHODS:
+        return texts.t(lang, f"collections.method_{method}")
+    return method
+
+
+def capital_amount(amount: Decimal, currency: str, lang: str) -> str | None:
+    """An RMB amount in Chinese capital numerals (大写), as written on receipts and cheques,
+    for Chinese readers: ``伍万元整``. None for other readers and currencies."""
+    if lang != "zh" or currency != "CNY":
+        return None
+    return str(cn2an.an2cn(f"{amount:.2f}", "rmb"))
+
+
+def payment_confirm(
+    texts: Catalogs, lang: str, plan: PaymentResult, method: str, receipt: bool
+) -> str:
+    """What the rep is about to record: amount (in figures, and 大写 for zh), customer, the
+    documents it settles, the method and whether a receipt is attached."""
+    lines = [
+        text(texts, lang, "collections.confirm_payment", total=totals_text(plan.totals, lang),
+             customer=plan.customer_name)
+    ]  # fmt: skip
+    for currency, amount in plan.totals.items():
+        capital = capital_amount(amount, currency, lang)
+        if capital is not None:
+            lines.append(texts.t(lang, "collections.confirm_capital", capital=capital))
+    lines += _settled_lines(texts, lang, plan, "collections.settles")
+    lines.append(text(texts, lang, "collections.confirm_method",
+                      method=method_label(texts, lang, method)))  # fmt: skip
+    key = "collections.confirm_receipt" if receipt else "collections.confirm_no_receipt"
+    lines.append(texts.t(lang, key))
+    return "\n".join(lines)
+
+
+def payment_text(
+    texts: Catalogs, lang: str, result: PaymentResult, method: str | None = None
+) -> str:
     lines = [
         text(texts, lang, "collections.paid_recorded", total=totals_text(result.totals, lang),
              customer=result.customer_name)
     ]  # fmt: skip
+    lines += _settled_lines(texts, lang, result, "collections.paid_line")
+    if method is not None:
+        lines.append(text(texts, lang, "collections.confirm_method",
+                          method=method_label(texts, lang, method)))  # fmt: skip
+    return "\n".join(lines)
+
+
+def _settled_lines(texts: Catalogs, lang: str, result: PaymentResult, prefix: str) -> list[str]:
+    """One line per document: settled in full, or what it receives and the balance left."""
+    lines = []
     for line in result.lines:
         if line.balance == 0:
-            lines.append(text(texts, lang, "collections.paid_line_full", number=line.document_no))
+            lines.append(text(texts, lang, f"{prefix}_full", number=line.document_no))
         else:
             lines.append(
-                text(texts, lang, "collections.paid_line_part", number=line.document_no,
+                text(texts, lang, f"{prefix}_part", number=line.document_no,
                      amount=money(line.amount, line.currency, lang),
                      balance=money(line.balance, line.currency, lang))
             )  # fmt: skip
-    return "\n".join(lines)
+    return lines
 
 
 def invoice_share(texts: Catalogs, lang: str, check: InvoiceCheck) -> str:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from models.common import Role
 from models.receivable import ReceivableStatus
+from sandbox.client import SandboxMessage
 from sandbox.harness import Chat, LocalBot
 from tests.collection_helpers import (
     add_customer_in,
@@ -39,6 +40,13 @@ async def days(bot: LocalBot, first: date, last: date) -> None:
         day += timedelta(days=1)
 
 
+async def settle(rep: Chat, method: str = "Bank transfer") -> list[SandboxMessage]:
+    """After the amount: the method, no proof of payment, and the confirmation."""
+    await rep.tap(method)
+    await rep.tap("Skip")
+    return await rep.tap("Confirm")
+
+
 async def one_receivable(bot: LocalBot, amount: str = "1200") -> tuple[Chat, int]:
     rep = await join(bot, 3002, "Rick", Role.REP, "north")
     customer = await add_customer_in(bot.runtime, "north", "杭州远航医药", 3002)
@@ -53,7 +61,8 @@ async def one_receivable(bot: LocalBot, amount: str = "1200") -> tuple[Chat, int
 
 async def test_collected_in_full_stops_every_reminder(local_bot: LocalBot) -> None:
     rep, rid = await one_receivable(local_bot)
-    replies = await rep.tap("Collected in full")
+    await rep.tap("Collected in full")
+    replies = await settle(rep)
     assert "CN¥1,200.00" in (replies[-1].text or "") and "paid in full" in (replies[-1].text or "")
     assert await balance(local_bot.runtime, rid) == 0
     assert (await receivable(local_bot.runtime, rid)).status == ReceivableStatus.PAID
@@ -75,7 +84,8 @@ async def test_partial_payment_asks_the_amount_and_refuses_more_than_the_balance
     assert "CN¥2,000.00 is more than the balance of CN¥1,200.00" in (refused[0].text or "")
     assert "How much" in (refused[-1].text or "")  # asked again
     assert await balance(local_bot.runtime, rid) == Decimal("1200")
-    done = await rep.send("500")
+    await rep.send("500")
+    done = await settle(rep, "Cash")
     assert "CN¥500.00 received now, balance CN¥700.00" in (done[-1].text or "")
     assert await balance(local_bot.runtime, rid) == Decimal("700")
     # The schedule goes on with the balance left.
@@ -112,6 +122,7 @@ async def test_a_kept_promise_ends_the_schedule(local_bot: LocalBot) -> None:
     card = await rep.send("/collections INV-1")
     assert "promised for Thu 3 Dec" in (card[-1].text or "")
     await rep.tap("Collected in full", message_id=card[-1].message_id)
+    await settle(rep)
     mark = await last_id(rep)
     await days(local_bot, DUE + timedelta(days=3), date(2027, 1, 8))
     assert await texts_about(rep, "INV-1", since=mark) == []
@@ -149,7 +160,8 @@ async def test_contacted_without_result_is_noted_and_the_schedule_goes_on(
     local_bot: LocalBot,
 ) -> None:
     rep, rid = await one_receivable(local_bot)
-    done = await rep.tap("Contacted, no result")
+    await rep.tap("Contacted, no result")
+    done = await rep.tap("Skip")
     assert "no result yet" in (done[-1].text or "")
     mark = await last_id(rep)
     await days(local_bot, DUE + timedelta(days=1), DUE + timedelta(days=7))
@@ -184,13 +196,15 @@ async def test_one_message_per_customer_lists_every_document(local_bot: LocalBot
         "INV-A · CN¥1,000.00", "INV-B · CN¥1,000.00", "All 2 documents · CN¥2,000.00",
     ]  # fmt: skip
     await rep.tap("All 2 documents")
-    done = await rep.send("1500")
+    await rep.send("1500")
+    done = await settle(rep)
     text = done[-1].text or ""
     assert "INV-A: paid in full" in text
     assert "INV-B: CN¥500.00 received now, balance CN¥500.00" in text
     assert await balance(runtime, first) == 0 and await balance(runtime, second) == Decimal("500")
     # The same reminder's "Collected in full" now concerns the one document left.
-    final = await rep.tap("Collected in full", message_id=next(
+    await rep.tap("Collected in full", message_id=next(
         m.message_id for m in sent if "INV-A" in (m.text or "")))  # fmt: skip
+    final = await settle(rep)
     assert "INV-B: paid in full" in (final[-1].text or "")
     assert await balance(runtime, second) == 0

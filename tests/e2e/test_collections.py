@@ -60,7 +60,16 @@ async def test_import_by_file_with_good_bad_and_repeated_rows(local_bot: LocalBo
     assert "row 33: ❌ due date “2026-02-30” is not a date" in report
     assert "row 34: ❌ customer “不存在客户” is not in salesbot" in report
     assert "row 35: ⚠️ INV-00004 repeats row 5; counted once" in report
-    assert "row 2: ⚠️ INV-00001: the due date is before the issue date" in report
+    assert await count_receivables(local_bot) == 30
+    # A document issued after it falls due is a typo in the back office: refused, not guessed.
+    row = "北京兴隆化工有限责任公司,INV-00031,5000,CNY,2026-12-20,2026-12-01,钱七\n"
+    late = data + row.encode()
+    refused_row = (await director.send_document("应收.csv", late, "text/csv"))[-1].text or ""
+    assert "0 new, 0 updated, 30 unchanged; 4 rows with errors" in refused_row
+    assert (
+        "row 36: ❌ issued on 2026-12-20, after its due date 2026-12-01: check the dates"
+        in refused_row
+    )
     assert await count_receivables(local_bot) == 30
     south, north = (
         await team_id(local_bot.runtime, "south"),

@@ -107,7 +107,7 @@ async def test_sample_import_reports_each_bad_row(company: Company) -> None:
     }
     warnings = [(n.row, n.key) for n in report.warnings]
     assert (35, "collections.import_repeated_same") in warnings
-    assert sum(key == "collections.import_due_before_issue" for _, key in warnings) == 8
+    assert all(key != "collections.import_due_before_issue" for _, key in warnings)
     async with transaction(company.runtime.sessions) as session:
         imported = (await session.exec(select(AuditEntry).where(
             AuditEntry.action == "receivable.imported"))).all()  # fmt: skip

@@ -1,0 +1,112 @@
+"""Money recorded with care: a payment is confirmed (amount in figures and, for Chinese readers,
+in capital numerals 大写; the customer; the documents it settles), with its method from the
+team's list and an optional proof of payment; Cancel at the confirmation records nothing; a
+contact without result keeps the rep's note."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import col, select
+
+from core.db import transaction
+from models.audit import AuditEntry
+from models.common import Role
+from models.receivable import CollectionContact, Payment
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
+from tests.collection_helpers import add_customer_in, add_receivable, at_local, balance
+from tests.helpers import join
+
+JOBS_UNDER_TEST = ("dunning",)
+DUE = date(2026, 11, 30)
+
+
+async def payments(bot: LocalBot) -> list[Payment]:
+    async with transaction(bot.runtime.sessions) as session:
+        return list((await session.exec(select(Payment).order_by(col(Payment.id)))).all())
+
+
+async def one_document(bot: LocalBot) -> tuple[Chat, int, list[SandboxMessage]]:
+    """Rick's INV-9 of CN¥1,200.00, due today, and its card."""
+    rep = await join(bot, 3002, "Rick", Role.REP, "north")
+    customer = await add_customer_in(bot.runtime, "north", "Far Harbour Pharma", 3002)
+    rid = await add_receivable(bot.runtime, "INV-9", customer=customer, owner_tg=3002,
+                               amount="1200", due=DUE)  # fmt: skip
+    await at_local(bot, "north", DUE)
+    return rep, rid, await rep.send("/collections INV-9")
+
+
+async def test_a_chinese_rep_confirms_a_payment_in_capital_numerals_with_its_proof(
+    local_bot: LocalBot,
+) -> None:
+    rep = await join(local_bot, 3102, "小王", Role.REP, "north", lang="zh")
+    runtime = local_bot.runtime
+    customer = await add_customer_in(runtime, "north", "杭州远航医药", 3102)
+    first = await add_receivable(runtime, "INV-1", customer=customer, owner_tg=3102,
+                                 amount="30000", due=date(2026, 11, 20))  # fmt: skip
+    second = await add_receivable(runtime, "INV-2", customer=customer, owner_tg=3102,
+                                  amount="40000", due=DUE)  # fmt: skip
+    await at_local(local_bot, "north", DUE)
+    card = await rep.send("/collections INV-1")
+    await rep.tap("部分回款", message_id=card[-1].message_id)
+    refused = await rep.send("5万")  # more than INV-1 owes: asked again, nothing recorded
+    assert "¥50,000.00" in (refused[0].text or "") and "¥30,000.00" in (refused[0].text or "")
+    await rep.tap("取消")
+    card = await rep.send("/collections INV-2")
+    await rep.tap("部分回款", message_id=card[-1].message_id)
+    methods = await rep.send("25000")
+    assert methods[-1].button_texts()[:4] == ["银行转账", "现金", "支票", "承兑汇票"]
+    receipt = await rep.tap("承兑汇票")
+    assert "回款凭证" in (receipt[-1].text or "")
+    typed = await rep.send("回单在路上")  # not a photo: asked again
+    assert "照片" in (typed[0].text or "")
+    confirm = await rep.send_photo(caption="回单")
+    text = confirm[-1].text or ""
+    assert "确认登记 杭州远航医药 回款 ¥25,000.00？" in text
+    assert "大写：贰万伍仟元整" in text
+    assert "INV-2：本次回款 ¥25,000.00，回款后余额 ¥15,000.00" in text
+    assert "付款方式：承兑汇票" in text and "已附回款凭证" in text
+    assert confirm[-1].button_texts()[0] == "✅ 确认登记"
+    assert await payments(local_bot) == []  # nothing before the confirmation
+    done = await rep.tap("确认登记")
+    assert "已登记" in (done[-1].text or "") and "付款方式：承兑汇票" in (done[-1].text or "")
+    [paid] = await payments(local_bot)
+    assert paid.amount == Decimal("25000") and paid.method == "acceptance_bill"
+    assert paid.receipt_file_id and paid.receivable_id == second
+    assert await balance(runtime, second) == Decimal("15000")
+    assert await balance(runtime, first) == Decimal("30000")
+    async with transaction(runtime.sessions) as session:
+        audit = (await session.exec(select(AuditEntry).where(
+            col(AuditEntry.action) == "receivable.payment"))).one()  # fmt: skip
+    assert audit.after and audit.after["method"] == "acceptance_bill" and audit.after["receipt"]
+
+
+async def test_cancel_at_the_confirmation_records_nothing(local_bot: LocalBot) -> None:
+    rep, rid, card = await one_document(local_bot)
+    methods = await rep.tap("Collected in full", message_id=card[-1].message_id)
+    assert "How did Far Harbour Pharma pay INV-9?" in (methods[-1].text or "")
+    await rep.tap("Cash")
+    confirm = await rep.tap("Skip")
+    text = confirm[-1].text or ""
+    assert "Record CN¥1,200.00 collected from Far Harbour Pharma?" in text
+    assert "• INV-9: settled in full" in text and "Method: Cash" in text
+    assert "In words" not in text  # capital numerals are for Chinese readers
+    assert "No proof of payment attached" in text
+    assert confirm[-1].button_texts()[0] == "✅ Confirm"
+    assert any("Cancel" in label for label in confirm[-1].button_texts())
+    await rep.tap("Cancel")
+    assert await payments(local_bot) == []
+    assert await balance(local_bot.runtime, rid) == Decimal("1200")
+
+
+async def test_contacted_without_result_keeps_the_note(local_bot: LocalBot) -> None:
+    rep, rid, card = await one_document(local_bot)
+    ask = await rep.tap("Contacted, no result", message_id=card[-1].message_id)
+    assert "What did Far Harbour Pharma say about INV-9?" in (ask[-1].text or "")
+    done = await rep.send("Finance is away until Monday")
+    assert "no result yet" in (done[-1].text or "")
+    async with transaction(local_bot.runtime.sessions) as session:
+        [contact] = (await session.exec(select(CollectionContact))).all()
+    assert contact.receivable_id == rid and contact.note == "Finance is away until Monday"
