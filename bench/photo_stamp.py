@@ -15,6 +15,7 @@ import time
 
 from PIL import Image, ImageFilter
 
+from bench.common import largest_stall
 from services.photo_stamp import stamp, stamp_off_loop
 
 RUNS = 30
@@ -32,25 +33,6 @@ def _photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-async def _stall_while(content: bytes) -> float:
-    gaps: list[float] = []
-    done = False
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done:
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    await stamp_off_loop(content, LINES)
-    done = True
-    await task
-    return max(gaps, default=0.0)
-
-
 def main() -> None:
     photos = [_photo(seed) for seed in range(RUNS)]
     stamp(photos[0], LINES)  # the font is loaded once per process
@@ -59,7 +41,7 @@ def main() -> None:
         start = time.perf_counter()
         stamp(content, LINES)
         timings.append((time.perf_counter() - start) * 1000)
-        stalls.append(asyncio.run(_stall_while(content)) * 1000)
+        stalls.append(asyncio.run(largest_stall(stamp_off_loop(content, LINES))) * 1000)
     timings.sort()
     size = statistics.median(len(p) for p in photos) / 1024
     print(f"stamping a 1280 × 960 photo (median {size:.0f} KB), {RUNS} photos")
