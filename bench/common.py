@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,3 +101,23 @@ class ExternalSandbox:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+async def largest_stall(work: Awaitable[object]) -> float:
+    """The longest gap (seconds) between 1 ms ticks of the event loop while ``work`` runs."""
+    gaps: list[float] = []
+    done = False
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await work
+    done = True
+    await task
+    return max(gaps, default=0.0)

@@ -12,6 +12,7 @@ import random
 import statistics
 import time
 
+from bench.common import largest_stall
 from services.route import distance_matrix, solve_order
 
 STOPS = 25
@@ -26,22 +27,7 @@ def _instance(seed: int) -> list[tuple[float, float]]:
 
 async def _stall_while(matrix: list[list[int]]) -> float:
     """The longest gap between 1 ms ticks of the event loop while the solver runs off it."""
-    gaps: list[float] = []
-    done = False
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done:
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    await asyncio.to_thread(solve_order, matrix)
-    done = True
-    await task
-    return max(gaps, default=0.0)
+    return await largest_stall(asyncio.to_thread(solve_order, matrix))
 
 
 def main() -> None:

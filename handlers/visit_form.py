@@ -34,6 +34,7 @@ from handlers.forms import (
     register_form,
 )
 from handlers.turn import Turn
+from handlers.visit_photos import stamp_visit_photos
 from models.common import Role
 from models.customer import Customer
 from models.visit import CheckinSource, VisitKind, VisitPurpose
@@ -617,6 +618,9 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
     radius = team.rules.visits.checkin_radius_m
+    if draft.photo_file_ids and logged.visit.id is not None:
+        visit_id, ctx = logged.visit.id, turn.ctx
+        turn.after_commit.append(lambda: stamp_visit_photos(ctx, visit_id, team))
     turn.say(saved_text(turn.deps.texts, turn.lang, logged, team.timezone, radius, edited))
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 
@@ -91,6 +91,14 @@ class VisitAttachment(SQLModel, table=True):
     # Telegram's file_id: enough to show the file again through the bot.
     file_id: str = Field(max_length=256)
     created_at: datetime
+    # The photo as the phone sent it stays on Telegram (``file_id``); its digest proves that the
+    # stamped copy was drawn on these very bytes.
+    original_sha256: str | None = Field(default=None, max_length=64)
+    # The lines drawn on the copy, from the server's own data (never the photo's EXIF).
+    stamp_text: str | None = Field(default=None, max_length=600)
+    # The stamped copy (JPEG): what managers see.
+    stamped: bytes | None = Field(default=None, sa_type=LargeBinary)
+    stamped_at: datetime | None = None
 
 
 class RepLocation(SQLModel, table=True):

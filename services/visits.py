@@ -231,6 +231,12 @@ def snapshot(visit: Visit, attachments: list[VisitAttachment] | None = None) -> 
 async def _replace_attachments(
     session: AsyncSession, visit_id: int, draft: VisitDraft, now: datetime
 ) -> list[VisitAttachment]:
+    # An edit keeps the stamped copy of a photo it keeps: the stamp is proof of when it came in.
+    kept = {
+        a.file_id: a
+        for a in await attachments_of(session, visit_id)
+        if a.kind == AttachmentKind.PHOTO and a.stamped is not None
+    }
     await session.exec(delete(VisitAttachment).where(col(VisitAttachment.visit_id) == visit_id))
     added = [
         VisitAttachment(visit_id=visit_id, kind=AttachmentKind.PHOTO, file_id=fid, created_at=now)
@@ -239,6 +245,14 @@ async def _replace_attachments(
         VisitAttachment(visit_id=visit_id, kind=AttachmentKind.VOICE, file_id=fid, created_at=now)
         for fid in draft.voice_file_ids
     ]
+    for attachment in added:
+        before = kept.get(attachment.file_id)
+        if before is not None and attachment.kind == AttachmentKind.PHOTO:
+            attachment.created_at = before.created_at
+            attachment.original_sha256 = before.original_sha256
+            attachment.stamp_text = before.stamp_text
+            attachment.stamped = before.stamped
+            attachment.stamped_at = before.stamped_at
     session.add_all(added)
     await session.flush()
     return added
@@ -768,3 +782,67 @@ async def people_names(session: AsyncSession, user_ids: set[int]) -> dict[int, s
         select(col(User.id), col(User.display_name)).where(col(User.id).in_(user_ids))
     )
     return {user_id: name for user_id, name in rows.all() if user_id is not None}
+
+
+@dataclass(frozen=True)
+class StampFacts:
+    """What the server knows about one visit photo, to be drawn on it."""
+
+    attachment_id: int
+    file_id: str
+    # When the server received it (UTC) and the team's timezone to show it in.
+    received_at: datetime
+    timezone: str
+    customer: str
+    rep: str
+    distance_m: float | None
+    location_set_here: bool
+    latitude: float | None
+    longitude: float | None
+
+
+async def unstamped_photos(
+    session: AsyncSession, visit_id: int, team: TeamContext
+) -> list[StampFacts]:
+    """The visit's photos that have no stamped copy yet, with the stored facts to stamp."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None:
+        return []
+    customer = await session.get(Customer, visit.customer_id)
+    rep = await session.get(User, visit.rep_id)
+    rows = await session.exec(
+        select(VisitAttachment).where(
+            col(VisitAttachment.visit_id) == visit_id,
+            col(VisitAttachment.kind) == AttachmentKind.PHOTO,
+            col(VisitAttachment.stamped).is_(None),
+        ).order_by(col(VisitAttachment.id))
+    )  # fmt: skip
+    return [
+        StampFacts(
+            attachment_id=a.id or 0,
+            file_id=a.file_id,
+            received_at=a.created_at,
+            timezone=team.timezone,
+            customer=customer.name if customer else "",
+            rep=rep.display_name if rep else "",
+            distance_m=visit.distance_m,
+            location_set_here=visit.location_set_here,
+            latitude=visit.checkin_latitude,
+            longitude=visit.checkin_longitude,
+        )
+        for a in rows.all()
+    ]
+
+
+async def store_stamp(
+    session: AsyncSession, attachment_id: int, *, original_sha256: str, text: str,
+    stamped: bytes, now: datetime,
+) -> None:  # fmt: skip
+    attachment = await session.get(VisitAttachment, attachment_id)
+    if attachment is None or attachment.stamped is not None:
+        return  # the visit was edited meanwhile, or another instance stamped it first
+    attachment.original_sha256 = original_sha256
+    attachment.stamp_text = text
+    attachment.stamped = stamped
+    attachment.stamped_at = now
+    session.add(attachment)

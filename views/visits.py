@@ -6,12 +6,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from core.i18n import Catalogs
 from core.periods import format_clock, format_day, format_short_day, local_today
 from models.customer import Customer
 from models.visit import CheckinSource, Visit, VisitKind
-from services.visits import LoggedVisit, Progress
+from services.visits import LoggedVisit, Progress, StampFacts
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
 
@@ -267,3 +268,24 @@ def summary_text(texts: Catalogs, lang: str, card: SummaryCard) -> str:
     if card.follow_up:
         lines.append(t(lang, "visits.summary_follow_up", day=format_day(card.follow_up, lang)))
     return "\n".join(lines)
+
+
+def stamp_lines(texts: Catalogs, lang: str, facts: StampFacts) -> list[str]:
+    """The lines stamped on a visit photo. Plain text (drawn by Pillow, not sent as HTML) and
+    no emoji: the stamp's font has none."""
+    t = texts.t
+    local = facts.received_at.astimezone(ZoneInfo(facts.timezone))
+    where = None
+    if facts.distance_m is not None and not facts.location_set_here:
+        where = t(lang, "visits.stamp_distance", distance=format_distance(facts.distance_m, lang))
+    elif facts.latitude is not None and facts.longitude is not None:
+        where = t(lang, "visits.stamp_position", latitude=f"{facts.latitude:.5f}",
+                  longitude=f"{facts.longitude:.5f}")  # fmt: skip
+    lines = [
+        f"{local:%Y-%m-%d %H:%M} {facts.timezone}",
+        t(lang, "visits.stamp_customer", name=facts.customer),
+        t(lang, "visits.stamp_rep", name=facts.rep),
+    ]
+    if where is not None:
+        lines.insert(1, where)
+    return lines
