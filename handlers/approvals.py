@@ -192,6 +192,57 @@ async def on_answer(turn: Turn) -> None:
     await start_form(turn, ANSWER_FORM, {"request_id": request_id, "title": title})
 
 
+async def _questions(turn: Turn) -> approvals.OpenQuestions | None:
+    """The open questions a typed text could answer; None when it cannot be an answer."""
+    message = turn.update.message
+    if turn.user is None or message is None or not message.text:
+        return None
+    if turn.actor.role not in REQUESTERS or message.text.startswith("/"):
+        return None
+    replied = message.reply_to_message
+    return await approvals.open_questions(
+        turn.session, turn.actor, chat_id=turn.chat_id,
+        replied_message_id=replied.message_id if replied is not None else None,
+    )  # fmt: skip
+
+
+async def _answer(turn: Turn, request_id: int) -> None:
+    result = await approvals.answer_info(
+        turn.session, env_of(turn), turn.actor, request_id=request_id, answer=turn.text
+    )
+    turn.say(views.answer_sent(turn.deps.texts, turn.lang, result))
+
+
+async def replied_answer(turn: Turn) -> bool:
+    """A Telegram reply to a card or notice of a request waiting for the sender's answer is the
+    answer, whatever form is open."""
+    questions = await _questions(turn)
+    if questions is None or questions.replied is None or questions.target is None:
+        return False
+    await _answer(turn, questions.target)
+    return True
+
+
+async def typed_answer(turn: Turn) -> bool:
+    """A text typed outside any form answers the sender's only open question; with several
+    open, the sender is asked to reply to the question or tap its button."""
+    questions = await _questions(turn)
+    if questions is None or not questions.waiting:
+        return False
+    if questions.replied is not None and questions.target is None:
+        raise UserFacingError("approvals.no_question", id=questions.replied)
+    if questions.target is None:
+        titles = [
+            short_title(turn.deps.texts, turn.lang,
+                        await approval_cards.load(turn.session, env_of(turn), request))
+            for request in questions.waiting
+        ]  # fmt: skip
+        turn.say(*views.which_question(turn.deps.texts, turn.lang, questions.waiting, titles))
+        return True
+    await _answer(turn, questions.target)
+    return True
+
+
 BUTTONS: dict[Callback[Any], PtbHandler] = {
     DECIDE: on_decision,
     RECEIPTS: on_receipts,

@@ -31,6 +31,7 @@ from models.approval import (
     StepStatus,
 )
 from models.common import Role
+from models.outbox import OutboxMessage
 from models.user import User
 from services import approval_access, approval_cards, audit, customers, users
 from services.approval_cards import CardData, Env, Header, RequestNotice
@@ -528,6 +529,61 @@ async def answer_info(
         session, env, data, kind="answer", header=Header("answer", {"name": actor.display_name})
     )
     return Result(request, data, approvers=named)
+
+
+@dataclass(frozen=True)
+class OpenQuestions:
+    """The requester's requests waiting for their answer, and the one a message replies to."""
+
+    waiting: list[ApprovalRequest]
+    # The request of the bot message the typed text replies to (None: not a reply to one).
+    replied: int | None = None
+
+    @property
+    def target(self) -> int | None:
+        """The request a typed text answers: the replied one if it waits for an answer,
+        otherwise the only waiting one."""
+        ids = [r.id for r in self.waiting if r.id is not None]
+        if self.replied is not None:
+            return self.replied if self.replied in ids else None
+        return ids[0] if len(ids) == 1 else None
+
+
+async def open_questions(
+    session: AsyncSession, actor: Actor, *, chat_id: int, replied_message_id: int | None
+) -> OpenQuestions:
+    """What a text the requester typed outside any form may answer."""
+    waiting = list(
+        (
+            await session.exec(
+                select(ApprovalRequest)
+                .where(
+                    col(ApprovalRequest.requester_id) == actor.user_id,
+                    col(ApprovalRequest.status) == RequestStatus.INFO,
+                )
+                .order_by(col(ApprovalRequest.updated_at))
+            )
+        ).all()
+    )
+    replied = None
+    if replied_message_id is not None:
+        replied = await request_of_message(session, chat_id, replied_message_id)
+    return OpenQuestions(waiting, replied)
+
+
+async def request_of_message(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The request a bot message in the chat is about (a card copy or a notice), if any."""
+    rows = await session.exec(
+        select(OutboxMessage.id, OutboxMessage.meta).where(
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.telegram_message_id) == message_id,
+        )
+    )
+    for _row_id, meta in rows.all():
+        found = (meta or {}).get("approval_request")
+        if found is not None:
+            return int(found)
+    return None
 
 
 async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id: int) -> Result:

@@ -149,6 +149,18 @@ def answer_sent(texts: Catalogs, lang: str, result: Result) -> str:
     return texts.t(lang, "approvals.answer_sent", id=result.request.id, names=names)
 
 
+def which_question(
+    texts: Catalogs, lang: str, waiting: Sequence[ApprovalRequest], titles: Sequence[str]
+) -> tuple[str, Keyboard]:
+    """Several questions wait for the requester: which one a typed text answers is theirs to
+    say, by replying to the question or tapping its button."""
+    lines = [texts.t(lang, "approvals.which_question", count=len(waiting))]
+    lines += [f"• {title}" for title in titles]
+    label = texts.t(lang, "approvals.answer")
+    rows = [[labelled(f"{label} #{r.id}", ANSWER, r.id or 0)] for r in waiting]
+    return "\n".join(lines), rows
+
+
 def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard]:
     """After Submit: who decides first; the requester may open or withdraw it."""
     request = result.request

@@ -1,0 +1,73 @@
+"""Approvals on par with 钉钉审批: answering a question by typing or by replying to it, and the
+additions the requester and approvers expect (comments, resubmission, transfer, CC)."""
+
+from __future__ import annotations
+
+from models.approval import RequestStatus
+from sandbox.harness import Chat, LocalBot
+from tests.approval_helpers import audit_of, card_of, expense, requests, team_of, text_of, texts
+
+JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
+
+
+async def _ask(bot: LocalBot, approver: Chat, request_id: int, question: str) -> None:
+    card = await card_of(approver, request_id)
+    await approver.tap("Ask for info", message_id=card.message_id)
+    await approver.send(question)
+    await bot.drain_outbox()
+
+
+async def test_typed_answer_to_the_only_open_question(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "900")
+    await local_bot.drain_outbox()
+    await _ask(local_bot, people.manager, 1, "Which customer was the trip for?")
+
+    replies = await people.rep.send("Hangzhou Huafeng, the spring order.")
+    assert "answer has been sent" in texts(replies) and "#1" in texts(replies)
+    assert "understand" not in texts(replies)
+    await local_bot.drain_outbox()
+    card = text_of(await card_of(people.manager, 1))
+    assert "Wang Wei answered your question" in card and "the spring order" in card
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.PENDING
+    trail = await audit_of(local_bot, 1)
+    assert [e.action for e in trail][-1] == "approval.info_answered"
+    assert trail[-1].reason == "Hangzhou Huafeng, the spring order."
+
+    # Nothing waits for an answer any more: a stray text is not taken as one.
+    replies = await people.rep.send("thanks")
+    assert "answer has been sent" not in texts(replies)
+
+
+async def test_answer_by_replying_when_two_questions_are_open(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "900")
+    await expense(people.rep, "400")
+    await local_bot.drain_outbox()
+    await _ask(local_bot, people.manager, 1, "Which customer was the trip for?")
+    await _ask(local_bot, people.manager, 2, "Was this the same trip?")
+
+    # Typed without a reply: the bot cannot know which, and says how to choose.
+    replies = await people.rep.send("Huafeng")
+    assert "2 of your requests wait for your answer" in texts(replies)
+    assert replies[-1].button_texts() == ["💬 Answer #1", "💬 Answer #2"]
+    assert [r.status for r in await requests(local_bot)] == [RequestStatus.INFO] * 2
+
+    # Swipe-to-reply on the question about #2 answers #2, even with a form open meanwhile.
+    question = next(
+        m for m in reversed(await people.rep.bot_messages())
+        if "Was this the same trip?" in text_of(m)
+    )  # fmt: skip
+    await people.rep.send("/expense")
+    replies = await people.rep.reply(question.message_id, "Yes, the return ride.")
+    assert "answer has been sent; #2" in texts(replies)
+    first, second = await requests(local_bot)
+    assert first.status == RequestStatus.INFO and second.status == RequestStatus.PENDING
+    assert (await audit_of(local_bot, 2))[-1].reason == "Yes, the return ride."
+
+    # Now one question is left: typing answers it.
+    await people.rep.send("/cancel")
+    replies = await people.rep.send("Huafeng, the spring order.")
+    assert "answer has been sent; #1" in texts(replies)
+    assert (await audit_of(local_bot, 1))[-1].action == "approval.info_answered"
