@@ -29,6 +29,7 @@ from views import approvals as views
 from views.approval_cards import (
     ANSWER,
     APPROVE,
+    APPROVE_COMMENT,
     DECIDE,
     INFO,
     PENDING_OPEN,
@@ -43,7 +44,7 @@ from views.callbacks import Callback, StaleButton
 
 APPROVERS = frozenset({Role.MANAGER, Role.DIRECTOR})
 ACTIONS = {APPROVE: approvals.Action.APPROVE, REJECT: approvals.Action.REJECT,
-           INFO: approvals.Action.INFO}  # fmt: skip
+           INFO: approvals.Action.INFO, APPROVE_COMMENT: approvals.Action.APPROVE}  # fmt: skip
 
 declare("request", roles=REQUESTERS, order=30)
 for _number, _kind in enumerate(ordered_types()):
@@ -118,14 +119,14 @@ def _unpack(turn: Turn, codec: Callback[Any]) -> Any:
 
 @turn_handler()
 async def on_decision(turn: Turn) -> None:
-    """Approve at once; reject and ask for information take the reason as the next message.
-    The service decides whether this person may decide this step now."""
+    """Approve at once; approve with a comment, reject and ask for information take the text
+    as the next message. The service decides whether this person may decide this step now."""
     tapped = _unpack(turn, DECIDE)
     action = ACTIONS.get(tapped.action)
     if action is None:
         raise UserFacingError("approvals.stale")
     env = env_of(turn)
-    if action is approvals.Action.APPROVE:
+    if tapped.action == APPROVE:
         result = await approvals.decide(
             turn.session, env, turn.actor, request_id=tapped.request, step_no=tapped.step,
             action=action,

@@ -356,4 +356,8 @@ def _matching(texts: Iterable[str], label: str) -> list[str]:
     texts = list(texts)
     if label in texts:
         return [label]
+    # "Approve" names "✅ Approve" rather than also "✍️ Approve with a comment".
+    iconless = [text for text in texts if text.split(" ", 1)[-1] == label]
+    if len(iconless) == 1:
+        return iconless
     return [text for text in texts if label.lower() in text.lower()]

@@ -27,7 +27,8 @@ from views.render import view
 
 @dataclass(frozen=True)
 class Decision:
-    """Approve ("a"), reject ("r") or ask for information ("i") at step ``step``."""
+    """Approve ("a"), approve with a comment ("c"), reject ("r") or ask for information ("i")
+    at step ``step``."""
 
     request: int
     action: str
@@ -39,7 +40,7 @@ class RequestRef:
     request: int
 
 
-APPROVE, REJECT, INFO = "a", "r", "i"
+APPROVE, REJECT, INFO, APPROVE_COMMENT = "a", "r", "i", "c"
 DECIDE = Callback("ap", Decision)
 VIEW = Callback("apv", RequestRef)
 RECEIPTS = Callback("app", RequestRef)
@@ -309,6 +310,7 @@ def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
     if data.attachments:
         label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
         rows[1].append(labelled(label, RECEIPTS, data.id))
+    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT)])
     return rows
 
 
@@ -368,6 +370,8 @@ def request_notice(
         reason=html.escape(notice.text), step=notice.step, steps=notice.steps,
         hours=notice.hours,
     )  # fmt: skip
+    if notice.text and (notice.event == "approved" or notice.event.startswith("next_")):
+        text += "\n" + texts.t(lang, "approvals.notice_comment", comment=html.escape(notice.text))
     buttons: Keyboard | None = None
     if notice.event == "info":
         buttons = [

@@ -103,8 +103,9 @@ def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:
 
 
 def reason_prompt(texts: Catalogs, lang: str, action: Action, title: str) -> str:
-    key = "approvals.ask_reject_reason" if action is Action.REJECT else "approvals.ask_question"
-    return texts.t(lang, key, request=title)
+    keys = {Action.REJECT: "approvals.ask_reject_reason", Action.INFO: "approvals.ask_question",
+            Action.APPROVE: "approvals.ask_approve_comment"}  # fmt: skip
+    return texts.t(lang, keys[action], request=title)
 
 
 def title(texts: Catalogs, lang: str, data: CardData) -> str:

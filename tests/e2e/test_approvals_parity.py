@@ -71,3 +71,30 @@ async def test_answer_by_replying_when_two_questions_are_open(local_bot: LocalBo
     replies = await people.rep.send("Huafeng, the spring order.")
     assert "answer has been sent; #1" in texts(replies)
     assert (await audit_of(local_bot, 1))[-1].action == "approval.info_answered"
+
+
+async def test_approve_with_a_comment(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "3000")
+    await local_bot.drain_outbox()
+    replies = await people.manager.tap("Approve with a comment")
+    assert "Send your comment" in texts(replies)
+    replies = await people.manager.send("OK this time; book the train next time.")
+    assert "goes to the directors now" in texts(replies)
+    await local_bot.drain_outbox()
+    notice = text_of(await people.rep.last_reply())
+    assert "step 1 of 2 approved by Chen Jing" in notice
+    assert "Comment: <i>OK this time; book the train next time.</i>" in notice
+    card = text_of(await card_of(people.director, 1))
+    assert "approved — <i>OK this time; book the train next time.</i>" in card
+
+    # The director approves with one tap: no comment, none on the requester's notice.
+    await people.director.tap("Approve")
+    await local_bot.drain_outbox()
+    assert "Comment" not in text_of(await people.rep.last_reply())
+    trail = await audit_of(local_bot, 1)
+    assert [(e.action, e.reason) for e in trail] == [
+        ("approval.submitted", ""),
+        ("approval.approved", "OK this time; book the train next time."),
+        ("approval.approved", ""),
+    ]
