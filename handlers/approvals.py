@@ -35,6 +35,7 @@ from views.approval_cards import (
     PENDING_OPEN,
     RECEIPTS,
     REJECT,
+    RESUBMIT,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
@@ -244,6 +245,20 @@ async def typed_answer(turn: Turn) -> bool:
     return True
 
 
+@turn_handler(roles=REQUESTERS)
+async def on_resubmit(turn: Turn) -> None:
+    """The requester edits a rejected or questioned request: the form opens at its summary,
+    filled in, and Submit sends it as a new request naming the old one."""
+    found = await approvals.resubmittable(
+        turn.session, turn.actor, _unpack(turn, RESUBMIT).request
+    )
+    draft = found.draft
+    await start_form(turn, REQUEST_FORM, {
+        "type": draft.type, "values": draft.values, "files": draft.files,
+        "customer_name": found.customer_name, "resubmit_of": found.request_id, "_return": True,
+    })  # fmt: skip
+
+
 BUTTONS: dict[Callback[Any], PtbHandler] = {
     DECIDE: on_decision,
     RECEIPTS: on_receipts,
@@ -251,6 +266,7 @@ BUTTONS: dict[Callback[Any], PtbHandler] = {
     WITHDRAW: on_withdraw,
     WITHDRAW_CONFIRM: on_withdraw_confirm,
     ANSWER: on_answer,
+    RESUBMIT: on_resubmit,
 }
 
 

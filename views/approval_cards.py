@@ -47,6 +47,7 @@ RECEIPTS = Callback("app", RequestRef)
 WITHDRAW = Callback("apw", RequestRef)
 WITHDRAW_CONFIRM = Callback("apwy", RequestRef)
 ANSWER = Callback("apy", RequestRef)
+RESUBMIT = Callback("ape", RequestRef)
 # From /pending: send the approver a fresh copy of the card, with its decision buttons.
 PENDING_OPEN = Callback("apo", RequestRef)
 
@@ -162,7 +163,10 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             if entry.actor_id
             else texts.t(lang, "approvals.by_system")
         )
-        action = texts.t(lang, "approvals.history_" + entry.action.removeprefix("approval."))
+        linked = (entry.after or {}).get("resubmitted_as") or (entry.after or {}).get("previous")
+        action = texts.t(
+            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=linked or ""
+        )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
             action=action,
@@ -376,7 +380,13 @@ def request_notice(
     if notice.event == "info":
         buttons = [
             [button(texts, lang, "approvals.answer", ANSWER, data.id)],
+            [button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)],
             [button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)],
+        ]
+    elif notice.event == "rejected":
+        buttons = [
+            [button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)],
+            *view_buttons(texts, lang, data),
         ]
     elif not notice.event.startswith("escalated"):
         buttons = view_buttons(texts, lang, data)

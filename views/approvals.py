@@ -24,6 +24,7 @@ from views.approval_cards import (
     PENDING_OPEN,
     RECEIPTS,
     REQUEST_ICONS,
+    RESUBMIT,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
@@ -114,11 +115,16 @@ def title(texts: Catalogs, lang: str, data: CardData) -> str:
 
 def _requester_rows(texts: Catalogs, lang: str, data: CardData, viewer_id: int) -> Keyboard:
     request = data.request
-    if request.requester_id != viewer_id or not RequestStatus(request.status).open:
+    if request.requester_id != viewer_id:
+        return []
+    if request.status == RequestStatus.REJECTED:
+        return [[button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)]]
+    if not RequestStatus(request.status).open:
         return []
     rows: Keyboard = []
     if request.status == RequestStatus.INFO:
         rows.append([button(texts, lang, "approvals.answer", ANSWER, data.id)])
+        rows.append([button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)])
     rows.append([button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)])
     return rows
 

@@ -139,7 +139,7 @@ async def test_ask_for_info_round_trip(local_bot: LocalBot) -> None:
     await local_bot.drain_outbox()
     notice = await people.rep.last_reply()
     assert "Which customer was the trip for?" in text_of(notice)
-    assert notice.button_texts() == ["💬 Answer", "↩️ Withdraw"]
+    assert notice.button_texts() == ["💬 Answer", "✏️ Edit and resubmit", "↩️ Withdraw"]
     waiting = await message(people.manager, first_card.message_id)
     assert waiting.button_texts() == ["👁 View"] and "answer to a question" in text_of(waiting)
     # Deciding while the question is open is refused.

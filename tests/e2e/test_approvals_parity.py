@@ -98,3 +98,54 @@ async def test_approve_with_a_comment(local_bot: LocalBot) -> None:
         ("approval.approved", "OK this time; book the train next time."),
         ("approval.approved", ""),
     ]
+
+
+async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "800")
+    await local_bot.drain_outbox()
+    await people.manager.tap("Reject")
+    await people.manager.send("Too much for a taxi; split it by trip.")
+    await local_bot.drain_outbox()
+
+    replies = await people.rep.tap("Edit and resubmit")
+    summary = texts(replies)
+    assert "CN¥800.00" in summary and "Taxi to Hangzhou Huafeng" in summary and "📎 1" in summary
+    await people.rep.tap("Change something")
+    await people.rep.tap("Amount")
+    await people.rep.send("450")
+    replies = await people.rep.tap("Submit")
+    assert "#2" in texts(replies)
+    await local_bot.drain_outbox()
+
+    first, second = await requests(local_bot)
+    assert first.status == RequestStatus.REJECTED and first.amount_minor == 80_000
+    assert second.status == RequestStatus.PENDING and second.amount_minor == 45_000
+    assert second.details["description"] == first.details["description"]
+    card = text_of(await card_of(people.manager, 2))
+    assert "CN¥450.00" in card and "resubmitted #1 with changes" in card
+    assert "Receipts: 📎 1" in card
+    old = await audit_of(local_bot, 1)
+    assert old[-1].action == "approval.resubmitted" and old[-1].after is not None
+    assert old[-1].after["resubmitted_as"] == 2
+    assert [e.action for e in await audit_of(local_bot, 2)] == [
+        "approval.submitted", "approval.resubmission",
+    ]  # fmt: skip
+
+
+async def test_resubmit_instead_of_answering_closes_the_question(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "900")
+    await local_bot.drain_outbox()
+    await _ask(local_bot, people.manager, 1, "Is this one trip or two?")
+    await people.rep.tap("Edit and resubmit")
+    await people.rep.tap("Submit")
+    await local_bot.drain_outbox()
+    first, second = await requests(local_bot)
+    assert first.status == RequestStatus.WITHDRAWN and second.status == RequestStatus.PENDING
+    assert "edited and resubmitted as #2" in text_of(
+        await card_of(people.manager, 1, with_buttons=False)
+    )
+    # The old question is gone: a typed text is no answer to anything now.
+    replies = await people.rep.send("one trip")
+    assert "answer has been sent" not in texts(replies)
