@@ -293,10 +293,17 @@ async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -
         return "edit"
     if answer.choice != "submit":
         raise InputError("approvals.use_buttons")
+    previous = data.get("resubmit_of")
     try:
-        result = await approvals.submit(
-            turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
-        )
+        if previous is not None:
+            result = await approvals.resubmit(
+                turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data),
+                int(previous),
+            )  # fmt: skip
+        else:
+            result = await approvals.submit(
+                turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
+            )
     except FieldError as error:
         say_error(turn, error)
         data["_return"] = True

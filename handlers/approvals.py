@@ -29,11 +29,13 @@ from views import approvals as views
 from views.approval_cards import (
     ANSWER,
     APPROVE,
+    APPROVE_COMMENT,
     DECIDE,
     INFO,
     PENDING_OPEN,
     RECEIPTS,
     REJECT,
+    RESUBMIT,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
@@ -43,7 +45,7 @@ from views.callbacks import Callback, StaleButton
 
 APPROVERS = frozenset({Role.MANAGER, Role.DIRECTOR})
 ACTIONS = {APPROVE: approvals.Action.APPROVE, REJECT: approvals.Action.REJECT,
-           INFO: approvals.Action.INFO}  # fmt: skip
+           INFO: approvals.Action.INFO, APPROVE_COMMENT: approvals.Action.APPROVE}  # fmt: skip
 
 declare("request", roles=REQUESTERS, order=30)
 for _number, _kind in enumerate(ordered_types()):
@@ -118,14 +120,14 @@ def _unpack(turn: Turn, codec: Callback[Any]) -> Any:
 
 @turn_handler()
 async def on_decision(turn: Turn) -> None:
-    """Approve at once; reject and ask for information take the reason as the next message.
-    The service decides whether this person may decide this step now."""
+    """Approve at once; approve with a comment, reject and ask for information take the text
+    as the next message. The service decides whether this person may decide this step now."""
     tapped = _unpack(turn, DECIDE)
     action = ACTIONS.get(tapped.action)
     if action is None:
         raise UserFacingError("approvals.stale")
     env = env_of(turn)
-    if action is approvals.Action.APPROVE:
+    if tapped.action == APPROVE:
         result = await approvals.decide(
             turn.session, env, turn.actor, request_id=tapped.request, step_no=tapped.step,
             action=action,
@@ -192,6 +194,71 @@ async def on_answer(turn: Turn) -> None:
     await start_form(turn, ANSWER_FORM, {"request_id": request_id, "title": title})
 
 
+async def _questions(turn: Turn) -> approvals.OpenQuestions | None:
+    """The open questions a typed text could answer; None when it cannot be an answer."""
+    message = turn.update.message
+    if turn.user is None or message is None or not message.text:
+        return None
+    if turn.actor.role not in REQUESTERS or message.text.startswith("/"):
+        return None
+    replied = message.reply_to_message
+    return await approvals.open_questions(
+        turn.session, turn.actor, chat_id=turn.chat_id,
+        replied_message_id=replied.message_id if replied is not None else None,
+    )  # fmt: skip
+
+
+async def _answer(turn: Turn, request_id: int) -> None:
+    result = await approvals.answer_info(
+        turn.session, env_of(turn), turn.actor, request_id=request_id, answer=turn.text
+    )
+    turn.say(views.answer_sent(turn.deps.texts, turn.lang, result))
+
+
+async def replied_answer(turn: Turn) -> bool:
+    """A Telegram reply to a card or notice of a request waiting for the sender's answer is the
+    answer, whatever form is open."""
+    questions = await _questions(turn)
+    if questions is None or questions.replied is None or questions.target is None:
+        return False
+    await _answer(turn, questions.target)
+    return True
+
+
+async def typed_answer(turn: Turn) -> bool:
+    """A text typed outside any form answers the sender's only open question; with several
+    open, the sender is asked to reply to the question or tap its button."""
+    questions = await _questions(turn)
+    if questions is None or not questions.waiting:
+        return False
+    if questions.replied is not None and questions.target is None:
+        raise UserFacingError("approvals.no_question", id=questions.replied)
+    if questions.target is None:
+        titles = [
+            short_title(turn.deps.texts, turn.lang,
+                        await approval_cards.load(turn.session, env_of(turn), request))
+            for request in questions.waiting
+        ]  # fmt: skip
+        turn.say(*views.which_question(turn.deps.texts, turn.lang, questions.waiting, titles))
+        return True
+    await _answer(turn, questions.target)
+    return True
+
+
+@turn_handler(roles=REQUESTERS)
+async def on_resubmit(turn: Turn) -> None:
+    """The requester edits a rejected or questioned request: the form opens at its summary,
+    filled in, and Submit sends it as a new request naming the old one."""
+    found = await approvals.resubmittable(
+        turn.session, turn.actor, _unpack(turn, RESUBMIT).request
+    )
+    draft = found.draft
+    await start_form(turn, REQUEST_FORM, {
+        "type": draft.type, "values": draft.values, "files": draft.files,
+        "customer_name": found.customer_name, "resubmit_of": found.request_id, "_return": True,
+    })  # fmt: skip
+
+
 BUTTONS: dict[Callback[Any], PtbHandler] = {
     DECIDE: on_decision,
     RECEIPTS: on_receipts,
@@ -199,6 +266,7 @@ BUTTONS: dict[Callback[Any], PtbHandler] = {
     WITHDRAW: on_withdraw,
     WITHDRAW_CONFIRM: on_withdraw_confirm,
     ANSWER: on_answer,
+    RESUBMIT: on_resubmit,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from handlers.approvals import replied_answer, typed_answer
 from handlers.forms import CALLBACK_PATTERN, continue_form
 from handlers.turn import Turn, turn_handler
 
@@ -11,7 +12,11 @@ from handlers.turn import Turn, turn_handler
 @turn_handler()
 async def form_answer(turn: Turn) -> None:
     """Route a message or a form button to the open form, or explain what the bot expects."""
+    if turn.update.callback_query is None and await replied_answer(turn):
+        return
     if await continue_form(turn):
+        return
+    if turn.update.callback_query is None and await typed_answer(turn):
         return
     if turn.update.callback_query is not None:
         turn.say_key("forms.stale_button")

@@ -229,6 +229,15 @@ class Chat:
         await self._settle(await self.client.send_message(self.user_id, text))
         return await self.replies_since(mark)
 
+    async def reply(self, message_id: int, text: str) -> list[SandboxMessage]:
+        """Swipe a message to reply to it and type ``text``."""
+        mark = await self._mark()
+        update_id = await self.client.send_message(
+            self.user_id, text, reply_to_message_id=message_id
+        )
+        await self._settle(update_id)
+        return await self.replies_since(mark)
+
     async def tap(self, label: str, message_id: int | None = None) -> list[SandboxMessage]:
         """Press the button labelled ``label`` (exact text, or a unique fragment of it)."""
         message = await self._message_with_button(label, message_id)
@@ -347,4 +356,8 @@ def _matching(texts: Iterable[str], label: str) -> list[str]:
     texts = list(texts)
     if label in texts:
         return [label]
+    # "Approve" names "✅ Approve" rather than also "✍️ Approve with a comment".
+    iconless = [text for text in texts if text.split(" ", 1)[-1] == label]
+    if len(iconless) == 1:
+        return iconless
     return [text for text in texts if label.lower() in text.lower()]

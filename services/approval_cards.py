@@ -270,6 +270,11 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
 # -- copies in approvers' chats -----------------------------------------------------------
 
 
+def about(data: CardData) -> dict[str, int]:
+    """Outbox meta naming the request, so that a Telegram reply to the message finds it."""
+    return {"approval_request": data.id}
+
+
 def can_act(data: CardData, user_id: int) -> bool:
     return data.request.status == RequestStatus.PENDING and user_id in data.approver_ids
 
@@ -292,7 +297,7 @@ async def send_card(
         session, env.render, view="approvals.card",
         data=CardCopy(data, can_act(data, recipient.id), header), lang=recipient.language,
         key=key, chat_id=recipient.telegram_id, recipient_id=recipient.id,
-        kind=f"approval.{kind}", now=env.now,
+        kind=f"approval.{kind}", now=env.now, meta=about(data),
     )  # fmt: skip
     if outbox_id is None:
         return False
@@ -394,5 +399,5 @@ async def notify(
     await notices.send(
         session, env.render, view="approvals.notice", data=notice, lang=recipient.language,
         key=key, chat_id=recipient.telegram_id, recipient_id=recipient.id,
-        kind="approval.notice", now=env.now,
+        kind="approval.notice", now=env.now, meta=about(notice.card),
     )  # fmt: skip

@@ -31,6 +31,7 @@ from models.approval import (
     StepStatus,
 )
 from models.common import Role
+from models.outbox import OutboxMessage
 from models.user import User
 from services import approval_access, approval_cards, audit, customers, users
 from services.approval_cards import CardData, Env, Header, RequestNotice
@@ -115,7 +116,13 @@ def record_change(
 
 
 async def submit(
-    session: AsyncSession, env: Env, team: TeamContext, actor: Actor, draft: Draft
+    session: AsyncSession,
+    env: Env,
+    team: TeamContext,
+    actor: Actor,
+    draft: Draft,
+    *,
+    previous_id: int | None = None,
 ) -> Result:
     """Create a request from a filled form, route it, and send its card to the first level.
 
@@ -163,6 +170,12 @@ async def submit(
             )
         )  # fmt: skip
     record_change(session, env, request, "submitted", actor_id=actor.user_id, before=None)
+    if previous_id is not None:
+        audit.record(
+            session, at=env.now, action="approval.resubmission", entity="approval",
+            entity_id=request.id, actor_id=actor.user_id, before=None,
+            after={**state_of(request), "previous": previous_id},
+        )  # fmt: skip
     await session.flush()
     data = await approval_cards.load(session, env, request)
     for approver in first:
@@ -528,6 +541,134 @@ async def answer_info(
         session, env, data, kind="answer", header=Header("answer", {"name": actor.display_name})
     )
     return Result(request, data, approvers=named)
+
+
+@dataclass(frozen=True)
+class OpenQuestions:
+    """The requester's requests waiting for their answer, and the one a message replies to."""
+
+    waiting: list[ApprovalRequest]
+    # The request of the bot message the typed text replies to (None: not a reply to one).
+    replied: int | None = None
+
+    @property
+    def target(self) -> int | None:
+        """The request a typed text answers: the replied one if it waits for an answer,
+        otherwise the only waiting one."""
+        ids = [r.id for r in self.waiting if r.id is not None]
+        if self.replied is not None:
+            return self.replied if self.replied in ids else None
+        return ids[0] if len(ids) == 1 else None
+
+
+async def open_questions(
+    session: AsyncSession, actor: Actor, *, chat_id: int, replied_message_id: int | None
+) -> OpenQuestions:
+    """What a text the requester typed outside any form may answer."""
+    waiting = list(
+        (
+            await session.exec(
+                select(ApprovalRequest)
+                .where(
+                    col(ApprovalRequest.requester_id) == actor.user_id,
+                    col(ApprovalRequest.status) == RequestStatus.INFO,
+                )
+                .order_by(col(ApprovalRequest.updated_at))
+            )
+        ).all()
+    )
+    replied = None
+    if replied_message_id is not None:
+        replied = await request_of_message(session, chat_id, replied_message_id)
+    return OpenQuestions(waiting, replied)
+
+
+async def request_of_message(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The request a bot message in the chat is about (a card copy or a notice), if any."""
+    rows = await session.exec(
+        select(OutboxMessage.id, OutboxMessage.meta).where(
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.telegram_message_id) == message_id,
+        )
+    )
+    for _row_id, meta in rows.all():
+        found = (meta or {}).get("approval_request")
+        if found is not None:
+            return int(found)
+    return None
+
+
+@dataclass(frozen=True)
+class Resubmittable:
+    """A rejected or questioned request as a draft to edit, with its customer's name."""
+
+    request_id: int
+    draft: Draft
+    customer_name: str
+
+
+async def resubmittable(session: AsyncSession, actor: Actor, request_id: int) -> Resubmittable:
+    """The requester's rejected request, or one waiting for their answer, as a filled draft."""
+    request = await get_request(session, request_id)
+    if request.requester_id != actor.user_id:
+        raise NotAllowedError("approvals.not_found")
+    if request.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
+        raise UserFacingError("approvals.cannot_resubmit", id=request.id)
+    files = [
+        {"kind": a.kind, "file_id": a.file_id, "name": a.file_name or ""}
+        for a in (
+            await session.exec(
+                select(ApprovalAttachment)
+                .where(col(ApprovalAttachment.request_id) == request_id)
+                .order_by(col(ApprovalAttachment.id))
+            )
+        ).all()
+    ]
+    customer = (
+        await customers.get_visible(session, actor, request.customer_id)
+        if (request.customer_id)
+        else None
+    )
+    draft = Draft(request.type, dict(request.details), files)
+    return Resubmittable(request_id, draft, customer.name if customer else "")
+
+
+async def resubmit(
+    session: AsyncSession,
+    env: Env,
+    team: TeamContext,
+    actor: Actor,
+    draft: Draft,
+    previous_id: int,
+) -> Result:
+    """Submit the edited draft as a new request that names the one it replaces; a request
+    still waiting for the requester's answer is closed (withdrawn) by it. Both keep their
+    own fields and history."""
+    previous = await get_request(session, previous_id)
+    if previous.requester_id != actor.user_id:
+        raise NotAllowedError("approvals.not_found")
+    if previous.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
+        raise UserFacingError("approvals.cannot_resubmit", id=previous.id)
+    before = state_of(previous)
+    if previous.status == RequestStatus.INFO:
+        values = {"status": RequestStatus.WITHDRAWN, "decided_at": env.now,
+                  "decided_by_id": actor.user_id}  # fmt: skip
+        if not await transition(session, env, previous, **values):
+            raise UserFacingError("approvals.changed_meanwhile", id=previous.id)
+        step = await _step(session, previous_id, previous.step_no)
+        if step is not None and step.status == StepStatus.PENDING:
+            step.status, step.decided_at = StepStatus.WITHDRAWN, env.now
+            session.add(step)
+    result = await submit(session, env, team, actor, draft, previous_id=previous_id)
+    audit.record(
+        session, at=env.now, action="approval.resubmitted", entity="approval",
+        entity_id=previous_id, actor_id=actor.user_id, before=before,
+        after={**state_of(previous), "resubmitted_as": result.request.id},
+    )  # fmt: skip
+    await session.flush()
+    old = await approval_cards.load(session, env, previous)
+    await approval_cards.refresh_copies(session, env, old)
+    return result
 
 
 async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id: int) -> Result:

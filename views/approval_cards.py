@@ -27,7 +27,8 @@ from views.render import view
 
 @dataclass(frozen=True)
 class Decision:
-    """Approve ("a"), reject ("r") or ask for information ("i") at step ``step``."""
+    """Approve ("a"), approve with a comment ("c"), reject ("r") or ask for information ("i")
+    at step ``step``."""
 
     request: int
     action: str
@@ -39,13 +40,14 @@ class RequestRef:
     request: int
 
 
-APPROVE, REJECT, INFO = "a", "r", "i"
+APPROVE, REJECT, INFO, APPROVE_COMMENT = "a", "r", "i", "c"
 DECIDE = Callback("ap", Decision)
 VIEW = Callback("apv", RequestRef)
 RECEIPTS = Callback("app", RequestRef)
 WITHDRAW = Callback("apw", RequestRef)
 WITHDRAW_CONFIRM = Callback("apwy", RequestRef)
 ANSWER = Callback("apy", RequestRef)
+RESUBMIT = Callback("ape", RequestRef)
 # From /pending: send the approver a fresh copy of the card, with its decision buttons.
 PENDING_OPEN = Callback("apo", RequestRef)
 
@@ -161,7 +163,10 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             if entry.actor_id
             else texts.t(lang, "approvals.by_system")
         )
-        action = texts.t(lang, "approvals.history_" + entry.action.removeprefix("approval."))
+        linked = (entry.after or {}).get("resubmitted_as") or (entry.after or {}).get("previous")
+        action = texts.t(
+            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=linked or ""
+        )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
             action=action,
@@ -309,6 +314,7 @@ def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
     if data.attachments:
         label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
         rows[1].append(labelled(label, RECEIPTS, data.id))
+    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT)])
     return rows
 
 
@@ -368,11 +374,19 @@ def request_notice(
         reason=html.escape(notice.text), step=notice.step, steps=notice.steps,
         hours=notice.hours,
     )  # fmt: skip
+    if notice.text and (notice.event == "approved" or notice.event.startswith("next_")):
+        text += "\n" + texts.t(lang, "approvals.notice_comment", comment=html.escape(notice.text))
     buttons: Keyboard | None = None
     if notice.event == "info":
         buttons = [
             [button(texts, lang, "approvals.answer", ANSWER, data.id)],
+            [button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)],
             [button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)],
+        ]
+    elif notice.event == "rejected":
+        buttons = [
+            [button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)],
+            *view_buttons(texts, lang, data),
         ]
     elif not notice.event.startswith("escalated"):
         buttons = view_buttons(texts, lang, data)

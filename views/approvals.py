@@ -24,6 +24,7 @@ from views.approval_cards import (
     PENDING_OPEN,
     RECEIPTS,
     REQUEST_ICONS,
+    RESUBMIT,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
@@ -103,8 +104,9 @@ def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:
 
 
 def reason_prompt(texts: Catalogs, lang: str, action: Action, title: str) -> str:
-    key = "approvals.ask_reject_reason" if action is Action.REJECT else "approvals.ask_question"
-    return texts.t(lang, key, request=title)
+    keys = {Action.REJECT: "approvals.ask_reject_reason", Action.INFO: "approvals.ask_question",
+            Action.APPROVE: "approvals.ask_approve_comment"}  # fmt: skip
+    return texts.t(lang, keys[action], request=title)
 
 
 def title(texts: Catalogs, lang: str, data: CardData) -> str:
@@ -113,11 +115,16 @@ def title(texts: Catalogs, lang: str, data: CardData) -> str:
 
 def _requester_rows(texts: Catalogs, lang: str, data: CardData, viewer_id: int) -> Keyboard:
     request = data.request
-    if request.requester_id != viewer_id or not RequestStatus(request.status).open:
+    if request.requester_id != viewer_id:
+        return []
+    if request.status == RequestStatus.REJECTED:
+        return [[button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)]]
+    if not RequestStatus(request.status).open:
         return []
     rows: Keyboard = []
     if request.status == RequestStatus.INFO:
         rows.append([button(texts, lang, "approvals.answer", ANSWER, data.id)])
+        rows.append([button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)])
     rows.append([button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)])
     return rows
 
@@ -147,6 +154,18 @@ def withdraw_confirm(texts: Catalogs, lang: str, data: CardData) -> tuple[str, K
 def answer_sent(texts: Catalogs, lang: str, result: Result) -> str:
     names = html.escape(join_list(lang, result.approvers))
     return texts.t(lang, "approvals.answer_sent", id=result.request.id, names=names)
+
+
+def which_question(
+    texts: Catalogs, lang: str, waiting: Sequence[ApprovalRequest], titles: Sequence[str]
+) -> tuple[str, Keyboard]:
+    """Several questions wait for the requester: which one a typed text answers is theirs to
+    say, by replying to the question or tapping its button."""
+    lines = [texts.t(lang, "approvals.which_question", count=len(waiting))]
+    lines += [f"• {title}" for title in titles]
+    label = texts.t(lang, "approvals.answer")
+    rows = [[labelled(f"{label} #{r.id}", ANSWER, r.id or 0)] for r in waiting]
+    return "\n".join(lines), rows
 
 
 def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard]:

@@ -50,6 +50,7 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
         assert part in card, part
     assert manager_card.button_texts() == [
         "✅ Approve", "❌ Reject", "❓ Ask for info", "📎 Receipts (1)",
+        "✍️ Approve with a comment",
     ]  # fmt: skip
 
     replies = await people.manager.tap("Approve")
@@ -138,7 +139,7 @@ async def test_ask_for_info_round_trip(local_bot: LocalBot) -> None:
     await local_bot.drain_outbox()
     notice = await people.rep.last_reply()
     assert "Which customer was the trip for?" in text_of(notice)
-    assert notice.button_texts() == ["💬 Answer", "↩️ Withdraw"]
+    assert notice.button_texts() == ["💬 Answer", "✏️ Edit and resubmit", "↩️ Withdraw"]
     waiting = await message(people.manager, first_card.message_id)
     assert waiting.button_texts() == ["👁 View"] and "answer to a question" in text_of(waiting)
     # Deciding while the question is open is refused.

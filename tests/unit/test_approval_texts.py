@@ -52,7 +52,8 @@ def used_keys() -> set[str]:
     keys |= {f"approvals.{p}_{level}" for p in ("done_next", "notice_next", "submitted")
              for level in ("manager", "director")}  # fmt: skip
     keys |= {f"approvals.history_{a}" for a in ("submitted", "approved", "rejected",
-             "info_requested", "info_answered", "withdrawn", "escalated")}  # fmt: skip
+             "info_requested", "info_answered", "withdrawn", "escalated", "resubmitted",
+             "resubmission")}  # fmt: skip
     keys |= {f"delegation.notice_{r}_delegate" for r in ("expired", "ended", "replaced")}
     keys |= {"commands.request", "commands.myrequests", "commands.pending", "commands.delegate"}
     return keys

@@ -1,0 +1,151 @@
+"""Approvals on par with 钉钉审批: answering a question by typing or by replying to it, and the
+additions the requester and approvers expect (comments, resubmission, transfer, CC)."""
+
+from __future__ import annotations
+
+from models.approval import RequestStatus
+from sandbox.harness import Chat, LocalBot
+from tests.approval_helpers import audit_of, card_of, expense, requests, team_of, text_of, texts
+
+JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
+
+
+async def _ask(bot: LocalBot, approver: Chat, request_id: int, question: str) -> None:
+    card = await card_of(approver, request_id)
+    await approver.tap("Ask for info", message_id=card.message_id)
+    await approver.send(question)
+    await bot.drain_outbox()
+
+
+async def test_typed_answer_to_the_only_open_question(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "900")
+    await local_bot.drain_outbox()
+    await _ask(local_bot, people.manager, 1, "Which customer was the trip for?")
+
+    replies = await people.rep.send("Hangzhou Huafeng, the spring order.")
+    assert "answer has been sent" in texts(replies) and "#1" in texts(replies)
+    assert "understand" not in texts(replies)
+    await local_bot.drain_outbox()
+    card = text_of(await card_of(people.manager, 1))
+    assert "Wang Wei answered your question" in card and "the spring order" in card
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.PENDING
+    trail = await audit_of(local_bot, 1)
+    assert [e.action for e in trail][-1] == "approval.info_answered"
+    assert trail[-1].reason == "Hangzhou Huafeng, the spring order."
+
+    # Nothing waits for an answer any more: a stray text is not taken as one.
+    replies = await people.rep.send("thanks")
+    assert "answer has been sent" not in texts(replies)
+
+
+async def test_answer_by_replying_when_two_questions_are_open(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "900")
+    await expense(people.rep, "400")
+    await local_bot.drain_outbox()
+    await _ask(local_bot, people.manager, 1, "Which customer was the trip for?")
+    await _ask(local_bot, people.manager, 2, "Was this the same trip?")
+
+    # Typed without a reply: the bot cannot know which, and says how to choose.
+    replies = await people.rep.send("Huafeng")
+    assert "2 of your requests wait for your answer" in texts(replies)
+    assert replies[-1].button_texts() == ["💬 Answer #1", "💬 Answer #2"]
+    assert [r.status for r in await requests(local_bot)] == [RequestStatus.INFO] * 2
+
+    # Swipe-to-reply on the question about #2 answers #2, even with a form open meanwhile.
+    question = next(
+        m for m in reversed(await people.rep.bot_messages())
+        if "Was this the same trip?" in text_of(m)
+    )  # fmt: skip
+    await people.rep.send("/expense")
+    replies = await people.rep.reply(question.message_id, "Yes, the return ride.")
+    assert "answer has been sent; #2" in texts(replies)
+    first, second = await requests(local_bot)
+    assert first.status == RequestStatus.INFO and second.status == RequestStatus.PENDING
+    assert (await audit_of(local_bot, 2))[-1].reason == "Yes, the return ride."
+
+    # Now one question is left: typing answers it.
+    await people.rep.send("/cancel")
+    replies = await people.rep.send("Huafeng, the spring order.")
+    assert "answer has been sent; #1" in texts(replies)
+    assert (await audit_of(local_bot, 1))[-1].action == "approval.info_answered"
+
+
+async def test_approve_with_a_comment(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "3000")
+    await local_bot.drain_outbox()
+    replies = await people.manager.tap("Approve with a comment")
+    assert "Send your comment" in texts(replies)
+    replies = await people.manager.send("OK this time; book the train next time.")
+    assert "goes to the directors now" in texts(replies)
+    await local_bot.drain_outbox()
+    notice = text_of(await people.rep.last_reply())
+    assert "step 1 of 2 approved by Chen Jing" in notice
+    assert "Comment: <i>OK this time; book the train next time.</i>" in notice
+    card = text_of(await card_of(people.director, 1))
+    assert "approved — <i>OK this time; book the train next time.</i>" in card
+
+    # The director approves with one tap: no comment, none on the requester's notice.
+    await people.director.tap("Approve")
+    await local_bot.drain_outbox()
+    assert "Comment" not in text_of(await people.rep.last_reply())
+    trail = await audit_of(local_bot, 1)
+    assert [(e.action, e.reason) for e in trail] == [
+        ("approval.submitted", ""),
+        ("approval.approved", "OK this time; book the train next time."),
+        ("approval.approved", ""),
+    ]
+
+
+async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "800")
+    await local_bot.drain_outbox()
+    await people.manager.tap("Reject")
+    await people.manager.send("Too much for a taxi; split it by trip.")
+    await local_bot.drain_outbox()
+
+    replies = await people.rep.tap("Edit and resubmit")
+    summary = texts(replies)
+    assert "CN¥800.00" in summary and "Taxi to Hangzhou Huafeng" in summary and "📎 1" in summary
+    await people.rep.tap("Change something")
+    await people.rep.tap("Amount")
+    await people.rep.send("450")
+    replies = await people.rep.tap("Submit")
+    assert "#2" in texts(replies)
+    await local_bot.drain_outbox()
+
+    first, second = await requests(local_bot)
+    assert first.status == RequestStatus.REJECTED and first.amount_minor == 80_000
+    assert second.status == RequestStatus.PENDING and second.amount_minor == 45_000
+    assert second.details["description"] == first.details["description"]
+    card = text_of(await card_of(people.manager, 2))
+    assert "CN¥450.00" in card and "resubmitted #1 with changes" in card
+    assert "Receipts: 📎 1" in card
+    old = await audit_of(local_bot, 1)
+    assert old[-1].action == "approval.resubmitted" and old[-1].after is not None
+    assert old[-1].after["resubmitted_as"] == 2
+    assert [e.action for e in await audit_of(local_bot, 2)] == [
+        "approval.submitted", "approval.resubmission",
+    ]  # fmt: skip
+
+
+async def test_resubmit_instead_of_answering_closes_the_question(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await expense(people.rep, "900")
+    await local_bot.drain_outbox()
+    await _ask(local_bot, people.manager, 1, "Is this one trip or two?")
+    await people.rep.tap("Edit and resubmit")
+    await people.rep.tap("Submit")
+    await local_bot.drain_outbox()
+    first, second = await requests(local_bot)
+    assert first.status == RequestStatus.WITHDRAWN and second.status == RequestStatus.PENDING
+    assert "edited and resubmitted as #2" in text_of(
+        await card_of(people.manager, 1, with_buttons=False)
+    )
+    # The old question is gone: a typed text is no answer to anything now.
+    replies = await people.rep.send("one trip")
+    assert "answer has been sent" not in texts(replies)
