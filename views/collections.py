@@ -341,7 +341,7 @@ def payment_confirm(
         capital = capital_amount(amount, currency, lang)
         if capital is not None:
             lines.append(texts.t(lang, "collections.confirm_capital", capital=capital))
-    lines += _settled_lines(texts, lang, plan, "collections.settles")
+    lines += _settled_lines(texts, lang, plan, SETTLES)
     lines.append(text(texts, lang, "collections.confirm_method",
                       method=method_label(texts, lang, method)))  # fmt: skip
     key = "collections.confirm_receipt" if receipt else "collections.confirm_no_receipt"
@@ -356,22 +356,30 @@ def payment_text(
         text(texts, lang, "collections.paid_recorded", total=totals_text(result.totals, lang),
              customer=result.customer_name)
     ]  # fmt: skip
-    lines += _settled_lines(texts, lang, result, "collections.paid_line")
+    lines += _settled_lines(texts, lang, result, PAID)
     if method is not None:
         lines.append(text(texts, lang, "collections.confirm_method",
                           method=method_label(texts, lang, method)))  # fmt: skip
     return "\n".join(lines)
 
 
-def _settled_lines(texts: Catalogs, lang: str, result: PaymentResult, prefix: str) -> list[str]:
+# Key pairs of settled-document lines: before confirming ("settles") and once recorded ("paid").
+SETTLES = ("collections.settles_full", "collections.settles_part")
+PAID = ("collections.paid_line_full", "collections.paid_line_part")
+
+
+def _settled_lines(
+    texts: Catalogs, lang: str, result: PaymentResult, keys: tuple[str, str]
+) -> list[str]:
     """One line per document: settled in full, or what it receives and the balance left."""
+    full, part = keys
     lines = []
     for line in result.lines:
         if line.balance == 0:
-            lines.append(text(texts, lang, f"{prefix}_full", number=line.document_no))
+            lines.append(text(texts, lang, full, number=line.document_no))
         else:
             lines.append(
-                text(texts, lang, f"{prefix}_part", number=line.document_no,
+                text(texts, lang, part, number=line.document_no,
                      amount=money(line.amount, line.currency, lang),
                      balance=money(line.balance, line.currency, lang))
             )  # fmt: skip
