@@ -14,21 +14,6 @@ from models.user import User
 from services import sql
 
 
-async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Record the update in the caller's transaction; False if it was handled already.
-
-    The row commits together with the update's effects, so a delivery whose handling failed
-    (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
-    delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
-    """
-    result = await session.exec(
-        sql.insert(session, ProcessedUpdate)
-        .values(update_id=update_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    return bool(result.rowcount)
-
-
 def _fingerprint(telegram_id: int) -> Any:
     """Every column of the person's users row as one text: any change to the row, by any
     instance or tool, changes it (a timestamp would not: two changes may share a clock tick)."""
@@ -44,8 +29,14 @@ def _fingerprint(telegram_id: int) -> Any:
 async def first_delivery_of(
     session: AsyncSession, update_id: int, now: datetime, telegram_id: int
 ) -> tuple[bool, str | None]:
-    """``first_delivery``, and in the same statement the fingerprint of the sender's row
-    (None: no row), so that a cached sender is checked without a round trip of its own."""
+    """Record the update in the caller's transaction; False if it was handled already. In the
+    same statement, the fingerprint of the sender's users row (None: no row), so that a cached
+    sender is checked without a round trip of its own.
+
+    The row commits together with the update's effects, so a delivery whose handling failed
+    (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
+    delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
+    """
     row = (
         await session.exec(
             sql.insert(session, ProcessedUpdate)
