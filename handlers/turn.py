@@ -123,10 +123,13 @@ def sender_name(update: Update) -> tuple[str, str | None]:
     return sender.full_name[:128] or str(sender.id), sender.username
 
 
-async def _load_sender(session: AsyncSession, update: Update, deps: Deps) -> User | None:
+async def _load_sender(
+    session: AsyncSession, update: Update, deps: Deps, fingerprint: str | None
+) -> User | None:
     sender = update.effective_user
     assert sender is not None
-    user = await users.by_telegram_id(session, sender.id)
+    cache = deps.extras.setdefault("sender_cache", users.SenderCache())
+    user = await cache.sender(session, sender.id, fingerprint)
     name, username = sender_name(update)
     now = deps.clock.now()
     if sender.id in deps.settings.access.admins and (
@@ -274,10 +277,13 @@ async def _run(
     try:
         async with writer_turn(deps.sessions), deps.sessions() as session, session.begin():
             await updates.serialize_person(session, sender.id)
-            if not await updates.first_delivery(session, update.update_id, deps.clock.now()):
+            first, fingerprint = await updates.first_delivery_of(
+                session, update.update_id, deps.clock.now(), sender.id
+            )
+            if not first:
                 log.info("update %s was delivered again; ignored", update.update_id)
                 return None
-            user = await _load_sender(session, update, deps)
+            user = await _load_sender(session, update, deps, fingerprint)
             lang = language_of(deps.settings, update, user)
             turn = Turn(update, ctx, session, user, lang)
             refusal = _refusal(user, roles, registered)

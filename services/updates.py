@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import String, cast, delete, func, literal, select, text
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.processed_update import ProcessedUpdate
+from models.user import User
 from services import sql
 
 
-async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Record the update in the caller's transaction; False if it was handled already.
+def _fingerprint(telegram_id: int) -> Any:
+    """Every column of the person's users row as one text: any change to the row, by any
+    instance or tool, changes it (a timestamp would not: two changes may share a clock tick)."""
+    # "||" on both databases (SQLite before 3.44 has no concat()); \x02 stands for NULL.
+    text_of_row: Any = literal("", String)
+    for column in User.__table__.columns:  # type: ignore[attr-defined]
+        text_of_row = (
+            text_of_row + func.coalesce(cast(column, String), literal("\x02", String)) + "\x1f"
+        )
+    return select(text_of_row).where(col(User.telegram_id) == telegram_id).scalar_subquery()
+
+
+async def first_delivery_of(
+    session: AsyncSession, update_id: int, now: datetime, telegram_id: int
+) -> tuple[bool, str | None]:
+    """Record the update in the caller's transaction; False if it was handled already. In the
+    same statement, the fingerprint of the sender's users row (None: no row), so that a cached
+    sender is checked without a round trip of its own.
 
     The row commits together with the update's effects, so a delivery whose handling failed
     (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
     delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
     """
-    result = await session.exec(
-        sql.insert(session, ProcessedUpdate)
-        .values(update_id=update_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    return bool(result.rowcount)
+    row = (
+        await session.exec(
+            sql.insert(session, ProcessedUpdate)
+            .values(update_id=update_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(_fingerprint(telegram_id))
+        )
+    ).first()
+    return (False, None) if row is None else (True, row[0])
 
 
 async def serialize_person(session: AsyncSession, telegram_id: int) -> None:

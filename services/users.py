@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import inspect
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,6 +68,42 @@ def _snapshot(user: User) -> dict[str, object]:
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
     return (await session.exec(select(User).where(User.telegram_id == telegram_id))).first()
+
+
+class SenderCache:
+    """This process's copy of recent senders' users rows, each with the fingerprint of the row
+    it was read from (``services.updates.first_delivery_of``). A copy is used only when the
+    row's fingerprint, read in the turn's own transaction, is unchanged: a change by another
+    instance (deactivation, a new role) is seen on that person's next update."""
+
+    def __init__(self, size: int = 5_000) -> None:
+        self.size = size
+        self.rows: OrderedDict[int, tuple[str, dict[str, Any]]] = OrderedDict()
+        self.hits = 0
+
+    async def sender(
+        self, session: AsyncSession, telegram_id: int, fingerprint: str | None
+    ) -> User | None:
+        if fingerprint is None:
+            self.rows.pop(telegram_id, None)
+            return None
+        kept = self.rows.get(telegram_id)
+        if kept is not None and kept[0] == fingerprint:
+            self.hits += 1
+            self.rows.move_to_end(telegram_id)
+            copy = User(**kept[1])
+            # Attached as if just read: no SELECT, and only what the turn changes is written.
+            make_transient_to_detached(copy)
+            session.add(copy)
+            return copy
+        user = await by_telegram_id(session, telegram_id)
+        if user is not None:
+            values = {a.key: getattr(user, a.key) for a in inspect(User).column_attrs}
+            self.rows[telegram_id] = (fingerprint, values)
+            self.rows.move_to_end(telegram_id)
+            if len(self.rows) > self.size:
+                self.rows.popitem(last=False)
+        return user
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
