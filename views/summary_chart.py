@@ -185,8 +185,13 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
         money_axes = axes_list[0][1]
         amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
         money_axes.barh(positions, amounts, 0.6, color="#2ca02c")
+        if max(amounts) <= 0:
+            # Nothing collected: one "¥0" tick, not matplotlib's default "-¥0 ¥0 ¥0".
+            money_axes.set_xlim(0, 1)
+            money_axes.set_xticks([0])
+        else:
+            money_axes.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
         money_axes.tick_params(axis="y", left=False)
-        money_axes.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
         money_axes.xaxis.set_major_formatter(money_tick(summary.window.currency, lang))
         money_axes.set_xlabel(labels["money_axis"], fontproperties=text_font)
         money_axes.set_title(labels["collected_title"], fontproperties=FontProperties(
