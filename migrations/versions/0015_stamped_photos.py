@@ -10,6 +10,7 @@ The integrator re-chains this revision; nothing here depends on the revisions be
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = "0015"
@@ -23,7 +24,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("original_sha256", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("stamp_text", sa.String(length=600), nullable=True))
         batch.add_column(sa.Column("stamped", sa.LargeBinary(), nullable=True))
-        batch.add_column(sa.Column("stamped_at", sa.DateTime(), nullable=True))
+        batch.add_column(
+            sa.Column("stamped_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:
