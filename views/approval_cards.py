@@ -8,6 +8,7 @@ text. A card stays under ``MAX_CARD`` by dropping its oldest history lines.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -175,9 +176,24 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             change = f"{_state_label(texts, lang, entry.before)} → "
             line += bracketed(lang, change + _state_label(texts, lang, entry.after))
         if entry.reason:
-            line += ("——" if lang == "zh" else " — ") + f"<i>{html.escape(entry.reason)}</i>"
+            reason = reason_text(texts, lang, entry.action, entry.reason)
+            line += ("——" if lang == "zh" else " — ") + f"<i>{reason}</i>"
         lines.append(line)
     return lines
+
+
+# The sweep records why it escalated in the audit log's own (English) words; the reader gets them
+# in their language.
+_NO_DECISION = re.compile(r"no decision in (\d+(?:\.\d+)?) working hours")
+
+
+def reason_text(texts: Catalogs, lang: str, action: str, reason: str) -> str:
+    """An audited reason as the reader sees it: a person's words as typed (escaped), the
+    system's own reasons in the reader's language."""
+    found = _NO_DECISION.fullmatch(reason)
+    if action == "approval.escalated" and found:
+        return texts.t(lang, "approvals.history_no_decision", hours=found[1])
+    return html.escape(reason)
 
 
 def _state_label(texts: Catalogs, lang: str, state: dict[str, Any] | None) -> str:
