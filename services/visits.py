@@ -425,14 +425,9 @@ async def update_visit(
     stored = await _apply(
         session, actor=actor, visit=visit, draft=draft, customer=customer, team=team
     )
-    attachments = await _replace_attachments(session, visit_id, draft, now)
-    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
-    after = snapshot(visit, attachments)
-    changed = [key for key in after if after[key] != before.get(key)]
-    audit.record(
-        session, at=now, action="visit.edited", entity="visit", entity_id=visit.id,
-        actor_id=actor.user_id, before={k: before.get(k) for k in changed},
-        after={k: after[k] for k in changed},
+    await _record_change(
+        session, actor=actor, visit=visit, draft=draft, team=team, before=before,
+        action="visit.edited", now=now,
     )  # fmt: skip
     return LoggedVisit(
         visit=visit,
@@ -722,14 +717,9 @@ async def check_out(
     draft.customer_id, draft.new_customer = customer.id, None
     _close(visit, min(checked_out_at, now), team, auto=False)
     await _apply(session, actor=actor, visit=visit, draft=draft, customer=customer, team=team)
-    attachments = await _replace_attachments(session, visit_id, draft, now)
-    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
-    after = snapshot(visit, attachments)
-    changed = [key for key in after if after[key] != before.get(key)]
-    audit.record(
-        session, at=now, action="visit.checked_out", entity="visit", entity_id=visit.id,
-        actor_id=actor.user_id, before={k: before.get(k) for k in changed},
-        after={k: after[k] for k in changed},
+    await _record_change(
+        session, actor=actor, visit=visit, draft=draft, team=team, before=before,
+        action="visit.checked_out", now=now,
     )  # fmt: skip
     return LoggedVisit(
         visit=visit, customer=customer, progress=await progress(session, actor.user_id, team),
@@ -846,3 +836,27 @@ async def store_stamp(
     attachment.stamped = stamped
     attachment.stamped_at = now
     session.add(attachment)
+
+
+async def _record_change(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    visit: Visit,
+    draft: VisitDraft,
+    team: TeamContext,
+    before: dict[str, Any],
+    action: str,
+    now: datetime,
+) -> None:
+    """After a change to a stored visit: its attachments, the plans it fulfils, and one audit row
+    with the fields that changed."""
+    attachments = await _replace_attachments(session, visit.id or 0, draft, now)
+    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
+    after = snapshot(visit, attachments)
+    changed = [key for key in after if after[key] != before.get(key)]
+    audit.record(
+        session, at=now, action=action, entity="visit", entity_id=visit.id,
+        actor_id=actor.user_id, before={k: before.get(k) for k in changed},
+        after={k: after[k] for k in changed},
+    )  # fmt: skip
