@@ -92,7 +92,9 @@ class PlanForm(Form):
             turn.session, turn.actor, team.today, team.rules, MAX_CANDIDATES
         )
         due_ids = {d.customer.id for d in due}
-        candidates: dict[int, str] = {cid: names.get(str(cid), "") for cid in selected}
+        # The day's plan stays listed, an entry unticked included, so a slip can be undone.
+        planned = [int(i) for i in data.get("planned") or []]
+        candidates = {cid: names.get(str(cid), "") for cid in planned + selected}
         for cid, name in data.get("results") or []:
             candidates.setdefault(int(cid), name)
         for entry in due:
@@ -100,11 +102,18 @@ class PlanForm(Form):
                 break
             candidates.setdefault(entry.customer.id or 0, entry.customer.name)
         rows = []
+        done_ids = {int(i) for i in data.get("done") or []}
         for cid, name in candidates.items():
-            mark = "✅ " if cid in selected else "⏰ " if cid in due_ids else ""
-            rows.append([(f"{mark}{name}"[:60], f"t:{cid}")])
+            if cid in done_ids:
+                label = turn.t("plans.entry_done", name=name)
+            else:
+                mark = "✅ " if cid in selected else "⏰ " if cid in due_ids else ""
+                label = f"{mark}{name}"
+            rows.append([(label[:60], f"t:{cid}")])
         rows.append([(turn.t("plans.done", count=len(selected)), "done")])
         text = turn.t("plans.ask_customers", day=format_day(day, turn.lang))
+        if data.get("planned"):
+            text += "\n" + turn.t("plans.already_planned", count=len(data["planned"]))
         if data.get("query"):
             text += "\n" + turn.t("plans.search_results", query=html.escape(data["query"]))
         return Prompt(text, rows)
@@ -114,7 +123,7 @@ class PlanForm(Form):
     ) -> str | None:
         today = (await turn.team()).today
         if step == "day":
-            data["day"] = _chosen_day(turn, answer, today).isoformat()
+            await _open_day(turn, data, _chosen_day(turn, answer, today))
             return "customers"
         if step == "customers":
             return await self._toggle(turn, data, answer)
@@ -127,16 +136,22 @@ class PlanForm(Form):
         if answer.choice == "finish":
             turn.say_key("plans.finished")
             return None
-        data["day"] = _chosen_day(turn, answer, today).isoformat()
+        day = _chosen_day(turn, answer, today)
         data.update(selected=[], names={}, results=[], query="")
+        await _open_day(turn, data, day)
         return "customers"
 
     async def _toggle(self, turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         selected: list[int] = [int(i) for i in data["selected"]]
         if answer.choice == "done":
-            if not selected:
+            planned = {int(i) for i in data.get("planned") or []}
+            if not selected and not planned:
                 raise InputError("plans.choose_some")
-            return "purpose"
+            if any(cid not in planned for cid in selected):
+                return "purpose"
+            # Only removals (or nothing): the purpose is asked for new entries alone.
+            await _save(turn, data, None, (await turn.team()).today)
+            return "more"
         if answer.choice and answer.choice.startswith("t:"):
             raw = answer.choice[2:]
             customer_id = int(raw) if raw.isdigit() else -1
@@ -157,6 +172,8 @@ class PlanForm(Form):
             raise InputError(error.key, **error.params) from None
         if customer.team_id != turn.actor.team_id:
             raise InputError("customers.not_found")
+        if customer_id in {int(i) for i in data.get("done") or []}:
+            raise InputError("plans.done_stays", name=customer.name)
         if customer_id in selected:
             selected.remove(customer_id)
         elif len(selected) >= MAX_SELECTED:
@@ -191,20 +208,36 @@ def _chosen_day(turn: Turn, answer: FormInput, today: date) -> date:
     return chosen
 
 
+async def _open_day(turn: Turn, data: dict[str, Any], day: date) -> None:
+    """Start the day's list from its plan: planned customers ticked (done ones fixed), plus any
+    customer the form was opened with."""
+    lines = await plans.plan_lines(turn.session, turn.actor.user_id, day)
+    planned = [line.customer.id or 0 for line in lines]
+    extra = [int(i) for i in data.get("selected") or [] if int(i) not in planned]
+    data["day"] = day.isoformat()
+    data["planned"] = planned
+    data["done"] = [line.customer.id or 0 for line in lines if line.done]
+    data["selected"] = planned + extra
+    data["names"].update({str(line.customer.id): line.customer.name for line in lines})
+
+
 async def _save(
     turn: Turn, data: dict[str, Any], purpose: VisitPurpose | None, today: date
 ) -> None:
     day = date.fromisoformat(data["day"])
+    selected = [int(i) for i in data["selected"]]
+    planned = [int(i) for i in data.get("planned") or []]
     try:
         async with turn.session.begin_nested():
-            result = await plans.plan_visits(
-                turn.session, actor=turn.actor, day=day, customer_ids=data["selected"],
+            change = await plans.change_day(
+                turn.session, actor=turn.actor, day=day,
+                add_ids=[cid for cid in selected if cid not in planned],
+                remove_ids=[cid for cid in planned if cid not in selected],
                 purpose=purpose, today=today, now=turn.now,
             )  # fmt: skip
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
-    planned = result.added + result.already_planned
-    turn.say(saved_text(turn.deps.texts, turn.lang, day, planned))
+    turn.say(saved_text(turn.deps.texts, turn.lang, change, reopened=bool(planned)))
 
 
 PLAN_FORM = register_form(PlanForm())

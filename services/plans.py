@@ -49,12 +49,7 @@ async def plan_visits(
     now: datetime,
 ) -> PlanResult:
     """Plan visits to the actor's team's customers on a day from today to two months ahead."""
-    if actor.role not in VISITING_ROLES or actor.team_id is None:
-        raise NotAllowedError("access.role_not_allowed")
-    if day < today:
-        raise UserFacingError("plans.day_in_past")
-    if (day - today).days > MAX_PLAN_AHEAD_DAYS:
-        raise UserFacingError("plans.day_too_far", days=MAX_PLAN_AHEAD_DAYS)
+    _check_day(actor, day, today)
     added: list[Customer] = []
     existing: list[Customer] = []
     for customer_id in dict.fromkeys(customer_ids):
@@ -93,6 +88,15 @@ async def plan_visits(
     return PlanResult(added, existing)
 
 
+def _check_day(actor: Actor, day: date, today: date) -> None:
+    if actor.role not in VISITING_ROLES or actor.team_id is None:
+        raise NotAllowedError("access.role_not_allowed")
+    if day < today:
+        raise UserFacingError("plans.day_in_past")
+    if (day - today).days > MAX_PLAN_AHEAD_DAYS:
+        raise UserFacingError("plans.day_too_far", days=MAX_PLAN_AHEAD_DAYS)
+
+
 async def own_plan(session: AsyncSession, actor: Actor, plan_id: int) -> PlannedVisit:
     plan = await session.get(PlannedVisit, plan_id)
     if plan is None or plan.rep_id != actor.user_id:
@@ -107,14 +111,75 @@ async def remove_plan(
     plan = await own_plan(session, actor, plan_id)
     if plan.done_visit_id is not None:
         raise UserFacingError("plans.already_done")
+    await _delete(session, plan, actor, now)
+    return plan
+
+
+async def _delete(session: AsyncSession, plan: PlannedVisit, actor: Actor, now: datetime) -> None:
     await session.delete(plan)
     audit.record(
         session, at=now, action="plan.removed", entity="planned_visit", entity_id=plan.id,
         actor_id=actor.user_id,
-        before={"customer_id": plan.customer_id, "day": plan.planned_on.isoformat()},
+        before={"customer_id": plan.customer_id, "day": plan.planned_on.isoformat(),
+                "source": str(plan.source)},
     )  # fmt: skip
     await session.flush()
-    return plan
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What re-planning a day did, and the day's plan after it (done entries first)."""
+
+    day: date
+    added: list[Customer]
+    removed: list[Customer]
+    plan: list[PlanLine]
+
+
+async def change_day(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    day: date,
+    add_ids: Sequence[int],
+    remove_ids: Sequence[int],
+    purpose: VisitPurpose | None,
+    today: date,
+    now: datetime,
+) -> PlanChange:
+    """Add customers to the actor's plan of a day and take others off it.
+
+    Only entries not done yet are removed: a planned visit that was logged (even between the
+    rep opening the plan and tapping Done) stays, as the proof of the plan carried out.
+    """
+    _check_day(actor, day, today)
+    added: list[Customer] = []
+    if add_ids:
+        result = await plan_visits(
+            session, actor=actor, day=day, customer_ids=add_ids, purpose=purpose, today=today,
+            now=now,
+        )  # fmt: skip
+        added = result.added
+    removed: list[Customer] = []
+    for customer_id in dict.fromkeys(remove_ids):
+        found = (
+            await session.exec(
+                select(PlannedVisit, Customer)
+                .join(Customer, col(Customer.id) == col(PlannedVisit.customer_id))
+                .where(
+                    col(PlannedVisit.rep_id) == actor.user_id,
+                    col(PlannedVisit.customer_id) == customer_id,
+                    col(PlannedVisit.planned_on) == day,
+                    col(PlannedVisit.done_visit_id).is_(None),
+                )
+            )
+        ).first()
+        if found is None:
+            continue
+        plan, customer = found
+        await _delete(session, plan, actor, now)
+        removed.append(customer)
+    return PlanChange(day, added, removed, await plan_lines(session, actor.user_id, day))
 
 
 @dataclass(frozen=True)
@@ -122,6 +187,17 @@ class PlanLine:
     plan: PlannedVisit
     customer: Customer
     done: bool
+
+
+async def plan_lines(session: AsyncSession, rep_id: int, day: date) -> list[PlanLine]:
+    """The rep's plan of a day: entries still to do first, then the done ones, by name."""
+    rows = await session.exec(
+        select(PlannedVisit, Customer)
+        .join(Customer, col(Customer.id) == col(PlannedVisit.customer_id))
+        .where(col(PlannedVisit.rep_id) == rep_id, col(PlannedVisit.planned_on) == day)
+        .order_by(col(PlannedVisit.done_visit_id).is_not(None), col(Customer.name))
+    )
+    return [PlanLine(p, c, p.done_visit_id is not None) for p, c in rows.all()]
 
 
 @dataclass(frozen=True)
@@ -137,13 +213,7 @@ async def day_overview(
     session: AsyncSession, rep_id: int, day: date, rules: TeamSettings
 ) -> DayOverview:
     """The plan of a day with what was done, and the day's unplanned visits."""
-    rows = await session.exec(
-        select(PlannedVisit, Customer)
-        .join(Customer, col(Customer.id) == col(PlannedVisit.customer_id))
-        .where(col(PlannedVisit.rep_id) == rep_id, col(PlannedVisit.planned_on) == day)
-        .order_by(col(PlannedVisit.done_visit_id).is_not(None), col(Customer.name))
-    )
-    planned = [PlanLine(p, c, p.done_visit_id is not None) for p, c in rows.all()]
+    planned = await plan_lines(session, rep_id, day)
     period = day_period(day, rules.timezone)
     done_ids = {line.plan.done_visit_id for line in planned}
     visit_rows = await session.exec(

@@ -11,7 +11,7 @@ from core.periods import format_day, format_short_day
 from models.customer import Customer
 from models.plan import PlannedVisit
 from models.visit import Visit
-from services.plans import DayFigures, DayOverview, DueCustomer, MorningList
+from services.plans import DayFigures, DayOverview, DueCustomer, MorningList, PlanChange
 from services.route import Stop
 from services.visits import Progress
 from views.buttons import Button, Keyboard
@@ -177,8 +177,29 @@ def due_page(
     return "\n".join(lines), buttons
 
 
-def saved_text(texts: Catalogs, lang: str, day: date, customers: list[Customer]) -> str:
-    names = "\n".join(f"• {html.escape(c.name)}" for c in customers)
-    return texts.t(
-        lang, "plans.saved", day=format_day(day, lang), count=len(customers), names=names
-    )
+def saved_text(texts: Catalogs, lang: str, change: PlanChange, *, reopened: bool) -> str:
+    """The day's plan after Done; for a day that had a plan already, what was added and removed
+    (so a removal by mistake is seen at once)."""
+    t = texts.t
+    added = {c.id for c in change.added}
+    lines = []
+    for line in change.plan:
+        name = html.escape(line.customer.name)
+        if line.done:
+            lines.append(t(lang, "plans.entry_done", name=name))
+        elif reopened and line.customer.id in added:
+            lines.append(t(lang, "plans.saved_added", name=name))
+        else:
+            lines.append(f"• {name}")
+    lines += [t(lang, "plans.saved_removed", name=html.escape(c.name)) for c in change.removed]
+    day, count = format_day(change.day, lang), len(change.plan)
+    if not reopened:
+        return t(lang, "plans.saved", day=day, count=count, names="\n".join(lines))
+    if not change.added and not change.removed:
+        header = t(lang, "plans.unchanged", day=day, count=count)
+    elif not change.plan:
+        header = t(lang, "plans.all_removed", day=day, removed=len(change.removed))
+    else:
+        header = t(lang, "plans.changed", day=day, count=count, added=len(change.added),
+                   removed=len(change.removed))  # fmt: skip
+    return "\n".join([header, *lines])

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 from core.clock import ManualClock
+from core.periods import format_short_day
 from models.common import Role
 from models.customer import Tier
 from sandbox.harness import Chat, LocalBot
-from tests.customer_helpers import add_customer, forge_button, plans_of, visits_of
+from tests.customer_helpers import (
+    add_customer,
+    audit_actions,
+    forge_button,
+    plans_of,
+    visits_of,
+)
 from tests.helpers import join
+from tests.report_helpers import set_local
 
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
 JOBS_UNDER_TEST = ("morning_plan",)
@@ -227,3 +235,121 @@ async def test_director_picks_a_team(local_bot: LocalBot) -> None:
     assert "Qian: 🤝 0/15 · 📞 1/20" in (await director.last_reply()).text
     replies = await director.send("/team north")
     assert "No reps in this team yet" in replies[-1].text
+
+
+async def _plan_day(chat: Chat, day: str, names: list[str], lang: str = "en") -> None:
+    done, skip, finish = ("Done", "Skip", "Finish") if lang == "en" else ("完成", "跳过", "结束")
+    await chat.send("/plan")
+    await chat.tap(day)
+    for name in names:
+        await chat.send(name)
+        await chat.tap(name)
+    await chat.tap(done)
+    await chat.tap(skip)
+    await chat.tap(finish)
+
+
+async def test_plan_reopened_shows_the_day_and_removes_a_visit(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 5301, "Wang", Role.REP, "north")
+    for name in ("Alpha Co", "Bravo Co", "Charlie Co", "Delta Co", "Echo Co"):
+        await add_customer(runtime, "north", name, owner_tg=5301)
+    await _plan_day(rep, "Mon 30 Nov", ["Alpha Co", "Bravo Co", "Charlie Co"])
+    await _plan_day(rep, "Tue 1 Dec", ["Echo Co"])
+    # Monday 30 Nov, 08:00: Alpha Co is called before the morning message.
+    await set_local(runtime, date(2026, 11, 30), time(8, 0))
+    await rep.send("/visit")
+    await rep.tap("🗓 Alpha Co")  # today's planned customers come first
+    await rep.tap("Phone")
+    await rep.send("Called.")
+    await rep.tap("Save")
+
+    replies = await rep.send("/plan")
+    replies = await rep.tap("Mon 30 Nov")
+    prompt = replies[-1]
+    assert "3 already planned" in prompt.text
+    assert prompt.button_texts() == [
+        "✅ Bravo Co", "✅ Charlie Co", "✅ Alpha Co · visited", "✅ Done (3 chosen)", "Cancel ✖"
+    ]  # fmt: skip
+    replies = await rep.tap("✅ Alpha Co · visited")
+    said = "\n".join(r.text for r in replies)
+    assert "Alpha Co has already been visited: a visit that is done stays on the plan" in said
+    await rep.tap("✅ Charlie Co")  # unticked: taken off at Done
+    await rep.send("Delta")
+    await rep.tap("Delta Co")
+    ticked = (await rep.last_reply()).button_texts()
+    assert "Charlie Co" in ticked and "✅ Delta Co" in ticked and "✅ Done (3 chosen)" in ticked
+    await rep.tap("Done")
+    replies = await rep.tap("Skip")  # the purpose of the added visit
+    saved = replies[0].text
+    assert "✅ Planned for Mon 30 Nov 2026: 3 (1 added, 1 removed):" in saved, saved
+    assert "✅ Alpha Co · visited" in saved and "• Delta Co (new)" in saved
+    assert "✖️ Charlie Co (removed)" in saved
+    plans = await plans_of(runtime, 5301)
+    monday = {p.customer_id: p for p in plans if p.planned_on == date(2026, 11, 30)}
+    assert len(monday) == 3 and sum(1 for p in monday.values() if p.done_visit_id) == 1
+    entries = await audit_actions(runtime, "planned_visit")
+    removed = [e for e in entries if e.action == "plan.removed"]
+    assert len(removed) == 1 and removed[0].before["day"] == "2026-11-30"
+
+    # The next day's plan opens with its own entries; taking the only one off needs no purpose.
+    replies = await rep.tap("Plan Tue 1 Dec")
+    assert "1 already planned" in replies[-1].text
+    assert replies[-1].button_texts()[0] == "✅ Echo Co"
+    await rep.tap("✅ Echo Co")
+    replies = await rep.tap("Done (0 chosen)")
+    assert "🗑 Nothing planned for Tue 1 Dec 2026 any more (1 removed):" in replies[0].text
+    assert "✖️ Echo Co (removed)" in replies[0].text
+    assert "Plan another day?" in replies[-1].text
+    await rep.tap("Finish")
+    assert [p.planned_on for p in await plans_of(runtime, 5301)].count(date(2026, 12, 1)) == 0
+
+    # The morning message follows the new plan: Bravo and Delta, not Charlie (nor Alpha, done).
+    before = len(await rep.bot_messages())
+    await set_local(runtime, date(2026, 11, 30), time(8, 31))
+    await local_bot.drain_outbox()
+    (morning,) = (await rep.bot_messages())[before:]
+    assert "Good morning" in morning.text
+    assert "Bravo Co" in morning.text and "Delta Co" in morning.text
+    assert "Charlie Co" not in morning.text and "Alpha Co" not in morning.text
+
+    # In Chinese, the same re-opened day.
+    zh = await join(local_bot, 5302, "李娜", Role.REP, "north", lang="zh")
+    for name in ("华东五金", "西湖建材"):
+        await add_customer(runtime, "north", name, owner_tg=5302)
+    await _plan_day(zh, format_short_day(date(2026, 12, 2), "zh"), ["华东五金", "西湖建材"], "zh")
+    await zh.send("/plan")
+    replies = await zh.tap(format_short_day(date(2026, 12, 2), "zh"))
+    assert "已安排 2 个客户：点选 ✅ 客户即可从计划中移除" in replies[-1].text
+    await zh.tap("✅ 西湖建材")
+    replies = await zh.tap("完成")
+    assert "共 1 个客户（新增 0 个，移除 1 个）" in replies[0].text, replies[0].text
+    assert "✖️ 西湖建材（已移除）" in replies[0].text
+
+
+async def test_week_header_matches_its_figures_in_both_languages(local_bot: LocalBot) -> None:
+    """Three planned today, one of them visited, and one unplanned call: 1/3 reads done/planned
+    as the header says, in English and in Chinese."""
+    runtime = local_bot.runtime
+    for tg, name, lang, customers in (
+        (5401, "Wang", "en", ("Alpha Co", "Bravo Co", "Charlie Co", "Delta Co")),
+        (5402, "李娜", "zh", ("华东五金", "西湖建材", "钱塘贸易", "滨江电器")),
+    ):
+        chat = await join(local_bot, tg, name, Role.REP, "north", lang=lang)
+        for customer in customers:
+            await add_customer(runtime, "north", customer, owner_tg=tg)
+        day = format_short_day(date(2026, 11, 24), lang)
+        await _plan_day(chat, day, list(customers[:3]), lang)
+        for customer in (customers[0], customers[3]):
+            await chat.send("/visit")
+            await chat.send(customer)
+            await chat.tap(customer)
+            await chat.tap("📞")
+            await chat.send("Called." if lang == "en" else "电话沟通了报价。")
+            await chat.tap("✅")
+    english = (await (await local_bot.chat(5401, "Wang")).send("/week"))[-1].text
+    assert "Week Mon 23 Nov – Sun 29 Nov (done / planned · in person · phone)" in english
+    assert "▶ Tue 24 Nov: 1/3 · 🤝 0 · 📞 2" in english, english
+    chinese = (await (await local_bot.chat(5402, "李娜")).send("/week"))[-1].text
+    assert "（完成/计划 · 上门 · 电话）" in chinese
+    assert f"▶ {format_short_day(date(2026, 11, 24), 'zh')}：1/3 · 🤝 0 · 📞 2" in chinese, chinese
