@@ -9,6 +9,7 @@ survives a restart; nothing is stored as a request before Submit.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from core.errors import UserFacingError
@@ -23,11 +24,13 @@ from services.approval_types import (
     FieldError,
     FieldKind,
     FieldSpec,
+    Reading,
     RequestType,
     check_date,
     clean_value,
     get_type,
     ordered_types,
+    read_value,
 )
 from views import approval_form as form_views
 from views import approvals as views
@@ -192,6 +195,7 @@ async def _accept_field(
         values[spec.name] = None
         return _next(data, kind, spec.name)
     ctx = await _context(turn)
+    reading: Reading | None = None
     try:
         if spec.kind in (FieldKind.PAST_DATE, FieldKind.FUTURE_DATE) and answer.choice:
             value: Any = _chosen_date(spec, answer.choice, ctx.today)
@@ -200,7 +204,9 @@ async def _accept_field(
         elif answer.choice is not None:
             raise InputError("approvals.use_buttons")
         else:
-            value = clean_value(spec, expect_text(answer), ctx)
+            typed = expect_text(answer)
+            reading = read_value(spec, typed, ctx, values)
+            value = reading.value
         trial = {**values, spec.name: value}
         kind.check(trial)
         await _refuse_early(turn, kind, trial)
@@ -210,6 +216,10 @@ async def _accept_field(
             say_error(turn, error)
             return FIELD + error.field
         raise InputError(error.key, **error.params) from None
+    if reading is not None and reading.discount is not None:
+        # Repeat how "9折" was read, so a misreading is seen before the request goes out.
+        turn.say(form_views.discount_read(turn.deps.texts, turn.lang, typed, reading.discount,
+                                          Decimal(value), ctx.currency))  # fmt: skip
     values[spec.name] = value
     return _next(data, kind, spec.name)
 

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +49,8 @@ class FieldSpec:
     required: bool = True
     choices: tuple[str, ...] = ()
     max_length: int = 500
+    # A price that may also be typed as a discount off this other MONEY field ("9折", "10%").
+    discount_of: str | None = None
 
     @property
     def label_key(self) -> str:
@@ -162,7 +164,7 @@ TYPES: dict[str, RequestType] = {
                 CUSTOMER,
                 FieldSpec("reference", FieldKind.TEXT, max_length=100),
                 FieldSpec("list_price", FieldKind.MONEY),
-                FieldSpec("requested_price", FieldKind.MONEY),
+                FieldSpec("requested_price", FieldKind.MONEY, discount_of="list_price"),
                 FieldSpec("justification", FieldKind.TEXT, required=False),
             ),
             amount=_discount_amount, discount=_discount_percent, check=_check_discount,
@@ -291,6 +293,44 @@ def clean_value(spec: FieldSpec, raw: str, ctx: FieldContext) -> Any:
     if spec.kind is FieldKind.TEXT:
         return _clean_text(spec, raw)
     raise FieldError(spec.name, "approvals.use_buttons")
+
+
+# What makes a typed price a discount: a percent sign, 折, 百分之, 优惠 or "off".
+_DISCOUNT_WORDS = re.compile(r"[%％折]|百分之|优惠|\boff\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A typed value as stored, and the discount in percent when a price was typed as one."""
+
+    value: Any
+    discount: Decimal | None = None
+
+
+def read_value(spec: FieldSpec, raw: str, ctx: FieldContext, values: Values) -> Reading:
+    """Like :func:`clean_value`, and a price field with ``discount_of`` also reads a discount
+    ("9折", "九五折", "8.5%", "百分之八") as the price it leaves of the other field's amount.
+
+    A bare number stays a price: "8" in "the price you want to give" is ¥8, and the summary shows
+    it as a 99 % discount, so a rep who meant 8 % sees it before submitting.
+    """
+    base = _money(values, spec.discount_of) if spec.discount_of else None
+    if base is None:
+        return Reading(clean_value(spec, raw, ctx))
+    if _DISCOUNT_WORDS.search(raw):
+        percent = numbers.discount_percent(raw)
+        if percent is None:
+            raise FieldError(spec.name, "approvals.discount_unreadable", text=raw.strip()[:20])
+        price = (base * (100 - percent) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if price <= 0:
+            raise FieldError(spec.name, "approvals.discount_unreadable", text=raw.strip()[:20])
+        return Reading(money.plain(price), percent)
+    try:
+        return Reading(clean_value(spec, raw, ctx))
+    except FieldError as error:
+        if error.key != "money.not_a_number":
+            raise
+        raise FieldError(spec.name, "approvals.price_or_discount", text=raw.strip()[:20]) from None
 
 
 def check_date(spec: FieldSpec, day: date, today: date) -> date:

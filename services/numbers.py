@@ -21,6 +21,10 @@ MAX_QUANTITY_CHARS = 40
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _PERCENT_ZH = re.compile(r"百分之(.+)")
 _ZHE = re.compile(r"打?\s*(.+?)\s*折")
+# Words around a discount that say nothing more: "10% off", "优惠10%", "降价 5%".
+_DISCOUNT_WORDS = re.compile(r"^(?:优惠|降价|降)|(?:off|优惠)$", re.IGNORECASE)
+# A discount is a few characters ("打八五折", "12.5% off"); the patterns backtrack on long text.
+MAX_DISCOUNT_CHARS = 20
 
 
 def _fold(text: str) -> str:
@@ -59,8 +63,11 @@ def quantity(text: str) -> int | None:
 
 
 def discount_percent(text: str) -> Decimal | None:
-    """Percent off: "8%" and "百分之八" are 8; "9折" (pay 90 %) and "八五折" are 10 and 15."""
-    folded = _fold(text).replace("％", "%")
+    """Percent off: "8%", "百分之八", "优惠8%" and "8% off" are 8; "9折" (pay 90 %) and "八五折"
+    are 10 and 15. A bare "8" is not a discount (in a price field it is a price)."""
+    if len(text) > MAX_DISCOUNT_CHARS:
+        return None
+    folded = _DISCOUNT_WORDS.sub("", _fold(text).replace("％", "%")).strip()
     if match := _PERCENT.fullmatch(folded):
         value: Decimal | None = Decimal(match[1])
     elif match := _PERCENT_ZH.fullmatch(folded):

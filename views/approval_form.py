@@ -7,8 +7,9 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
-from core.i18n import Catalogs, currency_unit
+from core.i18n import Catalogs, currency_unit, format_money, format_percent
 from core.periods import format_short_day
 from services.approval_types import FieldKind, FieldSpec, RequestType, ordered_types
 
@@ -126,3 +127,13 @@ def pick_customer(
         return Question(text, customer_choices(found), search=query)
     text = texts.t(lang, "approvals.no_customer", query=shown)
     return Question(text, customer_choices(recent), search=query)
+
+
+def discount_read(
+    texts: Catalogs, lang: str, typed: str, percent: Decimal, price: Decimal, currency: str
+) -> str:
+    """How a price typed as a discount was read: "9折 → 10% off: requested price CN¥9,000.00"."""
+    return texts.t(
+        lang, "approvals.discount_read", typed=html.escape(typed.strip()[:20]),
+        percent=format_percent(percent), price=format_money(price, currency, lang),
+    )  # fmt: skip

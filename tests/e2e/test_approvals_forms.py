@@ -52,7 +52,8 @@ TYPES: dict[str, tuple[list[Step], list[str]]] = {
             Step("10000", [("-1", "cannot be negative"), ("0", "more than zero"),
                            ("ten thousand", "not an amount")]),
             Step("8,000", [("12000", "above the list price"), ("10000", "equals the list price"),
-                           ("cheap", "not an amount")]),
+                           ("cheap", "neither an amount nor a discount"),
+                           ("150%", "cannot read “150%” as a discount")]),
             Step("", how="skip"),
         ],
         ["Hangzhou Huafeng", "Q-2026-118", "CN¥10,000.00", "CN¥8,000.00", "<b>20%</b>",
@@ -243,3 +244,56 @@ async def test_typing_a_buttons_label_works_like_tapping_it(local_bot: LocalBot)
     await rep.tap("English")
     await rep.send("/fee")
     assert "Cancelled" in texts(await rep.send("CANCEL"))
+
+
+async def test_discount_request_reads_9zhe_and_percent_words(local_bot: LocalBot) -> None:
+    """A requested price typed as a discount is read, repeated as read, and stored as a price."""
+    people = await team_of(local_bot)
+    await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
+    rep = people.rep
+    await rep.send("/discount")
+    await rep.tap("Hangzhou Huafeng")
+    await rep.send("Q-7")
+    reply = texts(await rep.send("5万"))  # the list price: 50,000
+    assert "Or the discount: 10%, 9折" in reply
+    for bad, error in (("150%", "cannot read “150%” as a discount"),
+                       ("100%", "cannot read “100%” as a discount"),
+                       ("打个折", "cannot read “打个折” as a discount")):  # fmt: skip
+        reply = texts(await rep.send(bad))
+        assert error in reply and "The price you want to give" in reply, reply
+    reply = texts(await rep.send("9折"))
+    assert "🏷 9折 → 10% off: requested price CN¥45,000.00" in reply, reply
+    summary = texts(await rep.tap("Skip"))
+    assert "CN¥50,000.00" in summary and "CN¥45,000.00" in summary and "<b>10%</b>" in summary
+    for typed, read, price in (
+        ("九五折", "5% off", "CN¥47,500.00"),
+        ("8.5%", "8.5% off", "CN¥45,750.00"),
+        ("10% off", "10% off", "CN¥45,000.00"),
+        ("百分之八", "8% off", "CN¥46,000.00"),
+    ):
+        await rep.tap("Change something")
+        await rep.tap("Requested price")
+        reply = texts(await rep.send(typed))
+        assert f"🏷 {typed} → {read}: requested price {price}" in reply, reply
+        assert "please check" in reply and price in reply
+    await rep.tap("Submit")
+    (request,) = await requests(local_bot)
+    assert request.discount_bp == 800 and request.details["requested_price"] == "46000.00"
+    assert request.details["list_price"] == "50000.00" and request.amount_minor == 400_000
+
+    # In Chinese: a list price in Chinese numerals, 九五折 and a refusal in Chinese.
+    zh = await join(local_bot, 5011, "李娜", Role.REP, "north", lang="zh")
+    await add_customer(local_bot.runtime, "north", "西湖建材", owner_tg=5011)
+    await zh.send("/discount")
+    await zh.tap("西湖建材")
+    await zh.send("Q-8")
+    reply = texts(await zh.send("三万五"))
+    assert "也可以直接输入优惠，如 9折、10%" in reply
+    reply = texts(await zh.send("120%"))
+    assert "无法把“120%”识别为优惠" in reply, reply
+    reply = texts(await zh.send("九五折"))
+    assert "🏷 九五折，即优惠 5%，申请价 ¥33,250.00" in reply, reply
+    summary = texts(await zh.tap("跳过"))
+    assert "¥35,000.00" in summary and "¥33,250.00" in summary and "<b>5%</b>" in summary
+    await zh.tap("提交")
+    assert (await requests(local_bot))[-1].discount_bp == 500

@@ -32,7 +32,8 @@ def test_not_quantities(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("三万五", "35000.00"), ("2万3", "23000.00"), ("两千元", "2000.00"), ("1.5万", "15000.00"),
-     ("十二点五", "12.50"), ("¥2000", "2000.00"), ("3k", "3000.00")],
+     ("十二点五", "12.50"), ("¥2000", "2000.00"), ("3k", "3000.00"), ("5万", "50000.00"),
+     ("¥23,000", "23000.00"), ("23k", "23000.00"), ("RMB 23,000", "23000.00")],
 )  # fmt: skip
 def test_amounts_in_chinese_numerals(text: str, expected: str) -> None:
     assert parse_amount(text, maximum=Decimal(10**9)) == Decimal(expected)
@@ -41,13 +42,18 @@ def test_amounts_in_chinese_numerals(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("8%", "8"), ("8 ％", "8"), ("12.5%", "12.5"), ("百分之八", "8"), ("9折", "10"),
-     ("八五折", "15"), ("打8.5折", "15.0"), ("75折", "25")],
+     ("八五折", "15"), ("打8.5折", "15.0"), ("75折", "25"), ("九五折", "5"), ("8.5%", "8.5"),
+     ("10% off", "10"), ("10 % OFF", "10"), ("优惠10%", "10"), ("降价 5%", "5"),
+     ("优惠百分之八", "8")],
 )  # fmt: skip
 def test_discounts(text: str, expected: str) -> None:
     assert discount_percent(text) == Decimal(expected)
 
 
-@pytest.mark.parametrize("text", ["0%", "100%", "8", "折", "百分之", "150%"])
+@pytest.mark.parametrize(
+    "text",
+    ["0%", "100%", "8", "折", "百分之", "150%", "off", "优惠", "打个折", "1" + " " * 5000 + "%"],
+)
 def test_not_discounts(text: str) -> None:
     assert discount_percent(text) is None
 
