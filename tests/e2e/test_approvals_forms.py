@@ -172,14 +172,19 @@ async def test_errors_are_in_the_requesters_language(local_bot: LocalBot) -> Non
     assert "被 陈静 <b>驳回</b>" in text_of(await rep.last_reply())
 
 
+async def _discount_to_list_price(chat: Chat, customer: str, reference: str, price: str) -> str:
+    """Open /discount and answer up to the list price; what the bot asked next."""
+    await chat.send("/discount")
+    await chat.tap(customer)
+    await chat.send(reference)
+    return texts(await chat.send(price))
+
+
 async def test_edit_a_field_from_the_summary(local_bot: LocalBot) -> None:
     people = await team_of(local_bot)
     await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
     rep = people.rep
-    await rep.send("/discount")
-    await rep.tap("Hangzhou Huafeng")
-    await rep.send("Q-1")
-    await rep.send("1000")
+    await _discount_to_list_price(rep, "Hangzhou Huafeng", "Q-1", "1000")
     await rep.send("900")
     summary = texts(await rep.tap("Skip"))
     assert "10%" in summary and "Goes to: Manager\n" in summary + "\n"
@@ -251,10 +256,7 @@ async def test_discount_request_reads_9zhe_and_percent_words(local_bot: LocalBot
     people = await team_of(local_bot)
     await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
     rep = people.rep
-    await rep.send("/discount")
-    await rep.tap("Hangzhou Huafeng")
-    await rep.send("Q-7")
-    reply = texts(await rep.send("5万"))  # the list price: 50,000
+    reply = await _discount_to_list_price(rep, "Hangzhou Huafeng", "Q-7", "5万")  # 50,000
     assert "Or the discount: 10%, 9折" in reply
     for bad, error in (("150%", "cannot read “150%” as a discount"),
                        ("100%", "cannot read “100%” as a discount"),
@@ -284,10 +286,7 @@ async def test_discount_request_reads_9zhe_and_percent_words(local_bot: LocalBot
     # In Chinese: a list price in Chinese numerals, 九五折 and a refusal in Chinese.
     zh = await join(local_bot, 5011, "李娜", Role.REP, "north", lang="zh")
     await add_customer(local_bot.runtime, "north", "西湖建材", owner_tg=5011)
-    await zh.send("/discount")
-    await zh.tap("西湖建材")
-    await zh.send("Q-8")
-    reply = texts(await zh.send("三万五"))
+    reply = await _discount_to_list_price(zh, "西湖建材", "Q-8", "三万五")
     assert "也可以直接输入优惠，如 9折、10%" in reply
     reply = texts(await zh.send("120%"))
     assert "无法把“120%”识别为优惠" in reply, reply
