@@ -36,6 +36,7 @@ from handlers import (
     summary,
     team,
     users,
+    visit_review,
     visits,
 )
 from handlers.commands import publish_default_menus
@@ -131,8 +132,8 @@ def register_handlers(app: SalesApp) -> None:
     the catch-alls of `fallback` last."""
     private_only.register(app)
     for area in (
-        start, help, profile, invites, users, customers, visits, nearby, plans, team, approvals,
-        delegation, reports, collections, summary,
+        start, help, profile, invites, users, customers, visits, visit_review, nearby, plans, team,
+        approvals, delegation, reports, collections, summary,
     ):  # fmt: skip
         area.register(app)
     fallback.register(app)

@@ -22,10 +22,13 @@ from handlers.customer_fields import field_answer, field_prompt
 from handlers.forms import FormInput, InputError, Prompt
 from handlers.turn import Turn
 from models.common import Role
-from services import card_text, customers, forms, users
+from services import card_text, customers, forms, team_context, users, visit_review
 from services.card_reader import CardReader, NotAnImage, OcrUnavailable
 from services.card_text import CardFields
+from views.callbacks import StaleButton
 from views.cards import card_review
+from views.forms import FORM
+from views.visit_review import READ_CARD
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,28 @@ async def read_before_turn(update: Update, ctx: Ctx) -> bool:
     return True
 
 
+async def read_chosen_card(update: Update, ctx: Ctx) -> bool:
+    """A tap on "Read as a business card" for a photo sent outside any form (the photo was
+    offered to a visit first, see handlers.visit_review): read that photo before the turn."""
+    query = update.callback_query
+    sender = update.effective_user
+    if query is None or sender is None:
+        return False
+    try:
+        pressed = FORM.unpack(query.data)
+    except StaleButton:
+        return False
+    if pressed.value != READ_CARD:
+        return False
+    deps = ctx.deps
+    async with deps.sessions() as session:
+        state = await forms.load(session, sender.id, deps.clock.now())
+    if state is None or state.token != pressed.token or not state.data.get("photo"):
+        return False
+    _READINGS[update.update_id] = await _scan(ctx, str(state.data["photo"]), 0)
+    return True
+
+
 def forget(update: Update) -> None:
     _READINGS.pop(update.update_id, None)
 
@@ -86,8 +111,15 @@ async def _wants_card(ctx: Ctx, telegram_id: int) -> bool:
         if user is None or not user.active or Role(user.role) not in CREATORS:
             return False
         state = await forms.load(session, telegram_id, deps.clock.now())
-    if state is None:
-        return True
+        if state is None:
+            # A rep at (or just back from) a visit is first asked where the photo belongs;
+            # the card is read only if they say it is one (read_chosen_card).
+            if user.team_id is None:
+                return True
+            team = await team_context.resolve(
+                session, deps.settings, user.team_id, deps.clock.now()
+            )
+            return not await visit_review.photo_targets(session, user.id or 0, team)
     return state.step in CARD_STEPS.get(state.form, frozenset())
 
 

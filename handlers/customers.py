@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from core.errors import UserFacingError
 from core.periods import local_today
-from handlers import card_photos
+from handlers import card_photos, visit_review
 from handlers.commands import EVERYONE, declare
 from handlers.context import Ctx
 from handlers.customer_fields import (
@@ -429,6 +429,9 @@ async def photo_message(turn: Turn) -> None:
     if await continue_form(turn):
         return
     scan = card_photos.reading_of(turn)
+    photo = turn.update.effective_message.photo if turn.update.effective_message else ()
+    if scan is None and photo and await visit_review.offer_photo(turn, photo[-1].file_id):
+        return
     if scan is None:
         turn.say_key("fallback.not_understood")
         return

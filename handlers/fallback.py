@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from handlers import card_photos
 from handlers.approvals import replied_answer, typed_answer
+from handlers.context import Ctx
 from handlers.forms import CALLBACK_PATTERN, continue_form
 from handlers.turn import Turn, turn_handler
 
@@ -24,6 +27,15 @@ async def form_answer(turn: Turn) -> None:
         turn.say_key("fallback.not_understood")
 
 
+async def on_form_button(update: Update, ctx: Ctx) -> None:
+    """A form button; "Read as a business card" has its photo read before the turn."""
+    try:
+        await card_photos.read_chosen_card(update, ctx)
+        await form_answer(update, ctx)
+    finally:
+        card_photos.forget(update)
+
+
 @turn_handler()
 async def unknown_command(turn: Turn) -> None:
     """A command this bot does not have."""
@@ -38,7 +50,7 @@ async def unknown_button(turn: Turn) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Registered last: these catch what the area handlers did not."""
-    app.add_handler(CallbackQueryHandler(form_answer, pattern=CALLBACK_PATTERN))
+    app.add_handler(CallbackQueryHandler(on_form_button, pattern=CALLBACK_PATTERN))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, form_answer))
     app.add_handler(CallbackQueryHandler(unknown_button))

@@ -299,7 +299,8 @@ async def continue_form(turn: Turn) -> bool:
         return True
     _close_prompt(turn, shown, answer, _chosen_label(turn, answer))
     if next_step is None:
-        await form_store.discard(turn.session, turn.actor.telegram_id)
+        # The answer may have handed over to another form (start_form): that one stays open.
+        await form_store.discard(turn.session, turn.actor.telegram_id, token=state.token)
     else:
         await _ask(turn, form, state, next_step, data)
     return True

@@ -13,6 +13,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -54,6 +55,8 @@ class Reply:
     extra_keyboard: list[list[str]] = field(default_factory=list)
     # A photo or document sent with ``text`` as its caption.
     attachment: Attachment | None = None
+    # Photos sent as one album (2-10, Telegram's media group), ``text`` the first one's caption.
+    album: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ async def deliver(
                 raise
             log.debug("edit of message %s skipped: %s", reply.edit_message_id, exc.message)
         return reply.edit_message_id
+    if reply.album:
+        album = reply.album
+        return await retrying(lambda: _send_album(bot, chat_id, reply.text, album))
     if reply.attachment is not None:
         attachment = reply.attachment
         return await retrying(lambda: _send_file(bot, chat_id, reply, attachment))
@@ -169,3 +175,19 @@ async def _send_file(bot: Bot, chat_id: int, reply: Reply, attachment: Attachmen
         reply_markup=inline_markup(reply.buttons),
     )  # fmt: skip
     return message.message_id
+
+
+async def _send_album(bot: Bot, chat_id: int, caption: str, photos: list[Attachment]) -> int:
+    """Several photos as one album; the caption goes on the first, where Telegram shows it."""
+    media = [
+        # Raw bytes, not an InputFile: only then does PTB upload each as attach://<name>.
+        InputMediaPhoto(
+            photo.content,
+            filename=photo.name,
+            caption=caption[: MessageLimit.CAPTION_LENGTH] if index == 0 and caption else None,
+            parse_mode=ParseMode.HTML,
+        )
+        for index, photo in enumerate(photos)
+    ]
+    messages = await bot.send_media_group(chat_id, media)
+    return messages[-1].message_id

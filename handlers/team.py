@@ -9,9 +9,10 @@ from handlers.commands import declare
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from models.team import Team
-from services import teams, visits
+from services import teams, visit_review, visits
 from views.buttons import Keyboard
 from views.team import OPEN_REP, TEAM, RepPage, TeamPage, rep_page, team_page, team_picker
+from views.visit_review import REP_AT
 
 LEADERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 
@@ -34,7 +35,8 @@ async def _team_page(turn: Turn, team: Team) -> tuple[str, Keyboard]:
     return team_page(turn.deps.texts, turn.lang, page)
 
 
-async def _rep_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
+async def rep_page_of(turn: Turn, rep_id: int, page: int = 0) -> tuple[str, Keyboard]:
+    """A rep's visits this week, a page of them, each with a button to its visit view."""
     rep = await visits.visible_rep(turn.session, turn.actor, rep_id)
     if rep.team_id is None:
         raise NotAllowedError("team.rep_not_found")
@@ -46,12 +48,15 @@ async def _rep_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
         turn.session, rep_id, limit=40, since=week.start, until=week.end, with_deleted=True
     )
     deleters = {v.deleted_by_id for v, _ in listed if v.deleted_by_id is not None}
-    page = RepPage(
+    shown = RepPage(
         rep.display_name, team.id, listed, context.timezone,
         context.rules.visits.checkin_radius_m,
-        await visits.people_names(turn.session, deleters),
+        await visits.people_names(turn.session, deleters), rep_id=rep_id, page=page,
+        comments=await visit_review.comment_counts(
+            turn.session, [v.id for v, _ in listed if v.id is not None]
+        ),
     )  # fmt: skip
-    return rep_page(turn.deps.texts, turn.lang, page)
+    return rep_page(turn.deps.texts, turn.lang, shown)
 
 
 @turn_handler(roles=LEADERS)
@@ -83,12 +88,23 @@ async def on_team_button(turn: Turn) -> None:
     assert query is not None and query.message is not None
     pressed = TEAM.unpack(query.data)
     if pressed.kind == OPEN_REP:
-        text, buttons = await _rep_page(turn, pressed.object_id)
+        text, buttons = await rep_page_of(turn, pressed.object_id)
     else:
         text, buttons = await _team_page(turn, await _team_for(turn, pressed.object_id))
     turn.edit(query.message.message_id, text, buttons)
 
 
+@turn_handler(roles=LEADERS)
+async def on_rep_page(turn: Turn) -> None:
+    """Another page of a rep's visits, or back to it from a visit."""
+    query = turn.update.callback_query
+    assert query is not None and query.message is not None
+    pressed = REP_AT.unpack(query.data)
+    text, buttons = await rep_page_of(turn, pressed.rep_id, pressed.page)
+    turn.edit(query.message.message_id, text, buttons)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("team", team_command))
+    app.add_handler(CallbackQueryHandler(on_rep_page, pattern=REP_AT.pattern))
     app.add_handler(CallbackQueryHandler(on_team_button, pattern=TEAM.pattern))

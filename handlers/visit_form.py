@@ -131,7 +131,10 @@ class VisitForm(Form):
             if opened is None or opened.id != int(data["checkout_visit_id"]):
                 raise UserFacingError("visits.already_checked_out")
             customer = await customers.get_visible(turn.session, turn.actor, opened.customer_id)
-            data.update(draft_data(visits.draft_of(opened, [])))
+            # Photos attached while checked in (sent outside the form) stay with the visit.
+            attached = await visits.attachments_of(turn.session, opened.id or 0)
+            data.update(draft_data(visits.draft_of(opened, attached)))
+            data["kept_photos"] = list(data.get("photos") or [])
             data.update(customer_name=customer.name, locked=True,
                         checked_out_at=turn.now.isoformat(),
                         location_set_here=opened.location_set_here)  # fmt: skip
@@ -499,7 +502,7 @@ async def _photos(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
         return "photos"
     if answer.skipped or answer.choice == "done":
         if answer.skipped:
-            data["photos"] = []
+            data["photos"] = list(data.get("kept_photos") or [])
         return _after(data, "summary")
     raise InputError("visits.expect_photo")
 

@@ -41,6 +41,7 @@ from models.visit import (
     RepLocation,
     Visit,
     VisitAttachment,
+    VisitComment,
     VisitKind,
     VisitPurpose,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "User",
     "Visit",
     "VisitAttachment",
+    "VisitComment",
     "VisitKind",
     "VisitPurpose",
     "WeeklyReport",

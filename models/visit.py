@@ -112,3 +112,15 @@ class RepLocation(SQLModel, table=True):
     accuracy_m: float | None = None
     source: CheckinSource = Field(sa_type=String(16))
     at: datetime
+
+
+class VisitComment(SQLModel, table=True):
+    """A manager's comment on a visit (or the rep's answer): the rep is told through the outbox."""
+
+    __tablename__ = "visit_comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visits.id", index=True)
+    author_id: int = Field(foreign_key="users.id")
+    text: str = Field(max_length=1000)
+    created_at: datetime

@@ -136,6 +136,69 @@ async def send_photo(state: SandboxState, params: Params) -> dict[str, Any]:
     return await _send_media(state, params, "photo", {"photo": photo_sizes(state, stored)}, stored)
 
 
+MEDIA_GROUP_TYPES = frozenset({"photo", "video", "audio", "document"})
+
+
+async def send_media_group(state: SandboxState, params: Params) -> list[dict[str, Any]]:
+    """2-10 items shown as one album: photos and videos may mix, documents and audio only with
+    their own kind; each item's caption is checked like any caption. No reply_markup."""
+    user = state.chat(params.get_chat_id(), sending=True)
+    media = params.get_json("media")
+    if not isinstance(media, list) or not media:
+        raise bad_request("media is empty" if media in (None, []) else "can't parse media JSON")
+    if not 2 <= len(media) <= 10:
+        raise bad_request("wrong number of media in the group: it must include 2-10 items")
+    kinds = set()
+    for item in media:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind not in MEDIA_GROUP_TYPES:
+            raise bad_request("can't parse InputMedia: unsupported media type")
+        kinds.add("visual" if kind in ("photo", "video") else kind)
+    if len(kinds) > 1:
+        raise bad_request("documents and audio can't be mixed with other media types")
+    if params.has("reply_markup"):
+        raise bad_request("sendMediaGroup can't have an inline keyboard")
+    group_id = f"{user.id}{len(state.messages) + 1:06d}"
+    reply_to = _reply_to(state, user.id, params)
+    sent = []
+    for item in media:
+        given = params.get_input_file_value(item.get("media"))
+        if given is None:
+            raise bad_request("there is no media in the group item")
+        if isinstance(given, str):
+            stored = state.files.get(given)
+            if stored is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+        else:
+            if item["type"] == "photo" and image_size(given.data) is None:
+                raise bad_request("IMAGE_PROCESS_FAILED")
+            stored = state.store_file(
+                given.data, folder=f"{item['type']}s", file_name=given.file_name,
+                mime_type=given.mime_type,
+            )  # fmt: skip
+        caption = None
+        if item.get("caption") is not None:
+            caption = format_text(str(item["caption"]), item.get("parse_mode"),
+                                  item.get("caption_entities"))  # fmt: skip
+            check_caption(caption)
+        content: dict[str, Any] = {"media_group_id": group_id}
+        if item["type"] == "photo":
+            content["photo"] = photo_sizes(state, stored)
+        else:
+            content[item["type"]] = {**_size_json(stored), "file_name": stored.file_name}
+        sent.append((item["type"], caption, content, stored))
+    messages = []
+    for kind, caption, content, stored in sent:
+        message = state.add_message(
+            user.id, from_bot=True, kind=kind, caption=caption, content=content, file=stored,
+            reply_to_message_id=reply_to,
+        )  # fmt: skip
+        state.check_shown("sendMediaGroup", user.id, message.message_id,
+                          caption.text if caption else None)  # fmt: skip
+        messages.append(state.message_json(message))
+    return messages
+
+
 async def send_document(state: SandboxState, params: Params) -> dict[str, Any]:
     state.chat(params.get_chat_id(), sending=True)
     stored, _ = _input_file(state, params, "document", "documents")

@@ -34,6 +34,7 @@ METHODS: dict[str, Handler] = {
     "answerInlineQuery": api_queries.answer_inline_query,
     "sendPhoto": api_messages.send_photo,
     "sendDocument": api_messages.send_document,
+    "sendMediaGroup": api_messages.send_media_group,
     "sendLocation": api_messages.send_location,
     "sendChatAction": api_messages.send_chat_action,
     "getFile": api_messages.get_file,
@@ -50,7 +51,7 @@ METHODS: dict[str, Handler] = {
 }
 # Telegram matches method names case-insensitively.
 _CANONICAL = {name.lower(): name for name in METHODS}
-SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})
+SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation", "sendMediaGroup"})
 EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
 
 

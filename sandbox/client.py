@@ -54,6 +54,8 @@ class SandboxMessage:
     contact: dict[str, Any] | None = None
     reply_to_message_id: int | None = None
     via_bot: bool = False
+    # Set on each photo of an album (sendMediaGroup), the same for all of them.
+    media_group_id: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SandboxMessage:

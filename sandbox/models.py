@@ -130,6 +130,7 @@ class StoredMessage:
             "file": self.file.control_json() if self.file else None,
             "location": self.content.get("location"),
             "contact": self.content.get("contact"),
+            "media_group_id": self.content.get("media_group_id"),
             "reply_to_message_id": self.reply_to_message_id,
             "via_bot": self.via_bot,
             "edits": list(self.edits),

@@ -129,6 +129,17 @@ class Params:
             return attached
         return value
 
+    def get_input_file_value(self, value: object) -> UploadedFile | str | None:
+        """A file named inside a JSON field (an InputMedia's ``media``): ``attach://`` or an id."""
+        if not isinstance(value, str):
+            return None
+        if value.startswith("attach://"):
+            attached = self.files.get(value.removeprefix("attach://"))
+            if attached is None:
+                raise bad_request(f"can't find attached file {value!r}")
+            return attached
+        return value
+
     def for_log(self) -> dict[str, Any]:
         """JSON-able view for the event log: JSON fields decoded, files as metadata."""
         view: dict[str, Any] = {}

@@ -65,6 +65,10 @@ async def save(
     await session.flush()
 
 
-async def discard(session: AsyncSession, telegram_id: int) -> bool:
-    result = await session.exec(delete(FormState).where(col(FormState.telegram_id) == telegram_id))
+async def discard(session: AsyncSession, telegram_id: int, token: str | None = None) -> bool:
+    """Drop the person's open form; with ``token``, only that form (not one opened since)."""
+    query = delete(FormState).where(col(FormState.telegram_id) == telegram_id)
+    if token is not None:
+        query = query.where(col(FormState.token) == token)
+    result = await session.exec(query)
     return bool(result.rowcount)

@@ -13,7 +13,15 @@ from models.visit import CheckinSource, Visit
 from services.visits import RepFigures
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
-from views.visits import CheckinVerdict, checkin_text, visit_line
+from views.visit_review import REP_AT, RepOpen
+from views.visits import (
+    OPEN_VISIT,
+    REVIEW,
+    CheckinVerdict,
+    ReviewAction,
+    checkin_text,
+    visit_line,
+)
 
 
 @dataclass(frozen=True)
@@ -84,17 +92,36 @@ class RepPage:
     radius_m: int
     # Who deleted the deleted ones, by user id.
     names: dict[int, str] = field(default_factory=dict)
+    rep_id: int = 0
+    # Which page of REP_PAGE_SIZE visits, and the comments on each visit by id.
+    page: int = 0
+    comments: dict[int, int] = field(default_factory=dict)
+
+
+# Visits a page: each has a line and a button, and a phone shows about this many without
+# scrolling past the buttons.
+REP_PAGE_SIZE = 8
 
 
 def rep_page(texts: Catalogs, lang: str, page: RepPage) -> tuple[str, Keyboard]:
     t = texts.t
     kept = sum(1 for visit, _ in page.visits if visit.deleted_at is None)
+    pages = max(1, -(-len(page.visits) // REP_PAGE_SIZE))
+    number = min(max(page.page, 0), pages - 1)
+    first = number * REP_PAGE_SIZE
+    shown = page.visits[first : first + REP_PAGE_SIZE]
     lines = [t(lang, "team.rep_header", name=html.escape(page.name), count=kept)]
-    for visit, customer in page.visits:
+    if pages > 1:
+        lines.append(t(lang, "team.rep_page", page=number + 1, pages=pages))
+    buttons: Keyboard = []
+    for index, (visit, customer) in enumerate(shown, start=first + 1):
         line = visit_line(texts, lang, visit, customer, page.timezone)
         if visit.deleted_at is not None:
             line = f"<s>{line}</s>"
-        lines.append("• " + line)
+        comments = page.comments.get(visit.id or 0, 0)
+        if comments:
+            line += " " + t(lang, "team.comment_mark", count=comments)
+        lines.append(f"{index}. {line}")
         if visit.deleted_at is not None:
             who = page.names.get(visit.deleted_by_id or 0, "?")
             lines.append("   " + t(
@@ -110,9 +137,25 @@ def rep_page(texts: Catalogs, lang: str, page: RepPage) -> tuple[str, Keyboard]:
                 CheckinSource(visit.checkin_source), page.radius_m,
             )  # fmt: skip
             lines.append("   " + checkin_text(texts, lang, verdict))
+        if visit.id is not None:
+            label = t(lang, "team.open_visit", number=index, customer=customer.name[:28],
+                      time=format_clock(visit.visited_at, page.timezone))  # fmt: skip
+            buttons.append([Button(label, data=REVIEW.pack(ReviewAction(OPEN_VISIT, visit.id)))])
     if not page.visits:
         lines.append(t(lang, "team.rep_no_visits"))
-    return "\n".join(lines), [[_open(t(lang, "team.back"), OPEN_TEAM, page.team_id)]]
+    nav: list[Button] = []
+    if number > 0:
+        nav.append(
+            Button(t(lang, "team.newer"), data=REP_AT.pack(RepOpen(page.rep_id, number - 1)))
+        )
+    if number < pages - 1:
+        nav.append(
+            Button(t(lang, "team.older"), data=REP_AT.pack(RepOpen(page.rep_id, number + 1)))
+        )
+    if nav:
+        buttons.append(nav)
+    buttons.append([_open(t(lang, "team.back"), OPEN_TEAM, page.team_id)])
+    return "\n".join(lines), buttons
 
 
 def team_picker(texts: Catalogs, lang: str, teams: list[tuple[int, str]]) -> tuple[str, Keyboard]:

@@ -31,6 +31,18 @@ class VisitAction:
 VISIT = Callback("vi", VisitAction)
 
 
+@dataclass(frozen=True)
+class ReviewAction:
+    """A button on a visit under review: o(pen) the visit view, c(omment) on it."""
+
+    action: str
+    visit_id: int
+
+
+REVIEW = Callback("vr", ReviewAction)
+OPEN_VISIT, COMMENT = "o", "c"
+
+
 # Chinese text writes distances in 米 / 公里, as visits.accuracy already does (精度 ±30 米).
 DISTANCE_UNITS = {"zh": ("米", "公里")}
 
@@ -51,10 +63,16 @@ class CheckinVerdict:
     radius_m: int
 
 
-def checkin_text(texts: Catalogs, lang: str, verdict: CheckinVerdict) -> str:
+def checkin_how(texts: Catalogs, lang: str, verdict: CheckinVerdict) -> str:
+    """How the location came in ("current location, ±9 m")."""
     how = texts.t(lang, f"visits.source_{verdict.source}")
     if verdict.accuracy is not None:
         how += texts.t(lang, "visits.accuracy", metres=f"{verdict.accuracy:.0f}")
+    return how
+
+
+def checkin_text(texts: Catalogs, lang: str, verdict: CheckinVerdict) -> str:
+    how = checkin_how(texts, lang, verdict)
     if verdict.distance is None:
         return texts.t(lang, "visits.checkin_no_reference", how=how)
     key = "visits.checkin_far" if verdict.flagged else "visits.checkin_near"

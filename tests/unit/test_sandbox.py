@@ -862,3 +862,31 @@ def test_context_manager_and_urls() -> None:
         response = httpx.get(f"{sandbox.base_url}5:x/getMe")
         assert response.json()["result"]["id"] == 5
     assert not sandbox.running
+
+
+async def test_media_group_is_checked_as_telegram_does(bot: Bot) -> None:
+    from telegram import InputMediaDocument, InputMediaPhoto
+
+    album = await bot.send_media_group(
+        USER, [InputMediaPhoto(png_bytes(4, 3), caption="<b>shop</b>", parse_mode="HTML"),
+               InputMediaPhoto(png_bytes(3, 4), filename="b.png")],
+    )  # fmt: skip
+    assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id
+    assert album[0].caption == "shop" and (
+        album[1].photo[-1].width,
+        album[1].photo[-1].height,
+    ) == (
+        3,
+        4,
+    )
+    # One item is no album; photos do not mix with documents; a bad image is refused.
+    with pytest.raises(BadRequest, match="2-10 items"):
+        await bot.send_media_group(USER, [InputMediaPhoto(png_bytes())])
+    with pytest.raises(BadRequest, match="can't be mixed"):
+        await bot.send_media_group(
+            USER, [InputMediaPhoto(png_bytes()), InputMediaDocument(b"x", filename="x.txt")]
+        )
+    with pytest.raises(BadRequest, match="Image_process_failed"):
+        await bot.send_media_group(
+            USER, [InputMediaPhoto(png_bytes()), InputMediaPhoto(b"not an image")]
+        )
