@@ -71,10 +71,15 @@ def shortcut(kind: RequestType) -> PtbHandler:
 
 
 async def _listed(turn: Turn, requests: Sequence[ApprovalRequest]) -> list[views.Listed]:
-    """Each request with the day it was made, in its own team's timezone."""
-    return [
-        views.Listed(r, (await turn.team(r.team_id)).local(r.created_at).date()) for r in requests
-    ]
+    """Each request with the day it was made and today, in its own team's timezone, and its
+    customer's name."""
+    names = await approval_lists.customer_names(turn.session, requests)
+    listed = []
+    for r in requests:
+        team = await turn.team(r.team_id)
+        day = team.local(r.created_at).date()
+        listed.append(views.Listed(r, day, team.today, names.get(r.customer_id or 0)))
+    return listed
 
 
 @turn_handler(roles=REQUESTERS)
@@ -147,10 +152,10 @@ async def on_decision(turn: Turn) -> None:
 async def on_receipts(turn: Turn) -> None:
     """Send the request's receipts again."""
     request_id = _unpack(turn, RECEIPTS).request
-    count = await approval_lists.send_receipts(
+    label, count = await approval_lists.send_receipts(
         turn.session, env_of(turn), turn.actor, request_id, nonce=str(turn.update.update_id)
     )
-    turn.say_key("approvals.receipts_sent", id=request_id, count=count)
+    turn.say_key("approvals.receipts_sent", id=label, count=count)
 
 
 @turn_handler()
@@ -167,7 +172,7 @@ async def on_withdraw(turn: Turn) -> None:
     request_id = _unpack(turn, WITHDRAW).request
     data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
     if not views.may_withdraw(data, turn.actor.user_id):
-        raise UserFacingError(f"approvals.closed_{data.request.status}", id=request_id)
+        raise UserFacingError(f"approvals.closed_{data.request.status}", id=data.request.label)
     turn.say(*views.withdraw_confirm(turn.deps.texts, turn.lang, data))
 
 
@@ -177,7 +182,7 @@ async def on_withdraw_confirm(turn: Turn) -> None:
     result = await approvals.withdraw(
         turn.session, env_of(turn), turn.actor, request_id=request_id
     )
-    turn.say_key("approvals.withdrawn", id=result.request.id)
+    turn.say_key("approvals.withdrawn", id=result.request.label)
 
 
 @turn_handler()
@@ -189,7 +194,7 @@ async def on_answer(turn: Turn) -> None:
     if request.requester_id != turn.actor.user_id:
         raise UserFacingError("approvals.not_found")
     if request.status != RequestStatus.INFO:
-        raise UserFacingError("approvals.no_question", id=request_id)
+        raise UserFacingError("approvals.no_question", id=request.label)
     title = short_title(turn.deps.texts, turn.lang, data)
     await start_form(turn, ANSWER_FORM, {"request_id": request_id, "title": title})
 
@@ -232,7 +237,8 @@ async def typed_answer(turn: Turn) -> bool:
     if questions is None or not questions.waiting:
         return False
     if questions.replied is not None and questions.target is None:
-        raise UserFacingError("approvals.no_question", id=questions.replied)
+        replied = await approvals.get_request(turn.session, questions.replied)
+        raise UserFacingError("approvals.no_question", id=replied.label)
     if questions.target is None:
         titles = [
             short_title(turn.deps.texts, turn.lang,

@@ -33,7 +33,7 @@ from models.approval import (
 from models.common import Role
 from models.outbox import OutboxMessage
 from models.user import User
-from services import approval_access, approval_cards, audit, customers, users
+from services import approval_access, approval_cards, approval_numbers, audit, customers, users
 from services.approval_cards import CardData, Env, Header, RequestNotice
 from services.approval_routing import chain_for
 from services.approval_types import (
@@ -156,6 +156,7 @@ async def submit(
         discount_bp=int(discount * 100) if discount is not None else None,
         customer_id=customer_id, details=_details(draft.values, kind.fields), chain=chain,
         step_no=0, version=1, created_at=env.now, updated_at=env.now,
+        number=await approval_numbers.next_number(session, team.team_id, team.today.year),
     )  # fmt: skip
     session.add(request)
     await session.flush()
@@ -323,17 +324,19 @@ async def _check_still_open(
     if step is None or step_no > request.step_no:
         raise UserFacingError("approvals.stale")
     if request.status == RequestStatus.WITHDRAWN:
-        raise UserFacingError("approvals.already_withdrawn", id=request.id)
+        raise UserFacingError("approvals.already_withdrawn", id=request.label)
     if step.status != StepStatus.PENDING:
         name = await _name(session, step.decided_by_id)
         if step.decided_by_id == actor.user_id:
-            raise UserFacingError(f"approvals.already_{step.status}_by_you", id=request.id)
+            raise UserFacingError(f"approvals.already_{step.status}_by_you", id=request.label)
         if step.status == StepStatus.ESCALATED:
-            raise UserFacingError("approvals.already_escalated", id=request.id)
+            raise UserFacingError("approvals.already_escalated", id=request.label)
         at = await _clock(session, env, request, step, actor.language)
-        raise UserFacingError(f"approvals.already_{step.status}", id=request.id, name=name, at=at)
+        raise UserFacingError(
+            f"approvals.already_{step.status}", id=request.label, name=name, at=at
+        )
     if request.status == RequestStatus.INFO:
-        raise UserFacingError("approvals.waiting_for_info", id=request.id)
+        raise UserFacingError("approvals.waiting_for_info", id=request.label)
     return step
 
 
@@ -366,7 +369,7 @@ async def check_can_decide(
         for earlier in range(request.step_no):
             step = await _step(session, request_id, earlier)
             if step is not None and step.decided_by_id == actor.user_id:
-                raise NotAllowedError("approvals.approved_earlier_level", id=request.id)
+                raise NotAllowedError("approvals.approved_earlier_level", id=request.label)
         raise NotAllowedError("approvals.not_your_approval")
     return request
 
@@ -398,7 +401,7 @@ async def _lost_race(
         await _check_still_open(session, env, fresh, step_no, actor)
     except UserFacingError as error:
         return error
-    return UserFacingError("approvals.changed_meanwhile", id=fresh.id)
+    return UserFacingError("approvals.changed_meanwhile", id=fresh.label)
 
 
 # -- deciding -----------------------------------------------------------------------------
@@ -508,7 +511,7 @@ async def _own_open_request(
     if request.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if not RequestStatus(request.status).open:
-        raise UserFacingError(f"approvals.closed_{request.status}", id=request.id)
+        raise UserFacingError(f"approvals.closed_{request.status}", id=request.label)
     return request
 
 
@@ -524,10 +527,10 @@ async def answer_info(
         raise UserFacingError("approvals.reason_too_long", limit=MAX_REASON, length=len(answer))
     request = await _own_open_request(session, actor, request_id)
     if request.status != RequestStatus.INFO:
-        raise UserFacingError("approvals.no_question", id=request.id)
+        raise UserFacingError("approvals.no_question", id=request.label)
     before = state_of(request)
     if not await transition(session, env, request, status=RequestStatus.PENDING):
-        raise UserFacingError("approvals.changed_meanwhile", id=request.id)
+        raise UserFacingError("approvals.changed_meanwhile", id=request.label)
     step = await _step(session, request_id, request.step_no)
     assert step is not None
     step.waiting_since, step.reminded_at = env.now, None
@@ -613,7 +616,7 @@ async def resubmittable(session: AsyncSession, actor: Actor, request_id: int) ->
     if request.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if request.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
-        raise UserFacingError("approvals.cannot_resubmit", id=request.id)
+        raise UserFacingError("approvals.cannot_resubmit", id=request.label)
     files = [
         {"kind": a.kind, "file_id": a.file_id, "name": a.file_name or ""}
         for a in (
@@ -648,13 +651,13 @@ async def resubmit(
     if previous.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if previous.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
-        raise UserFacingError("approvals.cannot_resubmit", id=previous.id)
+        raise UserFacingError("approvals.cannot_resubmit", id=previous.label)
     before = state_of(previous)
     if previous.status == RequestStatus.INFO:
         values = {"status": RequestStatus.WITHDRAWN, "decided_at": env.now,
                   "decided_by_id": actor.user_id}  # fmt: skip
         if not await transition(session, env, previous, **values):
-            raise UserFacingError("approvals.changed_meanwhile", id=previous.id)
+            raise UserFacingError("approvals.changed_meanwhile", id=previous.label)
         step = await _step(session, previous_id, previous.step_no)
         if step is not None and step.status == StepStatus.PENDING:
             step.status, step.decided_at = StepStatus.WITHDRAWN, env.now
@@ -679,7 +682,7 @@ async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id:
               "decided_by_id": actor.user_id}  # fmt: skip
     if not await transition(session, env, request, **values):
         fresh = await get_request(session, request_id)
-        raise UserFacingError(f"approvals.closed_{fresh.status}", id=fresh.id)
+        raise UserFacingError(f"approvals.closed_{fresh.status}", id=fresh.label)
     step = await _step(session, request_id, request.step_no)
     if step is not None and step.status == StepStatus.PENDING:
         step.status, step.decided_at, step.decided_by_id = StepStatus.WITHDRAWN, env.now, None

@@ -104,7 +104,7 @@ def value_text(texts: Catalogs, lang: str, data: CardData, name: str) -> str | N
     if spec.kind is FieldKind.CUSTOMER:
         if data.customer is None:
             return None
-        return f"{html.escape(data.customer.name)} · #C{data.customer.id}"
+        return html.escape(data.customer.name)
     return field_value(texts, lang, spec.kind, name, data.request.details.get(name),
                        data.request.currency)  # fmt: skip
 
@@ -165,8 +165,9 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             else texts.t(lang, "approvals.by_system")
         )
         linked = (entry.after or {}).get("resubmitted_as") or (entry.after or {}).get("previous")
+        label = data.labels.get(int(linked), str(linked)) if linked else ""
         action = texts.t(
-            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=linked or ""
+            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=label
         )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
@@ -276,7 +277,7 @@ def card_text(
     request = data.request
     t = texts.t
     title = t(lang, "approvals.card_title", icon=data.kind.icon,
-              type=t(lang, data.kind.name_key), id=data.id)  # fmt: skip
+              type=t(lang, data.kind.name_key), id=request.label)  # fmt: skip
     lines = [header] if header else []
     lines.append(title)
     lines.append(
@@ -341,7 +342,7 @@ def view_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
 
 def short_title(texts: Catalogs, lang: str, data: CardData) -> str:
     """ "🧾 Expense #12 · ¥1,500.00 · 华丰" for notices and lists."""
-    parts = [f"{data.kind.icon} {texts.t(lang, data.kind.name_key)} #{data.id}"]
+    parts = [f"{data.kind.icon} {texts.t(lang, data.kind.name_key)} #{data.request.label}"]
     if data.request.amount_minor is not None:
         amount = from_minor(data.request.amount_minor)
         parts.append(money_text(amount, data.request.currency, lang))
@@ -367,8 +368,8 @@ def card_copy(texts: Catalogs, lang: str, copy: CardCopy) -> tuple[str, Keyboard
 def receipt_caption(texts: Catalogs, lang: str, receipt: Receipt) -> tuple[str, Keyboard | None]:
     data = receipt.card
     text = texts.t(
-        lang, "approvals.receipt_caption", id=data.id, type=texts.t(lang, data.kind.name_key),
-        number=receipt.number, total=receipt.total,
+        lang, "approvals.receipt_caption", id=data.request.label,
+        type=texts.t(lang, data.kind.name_key), number=receipt.number, total=receipt.total,
     )  # fmt: skip
     return text, None
 
