@@ -9,6 +9,7 @@ still open).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from views.approval_cards import (
     RECEIPTS,
     REJECT,
     RESUBMIT,
+    TRANSFER,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
@@ -265,6 +267,24 @@ async def on_resubmit(turn: Turn) -> None:
     })  # fmt: skip
 
 
+@turn_handler(roles=APPROVERS)
+async def on_transfer(turn: Turn) -> None:
+    """转交: the approver picks another approver of the step's level, then an optional reason."""
+    tapped = _unpack(turn, TRANSFER)
+    env = env_of(turn)
+    request, targets = await approvals.transfer_targets(
+        turn.session, env, turn.actor, tapped.request, tapped.step
+    )
+    if not targets:
+        raise UserFacingError("approvals.transfer_nobody")
+    data = await approval_cards.load(turn.session, env, request)
+    await start_form(turn, TRANSFER_FORM, {
+        "request_id": tapped.request, "step": tapped.step,
+        "title": short_title(turn.deps.texts, turn.lang, data),
+        "targets": [[u.id, u.display_name] for u in targets],
+    })  # fmt: skip
+
+
 BUTTONS: dict[Callback[Any], PtbHandler] = {
     DECIDE: on_decision,
     RECEIPTS: on_receipts,
@@ -273,6 +293,7 @@ BUTTONS: dict[Callback[Any], PtbHandler] = {
     WITHDRAW_CONFIRM: on_withdraw_confirm,
     ANSWER: on_answer,
     RESUBMIT: on_resubmit,
+    TRANSFER: on_transfer,
 }
 
 
@@ -333,6 +354,43 @@ class AnswerForm(Form):
         return None
 
 
+class TransferForm(Form):
+    """转交: to whom (the approvers of the same level), then why (skippable)."""
+
+    name = "approval_transfer"
+    first_step = "to"
+    roles = APPROVERS
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        if step == "to":
+            choices = [[(str(name), f"u:{uid}")] for uid, name in data["targets"]]
+            return Prompt(turn.t("approvals.transfer_to", request=data["title"]), choices)
+        name = next(str(n) for uid, n in data["targets"] if uid == data["to"])
+        return Prompt(turn.t("approvals.transfer_reason", name=html.escape(name)),
+                      skippable=True)  # fmt: skip
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        if step == "to":
+            chosen = (answer.choice or "").removeprefix("u:")
+            if not chosen.isdigit() or int(chosen) not in {uid for uid, _ in data["targets"]}:
+                raise InputError("approvals.use_buttons")
+            data["to"] = int(chosen)
+            return "reason"
+        reason = "" if answer.skipped else _bounded_text(answer)
+        try:
+            result = await approvals.transfer(
+                turn.session, env_of(turn), turn.actor, request_id=int(data["request_id"]),
+                step_no=int(data["step"]), to_id=int(data["to"]), reason=reason,
+            )  # fmt: skip
+        except UserFacingError as error:
+            say_error(turn, error)
+            return None
+        turn.say(views.transferred(turn.deps.texts, turn.lang, result))
+        return None
+
+
 def _reason_action(data: dict[str, Any]) -> approvals.Action:
     """The action a reason is for; forms started before the codecs stored "r" or "i"."""
     stored = str(data["action"])
@@ -348,6 +406,7 @@ def _bounded_text(answer: FormInput) -> str:
 
 REASON_FORM = register_form(ReasonForm())
 ANSWER_FORM = register_form(AnswerForm())
+TRANSFER_FORM = register_form(TransferForm())
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -135,6 +135,8 @@ class RequestNotice:
     step: int = 0
     steps: int = 0
     hours: str = ""
+    # Who it was transferred to ("transferred").
+    to: str = ""
 
 
 async def approved_this_month(
@@ -227,7 +229,8 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
         ).all()
     )
     ids = {request.requester_id, request.decided_by_id}
-    ids |= {s.decided_by_id for s in steps} | {h.actor_id for h in history}
+    ids |= {s.decided_by_id for s in steps} | {s.assignee_id for s in steps}
+    ids |= {h.actor_id for h in history} | {(h.after or {}).get("to") for h in history}
     wanted = [i for i in ids if i is not None]
     names: dict[int, str] = {}
     if wanted:

@@ -61,6 +61,7 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)
     )
     levels: list[ColumnElement[bool]] = []
+    assignee = col(ApprovalStep.assignee_id)
     teams = await approval_access.manager_level_teams(session, user, env.now)
     if teams:
         levels.append(
@@ -68,8 +69,10 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         )
     if actor.role is Role.DIRECTOR:
         levels.append(col(ApprovalStep.level) == DIRECTOR)
-    if not levels:
-        return []
+    # A transferred step waits only for the person it was handed to.
+    mine = assignee == actor.user_id
+    if levels:
+        mine = or_(mine, assignee.is_(None) & or_(*levels))
     earlier = aliased(ApprovalStep)
     query = (
         select(ApprovalRequest)
@@ -77,7 +80,7 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         .where(
             col(ApprovalRequest.status) == RequestStatus.PENDING,
             col(ApprovalRequest.requester_id) != actor.user_id,
-            or_(*levels),
+            mine,
             ~exists().where(  # levels this person approved already are not theirs again
                 col(earlier.request_id) == col(ApprovalRequest.id),
                 col(earlier.decided_by_id) == actor.user_id,

@@ -35,7 +35,7 @@ from models.outbox import OutboxMessage
 from models.user import User
 from services import approval_access, approval_cards, approval_numbers, audit, customers, users
 from services.approval_cards import CardData, Env, Header, RequestNotice
-from services.approval_routing import chain_for
+from services.approval_routing import DIRECTOR, MANAGER, chain_for
 from services.approval_types import (
     FieldContext,
     FieldError,
@@ -337,6 +337,9 @@ async def _check_still_open(
         )
     if request.status == RequestStatus.INFO:
         raise UserFacingError("approvals.waiting_for_info", id=request.label)
+    if step.assignee_id is not None and step.assignee_id != actor.user_id:
+        name = await _name(session, step.assignee_id)
+        raise UserFacingError("approvals.already_transferred", id=request.label, name=name)
     return step
 
 
@@ -499,6 +502,83 @@ async def send_to_level(
             key=f"ap:{data.id}:s{request.step_no}:v{request.version}:{kind}:{person.id}",
         )  # fmt: skip
     return [person.display_name for person in people]
+
+
+# -- transferring (转交) -------------------------------------------------------------------
+
+
+TRANSFER_ROLES = {MANAGER: Role.MANAGER, DIRECTOR: Role.DIRECTOR}
+
+
+async def transfer_targets(
+    session: AsyncSession, env: Env, actor: Actor, request_id: int, step_no: int
+) -> tuple[ApprovalRequest, list[User]]:
+    """Who the current approver may hand the step to: the other active people of its level
+    (managers at the manager level, a team having one, so another team's manager as with
+    /delegate; directors at the director level), never the requester or an earlier approver."""
+    request = await check_can_decide(session, env, actor, request_id, step_no)
+    level = request.chain[request.step_no]
+    earlier = await session.exec(
+        select(ApprovalStep.decided_by_id).where(
+            col(ApprovalStep.request_id) == request_id,
+            col(ApprovalStep.step_no) < request.step_no,
+        )
+    )
+    excluded = {actor.user_id, request.requester_id} | {i for i in earlier.all() if i}
+    people = await session.exec(
+        select(User)
+        .where(col(User.role) == TRANSFER_ROLES[level], col(User.active).is_(True))
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return request, [u for u in people.all() if u.id not in excluded]
+
+
+async def transfer(
+    session: AsyncSession,
+    env: Env,
+    actor: Actor,
+    *,
+    request_id: int,
+    step_no: int,
+    to_id: int,
+    reason: str = "",
+) -> Result:
+    """Hand the step to another approver of its level: only they decide it now. Audited; the
+    new approver gets the card, every other copy loses its buttons, the requester is told. A
+    conditional update on the version, so a transfer racing a decision records one of them."""
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise UserFacingError("approvals.reason_too_long", limit=MAX_REASON, length=len(reason))
+    request, targets = await transfer_targets(session, env, actor, request_id, step_no)
+    target = next((u for u in targets if u.id == to_id), None)
+    if target is None:
+        raise UserFacingError("approvals.transfer_target_gone")
+    before = state_of(request)
+    if not await transition(session, env, request):
+        raise await _lost_race(session, env, request, step_no, actor)
+    step = await _step(session, request_id, step_no)
+    assert step is not None
+    step.assignee_id, step.waiting_since, step.reminded_at = target.id, env.now, None
+    session.add(step)
+    audit.record(
+        session, at=env.now, action="approval.transferred", entity="approval",
+        entity_id=request.id, actor_id=actor.user_id, before=before,
+        after={**state_of(request), "to": target.id}, reason=reason,
+    )  # fmt: skip
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    await approval_cards.refresh_copies(session, env, data)
+    header = Header("transferred", {"name": actor.display_name, "reason": reason})
+    await approval_cards.send_card(
+        session, env, data, target, kind="transferred", header=header,
+        key=f"ap:{data.id}:s{step_no}:v{request.version}:transferred:{target.id}",
+    )  # fmt: skip
+    notice = RequestNotice(data, "transferred", name=actor.display_name, text=reason,
+                           to=target.display_name)  # fmt: skip
+    await approval_cards.notify(
+        session, env, data.requester, notice, key=f"ap:{data.id}:v{request.version}:requester"
+    )
+    return Result(request, data, approvers=[target.display_name])
 
 
 # -- the requester's side -----------------------------------------------------------------

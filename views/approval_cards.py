@@ -49,6 +49,8 @@ WITHDRAW = Callback("apw", RequestRef)
 WITHDRAW_CONFIRM = Callback("apwy", RequestRef)
 ANSWER = Callback("apy", RequestRef)
 RESUBMIT = Callback("ape", RequestRef)
+# 转交: hand the step to another approver of its level.
+TRANSFER = Callback("apt", Decision)
 # From /pending: send the approver a fresh copy of the card, with its decision buttons.
 PENDING_OPEN = Callback("apo", RequestRef)
 
@@ -68,6 +70,7 @@ HEADERS = {
     "escalated": "approvals.header_escalated",
     "answer": "approvals.header_answer",
     "delegated": "approvals.header_delegated",
+    "transferred": "approvals.header_transferred",
 }
 NOTICES = {
     "info": "approvals.notice_info",
@@ -77,6 +80,7 @@ NOTICES = {
     "next_director": "approvals.notice_next_director",
     "escalated_requester": "approvals.notice_escalated_requester",
     "escalated_approver": "approvals.notice_escalated_approver",
+    "transferred": "approvals.notice_transferred",
 }
 
 
@@ -130,6 +134,12 @@ def status_text(texts: Catalogs, lang: str, data: CardData) -> str:
     icon = REQUEST_ICONS[status]
     if status == RequestStatus.PENDING:
         level = texts.t(lang, f"approvals.level_{request.chain[request.step_no]}")
+        step = data.step(request.step_no)
+        if step is not None and step.assignee_id is not None:
+            return f"{icon} " + texts.t(
+                lang, "approvals.status_pending_person", level=level, step=request.step_no + 1,
+                steps=len(request.chain), name=html.escape(data.name(step.assignee_id)),
+            )  # fmt: skip
         return f"{icon} " + texts.t(
             lang, "approvals.status_pending", level=level, step=request.step_no + 1,
             steps=len(request.chain),
@@ -166,8 +176,9 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
         )
         linked = (entry.after or {}).get("resubmitted_as") or (entry.after or {}).get("previous")
         label = data.labels.get(int(linked), str(linked)) if linked else ""
+        to = html.escape(data.name((entry.after or {}).get("to")))
         action = texts.t(
-            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=label
+            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=label, to=to
         )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
@@ -331,7 +342,9 @@ def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
     if data.attachments:
         label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
         rows[1].append(labelled(label, RECEIPTS, data.id))
-    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT)])
+    transfer = Button(texts.t(lang, "approvals.transfer"),
+                      data=TRANSFER.pack(Decision(data.id, "t", step)))  # fmt: skip
+    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT), transfer])
     return rows
 
 
@@ -360,6 +373,8 @@ def card_copy(texts: Catalogs, lang: str, copy: CardCopy) -> tuple[str, Keyboard
     if copy.header is not None:
         params = {k: html.escape(v) for k, v in copy.header.params.items()}
         header = texts.t(lang, HEADERS[copy.header.kind], **params)
+        if params.get("reason"):
+            header += "\n" + texts.t(lang, "approvals.header_reason", reason=params["reason"])
     buttons = decision_buttons if copy.decide else view_buttons
     return card_text(texts, lang, copy.card, header=header), buttons(texts, lang, copy.card)
 
@@ -388,11 +403,14 @@ def request_notice(
     text = texts.t(
         lang, NOTICES[notice.event], request=short_title(texts, lang, data),
         name=html.escape(notice.name), question=html.escape(notice.text),
-        reason=html.escape(notice.text), step=notice.step, steps=notice.steps,
+        to=html.escape(notice.to), reason=html.escape(notice.text), step=notice.step,
+        steps=notice.steps,
         hours=notice.hours,
     )  # fmt: skip
     if notice.text and (notice.event == "approved" or notice.event.startswith("next_")):
         text += "\n" + texts.t(lang, "approvals.notice_comment", comment=html.escape(notice.text))
+    if notice.text and notice.event == "transferred":
+        text += "\n" + texts.t(lang, "approvals.header_reason", reason=html.escape(notice.text))
     buttons: Keyboard | None = None
     if notice.event == "info":
         buttons = [

@@ -120,6 +120,14 @@ def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:
     return texts.t(lang, key, id=request.label, name=name, names=names)
 
 
+def transferred(texts: Catalogs, lang: str, result: Result) -> str:
+    """The former approver's reply after a transfer."""
+    names = html.escape(join_list(lang, result.approvers))
+    name = html.escape(result.data.requester.display_name)
+    return texts.t(lang, "approvals.done_transfer", id=result.request.label, names=names,
+                   name=name)  # fmt: skip
+
+
 def reason_prompt(texts: Catalogs, lang: str, action: Action, title: str) -> str:
     keys = {Action.REJECT: "approvals.ask_reject_reason", Action.INFO: "approvals.ask_question",
             Action.APPROVE: "approvals.ask_approve_comment"}  # fmt: skip

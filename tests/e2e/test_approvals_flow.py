@@ -50,7 +50,7 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
         assert part in card, part
     assert manager_card.button_texts() == [
         "✅ Approve", "❌ Reject", "❓ Ask for info", "📎 Receipts (1)",
-        "✍️ Approve with a comment",
+        "✍️ Approve with a comment", "↪️ Transfer",
     ]  # fmt: skip
 
     replies = await people.manager.tap("Approve")

@@ -3,6 +3,7 @@ additions the requester and approvers expect (comments, resubmission, transfer, 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from core.clock import ManualClock
@@ -16,13 +17,15 @@ from tests.approval_helpers import (
     audit_of,
     card_of,
     expense,
+    last_text,
+    message,
     requests,
     team_of,
     text_of,
     texts,
 )
 from tests.customer_helpers import add_customer
-from tests.helpers import join
+from tests.helpers import join, user_by_tg
 
 JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
 
@@ -218,3 +221,76 @@ async def test_cards_and_lists_show_names_not_ids(local_bot: LocalBot) -> None:
     await people.director.tap("中文")
     pending = text_of((await people.director.send("/pending"))[-1])
     assert "#2026-0001 🏷 折扣申请 · Hangzhou Huafeng · 优惠 23% · 2 天前" in pending
+
+
+async def test_transfer_to_another_manager_moves_the_card(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    other = await join(local_bot, OTHER_MANAGER, "Sun Hao", Role.MANAGER, "south")
+    await expense(people.rep, "900")
+    await local_bot.drain_outbox()
+    old = await card_of(people.manager, 1)
+    approve = next(b.callback_data for row in old.buttons for b in row if b.text == "✅ Approve")
+    assert approve is not None
+
+    replies = await people.manager.tap("Transfer", message_id=old.message_id)
+    assert "Transfer 🧾 Expense #2026-0001 · CN¥900.00 to whom?" in texts(replies)
+    assert replies[-1].button_texts()[:1] == ["Sun Hao"]  # managers only, not the directors
+    assert "Zhao Min" not in replies[-1].button_texts()
+    await people.manager.tap("Sun Hao")
+    replies = await people.manager.send("On a business trip until Friday")
+    assert "You transferred #2026-0001 to Sun Hao. Wang Wei has been told." in texts(replies)
+    await local_bot.drain_outbox()
+
+    card = await card_of(other, 1)
+    assert "Chen Jing transferred this request to you." in text_of(card)
+    assert "Reason: <i>On a business trip until Friday</i>" in text_of(card)
+    assert "Waiting for: <b>Sun Hao</b> (Manager, step 1 of 1)" in text_of(card)
+    edited = await message(people.manager, old.message_id)
+    assert "✅ Approve" not in edited.button_texts() and "↪️ Transfer" not in edited.button_texts()
+    assert "Chen Jing: ↪️ transferred to Sun Hao — <i>On a business trip" in text_of(edited)
+    notice = await last_text(people.rep)
+    assert "Chen Jing transferred it to Sun Hao, who decides it now." in notice
+    assert "Reason: <i>On a business trip until Friday</i>" in notice
+    (entry,) = [e for e in await audit_of(local_bot, 1) if e.action == "approval.transferred"]
+    assert entry.reason == "On a business trip until Friday" and entry.after is not None
+    sun = await user_by_tg(local_bot.runtime, OTHER_MANAGER)
+    assert sun is not None and entry.after["to"] == sun.id
+    assert "#2026-0001" in texts(await other.send("/pending"))
+    assert "nothing waits" in texts(await people.manager.send("/pending")).lower()
+
+    # A stale button on the old card gets a friendly answer, and decides nothing.
+    replies = await people.manager.tap_data(old.message_id, approve, forged=True)
+    assert "#2026-0001 has been transferred to Sun Hao; they decide it now." in texts(replies)
+    assert (await requests(local_bot))[0].status == RequestStatus.PENDING
+
+    await other.tap("Approve", message_id=card.message_id)
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.APPROVED
+    assert request.decided_by_id == entry.after["to"]
+
+
+async def test_transfer_racing_a_decision_records_one(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await join(local_bot, 5007, "Zhou Min", Role.DIRECTOR, None)
+    await expense(people.rep, "5000")
+    await local_bot.drain_outbox()
+    await people.manager.tap("Approve")
+    await local_bot.drain_outbox()
+    await people.director.tap(
+        "Transfer", message_id=(await card_of(people.director, 1)).message_id
+    )
+    await people.director.tap("Zhou Min")
+    first, second = await asyncio.gather(
+        people.director.tap("Skip"), people.director_2.tap("Approve")
+    )
+    answers = texts(first) + texts(second)
+    trail = [e.action for e in await audit_of(local_bot, 1)]
+    (request,) = await requests(local_bot)
+    if "approval.transferred" in trail:
+        assert trail.count("approval.approved") == 1  # the manager's only
+        assert request.status == RequestStatus.PENDING
+        assert "has been transferred to Zhou Min" in answers
+    else:
+        assert trail.count("approval.approved") == 2
+        assert request.status == RequestStatus.APPROVED
+        assert "was already approved by Qian Li" in answers
