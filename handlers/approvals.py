@@ -24,7 +24,7 @@ from handlers.forms import Form, FormInput, InputError, Prompt, register_form, s
 from handlers.turn import PtbHandler, Turn, turn_handler
 from models.approval import ApprovalRequest, RequestStatus
 from models.common import Role
-from services import approval_cards, approval_lists, approvals
+from services import approval_cards, approval_cc, approval_lists, approvals
 from services.approval_types import RequestType, ordered_types
 from views import approvals as views
 from views.approval_cards import (
@@ -54,6 +54,7 @@ for _number, _kind in enumerate(ordered_types()):
     declare(_kind.command, roles=REQUESTERS, order=31 + _number)
 declare("myrequests", roles=REQUESTERS, order=37)
 declare("pending", roles=APPROVERS, order=38)
+declare("cc", order=39)
 
 
 @turn_handler(roles=REQUESTERS)
@@ -89,6 +90,14 @@ async def my_requests(turn: Turn) -> None:
     """My latest requests with their state; a button opens each one."""
     listed = await approval_lists.my_requests(turn.session, turn.actor)
     turn.say(*views.my_requests(turn.deps.texts, turn.lang, await _listed(turn, listed)))
+
+
+@turn_handler()
+async def copied(turn: Turn) -> None:
+    """/cc: the requests copied to me (抄送), newest first; a button opens each one."""
+    listed = await approval_cc.copied_to(turn.session, turn.actor)
+    turn.say(*views.my_requests(turn.deps.texts, turn.lang, await _listed(turn, listed),
+                                copied=True))  # fmt: skip
 
 
 @turn_handler(roles=APPROVERS)
@@ -415,6 +424,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(kind.command, shortcut(kind)))
     app.add_handler(CommandHandler("myrequests", my_requests))
     app.add_handler(CommandHandler("pending", pending))
+    app.add_handler(CommandHandler("cc", copied))
     app.add_handler(CallbackQueryHandler(on_pending_open, pattern=PENDING_OPEN.pattern))
     for codec, handler in BUTTONS.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=codec.pattern))

@@ -126,7 +126,8 @@ class Receipt:
 class RequestNotice:
     """A short message to someone about a request. ``event``: "info", "rejected",
     "approved", "next_manager", "next_director", "escalated_requester",
-    "escalated_approver"; ``name`` who acted, ``text`` their reason or question."""
+    "escalated_approver", "transferred", "cc_approved", "cc_rejected"; ``name`` who acted,
+    ``text`` their reason or question."""
 
     card: CardData
     event: str

@@ -33,7 +33,15 @@ from models.approval import (
 from models.common import Role
 from models.outbox import OutboxMessage
 from models.user import User
-from services import approval_access, approval_cards, approval_numbers, audit, customers, users
+from services import (
+    approval_access,
+    approval_cards,
+    approval_cc,
+    approval_numbers,
+    audit,
+    customers,
+    users,
+)
 from services.approval_cards import CardData, Env, Header, RequestNotice
 from services.approval_routing import DIRECTOR, MANAGER, chain_for
 from services.approval_types import (
@@ -67,6 +75,8 @@ class Draft:
     type: str
     values: dict[str, Any]
     files: list[dict[str, str]] = field(default_factory=list)
+    # People of the team the requester copies (抄送), by user id.
+    cc: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,8 @@ class Result:
     data: CardData
     next_level: str | None = None
     approvers: list[str] = field(default_factory=list)
+    # The people copied (抄送) on submission.
+    copied: list[str] = field(default_factory=list)
 
 
 def field_context(team: TeamContext) -> FieldContext:
@@ -183,7 +195,11 @@ async def submit(
         await approval_cards.send_card(
             session, env, data, approver, kind="card", key=f"ap:{request.id}:s0:card:{approver.id}"
         )
-    return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first])
+    copied = await approval_cc.add_and_send(
+        session, env, team, actor, data, draft.cc, deciders={u.id for u in first if u.id}
+    )
+    return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first],
+                  copied=copied)  # fmt: skip
 
 
 async def _route(
@@ -485,6 +501,8 @@ async def _after_decision(
     notice = RequestNotice(data, event, name=actor.display_name, text=reason, step=step_no + 1,
                            steps=len(request.chain))  # fmt: skip
     await approval_cards.notify(session, env, data.requester, notice, key=key)
+    if event in ("approved", "rejected"):
+        await approval_cc.tell_outcome(session, env, notice)
     if not event.startswith("next_"):
         return []
     return await send_to_level(session, env, data, kind="card")

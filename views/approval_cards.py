@@ -71,6 +71,7 @@ HEADERS = {
     "answer": "approvals.header_answer",
     "delegated": "approvals.header_delegated",
     "transferred": "approvals.header_transferred",
+    "cc": "approvals.header_cc",
 }
 NOTICES = {
     "info": "approvals.notice_info",
@@ -81,6 +82,8 @@ NOTICES = {
     "escalated_requester": "approvals.notice_escalated_requester",
     "escalated_approver": "approvals.notice_escalated_approver",
     "transferred": "approvals.notice_transferred",
+    "cc_approved": "approvals.notice_cc_approved",
+    "cc_rejected": "approvals.notice_cc_rejected",
 }
 
 
@@ -407,7 +410,8 @@ def request_notice(
         steps=notice.steps,
         hours=notice.hours,
     )  # fmt: skip
-    if notice.text and (notice.event == "approved" or notice.event.startswith("next_")):
+    commented = notice.event in ("approved", "cc_approved") or notice.event.startswith("next_")
+    if notice.text and commented:
         text += "\n" + texts.t(lang, "approvals.notice_comment", comment=html.escape(notice.text))
     if notice.text and notice.event == "transferred":
         text += "\n" + texts.t(lang, "approvals.header_reason", reason=html.escape(notice.text))

@@ -84,11 +84,14 @@ def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
     return f"{icon} {' · '.join(parts)} — {state}"
 
 
-def my_requests(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
-    """The requester's latest requests; a button opens each one."""
+def my_requests(
+    texts: Catalogs, lang: str, listed: Sequence[Listed], *, copied: bool = False
+) -> tuple[str, Keyboard]:
+    """The requester's latest requests (or those copied to the reader); a button opens each."""
     if not listed:
-        return texts.t(lang, "approvals.my_none"), []
-    lines = [texts.t(lang, "approvals.my_title")] + [list_line(texts, lang, i) for i in listed]
+        return texts.t(lang, "approvals.cc_none" if copied else "approvals.my_none"), []
+    title = texts.t(lang, "approvals.cc_title" if copied else "approvals.my_title")
+    lines = [title] + [list_line(texts, lang, i) for i in listed]
     buttons = [labelled(f"#{i.request.label}", VIEW, i.request.id or 0) for i in listed]
     return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
@@ -201,6 +204,8 @@ def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard
     view = button(texts, lang, "approvals.view", VIEW, rid)
     withdraw = button(texts, lang, "approvals.withdraw", WITHDRAW, rid)
     text = texts.t(lang, f"approvals.submitted_{request.chain[0]}", id=request.label, names=names)
+    if result.copied:
+        text += "\n" + cc_line(texts, lang, result.copied)
     return text, [[view, withdraw]]
 
 
@@ -239,13 +244,30 @@ def draft_summary(
     return lines
 
 
-def summary(texts: Catalogs, lang: str, lines: list[str], route: Preview) -> str:
-    """The draft and who will decide it, above Submit and Edit."""
+def cc_line(texts: Catalogs, lang: str, names: Sequence[str]) -> str:
+    return texts.t(lang, "approvals.cc_line", names=html.escape(join_list(lang, names)))
+
+
+def ask_cc(
+    texts: Catalogs, lang: str, people: Sequence[tuple[int, str]], chosen: Sequence[int]
+) -> tuple[str, list[list[tuple[str, str]]]]:
+    """Whom to copy (抄送): one button per person of the team, ticked when chosen."""
+    rows = [[(("☑️ " if uid in chosen else "") + name, f"u:{uid}")] for uid, name in people]
+    rows.append([(texts.t(lang, "approvals.back_to_summary"), "back")])
+    return texts.t(lang, "approvals.ask_cc"), rows
+
+
+def summary(
+    texts: Catalogs, lang: str, lines: list[str], route: Preview, cc: Sequence[str] = ()
+) -> str:
+    """The draft and who will decide it (and who is copied), above Submit and Edit."""
     levels = " → ".join(texts.t(lang, f"approvals.level_{level}") for level in route.chain)
     lines = [*lines, "", texts.t(lang, "approvals.summary_route", route=levels)]
     if route.first_approvers:
         names = html.escape(join_list(lang, route.first_approvers))
         lines.append(texts.t(lang, "approvals.summary_first", names=names))
+    if cc:
+        lines.append(cc_line(texts, lang, cc))
     if route.invoice is not None:
         lines.append(invoice_share(texts, lang, route.invoice))
     return "\n".join(lines)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlmodel import col, select
+
 from core.clock import ManualClock
-from models.approval import RequestStatus
+from core.db import transaction
+from models.approval import ApprovalCc, RequestStatus
 from models.common import Role
 from sandbox.harness import Chat, LocalBot
 from tests.approval_helpers import (
@@ -294,3 +297,45 @@ async def test_transfer_racing_a_decision_records_one(local_bot: LocalBot) -> No
         assert trail.count("approval.approved") == 2
         assert request.status == RequestStatus.APPROVED
         assert "was already approved by Qian Li" in answers
+
+
+async def test_cc_gets_a_copy_and_the_outcome(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    colleague = await join(local_bot, 5008, "Liu Yang", Role.REP, "north")
+    # [teams.north.approvals.cc] expense = ["director"], as config.toml would say.
+    local_bot.runtime.settings.team("north").approvals.cc["expense"] = ["director"]
+    await expense(people.rep, "900", submit=False)
+    replies = await people.rep.tap("CC someone")
+    assert "Who should get a copy (CC)?" in texts(replies)
+    assert (
+        "Liu Yang" in replies[-1].button_texts() and "Wang Wei" not in replies[-1].button_texts()
+    )
+    replies = await people.rep.tap("Liu Yang")
+    assert "👥 CC: Liu Yang" in texts(replies)
+    replies = await people.rep.tap("Submit")
+    assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in texts(replies)
+    await local_bot.drain_outbox()
+
+    copy = await card_of(colleague, 1, with_buttons=False)
+    assert "CC from Wang Wei</b>: for your information, no decision needed." in text_of(copy)
+    assert copy.button_texts() == ["👁 View"]
+    director_copy = await card_of(people.director, 1, with_buttons=False)
+    assert "✅ Approve" not in director_copy.button_texts()
+    assert "#2026-0001" in texts(await colleague.send("/cc"))
+
+    await people.manager.tap("Reject")
+    await people.manager.send("Take the bus next time")
+    await local_bot.drain_outbox()
+    line = await last_text(colleague)
+    assert line == (
+        "👥 CC: 🧾 Expense #2026-0001 · CN¥900.00 was <b>rejected</b> by Chen Jing. "
+        "Reason: <i>Take the bus next time</i>"
+    )
+    assert "CC: 🧾 Expense #2026-0001" in await last_text(people.director)
+    edited = await message(colleague, copy.message_id)
+    assert "❌" in text_of(edited) and "Chen Jing" in text_of(edited)
+    async with transaction(local_bot.runtime.sessions) as session:
+        rows = (await session.exec(select(ApprovalCc).order_by(col(ApprovalCc.id)))).all()
+    assert [row.source for row in rows] == ["chosen", "config", "config"]
+    opened = texts(await colleague.tap("View", message_id=copy.message_id))
+    assert "Take the bus next time" in opened
