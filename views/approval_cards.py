@@ -359,7 +359,11 @@ def view_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
 def short_title(texts: Catalogs, lang: str, data: CardData) -> str:
     """ "🧾 Expense #12 · ¥1,500.00 · 华丰" for notices and lists."""
     parts = [f"{data.kind.icon} {texts.t(lang, data.kind.name_key)} #{data.request.label}"]
-    if data.request.amount_minor is not None:
+    if data.request.discount_bp is not None:
+        # A discount is read as its percent; the price difference is on the card.
+        percent = format_percent(Decimal(data.request.discount_bp) / 100)
+        parts.append(texts.t(lang, "approvals.list_discount", percent=percent))
+    elif data.request.amount_minor is not None:
         amount = from_minor(data.request.amount_minor)
         parts.append(money_text(amount, data.request.currency, lang))
     if data.customer is not None:

@@ -236,7 +236,7 @@ async def test_transfer_to_another_manager_moves_the_card(local_bot: LocalBot) -
     assert approve is not None
 
     replies = await people.manager.tap("Transfer", message_id=old.message_id)
-    assert "Transfer 🧾 Expense #2026-0001 · CN¥900.00 to whom?" in texts(replies)
+    assert "Transfer: 🧾 Expense #2026-0001 · CN¥900.00\nWho should decide" in texts(replies)
     assert replies[-1].button_texts()[:1] == ["Sun Hao"]  # managers only, not the directors
     assert "Zhao Min" not in replies[-1].button_texts()
     await people.manager.tap("Sun Hao")
