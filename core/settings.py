@@ -294,6 +294,9 @@ class VisitSettings(_Section):
 
 
 ApproverLevel = Literal["manager", "director"]
+# Who a type's requests are copied to (抄送): the requester's team manager, every director, or
+# every admin.
+CcRole = Literal["manager", "director", "admin"]
 
 
 class RouteRule(_Section):
@@ -345,6 +348,8 @@ class ApprovalSettings(_Section):
     max_attachments: int = Field(default=5, ge=1, le=10)
     # Per request type: the first rule whose conditions hold gives the chain of approver levels.
     routes: dict[str, list[RouteRule]] = Field(default_factory=_default_routes)
+    # Per request type: the roles that get a read-only copy and the outcome (抄送).
+    cc: dict[str, list[CcRole]] = Field(default_factory=dict)
 
     @field_validator("routes", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.turn import Turn
 from models.common import Role
-from services import approvals, customers
+from services import approval_cc, approvals, customers
 from services.approval_cards import Env
 from services.approval_types import (
     FieldError,
@@ -88,6 +88,11 @@ class RequestForm(Form):
             return await _summary_prompt(turn, data)
         if step == "edit":
             return _asked(form_views.ask_edit(turn.deps.texts, turn.lang, _kind(data)))
+        if step == "cc":
+            people = [(u.id or 0, u.display_name)
+                      for u in await approval_cc.candidates(turn.session, turn.actor)]  # fmt: skip
+            text, choices = views.ask_cc(turn.deps.texts, turn.lang, people, data.get("cc") or [])
+            return Prompt(text, choices)
         kind = _kind(data)
         return await _field_prompt(turn, kind, kind.field(step.removeprefix(FIELD)), data)
 
@@ -103,6 +108,8 @@ class RequestForm(Form):
             return await _accept_customer(turn, data, answer)
         if step == "summary":
             return await _accept_summary(turn, data, answer)
+        if step == "cc":
+            return await _accept_cc(turn, data, answer)
         if step == "edit":
             kind = _kind(data)
             if answer.choice == "back":
@@ -170,12 +177,36 @@ async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     route = await approvals.preview(
         turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
     )
-    choices = [[(turn.t("approvals.submit"), "submit"), (turn.t("approvals.edit"), "edit")]]
-    return Prompt(views.summary(turn.deps.texts, turn.lang, lines, route), choices)
+    choices = [
+        [(turn.t("approvals.submit"), "submit"), (turn.t("approvals.edit"), "edit")],
+        [(turn.t("approvals.cc"), "cc")],
+    ]
+    cc = [str(name) for name in (data.get("cc_names") or {}).values()]
+    return Prompt(views.summary(turn.deps.texts, turn.lang, lines, route, cc), choices)
 
 
 def _draft(data: dict[str, Any]) -> approvals.Draft:
-    return approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []))
+    return approvals.Draft(str(data["type"]), _values(data), list(data.get("files") or []),
+                           [int(i) for i in data.get("cc") or []])  # fmt: skip
+
+
+async def _accept_cc(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
+    """A tap on a person adds them to (or takes them off) the copy list; back to the summary."""
+    if answer.choice == "back":
+        return "summary"
+    chosen = (answer.choice or "").removeprefix("u:")
+    people = {u.id: u.display_name for u in await approval_cc.candidates(turn.session, turn.actor)}
+    if not chosen.isdigit() or int(chosen) not in people:
+        raise InputError("approvals.use_buttons")
+    cc: list[int] = data.setdefault("cc", [])
+    names: dict[str, str] = data.setdefault("cc_names", {})
+    if int(chosen) in cc:
+        cc.remove(int(chosen))
+        names.pop(chosen, None)
+    else:
+        cc.append(int(chosen))
+        names[chosen] = people[int(chosen)]
+    return "summary"
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -301,6 +332,8 @@ async def _set_customer(
 async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
     if answer.choice == "edit":
         return "edit"
+    if answer.choice == "cc":
+        return "cc"
     if answer.choice != "submit":
         raise InputError("approvals.use_buttons")
     previous = data.get("resubmit_of")

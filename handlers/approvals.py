@@ -9,6 +9,7 @@ still open).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from handlers.forms import Form, FormInput, InputError, Prompt, register_form, s
 from handlers.turn import PtbHandler, Turn, turn_handler
 from models.approval import ApprovalRequest, RequestStatus
 from models.common import Role
-from services import approval_cards, approval_lists, approvals
+from services import approval_cards, approval_cc, approval_lists, approvals
 from services.approval_types import RequestType, ordered_types
 from views import approvals as views
 from views.approval_cards import (
@@ -36,6 +37,7 @@ from views.approval_cards import (
     RECEIPTS,
     REJECT,
     RESUBMIT,
+    TRANSFER,
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
@@ -52,6 +54,7 @@ for _number, _kind in enumerate(ordered_types()):
     declare(_kind.command, roles=REQUESTERS, order=31 + _number)
 declare("myrequests", roles=REQUESTERS, order=37)
 declare("pending", roles=APPROVERS, order=38)
+declare("cc", order=39)
 
 
 @turn_handler(roles=REQUESTERS)
@@ -71,10 +74,15 @@ def shortcut(kind: RequestType) -> PtbHandler:
 
 
 async def _listed(turn: Turn, requests: Sequence[ApprovalRequest]) -> list[views.Listed]:
-    """Each request with the day it was made, in its own team's timezone."""
-    return [
-        views.Listed(r, (await turn.team(r.team_id)).local(r.created_at).date()) for r in requests
-    ]
+    """Each request with the day it was made and today, in its own team's timezone, and its
+    customer's name."""
+    names = await approval_lists.customer_names(turn.session, requests)
+    listed = []
+    for r in requests:
+        team = await turn.team(r.team_id)
+        day = team.local(r.created_at).date()
+        listed.append(views.Listed(r, day, team.today, names.get(r.customer_id or 0)))
+    return listed
 
 
 @turn_handler(roles=REQUESTERS)
@@ -82,6 +90,14 @@ async def my_requests(turn: Turn) -> None:
     """My latest requests with their state; a button opens each one."""
     listed = await approval_lists.my_requests(turn.session, turn.actor)
     turn.say(*views.my_requests(turn.deps.texts, turn.lang, await _listed(turn, listed)))
+
+
+@turn_handler()
+async def copied(turn: Turn) -> None:
+    """/cc: the requests copied to me (抄送), newest first; a button opens each one."""
+    listed = await approval_cc.copied_to(turn.session, turn.actor)
+    turn.say(*views.my_requests(turn.deps.texts, turn.lang, await _listed(turn, listed),
+                                copied=True))  # fmt: skip
 
 
 @turn_handler(roles=APPROVERS)
@@ -147,10 +163,10 @@ async def on_decision(turn: Turn) -> None:
 async def on_receipts(turn: Turn) -> None:
     """Send the request's receipts again."""
     request_id = _unpack(turn, RECEIPTS).request
-    count = await approval_lists.send_receipts(
+    label, count = await approval_lists.send_receipts(
         turn.session, env_of(turn), turn.actor, request_id, nonce=str(turn.update.update_id)
     )
-    turn.say_key("approvals.receipts_sent", id=request_id, count=count)
+    turn.say_key("approvals.receipts_sent", id=label, count=count)
 
 
 @turn_handler()
@@ -167,7 +183,7 @@ async def on_withdraw(turn: Turn) -> None:
     request_id = _unpack(turn, WITHDRAW).request
     data = await approval_lists.card_for(turn.session, env_of(turn), turn.actor, request_id)
     if not views.may_withdraw(data, turn.actor.user_id):
-        raise UserFacingError(f"approvals.closed_{data.request.status}", id=request_id)
+        raise UserFacingError(f"approvals.closed_{data.request.status}", id=data.request.label)
     turn.say(*views.withdraw_confirm(turn.deps.texts, turn.lang, data))
 
 
@@ -177,7 +193,7 @@ async def on_withdraw_confirm(turn: Turn) -> None:
     result = await approvals.withdraw(
         turn.session, env_of(turn), turn.actor, request_id=request_id
     )
-    turn.say_key("approvals.withdrawn", id=result.request.id)
+    turn.say_key("approvals.withdrawn", id=result.request.label)
 
 
 @turn_handler()
@@ -189,7 +205,7 @@ async def on_answer(turn: Turn) -> None:
     if request.requester_id != turn.actor.user_id:
         raise UserFacingError("approvals.not_found")
     if request.status != RequestStatus.INFO:
-        raise UserFacingError("approvals.no_question", id=request_id)
+        raise UserFacingError("approvals.no_question", id=request.label)
     title = short_title(turn.deps.texts, turn.lang, data)
     await start_form(turn, ANSWER_FORM, {"request_id": request_id, "title": title})
 
@@ -232,7 +248,8 @@ async def typed_answer(turn: Turn) -> bool:
     if questions is None or not questions.waiting:
         return False
     if questions.replied is not None and questions.target is None:
-        raise UserFacingError("approvals.no_question", id=questions.replied)
+        replied = await approvals.get_request(turn.session, questions.replied)
+        raise UserFacingError("approvals.no_question", id=replied.label)
     if questions.target is None:
         titles = [
             short_title(turn.deps.texts, turn.lang,
@@ -259,6 +276,24 @@ async def on_resubmit(turn: Turn) -> None:
     })  # fmt: skip
 
 
+@turn_handler(roles=APPROVERS)
+async def on_transfer(turn: Turn) -> None:
+    """转交: the approver picks another approver of the step's level, then an optional reason."""
+    tapped = _unpack(turn, TRANSFER)
+    env = env_of(turn)
+    request, targets = await approvals.transfer_targets(
+        turn.session, env, turn.actor, tapped.request, tapped.step
+    )
+    if not targets:
+        raise UserFacingError("approvals.transfer_nobody")
+    data = await approval_cards.load(turn.session, env, request)
+    await start_form(turn, TRANSFER_FORM, {
+        "request_id": tapped.request, "step": tapped.step,
+        "title": short_title(turn.deps.texts, turn.lang, data),
+        "targets": [[u.id, u.display_name] for u in targets],
+    })  # fmt: skip
+
+
 BUTTONS: dict[Callback[Any], PtbHandler] = {
     DECIDE: on_decision,
     RECEIPTS: on_receipts,
@@ -267,6 +302,7 @@ BUTTONS: dict[Callback[Any], PtbHandler] = {
     WITHDRAW_CONFIRM: on_withdraw_confirm,
     ANSWER: on_answer,
     RESUBMIT: on_resubmit,
+    TRANSFER: on_transfer,
 }
 
 
@@ -327,6 +363,43 @@ class AnswerForm(Form):
         return None
 
 
+class TransferForm(Form):
+    """转交: to whom (the approvers of the same level), then why (skippable)."""
+
+    name = "approval_transfer"
+    first_step = "to"
+    roles = APPROVERS
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        if step == "to":
+            choices = [[(str(name), f"u:{uid}")] for uid, name in data["targets"]]
+            return Prompt(turn.t("approvals.transfer_to", request=data["title"]), choices)
+        name = next(str(n) for uid, n in data["targets"] if uid == data["to"])
+        return Prompt(turn.t("approvals.transfer_reason", name=html.escape(name)),
+                      skippable=True)  # fmt: skip
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        if step == "to":
+            chosen = (answer.choice or "").removeprefix("u:")
+            if not chosen.isdigit() or int(chosen) not in {uid for uid, _ in data["targets"]}:
+                raise InputError("approvals.use_buttons")
+            data["to"] = int(chosen)
+            return "reason"
+        reason = "" if answer.skipped else _bounded_text(answer)
+        try:
+            result = await approvals.transfer(
+                turn.session, env_of(turn), turn.actor, request_id=int(data["request_id"]),
+                step_no=int(data["step"]), to_id=int(data["to"]), reason=reason,
+            )  # fmt: skip
+        except UserFacingError as error:
+            say_error(turn, error)
+            return None
+        turn.say(views.transferred(turn.deps.texts, turn.lang, result))
+        return None
+
+
 def _reason_action(data: dict[str, Any]) -> approvals.Action:
     """The action a reason is for; forms started before the codecs stored "r" or "i"."""
     stored = str(data["action"])
@@ -342,6 +415,7 @@ def _bounded_text(answer: FormInput) -> str:
 
 REASON_FORM = register_form(ReasonForm())
 ANSWER_FORM = register_form(AnswerForm())
+TRANSFER_FORM = register_form(TransferForm())
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -350,6 +424,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(kind.command, shortcut(kind)))
     app.add_handler(CommandHandler("myrequests", my_requests))
     app.add_handler(CommandHandler("pending", pending))
+    app.add_handler(CommandHandler("cc", copied))
     app.add_handler(CallbackQueryHandler(on_pending_open, pattern=PENDING_OPEN.pattern))
     for codec, handler in BUTTONS.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=codec.pattern))

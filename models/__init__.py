@@ -4,6 +4,8 @@ from core.money import Money
 from models.approval import (
     ApprovalAttachment,
     ApprovalCard,
+    ApprovalCc,
+    ApprovalCounter,
     ApprovalRequest,
     ApprovalStep,
     Delegation,
@@ -49,6 +51,8 @@ from models.visit import (
 __all__ = [
     "ApprovalAttachment",
     "ApprovalCard",
+    "ApprovalCc",
+    "ApprovalCounter",
     "ApprovalRequest",
     "ApprovalStep",
     "AttachmentKind",

@@ -41,6 +41,7 @@ class ApprovalRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_approval_requests_status_team", "status", "team_id"),
         Index("ix_approval_requests_requester_type", "requester_id", "type", "status"),
+        UniqueConstraint("team_id", "number", name="uq_approval_requests_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -67,6 +68,24 @@ class ApprovalRequest(SQLModel, table=True):
     updated_at: datetime
     decided_at: datetime | None = None
     decided_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # The number people say on the phone: "2026-0042", per team and calendar year, in order of
+    # submission (services.approval_numbers); None only for requests made before numbers.
+    number: str | None = Field(default=None, max_length=16)
+
+    @property
+    def label(self) -> str:
+        """How texts name the request: its number, else (older requests) its id."""
+        return self.number or str(self.id)
+
+
+class ApprovalCounter(SQLModel, table=True):
+    """The last request number given per team and year; incremented under the row's lock."""
+
+    __tablename__ = "approval_counters"
+
+    team_id: int = Field(foreign_key="teams.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0
 
 
 class ApprovalStep(SQLModel, table=True):
@@ -86,6 +105,24 @@ class ApprovalStep(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="users.id")
     decided_at: datetime | None = None
     reason: str = Field(default="", max_length=1000)
+    # Set by a transfer (转交): only this person decides the step, instead of the level's
+    # approvers.
+    assignee_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class ApprovalCc(SQLModel, table=True):
+    """Someone who gets a read-only copy of a request and is told its outcome (抄送): from the
+    type's [approvals.cc] roles, or chosen by the requester."""
+
+    __tablename__ = "approval_cc"
+    __table_args__ = (UniqueConstraint("request_id", "user_id", name="uq_approval_cc_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="approval_requests.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    # "config" (the type's roles) or "chosen" (by the requester).
+    source: str = Field(max_length=16)
+    created_at: datetime
 
 
 class ApprovalAttachment(SQLModel, table=True):

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.approval import ApprovalRequest, ApprovalStep, Delegation, StepStatus
+from models.approval import ApprovalCc, ApprovalRequest, ApprovalStep, Delegation, StepStatus
 from models.common import Role
 from models.user import User
 from services import users
@@ -78,6 +78,18 @@ async def approvers(session: AsyncSession, request: ApprovalRequest, now: dateti
     """Who may decide the request's current step: its level's approvers, except anyone who
     already approved an earlier step (each level is a different pair of eyes)."""
     level = request.chain[request.step_no]
+    step = (
+        await session.exec(
+            select(ApprovalStep).where(
+                col(ApprovalStep.request_id) == request.id,
+                col(ApprovalStep.step_no) == request.step_no,
+            )
+        )
+    ).first()
+    assignee = await session.get(User, step.assignee_id) if step and step.assignee_id else None
+    if assignee is not None and assignee.active and assignee.id != request.requester_id:
+        # Transferred (转交): only the person it was handed to decides the step.
+        return [assignee]
     found = await level_approvers(
         session, team_id=request.team_id, requester_id=request.requester_id, level=level, now=now
     )
@@ -124,4 +136,23 @@ async def may_see(
     user = await session.get(User, actor.user_id)
     if user is None:
         return False
-    return request.team_id in await manager_level_teams(session, user, now)
+    if request.team_id in await manager_level_teams(session, user, now):
+        return True
+    return await _involved(session, actor.user_id, request)
+
+
+async def _involved(session: AsyncSession, user_id: int, request: ApprovalRequest) -> bool:
+    """Someone a step was transferred to, or a CC recipient (抄送), of the request."""
+    assigned = await session.exec(
+        select(ApprovalStep.id).where(
+            col(ApprovalStep.request_id) == request.id, col(ApprovalStep.assignee_id) == user_id
+        )
+    )
+    if assigned.first() is not None:
+        return True
+    copied = await session.exec(
+        select(ApprovalCc.id).where(
+            col(ApprovalCc.request_id) == request.id, col(ApprovalCc.user_id) == user_id
+        )
+    )
+    return copied.first() is not None

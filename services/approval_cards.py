@@ -56,7 +56,8 @@ class Env:
 class PreviousDiscounts:
     count: int
     average: Decimal | None
-    latest: list[tuple[int, Decimal, datetime]]
+    # (number, percent, decided at) of the latest three.
+    latest: list[tuple[str, Decimal, datetime]]
 
 
 @dataclass
@@ -79,6 +80,8 @@ class CardData:
     # An invoice request names a contract that is not among the customer's receivables.
     unknown_contract: str | None = None
     approver_ids: set[int] = field(default_factory=set)
+    # The numbers of the requests the history links to (resubmitted as / resubmission of).
+    labels: dict[int, str] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -123,7 +126,8 @@ class Receipt:
 class RequestNotice:
     """A short message to someone about a request. ``event``: "info", "rejected",
     "approved", "next_manager", "next_director", "escalated_requester",
-    "escalated_approver"; ``name`` who acted, ``text`` their reason or question."""
+    "escalated_approver", "transferred", "cc_approved", "cc_rejected"; ``name`` who acted,
+    ``text`` their reason or question."""
 
     card: CardData
     event: str
@@ -132,6 +136,8 @@ class RequestNotice:
     step: int = 0
     steps: int = 0
     hours: str = ""
+    # Who it was transferred to ("transferred").
+    to: str = ""
 
 
 async def approved_this_month(
@@ -170,14 +176,19 @@ async def previous_discounts(
         )
     ).one()
     rows = await session.exec(
-        select(ApprovalRequest.id, ApprovalRequest.discount_bp, ApprovalRequest.decided_at)
+        select(
+            ApprovalRequest.id,
+            ApprovalRequest.number,
+            ApprovalRequest.discount_bp,
+            ApprovalRequest.decided_at,
+        )
         .where(*where)
         .order_by(col(ApprovalRequest.decided_at).desc())
         .limit(3)
     )
     latest = [
-        (int(rid), Decimal(bp) / 100, at)
-        for rid, bp, at in rows.all()
+        (number or str(rid), Decimal(bp) / 100, at)
+        for rid, number, bp, at in rows.all()
         if rid is not None and bp is not None and at is not None
     ]
     avg = (Decimal(str(average)) / 100).quantize(Decimal("0.01")) if average is not None else None
@@ -219,7 +230,8 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
         ).all()
     )
     ids = {request.requester_id, request.decided_by_id}
-    ids |= {s.decided_by_id for s in steps} | {h.actor_id for h in history}
+    ids |= {s.decided_by_id for s in steps} | {s.assignee_id for s in steps}
+    ids |= {h.actor_id for h in history} | {(h.after or {}).get("to") for h in history}
     wanted = [i for i in ids if i is not None]
     names: dict[int, str] = {}
     if wanted:
@@ -227,6 +239,19 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
             select(User.id, User.display_name).where(col(User.id).in_(wanted))
         )
         names = {int(uid): name for uid, name in rows.all() if uid is not None}
+    linked = [
+        int(found)
+        for h in history
+        if (found := (h.after or {}).get("resubmitted_as") or (h.after or {}).get("previous"))
+    ]
+    labels: dict[int, str] = {}
+    if linked:
+        rows2 = await session.exec(
+            select(ApprovalRequest.id, ApprovalRequest.number).where(
+                col(ApprovalRequest.id).in_(linked)
+            )
+        )
+        labels = {int(rid): number or str(rid) for rid, number in rows2.all() if rid is not None}
     kind = get_type(request.type)
     customer = await session.get(Customer, request.customer_id) if request.customer_id else None
     approver_ids: set[int] = set()
@@ -264,6 +289,7 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
         invoice=invoice,
         unknown_contract=contract if contract and invoice is None else None,
         approver_ids=approver_ids,
+        labels=labels,
     )
 
 

@@ -19,6 +19,7 @@ from models.approval import (
     StepStatus,
 )
 from models.common import Role
+from models.customer import Customer
 from models.user import User
 from services import approval_access, approval_cards
 from services.approval_cards import CardData, Env
@@ -40,6 +41,17 @@ async def my_requests(
     return list((await session.exec(query)).all())
 
 
+async def customer_names(
+    session: AsyncSession, requests: Sequence[ApprovalRequest]
+) -> dict[int, str]:
+    """The names of the listed requests' customers, by id."""
+    ids = {r.customer_id for r in requests if r.customer_id is not None}
+    if not ids:
+        return {}
+    rows = await session.exec(select(Customer.id, Customer.name).where(col(Customer.id).in_(ids)))
+    return {int(cid): name for cid, name in rows.all() if cid is not None}
+
+
 async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[ApprovalRequest]:
     """Requests waiting for a decision the actor may make, oldest first."""
     user = await session.get(User, actor.user_id)
@@ -49,6 +61,7 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         col(ApprovalStep.step_no) == col(ApprovalRequest.step_no)
     )
     levels: list[ColumnElement[bool]] = []
+    assignee = col(ApprovalStep.assignee_id)
     teams = await approval_access.manager_level_teams(session, user, env.now)
     if teams:
         levels.append(
@@ -56,8 +69,10 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         )
     if actor.role is Role.DIRECTOR:
         levels.append(col(ApprovalStep.level) == DIRECTOR)
-    if not levels:
-        return []
+    # A transferred step waits only for the person it was handed to.
+    mine = assignee == actor.user_id
+    if levels:
+        mine = or_(mine, assignee.is_(None) & or_(*levels))
     earlier = aliased(ApprovalStep)
     query = (
         select(ApprovalRequest)
@@ -65,7 +80,7 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         .where(
             col(ApprovalRequest.status) == RequestStatus.PENDING,
             col(ApprovalRequest.requester_id) != actor.user_id,
-            or_(*levels),
+            mine,
             ~exists().where(  # levels this person approved already are not theirs again
                 col(earlier.request_id) == col(ApprovalRequest.id),
                 col(earlier.decided_by_id) == actor.user_id,
@@ -87,16 +102,17 @@ async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: in
 
 async def send_receipts(
     session: AsyncSession, env: Env, actor: Actor, request_id: int, *, nonce: str
-) -> int:
-    """Send the request's receipts again to someone who may see it."""
+) -> tuple[str, int]:
+    """Send the request's receipts again to someone who may see it: its label, how many."""
     data = await card_for(session, env, actor, request_id)
     user = await session.get(User, actor.user_id)
     assert user is not None
     if not data.attachments:
-        raise UserFacingError("approvals.no_receipts", id=request_id)
-    return await approval_cards.send_attachments(
+        raise UserFacingError("approvals.no_receipts", id=data.request.label)
+    sent = await approval_cards.send_attachments(
         session, env, data, user, key_prefix=f"ap:{request_id}:again:{nonce}"
     )
+    return data.request.label, sent
 
 
 async def send_pending_cards(

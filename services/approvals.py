@@ -33,9 +33,17 @@ from models.approval import (
 from models.common import Role
 from models.outbox import OutboxMessage
 from models.user import User
-from services import approval_access, approval_cards, audit, customers, users
+from services import (
+    approval_access,
+    approval_cards,
+    approval_cc,
+    approval_numbers,
+    audit,
+    customers,
+    users,
+)
 from services.approval_cards import CardData, Env, Header, RequestNotice
-from services.approval_routing import chain_for
+from services.approval_routing import DIRECTOR, MANAGER, chain_for
 from services.approval_types import (
     FieldContext,
     FieldError,
@@ -67,6 +75,8 @@ class Draft:
     type: str
     values: dict[str, Any]
     files: list[dict[str, str]] = field(default_factory=list)
+    # People of the team the requester copies (抄送), by user id.
+    cc: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,8 @@ class Result:
     data: CardData
     next_level: str | None = None
     approvers: list[str] = field(default_factory=list)
+    # The people copied (抄送) on submission.
+    copied: list[str] = field(default_factory=list)
 
 
 def field_context(team: TeamContext) -> FieldContext:
@@ -156,6 +168,7 @@ async def submit(
         discount_bp=int(discount * 100) if discount is not None else None,
         customer_id=customer_id, details=_details(draft.values, kind.fields), chain=chain,
         step_no=0, version=1, created_at=env.now, updated_at=env.now,
+        number=await approval_numbers.next_number(session, team.team_id, team.today.year),
     )  # fmt: skip
     session.add(request)
     await session.flush()
@@ -182,7 +195,11 @@ async def submit(
         await approval_cards.send_card(
             session, env, data, approver, kind="card", key=f"ap:{request.id}:s0:card:{approver.id}"
         )
-    return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first])
+    copied = await approval_cc.add_and_send(
+        session, env, team, actor, data, draft.cc, deciders={u.id for u in first if u.id}
+    )
+    return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first],
+                  copied=copied)  # fmt: skip
 
 
 async def _route(
@@ -323,17 +340,22 @@ async def _check_still_open(
     if step is None or step_no > request.step_no:
         raise UserFacingError("approvals.stale")
     if request.status == RequestStatus.WITHDRAWN:
-        raise UserFacingError("approvals.already_withdrawn", id=request.id)
+        raise UserFacingError("approvals.already_withdrawn", id=request.label)
     if step.status != StepStatus.PENDING:
         name = await _name(session, step.decided_by_id)
         if step.decided_by_id == actor.user_id:
-            raise UserFacingError(f"approvals.already_{step.status}_by_you", id=request.id)
+            raise UserFacingError(f"approvals.already_{step.status}_by_you", id=request.label)
         if step.status == StepStatus.ESCALATED:
-            raise UserFacingError("approvals.already_escalated", id=request.id)
+            raise UserFacingError("approvals.already_escalated", id=request.label)
         at = await _clock(session, env, request, step, actor.language)
-        raise UserFacingError(f"approvals.already_{step.status}", id=request.id, name=name, at=at)
+        raise UserFacingError(
+            f"approvals.already_{step.status}", id=request.label, name=name, at=at
+        )
     if request.status == RequestStatus.INFO:
-        raise UserFacingError("approvals.waiting_for_info", id=request.id)
+        raise UserFacingError("approvals.waiting_for_info", id=request.label)
+    if step.assignee_id is not None and step.assignee_id != actor.user_id:
+        name = await _name(session, step.assignee_id)
+        raise UserFacingError("approvals.already_transferred", id=request.label, name=name)
     return step
 
 
@@ -366,7 +388,7 @@ async def check_can_decide(
         for earlier in range(request.step_no):
             step = await _step(session, request_id, earlier)
             if step is not None and step.decided_by_id == actor.user_id:
-                raise NotAllowedError("approvals.approved_earlier_level", id=request.id)
+                raise NotAllowedError("approvals.approved_earlier_level", id=request.label)
         raise NotAllowedError("approvals.not_your_approval")
     return request
 
@@ -398,7 +420,7 @@ async def _lost_race(
         await _check_still_open(session, env, fresh, step_no, actor)
     except UserFacingError as error:
         return error
-    return UserFacingError("approvals.changed_meanwhile", id=fresh.id)
+    return UserFacingError("approvals.changed_meanwhile", id=fresh.label)
 
 
 # -- deciding -----------------------------------------------------------------------------
@@ -479,6 +501,8 @@ async def _after_decision(
     notice = RequestNotice(data, event, name=actor.display_name, text=reason, step=step_no + 1,
                            steps=len(request.chain))  # fmt: skip
     await approval_cards.notify(session, env, data.requester, notice, key=key)
+    if event in ("approved", "rejected"):
+        await approval_cc.tell_outcome(session, env, notice)
     if not event.startswith("next_"):
         return []
     return await send_to_level(session, env, data, kind="card")
@@ -498,6 +522,83 @@ async def send_to_level(
     return [person.display_name for person in people]
 
 
+# -- transferring (转交) -------------------------------------------------------------------
+
+
+TRANSFER_ROLES = {MANAGER: Role.MANAGER, DIRECTOR: Role.DIRECTOR}
+
+
+async def transfer_targets(
+    session: AsyncSession, env: Env, actor: Actor, request_id: int, step_no: int
+) -> tuple[ApprovalRequest, list[User]]:
+    """Who the current approver may hand the step to: the other active people of its level
+    (managers at the manager level, a team having one, so another team's manager as with
+    /delegate; directors at the director level), never the requester or an earlier approver."""
+    request = await check_can_decide(session, env, actor, request_id, step_no)
+    level = request.chain[request.step_no]
+    earlier = await session.exec(
+        select(ApprovalStep.decided_by_id).where(
+            col(ApprovalStep.request_id) == request_id,
+            col(ApprovalStep.step_no) < request.step_no,
+        )
+    )
+    excluded = {actor.user_id, request.requester_id} | {i for i in earlier.all() if i}
+    people = await session.exec(
+        select(User)
+        .where(col(User.role) == TRANSFER_ROLES[level], col(User.active).is_(True))
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return request, [u for u in people.all() if u.id not in excluded]
+
+
+async def transfer(
+    session: AsyncSession,
+    env: Env,
+    actor: Actor,
+    *,
+    request_id: int,
+    step_no: int,
+    to_id: int,
+    reason: str = "",
+) -> Result:
+    """Hand the step to another approver of its level: only they decide it now. Audited; the
+    new approver gets the card, every other copy loses its buttons, the requester is told. A
+    conditional update on the version, so a transfer racing a decision records one of them."""
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise UserFacingError("approvals.reason_too_long", limit=MAX_REASON, length=len(reason))
+    request, targets = await transfer_targets(session, env, actor, request_id, step_no)
+    target = next((u for u in targets if u.id == to_id), None)
+    if target is None:
+        raise UserFacingError("approvals.transfer_target_gone")
+    before = state_of(request)
+    if not await transition(session, env, request):
+        raise await _lost_race(session, env, request, step_no, actor)
+    step = await _step(session, request_id, step_no)
+    assert step is not None
+    step.assignee_id, step.waiting_since, step.reminded_at = target.id, env.now, None
+    session.add(step)
+    audit.record(
+        session, at=env.now, action="approval.transferred", entity="approval",
+        entity_id=request.id, actor_id=actor.user_id, before=before,
+        after={**state_of(request), "to": target.id}, reason=reason,
+    )  # fmt: skip
+    await session.flush()
+    data = await approval_cards.load(session, env, request)
+    await approval_cards.refresh_copies(session, env, data)
+    header = Header("transferred", {"name": actor.display_name, "reason": reason})
+    await approval_cards.send_card(
+        session, env, data, target, kind="transferred", header=header,
+        key=f"ap:{data.id}:s{step_no}:v{request.version}:transferred:{target.id}",
+    )  # fmt: skip
+    notice = RequestNotice(data, "transferred", name=actor.display_name, text=reason,
+                           to=target.display_name)  # fmt: skip
+    await approval_cards.notify(
+        session, env, data.requester, notice, key=f"ap:{data.id}:v{request.version}:requester"
+    )
+    return Result(request, data, approvers=[target.display_name])
+
+
 # -- the requester's side -----------------------------------------------------------------
 
 
@@ -508,7 +609,7 @@ async def _own_open_request(
     if request.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if not RequestStatus(request.status).open:
-        raise UserFacingError(f"approvals.closed_{request.status}", id=request.id)
+        raise UserFacingError(f"approvals.closed_{request.status}", id=request.label)
     return request
 
 
@@ -524,10 +625,10 @@ async def answer_info(
         raise UserFacingError("approvals.reason_too_long", limit=MAX_REASON, length=len(answer))
     request = await _own_open_request(session, actor, request_id)
     if request.status != RequestStatus.INFO:
-        raise UserFacingError("approvals.no_question", id=request.id)
+        raise UserFacingError("approvals.no_question", id=request.label)
     before = state_of(request)
     if not await transition(session, env, request, status=RequestStatus.PENDING):
-        raise UserFacingError("approvals.changed_meanwhile", id=request.id)
+        raise UserFacingError("approvals.changed_meanwhile", id=request.label)
     step = await _step(session, request_id, request.step_no)
     assert step is not None
     step.waiting_since, step.reminded_at = env.now, None
@@ -613,7 +714,7 @@ async def resubmittable(session: AsyncSession, actor: Actor, request_id: int) ->
     if request.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if request.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
-        raise UserFacingError("approvals.cannot_resubmit", id=request.id)
+        raise UserFacingError("approvals.cannot_resubmit", id=request.label)
     files = [
         {"kind": a.kind, "file_id": a.file_id, "name": a.file_name or ""}
         for a in (
@@ -648,13 +749,13 @@ async def resubmit(
     if previous.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if previous.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
-        raise UserFacingError("approvals.cannot_resubmit", id=previous.id)
+        raise UserFacingError("approvals.cannot_resubmit", id=previous.label)
     before = state_of(previous)
     if previous.status == RequestStatus.INFO:
         values = {"status": RequestStatus.WITHDRAWN, "decided_at": env.now,
                   "decided_by_id": actor.user_id}  # fmt: skip
         if not await transition(session, env, previous, **values):
-            raise UserFacingError("approvals.changed_meanwhile", id=previous.id)
+            raise UserFacingError("approvals.changed_meanwhile", id=previous.label)
         step = await _step(session, previous_id, previous.step_no)
         if step is not None and step.status == StepStatus.PENDING:
             step.status, step.decided_at = StepStatus.WITHDRAWN, env.now
@@ -679,7 +780,7 @@ async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id:
               "decided_by_id": actor.user_id}  # fmt: skip
     if not await transition(session, env, request, **values):
         fresh = await get_request(session, request_id)
-        raise UserFacingError(f"approvals.closed_{fresh.status}", id=fresh.id)
+        raise UserFacingError(f"approvals.closed_{fresh.status}", id=fresh.label)
     step = await _step(session, request_id, request.step_no)
     if step is not None and step.status == StepStatus.PENDING:
         step.status, step.decided_at, step.decided_by_id = StepStatus.WITHDRAWN, env.now, None

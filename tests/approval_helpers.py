@@ -90,11 +90,20 @@ async def cards(bot: LocalBot, request_id: int) -> list[tuple[ApprovalCard, Outb
         return [(card, row) for card, row in rows.all()]
 
 
+async def number_of(bot: LocalBot, request_id: int) -> str:
+    """The number people see for the request ("2026-0001")."""
+    async with transaction(bot.runtime.sessions) as session:
+        request = await session.get(ApprovalRequest, request_id)
+        assert request is not None
+        return request.label
+
+
 async def card_of(chat: Chat, request_id: int, *, with_buttons: bool = True) -> SandboxMessage:
     """The latest card of ``request_id`` in the chat (with decision buttons, by default)."""
+    label = await number_of(chat.bot, request_id)
     for message in reversed(await chat.bot_messages()):
         text = text_of(message)
-        if f"#{request_id}</b>" not in text:
+        if f"#{label}</b>" not in text:
             continue
         if not with_buttons or "✅ Approve" in message.button_texts():
             return message

@@ -49,6 +49,8 @@ WITHDRAW = Callback("apw", RequestRef)
 WITHDRAW_CONFIRM = Callback("apwy", RequestRef)
 ANSWER = Callback("apy", RequestRef)
 RESUBMIT = Callback("ape", RequestRef)
+# 转交: hand the step to another approver of its level.
+TRANSFER = Callback("apt", Decision)
 # From /pending: send the approver a fresh copy of the card, with its decision buttons.
 PENDING_OPEN = Callback("apo", RequestRef)
 
@@ -68,6 +70,8 @@ HEADERS = {
     "escalated": "approvals.header_escalated",
     "answer": "approvals.header_answer",
     "delegated": "approvals.header_delegated",
+    "transferred": "approvals.header_transferred",
+    "cc": "approvals.header_cc",
 }
 NOTICES = {
     "info": "approvals.notice_info",
@@ -77,6 +81,9 @@ NOTICES = {
     "next_director": "approvals.notice_next_director",
     "escalated_requester": "approvals.notice_escalated_requester",
     "escalated_approver": "approvals.notice_escalated_approver",
+    "transferred": "approvals.notice_transferred",
+    "cc_approved": "approvals.notice_cc_approved",
+    "cc_rejected": "approvals.notice_cc_rejected",
 }
 
 
@@ -104,7 +111,7 @@ def value_text(texts: Catalogs, lang: str, data: CardData, name: str) -> str | N
     if spec.kind is FieldKind.CUSTOMER:
         if data.customer is None:
             return None
-        return f"{html.escape(data.customer.name)} · #C{data.customer.id}"
+        return html.escape(data.customer.name)
     return field_value(texts, lang, spec.kind, name, data.request.details.get(name),
                        data.request.currency)  # fmt: skip
 
@@ -130,6 +137,12 @@ def status_text(texts: Catalogs, lang: str, data: CardData) -> str:
     icon = REQUEST_ICONS[status]
     if status == RequestStatus.PENDING:
         level = texts.t(lang, f"approvals.level_{request.chain[request.step_no]}")
+        step = data.step(request.step_no)
+        if step is not None and step.assignee_id is not None:
+            return f"{icon} " + texts.t(
+                lang, "approvals.status_pending_person", level=level, step=request.step_no + 1,
+                steps=len(request.chain), name=html.escape(data.name(step.assignee_id)),
+            )  # fmt: skip
         return f"{icon} " + texts.t(
             lang, "approvals.status_pending", level=level, step=request.step_no + 1,
             steps=len(request.chain),
@@ -165,8 +178,10 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             else texts.t(lang, "approvals.by_system")
         )
         linked = (entry.after or {}).get("resubmitted_as") or (entry.after or {}).get("previous")
+        label = data.labels.get(int(linked), str(linked)) if linked else ""
+        to = html.escape(data.name((entry.after or {}).get("to")))
         action = texts.t(
-            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=linked or ""
+            lang, "approvals.history_" + entry.action.removeprefix("approval."), id=label, to=to
         )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
@@ -276,7 +291,7 @@ def card_text(
     request = data.request
     t = texts.t
     title = t(lang, "approvals.card_title", icon=data.kind.icon,
-              type=t(lang, data.kind.name_key), id=data.id)  # fmt: skip
+              type=t(lang, data.kind.name_key), id=request.label)  # fmt: skip
     lines = [header] if header else []
     lines.append(title)
     lines.append(
@@ -330,7 +345,9 @@ def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
     if data.attachments:
         label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
         rows[1].append(labelled(label, RECEIPTS, data.id))
-    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT)])
+    transfer = Button(texts.t(lang, "approvals.transfer"),
+                      data=TRANSFER.pack(Decision(data.id, "t", step)))  # fmt: skip
+    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT), transfer])
     return rows
 
 
@@ -341,8 +358,12 @@ def view_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
 
 def short_title(texts: Catalogs, lang: str, data: CardData) -> str:
     """ "🧾 Expense #12 · ¥1,500.00 · 华丰" for notices and lists."""
-    parts = [f"{data.kind.icon} {texts.t(lang, data.kind.name_key)} #{data.id}"]
-    if data.request.amount_minor is not None:
+    parts = [f"{data.kind.icon} {texts.t(lang, data.kind.name_key)} #{data.request.label}"]
+    if data.request.discount_bp is not None:
+        # A discount is read as its percent; the price difference is on the card.
+        percent = format_percent(Decimal(data.request.discount_bp) / 100)
+        parts.append(texts.t(lang, "approvals.list_discount", percent=percent))
+    elif data.request.amount_minor is not None:
         amount = from_minor(data.request.amount_minor)
         parts.append(money_text(amount, data.request.currency, lang))
     if data.customer is not None:
@@ -359,6 +380,8 @@ def card_copy(texts: Catalogs, lang: str, copy: CardCopy) -> tuple[str, Keyboard
     if copy.header is not None:
         params = {k: html.escape(v) for k, v in copy.header.params.items()}
         header = texts.t(lang, HEADERS[copy.header.kind], **params)
+        if params.get("reason"):
+            header += "\n" + texts.t(lang, "approvals.header_reason", reason=params["reason"])
     buttons = decision_buttons if copy.decide else view_buttons
     return card_text(texts, lang, copy.card, header=header), buttons(texts, lang, copy.card)
 
@@ -367,8 +390,8 @@ def card_copy(texts: Catalogs, lang: str, copy: CardCopy) -> tuple[str, Keyboard
 def receipt_caption(texts: Catalogs, lang: str, receipt: Receipt) -> tuple[str, Keyboard | None]:
     data = receipt.card
     text = texts.t(
-        lang, "approvals.receipt_caption", id=data.id, type=texts.t(lang, data.kind.name_key),
-        number=receipt.number, total=receipt.total,
+        lang, "approvals.receipt_caption", id=data.request.label,
+        type=texts.t(lang, data.kind.name_key), number=receipt.number, total=receipt.total,
     )  # fmt: skip
     return text, None
 
@@ -387,11 +410,15 @@ def request_notice(
     text = texts.t(
         lang, NOTICES[notice.event], request=short_title(texts, lang, data),
         name=html.escape(notice.name), question=html.escape(notice.text),
-        reason=html.escape(notice.text), step=notice.step, steps=notice.steps,
+        to=html.escape(notice.to), reason=html.escape(notice.text), step=notice.step,
+        steps=notice.steps,
         hours=notice.hours,
     )  # fmt: skip
-    if notice.text and (notice.event == "approved" or notice.event.startswith("next_")):
+    commented = notice.event in ("approved", "cc_approved") or notice.event.startswith("next_")
+    if notice.text and commented:
         text += "\n" + texts.t(lang, "approvals.notice_comment", comment=html.escape(notice.text))
+    if notice.text and notice.event == "transferred":
+        text += "\n" + texts.t(lang, "approvals.header_reason", reason=html.escape(notice.text))
     buttons: Keyboard | None = None
     if notice.event == "info":
         buttons = [

@@ -12,8 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.i18n import Catalogs, join_list
-from core.periods import format_short_day
+from core.i18n import Catalogs, format_percent, join_list
 from models.approval import ApprovalRequest, RequestStatus
 from services.approval_cards import CardData
 from services.approval_types import FieldKind, RequestType, get_type
@@ -46,20 +45,38 @@ LIST_ROW = 5
 
 @dataclass(frozen=True)
 class Listed:
-    """A request in a list, with the day it was made in its team's timezone."""
+    """A request in a list: the day it was made and today, in its team's timezone, and its
+    customer's name."""
 
     request: ApprovalRequest
     day: date
+    today: date
+    customer: str | None = None
+
+
+def age_text(texts: Catalogs, lang: str, item: Listed) -> str:
+    days = (item.today - item.day).days
+    if days <= 0:
+        return texts.t(lang, "approvals.age_today")
+    if days == 1:
+        return texts.t(lang, "approvals.age_one_day")
+    return texts.t(lang, "approvals.age_days", count=days)
 
 
 def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
-    """One line of a list: state icon, number, type, amount, day, state and level."""
+    """One line of a list: state icon, number, type, customer, amount or discount, age, state
+    and level."""
     request = item.request
     kind = get_type(request.type)
-    parts = [f"#{request.id} {kind.icon} {texts.t(lang, kind.name_key)}"]
-    if request.amount_minor is not None:
+    parts = [f"#{request.label} {kind.icon} {texts.t(lang, kind.name_key)}"]
+    if item.customer:
+        parts.append(html.escape(item.customer))
+    if request.discount_bp is not None:
+        percent = format_percent(Decimal(request.discount_bp) / 100)
+        parts.append(texts.t(lang, "approvals.list_discount", percent=percent))
+    elif request.amount_minor is not None:
         parts.append(money_text(from_minor(request.amount_minor), request.currency, lang))
-    parts.append(format_short_day(item.day, lang))
+    parts.append(age_text(texts, lang, item))
     state = texts.t(lang, f"approvals.state_{request.status}")
     if request.status == RequestStatus.PENDING:
         state += " · " + texts.t(lang, f"approvals.level_{request.chain[request.step_no]}")
@@ -67,12 +84,15 @@ def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
     return f"{icon} {' · '.join(parts)} — {state}"
 
 
-def my_requests(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
-    """The requester's latest requests; a button opens each one."""
+def my_requests(
+    texts: Catalogs, lang: str, listed: Sequence[Listed], *, copied: bool = False
+) -> tuple[str, Keyboard]:
+    """The requester's latest requests (or those copied to the reader); a button opens each."""
     if not listed:
-        return texts.t(lang, "approvals.my_none"), []
-    lines = [texts.t(lang, "approvals.my_title")] + [list_line(texts, lang, i) for i in listed]
-    buttons = [labelled(f"#{i.request.id}", VIEW, i.request.id or 0) for i in listed]
+        return texts.t(lang, "approvals.cc_none" if copied else "approvals.my_none"), []
+    title = texts.t(lang, "approvals.cc_title" if copied else "approvals.my_title")
+    lines = [title] + [list_line(texts, lang, i) for i in listed]
+    buttons = [labelled(f"#{i.request.label}", VIEW, i.request.id or 0) for i in listed]
     return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
 
@@ -87,7 +107,7 @@ def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, 
     if len(listed) > PENDING_LINES:
         lines.append(texts.t(lang, "approvals.pending_more", shown=PENDING_LINES))
     lines.append(texts.t(lang, "approvals.pending_hint"))
-    buttons = [labelled(f"#{i.request.id}", PENDING_OPEN, i.request.id or 0) for i in shown]
+    buttons = [labelled(f"#{i.request.label}", PENDING_OPEN, i.request.id or 0) for i in shown]
     return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
 
@@ -100,7 +120,15 @@ def decided(texts: Catalogs, lang: str, result: Result, action: Action) -> str:
         key = f"approvals.done_next_{request.chain[request.step_no]}"
     else:
         key = f"approvals.done_{action}"
-    return texts.t(lang, key, id=request.id, name=name, names=names)
+    return texts.t(lang, key, id=request.label, name=name, names=names)
+
+
+def transferred(texts: Catalogs, lang: str, result: Result) -> str:
+    """The former approver's reply after a transfer."""
+    names = html.escape(join_list(lang, result.approvers))
+    name = html.escape(result.data.requester.display_name)
+    return texts.t(lang, "approvals.done_transfer", id=result.request.label, names=names,
+                   name=name)  # fmt: skip
 
 
 def reason_prompt(texts: Catalogs, lang: str, action: Action, title: str) -> str:
@@ -153,7 +181,7 @@ def withdraw_confirm(texts: Catalogs, lang: str, data: CardData) -> tuple[str, K
 
 def answer_sent(texts: Catalogs, lang: str, result: Result) -> str:
     names = html.escape(join_list(lang, result.approvers))
-    return texts.t(lang, "approvals.answer_sent", id=result.request.id, names=names)
+    return texts.t(lang, "approvals.answer_sent", id=result.request.label, names=names)
 
 
 def which_question(
@@ -164,7 +192,7 @@ def which_question(
     lines = [texts.t(lang, "approvals.which_question", count=len(waiting))]
     lines += [f"• {title}" for title in titles]
     label = texts.t(lang, "approvals.answer")
-    rows = [[labelled(f"{label} #{r.id}", ANSWER, r.id or 0)] for r in waiting]
+    rows = [[labelled(f"{label} #{r.label}", ANSWER, r.id or 0)] for r in waiting]
     return "\n".join(lines), rows
 
 
@@ -175,7 +203,9 @@ def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard
     names = html.escape(join_list(lang, result.approvers))
     view = button(texts, lang, "approvals.view", VIEW, rid)
     withdraw = button(texts, lang, "approvals.withdraw", WITHDRAW, rid)
-    text = texts.t(lang, f"approvals.submitted_{request.chain[0]}", id=rid, names=names)
+    text = texts.t(lang, f"approvals.submitted_{request.chain[0]}", id=request.label, names=names)
+    if result.copied:
+        text += "\n" + cc_line(texts, lang, result.copied)
     return text, [[view, withdraw]]
 
 
@@ -214,13 +244,30 @@ def draft_summary(
     return lines
 
 
-def summary(texts: Catalogs, lang: str, lines: list[str], route: Preview) -> str:
-    """The draft and who will decide it, above Submit and Edit."""
+def cc_line(texts: Catalogs, lang: str, names: Sequence[str]) -> str:
+    return texts.t(lang, "approvals.cc_line", names=html.escape(join_list(lang, names)))
+
+
+def ask_cc(
+    texts: Catalogs, lang: str, people: Sequence[tuple[int, str]], chosen: Sequence[int]
+) -> tuple[str, list[list[tuple[str, str]]]]:
+    """Whom to copy (抄送): one button per person of the team, ticked when chosen."""
+    rows = [[(("☑️ " if uid in chosen else "") + name, f"u:{uid}")] for uid, name in people]
+    rows.append([(texts.t(lang, "approvals.back_to_summary"), "back")])
+    return texts.t(lang, "approvals.ask_cc"), rows
+
+
+def summary(
+    texts: Catalogs, lang: str, lines: list[str], route: Preview, cc: Sequence[str] = ()
+) -> str:
+    """The draft and who will decide it (and who is copied), above Submit and Edit."""
     levels = " → ".join(texts.t(lang, f"approvals.level_{level}") for level in route.chain)
     lines = [*lines, "", texts.t(lang, "approvals.summary_route", route=levels)]
     if route.first_approvers:
         names = html.escape(join_list(lang, route.first_approvers))
         lines.append(texts.t(lang, "approvals.summary_first", names=names))
+    if cc:
+        lines.append(cc_line(texts, lang, cc))
     if route.invoice is not None:
         lines.append(invoice_share(texts, lang, route.invoice))
     return "\n".join(lines)

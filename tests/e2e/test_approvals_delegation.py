@@ -71,7 +71,7 @@ async def test_delegation_starts_works_and_ends_by_itself(local_bot: LocalBot) -
     await local_bot.drain_outbox()
     await card_of(people.manager, 2)
     second = await card_of(delegate, 2)
-    assert "#1" in texts(await delegate.send("/pending"))
+    assert "#2026-0001" in texts(await delegate.send("/pending"))
 
     replies = await delegate.tap("Approve", message_id=first.message_id)
     assert "No further approval is needed;" in texts(replies)
@@ -150,27 +150,27 @@ async def test_pending_lists_oldest_first_with_buttons(local_bot: LocalBot) -> N
     original = await card_of(people.manager, 2)
     reply = texts(await people.manager.send("/pending"))
     assert "3 waiting for your decision" in reply
-    assert reply.index("#1") < reply.index("#2") < reply.index("#3")
+    assert reply.index("#2026-0001") < reply.index("#2026-0002") < reply.index("#2026-0003")
     # A compact list: no card is re-sent until one is opened.
     listing = (await people.manager.bot_messages())[-1]
-    assert listing.button_texts() == ["#1", "#2", "#3"]
+    assert listing.button_texts() == ["#2026-0001", "#2026-0002", "#2026-0003"]
     await local_bot.drain_outbox()
     assert (await card_of(people.manager, 2)).message_id == original.message_id
-    await people.manager.tap("#2", message_id=listing.message_id)
+    await people.manager.tap("#2026-0002", message_id=listing.message_id)
     await local_bot.drain_outbox()
     copy = await card_of(people.manager, 2)
     assert copy.message_id != original.message_id
     replies = await people.manager.tap("Approve", message_id=copy.message_id)
-    assert "approved #2" in texts(replies)
+    assert "approved #2026-0002" in texts(replies)
     await local_bot.drain_outbox()
     assert (await message(people.manager, original.message_id)).button_texts() == ["👁 View"]
     reply = texts(await people.manager.send("/pending"))
-    assert "2 waiting" in reply and "#2" not in reply
+    assert "2 waiting" in reply and "#2026-0002" not in reply
     # Directors see only what reached their level.
     assert "Nothing waits" in texts(await people.director.send("/pending"))
     await people.manager.tap("Approve", message_id=(await card_of(people.manager, 3)).message_id)
     reply = texts(await people.director.send("/pending"))
-    assert "1 waiting" in reply and "#3" in reply
+    assert "1 waiting" in reply and "#2026-0003" in reply
 
 
 async def test_my_requests_shows_state_and_the_audit_trail(local_bot: LocalBot) -> None:
@@ -180,8 +180,8 @@ async def test_my_requests_shows_state_and_the_audit_trail(local_bot: LocalBot) 
     await people.manager.tap("Reject")
     await people.manager.send("Use the train next time")
     reply = texts(await people.rep.send("/myrequests"))
-    assert "#1" in reply and "rejected" in reply
-    view = texts(await people.rep.tap("#1"))
+    assert "#2026-0001" in reply and "rejected" in reply
+    view = texts(await people.rep.tap("#2026-0001"))
     assert "Audit trail" in view
     assert "Wang Wei: submitted (— → waiting · Manager)" in view
     assert "Chen Jing: ❌ rejected (waiting · Manager → rejected) — <i>Use the train" in view

@@ -30,14 +30,14 @@ JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
 async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     people = await team_of(local_bot)
     replies = await expense(people.rep, "3000")
-    assert "#1" in texts(replies) and "Chen Jing (manager)" in texts(replies)
+    assert "#2026-0001" in texts(replies) and "Chen Jing (manager)" in texts(replies)
     await local_bot.drain_outbox()
 
     receipt, manager_card = (await people.manager.bot_messages())[-2:]
     assert receipt.kind == "photo" and "receipt 1 of 1" in (receipt.caption or "")
     card = text_of(manager_card)
     shown = (
-        "Expense #1",
+        "Expense #2026-0001",
         "Wang Wei",
         "CN¥3,000.00",
         "Travel",
@@ -50,7 +50,7 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
         assert part in card, part
     assert manager_card.button_texts() == [
         "✅ Approve", "❌ Reject", "❓ Ask for info", "📎 Receipts (1)",
-        "✍️ Approve with a comment",
+        "✍️ Approve with a comment", "↪️ Transfer",
     ]  # fmt: skip
 
     replies = await people.manager.tap("Approve")
@@ -68,9 +68,9 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     # The edit of the other director's copy is slow to arrive: meanwhile they tap their card.
     await local_bot.client.add_fault("slow", "editMessageText", chat_id=DIRECTOR_2, delay=3)
     replies = await people.director.tap("Approve")
-    assert "approved #1. No further approval is needed" in texts(replies)
+    assert "approved #2026-0001. No further approval is needed" in texts(replies)
     replies = await people.director_2.tap("Approve", message_id=second_copy.message_id)
-    assert "#1 was already approved by Zhao Min" in texts(replies)
+    assert "#2026-0001 was already approved by Zhao Min" in texts(replies)
     await local_bot.drain_outbox()
     assert "Zhao Min <b>approved</b>" in await last_text(people.rep)
     for chat, copy in (
@@ -103,7 +103,7 @@ async def test_small_expense_needs_the_manager_only(local_bot: LocalBot) -> None
     assert "No further approval is needed;" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.chain == ["manager"] and request.status == RequestStatus.APPROVED
-    assert [m for m in await people.director.bot_messages() if "#1" in text_of(m)] == []
+    assert [m for m in await people.director.bot_messages() if "#2026-0001" in text_of(m)] == []
 
 
 async def test_rejection_needs_a_reason_and_tells_the_requester(local_bot: LocalBot) -> None:
@@ -115,7 +115,7 @@ async def test_rejection_needs_a_reason_and_tells_the_requester(local_bot: Local
     replies = await people.manager.send_photo()
     assert "Please send text" in texts(replies) or "text" in texts(replies).lower()
     replies = await people.manager.send("Taxi is not covered for trips inside the city.")
-    assert "You rejected #1" in texts(replies)
+    assert "You rejected #2026-0001" in texts(replies)
     await local_bot.drain_outbox()
     notice = await last_text(people.rep)
     assert "Chen Jing <b>rejected</b>" in notice and "not covered" in notice
@@ -168,11 +168,11 @@ async def test_withdraw_while_pending(local_bot: LocalBot) -> None:
     await local_bot.drain_outbox()
     manager_card = await card_of(people.manager, 1)
     await people.rep.send("/myrequests")
-    await people.rep.tap("#1")
+    await people.rep.tap("#2026-0001")
     replies = await people.rep.tap("Withdraw")
-    assert "Withdraw 🧾 Expense #1" in texts(replies)
+    assert "Withdraw 🧾 Expense #2026-0001" in texts(replies)
     replies = await people.rep.tap("Yes, withdraw")
-    assert "#1 has been withdrawn" in texts(replies)
+    assert "#2026-0001 has been withdrawn" in texts(replies)
     await local_bot.drain_outbox()
     now = await message(people.manager, manager_card.message_id)
     assert "<b>Withdrawn</b> by Wang Wei" in text_of(now) and now.button_texts() == ["👁 View"]
@@ -202,7 +202,10 @@ async def test_discount_card_shows_earlier_discounts_and_the_month(local_bot: Lo
     await local_bot.drain_outbox()
     card = text_of(await card_of(people.director, 2))
     assert "Discount: <b>25%</b> (CN¥500.00 off)" in card
-    assert "1 earlier approved discounts, on average 10%; latest: 10% (#1, Tue 24 Nov)" in (card)
+    assert (
+        "1 earlier approved discounts, on average 10%; latest: 10% (#2026-0001, Tue 24 Nov)"
+        in (card)
+    )
     assert "Discount approved this month: CN¥100.00 (1)" in card
     assert "Open balance" not in card  # the customer owes nothing (see test_invoice_rule)
 
@@ -226,6 +229,6 @@ async def test_receipts_as_photos_and_files_reach_the_approver(local_bot: LocalB
     content = await local_bot.client.file_bytes(document.file["file_id"])
     assert content == b"%PDF-1.4 receipt"
     replies = await people.manager.tap("Receipts (2)", message_id=card.message_id)
-    assert "Sending the 2 receipts of #1" in texts(replies)
+    assert "Sending the 2 receipts of #2026-0001" in texts(replies)
     await local_bot.drain_outbox()
     assert [m.kind for m in (await people.manager.bot_messages())[-2:]] == ["photo", "document"]

@@ -137,12 +137,12 @@ async def test_each_type_refuses_bad_values_then_submits(
     for shown in summary:
         assert shown in reply, (command, shown, reply)
     replies = await people.rep.tap("Submit")
-    assert "Request #1 has been sent" in texts(replies)
+    assert "Request #2026-0001 has been sent" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.PENDING
     await local_bot.drain_outbox()
     card = await people.manager.last_reply()
-    assert "#1</b>" in text_of(card) and "✅ Approve" in card.button_texts()
+    assert "#2026-0001</b>" in text_of(card) and "✅ Approve" in card.button_texts()
 
 
 async def test_errors_are_in_the_requesters_language(local_bot: LocalBot) -> None:
@@ -163,7 +163,7 @@ async def test_errors_are_in_the_requesters_language(local_bot: LocalBot) -> Non
     assert "已提交给 陈静（经理）" in texts(await rep.tap("提交"))
     await local_bot.drain_outbox()
     card = await manager.last_reply()
-    assert "费用报销 #1" in text_of(card) and "金额：<b>¥2,000.00</b>" in text_of(card)
+    assert "费用报销 #2026-0001" in text_of(card) and "金额：<b>¥2,000.00</b>" in text_of(card)
     assert "类别：✈️ 差旅" in text_of(card) and "本月已批准的费用报销：暂无" in text_of(card)
     assert card.button_texts()[:3] == ["✅ 批准", "❌ 驳回", "❓ 要求补充"]
     await manager.tap("驳回")

@@ -63,7 +63,7 @@ async def test_approve_and_reject_racing_leave_one_decision(local_bot: LocalBot)
     await people.director.tap("Reject")  # asks for the reason first
     await people.director_2.tap("Approve")
     replies = await people.director.send("Too expensive")
-    assert "#1 was already approved by Qian Li" in texts(replies)
+    assert "#2026-0001 was already approved by Qian Li" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED
     trail = await audit_of(local_bot, 1)
@@ -100,7 +100,7 @@ async def test_double_tap_and_old_card(local_bot: LocalBot) -> None:
     )
     answers = texts(await people.manager.replies_since(card.message_id))
     assert answers.count("goes to the directors") == 1
-    assert answers.count("You already approved #1") == 1
+    assert answers.count("You already approved #2026-0001") == 1
     # An old card whose edit has not arrived yet: still refused.
     await local_bot.drain_outbox()
     await local_bot.client.add_fault("slow", "editMessageText", delay=3, count=5)
@@ -201,7 +201,7 @@ async def test_one_person_never_approves_two_levels(local_bot: LocalBot) -> None
     await local_bot.drain_outbox()
     await card_of(people.director_2, 1)
     replies = await forge(people.director, "ap|1|a|1")
-    assert "You approved an earlier level of #1" in texts(replies)
+    assert "You approved an earlier level of #2026-0001" in texts(replies)
     assert "Nothing waits" in texts(await people.director.send("/pending"))
     assert "1 waiting" in texts(await people.director_2.send("/pending"))
     replies = await people.director_2.tap("Approve")

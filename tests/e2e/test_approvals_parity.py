@@ -3,9 +3,32 @@ additions the requester and approvers expect (comments, resubmission, transfer, 
 
 from __future__ import annotations
 
-from models.approval import RequestStatus
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from core.clock import ManualClock
+from core.db import transaction
+from models.approval import ApprovalCc, RequestStatus
+from models.common import Role
 from sandbox.harness import Chat, LocalBot
-from tests.approval_helpers import audit_of, card_of, expense, requests, team_of, text_of, texts
+from tests.approval_helpers import (
+    OTHER_MANAGER,
+    OTHER_REP,
+    REP,
+    audit_of,
+    card_of,
+    expense,
+    last_text,
+    message,
+    requests,
+    team_of,
+    text_of,
+    texts,
+)
+from tests.customer_helpers import add_customer
+from tests.helpers import join, user_by_tg
 
 JOBS_UNDER_TEST = ("approvals_sweep", "approval_delegations")
 
@@ -24,7 +47,7 @@ async def test_typed_answer_to_the_only_open_question(local_bot: LocalBot) -> No
     await _ask(local_bot, people.manager, 1, "Which customer was the trip for?")
 
     replies = await people.rep.send("Hangzhou Huafeng, the spring order.")
-    assert "answer has been sent" in texts(replies) and "#1" in texts(replies)
+    assert "answer has been sent" in texts(replies) and "#2026-0001" in texts(replies)
     assert "understand" not in texts(replies)
     await local_bot.drain_outbox()
     card = text_of(await card_of(people.manager, 1))
@@ -51,7 +74,7 @@ async def test_answer_by_replying_when_two_questions_are_open(local_bot: LocalBo
     # Typed without a reply: the bot cannot know which, and says how to choose.
     replies = await people.rep.send("Huafeng")
     assert "2 of your requests wait for your answer" in texts(replies)
-    assert replies[-1].button_texts() == ["💬 Answer #1", "💬 Answer #2"]
+    assert replies[-1].button_texts() == ["💬 Answer #2026-0001", "💬 Answer #2026-0002"]
     assert [r.status for r in await requests(local_bot)] == [RequestStatus.INFO] * 2
 
     # Swipe-to-reply on the question about #2 answers #2, even with a form open meanwhile.
@@ -61,7 +84,7 @@ async def test_answer_by_replying_when_two_questions_are_open(local_bot: LocalBo
     )  # fmt: skip
     await people.rep.send("/expense")
     replies = await people.rep.reply(question.message_id, "Yes, the return ride.")
-    assert "answer has been sent; #2" in texts(replies)
+    assert "answer has been sent; #2026-0002" in texts(replies)
     first, second = await requests(local_bot)
     assert first.status == RequestStatus.INFO and second.status == RequestStatus.PENDING
     assert (await audit_of(local_bot, 2))[-1].reason == "Yes, the return ride."
@@ -69,7 +92,7 @@ async def test_answer_by_replying_when_two_questions_are_open(local_bot: LocalBo
     # Now one question is left: typing answers it.
     await people.rep.send("/cancel")
     replies = await people.rep.send("Huafeng, the spring order.")
-    assert "answer has been sent; #1" in texts(replies)
+    assert "answer has been sent; #2026-0001" in texts(replies)
     assert (await audit_of(local_bot, 1))[-1].action == "approval.info_answered"
 
 
@@ -115,7 +138,7 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
     await people.rep.tap("Amount")
     await people.rep.send("450")
     replies = await people.rep.tap("Submit")
-    assert "#2" in texts(replies)
+    assert "#2026-0002" in texts(replies)
     await local_bot.drain_outbox()
 
     first, second = await requests(local_bot)
@@ -123,7 +146,7 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
     assert second.status == RequestStatus.PENDING and second.amount_minor == 45_000
     assert second.details["description"] == first.details["description"]
     card = text_of(await card_of(people.manager, 2))
-    assert "CN¥450.00" in card and "resubmitted #1 with changes" in card
+    assert "CN¥450.00" in card and "resubmitted #2026-0001 with changes" in card
     assert "Receipts: 📎 1" in card
     old = await audit_of(local_bot, 1)
     assert old[-1].action == "approval.resubmitted" and old[-1].after is not None
@@ -143,9 +166,176 @@ async def test_resubmit_instead_of_answering_closes_the_question(local_bot: Loca
     await local_bot.drain_outbox()
     first, second = await requests(local_bot)
     assert first.status == RequestStatus.WITHDRAWN and second.status == RequestStatus.PENDING
-    assert "edited and resubmitted as #2" in text_of(
+    assert "edited and resubmitted as #2026-0002" in text_of(
         await card_of(people.manager, 1, with_buttons=False)
     )
     # The old question is gone: a typed text is no answer to anything now.
     replies = await people.rep.send("one trip")
     assert "answer has been sent" not in texts(replies)
+
+
+async def _discount(chat: Chat, customer: str, list_price: str, price: str) -> None:
+    await chat.send("/discount")
+    await chat.tap(customer)
+    await chat.send("Q-7")
+    await chat.send(list_price)
+    await chat.send(price)
+    await chat.send("Competitor offered less")
+    await chat.tap("Submit")
+
+
+async def test_cards_and_lists_show_names_not_ids(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await add_customer(local_bot.runtime, "north", "Hangzhou Huafeng", owner_tg=REP)
+    south_rep = await join(local_bot, OTHER_REP, "Li Na", Role.REP, "south")
+    await join(local_bot, OTHER_MANAGER, "Sun Hao", Role.MANAGER, "south")
+    await _discount(people.rep, "Hangzhou Huafeng", "100000", "77000")
+    replies = await expense(south_rep, "300")
+    assert "Request #2026-0001 has been sent" in texts(replies)  # numbers are per team
+    replies = await expense(people.rep, "900")
+    assert "Request #2026-0002 has been sent" in texts(replies)
+    await local_bot.drain_outbox()
+    assert [(r.team_id, r.number) for r in await requests(local_bot)] == [
+        (1, "2026-0001"), (2, "2026-0001"), (1, "2026-0002"),
+    ]  # fmt: skip
+
+    card = text_of(await card_of(people.manager, 1))
+    assert "🏷 <b>Discount #2026-0001</b>" in card
+    assert "Customer: Hangzhou Huafeng" in card and "#C" not in card
+    assert "Discount: <b>23%</b> (CN¥23,000.00 off)" in card
+
+    clock = local_bot.runtime.clock
+    assert isinstance(clock, ManualClock)
+    await clock.advance(timedelta(days=2))
+    listing = (await people.rep.send("/myrequests"))[-1]
+    lines = text_of(listing).splitlines()
+    # (Two days without a decision: the sweep handed both to the directors meanwhile.)
+    assert lines[1] == "⏳ #2026-0002 🧾 Expense · CN¥900.00 · 2 days ago — waiting · Director"
+    assert lines[2] == (
+        "⏳ #2026-0001 🏷 Discount · Hangzhou Huafeng · 23% off · 2 days ago — waiting · Director"
+    )
+    assert listing.button_texts() == ["#2026-0002", "#2026-0001"]
+    pending = text_of((await people.director.send("/pending"))[-1])
+    assert "#2026-0001 🏷 Discount · Hangzhou Huafeng · 23% off" in pending
+    assert "#1 " not in pending and "#C" not in pending
+
+    # The director reads Chinese: the same list, the same numbers.
+    await people.director.send("/lang")
+    await people.director.tap("中文")
+    pending = text_of((await people.director.send("/pending"))[-1])
+    assert "#2026-0001 🏷 折扣申请 · Hangzhou Huafeng · 优惠 23% · 2 天前" in pending
+
+
+async def test_transfer_to_another_manager_moves_the_card(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    other = await join(local_bot, OTHER_MANAGER, "Sun Hao", Role.MANAGER, "south")
+    await expense(people.rep, "900")
+    await local_bot.drain_outbox()
+    old = await card_of(people.manager, 1)
+    approve = next(b.callback_data for row in old.buttons for b in row if b.text == "✅ Approve")
+    assert approve is not None
+
+    replies = await people.manager.tap("Transfer", message_id=old.message_id)
+    assert "Transfer: 🧾 Expense #2026-0001 · CN¥900.00\nWho should decide" in texts(replies)
+    assert replies[-1].button_texts()[:1] == ["Sun Hao"]  # managers only, not the directors
+    assert "Zhao Min" not in replies[-1].button_texts()
+    await people.manager.tap("Sun Hao")
+    replies = await people.manager.send("On a business trip until Friday")
+    assert "You transferred #2026-0001 to Sun Hao. Wang Wei has been told." in texts(replies)
+    await local_bot.drain_outbox()
+
+    card = await card_of(other, 1)
+    assert "Chen Jing transferred this request to you." in text_of(card)
+    assert "Reason: <i>On a business trip until Friday</i>" in text_of(card)
+    assert "Waiting for: <b>Sun Hao</b> (Manager, step 1 of 1)" in text_of(card)
+    edited = await message(people.manager, old.message_id)
+    assert "✅ Approve" not in edited.button_texts() and "↪️ Transfer" not in edited.button_texts()
+    assert "Chen Jing: ↪️ transferred to Sun Hao — <i>On a business trip" in text_of(edited)
+    notice = await last_text(people.rep)
+    assert "Chen Jing transferred it to Sun Hao, who decides it now." in notice
+    assert "Reason: <i>On a business trip until Friday</i>" in notice
+    (entry,) = [e for e in await audit_of(local_bot, 1) if e.action == "approval.transferred"]
+    assert entry.reason == "On a business trip until Friday" and entry.after is not None
+    sun = await user_by_tg(local_bot.runtime, OTHER_MANAGER)
+    assert sun is not None and entry.after["to"] == sun.id
+    assert "#2026-0001" in texts(await other.send("/pending"))
+    assert "nothing waits" in texts(await people.manager.send("/pending")).lower()
+
+    # A stale button on the old card gets a friendly answer, and decides nothing.
+    replies = await people.manager.tap_data(old.message_id, approve, forged=True)
+    assert "#2026-0001 has been transferred to Sun Hao; they decide it now." in texts(replies)
+    assert (await requests(local_bot))[0].status == RequestStatus.PENDING
+
+    await other.tap("Approve", message_id=card.message_id)
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.APPROVED
+    assert request.decided_by_id == entry.after["to"]
+
+
+async def test_transfer_racing_a_decision_records_one(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    await join(local_bot, 5007, "Zhou Min", Role.DIRECTOR, None)
+    await expense(people.rep, "5000")
+    await local_bot.drain_outbox()
+    await people.manager.tap("Approve")
+    await local_bot.drain_outbox()
+    await people.director.tap(
+        "Transfer", message_id=(await card_of(people.director, 1)).message_id
+    )
+    await people.director.tap("Zhou Min")
+    first, second = await asyncio.gather(
+        people.director.tap("Skip"), people.director_2.tap("Approve")
+    )
+    answers = texts(first) + texts(second)
+    trail = [e.action for e in await audit_of(local_bot, 1)]
+    (request,) = await requests(local_bot)
+    if "approval.transferred" in trail:
+        assert trail.count("approval.approved") == 1  # the manager's only
+        assert request.status == RequestStatus.PENDING
+        assert "has been transferred to Zhou Min" in answers
+    else:
+        assert trail.count("approval.approved") == 2
+        assert request.status == RequestStatus.APPROVED
+        assert "was already approved by Qian Li" in answers
+
+
+async def test_cc_gets_a_copy_and_the_outcome(local_bot: LocalBot) -> None:
+    people = await team_of(local_bot)
+    colleague = await join(local_bot, 5008, "Liu Yang", Role.REP, "north")
+    # [teams.north.approvals.cc] expense = ["director"], as config.toml would say.
+    local_bot.runtime.settings.team("north").approvals.cc["expense"] = ["director"]
+    await expense(people.rep, "900", submit=False)
+    replies = await people.rep.tap("CC someone")
+    assert "Who should get a copy (CC)?" in texts(replies)
+    assert (
+        "Liu Yang" in replies[-1].button_texts() and "Wang Wei" not in replies[-1].button_texts()
+    )
+    replies = await people.rep.tap("Liu Yang")
+    assert "👥 CC: Liu Yang" in texts(replies)
+    replies = await people.rep.tap("Submit")
+    assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in texts(replies)
+    await local_bot.drain_outbox()
+
+    copy = await card_of(colleague, 1, with_buttons=False)
+    assert "CC from Wang Wei</b>: for your information, no decision needed." in text_of(copy)
+    assert copy.button_texts() == ["👁 View"]
+    director_copy = await card_of(people.director, 1, with_buttons=False)
+    assert "✅ Approve" not in director_copy.button_texts()
+    assert "#2026-0001" in texts(await colleague.send("/cc"))
+
+    await people.manager.tap("Reject")
+    await people.manager.send("Take the bus next time")
+    await local_bot.drain_outbox()
+    line = await last_text(colleague)
+    assert line == (
+        "👥 CC: 🧾 Expense #2026-0001 · CN¥900.00 was <b>rejected</b> by Chen Jing. "
+        "Reason: <i>Take the bus next time</i>"
+    )
+    assert "CC: 🧾 Expense #2026-0001" in await last_text(people.director)
+    edited = await message(colleague, copy.message_id)
+    assert "❌" in text_of(edited) and "Chen Jing" in text_of(edited)
+    async with transaction(local_bot.runtime.sessions) as session:
+        rows = (await session.exec(select(ApprovalCc).order_by(col(ApprovalCc.id)))).all()
+    assert [row.source for row in rows] == ["chosen", "config", "config"]
+    opened = texts(await colleague.tap("View", message_id=copy.message_id))
+    assert "Take the bus next time" in opened

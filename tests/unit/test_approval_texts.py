@@ -53,7 +53,7 @@ def used_keys() -> set[str]:
              for level in ("manager", "director")}  # fmt: skip
     keys |= {f"approvals.history_{a}" for a in ("submitted", "approved", "rejected",
              "info_requested", "info_answered", "withdrawn", "escalated", "resubmitted",
-             "resubmission")}  # fmt: skip
+             "resubmission", "transferred")}  # fmt: skip
     keys |= {f"delegation.notice_{r}_delegate" for r in ("expired", "ended", "replaced")}
     keys |= {"commands.request", "commands.myrequests", "commands.pending", "commands.delegate"}
     return keys
