@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.money import Money
+from core.money import ZERO, Money
 from models.common import Role
 from models.customer import Customer
 from models.receivable import (
@@ -220,15 +220,6 @@ async def document(session: AsyncSession, actor: Actor, receivable_id: int) -> D
     return found[0]
 
 
-async def open_documents_of(
-    session: AsyncSession, actor: Actor, owner_id: int, limit: int
-) -> tuple[User, list[Document]]:
-    """A person's open receivables by due date, if the actor may list them."""
-    owner = await visible_owner(session, actor, owner_id)
-    found = await documents(session, col(Receivable.owner_id) == owner_id, limit=limit)
-    return owner, found
-
-
 async def reminder_documents(session: AsyncSession, reminder_id: int) -> list[int]:
     """The documents a reminder listed (each is re-checked when acted on)."""
     reminder = await session.get(DunningReminder, reminder_id)
@@ -362,3 +353,83 @@ async def create_receivable(
         entity_id=receivable.id, actor_id=actor.user_id, after=snapshot(receivable),
     )  # fmt: skip
     return receivable
+
+
+# -- by customer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerBalance:
+    """One customer's open documents of one owner: what they owe and how late, per currency."""
+
+    customer_id: int
+    name: str
+    count: int
+    totals: dict[str, Decimal]
+    overdue: dict[str, Decimal]
+    # Days the oldest open document is overdue (negative: the next due date is ahead).
+    worst_days: int
+    # A promised date passed unpaid on a document that has no new promise.
+    broken_promise: bool
+    disputed: bool
+
+    def sort_key(self) -> tuple[int, int, Decimal, str]:
+        """Worst first: a broken promise, then the most days overdue, then the most overdue."""
+        return (not self.broken_promise, -self.worst_days, -sum(self.overdue.values(), ZERO),
+                self.name)  # fmt: skip
+
+
+async def _broken_promises(session: AsyncSession, docs: Sequence[Document]) -> set[int]:
+    """The documents among ``docs`` whose promise was broken and not replaced by a new one."""
+    unpromised = [doc.id for doc in docs if doc.promised_on is None]
+    if not unpromised:
+        return set()
+    query = select(col(Promise.receivable_id)).where(
+        col(Promise.receivable_id).in_(unpromised), col(Promise.status) == PromiseStatus.BROKEN
+    )
+    return set((await session.exec(query.distinct())).all())
+
+
+async def customer_balances(
+    session: AsyncSession, actor: Actor, owner_id: int, today: date
+) -> tuple[User, list[CustomerBalance]]:
+    """Every customer with open documents of ``owner_id`` (no limit: each one gets a line and a
+    button, paged by the view), worst first."""
+    owner = await visible_owner(session, actor, owner_id)
+    docs = await documents(session, col(Receivable.owner_id) == owner_id)
+    broken = await _broken_promises(session, docs)
+    grouped: dict[int, list[Document]] = {}
+    for doc in docs:
+        grouped.setdefault(doc.receivable.customer_id, []).append(doc)
+    found = []
+    for customer_id, own in grouped.items():
+        totals: dict[str, Decimal] = {}
+        overdue: dict[str, Decimal] = {}
+        for doc in own:
+            currency = doc.receivable.currency
+            totals[currency] = totals.get(currency, ZERO) + doc.balance
+            if doc.days_overdue(today) > 0:
+                overdue[currency] = overdue.get(currency, ZERO) + doc.balance
+        found.append(
+            CustomerBalance(
+                customer_id=customer_id, name=own[0].customer_name, count=len(own),
+                totals=totals, overdue=overdue,
+                worst_days=max(doc.days_overdue(today) for doc in own),
+                broken_promise=any(doc.id in broken for doc in own),
+                disputed=any(doc.receivable.status == ReceivableStatus.DISPUTED for doc in own),
+            )
+        )  # fmt: skip
+    found.sort(key=CustomerBalance.sort_key)
+    return owner, found
+
+
+async def customer_documents(
+    session: AsyncSession, actor: Actor, owner_id: int, customer_id: int
+) -> tuple[User, list[Document]]:
+    """One customer's open documents of ``owner_id``, by due date (all of them)."""
+    owner = await visible_owner(session, actor, owner_id)
+    found = await documents(
+        session, col(Receivable.owner_id) == owner_id,
+        col(Receivable.customer_id) == customer_id, visibility(actor),
+    )  # fmt: skip
+    return owner, found
