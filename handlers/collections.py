@@ -18,13 +18,19 @@ from telegram.ext import (
 )
 
 from core.errors import UserFacingError
-from handlers.collection_forms import RECEIVABLE_FORM, RECONCILE_FORM, begin_action
+from handlers.collection_forms import (
+    ADJUSTMENT_FORM,
+    RECEIVABLE_FORM,
+    RECONCILE_FORM,
+    begin_action,
+)
 from handlers.commands import EVERYONE, declare
 from handlers.forms import continue_form, start_form
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import (
     collection_actions,
+    collection_adjustments,
     customers,
     dunning,
     receivable_aging,
@@ -33,6 +39,7 @@ from services import (
     reconciliation,
     teams,
 )
+from services.approval_cards import Env
 from services.customer_import import ImportFileError
 from services.receivable_aging import Scope
 from views import collection_notices
@@ -180,12 +187,8 @@ async def on_dunning_button(turn: Turn) -> None:
     """Reminder and card buttons: act on a reminder's documents or one document, open a
     document's card, or (a manager) resolve a dispute."""
     act = views.ACT.unpack(_data(turn))
-    if act.on == "x" and act.action == "r":
-        resolved = await collection_actions.resolve_dispute(
-            turn.session, actor=turn.actor, render=turn.render, dispute_id=act.id, now=turn.now
-        )
-        key = "collections.dispute_already" if resolved.already else "collections.dispute_done"
-        turn.say(views.text(turn.deps.texts, turn.lang, key, number=resolved.document_no))
+    if act.on == "x":
+        await _decide_dispute(turn, act)
     elif act.on == "d" and act.action == "o":
         await show_document(turn, act.id)
     elif act.on == "r" and act.action == "o":
@@ -198,6 +201,28 @@ async def on_dunning_button(turn: Turn) -> None:
         else:
             ids = [act.id]
         await begin_action(turn, act.action, ids)
+    else:
+        raise StaleButton
+
+
+async def _decide_dispute(turn: Turn, act: views.Act) -> None:
+    """A dispute card's button: ask whether the dispute is valid ("r"), then end it as not
+    valid ("i": reminders resume) or open the credit note ("c") or write-off ("w") form."""
+    env = Env(settings=turn.deps.settings, render=turn.render, now=turn.now)
+    facts = await collection_adjustments.dispute_facts(turn.session, turn.actor, env, act.id)
+    if act.action == "i":
+        resolved = await collection_actions.resolve_dispute(
+            turn.session, actor=turn.actor, render=turn.render, dispute_id=act.id, now=turn.now
+        )
+        key = "collections.dispute_already" if resolved.already else "collections.dispute_done"
+        turn.say(views.text(turn.deps.texts, turn.lang, key, number=resolved.document_no))
+        return
+    collection_adjustments.check_open(facts, turn.lang)
+    if act.action == "r":
+        turn.say(*views.dispute_question(turn.deps.texts, turn.lang, facts))
+    elif act.action in views.ADJUSTMENT_KINDS:
+        kind = views.ADJUSTMENT_KINDS[act.action]
+        await start_form(turn, ADJUSTMENT_FORM, {"dispute": act.id, "kind": kind})
     else:
         raise StaleButton
 

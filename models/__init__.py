@@ -20,6 +20,9 @@ from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
 from models.processed_update import ProcessedUpdate
 from models.receivable import (
+    Adjustment,
+    AdjustmentKind,
+    AdjustmentStatus,
     CollectionContact,
     Dispute,
     DisputeStatus,
@@ -46,6 +49,9 @@ from models.visit import (
 )
 
 __all__ = [
+    "Adjustment",
+    "AdjustmentKind",
+    "AdjustmentStatus",
     "ApprovalAttachment",
     "ApprovalCard",
     "ApprovalRequest",

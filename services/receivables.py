@@ -17,7 +17,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, false, func, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    false,
+    func,
+    literal_column,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +36,8 @@ from core.money import ZERO, Money
 from models.common import Role
 from models.customer import Customer
 from models.receivable import (
+    Adjustment,
+    AdjustmentStatus,
     CollectionContact,
     Dispute,
     DisputeStatus,
@@ -128,15 +140,30 @@ async def find_by_number(
 
 
 def paid_subquery(until: date | None = None) -> Subquery:
-    """Sum of payments per receivable (paid on or before ``until``, when given)."""
-    paid_by = [] if until is None else [col(Payment.paid_on) <= until]
+    """Per receivable: the sum of its payments (``paid``) and of its applied credit notes and
+    write-offs (``adjusted``), counted on or before ``until`` when given. Both lower the
+    balance; only ``paid`` is money collected."""
+    payments: Any = sa_select(
+        col(Payment.receivable_id).label("receivable_id"),
+        col(Payment.amount).label("paid"),
+        literal_column("0").label("adjusted"),
+    )
+    adjustments: Any = sa_select(
+        col(Adjustment.receivable_id).label("receivable_id"),
+        literal_column("0").label("paid"),
+        col(Adjustment.amount).label("adjusted"),
+    ).where(col(Adjustment.status) == AdjustmentStatus.APPLIED)
+    if until is not None:
+        payments = payments.where(col(Payment.paid_on) <= until)
+        adjustments = adjustments.where(col(Adjustment.applied_on) <= until)
+    both = union_all(payments, adjustments).subquery("settled")
     return (
-        select(
-            col(Payment.receivable_id).label("receivable_id"),
-            func.sum(col(Payment.amount)).label("paid"),
+        sa_select(
+            both.c.receivable_id,
+            func.sum(both.c.paid).label("paid"),
+            func.sum(both.c.adjusted).label("adjusted"),
         )
-        .where(*paid_by)
-        .group_by(col(Payment.receivable_id))
+        .group_by(both.c.receivable_id)
         .subquery("paid")
     )
 
@@ -158,8 +185,14 @@ def paid_column(paid: Subquery) -> Any:
     return type_coerce(func.coalesce(paid.c.paid, 0), Money())
 
 
+def adjusted_column(paid: Subquery) -> Any:
+    return type_coerce(func.coalesce(paid.c.adjusted, 0), Money())
+
+
 def balance_column(paid: Subquery) -> Any:
-    return type_coerce(col(Receivable.amount) - func.coalesce(paid.c.paid, 0), Money())
+    """What is still owed: the amount less payments, credit notes and write-offs."""
+    settled = func.coalesce(paid.c.paid, 0) + func.coalesce(paid.c.adjusted, 0)
+    return type_coerce(col(Receivable.amount) - settled, Money())
 
 
 @dataclass(frozen=True)
@@ -171,6 +204,8 @@ class Document:
     paid: Decimal
     balance: Decimal
     promised_on: date | None
+    # Credit notes and write-offs applied (not money collected).
+    adjusted: Decimal = ZERO
 
     @property
     def id(self) -> int:
@@ -193,7 +228,14 @@ async def documents(
     promise = open_promise_subquery()
     balance = balance_column(paid)
     query = (
-        select(Receivable, col(Customer.name), balance, promise.c.promised_on)
+        select(  # type: ignore[call-overload]
+            Receivable,
+            col(Customer.name),
+            balance,
+            promise.c.promised_on,
+            paid_column(paid),
+            adjusted_column(paid),
+        )
         .join(Customer, col(Customer.id) == col(Receivable.customer_id))
         .outerjoin(paid, paid.c.receivable_id == col(Receivable.id))
         .outerjoin(promise, promise.c.receivable_id == col(Receivable.id))
@@ -208,8 +250,8 @@ async def documents(
         query = query.with_for_update(of=Receivable)  # type: ignore[arg-type]
     rows = (await session.exec(query)).all()
     return [
-        Document(receivable, name, receivable.amount - owed, owed, promised)
-        for receivable, name, owed, promised in rows
+        Document(receivable, name, collected, owed, promised, adjusted)
+        for receivable, name, owed, promised, collected, adjusted in rows
     ]
 
 

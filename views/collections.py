@@ -19,6 +19,7 @@ from core.i18n import Catalogs
 from core.periods import format_day, format_short_day
 from models.receivable import ReceivableStatus
 from services.collection_actions import PaymentResult
+from services.collection_adjustments import DisputeFacts, Settled
 from services.invoice_rule import InvoiceCheck
 from services.money import money, totals_text
 from services.receivable_aging import Aging, Figures
@@ -401,6 +402,9 @@ def document_card(texts: Catalogs, lang: str, card: Card) -> tuple[str, Keyboard
     )
     if card.dispute is not None:
         lines.append(text(texts, lang, "collections.card_dispute", reason=card.dispute))
+    if doc.adjusted:
+        lines.append(texts.t(lang, "collections.card_adjusted",
+                             amount=money(doc.adjusted, currency, lang)))  # fmt: skip
     for paid_on, amount in card.payments:
         lines.append(
             texts.t(lang, "collections.card_payment", day=format_short_day(paid_on, lang),
@@ -535,3 +539,88 @@ def reconcile_list(
     rows = [[reconcile_button(name, item_id, balance, currency, lang)]
             for item_id, name, balance, currency in pending[:MAX_RECON_BUTTONS]]  # fmt: skip
     return texts.t(lang, "collections.recon_pending", count=len(pending)), rows
+
+
+# -- how a dispute ends ---------------------------------------------------------------------
+
+# The manager's answers to "is the dispute valid?" (Act actions on a dispute, ``on`` "x").
+DISPUTE_ANSWERS = (
+    ("c", "collections.btn_valid_credit_note"),
+    ("w", "collections.btn_valid_write_off"),
+    ("i", "collections.btn_not_valid"),
+)
+ADJUSTMENT_KINDS = {"c": "credit_note", "w": "write_off"}
+
+
+def dispute_question(texts: Catalogs, lang: str, facts: DisputeFacts) -> tuple[str, Keyboard]:
+    """Is the customer right? A credit note or a write-off if so, reminders resume if not."""
+    lines = [
+        text(texts, lang, "collections.dispute_question", number=facts.number,
+             customer=facts.customer, reason=facts.reason,
+             balance=money(facts.balance, facts.currency, lang)),
+    ]  # fmt: skip
+    if not facts.top_level:
+        lines.append(texts.t(lang, "collections.adjustment_threshold",
+                             threshold=money(facts.threshold, facts.currency, lang)))  # fmt: skip
+    buttons: Keyboard = [
+        [Button(texts.t(lang, key), data=ACT.pack(Act("x", facts.dispute_id, action)))]
+        for action, key in DISPUTE_ANSWERS
+    ]
+    return "\n".join(lines), buttons
+
+
+def adjustment_name(texts: Catalogs, lang: str, kind: str) -> str:
+    return texts.t(lang, f"collections.kind_{kind}")
+
+
+def adjustment_amount_prompt(
+    texts: Catalogs, lang: str, facts: DisputeFacts, kind: str
+) -> tuple[str, str]:
+    """The question and the label of the "whole balance" button."""
+    question = text(texts, lang, "collections.ask_adjustment_amount",
+                    kind=adjustment_name(texts, lang, kind), number=facts.number,
+                    customer=facts.customer,
+                    balance=money(facts.balance, facts.currency, lang))  # fmt: skip
+    whole = texts.t(lang, "collections.btn_whole_balance",
+                    balance=money(facts.balance, facts.currency, lang))  # fmt: skip
+    return question, whole
+
+
+def adjustment_confirm(
+    texts: Catalogs, lang: str, facts: DisputeFacts, kind: str, amount: Decimal, reason: str
+) -> str:
+    """What the manager is about to decide, and whether it applies now or needs approval."""
+    currency = facts.currency
+    lines = [
+        text(texts, lang, f"collections.confirm_{kind}", number=facts.number,
+             customer=facts.customer, amount=money(amount, currency, lang))
+    ]  # fmt: skip
+    capital = capital_amount(amount, currency, lang)
+    if capital is not None:
+        lines.append(texts.t(lang, "collections.confirm_capital", capital=capital))
+    lines.append(text(texts, lang, "collections.confirm_adjustment_reason", reason=reason))
+    lines.append(texts.t(lang, "collections.confirm_balance_after",
+                         before=money(facts.balance, currency, lang),
+                         after=money(facts.balance - amount, currency, lang)))  # fmt: skip
+    if amount > facts.threshold and not facts.top_level:
+        lines.append(texts.t(lang, "collections.confirm_needs_approval",
+                             threshold=money(facts.threshold, currency, lang)))  # fmt: skip
+    else:
+        lines.append(texts.t(lang, "collections.confirm_applies_now"))
+    return "\n".join(lines)
+
+
+def settled_text(texts: Catalogs, lang: str, settled: Settled) -> str:
+    """The manager's reply: applied (and what is left), or sent for approval (to whom)."""
+    amount = money(settled.amount, settled.currency, lang)
+    if settled.applied:
+        key = "collections.adjustment_closed" if settled.balance == 0 else (
+            "collections.adjustment_applied")  # fmt: skip
+        return text(texts, lang, key, kind=adjustment_name(texts, lang, settled.kind),
+                    number=settled.number, customer=settled.customer, amount=amount,
+                    balance=money(settled.balance, settled.currency, lang))  # fmt: skip
+    return text(
+        texts, lang, "collections.adjustment_sent",
+        kind=adjustment_name(texts, lang, settled.kind), number=settled.number, amount=amount,
+        names=", ".join(settled.approvers), id=settled.request_id or 0,
+    )  # fmt: skip
