@@ -624,3 +624,15 @@ def settled_text(texts: Catalogs, lang: str, settled: Settled) -> str:
         kind=adjustment_name(texts, lang, settled.kind), number=settled.number, amount=amount,
         names=", ".join(settled.approvers), id=settled.request_id or 0,
     )  # fmt: skip
+
+
+def payment_offer(
+    texts: Catalogs, lang: str, customer: str, docs: list[Document], owner_id: int
+) -> tuple[str, Keyboard]:
+    """Under a saved collection visit: what the customer still owes, and a button to its
+    documents, where each opens its card with "collected in full" and "partial payment"."""
+    line = text(texts, lang, "collections.visit_owes", customer=customer,
+                total=totals_of(docs, lang), count=len(docs))  # fmt: skip
+    label = texts.t(lang, "collections.btn_record_payment")
+    customer_id = docs[0].receivable.customer_id
+    return line, [[Button(label, data=BROWSE.pack(Browse(owner_id, customer_id)))]]
