@@ -330,6 +330,9 @@ def _default_routes() -> dict[str, list[RouteRule]]:
         "bid": _rules({"amount_above": 500000, "chain": both}, {"chain": ["manager"]}),
         "return": _rules({"chain": ["manager"]}),
         "invoice": _rules({"amount_above": 100000, "chain": both}, {"chain": ["manager"]}),
+        # Credit notes and write-offs above collections.adjustment_approval_above.
+        "credit_note": _rules({"chain": ["director"]}),
+        "write_off": _rules({"chain": ["director"]}),
     }
 
 
@@ -449,6 +452,10 @@ class CollectionSettings(_Section):
     payment_methods: list[str] = Field(
         default_factory=lambda: ["transfer", "cash", "cheque", "acceptance_bill"], min_length=1
     )
+    # A valid dispute ends in a credit note or a write-off: up to this amount the manager's
+    # decision applies at once; above it, it is an approval request (types credit_note and
+    # write_off under [approvals.routes]) applied only once approved.
+    adjustment_approval_above: Decimal = Field(default=Decimal(5000), ge=0)
 
     @field_validator("payment_methods")
     @classmethod

@@ -15,7 +15,15 @@ from handlers.customer_fields import expect_text
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form, start_form
 from handlers.turn import Turn
 from models.common import Role
-from services import collection_actions, customers, receivables, reconciliation
+from models.receivable import AdjustmentKind
+from services import (
+    collection_actions,
+    collection_adjustments,
+    customers,
+    receivables,
+    reconciliation,
+)
+from services.approval_cards import Env
 from services.dates import parse_date
 from services.money import money, read_money, totals_text
 from services.receivables import Document, NewReceivable
@@ -469,6 +477,91 @@ class ReconcileForm(Form):
         return None
 
 
+# -- a valid dispute: a credit note or a write-off -------------------------------------------
+
+WHOLE = "whole"
+
+
+class AdjustmentForm(Form):
+    """The manager found a dispute valid: the amount (the whole balance by default), the
+    reason, then a confirmation saying whether it applies now or goes for approval."""
+
+    name = "adjustment"
+    first_step = "amount"
+    roles = collection_adjustments.DECIDERS
+
+    def _env(self, turn: Turn) -> Env:
+        return Env(settings=turn.deps.settings, render=turn.render, now=turn.now)
+
+    async def _facts(
+        self, turn: Turn, data: dict[str, Any]
+    ) -> collection_adjustments.DisputeFacts:
+        facts = await collection_adjustments.dispute_facts(
+            turn.session, turn.actor, self._env(turn), int(data["dispute"])
+        )
+        collection_adjustments.check_open(facts, turn.lang)
+        return facts
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        await self._facts(turn, data)
+        return "amount"
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        texts, facts = turn.deps.texts, await self._facts(turn, data)
+        if step == "amount":
+            question, whole = views.adjustment_amount_prompt(texts, turn.lang, facts, data["kind"])
+            return Prompt(question, [[(whole, WHOLE)]])
+        if step == "reason":
+            kind = views.adjustment_name(texts, turn.lang, data["kind"])
+            return Prompt(views.text(texts, turn.lang, "collections.ask_adjustment_reason",
+                                     kind=kind, number=facts.number))  # fmt: skip
+        text = views.adjustment_confirm(texts, turn.lang, facts, data["kind"],
+                                        Decimal(data["amount"]), data["reason"])  # fmt: skip
+        return Prompt(text, [[(turn.t("collections.btn_confirm_adjustment"), CONFIRM)]])
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        facts = await self._facts(turn, data)
+        if step == "amount":
+            if answer.choice == WHOLE:
+                amount = facts.balance
+            elif answer.choice is not None:
+                raise InputError("forms.use_buttons")
+            else:
+                parsed = read_money(expect_text(answer), facts.currency)
+                if parsed is None:
+                    raise InputError("collections.amount_unreadable")
+                amount = parsed[0]
+            try:
+                collection_adjustments.check_amount(
+                    amount, facts.balance, facts.currency, turn.lang
+                )
+            except UserFacingError as error:
+                raise InputError(error.key, **error.params) from None
+            data["amount"] = str(amount)
+            return "reason"
+        if step == "reason":
+            try:
+                data["reason"] = collection_adjustments.clean_reason(expect_text(answer))
+            except UserFacingError as error:
+                raise InputError(error.key, **error.params) from None
+            return "confirm"
+        if answer.choice != CONFIRM:
+            raise InputError("forms.use_buttons")
+        settled = await _guarded(
+            turn,
+            collection_adjustments.settle_dispute(
+                turn.session, actor=turn.actor, env=self._env(turn),
+                dispute_id=int(data["dispute"]), kind=AdjustmentKind(data["kind"]),
+                amount=Decimal(data["amount"]), reason=data["reason"],
+            ),
+        )  # fmt: skip
+        turn.say(views.settled_text(turn.deps.texts, turn.lang, settled))
+        return None
+
+
 COLLECT_FORM = register_form(CollectForm())
+ADJUSTMENT_FORM = register_form(AdjustmentForm())
 RECEIVABLE_FORM = register_form(ReceivableForm())
 RECONCILE_FORM = register_form(ReconcileForm())

@@ -18,13 +18,20 @@ from telegram.ext import (
 )
 
 from core.errors import UserFacingError
-from handlers.collection_forms import RECEIVABLE_FORM, RECONCILE_FORM, begin_action
+from handlers.collection_forms import (
+    ADJUSTMENT_FORM,
+    RECEIVABLE_FORM,
+    RECONCILE_FORM,
+    begin_action,
+)
 from handlers.commands import EVERYONE, declare
 from handlers.forms import continue_form, start_form
 from handlers.turn import Turn, turn_handler
 from models.common import Role
 from services import (
     collection_actions,
+    collection_adjustments,
+    customers,
     dunning,
     receivable_aging,
     receivable_import,
@@ -32,6 +39,7 @@ from services import (
     reconciliation,
     teams,
 )
+from services.approval_cards import Env
 from services.customer_import import ImportFileError
 from services.receivable_aging import Scope
 from views import collection_notices
@@ -41,7 +49,6 @@ from views.callbacks import StaleButton
 from views.imports import receivable_import_lines
 
 ACTIONS = frozenset(action for action, _ in views.ACTIONS)
-LIST_LIMIT = 40
 IMPORTERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # How long reading an uploaded file may take (the sheet's size is capped before that).
@@ -59,23 +66,36 @@ def _data(turn: Turn) -> str | None:
 # -- pages ----------------------------------------------------------------------------------
 
 
-async def _list_page(turn: Turn, rep_id: int) -> tuple[str, Keyboard]:
-    """One rep's open receivables by due date, with totals and aging."""
-    owner, docs = await receivables.open_documents_of(
-        turn.session, turn.actor, rep_id, limit=LIST_LIMIT
-    )
+async def _list_page(turn: Turn, rep_id: int, page: int = 0) -> tuple[str, Keyboard]:
+    """One person's open receivables: totals, aging and a line per customer, worst first."""
+    owner = await receivables.visible_owner(turn.session, turn.actor, rep_id)
+    # Days overdue count in the owner's team's time (someone in no team: UTC's day).
+    team_id = owner.team_id or turn.actor.team_id
+    today = (await turn.team(team_id)).today if team_id is not None else turn.now.date()
+    _, customers = await receivables.customer_balances(turn.session, turn.actor, rep_id, today)
     aging = await receivable_aging.aging(turn.session, turn.deps.settings, Scope(rep_id=rep_id),
                                          turn.now)  # fmt: skip
     mine = rep_id == turn.actor.user_id
     pending = await reconciliation.pending_items(turn.session, turn.actor) if mine else []
-    # Days overdue count in the owner's team's time (or the documents' when they have none).
-    team_id = owner.team_id or next((d.receivable.team_id for d in docs), None)
-    page = views.ListPage(
-        owner_name=owner.display_name, mine=mine, aging=aging, documents=docs,
-        today=(await turn.team(team_id)).today if team_id is not None else None,
-        to_reconcile=len(pending),
+    shown = views.ListPage(
+        owner_id=rep_id, owner_name=owner.display_name, mine=mine, aging=aging,
+        customers=customers, page=page, to_reconcile=len(pending),
     )  # fmt: skip
-    return views.list_page(turn.deps.texts, turn.lang, page)
+    return views.list_page(turn.deps.texts, turn.lang, shown)
+
+
+async def _customer_page(turn: Turn, wanted: views.Browse) -> tuple[str, Keyboard]:
+    """One customer's open documents of one person, each opening its card."""
+    _, docs = await receivables.customer_documents(
+        turn.session, turn.actor, wanted.owner, wanted.customer
+    )
+    customer = await customers.get_visible(turn.session, turn.actor, wanted.customer)
+    shown = views.CustomerPage(
+        owner_id=wanted.owner, customer_id=wanted.customer, customer=customer.name,
+        documents=docs, today=(await turn.team(customer.team_id)).today, page=wanted.page,
+        back=wanted.back,
+    )  # fmt: skip
+    return views.customer_page(turn.deps.texts, turn.lang, shown)
 
 
 async def _team_page(
@@ -140,6 +160,22 @@ async def on_view_button(turn: Turn) -> None:
     turn.say(text, buttons)
 
 
+@turn_handler()
+async def on_browse_button(turn: Turn) -> None:
+    """A person's customers (a page of them), or one customer's documents: shown in place."""
+    wanted = views.BROWSE.unpack(_data(turn))
+    if wanted.customer:
+        text, buttons = await _customer_page(turn, wanted)
+    else:
+        text, buttons = await _list_page(turn, wanted.owner, wanted.page)
+    query = turn.update.callback_query
+    message = query.message if query is not None else None
+    if message is None:
+        turn.say(text, buttons)
+    else:
+        turn.edit(message.message_id, text, buttons)
+
+
 @turn_handler(roles=frozenset({Role.REP, Role.MANAGER}))
 async def receivable_command(turn: Turn) -> None:
     """Add a receivable in a short form."""
@@ -151,12 +187,8 @@ async def on_dunning_button(turn: Turn) -> None:
     """Reminder and card buttons: act on a reminder's documents or one document, open a
     document's card, or (a manager) resolve a dispute."""
     act = views.ACT.unpack(_data(turn))
-    if act.on == "x" and act.action == "r":
-        resolved = await collection_actions.resolve_dispute(
-            turn.session, actor=turn.actor, render=turn.render, dispute_id=act.id, now=turn.now
-        )
-        key = "collections.dispute_already" if resolved.already else "collections.dispute_done"
-        turn.say(views.text(turn.deps.texts, turn.lang, key, number=resolved.document_no))
+    if act.on == "x":
+        await _decide_dispute(turn, act)
     elif act.on == "d" and act.action == "o":
         await show_document(turn, act.id)
     elif act.on == "r" and act.action == "o":
@@ -169,6 +201,28 @@ async def on_dunning_button(turn: Turn) -> None:
         else:
             ids = [act.id]
         await begin_action(turn, act.action, ids)
+    else:
+        raise StaleButton
+
+
+async def _decide_dispute(turn: Turn, act: views.Act) -> None:
+    """A dispute card's button: ask whether the dispute is valid ("r"), then end it as not
+    valid ("i": reminders resume) or open the credit note ("c") or write-off ("w") form."""
+    env = Env(settings=turn.deps.settings, render=turn.render, now=turn.now)
+    facts = await collection_adjustments.dispute_facts(turn.session, turn.actor, env, act.id)
+    if act.action == "i":
+        resolved = await collection_actions.resolve_dispute(
+            turn.session, actor=turn.actor, render=turn.render, dispute_id=act.id, now=turn.now
+        )
+        key = "collections.dispute_already" if resolved.already else "collections.dispute_done"
+        turn.say(views.text(turn.deps.texts, turn.lang, key, number=resolved.document_no))
+        return
+    collection_adjustments.check_open(facts, turn.lang)
+    if act.action == "r":
+        turn.say(*views.dispute_question(turn.deps.texts, turn.lang, facts))
+    elif act.action in views.ADJUSTMENT_KINDS:
+        kind = views.ADJUSTMENT_KINDS[act.action]
+        await start_form(turn, ADJUSTMENT_FORM, {"dispute": act.id, "kind": kind})
     else:
         raise StaleButton
 
@@ -247,5 +301,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("receivable", receivable_command))
     app.add_handler(CallbackQueryHandler(on_dunning_button, pattern=views.ACT.pattern))
     app.add_handler(CallbackQueryHandler(on_view_button, pattern=views.OPEN.pattern))
+    app.add_handler(CallbackQueryHandler(on_browse_button, pattern=views.BROWSE.pattern))
     app.add_handler(CallbackQueryHandler(on_reconcile_button, pattern=views.RECONCILE.pattern))
     app.add_handler(MessageHandler(filters.Document.ALL & ~filters.COMMAND, on_file))

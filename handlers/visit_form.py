@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlmodel import col
+
 from core.errors import UserFacingError
 from core.periods import format_clock, format_day, format_short_day, local_moment, local_today
 from core.settings import TeamSettings
@@ -37,13 +39,16 @@ from handlers.turn import Turn
 from handlers.visit_photos import stamp_visit_photos
 from models.common import Role
 from models.customer import Customer
+from models.receivable import Receivable
 from models.visit import CheckinSource, VisitKind, VisitPurpose
-from services import customers, plans, visits
+from services import customers, plans, receivables, visits
 from services.customers import CustomerInput
 from services.dates import parse_date, parse_moment
 from services.plans import working_days
 from services.team_context import TeamContext
 from services.visits import Checkin, VisitDraft
+from views import collections as collection_views
+from views.buttons import Keyboard
 from views.visits import (
     CheckinVerdict,
     SummaryCard,
@@ -624,8 +629,34 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
     if draft.photo_file_ids and logged.visit.id is not None:
         visit_id, ctx = logged.visit.id, turn.ctx
         turn.after_commit.append(lambda: stamp_visit_photos(ctx, visit_id, team))
-    turn.say(saved_text(turn.deps.texts, turn.lang, logged, team.timezone, radius, edited))
+    saved = saved_text(turn.deps.texts, turn.lang, logged, team.timezone, radius, edited)
+    offer = await _payment_offer(turn, logged) if not edited else None
+    if offer is None:
+        turn.say(saved)
+    else:
+        turn.say(saved + "\n" + offer[0], offer[1])
     return None
+
+
+async def _payment_offer(turn: Turn, logged: visits.LoggedVisit) -> tuple[str, Keyboard] | None:
+    """A collection visit to a customer who owes something offers to record the payment."""
+    visit = logged.visit
+    if visit.purpose != VisitPurpose.COLLECTION:
+        return None
+    docs = await receivables.documents(
+        turn.session, col(Receivable.customer_id) == visit.customer_id,
+        receivables.visibility(turn.actor),
+    )  # fmt: skip
+    if not docs:
+        return None
+    owners = {doc.receivable.owner_id for doc in docs}
+    owner = turn.actor.user_id if turn.actor.user_id in owners else docs[0].receivable.owner_id
+    if owner is None:
+        return None  # nobody's documents: recorded from /collections by the manager
+    own = [doc for doc in docs if doc.receivable.owner_id == owner]
+    return collection_views.payment_offer(
+        turn.deps.texts, turn.lang, logged.customer.name, own, owner
+    )
 
 
 PromptFn = Callable[[Turn, dict[str, Any]], Awaitable[Prompt]]

@@ -22,6 +22,9 @@ from models.outbox import OutboxMessage, OutboxStatus, SenderLease
 from models.plan import PlannedVisit, PlanSource
 from models.processed_update import ProcessedUpdate
 from models.receivable import (
+    Adjustment,
+    AdjustmentKind,
+    AdjustmentStatus,
     CollectionContact,
     Dispute,
     DisputeStatus,
@@ -49,6 +52,9 @@ from models.visit import (
 )
 
 __all__ = [
+    "Adjustment",
+    "AdjustmentKind",
+    "AdjustmentStatus",
     "ApprovalAttachment",
     "ApprovalCard",
     "ApprovalCc",

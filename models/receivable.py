@@ -27,6 +27,8 @@ class ReceivableStatus(StrEnum):
     PAID = "paid"
     # The customer disputes it: reminders pause until the manager resolves the dispute.
     DISPUTED = "disputed"
+    # Nothing left to collect after a credit note or a write-off (not a payment).
+    CLOSED = "closed"
 
 
 class Receivable(SQLModel, table=True):
@@ -129,6 +131,50 @@ class Dispute(SQLModel, table=True):
     raised_at: datetime
     resolved_by_id: int | None = Field(default=None, foreign_key="users.id")
     resolved_at: datetime | None = None
+    # How it ended: "invalid" (reminders resume), "credit_note" or "write_off".
+    outcome: str | None = Field(default=None, max_length=16)
+
+
+class AdjustmentKind(StrEnum):
+    # 红字发票: the invoice is reduced, the customer owes less.
+    CREDIT_NOTE = "credit_note"
+    # 坏账核销: the company gives up collecting the amount.
+    WRITE_OFF = "write_off"
+
+
+class AdjustmentStatus(StrEnum):
+    # Waiting for the approval request named by ``approval_request_id``.
+    PENDING = "pending"
+    APPLIED = "applied"
+    # The approval was refused or withdrawn: the dispute stays open.
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Adjustment(SQLModel, table=True):
+    """A credit note or a write-off ending a valid dispute. Once applied it lowers what is
+    outstanding like a payment does, but it is no money collected: collected figures read
+    payments only."""
+
+    __tablename__ = "receivable_adjustments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    receivable_id: int = Field(foreign_key="receivables.id", index=True)
+    dispute_id: int | None = Field(default=None, foreign_key="receivable_disputes.id")
+    kind: AdjustmentKind = Field(sa_type=String(16))
+    amount: Decimal = Field(sa_column=money_column())
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=1000)
+    status: AdjustmentStatus = Field(default=AdjustmentStatus.PENDING, sa_type=String(16))
+    approval_request_id: int | None = Field(
+        default=None, foreign_key="approval_requests.id", index=True
+    )
+    requested_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime
+    # Who applied it (the manager at once, or the last approver) and the team's day it counts.
+    applied_by_id: int | None = Field(default=None, foreign_key="users.id")
+    applied_at: datetime | None = None
+    applied_on: date | None = None
 
 
 class CollectionContact(SQLModel, table=True):

@@ -91,6 +91,10 @@ class RequestType:
     # Checks across fields (requested price below list price); raises FieldError.
     check: Callable[[Values], None] = _no_check
     order: int = 100
+    # False: not offered by /request nor a shortcut command, and not resubmitted by hand; the
+    # request is made by another part of salesbot (a credit note ending a valid dispute) and
+    # acted on when decided (services.approvals.OUTCOMES).
+    requestable: bool = True
 
     @property
     def name_key(self) -> str:
@@ -206,6 +210,19 @@ TYPES: dict[str, RequestType] = {
             ),
             amount=lambda values: _money(values, "amount"),
         ),
+        *(
+            RequestType(
+                key=key, command="", icon=icon, order=order, requestable=False,
+                fields=(
+                    CUSTOMER,
+                    FieldSpec("document", FieldKind.TEXT, max_length=64),
+                    FieldSpec("amount", FieldKind.MONEY),
+                    FieldSpec("reason", FieldKind.TEXT, max_length=1000),
+                ),
+                amount=lambda values: _money(values, "amount"),
+            )
+            for key, icon, order in (("credit_note", "🧾", 7), ("write_off", "🗑", 8))
+        ),
     )
 }  # fmt: skip
 
@@ -230,7 +247,9 @@ def get_type(key: str) -> RequestType:
 
 
 def ordered_types() -> list[RequestType]:
-    return sorted(TYPES.values(), key=lambda t: (t.order, t.key))
+    """The types people request themselves (/request and the shortcut commands)."""
+    found = [t for t in TYPES.values() if t.requestable]
+    return sorted(found, key=lambda t: (t.order, t.key))
 
 
 @dataclass(frozen=True)

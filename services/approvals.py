@@ -10,7 +10,7 @@ decide, nobody decides their own request, and who may decide is re-checked on ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.errors import NotAllowedError, UserFacingError
 from core.i18n import format_money
 from core.periods import format_clock, format_short_day
+from core.registry import Registry
 from models.approval import (
     ApprovalAttachment,
     ApprovalRequest,
@@ -55,6 +56,12 @@ from services.invoice_rule import InvoiceCheck, check_invoice_request
 from services.money import to_minor
 from services.team_context import TeamContext
 from services.users import Actor
+
+# What happens when a request made by another part of salesbot (RequestType.requestable False)
+# is approved, rejected or withdrawn, in the transaction of that decision: a credit note is
+# applied once approved. Registered by the module that makes the requests, under the type key.
+Outcome = Callable[[AsyncSession, "Env", ApprovalRequest, Actor], Awaitable[None]]
+OUTCOMES: Registry[Outcome] = Registry("approval outcome")
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
 APPROVER_ROLES = frozenset({Role.MANAGER, Role.DIRECTOR})
@@ -472,10 +479,20 @@ async def decide(
     record_change(session, env, request, audit_action, actor_id=actor.user_id, before=before,
             reason=reason)  # fmt: skip
     await session.flush()
+    await _outcome(session, env, request, actor)
     data = await approval_cards.load(session, env, request)
     await approval_cards.refresh_copies(session, env, data)
     named = await _after_decision(session, env, data, action, step_no, actor, reason)
     return Result(request, data, next_level=next_level, approvers=named)
+
+
+async def _outcome(
+    session: AsyncSession, env: Env, request: ApprovalRequest, actor: Actor
+) -> None:
+    """Act on a closed request of a type that has an outcome (its refusal rolls back all)."""
+    outcome = OUTCOMES.get(request.type)
+    if outcome is not None and not RequestStatus(request.status).open:
+        await outcome(session, env, request, actor)
 
 
 async def _after_decision(
@@ -715,6 +732,9 @@ async def resubmittable(session: AsyncSession, actor: Actor, request_id: int) ->
         raise NotAllowedError("approvals.not_found")
     if request.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
         raise UserFacingError("approvals.cannot_resubmit", id=request.label)
+    if not get_type(request.type).requestable:
+        # Made by another part of salesbot (a credit note): decided again there, not edited.
+        raise UserFacingError("approvals.cannot_resubmit", id=request.label)
     files = [
         {"kind": a.kind, "file_id": a.file_id, "name": a.file_name or ""}
         for a in (
@@ -749,6 +769,8 @@ async def resubmit(
     if previous.requester_id != actor.user_id:
         raise NotAllowedError("approvals.not_found")
     if previous.status not in (RequestStatus.REJECTED, RequestStatus.INFO):
+        raise UserFacingError("approvals.cannot_resubmit", id=previous.label)
+    if not get_type(previous.type).requestable:
         raise UserFacingError("approvals.cannot_resubmit", id=previous.label)
     before = state_of(previous)
     if previous.status == RequestStatus.INFO:
@@ -787,6 +809,7 @@ async def withdraw(session: AsyncSession, env: Env, actor: Actor, *, request_id:
         session.add(step)
     record_change(session, env, request, "withdrawn", actor_id=actor.user_id, before=before)
     await session.flush()
+    await _outcome(session, env, request, actor)
     data = await approval_cards.load(session, env, request)
     await approval_cards.refresh_copies(session, env, data)
     return Result(request, data)

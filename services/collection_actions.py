@@ -24,6 +24,8 @@ from models.common import Role
 from models.customer import Customer
 from models.outbox import OutboxMessage, OutboxStatus
 from models.receivable import (
+    Adjustment,
+    AdjustmentStatus,
     CollectionContact,
     Dispute,
     DisputeStatus,
@@ -69,7 +71,7 @@ async def actionable(session: AsyncSession, actor: Actor, ids: Sequence[int]) ->
     return found
 
 
-def _set_status(receivable: Receivable, status: ReceivableStatus, now: datetime) -> None:
+def set_status(receivable: Receivable, status: ReceivableStatus, now: datetime) -> None:
     receivable.status = status
     receivable.updated_at = now
     receivable.paid_at = now if status == ReceivableStatus.PAID else None
@@ -178,9 +180,9 @@ async def record_payment(
         balance = doc.balance - pay
         before = {"balance": str(doc.balance), "status": str(receivable.status)}
         if balance == 0:
-            _set_status(receivable, ReceivableStatus.PAID, now)
+            set_status(receivable, ReceivableStatus.PAID, now)
             settled.append(doc.id)
-            await _close_promises(session, doc.id, PromiseStatus.KEPT, now)
+            await close_promises(session, doc.id, PromiseStatus.KEPT, now)
             await _close_disputes(session, doc.id, actor, now)
         session.add(receivable)
         audit.record(
@@ -197,7 +199,7 @@ async def record_payment(
     return PaymentResult(docs[0].customer_name, lines, withdrawn)
 
 
-async def _close_promises(
+async def close_promises(
     session: AsyncSession, receivable_id: int, status: PromiseStatus, now: datetime
 ) -> None:
     query = select(Promise).where(
@@ -249,7 +251,7 @@ async def record_promise(
         )
     totals: dict[str, Decimal] = {}
     for doc in docs:
-        await _close_promises(session, doc.id, PromiseStatus.REPLACED, now)
+        await close_promises(session, doc.id, PromiseStatus.REPLACED, now)
         session.add(
             Promise(
                 receivable_id=doc.id, promised_on=promised_on, amount=doc.balance,
@@ -326,7 +328,7 @@ async def raise_dispute(
             receivable_id=doc.id, reason=reason, raised_by_id=actor.user_id, raised_at=now
         )
         session.add(dispute)
-        _set_status(receivable, ReceivableStatus.DISPUTED, now)
+        set_status(receivable, ReceivableStatus.DISPUTED, now)
         session.add(receivable)
         disputes.append((dispute, doc))
     await session.flush()
@@ -387,7 +389,8 @@ class DisputeResolved:
 async def resolve_dispute(
     session: AsyncSession, *, actor: Actor, render: Render, dispute_id: int, now: datetime
 ) -> Resolved:
-    """A manager (or a director) settles a dispute: reminders of the document resume."""
+    """A manager (or a director) finds a dispute not valid: reminders of the document resume.
+    (A valid one ends in a credit note or write-off: services.collection_adjustments.)"""
     dispute = await session.get(Dispute, dispute_id)
     if dispute is None:
         raise NotAllowedError("collections.not_found")
@@ -398,19 +401,27 @@ async def resolve_dispute(
     name = customer.name if customer else ""
     if dispute.status != DisputeStatus.OPEN:
         return Resolved(receivable.document_no, name, already=True)
+    waiting = select(Adjustment).where(
+        col(Adjustment.dispute_id) == dispute.id,
+        col(Adjustment.status) == AdjustmentStatus.PENDING,
+    )
+    if (await session.exec(waiting)).first() is not None:
+        # A credit note or write-off waits for approval: its decision ends the dispute.
+        raise UserFacingError("collections.adjustment_pending", number=receivable.document_no)
     dispute.status, dispute.resolved_at, dispute.resolved_by_id = (
         DisputeStatus.RESOLVED, now, actor.user_id,
     )  # fmt: skip
+    dispute.outcome = "invalid"
     session.add(dispute)
     owed = (await documents(session, col(Receivable.id) == receivable.id, open_only=False))[0]
     status = ReceivableStatus.PAID if owed.balance <= 0 else ReceivableStatus.OPEN
     if receivable.status == ReceivableStatus.DISPUTED:
-        _set_status(receivable, status, now)
+        set_status(receivable, status, now)
         session.add(receivable)
     audit.record(
         session, at=now, action="receivable.dispute_resolved", entity="receivable",
         entity_id=receivable.id, actor_id=actor.user_id, before={"status": "disputed"},
-        after={"status": str(receivable.status), "dispute_id": dispute.id},
+        after={"status": str(receivable.status), "dispute_id": dispute.id, "outcome": "invalid"},
     )  # fmt: skip
     owner = await session.get(User, receivable.owner_id) if receivable.owner_id else None
     if owner is not None and owner.active and owner.id != actor.user_id:

@@ -22,21 +22,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, func, select
+from sqlalchemy import type_coerce
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.money import ZERO
+from core.money import ZERO, Money
 from core.settings import Settings
 from models.common import Role
 from models.customer import Customer
-from models.receivable import Payment, Receivable, ReceivableStatus
+from models.receivable import Receivable, ReceivableStatus
 from models.team import Team
 from models.user import User
 from services import audit
 from services.customer_import import Table, fold, read_table, read_table_data
 from services.customers import name_key
 from services.money import MAX_AMOUNT, MoneyUnreadable, normalize_currency, parse_money
-from services.receivables import MAX_DOCUMENT_NO, snapshot
+from services.receivables import MAX_DOCUMENT_NO, paid_subquery, snapshot
 from services.team_context import TeamContext, context_of
 from services.users import Actor, OwnerDirectory, OwnerMatch, owner_directory
 
@@ -329,14 +330,15 @@ async def import_receivables(
 
 
 async def _paid_sums(session: AsyncSession, ids: list[int]) -> dict[int, Decimal]:
+    """What settled each receivable so far: payments, credit notes and write-offs."""
     if not ids:
         return {}
-    query = (
-        select(col(Payment.receivable_id), func.sum(col(Payment.amount)))
-        .where(col(Payment.receivable_id).in_(ids))
-        .group_by(col(Payment.receivable_id))
-    )
-    return {rid: total for rid, total in (await session.exec(query)).all()}
+    settled = paid_subquery()
+    query = select(
+        settled.c.receivable_id,
+        type_coerce(settled.c.paid + settled.c.adjusted, Money()),
+    ).where(settled.c.receivable_id.in_(ids))
+    return {rid: total for rid, total in (await session.exec(query)).all()}  # type: ignore[call-overload]
 
 
 async def _create(
@@ -387,7 +389,10 @@ def _update(
      receivable.issued_on, receivable.due_on) = row.values()  # fmt: skip
     if receivable.status != ReceivableStatus.DISPUTED:
         paid_off = receivable.amount <= paid
-        receivable.status = ReceivableStatus.PAID if paid_off else ReceivableStatus.OPEN
+        # Closed by a credit note or a write-off stays closed: it was not paid.
+        settled = ReceivableStatus.CLOSED if receivable.status == ReceivableStatus.CLOSED else (
+            ReceivableStatus.PAID)  # fmt: skip
+        receivable.status = settled if paid_off else ReceivableStatus.OPEN
         receivable.paid_at = (receivable.paid_at or ctx.now) if paid_off else None
     receivable.updated_at = ctx.now
     session.add(receivable)

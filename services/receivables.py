@@ -17,15 +17,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, false, func, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    false,
+    func,
+    literal_column,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
-from core.money import Money
+from core.money import ZERO, Money
 from models.common import Role
 from models.customer import Customer
 from models.receivable import (
+    Adjustment,
+    AdjustmentStatus,
     CollectionContact,
     Dispute,
     DisputeStatus,
@@ -128,15 +140,30 @@ async def find_by_number(
 
 
 def paid_subquery(until: date | None = None) -> Subquery:
-    """Sum of payments per receivable (paid on or before ``until``, when given)."""
-    paid_by = [] if until is None else [col(Payment.paid_on) <= until]
+    """Per receivable: the sum of its payments (``paid``) and of its applied credit notes and
+    write-offs (``adjusted``), counted on or before ``until`` when given. Both lower the
+    balance; only ``paid`` is money collected."""
+    payments: Any = sa_select(
+        col(Payment.receivable_id).label("receivable_id"),
+        col(Payment.amount).label("paid"),
+        literal_column("0").label("adjusted"),
+    )
+    adjustments: Any = sa_select(
+        col(Adjustment.receivable_id).label("receivable_id"),
+        literal_column("0").label("paid"),
+        col(Adjustment.amount).label("adjusted"),
+    ).where(col(Adjustment.status) == AdjustmentStatus.APPLIED)
+    if until is not None:
+        payments = payments.where(col(Payment.paid_on) <= until)
+        adjustments = adjustments.where(col(Adjustment.applied_on) <= until)
+    both = union_all(payments, adjustments).subquery("settled")
     return (
-        select(
-            col(Payment.receivable_id).label("receivable_id"),
-            func.sum(col(Payment.amount)).label("paid"),
+        sa_select(
+            both.c.receivable_id,
+            func.sum(both.c.paid).label("paid"),
+            func.sum(both.c.adjusted).label("adjusted"),
         )
-        .where(*paid_by)
-        .group_by(col(Payment.receivable_id))
+        .group_by(both.c.receivable_id)
         .subquery("paid")
     )
 
@@ -158,8 +185,14 @@ def paid_column(paid: Subquery) -> Any:
     return type_coerce(func.coalesce(paid.c.paid, 0), Money())
 
 
+def adjusted_column(paid: Subquery) -> Any:
+    return type_coerce(func.coalesce(paid.c.adjusted, 0), Money())
+
+
 def balance_column(paid: Subquery) -> Any:
-    return type_coerce(col(Receivable.amount) - func.coalesce(paid.c.paid, 0), Money())
+    """What is still owed: the amount less payments, credit notes and write-offs."""
+    settled = func.coalesce(paid.c.paid, 0) + func.coalesce(paid.c.adjusted, 0)
+    return type_coerce(col(Receivable.amount) - settled, Money())
 
 
 @dataclass(frozen=True)
@@ -171,6 +204,8 @@ class Document:
     paid: Decimal
     balance: Decimal
     promised_on: date | None
+    # Credit notes and write-offs applied (not money collected).
+    adjusted: Decimal = ZERO
 
     @property
     def id(self) -> int:
@@ -193,7 +228,14 @@ async def documents(
     promise = open_promise_subquery()
     balance = balance_column(paid)
     query = (
-        select(Receivable, col(Customer.name), balance, promise.c.promised_on)
+        select(  # type: ignore[call-overload]
+            Receivable,
+            col(Customer.name),
+            balance,
+            promise.c.promised_on,
+            paid_column(paid),
+            adjusted_column(paid),
+        )
         .join(Customer, col(Customer.id) == col(Receivable.customer_id))
         .outerjoin(paid, paid.c.receivable_id == col(Receivable.id))
         .outerjoin(promise, promise.c.receivable_id == col(Receivable.id))
@@ -208,8 +250,8 @@ async def documents(
         query = query.with_for_update(of=Receivable)  # type: ignore[arg-type]
     rows = (await session.exec(query)).all()
     return [
-        Document(receivable, name, receivable.amount - owed, owed, promised)
-        for receivable, name, owed, promised in rows
+        Document(receivable, name, collected, owed, promised, adjusted)
+        for receivable, name, owed, promised, collected, adjusted in rows
     ]
 
 
@@ -218,15 +260,6 @@ async def document(session: AsyncSession, actor: Actor, receivable_id: int) -> D
     await get_visible(session, actor, receivable_id)
     found = await documents(session, col(Receivable.id) == receivable_id, open_only=False)
     return found[0]
-
-
-async def open_documents_of(
-    session: AsyncSession, actor: Actor, owner_id: int, limit: int
-) -> tuple[User, list[Document]]:
-    """A person's open receivables by due date, if the actor may list them."""
-    owner = await visible_owner(session, actor, owner_id)
-    found = await documents(session, col(Receivable.owner_id) == owner_id, limit=limit)
-    return owner, found
 
 
 async def reminder_documents(session: AsyncSession, reminder_id: int) -> list[int]:
@@ -362,3 +395,83 @@ async def create_receivable(
         entity_id=receivable.id, actor_id=actor.user_id, after=snapshot(receivable),
     )  # fmt: skip
     return receivable
+
+
+# -- by customer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerBalance:
+    """One customer's open documents of one owner: what they owe and how late, per currency."""
+
+    customer_id: int
+    name: str
+    count: int
+    totals: dict[str, Decimal]
+    overdue: dict[str, Decimal]
+    # Days the oldest open document is overdue (negative: the next due date is ahead).
+    worst_days: int
+    # A promised date passed unpaid on a document that has no new promise.
+    broken_promise: bool
+    disputed: bool
+
+    def sort_key(self) -> tuple[int, int, Decimal, str]:
+        """Worst first: a broken promise, then the most days overdue, then the most overdue."""
+        return (not self.broken_promise, -self.worst_days, -sum(self.overdue.values(), ZERO),
+                self.name)  # fmt: skip
+
+
+async def _broken_promises(session: AsyncSession, docs: Sequence[Document]) -> set[int]:
+    """The documents among ``docs`` whose promise was broken and not replaced by a new one."""
+    unpromised = [doc.id for doc in docs if doc.promised_on is None]
+    if not unpromised:
+        return set()
+    query = select(col(Promise.receivable_id)).where(
+        col(Promise.receivable_id).in_(unpromised), col(Promise.status) == PromiseStatus.BROKEN
+    )
+    return set((await session.exec(query.distinct())).all())
+
+
+async def customer_balances(
+    session: AsyncSession, actor: Actor, owner_id: int, today: date
+) -> tuple[User, list[CustomerBalance]]:
+    """Every customer with open documents of ``owner_id`` (no limit: each one gets a line and a
+    button, paged by the view), worst first."""
+    owner = await visible_owner(session, actor, owner_id)
+    docs = await documents(session, col(Receivable.owner_id) == owner_id)
+    broken = await _broken_promises(session, docs)
+    grouped: dict[int, list[Document]] = {}
+    for doc in docs:
+        grouped.setdefault(doc.receivable.customer_id, []).append(doc)
+    found = []
+    for customer_id, own in grouped.items():
+        totals: dict[str, Decimal] = {}
+        overdue: dict[str, Decimal] = {}
+        for doc in own:
+            currency = doc.receivable.currency
+            totals[currency] = totals.get(currency, ZERO) + doc.balance
+            if doc.days_overdue(today) > 0:
+                overdue[currency] = overdue.get(currency, ZERO) + doc.balance
+        found.append(
+            CustomerBalance(
+                customer_id=customer_id, name=own[0].customer_name, count=len(own),
+                totals=totals, overdue=overdue,
+                worst_days=max(doc.days_overdue(today) for doc in own),
+                broken_promise=any(doc.id in broken for doc in own),
+                disputed=any(doc.receivable.status == ReceivableStatus.DISPUTED for doc in own),
+            )
+        )  # fmt: skip
+    found.sort(key=CustomerBalance.sort_key)
+    return owner, found
+
+
+async def customer_documents(
+    session: AsyncSession, actor: Actor, owner_id: int, customer_id: int
+) -> tuple[User, list[Document]]:
+    """One customer's open documents of ``owner_id``, by due date (all of them)."""
+    owner = await visible_owner(session, actor, owner_id)
+    found = await documents(
+        session, col(Receivable.owner_id) == owner_id,
+        col(Receivable.customer_id) == customer_id, visibility(actor),
+    )  # fmt: skip
+    return owner, found

@@ -420,17 +420,18 @@ def request_notice(
     if notice.text and notice.event == "transferred":
         text += "\n" + texts.t(lang, "approvals.header_reason", reason=html.escape(notice.text))
     buttons: Keyboard | None = None
+    # A request made elsewhere (a credit note) is decided again there, never edited here.
+    resubmit = [[button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)]]
+    if not data.kind.requestable:
+        resubmit = []
     if notice.event == "info":
         buttons = [
             [button(texts, lang, "approvals.answer", ANSWER, data.id)],
-            [button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)],
+            *resubmit,
             [button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)],
         ]
     elif notice.event == "rejected":
-        buttons = [
-            [button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)],
-            *view_buttons(texts, lang, data),
-        ]
+        buttons = [*resubmit, *view_buttons(texts, lang, data)]
     elif not notice.event.startswith("escalated"):
         buttons = view_buttons(texts, lang, data)
     return text, buttons

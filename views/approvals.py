@@ -145,14 +145,17 @@ def _requester_rows(texts: Catalogs, lang: str, data: CardData, viewer_id: int) 
     request = data.request
     if request.requester_id != viewer_id:
         return []
+    # A request made elsewhere (a credit note) is decided again there, never edited here.
+    editable = data.kind.requestable
     if request.status == RequestStatus.REJECTED:
-        return [[button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)]]
+        return [[button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)]] if editable else []
     if not RequestStatus(request.status).open:
         return []
     rows: Keyboard = []
     if request.status == RequestStatus.INFO:
         rows.append([button(texts, lang, "approvals.answer", ANSWER, data.id)])
-        rows.append([button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)])
+        if editable:
+            rows.append([button(texts, lang, "approvals.resubmit", RESUBMIT, data.id)])
     rows.append([button(texts, lang, "approvals.withdraw", WITHDRAW, data.id)])
     return rows
 

@@ -11,6 +11,7 @@ from core.i18n import Catalogs, labelled
 from core.money import ZERO
 from core.periods import format_short_day
 from services.collection_actions import DisputeCard, DisputeResolved
+from services.collection_adjustments import AdjustmentNotice
 from services.dunning import Digest, DigestLine, Reminder
 from services.money import money, totals_text
 from services.reconciliation import Difference, ReconcileList
@@ -166,7 +167,7 @@ def dispute_card(texts: Catalogs, lang: str, data: DisputeCard) -> tuple[str, Ke
                  balance=money(doc.balance, doc.currency, lang),
                  due=format_short_day(doc.due_on, lang))
         )  # fmt: skip
-        label = texts.t(lang, "collections.btn_resolve", number=doc.number)[:WIDE_LABEL]
+        label = texts.t(lang, "collections.btn_decide", number=doc.number)[:WIDE_LABEL]
         buttons.append([Button(label, data=ACT.pack(Act("x", doc.dispute_id, "r")))])
     return "\n".join(lines), buttons
 
@@ -178,6 +179,24 @@ def dispute_resolved(
     """For the rep: the manager resolved the dispute, reminders resume."""
     return text(texts, lang, "collections.dispute_resolved_rep", number=data.number,
                 customer=data.customer, manager=data.manager), None  # fmt: skip
+
+
+@view("collections.adjustment")
+def adjustment(texts: Catalogs, lang: str, data: AdjustmentNotice) -> tuple[str, Keyboard | None]:
+    """For the rep: the credit note or write-off ending a dispute was applied, or refused (the
+    dispute stays open, reminders stay paused)."""
+    kind = texts.t(lang, f"collections.kind_{data.kind}")
+    if data.event == "refused":
+        key = "collections.adjustment_refused_rep"
+    elif data.balance == 0:
+        key = "collections.adjustment_closed_rep"
+    else:
+        key = "collections.adjustment_applied_rep"
+    return text(
+        texts, lang, key, kind=kind, number=data.number, customer=data.customer,
+        amount=money(data.amount, data.currency, lang), name=data.name, reason=data.reason,
+        balance=money(data.balance, data.currency, lang),
+    ), None  # fmt: skip
 
 
 @view("collections.reconcile_list")

@@ -19,15 +19,18 @@ from core.i18n import Catalogs
 from core.periods import format_day, format_short_day
 from models.receivable import ReceivableStatus
 from services.collection_actions import PaymentResult
+from services.collection_adjustments import DisputeFacts, Settled
 from services.invoice_rule import InvoiceCheck
 from services.money import money, totals_text
 from services.receivable_aging import Aging, Figures
-from services.receivables import BUCKETS, OVERDUE_BUCKETS, Document
+from services.receivables import BUCKETS, OVERDUE_BUCKETS, CustomerBalance, Document
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
 
-# Buttons under one rep's list (the oldest documents) and in a reconciliation list.
-CARD_BUTTONS = 8
+# Customers (a line and a button each) on one page of a person's list, and documents on one
+# page of a customer's; more are reached with the ◀ ▶ buttons, so every one can be opened.
+CUSTOMERS_PER_PAGE = 8
+DOCUMENTS_PER_PAGE = 8
 MAX_RECON_BUTTONS = 30
 # Telegram shows about this much of a button; longer labels are cut.
 LABEL = 40
@@ -65,8 +68,20 @@ class Reconcile:
     item: int | None = None
 
 
+@dataclass(frozen=True)
+class Browse:
+    """/collections by customer: ``owner``'s customers (``customer`` 0), page ``page``; or one
+    customer's documents, page ``page``, whose back button returns to customers' page ``back``."""
+
+    owner: int
+    customer: int
+    page: int = 0
+    back: int = 0
+
+
 ACT = Callback("dn", Act)
 OPEN = Callback("co", Open)
+BROWSE = Callback("cb", Browse)
 RECONCILE = Callback("rc", Reconcile)
 
 # Reminder and card buttons: (action, text key), and how they are laid out.
@@ -196,39 +211,128 @@ def rep_lines(
 
 @dataclass(frozen=True)
 class ListPage:
-    """One person's open receivables: ``documents`` by due date (the first of them), their
-    aging, and how many balances they still have to reconcile (shown for their own list)."""
+    """One person's open receivables: their aging, every customer with open documents (worst
+    first) of which page ``page`` is shown, and how many balances they still have to reconcile
+    (shown for their own list)."""
 
+    owner_id: int
     owner_name: str
     mine: bool
     aging: Aging
-    documents: list[Document]
-    today: date | None  # None only without documents (an owner in no team)
+    customers: list[CustomerBalance]
+    page: int = 0
     to_reconcile: int = 0
 
 
+def _pages(count: int, size: int) -> int:
+    return max(1, -(-count // size))
+
+
+def _pager(texts: Catalogs, lang: str, page: int, pages: int, target: Any) -> list[Button]:
+    """◀ and ▶ (the page number is in the text), ``target(n)`` packing page n's data."""
+    if pages <= 1:
+        return []
+    row = []
+    if page > 0:
+        row.append(Button(texts.t(lang, "collections.btn_previous"), data=target(page - 1)))
+    if page + 1 < pages:
+        row.append(Button(texts.t(lang, "collections.btn_next"), data=target(page + 1)))
+    return row
+
+
+def customer_line(texts: Catalogs, lang: str, row: CustomerBalance) -> str:
+    """``• <b>杭州远航</b> ¥12,000.00（3 张）· 逾期 ¥8,000.00 · 最长逾期 40 天 · ⚠️ 承诺未兑现``."""
+    parts = [
+        text(texts, lang, "collections.customer_total", customer=row.name,
+             total=totals_text(row.totals, lang), count=row.count)
+    ]  # fmt: skip
+    if row.overdue:
+        parts.append(
+            texts.t(lang, "collections.customer_overdue", overdue=totals_text(row.overdue, lang),
+                    days=row.worst_days)
+        )  # fmt: skip
+    elif row.worst_days == 0:
+        parts.append(texts.t(lang, "collections.digest_due_today"))
+    else:
+        parts.append(texts.t(lang, "collections.digest_due_in", days=-row.worst_days))
+    if row.broken_promise:
+        parts.append(texts.t(lang, "collections.mark_broken"))
+    if row.disputed:
+        parts.append(texts.t(lang, "collections.mark_disputed"))
+    return "• " + " · ".join(parts)
+
+
 def list_page(texts: Catalogs, lang: str, page: ListPage) -> tuple[str, Keyboard]:
+    """Totals and aging, then a line and a button per customer (a page of them)."""
     header = "collections.my_header" if page.mine else "collections.rep_header"
     lines = [text(texts, lang, header, name=page.owner_name)]
     lines += aging_lines(texts, lang, page.aging.total)
-    if page.documents and page.today is not None:
-        lines.append(texts.t(lang, "collections.by_due_date"))
-        for doc in page.documents:
-            line = document_line(texts, lang, doc, page.today, customer=True)
-            lines.append(line + status_mark(texts, lang, doc))
-    if page.aging.total.count > len(page.documents):
-        lines.append(
-            texts.t(lang, "collections.more", count=page.aging.total.count - len(page.documents))
-        )
-    overdue_first = sorted(page.documents, key=lambda d: d.receivable.due_on)[:CARD_BUTTONS]
+    pages = _pages(len(page.customers), CUSTOMERS_PER_PAGE)
+    number = min(max(page.page, 0), pages - 1)
+    shown = page.customers[number * CUSTOMERS_PER_PAGE : (number + 1) * CUSTOMERS_PER_PAGE]
+    if shown:
+        key = "collections.by_customer_paged" if pages > 1 else "collections.by_customer"
+        lines.append(texts.t(lang, key, count=len(page.customers), page=number + 1, pages=pages))
+        lines += [customer_line(texts, lang, row) for row in shown]
     buttons: Keyboard = [
-        [Button(f"{d.receivable.document_no} · {d.customer_name}"[:50],
-                data=ACT.pack(Act("d", d.id, "o")))]
-        for d in overdue_first
+        [Button(f"{'⚠️ ' if row.broken_promise else ''}{row.name}"[:LABEL] + " · "
+                + totals_text(row.totals, lang),
+                data=BROWSE.pack(Browse(page.owner_id, row.customer_id, 0, number)))]
+        for row in shown
     ]  # fmt: skip
+    pager = _pager(texts, lang, number, pages,
+                   lambda n: BROWSE.pack(Browse(page.owner_id, 0, n)))  # fmt: skip
+    if pager:
+        buttons.append(pager)
     if page.to_reconcile:
         label = texts.t(lang, "collections.btn_reconcile", count=page.to_reconcile)
         buttons.append([Button(label, data=RECONCILE.pack(Reconcile("l")))])
+    return "\n".join(lines), buttons
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """One customer's open documents of one owner, page ``page``; ``back`` is the page of the
+    customers' list to return to."""
+
+    owner_id: int
+    customer_id: int
+    customer: str
+    documents: list[Document]
+    today: date
+    page: int = 0
+    back: int = 0
+
+
+def customer_page(texts: Catalogs, lang: str, page: CustomerPage) -> tuple[str, Keyboard]:
+    """The customer's documents (number, amount, due date, status), a button each opening its
+    card and actions, and the way back to the list."""
+    docs = page.documents
+    pages = _pages(len(docs), DOCUMENTS_PER_PAGE)
+    number = min(max(page.page, 0), pages - 1)
+    shown = docs[number * DOCUMENTS_PER_PAGE : (number + 1) * DOCUMENTS_PER_PAGE]
+    lines = [
+        text(texts, lang, "collections.customer_header", customer=page.customer,
+             total=totals_of(docs, lang), count=len(docs))
+    ]  # fmt: skip
+    if not docs:
+        lines.append(texts.t(lang, "collections.nothing_open_view"))
+    for doc in shown:
+        lines.append(document_line(texts, lang, doc, page.today) + status_mark(texts, lang, doc))
+    buttons: Keyboard = [
+        [Button(f"{doc.receivable.document_no} · "
+                f"{money(doc.balance, doc.receivable.currency, lang)}"[:WIDE_LABEL],
+                data=ACT.pack(Act("d", doc.id, "o")))]
+        for doc in shown
+    ]  # fmt: skip
+    pager = _pager(
+        texts, lang, number, pages,
+        lambda n: BROWSE.pack(Browse(page.owner_id, page.customer_id, n, page.back)),
+    )  # fmt: skip
+    if pager:
+        buttons.append(pager)
+    back = texts.t(lang, "collections.btn_back_customers")
+    buttons.append([Button(back, data=BROWSE.pack(Browse(page.owner_id, 0, page.back)))])
     return "\n".join(lines), buttons
 
 
@@ -298,6 +402,9 @@ def document_card(texts: Catalogs, lang: str, card: Card) -> tuple[str, Keyboard
     )
     if card.dispute is not None:
         lines.append(text(texts, lang, "collections.card_dispute", reason=card.dispute))
+    if doc.adjusted:
+        lines.append(texts.t(lang, "collections.card_adjusted",
+                             amount=money(doc.adjusted, currency, lang)))  # fmt: skip
     for paid_on, amount in card.payments:
         lines.append(
             texts.t(lang, "collections.card_payment", day=format_short_day(paid_on, lang),
@@ -432,3 +539,100 @@ def reconcile_list(
     rows = [[reconcile_button(name, item_id, balance, currency, lang)]
             for item_id, name, balance, currency in pending[:MAX_RECON_BUTTONS]]  # fmt: skip
     return texts.t(lang, "collections.recon_pending", count=len(pending)), rows
+
+
+# -- how a dispute ends ---------------------------------------------------------------------
+
+# The manager's answers to "is the dispute valid?" (Act actions on a dispute, ``on`` "x").
+DISPUTE_ANSWERS = (
+    ("c", "collections.btn_valid_credit_note"),
+    ("w", "collections.btn_valid_write_off"),
+    ("i", "collections.btn_not_valid"),
+)
+ADJUSTMENT_KINDS = {"c": "credit_note", "w": "write_off"}
+
+
+def dispute_question(texts: Catalogs, lang: str, facts: DisputeFacts) -> tuple[str, Keyboard]:
+    """Is the customer right? A credit note or a write-off if so, reminders resume if not."""
+    lines = [
+        text(texts, lang, "collections.dispute_question", number=facts.number,
+             customer=facts.customer, reason=facts.reason,
+             balance=money(facts.balance, facts.currency, lang)),
+    ]  # fmt: skip
+    if not facts.top_level:
+        lines.append(texts.t(lang, "collections.adjustment_threshold",
+                             threshold=money(facts.threshold, facts.currency, lang)))  # fmt: skip
+    buttons: Keyboard = [
+        [Button(texts.t(lang, key), data=ACT.pack(Act("x", facts.dispute_id, action)))]
+        for action, key in DISPUTE_ANSWERS
+    ]
+    return "\n".join(lines), buttons
+
+
+def adjustment_name(texts: Catalogs, lang: str, kind: str) -> str:
+    return texts.t(lang, f"collections.kind_{kind}")
+
+
+def adjustment_amount_prompt(
+    texts: Catalogs, lang: str, facts: DisputeFacts, kind: str
+) -> tuple[str, str]:
+    """The question and the label of the "whole balance" button."""
+    question = text(texts, lang, "collections.ask_adjustment_amount",
+                    kind=adjustment_name(texts, lang, kind), number=facts.number,
+                    customer=facts.customer,
+                    balance=money(facts.balance, facts.currency, lang))  # fmt: skip
+    whole = texts.t(lang, "collections.btn_whole_balance",
+                    balance=money(facts.balance, facts.currency, lang))  # fmt: skip
+    return question, whole
+
+
+def adjustment_confirm(
+    texts: Catalogs, lang: str, facts: DisputeFacts, kind: str, amount: Decimal, reason: str
+) -> str:
+    """What the manager is about to decide, and whether it applies now or needs approval."""
+    currency = facts.currency
+    lines = [
+        text(texts, lang, f"collections.confirm_{kind}", number=facts.number,
+             customer=facts.customer, amount=money(amount, currency, lang))
+    ]  # fmt: skip
+    capital = capital_amount(amount, currency, lang)
+    if capital is not None:
+        lines.append(texts.t(lang, "collections.confirm_capital", capital=capital))
+    lines.append(text(texts, lang, "collections.confirm_adjustment_reason", reason=reason))
+    lines.append(texts.t(lang, "collections.confirm_balance_after",
+                         before=money(facts.balance, currency, lang),
+                         after=money(facts.balance - amount, currency, lang)))  # fmt: skip
+    if amount > facts.threshold and not facts.top_level:
+        lines.append(texts.t(lang, "collections.confirm_needs_approval",
+                             threshold=money(facts.threshold, currency, lang)))  # fmt: skip
+    else:
+        lines.append(texts.t(lang, "collections.confirm_applies_now"))
+    return "\n".join(lines)
+
+
+def settled_text(texts: Catalogs, lang: str, settled: Settled) -> str:
+    """The manager's reply: applied (and what is left), or sent for approval (to whom)."""
+    amount = money(settled.amount, settled.currency, lang)
+    if settled.applied:
+        key = "collections.adjustment_closed" if settled.balance == 0 else (
+            "collections.adjustment_applied")  # fmt: skip
+        return text(texts, lang, key, kind=adjustment_name(texts, lang, settled.kind),
+                    number=settled.number, customer=settled.customer, amount=amount,
+                    balance=money(settled.balance, settled.currency, lang))  # fmt: skip
+    return text(
+        texts, lang, "collections.adjustment_sent",
+        kind=adjustment_name(texts, lang, settled.kind), number=settled.number, amount=amount,
+        names=", ".join(settled.approvers), id=settled.request_id or 0,
+    )  # fmt: skip
+
+
+def payment_offer(
+    texts: Catalogs, lang: str, customer: str, docs: list[Document], owner_id: int
+) -> tuple[str, Keyboard]:
+    """Under a saved collection visit: what the customer still owes, and a button to its
+    documents, where each opens its card with "collected in full" and "partial payment"."""
+    line = text(texts, lang, "collections.visit_owes", customer=customer,
+                total=totals_of(docs, lang), count=len(docs))  # fmt: skip
+    label = texts.t(lang, "collections.btn_record_payment")
+    customer_id = docs[0].receivable.customer_id
+    return line, [[Button(label, data=BROWSE.pack(Browse(owner_id, customer_id)))]]

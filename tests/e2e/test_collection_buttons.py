@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlmodel import select
+
+from core.db import transaction
 from models.common import Role
-from models.receivable import ReceivableStatus
+from models.receivable import Adjustment, Dispute, DisputeStatus, ReceivableStatus
 from sandbox.client import SandboxMessage
 from sandbox.harness import Chat, LocalBot
 from tests.collection_helpers import (
@@ -31,6 +34,11 @@ async def texts_about(chat: Chat, number: str, since: int = 0) -> list[str]:
         for m in await chat.bot_messages()
         if m.message_id > since and number in (m.text or "") and "Total" in (m.text or "")
     ]
+
+
+async def adjustments_of(bot: LocalBot) -> list[Adjustment]:
+    async with transaction(bot.runtime.sessions) as session:
+        return list((await session.exec(select(Adjustment))).all())
 
 
 async def days(bot: LocalBot, first: date, last: date) -> None:
@@ -128,9 +136,8 @@ async def test_a_kept_promise_ends_the_schedule(local_bot: LocalBot) -> None:
     assert await texts_about(rep, "INV-1", since=mark) == []
 
 
-async def test_a_dispute_reaches_the_manager_and_pauses_until_resolved(
-    local_bot: LocalBot,
-) -> None:
+async def test_invalid_dispute_resumes_reminders(local_bot: LocalBot) -> None:
+    """The dispute reaches the manager and pauses reminders; found not valid, they resume."""
     manager = await join(local_bot, 3001, "Mona", Role.MANAGER, "north")
     rep, rid = await one_receivable(local_bot)
     prompt = await rep.tap("Disputed")
@@ -141,16 +148,22 @@ async def test_a_dispute_reaches_the_manager_and_pauses_until_resolved(
     await local_bot.drain_outbox()
     card = (await manager.bot_messages())[-1]
     assert "Two cases arrived damaged" in (card.text or "") and "Rick" in (card.text or "")
-    assert card.button_texts() == ["✅ Resolved INV-1: resume reminders"]
+    assert card.button_texts() == ["⚖️ Decide on INV-1"]
     mark = await last_id(rep)
     await days(local_bot, DUE + timedelta(days=1), DUE + timedelta(days=8))
     assert await texts_about(rep, "INV-1", since=mark) == []
-    resolved = await manager.tap("Resolved INV-1")
-    assert "Dispute on INV-1 resolved" in (resolved[-1].text or "")
-    again = await manager.tap("Resolved INV-1")
+    question = await manager.tap("Decide on INV-1")
+    resolved = await manager.tap("Not valid: resume reminders")
+    assert "Dispute on INV-1 closed as not valid" in (resolved[-1].text or "")
+    again = await manager.tap("Not valid", message_id=question[-1].message_id)
     assert "already resolved" in (again[-1].text or "")
     await local_bot.drain_outbox()
-    assert "Mona resolved the dispute on INV-1" in ((await rep.bot_messages())[-1].text or "")
+    told = (await rep.bot_messages())[-1].text or ""
+    assert "Mona found the dispute on INV-1 (杭州远航医药) not valid" in told
+    assert await adjustments_of(local_bot) == []
+    async with transaction(local_bot.runtime.sessions) as session:
+        [dispute] = (await session.exec(select(Dispute))).all()
+    assert dispute.status == DisputeStatus.RESOLVED and dispute.outcome == "invalid"
     await at_local(local_bot, "north", DUE + timedelta(days=9))
     resumed = await texts_about(rep, "INV-1", since=mark)
     assert len(resumed) == 1 and "Overdue" in resumed[0]  # the step reached while paused

@@ -15,7 +15,8 @@ from core.db import transaction
 from models.common import Role
 from models.outbox import OutboxStatus
 from models.receivable import DunningReminder, Receivable, ReceivableStatus, ReminderStatus
-from sandbox.harness import LocalBot
+from sandbox.client import SandboxMessage
+from sandbox.harness import Chat, LocalBot
 from scheduler.core import Outcome, Scheduler
 from scheduler.registry import JobContext
 from services import collection_actions
@@ -35,11 +36,16 @@ from tests.collection_helpers import (
     sparse_xlsx,
 )
 from tests.helpers import eventually, join, team_id, telegram_pace, user_by_tg
-from views.collections import ACT, OPEN, Act, Open
+from views.collections import ACT, BROWSE, OPEN, Act, Browse, Open
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Only these scheduled jobs run: the others would run at every move of the clock (slow, noisy).
 JOBS_UNDER_TEST = ("dunning", "reconciliation")
+
+
+async def shown(chat: Chat, message_id: int) -> SandboxMessage:
+    """A bot message as it reads now (buttons of /collections edit it in place)."""
+    return next(m for m in await chat.bot_messages() if m.message_id == message_id)
 
 
 async def count_receivables(bot: LocalBot) -> int:
@@ -176,8 +182,12 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
                           ("31–60 days", "300.00"), ("61–90 days", "400.00"),
                           ("over 90 days", "500.50")):  # fmt: skip
         assert f"{label}: CN¥{amount}" in text
+    assert "杭州华丰建材股份有限公司 CN¥1,500.50 (5 doc.)" in text
+    assert "overdue CN¥1,400.50 · up to 120 days late" in text
+    assert "成都康乐" not in text and "杭州远航" not in text
+    await reps["王五"].tap("杭州华丰建材股份有限公司", message_id=mine.message_id)
+    text = (await shown(reps["王五"], mine.message_id)).text or ""
     assert text.index("A-5") < text.index("A-4") < text.index("A-1")  # by due date
-    assert "B-1" not in text and "S-1" not in text
     card = await reps["王五"].tap("A-5")
     assert "120 days overdue" in (card[-1].text or "") and card[-1].buttons
 
@@ -187,7 +197,8 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
     assert "• 王五: CN¥1,500.50 open (5), CN¥1,400.50 overdue" in text
     assert "• 李四: CN¥50.00 open (1), CN¥50.00 overdue" in text and "S-1" not in text
     rep_list = await manager.tap("李四")
-    assert "B-1" in (rep_list[-1].text or "") and "A-1" not in (rep_list[-1].text or "")
+    assert "成都康乐零售商贸有限公司" in (rep_list[-1].text or "")
+    assert "杭州华丰" not in (rep_list[-1].text or "")
 
     company = (await director.send("/collections"))[-1]
     text = company.text or ""
@@ -214,6 +225,8 @@ async def test_a_manager_cannot_see_another_teams_receivables(local_bot: LocalBo
               (ACT.pack(Act("d", rid, "p")), "Nothing left"),
               (OPEN.pack(Open("u", rick.id if rick else 0)), "not found"),
               (OPEN.pack(Open("t", north)), "not found"),
+              (BROWSE.pack(Browse(rick.id if rick else 0, customer)), "not found"),
+              (BROWSE.pack(Browse(rick.id if rick else 0, 0, 1)), "not found"),
               # The old format, a truncated value and an unknown action are stale buttons.
               (f"dn|d{rid}|o", "no longer works"), ("dn|d|", "no longer works"),
               (f"dn|d|{rid}|z", "no longer works"), (f"rc|q|{rid}", "no longer works"),
@@ -229,9 +242,9 @@ async def test_a_manager_cannot_see_another_teams_receivables(local_bot: LocalBo
         assert answer in (replies[-1].text or ""), data
     assert await balance(runtime, rid) == Decimal("900")
     # The north rep sees it, and another north rep would not.
-    assert "INV-N1" in ((await north_rep.send("/collections"))[-1].text or "")
+    assert "杭州远航医药" in ((await north_rep.send("/collections"))[-1].text or "")
     other = await join(local_bot, 3003, "Olga", Role.REP, "north")
-    assert "INV-N1" not in ((await other.send("/collections"))[-1].text or "")
+    assert "杭州远航医药" not in ((await other.send("/collections"))[-1].text or "")
 
 
 async def test_other_teams_numbers_and_people_answer_like_unknown_ones(

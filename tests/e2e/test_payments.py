@@ -110,3 +110,38 @@ async def test_contacted_without_result_keeps_the_note(local_bot: LocalBot) -> N
     async with transaction(local_bot.runtime.sessions) as session:
         [contact] = (await session.exec(select(CollectionContact))).all()
     assert contact.receivable_id == rid and contact.note == "Finance is away until Monday"
+
+
+async def test_collection_visit_offers_payment_and_counts(local_bot: LocalBot) -> None:
+    """A phone visit whose purpose is collection offers to record the payment, and counts as a
+    phone visit in /week."""
+    rep, rid, _card = await one_document(local_bot)
+    await rep.send("/visit")
+    await rep.tap("Far Harbour Pharma")
+    await rep.tap("Phone")
+    summary = await rep.send("Finance confirmed the transfer for today.")
+    fields = await rep.tap("Edit a field", message_id=summary[-1].message_id)
+    await rep.tap("Purpose", message_id=fields[-1].message_id)
+    await rep.tap("Collection")
+    saved = await rep.tap("Save")
+    text = saved[-1].text or ""
+    assert "Far Harbour Pharma still owes CN¥1,200.00 (1 doc.)" in text
+    assert saved[-1].button_texts() == ["💰 Record a payment"]
+    await rep.tap("Record a payment", message_id=saved[-1].message_id)
+    documents = next(m for m in await rep.bot_messages() if m.message_id == saved[-1].message_id)
+    assert "INV-9" in (documents.text or "")
+    card = await rep.tap("INV-9", message_id=saved[-1].message_id)
+    await rep.tap("Collected in full", message_id=card[-1].message_id)
+    await rep.tap("Bank transfer")
+    await rep.tap("Skip")
+    await rep.tap("Confirm")
+    assert await balance(local_bot.runtime, rid) == 0
+    week = (await rep.send("/week"))[-1].text or ""
+    assert "📞 1/20 phone" in week
+    # A visit of another purpose offers nothing.
+    await rep.send("/visit")
+    await rep.tap("Far Harbour Pharma")
+    await rep.tap("Phone")
+    await rep.send("Asked about the next order.")
+    other = await rep.tap("Save")
+    assert other[-1].button_texts() == [] and "still owes" not in (other[-1].text or "")

@@ -33,10 +33,12 @@ def used_keys() -> set[str]:
     keys -= set(VIEWS)  # view names ("approvals.card") look like keys but are not texts
     keys.discard("approvals.history_")  # a prefix; the entries are listed below
     for kind in TYPES.values():
-        keys |= {kind.name_key, f"commands.{kind.command}"}
+        keys.add(kind.name_key)
         for spec in kind.fields:
             keys.add(spec.label_key)
-            keys.add(f"approvals.ask_{spec.name}")
+            if not kind.requestable:
+                continue  # made elsewhere (a credit note): no command, no form questions
+            keys |= {f"commands.{kind.command}", f"approvals.ask_{spec.name}"}
             # A type may word a question its own way (approvals.ask_<type>_<field>).
             specific = f"approvals.ask_{kind.key}_{spec.name}"
             if load_catalogs().has(specific):
@@ -76,4 +78,4 @@ def test_shortcut_commands_are_declared() -> None:
     import bot.app  # noqa: F401  (declares every area's commands)
 
     for kind in TYPES.values():
-        assert kind.command in COMMANDS
+        assert kind.command in COMMANDS or not kind.requestable
