@@ -25,6 +25,7 @@ from views.collections import (
     action_buttons,
     document_line,
     reconcile_button,
+    short_when,
     text,
 )
 from views.render import view
@@ -88,12 +89,7 @@ TONE_MARK = {"friendly": "🔔", "due": "📅", "firm": "⚠️", "urgent": "❗
 
 def digest_line(texts: Catalogs, lang: str, line: DigestLine) -> str:
     """``❗ <b>杭州远航</b> — ¥12,000.00（3 张）· 逾期 40 天 · 紧急``."""
-    if line.days_overdue < 0:
-        when = texts.t(lang, "collections.digest_due_in", days=-line.days_overdue)
-    elif line.days_overdue == 0:
-        when = texts.t(lang, "collections.digest_due_today")
-    else:
-        when = texts.t(lang, "collections.digest_overdue", days=line.days_overdue)
+    when = short_when(texts, lang, line.days_overdue)
     return text(
         texts, lang, "collections.digest_line", mark=TONE_MARK.get(line.tone, "•"),
         customer=line.customer, total=totals_text(line.totals, lang), count=line.count,

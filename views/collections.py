@@ -118,6 +118,15 @@ def _escaped(value: Any) -> Any:
     return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
+def short_when(texts: Catalogs, lang: str, days_overdue: int) -> str:
+    """ "due in 3 days", "due today", "7 days overdue": for lines that show the date elsewhere."""
+    if days_overdue < 0:
+        return texts.t(lang, "collections.digest_due_in", days=-days_overdue)
+    if days_overdue == 0:
+        return texts.t(lang, "collections.digest_due_today")
+    return texts.t(lang, "collections.digest_overdue", days=days_overdue)
+
+
 def when_label(texts: Catalogs, lang: str, due_on: date, today: date) -> str:
     """When a document is due: "due in 3 days", "due today", "7 days overdue"."""
     days = (today - due_on).days
@@ -395,7 +404,7 @@ def document_card(texts: Catalogs, lang: str, card: Card) -> tuple[str, Keyboard
                 paid=money(doc.paid, currency, lang), balance=money(doc.balance, currency, lang)),
         texts.t(lang, "collections.card_dates", issued=format_day(receivable.issued_on, lang),
                 due=format_day(receivable.due_on, lang),
-                when=when_label(texts, lang, receivable.due_on, card.today)),
+                when=short_when(texts, lang, (card.today - receivable.due_on).days)),
     ]  # fmt: skip
     lines.append(
         texts.t(lang, f"collections.status_{receivable.status}") + status_mark(texts, lang, doc)

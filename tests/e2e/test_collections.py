@@ -177,7 +177,7 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
     mine = (await reps["王五"].send("/collections"))[-1]
     text = mine.text or ""
     assert "My open receivables" in text
-    assert "Open: CN¥1,500.50 in 5 documents · overdue: CN¥1,400.50" in text
+    assert "Open: CN¥1,500.50 (documents: 5) · overdue: CN¥1,400.50" in text
     for label, amount in (("not yet due", "100.00"), ("0–30 days", "200.00"),
                           ("31–60 days", "300.00"), ("61–90 days", "400.00"),
                           ("over 90 days", "500.50")):  # fmt: skip
@@ -193,7 +193,7 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
 
     team = (await manager.send("/collections"))[-1]
     text = team.text or ""
-    assert "team North" in text and "Open: CN¥1,550.50 in 6 documents" in text
+    assert "team North" in text and "Open: CN¥1,550.50 (documents: 6)" in text
     assert "• 王五: CN¥1,500.50 open (5), CN¥1,400.50 overdue" in text
     assert "• 李四: CN¥50.00 open (1), CN¥50.00 overdue" in text and "S-1" not in text
     rep_list = await manager.tap("李四")
@@ -202,7 +202,7 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
 
     company = (await director.send("/collections"))[-1]
     text = company.text or ""
-    assert "Open: CN¥1,620.50 in 7 documents" in text
+    assert "Open: CN¥1,620.50 (documents: 7)" in text
     assert "North</b>" not in text and "North: CN¥1,550.50 open (6)" in text
     assert "South: CN¥70.00 open (1)" in text and "赵六: CN¥70.00 open (1)" in text
 
