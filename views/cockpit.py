@@ -33,7 +33,7 @@ PAGE_TEXTS = (
     "webapp.team", "webapp.failed", "webapp.tab_collections", "webapp.tab_company",
     "webapp.back", "webapp.team_col", "webapp.reps_col", "webapp.documents",
     "webapp.tab_map", "webapp.map_all_reps", "webapp.map_checkins", "webapp.map_customers",
-    "webapp.map_flagged",
+    "webapp.map_flagged", "webapp.photo_alt", "webapp.close",
 )  # fmt: skip
 
 
@@ -155,6 +155,7 @@ def rep_page(texts: Catalogs, lang: str, rep: RepVisits, window: Window) -> dict
             "stay": _stay(texts, lang, visit),
             "flags": flags,
             "attachments": texts.t(lang, "webapp.attachments", count=files) if files else "",
+            "photos": rep.photos.get(visit.id or 0, []),
         })  # fmt: skip
     return {
         "id": rep.rep_id,

@@ -14,6 +14,9 @@ API (all JSON, all need ``Authorization: tma <initData>``):
                                        (flagged ones marked) and the team's customers with a
                                        location, in the configured tiles' datum; ``rep`` narrows
                                        both to one rep of that team
+  GET  /api/photo/<id>?size=thumb      a visit photo's stamped copy (JPEG; a 320 px thumbnail
+                                       with size=thumb) for someone who may see the visit's rep
+                                       (the /api/rep rule); never the original, unstamped photo
   GET  /api/approvals                  the requests waiting for this person's decision
   POST /api/approvals/<id>  {"step": n, "action": "approve"|"reject", "reason": "..."}
 """
@@ -44,6 +47,7 @@ from services import (
     approval_lists,
     approvals,
     map_points,
+    photo_stamp,
     receivable_aging,
     teams,
     visits,
@@ -64,7 +68,7 @@ STATIC = Path(__file__).parent / "static"
 # The page may load only its own files, call only its own API, and show the map tiles of the
 # configured host (and nothing else from outside).
 CSP = (
-    "default-src 'self'; img-src 'self' data:{tiles}; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; img-src 'self' data: blob:{tiles}; style-src 'self' 'unsafe-inline'; "
     "frame-ancestors https://web.telegram.org https://*.telegram.org 'self'"
 )
 OTHER_HEADERS = {
@@ -108,6 +112,9 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
                 return answer.response
             if request.method == "POST":
                 deps.wake()
+            if isinstance(result, Response):
+                result.headers.update(secure)
+                return result
             return JSONResponse(result, headers=secure)
 
         return endpoint
@@ -180,6 +187,12 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
                      "attribution": settings.map_attribution}  # fmt: skip
         return views.map_page(deps.texts, viewer.lang, team.name, window, points, tiles)
 
+    async def photo(request: Request, session: AsyncSession, viewer: Viewer) -> Response:
+        stamped = await visits.stamped_photo(session, viewer.actor, int(request.path_params["id"]))
+        if request.query_params.get("size") == "thumb":
+            stamped = await photo_stamp.thumbnail_off_loop(stamped)
+        return Response(stamped, media_type="image/jpeg")
+
     async def queue(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         env = _env(deps)
         waiting = await approval_lists.pending_for(session, env, viewer.actor)
@@ -219,6 +232,7 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         Route("/api/collections", api(collections_page)),
         Route("/api/company", api(company_page)),
         Route("/api/map", api(map_page)),
+        Route("/api/photo/{id:int}", api(photo)),
         Route("/api/approvals", api(queue)),
         Route("/api/approvals/{id:int}", api(decide), methods=["POST"]),
     ]

@@ -104,9 +104,42 @@
       if (visit.next_step) item.append(el("div", { className: "text hint", textContent: "→ " + visit.next_step }));
       if (marks.length) item.append(el("div", { className: "marks", textContent: marks.join(" · ") }));
       for (const flag of visit.flags) item.append(el("div", { className: "flag", textContent: flag }));
+      if (visit.photos.length) item.append(photoStrip(visit.photos));
       item.dataset.visit = visit.id;
       list.append(item);
     }
+  }
+
+  // Photos are fetched with the sign-in header (an <img src> could not send it) and shown from
+  // blob: addresses; only the server's stamped copies exist here.
+  async function photoUrl(id, thumb) {
+    const response = await fetch(new URL("photo/" + id + (thumb ? "?size=thumb" : ""), api), {
+      headers: { "Authorization": "tma " + initData },
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    return URL.createObjectURL(await response.blob());
+  }
+
+  function photoStrip(ids) {
+    const strip = el("div", { className: "photos" });
+    for (const id of ids) {
+      const img = el("img", { alt: texts.photo_alt, className: "thumb" });
+      img.dataset.photo = id;
+      photoUrl(id, true).then((url) => { img.src = url; }, () => img.remove());
+      img.addEventListener("click", () => enlarge(id));
+      strip.append(img);
+    }
+    return strip;
+  }
+
+  async function enlarge(id) {
+    const img = el("img", { alt: texts.photo_alt });
+    const close = el("button", { type: "button", className: "close", textContent: "×" });
+    close.setAttribute("aria-label", texts.close);
+    const overlay = el("div", { id: "photo-view" }, [img, close]);
+    overlay.addEventListener("click", () => { URL.revokeObjectURL(img.src); overlay.remove(); });
+    document.body.append(overlay);
+    try { img.src = await photoUrl(id, false); } catch (e) { overlay.remove(); }
   }
 
   function moneyTable(table, columns, rows, totals, first, onTap) {
