@@ -135,8 +135,9 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
 
     async def team_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         team = await _readable_team(session, deps, viewer, request.query_params.get("team"))
+        # The page shows the previous period beside this one, not four back.
         summary = await build_team_summary(
-            session, team, _period(request), team.today, with_details=False
+            session, team, _period(request), team.today, with_details=False, trends=1
         )
         return views.team_page(deps.texts, viewer.lang, summary)
 
@@ -168,7 +169,9 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         for listed in await teams.list_teams(session):
             assert listed.id is not None
             team = await resolve(session, deps.settings, listed.id, now)
-            summary = await build_team_summary(session, team, kind, team.today, with_details=False)
+            summary = await build_team_summary(
+                session, team, kind, team.today, with_details=False, trends=0
+            )
             rows.append(summary)
         return views.company_page(deps.texts, viewer.lang, rows)
 
