@@ -248,9 +248,9 @@ async def test_tiles_that_cannot_be_reached_leave_the_points_on_the_map(
 
     response = await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
     assert response is not None
-    # The page may load images from the tiles' host and from nowhere else outside.
+    # Images: its own, the photos it fetched (blob:) and the tiles' host; nothing else outside.
     policy = response.headers["content-security-policy"]
-    assert f"img-src 'self' data: {origin};" in policy
+    assert f"img-src 'self' data: blob: {origin};" in policy
     await phone.locator('#tabs button[data-tab="map"]').click()
     await expect(phone.locator("#map-box path.checkin")).to_have_count(4, timeout=10_000)
     await expect(phone.locator("#map-box .customer-pin")).to_have_count(3)
