@@ -19,13 +19,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import uvicorn
 from playwright.async_api import async_playwright
-from pydantic import SecretStr
 from sqlmodel import col, select
 
-from bench.common import bench_runtime
-from bot.cockpit import local_socket
+from bench.common import bench_runtime, serve_cockpit
 from core.db import transaction
 from models.common import Role
 from models.customer import Customer
@@ -33,17 +30,11 @@ from models.team import Team
 from models.user import User
 from models.visit import Visit, VisitKind, VisitPurpose
 from sandbox.webapp_login import page_url, signed_init_data
-from webapp.app import cockpit_asgi
-from webapp.context import WebDeps
 
 TOKEN = "123456:bench-cockpit"
 REPS = 12
 MANAGER_TG = 900_000
 MONDAY = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-
-
-def _no_render(*args: Any, **kwargs: Any) -> Any:
-    raise RuntimeError("the Team page renders no notices")
 
 
 async def _seed(runtime: Any) -> None:
@@ -77,46 +68,37 @@ async def main(runs: int) -> None:
     async with bench_runtime() as runtime:
         await _seed(runtime)
         await runtime.clock.set(MONDAY + timedelta(days=4, hours=10))  # type: ignore[attr-defined]
-        deps = WebDeps(
-            settings=runtime.settings, sessions=runtime.sessions, clock=runtime.clock,
-            texts=runtime.texts, render=_no_render, token=SecretStr(TOKEN),  # type: ignore[arg-type]
-        )  # fmt: skip
-        sock = local_socket()
-        server = uvicorn.Server(uvicorn.Config(cockpit_asgi(deps), log_config=None,
-                                               log_level="warning", lifespan="off"))  # fmt: skip
-        serving = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            await asyncio.sleep(0.01)
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}/app/"
-        sizes, paints, shown = [], [], []
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=chromium, headless=True,
-                args=["--headless", "--no-sandbox", "--disable-gpu"],
-            )  # fmt: skip
-            for _ in range(runs + 1):
-                context = await browser.new_context(viewport={"width": 390, "height": 844})
-                page = await context.new_page()
-                init = signed_init_data(TOKEN, telegram_id=MANAGER_TG, first_name="Chen",
-                                        language_code="zh", at=runtime.clock.now())  # fmt: skip
-                await page.goto(page_url(base, init))
-                await page.wait_for_selector("#reps tbody tr.rep", timeout=30_000)
-                figures = await page.evaluate("""() => {
-                    const entries = [...performance.getEntriesByType('navigation'),
-                                     ...performance.getEntriesByType('resource')];
-                    const paint = performance.getEntriesByName('first-contentful-paint')[0];
-                    return { bytes: entries.reduce((s, e) => s + e.transferSize, 0),
-                             fcp: paint ? paint.startTime : null, shown: performance.now() };
-                }""")  # fmt: skip
-                await context.close()
-                if _ == 0:
-                    continue  # the first run warms the server's imports and SQLite's cache
-                sizes.append(figures["bytes"])
-                paints.append(figures["fcp"])
-                shown.append(figures["shown"])
-            await browser.close()
-        server.should_exit = True
-        await serving
+        async with serve_cockpit(runtime, TOKEN) as root:
+            base = root + "app/"
+            sizes, paints, shown = [], [], []
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(
+                    executable_path=chromium, headless=True,
+                    args=["--headless", "--no-sandbox", "--disable-gpu"],
+                )  # fmt: skip
+                for _ in range(runs + 1):
+                    context = await browser.new_context(viewport={"width": 390, "height": 844})
+                    page = await context.new_page()
+                    init = signed_init_data(
+                        TOKEN, telegram_id=MANAGER_TG, first_name="Chen", language_code="zh",
+                        at=runtime.clock.now(),
+                    )  # fmt: skip
+                    await page.goto(page_url(base, init))
+                    await page.wait_for_selector("#reps tbody tr.rep", timeout=30_000)
+                    figures = await page.evaluate("""() => {
+                        const entries = [...performance.getEntriesByType('navigation'),
+                                         ...performance.getEntriesByType('resource')];
+                        const paint = performance.getEntriesByName('first-contentful-paint')[0];
+                        return { bytes: entries.reduce((s, e) => s + e.transferSize, 0),
+                                 fcp: paint ? paint.startTime : null, shown: performance.now() };
+                    }""")  # fmt: skip
+                    await context.close()
+                    if _ == 0:
+                        continue  # the first run warms the server's imports and SQLite's cache
+                    sizes.append(figures["bytes"])
+                    paints.append(figures["fcp"])
+                    shown.append(figures["shown"])
+                await browser.close()
     print(f"cockpit first page, {runs} runs, {REPS} reps, headless Chromium 390x844:")
     print(f"  bytes transferred: {statistics.median(sizes) / 1024:.1f} KB (median)")
     print(f"  first contentful paint: median {statistics.median(paints):.0f} ms, "

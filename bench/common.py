@@ -121,3 +121,34 @@ async def largest_stall(work: Awaitable[object]) -> float:
     done = True
     await task
     return max(gaps, default=0.0)
+
+
+@asynccontextmanager
+async def serve_cockpit(runtime: Runtime, token: str) -> AsyncIterator[str]:
+    """The cockpit's ASGI app under uvicorn on a free port of 127.0.0.1 (gzip on, as in
+    production), signing people in with ``token``; yields the server's base address."""
+    import uvicorn
+    from pydantic import SecretStr
+
+    from bot.cockpit import local_socket
+    from webapp.app import cockpit_asgi
+    from webapp.context import WebDeps
+
+    def no_render(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("reading pages renders no notices")
+
+    deps = WebDeps(
+        settings=runtime.settings, sessions=runtime.sessions, clock=runtime.clock,
+        texts=runtime.texts, render=no_render, token=SecretStr(token),  # type: ignore[arg-type]
+    )  # fmt: skip
+    sock = local_socket()
+    server = uvicorn.Server(uvicorn.Config(cockpit_asgi(deps), log_config=None,
+                                           log_level="warning", lifespan="off"))  # fmt: skip
+    serving = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        await serving

@@ -155,6 +155,14 @@ class WebhookSettings(_Section):
         return secret
 
 
+# Amap's road map (style 8) from its four tile hosts: the default for China.
+AMAP_TILES = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
+TILE_PARTS = ("{z}", "{x}", "{y}")
+
+
 class WebappSettings(_Section):
     """The managers' cockpit (a Telegram Mini App): served by the webhook's server, or on its
     own port while polling."""
@@ -168,6 +176,38 @@ class WebappSettings(_Section):
     port: int = Field(default=8444, ge=1, le=65535)
     # A sign-in (Telegram's signed initData) older than this is refused: reopen the cockpit.
     max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    # The Map page's tiles ({s} subdomain, {z}/{x}/{y}); "" shows the points on a plain
+    # background. Amap's tiles (autonavi.com, amap.com) are drawn in GCJ-02, China's datum:
+    # the phones' WGS-84 points are shifted to it for them (services/geo.py).
+    map_tiles: str = AMAP_TILES
+    map_subdomains: str = "1234"
+    map_attribution: str = "© 高德地图 AutoNavi"
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        value = value.strip()
+        if value and not (
+            re.match(r"^https?://[^/?#]+/", value) and all(p in value for p in TILE_PARTS)
+        ):
+            raise ValueError("map_tiles: an http(s) address with {z}, {x} and {y}, or empty")
+        return value
+
+    @property
+    def tile_origins(self) -> list[str]:
+        """The origins the page may load tiles from (for its Content-Security-Policy)."""
+        if not self.map_tiles:
+            return []
+        origin = re.match(r"^https?://[^/?#]+", self.map_tiles)
+        assert origin is not None
+        subdomains = list(self.map_subdomains) if "{s}" in origin[0] else [""]
+        return sorted({origin[0].replace("{s}", s) for s in subdomains})
+
+    @property
+    def tiles_gcj02(self) -> bool:
+        """Whether the tiles are Amap's (GCJ-02) rather than WGS-84 (OpenStreetMap and most)."""
+        host = self.map_tiles.split("/")[2] if self.map_tiles else ""
+        return host.endswith((".autonavi.com", ".amap.com"))
 
     @property
     def page_url(self) -> str:

@@ -93,3 +93,21 @@ def _fit(
 
 async def stamp_off_loop(content: bytes, lines: list[str]) -> bytes:
     return await asyncio.to_thread(stamp, content, lines)
+
+
+THUMBNAIL_SIDE = 320
+
+
+def thumbnail(content: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A stamped photo scaled to fit ``side`` pixels (a page of visits loads these, not the
+    full copies)."""
+    with Image.open(io.BytesIO(content)) as opened:
+        image = opened.convert("RGB")
+    image.thumbnail((side, side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+async def thumbnail_off_loop(content: bytes) -> bytes:
+    return await asyncio.to_thread(thumbnail, content)

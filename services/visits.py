@@ -519,6 +519,54 @@ class RepVisits:
     label: str
     visits: list[tuple[Visit, Customer]]
     attachments: dict[int, int]
+    # Per visit, the ids of its photos that have a stamped copy (what managers are shown).
+    photos: dict[int, list[int]] = field(default_factory=dict)
+
+
+async def stamped_photo_ids(session: AsyncSession, visit_ids: list[int]) -> dict[int, list[int]]:
+    if not visit_ids:
+        return {}
+    query = (
+        select(col(VisitAttachment.visit_id), col(VisitAttachment.id))
+        .where(
+            col(VisitAttachment.visit_id).in_(visit_ids),
+            col(VisitAttachment.kind) == AttachmentKind.PHOTO,
+            col(VisitAttachment.stamped).is_not(None),
+        )
+        .order_by(col(VisitAttachment.id))
+    )
+    found: dict[int, list[int]] = {}
+    for visit_id, attachment_id in (await session.exec(query)).all():
+        if attachment_id is not None:
+            found.setdefault(visit_id, []).append(attachment_id)
+    return found
+
+
+async def stamped_photo(session: AsyncSession, actor: Actor, attachment_id: int) -> bytes:
+    """The stamped copy of a visit photo, for someone who may see the visit's rep (the /team
+    rule, as the rep's visits); the unstamped original is never handed out. Anything else
+    (another team's, a voice note, a photo not stamped yet, a deleted visit) is "not found"."""
+    row = (
+        await session.exec(
+            select(VisitAttachment, Visit)
+            .join(Visit, col(Visit.id) == col(VisitAttachment.visit_id))
+            .where(col(VisitAttachment.id) == attachment_id)
+        )
+    ).first()
+    if row is None:
+        raise NotAllowedError("webapp.photo_not_found")
+    attachment, visit = row
+    try:
+        await visible_rep(session, actor, visit.rep_id)
+    except NotAllowedError:
+        raise NotAllowedError("webapp.photo_not_found") from None
+    if (
+        attachment.kind != AttachmentKind.PHOTO
+        or attachment.stamped is None
+        or visit.deleted_at is not None
+    ):
+        raise NotAllowedError("webapp.photo_not_found")
+    return attachment.stamped
 
 
 # A drill-down page, not an export: a month of a busy rep fits well under this.
@@ -533,8 +581,10 @@ async def rep_visits(
     rep = await visible_rep(session, actor, rep_id)
     assert rep.id is not None
     rows = await recent_visits(session, rep.id, limit=REP_PAGE_LIMIT, since=since, until=until)
-    counts = await attachment_counts(session, [v.id for v, _ in rows if v.id is not None])
-    return RepVisits(rep.id, rep.display_name, label, rows, counts)
+    ids = [v.id for v, _ in rows if v.id is not None]
+    counts = await attachment_counts(session, ids)
+    photos = await stamped_photo_ids(session, ids)
+    return RepVisits(rep.id, rep.display_name, label, rows, counts, photos)
 
 
 async def progress(session: AsyncSession, rep_id: int, team: TeamContext) -> Progress:

@@ -13,6 +13,7 @@ from core.i18n import Catalogs, format_money
 from core.periods import format_clock, format_short_day, local_today
 from models.visit import Visit
 from services.approval_cards import CardData
+from services.map_points import TeamMap
 from services.receivable_aging import Aging, Figures
 from services.receivables import BUCKETS, OVERDUE_BUCKETS
 from services.summary.core import Metric, TeamSummary, Value, Window, metrics
@@ -31,6 +32,8 @@ PAGE_TEXTS = (
     "webapp.send_reject", "webapp.cancel", "webapp.loading", "webapp.chart_target",
     "webapp.team", "webapp.failed", "webapp.tab_collections", "webapp.tab_company",
     "webapp.back", "webapp.team_col", "webapp.reps_col", "webapp.documents",
+    "webapp.tab_map", "webapp.map_all_reps", "webapp.map_checkins", "webapp.map_customers",
+    "webapp.map_flagged", "webapp.photo_alt", "webapp.close",
 )  # fmt: skip
 
 
@@ -152,6 +155,7 @@ def rep_page(texts: Catalogs, lang: str, rep: RepVisits, window: Window) -> dict
             "stay": _stay(texts, lang, visit),
             "flags": flags,
             "attachments": texts.t(lang, "webapp.attachments", count=files) if files else "",
+            "photos": rep.photos.get(visit.id or 0, []),
         })  # fmt: skip
     return {
         "id": rep.rep_id,
@@ -218,3 +222,48 @@ def company_page(texts: Catalogs, lang: str, summaries: list[TeamSummary]) -> di
             "raw": {m.key: _raw(summary.totals.get(m.key, 0)) for m in shown},
         })  # fmt: skip
     return {"title": texts.t(lang, "webapp.company_title"), "columns": columns, "teams": teams}
+
+
+def map_page(
+    texts: Catalogs, lang: str, team_name: str, window: Window, points: TeamMap,
+    tiles: dict[str, str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The period's check-ins per rep (flagged ones marked) and the team's customers, as points
+    ready for the map (already in the tiles' datum), with the words of their popups."""
+    names = dict(points.reps)
+    checkins = []
+    for point in points.checkins:
+        day = format_short_day(local_today(point.at, window.timezone), lang)
+        far = format_distance(point.distance_m, lang) if point.distance_m is not None else ""
+        checkins.append({
+            "id": point.visit_id, "rep": point.rep_id, "lat": round(point.latitude, 6),
+            "lon": round(point.longitude, 6), "customer": point.customer,
+            "when": f"{day} {format_clock(point.at, window.timezone)}",
+            "flag": texts.t(lang, "webapp.checkin_far", distance=far)
+            if point.flagged and far else "",
+        })  # fmt: skip
+    customers = [
+        {"id": place.customer_id, "name": place.name, "lat": round(place.latitude, 6),
+         "lon": round(place.longitude, 6),
+         "owner": texts.t(lang, "webapp.map_owner", name=names[place.owner_id])
+         if place.owner_id in names else ""}
+        for place in points.customers
+    ]  # fmt: skip
+    flagged = sum(1 for c in checkins if c["flag"])
+    return {
+        "title": texts.t(
+            lang, "webapp.map_title", team=team_name, period=window_words(texts, lang, window)
+        ),
+        "summary": texts.t(
+            lang,
+            "webapp.map_counts",
+            checkins=len(checkins),
+            flagged=flagged,
+            customers=len(customers),
+        ),
+        "tiles": tiles,
+        "reps": [{"id": rep_id, "name": name} for rep_id, name in points.reps],
+        "checkins": checkins,
+        "customers": customers,
+        "empty": texts.t(lang, "webapp.map_empty"),
+    }

@@ -10,6 +10,13 @@ API (all JSON, all need ``Authorization: tma <initData>``):
   GET  /api/rep/<id>?period=week|month  one rep's visits of the period (the /team rule)
   GET  /api/collections?team=<id>      open balances and aging per rep of one team
   GET  /api/company?period=week|month  directors and admins: one row per team
+  GET  /api/map?period=week|month&team=<id>&rep=<id>   the Map page: the period's check-ins
+                                       (flagged ones marked) and the team's customers with a
+                                       location, in the configured tiles' datum; ``rep`` narrows
+                                       both to one rep of that team
+  GET  /api/photo/<id>?size=thumb      a visit photo's stamped copy (JPEG; a 320 px thumbnail
+                                       with size=thumb) for someone who may see the visit's rep
+                                       (the /api/rep rule); never the original, unstamped photo
   GET  /api/approvals                  the requests waiting for this person's decision
   POST /api/approvals/<id>  {"step": n, "action": "approve"|"reject", "reason": "..."}
 """
@@ -33,8 +40,18 @@ from starlette.staticfiles import StaticFiles
 
 from core.db import transaction
 from core.errors import UserFacingError
+from core.settings import WebappSettings
 from models.common import Role
-from services import approval_cards, approval_lists, approvals, receivable_aging, teams, visits
+from services import (
+    approval_cards,
+    approval_lists,
+    approvals,
+    map_points,
+    photo_stamp,
+    receivable_aging,
+    teams,
+    visits,
+)
 from services.approval_cards import Env
 from services.receivable_aging import Scope
 from services.summary import build_team_summary
@@ -48,21 +65,31 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 # The page may load only its own files and call only its own API.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "frame-ancestors https://web.telegram.org https://*.telegram.org 'self'"
-    ),
+# The page may load only its own files, call only its own API, and show the map tiles of the
+# configured host (and nothing else from outside).
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:{tiles}; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors https://web.telegram.org https://*.telegram.org 'self'"
+)
+OTHER_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+
+
+def security_headers(settings: WebappSettings) -> dict[str, str]:
+    tiles = "".join(" " + origin for origin in settings.tile_origins)
+    return {"Content-Security-Policy": CSP.format(tiles=tiles), **OTHER_HEADERS}
+
+
 MAX_BODY = 8192
 Handler = Callable[[Request, AsyncSession, Viewer], Awaitable[Any]]
 
 
 def cockpit_asgi(deps: WebDeps) -> Starlette:
     """The page and the API as one ASGI app (the webhook's server mounts it at the root)."""
+    secure = security_headers(deps.settings.webapp)
 
     def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -79,13 +106,16 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
                         raise _Answer(JSONResponse(body, status_code=status)) from None
             except Refused as refused:
                 body = views.error(deps.texts, refused.lang, refused.key, {})
-                return JSONResponse(body, status_code=refused.status, headers=SECURITY_HEADERS)
+                return JSONResponse(body, status_code=refused.status, headers=secure)
             except _Answer as answer:
-                answer.response.headers.update(SECURITY_HEADERS)
+                answer.response.headers.update(secure)
                 return answer.response
             if request.method == "POST":
                 deps.wake()
-            return JSONResponse(result, headers=SECURITY_HEADERS)
+            if isinstance(result, Response):
+                result.headers.update(secure)
+                return result
+            return JSONResponse(result, headers=secure)
 
         return endpoint
 
@@ -105,8 +135,9 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
 
     async def team_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         team = await _readable_team(session, deps, viewer, request.query_params.get("team"))
+        # The page shows the previous period beside this one, not four back.
         summary = await build_team_summary(
-            session, team, _period(request), team.today, with_details=False
+            session, team, _period(request), team.today, with_details=False, trends=1
         )
         return views.team_page(deps.texts, viewer.lang, summary)
 
@@ -138,9 +169,32 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         for listed in await teams.list_teams(session):
             assert listed.id is not None
             team = await resolve(session, deps.settings, listed.id, now)
-            summary = await build_team_summary(session, team, kind, team.today, with_details=False)
+            summary = await build_team_summary(
+                session, team, kind, team.today, with_details=False, trends=0
+            )
             rows.append(summary)
         return views.company_page(deps.texts, viewer.lang, rows)
+
+    async def map_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
+        team = await _readable_team(session, deps, viewer, request.query_params.get("team"))
+        rep_id = await _rep_of_team(session, viewer, team, request.query_params.get("rep"))
+        window = window_for(team, _period(request), team.today)
+        settings = deps.settings.webapp
+        points = await map_points.team_map(
+            session, team.team_id, since=window.period.start, until=window.period.end,
+            rep_id=rep_id, gcj02=settings.tiles_gcj02,
+        )  # fmt: skip
+        tiles = None
+        if settings.map_tiles:
+            tiles = {"url": settings.map_tiles, "subdomains": settings.map_subdomains,
+                     "attribution": settings.map_attribution}  # fmt: skip
+        return views.map_page(deps.texts, viewer.lang, team.name, window, points, tiles)
+
+    async def photo(request: Request, session: AsyncSession, viewer: Viewer) -> Response:
+        stamped = await visits.stamped_photo(session, viewer.actor, int(request.path_params["id"]))
+        if request.query_params.get("size") == "thumb":
+            stamped = await photo_stamp.thumbnail_off_loop(stamped)
+        return Response(stamped, media_type="image/jpeg")
 
     async def queue(request: Request, session: AsyncSession, viewer: Viewer) -> Any:
         env = _env(deps)
@@ -166,7 +220,7 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         return {"id": result.request.id, "status": str(result.request.status)}
 
     async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+        return FileResponse(STATIC / "index.html", headers=secure)
 
     async def to_page(request: Request) -> Response:
         return RedirectResponse("app/", status_code=308)
@@ -180,6 +234,8 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         Route("/api/rep/{id:int}", api(rep_page)),
         Route("/api/collections", api(collections_page)),
         Route("/api/company", api(company_page)),
+        Route("/api/map", api(map_page)),
+        Route("/api/photo/{id:int}", api(photo)),
         Route("/api/approvals", api(queue)),
         Route("/api/approvals/{id:int}", api(decide), methods=["POST"]),
     ]
@@ -238,3 +294,18 @@ async def _readable_team(
     if team is None or team.archived:
         raise UserFacingError("webapp.team_not_found")
     return await resolve(session, deps.settings, wanted, now)
+
+
+async def _rep_of_team(
+    session: AsyncSession, viewer: Viewer, team: TeamContext, asked: str | None
+) -> int | None:
+    """The rep the Map is narrowed to: one the viewer may see (the /team rule) and of ``team``;
+    anyone else is "not found"."""
+    if not asked:
+        return None
+    if not asked.isdigit():
+        raise UserFacingError("team.rep_not_found")
+    rep = await visits.visible_rep(session, viewer.actor, int(asked))
+    if rep.team_id != team.team_id or rep.id is None:
+        raise UserFacingError("team.rep_not_found")
+    return rep.id

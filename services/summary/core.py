@@ -287,6 +287,10 @@ async def team_reps(session: AsyncSession, team_id: int) -> list[User]:
     return list((await session.exec(query)).all())
 
 
+def _zero(metric: Metric) -> Value:
+    return [] if metric.format == "names" else 0
+
+
 async def _figures(
     session: AsyncSession, window: Window, rep_ids: list[int]
 ) -> dict[int, dict[str, Value]]:
@@ -295,8 +299,7 @@ async def _figures(
         found = await contributor.per_rep(session, window, rep_ids)
         for rep_id in rep_ids:
             for metric in contributor.metrics:
-                default: Value = [] if metric.format == "names" else 0
-                values[rep_id][metric.key] = found.get(rep_id, {}).get(metric.key, default)
+                values[rep_id][metric.key] = found.get(rep_id, {}).get(metric.key, _zero(metric))
     return values
 
 
@@ -319,16 +322,22 @@ async def build_team_summary(
     day: date,
     *,
     with_details: bool = True,
+    trends: int = 2,
 ) -> TeamSummary:
     """Every rep's figures for the period containing ``day``, counted up to the team's now,
-    with trends and detail sheets."""
+    with trends and detail sheets. ``trends`` says how many earlier periods are counted: 2
+    (the previous one and four back, as the message shows), 1 (the previous one: the cockpit's
+    Team page) or 0 (the Company page's totals); one not counted is all zeros."""
     window = window_for(team, kind, day)
     reps = await team_reps(session, window.team_id)
     rep_ids = [rep.id for rep in reps if rep.id is not None]
     per_rep = await _figures(session, window, rep_ids)
-    previous_reps = await _figures(session, earlier(window, 1), rep_ids)
+    zeros = {rep_id: {m.key: _zero(m) for m in metrics()} for rep_id in rep_ids}
+    previous_reps = await _figures(session, earlier(window, 1), rep_ids) if trends else zeros
     previous = totals_of(previous_reps)
-    four_back = totals_of(await _figures(session, earlier(window, 4), rep_ids))
+    four_back = totals_of(
+        await _figures(session, earlier(window, 4), rep_ids) if trends > 1 else zeros
+    )
     sheets: list[Sheet] = []
     if with_details:
         for contributor in contributors():

@@ -63,7 +63,7 @@
     return body;
   }
 
-  const SECTIONS = ["team", "rep", "collections", "company", "approvals"];
+  const SECTIONS = ["team", "rep", "collections", "company", "map", "approvals"];
 
   function showSection(name) {
     for (const section of SECTIONS) document.getElementById(section).hidden = section !== name;
@@ -75,7 +75,7 @@
     }
     showSection(name);
     const load = { team: loadTeam, collections: loadCollections, company: loadCompany,
-      approvals: loadQueue }[name];
+      map: loadMap, approvals: loadQueue }[name];
     load();
   }
 
@@ -104,9 +104,42 @@
       if (visit.next_step) item.append(el("div", { className: "text hint", textContent: "→ " + visit.next_step }));
       if (marks.length) item.append(el("div", { className: "marks", textContent: marks.join(" · ") }));
       for (const flag of visit.flags) item.append(el("div", { className: "flag", textContent: flag }));
+      if (visit.photos.length) item.append(photoStrip(visit.photos));
       item.dataset.visit = visit.id;
       list.append(item);
     }
+  }
+
+  // Photos are fetched with the sign-in header (an <img src> could not send it) and shown from
+  // blob: addresses; only the server's stamped copies exist here.
+  async function photoUrl(id, thumb) {
+    const response = await fetch(new URL("photo/" + id + (thumb ? "?size=thumb" : ""), api), {
+      headers: { "Authorization": "tma " + initData },
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    return URL.createObjectURL(await response.blob());
+  }
+
+  function photoStrip(ids) {
+    const strip = el("div", { className: "photos" });
+    for (const id of ids) {
+      const img = el("img", { alt: texts.photo_alt, className: "thumb" });
+      img.dataset.photo = id;
+      photoUrl(id, true).then((url) => { img.src = url; }, () => img.remove());
+      img.addEventListener("click", () => enlarge(id));
+      strip.append(img);
+    }
+    return strip;
+  }
+
+  async function enlarge(id) {
+    const img = el("img", { alt: texts.photo_alt });
+    const close = el("button", { type: "button", className: "close", textContent: "×" });
+    close.setAttribute("aria-label", texts.close);
+    const overlay = el("div", { id: "photo-view" }, [img, close]);
+    overlay.addEventListener("click", () => { URL.revokeObjectURL(img.src); overlay.remove(); });
+    document.body.append(overlay);
+    try { img.src = await photoUrl(id, false); } catch (e) { overlay.remove(); }
   }
 
   function moneyTable(table, columns, rows, totals, first, onTap) {
@@ -164,9 +197,7 @@
       (t.raw[c.key] === undefined || t.raw[c.key] !== 0)));
     moneyTable(document.getElementById("teams"), columns, page.teams, null, texts.team_col,
       (row) => {
-        chosenTeam = String(row.id);
-        const choice = document.getElementById("team-choice");
-        choice.value = chosenTeam;
+        chooseTeam(String(row.id));
         showTab("team");
       });
   }
@@ -253,6 +284,141 @@
     });
   }
 
+  // -- Map ------------------------------------------------------------------------------
+  // Leaflet (shipped in static/, BSD-2) is loaded the first time the Map is opened, so the
+  // first page stays small. Points arrive already in the tiles' datum (GCJ-02 for Amap).
+  const PALETTE = ["#2481cc", "#e8772e", "#3aa757", "#9c5fd6", "#d6a21e", "#1fa5a5", "#c2417f",
+    "#6d7f2b", "#8a5a44", "#4b5bd6", "#d64b4b", "#5f8f8f"];
+  // Narrow enough for a phone's map with room to spare on both sides.
+  const POPUP = { maxWidth: 240, autoPanPadding: [16, 16] };
+  let mapRep = "";
+  let mapAsked = 0;
+  let leafletMap = null;
+  let mapLayer = null;
+  let leafletReady = null;
+
+  function attach(tag, attrs) {
+    return new Promise((resolve, reject) => {
+      const node = Object.assign(document.createElement(tag), attrs);
+      node.onload = resolve;
+      node.onerror = () => reject(new Error(texts.failed));
+      document.head.append(node);
+    });
+  }
+
+  function leaflet() {
+    if (!leafletReady) {
+      leafletReady = Promise.all([
+        attach("link", { rel: "stylesheet", href: "static/leaflet.css" }),
+        attach("script", { src: "static/leaflet.js" }),
+      ]);
+    }
+    return leafletReady;
+  }
+
+  function repColour(index) { return PALETTE[index % PALETTE.length]; }
+
+  function fillRepChoice(page) {
+    const choice = document.getElementById("map-rep");
+    choice.replaceChildren(el("option", { value: "", textContent: texts.map_all_reps }));
+    for (const rep of page.reps) choice.append(el("option", { value: String(rep.id), textContent: rep.name }));
+    choice.value = mapRep;
+  }
+
+  function popup(lines) {
+    return el("div", { className: "popup" }, lines.filter(Boolean).map((line, i) =>
+      el(i === 0 ? "b" : "div", { className: line.flag ? "flag" : "", textContent: line.text || line })));
+  }
+
+  function drawLegend(page, colours) {
+    const legend = document.getElementById("map-legend");
+    legend.replaceChildren();
+    const shown = mapRep ? page.reps.filter((r) => String(r.id) === mapRep) : page.reps;
+    const withPoints = new Set(page.checkins.map((c) => c.rep));
+    for (const rep of shown) {
+      if (!withPoints.has(rep.id)) continue;
+      const dot = el("span", { className: "dot" });
+      dot.style.background = colours.get(rep.id);
+      legend.append(el("li", {}, [dot, rep.name]));
+    }
+    const flagged = el("span", { className: "dot flagged" });
+    legend.append(el("li", {}, [flagged, texts.map_flagged]));
+    legend.append(el("li", {}, [el("span", { className: "customer-key" }), texts.map_customers]));
+  }
+
+  function drawMap(page) {
+    const box = document.getElementById("map-box");
+    if (!leafletMap) {
+      // No fades or zoom animations: a phone in a webview draws the points at once.
+      leafletMap = L.map(box, { zoomControl: true, attributionControl: true, zoomSnap: 0.5,
+        fadeAnimation: false, zoomAnimation: false, markerZoomAnimation: false });
+      leafletMap.attributionControl.setPrefix(false);
+      // Customers under the check-ins: a check-in at a customer stays visible and tappable.
+      leafletMap.createPane("customers").style.zIndex = 350;
+      if (page.tiles) {
+        L.tileLayer(page.tiles.url, { subdomains: page.tiles.subdomains || "abc",
+          attribution: page.tiles.attribution, maxZoom: 18, minZoom: 3 }).addTo(leafletMap);
+      } else {
+        box.classList.add("no-tiles");
+      }
+      mapLayer = L.featureGroup().addTo(leafletMap);
+    }
+    leafletMap.invalidateSize();
+    mapLayer.clearLayers();
+    // Colours follow the team's list, so a rep keeps theirs when the map is narrowed to them.
+    const colours = new Map(page.reps.map((rep, i) => [rep.id, repColour(i)]));
+    const names = new Map(page.reps.map((rep) => [rep.id, rep.name]));
+    for (const place of page.customers) {
+      const icon = L.divIcon({ className: "customer-pin", iconSize: [12, 12], html: el("span") });
+      L.marker([place.lat, place.lon], { icon: icon, title: place.name, keyboard: false,
+        pane: "customers" })
+        .bindPopup(popup([place.name, place.owner]), POPUP).addTo(mapLayer);
+    }
+    // Flagged check-ins last, so they are on top where points crowd.
+    const ordered = page.checkins.filter((c) => !c.flag).concat(page.checkins.filter((c) => c.flag));
+    const danger = css("--danger");
+    for (const point of ordered) {
+      L.circleMarker([point.lat, point.lon], {
+        className: "checkin rep-" + point.rep + (point.flag ? " flagged" : ""),
+        radius: point.flag ? 8 : 6, weight: point.flag ? 3 : 1.5,
+        color: point.flag ? danger : "#ffffff", fillColor: colours.get(point.rep) || PALETTE[0],
+        fillOpacity: 0.9,
+      }).bindPopup(popup([point.customer, (names.get(point.rep) || "") + " · " + point.when,
+        point.flag ? { text: point.flag, flag: true } : ""]), POPUP).addTo(mapLayer);
+    }
+    const bounds = mapLayer.getBounds();
+    if (bounds.isValid()) {
+      leafletMap.fitBounds(bounds, { padding: [28, 28], maxZoom: 15 });
+    } else {
+      leafletMap.setView([35, 105], 4);  // nothing to show: mainland China
+    }
+    drawLegend(page, colours);
+  }
+
+  async function loadMap() {
+    status(texts.loading);
+    const query = new URLSearchParams({ period: period });
+    if (chosenTeam) query.set("team", chosenTeam);
+    if (mapRep) query.set("rep", mapRep);
+    const asked = ++mapAsked;
+    let page;
+    try { [page] = await Promise.all([call("map?" + query), leaflet()]); }
+    catch (e) { if (asked === mapAsked) status(e.message); return; }
+    // A quicker answer to a later choice (another team, rep or period) wins over this one.
+    if (asked !== mapAsked) return;
+    status(page.checkins.length || page.customers.length ? "" : page.empty);
+    document.getElementById("map-title").textContent = page.title;
+    document.getElementById("map-summary").textContent = page.summary;
+    fillRepChoice(page);
+    drawMap(page);
+  }
+
+  function chooseTeam(id) {
+    chosenTeam = id;
+    mapRep = "";
+    for (const choice of document.querySelectorAll(".team-choice")) choice.value = id;
+  }
+
   async function loadQueue() {
     status(texts.loading);
     let page;
@@ -314,21 +480,29 @@
       button.addEventListener("click", () => {
         period = button.dataset.period;
         for (const other of periodButtons) other.classList.toggle("active", other.dataset.period === period);
-        if (button.closest("#company")) loadCompany(); else loadTeam();
+        const section = button.closest("section").id;
+        ({ company: loadCompany, map: loadMap }[section] || loadTeam)();
       });
     }
     document.getElementById("rep-back").textContent = texts.back;
     document.getElementById("rep-back").addEventListener("click", () => showTab("team"));
     if (me.teams.length) {
-      const choice = document.getElementById("team-choice");
-      for (const team of me.teams) {
-        choice.append(el("option", { value: String(team.id), textContent: team.name }));
+      for (const choice of document.querySelectorAll(".team-choice")) {
+        for (const team of me.teams) {
+          choice.append(el("option", { value: String(team.id), textContent: team.name }));
+        }
+        choice.hidden = false;
+        choice.addEventListener("change", () => {
+          chooseTeam(choice.value);
+          if (choice.id === "map-team") loadMap(); else loadTeam();
+        });
       }
-      chosenTeam = String(me.team_id || me.teams[0].id);
-      choice.value = chosenTeam;
-      choice.hidden = false;
-      choice.addEventListener("change", () => { chosenTeam = choice.value; loadTeam(); });
+      chooseTeam(String(me.team_id || me.teams[0].id));
     }
+    document.getElementById("map-rep").addEventListener("change", (event) => {
+      mapRep = event.target.value;
+      loadMap();
+    });
     for (const button of document.querySelectorAll("#tabs button")) {
       button.addEventListener("click", () => showTab(button.dataset.tab));
     }
