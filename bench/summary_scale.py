@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -232,6 +233,7 @@ async def main(reps: int) -> dict[str, Any]:
         database = runtime.settings.database_url.split(":")[0]
     return {
         "database": database,
+        "load_average": [round(load, 2) for load in os.getloadavg()],
         **seeded,
         "seconds_to_seed": round(seeding, 1),
         "statements": len(statements),
