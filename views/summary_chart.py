@@ -171,9 +171,9 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
                 label=labels[f"{key}_target"],
             )  # fmt: skip
     axes.set_yticks(positions, names, **plain_text(fontsize=NAME_SIZE, fontfamily=family))
-    # First rep on top, half a row of room around the bars (the default 5 % margins leave
-    # empty rows above and below a long list).
-    axes.set_ylim(len(names) - 0.5, -0.5)
+    # First rep on top, with 0.4 of a row of room above and below the bars (the default 5 %
+    # margins leave empty rows above and below a long list).
+    axes.set_ylim(len(names) - 0.2, -0.8)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.xaxis.set_major_formatter(count_tick(lang))
     axes.set_xlabel(labels["visits_axis"], fontproperties=text_font)
