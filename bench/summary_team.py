@@ -77,7 +77,7 @@ async def statement_profile(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 async def main(reps: int) -> dict[str, Any]:
-    async with bench_runtime(config(1)) as runtime:
+    async with bench_runtime(config(0)) as runtime:
         seeded = await seed(runtime, reps)
         if runtime.engine.dialect.name == "postgresql":
             async with runtime.engine.connect() as connection:

@@ -79,7 +79,8 @@ class Payment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     receivable_id: int = Field(foreign_key="receivables.id", index=True)
     amount: Decimal = Field(sa_column=money_column())
-    paid_on: date
+    # Indexed for the period's collected sum (the summary): migration 0019.
+    paid_on: date = Field(index=True)
     recorded_by_id: int | None = Field(default=None, foreign_key="users.id")
     recorded_at: datetime
     source: PaymentSource = Field(default=PaymentSource.CHAT, sa_type=String(16))

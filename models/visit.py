@@ -33,7 +33,14 @@ class CheckinSource(StrEnum):
 
 class Visit(SQLModel, table=True):
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_team_visited_at", "team_id", "visited_at"),)
+    __table_args__ = (
+        # Covers the summary's per-rep counts (a week of a team's visits is read from the index
+        # alone, never from the table): migration 0019.
+        Index(
+            "ix_visits_team_visited_at", "team_id", "visited_at", "rep_id", "kind", "purpose",
+            "flagged", "deleted_at",
+        ),
+    )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="teams.id")

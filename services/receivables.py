@@ -195,6 +195,21 @@ def balance_column(paid: Subquery) -> Any:
     return type_coerce(col(Receivable.amount) - settled, Money())
 
 
+def owed_column(until: date) -> Any:
+    """What was still owed on each receivable at the end of ``until``: the same figure as
+    :func:`balance_column` over ``paid_subquery(until)``, as a correlated subquery. Summing every
+    payment of the database for a query about one team's receivables (as the join does) costs
+    the whole payments table per query; this reads only the payments of the rows asked about,
+    through the payments' receivable index."""
+    paid = (
+        select(func.coalesce(func.sum(col(Payment.amount)), 0))
+        .where(col(Payment.receivable_id) == col(Receivable.id), col(Payment.paid_on) <= until)
+        .correlate(Receivable)
+        .scalar_subquery()
+    )
+    return type_coerce(col(Receivable.amount) - paid, Money())
+
+
 @dataclass(frozen=True)
 class Document:
     """A receivable with its customer, what was paid and what is still owed."""

@@ -129,8 +129,9 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+    from matplotlib.layout_engine import TightLayoutEngine
     from matplotlib.text import Text
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, NullLocator
 
     font = cjk_font()
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
@@ -144,8 +145,10 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     height = min(MAX_HEIGHT_PX / dpi, max(4.0, row * len(names) + 1.8))
     figure = Figure(figsize=(WIDTH_INCHES, height), dpi=dpi)
     FigureCanvasAgg(figure)
+    # Not sharey: a shared axis would give the money panel its own hundred (hidden) name ticks,
+    # each measured by the layout and the draw; it gets the same limits and no ticks instead.
     axes_list = figure.subplots(
-        1, 2 if money else 1, squeeze=False, sharey=True,
+        1, 2 if money else 1, squeeze=False,
         gridspec_kw={"width_ratios": [3, 2] if money else [1]},
     )  # fmt: skip
     axes = axes_list[0][0]
@@ -168,7 +171,9 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
                 label=labels[f"{key}_target"],
             )  # fmt: skip
     axes.set_yticks(positions, names, **plain_text(fontsize=NAME_SIZE, fontfamily=family))
-    axes.invert_yaxis()
+    # First rep on top, with 0.4 of a row of room above and below the bars (the default 5 %
+    # margins leave empty rows above and below a long list).
+    axes.set_ylim(len(names) - 0.2, -0.8)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.xaxis.set_major_formatter(count_tick(lang))
     axes.set_xlabel(labels["visits_axis"], fontproperties=text_font)
@@ -191,7 +196,8 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
             money_axes.set_xticks([0])
         else:
             money_axes.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
-        money_axes.tick_params(axis="y", left=False)
+        money_axes.set_ylim(axes.get_ylim())
+        money_axes.yaxis.set_major_locator(NullLocator())
         money_axes.xaxis.set_major_formatter(money_tick(summary.window.currency, lang))
         money_axes.set_xlabel(labels["money_axis"], fontproperties=text_font)
         money_axes.set_title(labels["collected_title"], fontproperties=FontProperties(
@@ -200,7 +206,9 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     for each in figure.axes:
         each.tick_params(axis="x", labelsize=NAME_SIZE - 2)
         each.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
+    # Laid out once, by an engine not attached to the figure: attached (figure.tight_layout()
+    # leaves one), it makes savefig draw twice and lay out again, measuring every name each time.
+    TightLayoutEngine().execute(figure)
     # Whatever text the layout created on its way (tick labels included) is plain too.
     for text in figure.findobj(Text):
         text.update(plain_text())

@@ -19,7 +19,7 @@ from models.customer import Customer
 from models.receivable import Payment, Promise, PromiseStatus, Receivable
 from models.user import User
 from services.receivable_aging import bucket_column
-from services.receivables import balance_column, paid_subquery
+from services.receivables import owed_column
 from services.summary.core import Contributor, Metric, Sheet, Value, Window, contribute
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -66,22 +66,7 @@ async def per_rep(
     for rep_id, total in collected.all():
         if rep_id is not None:
             found[rep_id]["collected"] = Decimal(total or 0)
-    today = as_of(window)
-    paid = paid_subquery(until=today)
-    balance = balance_column(paid)
-    bucket = bucket_column(today).label("bucket")
-    open_rows = await session.exec(
-        sa_select(col(Receivable.owner_id), bucket, func.sum(balance))  # type: ignore[call-overload]
-        .select_from(Receivable)
-        .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
-        .where(col(Receivable.owner_id).in_(rep_ids), col(Receivable.currency) == currency)
-        .where(*open_in(window, balance))
-        .group_by(col(Receivable.owner_id), bucket)
-    )
-    for rep_id, name, total in open_rows.all():
-        if rep_id is None or total is None:
-            continue
-        amount = Decimal(total)
+    for (rep_id, name), amount in (await open_balances(session, window, rep_ids)).items():
         values = found[rep_id]
         opened = values.get("open_balance", Decimal(0))
         assert isinstance(opened, Decimal)
@@ -106,16 +91,36 @@ async def per_rep(
     return found
 
 
+async def open_balances(
+    session: AsyncSession, window: Window, rep_ids: list[int]
+) -> dict[tuple[int, str], Decimal]:
+    """What each rep's customers still owed at the period's end, by aging bucket ("current"
+    for what is not yet due)."""
+    today = as_of(window)
+    balance = owed_column(today)
+    bucket = bucket_column(today).label("bucket")
+    rows = await session.exec(
+        sa_select(col(Receivable.owner_id), bucket, func.sum(balance))  # type: ignore[call-overload]
+        .select_from(Receivable)
+        .where(col(Receivable.owner_id).in_(rep_ids), col(Receivable.currency) == window.currency)
+        .where(*open_in(window, balance))
+        .group_by(col(Receivable.owner_id), bucket)
+    )
+    return {
+        (rep_id, name): Decimal(total)
+        for rep_id, name, total in rows.all()
+        if rep_id is not None and total is not None
+    }
+
+
 async def details(session: AsyncSession, window: Window, rep_ids: list[int]) -> list[Sheet]:
     """Every receivable of the team open at the period's end, with what was still owed."""
     today = as_of(window)
-    paid = paid_subquery(until=today)
-    owed = balance_column(paid)
+    owed = owed_column(today)
     rows = await session.exec(
         sa_select(Receivable, Customer.name, User.display_name, owed.label("balance"))  # type: ignore[call-overload]
         .join(Customer, col(Customer.id) == col(Receivable.customer_id))
         .join(User, col(User.id) == col(Receivable.owner_id), isouter=True)
-        .join(paid, paid.c.receivable_id == col(Receivable.id), isouter=True)
         .where(col(Receivable.team_id) == window.team_id)
         .where(*open_in(window, owed))
         .order_by(col(Receivable.due_on))
