@@ -207,7 +207,17 @@ def owed_column(until: date) -> Any:
         .correlate(Receivable)
         .scalar_subquery()
     )
-    return type_coerce(col(Receivable.amount) - paid, Money())
+    adjusted = (
+        select(func.coalesce(func.sum(col(Adjustment.amount)), 0))
+        .where(
+            col(Adjustment.receivable_id) == col(Receivable.id),
+            col(Adjustment.status) == AdjustmentStatus.APPLIED,
+            col(Adjustment.applied_on) <= until,
+        )
+        .correlate(Receivable)
+        .scalar_subquery()
+    )
+    return type_coerce(col(Receivable.amount) - paid - adjusted, Money())
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,15 @@ from bot.app import Runtime
 from core.db import transaction
 from models.common import Role
 from models.customer import Customer
-from models.receivable import Payment, Promise, PromiseStatus, Receivable
+from models.receivable import (
+    Adjustment,
+    AdjustmentKind,
+    AdjustmentStatus,
+    Payment,
+    Promise,
+    PromiseStatus,
+    Receivable,
+)
 from models.user import User
 from models.visit import Visit, VisitKind, VisitPurpose
 from services.receivable_aging import bucket_column
@@ -55,6 +63,7 @@ class Seeded:
     visits: list[Visit] = field(default_factory=list)
     receivables: list[Receivable] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
     promises: list[Promise] = field(default_factory=list)
 
 
@@ -131,13 +140,26 @@ async def _seed(runtime: Runtime, seed: int) -> Seeded:
                             paid_on=NOW.date() - timedelta(days=rng.randint(-3, 45)),
                             recorded_at=FIRST)
                 )  # fmt: skip
+            if rng.random() < 0.2:
+                # A credit note or write-off: applied (lowers the balance from its day, is no
+                # money collected) or still waiting for its approval (changes nothing).
+                status = rng.choice([AdjustmentStatus.APPLIED, AdjustmentStatus.PENDING])
+                applied_on = NOW.date() - timedelta(days=rng.randint(-3, 45))
+                seeded.adjustments.append(
+                    Adjustment(receivable_id=receivable.id, kind=rng.choice(list(AdjustmentKind)),
+                               amount=(receivable.amount / 4).quantize(Decimal("0.01")),
+                               currency=receivable.currency, reason="dispute", status=status,
+                               created_at=FIRST,
+                               applied_on=applied_on if status == AdjustmentStatus.APPLIED
+                               else None)
+                )  # fmt: skip
             if rng.random() < 0.5:
                 seeded.promises.append(
                     Promise(receivable_id=receivable.id, amount=receivable.amount,
                             promised_on=NOW.date() - timedelta(days=rng.randint(0, 40)),
                             status=rng.choice(list(PromiseStatus)), created_at=FIRST)
                 )  # fmt: skip
-        session.add_all(seeded.payments + seeded.promises)
+        session.add_all(seeded.payments + seeded.promises + seeded.adjustments)
         await session.flush()
         # Edits after the fact: a visit moved (across a week's edge, sometimes), its kind or
         # purpose corrected, flagged or cleared; others deleted (kept, marked deleted).
@@ -174,6 +196,9 @@ def _counted(seeded: Seeded, window: Window) -> dict[int, dict[str, Any]]:
             found[receivable.owner_id or 0]["collected"] += payment.amount
         if payment.paid_on <= today:
             paid[payment.receivable_id] += payment.amount
+    for adjustment in seeded.adjustments:
+        if adjustment.applied_on is not None and adjustment.applied_on <= today:
+            paid[adjustment.receivable_id] += adjustment.amount
     for receivable in seeded.receivables:
         owed = receivable.amount - paid[receivable.id]
         if receivable.currency != "CNY" or receivable.issued_on > last or owed <= 0:
