@@ -235,6 +235,8 @@ class Preview:
     currency: str
     first_approvers: list[str]
     invoice: InvoiceCheck | None = None
+    # Who decides first: they get the card itself, so the CC list does not offer them.
+    first_approver_ids: tuple[int, ...] = ()
 
 
 async def invoice_check(
@@ -282,7 +284,8 @@ async def preview(
         session, env, kind, draft.values, int(customer) if customer not in (None, "") else None
     )
     return Preview(chain, amount, discount, team.rules.approvals.currency,
-                   [u.display_name for u in first], invoice)  # fmt: skip
+                   [u.display_name for u in first], invoice,
+                   tuple(u.id for u in first if u.id is not None))  # fmt: skip
 
 
 def _details(values: dict[str, Any], fields: Sequence[Any]) -> dict[str, Any]:
