@@ -44,7 +44,7 @@ from services import (
     users,
 )
 from services.approval_cards import CardData, Env, Header, RequestNotice
-from services.approval_routing import DIRECTOR, MANAGER, chain_for
+from services.approval_routing import chain_for
 from services.approval_types import (
     FieldContext,
     FieldError,
@@ -545,9 +545,6 @@ async def send_to_level(
 # -- transferring (转交) -------------------------------------------------------------------
 
 
-TRANSFER_ROLES = {MANAGER: Role.MANAGER, DIRECTOR: Role.DIRECTOR}
-
-
 async def transfer_targets(
     session: AsyncSession, env: Env, actor: Actor, request_id: int, step_no: int
 ) -> tuple[ApprovalRequest, list[User]]:
@@ -555,20 +552,8 @@ async def transfer_targets(
     (managers at the manager level, a team having one, so another team's manager as with
     /delegate; directors at the director level), never the requester or an earlier approver."""
     request = await check_can_decide(session, env, actor, request_id, step_no)
-    level = request.chain[request.step_no]
-    earlier = await session.exec(
-        select(ApprovalStep.decided_by_id).where(
-            col(ApprovalStep.request_id) == request_id,
-            col(ApprovalStep.step_no) < request.step_no,
-        )
-    )
-    excluded = {actor.user_id, request.requester_id} | {i for i in earlier.all() if i}
-    people = await session.exec(
-        select(User)
-        .where(col(User.role) == TRANSFER_ROLES[level], col(User.active).is_(True))
-        .order_by(col(User.display_name), col(User.id))
-    )
-    return request, [u for u in people.all() if u.id not in excluded]
+    pool = await approval_access.transfer_pool(session, request)
+    return request, [u for u in pool if u.id != actor.user_id]
 
 
 async def transfer(

@@ -377,6 +377,10 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     assert "王伟" not in texts(await rep.send("/myrequests"))
 
     card = await card_of(manager, 1, with_buttons=False)
+    # The only manager there is: no 转交 that could only answer "nobody to transfer to".
+    assert card.button_texts() == [
+        "✅ 批准", "❌ 驳回", "❓ 要求补充", "📎 票据（1）", "✍️ 批准并填写审批意见",
+    ]  # fmt: skip
     await manager.tap("要求补充", message_id=card.message_id)
     await manager.send("哪天去的？")
     await local_bot.drain_outbox()
