@@ -18,6 +18,7 @@ from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.turn import Turn
 from models.common import Role
+from models.user import User
 from services import approval_cc, approvals, customers
 from services.approval_cards import Env
 from services.approval_types import (
@@ -89,8 +90,7 @@ class RequestForm(Form):
         if step == "edit":
             return _asked(form_views.ask_edit(turn.deps.texts, turn.lang, _kind(data)))
         if step == "cc":
-            people = [(u.id or 0, u.display_name)
-                      for u in await approval_cc.candidates(turn.session, turn.actor)]  # fmt: skip
+            people = [(u.id or 0, u.display_name) for u in await _cc_people(turn, data)]
             text, choices = views.ask_cc(turn.deps.texts, turn.lang, people, data.get("cc") or [])
             return Prompt(text, choices)
         kind = _kind(data)
@@ -190,12 +190,22 @@ def _draft(data: dict[str, Any]) -> approvals.Draft:
                            [int(i) for i in data.get("cc") or []])  # fmt: skip
 
 
+async def _cc_people(turn: Turn, data: dict[str, Any]) -> list[User]:
+    """The people the requester may copy on this draft: not those who will decide it first."""
+    route = await approvals.preview(
+        turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
+    )
+    return await approval_cc.candidates(
+        turn.session, turn.actor, deciders=route.first_approver_ids
+    )
+
+
 async def _accept_cc(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
     """A tap on a person adds them to (or takes them off) the copy list; back to the summary."""
     if answer.choice == "back":
         return "summary"
     chosen = (answer.choice or "").removeprefix("u:")
-    people = {u.id: u.display_name for u in await approval_cc.candidates(turn.session, turn.actor)}
+    people = {u.id: u.display_name for u in await _cc_people(turn, data)}
     if not chosen.isdigit() or int(chosen) not in people:
         raise InputError("approvals.use_buttons")
     cc: list[int] = data.setdefault("cc", [])

@@ -73,15 +73,19 @@ def shortcut(kind: RequestType) -> PtbHandler:
     return start_type
 
 
-async def _listed(turn: Turn, requests: Sequence[ApprovalRequest]) -> list[views.Listed]:
-    """Each request with the day it was made and today, in its own team's timezone, and its
-    customer's name."""
+async def _listed(
+    turn: Turn, requests: Sequence[ApprovalRequest], *, whose: bool = True
+) -> list[views.Listed]:
+    """Each request with the day it was made and today, in its own team's timezone, its
+    customer's name and (``whose``) its requester's."""
     names = await approval_lists.customer_names(turn.session, requests)
+    people = await approval_lists.requester_names(turn.session, requests) if whose else {}
     listed = []
     for r in requests:
         team = await turn.team(r.team_id)
         day = team.local(r.created_at).date()
-        listed.append(views.Listed(r, day, team.today, names.get(r.customer_id or 0)))
+        listed.append(views.Listed(r, day, team.today, names.get(r.customer_id or 0),
+                                   people.get(r.requester_id)))  # fmt: skip
     return listed
 
 
@@ -89,7 +93,8 @@ async def _listed(turn: Turn, requests: Sequence[ApprovalRequest]) -> list[views
 async def my_requests(turn: Turn) -> None:
     """My latest requests with their state; a button opens each one."""
     listed = await approval_lists.my_requests(turn.session, turn.actor)
-    turn.say(*views.my_requests(turn.deps.texts, turn.lang, await _listed(turn, listed)))
+    turn.say(*views.my_requests(turn.deps.texts, turn.lang,
+                                await _listed(turn, listed, whose=False)))  # fmt: skip
 
 
 @turn_handler()

@@ -156,3 +156,26 @@ async def _involved(session: AsyncSession, user_id: int, request: ApprovalReques
         )
     )
     return copied.first() is not None
+
+
+TRANSFER_ROLES = {MANAGER: Role.MANAGER, DIRECTOR: Role.DIRECTOR}
+
+
+async def transfer_pool(session: AsyncSession, request: ApprovalRequest) -> list[User]:
+    """The active people of the current step's level who may be handed it (转交): managers at
+    the manager level (another team's manager as well, as with /delegate), directors at the
+    director level; never the requester or an earlier approver of the request."""
+    level = request.chain[request.step_no]
+    earlier = await session.exec(
+        select(ApprovalStep.decided_by_id).where(
+            col(ApprovalStep.request_id) == request.id,
+            col(ApprovalStep.step_no) < request.step_no,
+        )
+    )
+    excluded = {request.requester_id} | {i for i in earlier.all() if i}
+    people = await session.exec(
+        select(User)
+        .where(col(User.role) == TRANSFER_ROLES[level], col(User.active).is_(True))
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return [u for u in people.all() if u.id not in excluded]

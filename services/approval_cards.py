@@ -80,6 +80,9 @@ class CardData:
     # An invoice request names a contract that is not among the customer's receivables.
     unknown_contract: str | None = None
     approver_ids: set[int] = field(default_factory=set)
+    # How many people the pending step could be handed to (转交), its approver included: with
+    # fewer than two there is nobody to transfer to, and the card offers no 转交.
+    transfer_pool: int = 0
     # The numbers of the requests the history links to (resubmitted as / resubmission of).
     labels: dict[int, str] = field(default_factory=dict)
 
@@ -255,10 +258,12 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
     kind = get_type(request.type)
     customer = await session.get(Customer, request.customer_id) if request.customer_id else None
     approver_ids: set[int] = set()
+    pool = 0
     if request.status == RequestStatus.PENDING:
         approver_ids = {
             u.id for u in await approval_access.approvers(session, request, env.now) if u.id
         }
+        pool = len(await approval_access.transfer_pool(session, request))
     contract = str(request.details.get("contract") or "") if kind.key == INVOICE else ""
     invoice = (
         await check_invoice_request(
@@ -289,6 +294,7 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
         invoice=invoice,
         unknown_contract=contract if contract and invoice is None else None,
         approver_ids=approver_ids,
+        transfer_pool=pool,
         labels=labels,
     )
 

@@ -22,14 +22,17 @@ from services.users import Actor
 MAX_CHOSEN = 5
 
 
-async def candidates(session: AsyncSession, actor: Actor) -> list[User]:
-    """Whom the requester may copy: the active people of their team, except themselves."""
+async def candidates(
+    session: AsyncSession, actor: Actor, *, deciders: Sequence[int] = ()
+) -> list[User]:
+    """Whom the requester may copy: the active people of their team, except themselves and
+    the ``deciders`` (who get the card to decide, not a copy)."""
     rows = await session.exec(
         select(User)
         .where(col(User.team_id) == actor.team_id, col(User.active).is_(True))
         .order_by(col(User.display_name), col(User.id))
     )
-    return [u for u in rows.all() if u.id != actor.user_id]
+    return [u for u in rows.all() if u.id != actor.user_id and u.id not in deciders]
 
 
 async def _by_roles(session: AsyncSession, team_id: int, roles: Sequence[str]) -> list[User]:

@@ -52,6 +52,18 @@ async def customer_names(
     return {int(cid): name for cid, name in rows.all() if cid is not None}
 
 
+async def requester_names(
+    session: AsyncSession, requests: Sequence[ApprovalRequest]
+) -> dict[int, str]:
+    """The names of the listed requests' requesters, by id: an approver's and a CC reader's
+    lists say whose request each line is."""
+    ids = {r.requester_id for r in requests}
+    if not ids:
+        return {}
+    rows = await session.exec(select(User.id, User.display_name).where(col(User.id).in_(ids)))
+    return {int(uid): name for uid, name in rows.all() if uid is not None}
+
+
 async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[ApprovalRequest]:
     """Requests waiting for a decision the actor may make, oldest first."""
     user = await session.get(User, actor.user_id)

@@ -44,7 +44,7 @@ from services import (
     users,
 )
 from services.approval_cards import CardData, Env, Header, RequestNotice
-from services.approval_routing import DIRECTOR, MANAGER, chain_for
+from services.approval_routing import chain_for
 from services.approval_types import (
     FieldContext,
     FieldError,
@@ -235,6 +235,8 @@ class Preview:
     currency: str
     first_approvers: list[str]
     invoice: InvoiceCheck | None = None
+    # Who decides first: they get the card itself, so the CC list does not offer them.
+    first_approver_ids: tuple[int, ...] = ()
 
 
 async def invoice_check(
@@ -282,7 +284,8 @@ async def preview(
         session, env, kind, draft.values, int(customer) if customer not in (None, "") else None
     )
     return Preview(chain, amount, discount, team.rules.approvals.currency,
-                   [u.display_name for u in first], invoice)  # fmt: skip
+                   [u.display_name for u in first], invoice,
+                   tuple(u.id for u in first if u.id is not None))  # fmt: skip
 
 
 def _details(values: dict[str, Any], fields: Sequence[Any]) -> dict[str, Any]:
@@ -542,9 +545,6 @@ async def send_to_level(
 # -- transferring (转交) -------------------------------------------------------------------
 
 
-TRANSFER_ROLES = {MANAGER: Role.MANAGER, DIRECTOR: Role.DIRECTOR}
-
-
 async def transfer_targets(
     session: AsyncSession, env: Env, actor: Actor, request_id: int, step_no: int
 ) -> tuple[ApprovalRequest, list[User]]:
@@ -552,20 +552,8 @@ async def transfer_targets(
     (managers at the manager level, a team having one, so another team's manager as with
     /delegate; directors at the director level), never the requester or an earlier approver."""
     request = await check_can_decide(session, env, actor, request_id, step_no)
-    level = request.chain[request.step_no]
-    earlier = await session.exec(
-        select(ApprovalStep.decided_by_id).where(
-            col(ApprovalStep.request_id) == request_id,
-            col(ApprovalStep.step_no) < request.step_no,
-        )
-    )
-    excluded = {actor.user_id, request.requester_id} | {i for i in earlier.all() if i}
-    people = await session.exec(
-        select(User)
-        .where(col(User.role) == TRANSFER_ROLES[level], col(User.active).is_(True))
-        .order_by(col(User.display_name), col(User.id))
-    )
-    return request, [u for u in people.all() if u.id not in excluded]
+    pool = await approval_access.transfer_pool(session, request)
+    return request, [u for u in pool if u.id != actor.user_id]
 
 
 async def transfer(

@@ -345,9 +345,11 @@ def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
     if data.attachments:
         label = texts.t(lang, "approvals.show_receipts", count=len(data.attachments))
         rows[1].append(labelled(label, RECEIPTS, data.id))
-    transfer = Button(texts.t(lang, "approvals.transfer"),
-                      data=TRANSFER.pack(Decision(data.id, "t", step)))  # fmt: skip
-    rows.append([decide("approvals.approve_comment", APPROVE_COMMENT), transfer])
+    last = [decide("approvals.approve_comment", APPROVE_COMMENT)]
+    if data.transfer_pool > 1:
+        last.append(Button(texts.t(lang, "approvals.transfer"),
+                           data=TRANSFER.pack(Decision(data.id, "t", step))))  # fmt: skip
+    rows.append(last)
     return rows
 
 

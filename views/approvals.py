@@ -45,13 +45,14 @@ LIST_ROW = 5
 
 @dataclass(frozen=True)
 class Listed:
-    """A request in a list: the day it was made and today, in its team's timezone, and its
-    customer's name."""
+    """A request in a list: the day it was made and today, in its team's timezone, its
+    customer's name and, in lists of other people's requests, its requester's."""
 
     request: ApprovalRequest
     day: date
     today: date
     customer: str | None = None
+    requester: str | None = None
 
 
 def age_text(texts: Catalogs, lang: str, item: Listed) -> str:
@@ -64,11 +65,13 @@ def age_text(texts: Catalogs, lang: str, item: Listed) -> str:
 
 
 def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
-    """One line of a list: state icon, number, type, customer, amount or discount, age, state
-    and level."""
+    """One line of a list: state icon, number, type, requester, customer, amount or discount,
+    age, state and level."""
     request = item.request
     kind = get_type(request.type)
     parts = [f"#{request.label} {kind.icon} {texts.t(lang, kind.name_key)}"]
+    if item.requester:
+        parts.append(html.escape(item.requester))
     if item.customer:
         parts.append(html.escape(item.customer))
     if request.discount_bp is not None:

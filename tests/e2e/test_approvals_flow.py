@@ -49,9 +49,12 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     for part in shown:
         assert part in card, part
     assert manager_card.button_texts() == [
-        "✅ Approve", "❌ Reject", "❓ Ask for info", "📎 Receipts (1)",
-        "✍️ Approve with a comment", "↪️ Transfer",
-    ]  # fmt: skip
+        "✅ Approve",
+        "❌ Reject",
+        "❓ Ask for info",
+        "📎 Receipts (1)",
+        "✍️ Approve with a comment",
+    ]  # fmt: skip  (the only manager: nobody to transfer to, so no ↪️ Transfer)
 
     replies = await people.manager.tap("Approve")
     assert "goes to the directors now (Zhao Min, Qian Li)" in texts(replies)
@@ -60,6 +63,7 @@ async def test_two_level_approval_edits_every_copy(local_bot: LocalBot) -> None:
     first_copy = await card_of(people.director, 1)
     second_copy = await card_of(people.director_2, 1)
     assert "Waiting for: <b>Director</b>" in text_of(first_copy)
+    assert first_copy.button_texts()[-1] == "↪️ Transfer"  # to the other director
     manager_now = await message(people.manager, manager_card.message_id)
     assert manager_now.button_texts() == ["👁 View"] and "Manager ✅ Chen Jing" in text_of(
         manager_now

@@ -216,14 +216,14 @@ async def test_cards_and_lists_show_names_not_ids(local_bot: LocalBot) -> None:
     )
     assert listing.button_texts() == ["#2026-0002", "#2026-0001"]
     pending = text_of((await people.director.send("/pending"))[-1])
-    assert "#2026-0001 🏷 Discount · Hangzhou Huafeng · 23% off" in pending
+    assert "#2026-0001 🏷 Discount · Wang Wei · Hangzhou Huafeng · 23% off" in pending
     assert "#1 " not in pending and "#C" not in pending
 
     # The director reads Chinese: the same list, the same numbers.
     await people.director.send("/lang")
     await people.director.tap("中文")
     pending = text_of((await people.director.send("/pending"))[-1])
-    assert "#2026-0001 🏷 折扣申请 · Hangzhou Huafeng · 优惠 23% · 2 天前" in pending
+    assert "#2026-0001 🏷 折扣申请 · Wang Wei · Hangzhou Huafeng · 优惠 23% · 2 天前" in pending
 
 
 async def test_transfer_to_another_manager_moves_the_card(local_bot: LocalBot) -> None:
@@ -339,3 +339,60 @@ async def test_cc_gets_a_copy_and_the_outcome(local_bot: LocalBot) -> None:
     assert [row.source for row in rows] == ["chosen", "config", "config"]
     opened = texts(await colleague.tap("View", message_id=copy.message_id))
     assert "Take the bus next time" in opened
+
+
+async def _expense_zh(rep: Chat, amount: str) -> None:
+    """/expense in Chinese, up to its summary."""
+    await rep.send("/expense")
+    await rep.send(amount)
+    await rep.tap("差旅")
+    await rep.tap("今天")
+    await rep.send("打车去华丰")
+    await rep.send_photo()
+    await rep.tap("完成")
+
+
+async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
+    local_bot: LocalBot,
+) -> None:
+    """What a team coming from 钉钉审批 checks first: the CC list does not offer the person who
+    will approve anyway, /pending and /cc say whose request each line is, a question says it can
+    be answered by typing, and a stale 撤回 says why nothing more can be done."""
+    manager = await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    rep = await join(local_bot, REP, "王伟", Role.REP, "north", lang="zh")
+    colleague = await join(local_bot, OTHER_REP, "张磊", Role.REP, "north", lang="zh")
+    await _expense_zh(rep, "800")
+    replies = await rep.tap("抄送")
+    assert replies[-1].button_texts() == ["张磊", "↩️ 返回汇总", "取消 ✖"]
+    await rep.tap("张磊")
+    submitted = (await rep.tap("提交"))[-1]
+    assert "已提交给 陈静（经理）" in text_of(submitted) and "👥 抄送：张磊" in text_of(submitted)
+    await local_bot.drain_outbox()
+
+    pending = texts(await manager.send("/pending"))
+    assert "⏳ #2026-0001 🧾 费用报销 · 王伟 · ¥800.00 · 今天" in pending
+    listed = texts(await colleague.send("/cc"))
+    assert "<b>抄送给我的申请</b>" in listed
+    assert "#2026-0001 🧾 费用报销 · 王伟 · ¥800.00" in listed
+    assert "王伟" not in texts(await rep.send("/myrequests"))
+
+    card = await card_of(manager, 1, with_buttons=False)
+    # The only manager there is: no 转交 that could only answer "nobody to transfer to".
+    assert card.button_texts() == [
+        "✅ 批准", "❌ 驳回", "❓ 要求补充", "📎 票据（1）", "✍️ 批准并填写审批意见",
+    ]  # fmt: skip
+    await manager.tap("要求补充", message_id=card.message_id)
+    await manager.send("哪天去的？")
+    await local_bot.drain_outbox()
+    assert "直接输入回复即可，也可以点“回复”。" in await last_text(rep)
+    assert "已重新交由 陈静 审批" in texts(await rep.send("11月23日上午"))
+    await local_bot.drain_outbox()
+    card = await card_of(manager, 1, with_buttons=False)
+    assert "批准" in "".join(card.button_texts())
+    await manager.tap("✅ 批准", message_id=card.message_id)
+    await local_bot.drain_outbox()
+
+    replies = await rep.tap("撤回", message_id=submitted.message_id)
+    assert texts(replies) == "#2026-0001 已批准，审批已结束，不能再撤回或回复。"
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.APPROVED
