@@ -630,11 +630,12 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
         visit_id, ctx = logged.visit.id, turn.ctx
         turn.after_commit.append(lambda: stamp_visit_photos(ctx, visit_id, team))
     saved = saved_text(turn.deps.texts, turn.lang, logged, team.timezone, radius, edited)
+    turn.say(saved)
     offer = await _payment_offer(turn, logged) if not edited else None
-    if offer is None:
-        turn.say(saved)
-    else:
-        turn.say(saved + "\n" + offer[0], offer[1])
+    if offer is not None:
+        # A message of its own: its button opens the documents in place, and the saved
+        # visit's confirmation must stay in the chat.
+        turn.say(*offer)
     return None
 
 

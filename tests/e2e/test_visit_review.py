@@ -101,7 +101,7 @@ async def test_manager_opens_a_visit_with_stamped_photos(local_bot: LocalBot) ->
     assert "09:00 – 09:20" in text and "⏱ Time on site: 20 min" in text
     assert "📝 New display is up; they want the spring price list." in text
     assert "➡️ Next step: Send the spring price list" in text and "📅 Follow-up:" in text
-    assert "📷 Photos: 3, stamped by the server (above)" in text
+    assert "📷 Photos: 3, stamped (above)" in text
     assert card.button_texts() == ["💬 Comment", "⬅️ Wang Wei's visits"]
 
     # A director reads the same visit in Chinese.
@@ -113,7 +113,7 @@ async def test_manager_opens_a_visit_with_stamped_photos(local_bot: LocalBot) ->
     zh_text = zh_replies[-1].text or ""
     assert "销售代表：Wang Wei" in zh_text and "🤝 上门拜访" in zh_text
     assert "签到位置距客户 40 米 ✅" in zh_text and "⏱ 停留时长：20 分钟" in zh_text
-    assert "📷 照片：3 张，已由服务器加水印（见上方）" in zh_text
+    assert "📷 照片 3 张（见上方，已加水印）" in zh_text
     assert zh_replies[-1].button_texts() == ["💬 点评", "⬅️ Wang Wei 的拜访"]
     if KEEP:
         _keep(Path(KEEP), f"{rep_page.text}\n\n{text}\n\n---\n\n{zh_text}\n", received[0])
@@ -168,7 +168,9 @@ async def test_manager_comment_reaches_the_rep(local_bot: LocalBot) -> None:
     label = next(b for b in (await manager.last_reply()).button_texts() if "上海" in b)
     await manager.tap(label)
     replies = await manager.tap("💬 Comment")
-    assert "Your comment on Wang Wei's visit to 上海新天地零售?" in (replies[-1].text or "")
+    assert "Your comment on this visit to 上海新天地零售? Type it; Wang Wei receives it." in (
+        replies[-1].text or ""
+    )
     replies = await manager.send_photo()
     assert "Type the comment as text, please." in replies[0].text
     replies = await manager.send("x" * 1001)
