@@ -471,7 +471,7 @@ async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str 
     turn.say(checkin_text(turn.deps.texts, turn.lang, verdict), remove_reply_keyboard=True)
     if not customer.has_location:
         return "store_loc"
-    return await _checked_in(turn, data)
+    return await _checked_in(turn, data, distance_shown=True)
 
 
 async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
@@ -481,7 +481,9 @@ async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -
     return await _checked_in(turn, data)
 
 
-async def _checked_in(turn: Turn, data: dict[str, Any]) -> str | None:
+async def _checked_in(
+    turn: Turn, data: dict[str, Any], *, distance_shown: bool = False
+) -> str | None:
     """A new visit's check-in is saved now (the visit is open) and the form ends; editing a
     visit logged afterwards only puts the location on its summary."""
     if data.get("_return") or data.get("edit_visit_id"):
@@ -494,7 +496,9 @@ async def _checked_in(turn: Turn, data: dict[str, Any]) -> str | None:
             )
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
-    turn.say(*checked_in_text(turn.deps.texts, turn.lang, logged, team.timezone))
+    turn.say(*checked_in_text(
+        turn.deps.texts, turn.lang, logged, team.timezone, distance_shown=distance_shown
+    ))  # fmt: skip
     return None
 
 

@@ -222,6 +222,13 @@ async def test_photo_outside_a_form_attaches_to_the_open_visit(local_bot: LocalB
     await other.send("Called.")
     await other.tap("Save")
     (others_visit,) = await visits_of(runtime, 7333)
+    # The rep's own phone call of today is no place for a stamped photo: never offered.
+    await rep.send("/visit")
+    await rep.send("隔壁五金")
+    await rep.tap("隔壁五金")
+    await rep.tap("Phone")
+    await rep.send("Called about the delivery.")
+    await rep.tap("Save")
 
     await rep.share_location(30.2772, 120.1601, accuracy=9.0)
     await rep.tap("📍 Check in: 上海新天地零售")
@@ -243,7 +250,9 @@ async def test_photo_outside_a_form_attaches_to_the_open_visit(local_bot: LocalB
 
     replies = await rep.tap("📎 Attach to the visit at 上海新天地零售")
     assert "📎 Photo attached to the visit at 上海新天地零售 (09:00)" in replies[-1].text
-    (visit,) = await visits_of(runtime, 7331)
+    # The visit is open: what comes next is at hand, not up the chat on the check-in card.
+    assert replies[-1].button_texts() == ["🚪 Check out"]
+    visit = next(v for v in await visits_of(runtime, 7331) if v.is_open)
     (photo,) = await attachments(runtime, visit.id or 0)
     # Stamped as a photo sent inside /visit: from stored data, on these very bytes.
     assert photo.stamped is not None and photo.original_sha256 == photo_stamp.digest(original)
@@ -252,7 +261,7 @@ async def test_photo_outside_a_form_attaches_to_the_open_visit(local_bot: LocalB
 
     # Checking out keeps the photo attached while checked in: the photo step counts it.
     await _clock(local_bot).advance(timedelta(minutes=15))
-    await rep.tap("🚪 Check out")
+    await rep.tap("🚪 Check out", message_id=replies[-1].message_id)
     await rep.send("Restocked.")
     await rep.tap("✅ Done")
     replies = await rep.tap("Save")
