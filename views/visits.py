@@ -49,7 +49,12 @@ DISTANCE_UNITS = {"zh": ("米", "公里")}
 
 def format_distance(metres: float, lang: str) -> str:
     metre, kilometre = DISTANCE_UNITS.get(lang, ("m", "km"))
-    return f"{metres:.0f} {metre}" if metres < 1000 else f"{metres / 1000:.1f} {kilometre}"
+    if metres < 1000:
+        return f"{metres:.0f} {metre}"
+    if metres < 100_000:
+        return f"{metres / 1000:.1f} {kilometre}"
+    # Another city: a tenth of a kilometre is noise, and 1,060 reads faster than 1060.
+    return f"{metres / 1000:,.0f} {kilometre}"
 
 
 @dataclass(frozen=True)
