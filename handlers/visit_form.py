@@ -471,7 +471,7 @@ async def _location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str 
     turn.say(checkin_text(turn.deps.texts, turn.lang, verdict), remove_reply_keyboard=True)
     if not customer.has_location:
         return "store_loc"
-    return await _checked_in(turn, data)
+    return await _checked_in(turn, data, distance_shown=True)
 
 
 async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -> str | None:
@@ -481,7 +481,9 @@ async def _store_location(turn: Turn, data: dict[str, Any], answer: FormInput) -
     return await _checked_in(turn, data)
 
 
-async def _checked_in(turn: Turn, data: dict[str, Any]) -> str | None:
+async def _checked_in(
+    turn: Turn, data: dict[str, Any], *, distance_shown: bool = False
+) -> str | None:
     """A new visit's check-in is saved now (the visit is open) and the form ends; editing a
     visit logged afterwards only puts the location on its summary."""
     if data.get("_return") or data.get("edit_visit_id"):
@@ -494,7 +496,9 @@ async def _checked_in(turn: Turn, data: dict[str, Any]) -> str | None:
             )
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
-    turn.say(*checked_in_text(turn.deps.texts, turn.lang, logged, team.timezone))
+    turn.say(*checked_in_text(
+        turn.deps.texts, turn.lang, logged, team.timezone, distance_shown=distance_shown
+    ))  # fmt: skip
     return None
 
 
@@ -630,11 +634,12 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
         visit_id, ctx = logged.visit.id, turn.ctx
         turn.after_commit.append(lambda: stamp_visit_photos(ctx, visit_id, team))
     saved = saved_text(turn.deps.texts, turn.lang, logged, team.timezone, radius, edited)
+    turn.say(saved)
     offer = await _payment_offer(turn, logged) if not edited else None
-    if offer is None:
-        turn.say(saved)
-    else:
-        turn.say(saved + "\n" + offer[0], offer[1])
+    if offer is not None:
+        # A message of its own: its button opens the documents in place, and the saved
+        # visit's confirmation must stay in the chat.
+        turn.say(*offer)
     return None
 
 

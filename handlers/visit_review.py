@@ -152,9 +152,7 @@ class PhotoForm(Form):
         visit_id, ctx = visit.id or 0, turn.ctx
         # Stamped exactly as a photo sent inside /visit: after the commit, off the event loop.
         turn.after_commit.append(lambda: stamp_visit_photos(ctx, visit_id, team))
-        turn.say(attached_text(
-            turn.deps.texts, turn.lang, customer.name, visit.visited_at, team.timezone
-        ))  # fmt: skip
+        turn.say(*attached_text(turn.deps.texts, turn.lang, visit, customer.name, team.timezone))
         return None
 
 

@@ -19,7 +19,7 @@ from core.periods import local_today
 from models.common import Role
 from models.customer import Customer
 from models.user import User
-from models.visit import AttachmentKind, Visit, VisitAttachment, VisitComment
+from models.visit import AttachmentKind, Visit, VisitAttachment, VisitComment, VisitKind
 from services import audit, notices
 from services.notices import Render
 from services.team_context import TeamContext
@@ -173,7 +173,8 @@ async def photo_targets(
     session: AsyncSession, rep_id: int, team: TeamContext
 ) -> list[tuple[Visit, Customer]]:
     """The visits a photo sent outside any form may belong to: the rep's open visit first, then
-    those saved in the last few hours today, newest first."""
+    those saved in the last few hours today, newest first; in-person visits only (a phone
+    visit has no place for the stamp to vouch for)."""
     since = team.now - timedelta(hours=RECENT_HOURS)
     rows = await session.exec(
         select(Visit, Customer)
@@ -181,6 +182,7 @@ async def photo_targets(
         .where(
             col(Visit.rep_id) == rep_id,
             col(Visit.deleted_at).is_(None),
+            col(Visit.kind) == VisitKind.IN_PERSON,
             col(Visit.is_open).is_(True) | (col(Visit.updated_at) >= since),
         )
         .order_by(col(Visit.is_open).desc(), col(Visit.updated_at).desc(), col(Visit.id).desc())

@@ -420,7 +420,13 @@ def document_card(texts: Catalogs, lang: str, card: Card) -> tuple[str, Keyboard
                     amount=money(amount, currency, lang))
         )  # fmt: skip
     owed = receivable.status != ReceivableStatus.PAID and doc.balance > 0
-    return "\n".join(lines), action_buttons(texts, lang, "d", doc.id) if owed else []
+    buttons = action_buttons(texts, lang, "d", doc.id) if owed else []
+    if receivable.owner_id is not None:
+        # The card comes as a new message; this leads on to the customer's other documents.
+        back = texts.t(lang, "collections.btn_customer_documents")
+        data = BROWSE.pack(Browse(receivable.owner_id, receivable.customer_id))
+        buttons = [*buttons, [Button(back, data=data)]]
+    return "\n".join(lines), buttons
 
 
 # -- replies to what a rep records ----------------------------------------------------------

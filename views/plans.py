@@ -200,6 +200,6 @@ def saved_text(texts: Catalogs, lang: str, change: PlanChange, *, reopened: bool
     elif not change.plan:
         header = t(lang, "plans.all_removed", day=day, removed=len(change.removed))
     else:
-        header = t(lang, "plans.changed", day=day, count=count, added=len(change.added),
-                   removed=len(change.removed))  # fmt: skip
+        # Each line says whether it was added or removed: the header only gives the total.
+        header = t(lang, "plans.changed", day=day, count=count)
     return "\n".join([header, *lines])

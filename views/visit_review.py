@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
 
 from core.i18n import Catalogs
 from core.periods import format_clock, format_day, format_short_day, local_today
@@ -19,8 +18,10 @@ from views.visits import (
     COMMENT,
     OPEN_VISIT,
     REVIEW,
+    VISIT,
     CheckinVerdict,
     ReviewAction,
+    VisitAction,
     checkin_how,
     checkin_text,
     format_distance,
@@ -206,9 +207,15 @@ def photo_offer(
 
 
 def attached_text(
-    texts: Catalogs, lang: str, customer: str, visited_at: datetime, timezone: str
-) -> str:
-    return texts.t(
+    texts: Catalogs, lang: str, visit: Visit, customer: str, timezone: str
+) -> tuple[str, Keyboard]:
+    """The photo's confirmation; while the visit is open it carries Check out, which the
+    rep needs next (the check-in card is further up the chat by now)."""
+    text = texts.t(
         lang, "visit_review.attached", customer=html.escape(customer),
-        time=format_clock(visited_at, timezone),
+        time=format_clock(visit.visited_at, timezone),
     )  # fmt: skip
+    if not visit.is_open or visit.id is None:
+        return text, []
+    data = VISIT.pack(VisitAction(visit.id, "o"))
+    return text, [[Button(texts.t(lang, "visits.check_out"), data=data)]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.i18n import Catalogs
@@ -49,7 +49,12 @@ DISTANCE_UNITS = {"zh": ("米", "公里")}
 
 def format_distance(metres: float, lang: str) -> str:
     metre, kilometre = DISTANCE_UNITS.get(lang, ("m", "km"))
-    return f"{metres:.0f} {metre}" if metres < 1000 else f"{metres / 1000:.1f} {kilometre}"
+    if metres < 1000:
+        return f"{metres:.0f} {metre}"
+    if metres < 100_000:
+        return f"{metres / 1000:.1f} {kilometre}"
+    # Another city: a tenth of a kilometre is noise, and 1,060 reads faster than 1060.
+    return f"{metres / 1000:,.0f} {kilometre}"
 
 
 @dataclass(frozen=True)
@@ -157,9 +162,10 @@ def stay_lines(texts: Catalogs, lang: str, visit: Visit) -> list[str]:
 
 
 def checked_in_text(
-    texts: Catalogs, lang: str, logged: LoggedVisit, timezone: str
+    texts: Catalogs, lang: str, logged: LoggedVisit, timezone: str, *, distance_shown: bool = False
 ) -> tuple[str, Keyboard]:
-    """The check-in confirmation with the one button the rep needs next: Check out."""
+    """The check-in confirmation with the one button the rep needs next: Check out.
+    ``distance_shown``: the message just before said how far from the customer it was."""
     visit = logged.visit
     assert visit.id is not None
     lines = [
@@ -174,7 +180,7 @@ def checked_in_text(
         )
     if visit.location_set_here:
         lines.append(texts.t(lang, "visits.location_set_here"))
-    elif visit.distance_m is not None:
+    elif visit.distance_m is not None and not distance_shown:
         key = "visits.checkin_far_short" if visit.flagged else "visits.checkin_near_short"
         lines.append(texts.t(lang, key, distance=format_distance(visit.distance_m, lang)))
     lines.append(texts.t(lang, "visits.check_out_hint"))
@@ -288,6 +294,16 @@ def summary_text(texts: Catalogs, lang: str, card: SummaryCard) -> str:
     return "\n".join(lines)
 
 
+def utc_offset(local: datetime) -> str:
+    """UTC+8, UTC-3:30: the stamp's zone in a form every language reads (a zone name such as
+    Asia/Shanghai is English on a Chinese photo)."""
+    offset = local.utcoffset() or timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
 def stamp_lines(texts: Catalogs, lang: str, facts: StampFacts) -> list[str]:
     """The lines stamped on a visit photo. Plain text (drawn by Pillow, not sent as HTML) and
     no emoji: the stamp's font has none."""
@@ -300,7 +316,7 @@ def stamp_lines(texts: Catalogs, lang: str, facts: StampFacts) -> list[str]:
         where = t(lang, "visits.stamp_position", latitude=f"{facts.latitude:.5f}",
                   longitude=f"{facts.longitude:.5f}")  # fmt: skip
     lines = [
-        f"{local:%Y-%m-%d %H:%M} {facts.timezone}",
+        f"{local:%Y-%m-%d %H:%M} {utc_offset(local)}",
         t(lang, "visits.stamp_customer", name=facts.customer),
         t(lang, "visits.stamp_rep", name=facts.rep),
     ]

@@ -70,7 +70,7 @@ async def test_collections_grouped_by_customer_every_document_reachable(
 
     first = (await rep.send("/collections"))[-1]
     text = first.text or ""
-    assert "Open: CN¥14,500.00 in 19 documents" in text
+    assert "Open: CN¥14,500.00 (documents: 19)" in text
     assert "By customer, most overdue first (10), page 1 of 2:" in text
     lines = [line for line in text.split("\n") if line.startswith("• ")]
     assert len(lines) == 8
@@ -112,3 +112,9 @@ async def test_collections_grouped_by_customer_every_document_reachable(
     card = await rep.tap("INV-00001", message_id=first.message_id)
     assert "INV-00001" in (card[-1].text or "") and "10 days overdue" in (card[-1].text or "")
     assert "✅ Collected in full" in card[-1].button_texts()
+    # The card is a new message; its last button leads back to the customer's documents.
+    assert card[-1].button_texts()[-1] == "📂 This customer's documents"
+    await rep.tap("This customer's documents", message_id=card[-1].message_id)
+    again = await shown(rep, card[-1].message_id)
+    assert "Big Harbour Trading: CN¥10,000.00 open in 10 doc." in (again.text or "")
+    assert "⬅️ Back to customers" in again.button_texts()

@@ -72,17 +72,17 @@ async def test_a_morning_run_sends_each_person_one_message(local_bot: LocalBot) 
     to_rep, to_manager, to_director = await new(rep), await new(manager), await new(director)
     assert len(to_rep) == 1 and len(to_manager) == 1 and len(to_director) == 1
     digest = to_rep[0]
-    assert "今日催款提醒：5 位客户，12 张单据" in digest
+    assert "今日催款提醒：5 个客户，12 张单据" in digest
     # One line per customer, the most overdue first, with total, count, age and step.
     assert digest.index("明辉药房") < digest.index("华峰医疗") < digest.index("德信商贸")
-    assert "⛔ 华峰医疗：¥43,000.00（3 张）· 逾期 50 天 · 最后提醒" in digest
-    assert "🔔 明辉药房：¥16,000.00（2 张）· 逾期 81 天 · 温馨提醒" in digest
+    assert "⛔ 华峰医疗：¥43,000.00（3 张单据）· 逾期 50 天 · 最后提醒" in digest
+    assert "🔔 明辉药房：¥16,000.00（2 张单据）· 逾期 81 天 · 温馨提醒" in digest
     assert "⚠️ 德信商贸" in digest and "❗ 杭州远航" in digest
     message = [m for m in await rep.bot_messages() if "今日催款提醒" in (m.text or "")][-1]
     assert len(message.button_texts()) == 5
     # The manager: one escalation digest, by rep then customer; no friendly or firm customers.
     escalation = to_manager[0]
-    assert "逾期上报：3 位客户逾期未结清" in escalation and "👤 Rick" in escalation
+    assert "逾期上报：3 个客户逾期未结清" in escalation and "👤 Rick" in escalation
     assert "华峰医疗" in escalation and "成都康乐" in escalation and "杭州远航" in escalation
     assert "明辉药房" not in escalation and "德信商贸" not in escalation
     # The director: only the final step above the threshold (¥3,500.50 stays with the manager).

@@ -127,9 +127,13 @@ async def test_collection_visit_offers_payment_and_counts(local_bot: LocalBot) -
     text = saved[-1].text or ""
     assert "Far Harbour Pharma still owes CN¥1,200.00 (1 doc.)" in text
     assert saved[-1].button_texts() == ["💰 Record a payment"]
+    confirmation = saved[-2].message_id
+    assert "Visit saved" in (saved[-2].text or "") and saved[-2].button_texts() == []
     await rep.tap("Record a payment", message_id=saved[-1].message_id)
-    documents = next(m for m in await rep.bot_messages() if m.message_id == saved[-1].message_id)
-    assert "INV-9" in (documents.text or "")
+    shown = {m.message_id: m.text or "" for m in await rep.bot_messages()}
+    assert "INV-9" in shown[saved[-1].message_id]
+    # The documents open in the offer's place: the visit's confirmation is still in the chat.
+    assert "Visit saved" in shown[confirmation]
     card = await rep.tap("INV-9", message_id=saved[-1].message_id)
     await rep.tap("Collected in full", message_id=card[-1].message_id)
     await rep.tap("Bank transfer")

@@ -282,7 +282,7 @@ async def test_plan_reopened_shows_the_day_and_removes_a_visit(local_bot: LocalB
     await rep.tap("Done")
     replies = await rep.tap("Skip")  # the purpose of the added visit
     saved = replies[0].text
-    assert "✅ Planned for Mon 30 Nov 2026: 3 (1 added, 1 removed):" in saved, saved
+    assert "✅ Plan for Mon 30 Nov 2026 updated, 3 in all:" in saved, saved
     assert "✅ Alpha Co · visited" in saved and "• Delta Co (new)" in saved
     assert "✖️ Charlie Co (removed)" in saved
     plans = await plans_of(runtime, 5301)
@@ -323,7 +323,10 @@ async def test_plan_reopened_shows_the_day_and_removes_a_visit(local_bot: LocalB
     assert "已安排 2 个客户：点选 ✅ 客户即可从计划中移除" in replies[-1].text
     await zh.tap("✅ 西湖建材")
     replies = await zh.tap("完成")
-    assert "共 1 个客户（新增 0 个，移除 1 个）" in replies[0].text, replies[0].text
+    # A date ends in 周三: no space before 的; the header gives the total, each line its change
+    # (no "新增 0 个").
+    assert replies[0].text.startswith("✅ 已更新 2026年12月2日 周三的拜访计划，共 1 个客户：\n")
+    assert "新增 0" not in replies[0].text
     assert "✖️ 西湖建材（已移除）" in replies[0].text
 
 

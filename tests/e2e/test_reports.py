@@ -298,6 +298,6 @@ async def test_a_report_in_chinese(local_bot: LocalBot) -> None:
     await rep.tap("没有问题")
     await rep.tap("跳过")
     replies = await rep.tap("提交")
-    assert "2026年11月24日 周二 的日报已提交" in replies[-1].text
+    assert "2026年11月24日 周二的日报已提交" in replies[-1].text
     replies = await manager.send("/reports")
     assert "✅ 小王：09:00" in replies[-1].text

@@ -59,7 +59,8 @@ async def test_a_visit_photo_is_stamped_from_stored_data(local_bot: LocalBot) ->
     local = photo.created_at.astimezone(ZoneInfo("Asia/Shanghai"))
     assert visit.distance_m is not None
     assert photo.stamp_text == "\n".join([
-        f"{local:%Y-%m-%d %H:%M} Asia/Shanghai",
+        # The zone as an offset: no English zone name on a Chinese team's photo.
+        f"{local:%Y-%m-%d %H:%M} UTC+8",
         # The team's language (zh here), whoever looks at it later.
         f"距客户 {visit.distance_m:.0f} 米",
         "客户：上海新天地零售",

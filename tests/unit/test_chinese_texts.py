@@ -238,6 +238,21 @@ def test_chinese_typography(pattern: str, rule: str) -> None:
     assert not found, rule + "\n" + "\n".join(found)
 
 
+# Placeholders that render a date ending in Chinese (11月30日 周一): a space before them
+# separates digits, but a space after them falls between two Chinese characters.
+DATE_PLACEHOLDERS = r"\{(?:day|due|until|last)\}"
+
+
+def test_no_space_after_a_date_before_chinese() -> None:
+    zh, _ = texts()
+    found = [
+        f"{key}: {text!r}"
+        for key, text in zh.items()
+        if re.search(DATE_PLACEHOLDERS + rf" +{CJK}", text) or re.search(r"\{first\} +起", text)
+    ]
+    assert not found, "write {day}的, not {day} 的 (it renders 周一 的)\n" + "\n".join(found)
+
+
 def test_no_english_words_in_chinese() -> None:
     zh, _ = texts()
     found = []

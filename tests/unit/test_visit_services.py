@@ -263,3 +263,13 @@ async def test_week_overview_counts_by_local_day(runtime: Runtime) -> None:
     assert by_day["2026-11-24"] == (1, 1) and by_day["2026-11-25"] == (0, 1)
     assert sum(d.phone + d.in_person for d in days) == 3
     assert [(f.in_person, f.phone) for f in figures] == [(1, 2)]
+
+
+def test_distances_read_naturally_near_and_far() -> None:
+    from views.visits import format_distance
+
+    assert format_distance(20, "zh") == "20 米"
+    assert format_distance(1106.5, "en") == "1.1 km"
+    # Another city (the route's second stop in Beijing from Shanghai): whole kilometres.
+    assert format_distance(1_060_100, "zh") == "1,060 公里"
+    assert format_distance(1_060_100, "en") == "1,060 km"
