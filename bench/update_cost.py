@@ -5,7 +5,9 @@ A round trip is measured from just before the sandbox receives the user's messag
 the sandbox receives the bot's answer (both times on the sandbox's monotonic clock), so polling,
 HTTP, handler and database time are all inside it, for both bots alike.
 
-Run: `python -m bench.update_cost [--statements]` (PostgreSQL: SALESBOT_BENCH_DATABASE_URL=postgresql://...).
+Run: `python -m bench.update_cost [--statements] [--profile]` (PostgreSQL:
+SALESBOT_BENCH_DATABASE_URL=postgresql://...). ``--profile`` samples the process (pyinstrument,
+the test extra) only while a timed step is handled, one profile per step, and prints both.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +35,13 @@ from services import invites, teams
 from services.customers import CustomerInput, create_customer
 
 ROUNDS = 60
+STEPS = ("note_step", "save_step")
 # The statements of the last round's timed steps.
 STATEMENTS: dict[str, list[str]] = {}
+# Statements of other transactions (the outbox sender's poll) during the last round's steps.
+OTHERS: dict[str, int] = {}
+# With --profile: one pyinstrument profiler per timed step, sampling only while it is handled.
+PROFILES: dict[str, Any] = {}
 
 
 async def reply_latency(client: SandboxClient, chat_id: int, since: int, started: float) -> float:
@@ -51,6 +60,21 @@ async def reply_latency(client: SandboxClient, chat_id: int, since: int, started
 async def last_seq(client: SandboxClient) -> int:
     events = await client.events(0)
     return int(events[-1]["seq"]) if events else 0
+
+
+@asynccontextmanager
+async def profiled(step: str) -> AsyncIterator[None]:
+    """Sample everything the process does (the bot's tasks, not just this one) during the step;
+    the benchmark's own waiting is a small, recognisable part of it."""
+    profiler = PROFILES.get(step)
+    if profiler is None:
+        yield
+        return
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -90,22 +114,28 @@ async def seed(bot: LocalBot, rep_id: int) -> None:
 
 class StatementLog:
     """The SQL statements the bot's engine sends (BEGIN and COMMIT included), to count the
-    database round trips of one step; the bot is alone on its engine while a step runs."""
+    database round trips of one step. Only the statements of the connection that recorded the
+    update id are the step's: the outbox sender's idle poll (its own transaction, once a
+    second) may fall inside a step's time and is counted apart."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.statements: list[str] = []
+        self.statements: list[tuple[int, str]] = []
+        self.others: dict[str, int] = {}
         event.listen(engine.sync_engine, "before_cursor_execute", self._executed)
         event.listen(engine.sync_engine, "commit", self._committed)
 
-    def _executed(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.statements.append(" ".join(statement.split())[:90])
+    def _executed(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append((id(conn), " ".join(statement.split())[:90]))
 
-    def _committed(self, _conn: Any) -> None:
-        self.statements.append("COMMIT")
+    def _committed(self, conn: Any) -> None:
+        self.statements.append((id(conn), "COMMIT"))
 
-    def take(self) -> list[str]:
+    def take(self, step: str | None = None) -> list[str]:
         taken, self.statements = self.statements, []
-        return taken
+        turn = {c for c, text in taken if text.startswith("INSERT INTO processed_updates")}
+        if step is not None:
+            self.others[step] = sum(1 for c, _ in taken if c not in turn)
+        return [text for c, text in taken if c in turn]
 
 
 async def visit_round_trips(
@@ -129,10 +159,11 @@ async def visit_round_trips(
         since = await last_seq(client)
         started = time.monotonic()
         log.take()
-        update_id = await client.send_message(chat_id, f"Discussed order {n}, wants a quote.")
-        timed["note_step"].append(await reply_latency(client, chat_id, since, started))
-        await bot.tracker.wait(update_id)
-        STATEMENTS["note_step"] = log.take()
+        async with profiled("note_step"):
+            update_id = await client.send_message(chat_id, f"Discussed order {n}, wants a quote.")
+            timed["note_step"].append(await reply_latency(client, chat_id, since, started))
+            await bot.tracker.wait(update_id)
+        STATEMENTS["note_step"] = log.take("note_step")
         if "Skip" in str((await chat.bot_messages())[-1].buttons):
             await chat.tap("Skip")
         message = next(m for m in reversed(await chat.bot_messages()) if "Save" in str(m.buttons))
@@ -140,10 +171,12 @@ async def visit_round_trips(
         since = await last_seq(client)
         started = time.monotonic()
         log.take()
-        update_id = await client.press(chat_id, message.message_id, button_text="✅ Save")
-        timed["save_step"].append(await reply_latency(client, chat_id, since, started))
-        await bot.tracker.wait(update_id)
-        STATEMENTS["save_step"] = log.take()
+        async with profiled("save_step"):
+            update_id = await client.press(chat_id, message.message_id, button_text="✅ Save")
+            timed["save_step"].append(await reply_latency(client, chat_id, since, started))
+            await bot.tracker.wait(update_id)
+        STATEMENTS["save_step"] = log.take("save_step")
+    OTHERS.update(log.others)
     return timed
 
 
@@ -176,13 +209,21 @@ async def main() -> dict[str, Any]:
         if step != "echo_bot":
             stats["ratio_p50_vs_echo"] = round(stats["p50_ms"] / echo_p50, 2)
             stats["database_round_trips"] = len(STATEMENTS[step])
+            stats["other_statements_meanwhile"] = OTHERS.get(step, 0)
         result[step] = stats
     return result
 
 
 if __name__ == "__main__":
+    if "--profile" in sys.argv:
+        from pyinstrument import Profiler
+
+        PROFILES.update({step: Profiler(async_mode="disabled") for step in STEPS})
     json.dump(asyncio.run(main()), sys.stdout, indent=2)
     print()
     if "--statements" in sys.argv:
         for step, statements in STATEMENTS.items():
             print(f"\n{step}:", *statements, sep="\n  ")
+    for step, profiler in PROFILES.items():
+        print(f"\n{step} profile ({ROUNDS} rounds):")
+        print(profiler.output_text(unicode=True, show_all=False))

@@ -239,6 +239,8 @@ async def _answer(turn: Turn, request_id: int) -> None:
 async def replied_answer(turn: Turn) -> bool:
     """A Telegram reply to a card or notice of a request waiting for the sender's answer is the
     answer, whatever form is open."""
+    if turn.update.message is None or turn.update.message.reply_to_message is None:
+        return False  # not a reply: no query on every form step's path
     questions = await _questions(turn)
     if questions is None or questions.replied is None or questions.target is None:
         return False

@@ -1,27 +1,65 @@
-"""Storage of half-filled forms: one open form per person, with an expiry."""
+"""Storage of half-filled forms: one open form per person, with an expiry.
+
+Every form step reads and writes this row, so it goes through SQLAlchemy Core, one statement
+each, never through ORM objects: the FormState a caller gets is a plain copy of the row, not
+attached to the session. The read is usually done already: the update-id INSERT returns the
+sender's form row (``open_form_columns``), kept for this turn by ``remember_read``.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import col, select
+from sqlalchemy import Table, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.form import FormState
 
+_TABLE: Table = FormState.__table__  # type: ignore[attr-defined]
+_COLUMNS = ("form", "step", "token", "data", "prompt_message_id", "updated_at", "expires_at")
+# session.info key: (telegram_id, the row's values or None) read in this turn, for one load
+# before any write.
+_READ = "salesbot.form_read"
+
+
+def open_form_columns(telegram_id: Any) -> list[Any]:
+    """The person's form row, column by column, as scalar subqueries for another statement's
+    RETURNING (``services.updates.first_delivery_of``); all NULL when no form is open."""
+    return [
+        select(_TABLE.c[name]).where(_TABLE.c.telegram_id == telegram_id).scalar_subquery()
+        for name in _COLUMNS
+    ]
+
+
+def remember_read(session: AsyncSession, telegram_id: int, values: Sequence[Any]) -> None:
+    """Keep the row ``open_form_columns`` returned (in this transaction, after the person's
+    lock) for this turn's ``load``. Any write below forgets it."""
+    session.info[_READ] = (telegram_id, values if values[0] is not None else None)
+
+
+def _state(telegram_id: int, values: Sequence[Any]) -> FormState:
+    return FormState(telegram_id=telegram_id, **dict(zip(_COLUMNS, values, strict=True)))
+
 
 async def load(session: AsyncSession, telegram_id: int, now: datetime) -> FormState | None:
     """The person's open form, or None; an expired form is dropped on the way."""
-    state = (
-        await session.exec(select(FormState).where(FormState.telegram_id == telegram_id))
-    ).first()
-    if state is not None and state.expires_at <= now:
-        await session.delete(state)
-        await session.flush()
+    read = session.info.pop(_READ, None)
+    if read is not None and read[0] == telegram_id:
+        values = read[1]
+    else:
+        query = select(*(_TABLE.c[name] for name in _COLUMNS))
+        row = (
+            await session.exec(query.where(_TABLE.c.telegram_id == telegram_id))  # type: ignore[call-overload]
+        ).first()
+        values = tuple(row) if row is not None else None
+    if values is None:
+        return None
+    state = _state(telegram_id, values)
+    if state.expires_at <= now:
+        await discard(session, telegram_id)
         return None
     return state
 
@@ -47,8 +85,12 @@ async def open_form(
         updated_at=now,
         expires_at=now + ttl,
     )
-    session.add(state)
-    await session.flush()
+    await session.exec(
+        insert(_TABLE).values(
+            telegram_id=telegram_id, form=form, step=step, token=state.token, data=data,
+            updated_at=now, expires_at=state.expires_at,
+        )
+    )  # fmt: skip
     return state
 
 
@@ -56,19 +98,21 @@ async def save(
     session: AsyncSession, state: FormState, *, step: str, data: dict[str, Any], now: datetime,
     ttl: timedelta,
 ) -> None:  # fmt: skip
+    session.info.pop(_READ, None)
     state.step, state.data = step, dict(data)
-    # The caller may have mutated the very dict SQLAlchemy compares against, so equality would
-    # hide the change: mark the JSON column dirty explicitly.
-    flag_modified(state, "data")
     state.updated_at, state.expires_at = now, now + ttl
-    session.add(state)
-    await session.flush()
+    await session.exec(
+        update(_TABLE)
+        .where(_TABLE.c.telegram_id == state.telegram_id)
+        .values(step=step, data=state.data, updated_at=now, expires_at=state.expires_at)
+    )
 
 
 async def discard(session: AsyncSession, telegram_id: int, token: str | None = None) -> bool:
     """Drop the person's open form; with ``token``, only that form (not one opened since)."""
-    query = delete(FormState).where(col(FormState.telegram_id) == telegram_id)
+    session.info.pop(_READ, None)
+    query = delete(_TABLE).where(_TABLE.c.telegram_id == telegram_id)
     if token is not None:
-        query = query.where(col(FormState.token) == token)
+        query = query.where(_TABLE.c.token == token)
     result = await session.exec(query)
     return bool(result.rowcount)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, literal, select, text
+from sqlalchemy import BigInteger, String, bindparam, cast, delete, func, literal, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.processed_update import ProcessedUpdate
 from models.user import User
-from services import sql
+from services import forms, sql
 
 
-def _fingerprint(telegram_id: int) -> Any:
+def _fingerprint(telegram_id: Any) -> Any:
     """Every column of the person's users row as one text: any change to the row, by any
     instance or tool, changes it (a timestamp would not: two changes may share a clock tick)."""
     # "||" on both databases (SQLite before 3.44 has no concat()); \x02 stands for NULL.
@@ -26,26 +27,52 @@ def _fingerprint(telegram_id: int) -> Any:
     return select(text_of_row).where(col(User.telegram_id) == telegram_id).scalar_subquery()
 
 
+# Per dialect, the statement of ``first_delivery_of``, built once: building its expression
+# (the fingerprint's ~60 SQL operators) cost more than running it, on every update.
+_FIRST_DELIVERY: dict[str, Any] = {}
+
+
+def _first_delivery_statement(dialect: str) -> Any:
+    statement = _FIRST_DELIVERY.get(dialect)
+    if statement is None:
+        sender = bindparam("telegram_id", type_=BigInteger)
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        received_at = ProcessedUpdate.__table__.c.received_at.type  # type: ignore[attr-defined]
+        statement = _FIRST_DELIVERY[dialect] = (
+            insert(ProcessedUpdate)
+            .values(
+                update_id=bindparam("update_id", type_=BigInteger),
+                received_at=bindparam("received_at", type_=received_at),
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(_fingerprint(sender), *forms.open_form_columns(sender))
+        )
+    return statement
+
+
 async def first_delivery_of(
     session: AsyncSession, update_id: int, now: datetime, telegram_id: int
 ) -> tuple[bool, str | None]:
     """Record the update in the caller's transaction; False if it was handled already. In the
     same statement, the fingerprint of the sender's users row (None: no row), so that a cached
-    sender is checked without a round trip of its own.
+    sender is checked without a round trip of its own, and the sender's open form, kept in the
+    session for ``forms.load`` (a form step needs no SELECT of its own either).
 
     The row commits together with the update's effects, so a delivery whose handling failed
     (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
     delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
     """
+    statement = _first_delivery_statement(session.get_bind().dialect.name)
     row = (
         await session.exec(
-            sql.insert(session, ProcessedUpdate)
-            .values(update_id=update_id, received_at=now)
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(_fingerprint(telegram_id))
+            statement,
+            params={"update_id": update_id, "received_at": now, "telegram_id": telegram_id},
         )
     ).first()
-    return (False, None) if row is None else (True, row[0])
+    if row is None:
+        return False, None
+    forms.remember_read(session, telegram_id, tuple(row[1:]))
+    return True, row[0]
 
 
 async def serialize_person(session: AsyncSession, telegram_id: int) -> None:

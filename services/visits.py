@@ -229,15 +229,21 @@ def snapshot(visit: Visit, attachments: list[VisitAttachment] | None = None) -> 
 
 
 async def _replace_attachments(
-    session: AsyncSession, visit_id: int, draft: VisitDraft, now: datetime
+    session: AsyncSession, visit_id: int, draft: VisitDraft, now: datetime, *, new: bool = False
 ) -> list[VisitAttachment]:
-    # An edit keeps the stamped copy of a photo it keeps: the stamp is proof of when it came in.
-    kept = {
-        a.file_id: a
-        for a in await attachments_of(session, visit_id)
-        if a.kind == AttachmentKind.PHOTO and a.stamped is not None
-    }
-    await session.exec(delete(VisitAttachment).where(col(VisitAttachment.visit_id) == visit_id))
+    """The draft's photos and voice notes as the visit's attachments. A ``new`` visit has none
+    yet: nothing to read or delete (visit rows are never deleted, so an id is never reused)."""
+    kept: dict[str, VisitAttachment] = {}
+    if not new:
+        # An edit keeps the stamped copy of a photo it keeps: the stamp proves when it came in.
+        kept = {
+            a.file_id: a
+            for a in await attachments_of(session, visit_id)
+            if a.kind == AttachmentKind.PHOTO and a.stamped is not None
+        }
+        await session.exec(
+            delete(VisitAttachment).where(col(VisitAttachment.visit_id) == visit_id)
+        )
     added = [
         VisitAttachment(visit_id=visit_id, kind=AttachmentKind.PHOTO, file_id=fid, created_at=now)
         for fid in draft.photo_file_ids
@@ -253,19 +259,24 @@ async def _replace_attachments(
             attachment.stamp_text = before.stamp_text
             attachment.stamped = before.stamped
             attachment.stamped_at = before.stamped_at
-    session.add_all(added)
-    await session.flush()
+    if added:
+        session.add_all(added)
+        await session.flush()
     return added
 
 
-async def _sync_plans(session: AsyncSession, visit: Visit, day: date, now: datetime) -> None:
-    """Mark the plans this visit carries out; keep its follow-up date in the plan."""
+async def _sync_plans(
+    session: AsyncSession, visit: Visit, day: date, now: datetime, *, new: bool = False
+) -> None:
+    """Mark the plans this visit carries out; keep its follow-up date in the plan. No plan
+    refers to a ``new`` visit yet: what an edit must undo first is skipped for it."""
     assert visit.id is not None
-    await session.exec(
-        update(PlannedVisit)
-        .where(col(PlannedVisit.done_visit_id) == visit.id)
-        .values(done_visit_id=None)
-    )
+    if not new:
+        await session.exec(
+            update(PlannedVisit)
+            .where(col(PlannedVisit.done_visit_id) == visit.id)
+            .values(done_visit_id=None)
+        )
     if visit.deleted_at is None:
         await session.exec(
             update(PlannedVisit)
@@ -279,13 +290,17 @@ async def _sync_plans(session: AsyncSession, visit: Visit, day: date, now: datet
             .values(done_visit_id=visit.id)
         )
     pending = (
-        await session.exec(
-            select(PlannedVisit).where(
-                col(PlannedVisit.origin_visit_id) == visit.id,
-                col(PlannedVisit.done_visit_id).is_(None),
+        []
+        if new
+        else (
+            await session.exec(
+                select(PlannedVisit).where(
+                    col(PlannedVisit.origin_visit_id) == visit.id,
+                    col(PlannedVisit.done_visit_id).is_(None),
+                )
             )
-        )
-    ).all()
+        ).all()
+    )
     wanted = visit.follow_up_on if visit.deleted_at is None else None
     for plan in pending:
         if (
@@ -364,8 +379,9 @@ async def log_visit(
         session, actor=actor, visit=visit, draft=draft, customer=customer, team=team
     )
     assert visit.id is not None
-    attachments = await _replace_attachments(session, visit.id, draft, now)
-    await _sync_plans(session, visit, local_today(visit.visited_at, team.timezone), now)
+    attachments = await _replace_attachments(session, visit.id, draft, now, new=True)
+    day = local_today(visit.visited_at, team.timezone)
+    await _sync_plans(session, visit, day, now, new=True)
     audit.record(
         session, at=now, action="visit.checked_in" if check_in else "visit.created",
         entity="visit", entity_id=visit.id, actor_id=actor.user_id,
@@ -588,36 +604,47 @@ async def rep_visits(
 
 
 async def progress(session: AsyncSession, rep_id: int, team: TeamContext) -> Progress:
-    """Visits of the ISO week by kind and new customers of the month (GROUP BY queries)."""
+    """Visits of the ISO week by kind and new customers of the month: three counts in one
+    statement (it answers every saved visit)."""
     week, month = team.this_week, team.this_month
-    rows = await session.exec(
-        select(col(Visit.kind), func.count())
-        .where(
-            col(Visit.rep_id) == rep_id,
-            col(Visit.deleted_at).is_(None),
-            col(Visit.visited_at) >= week.start,
-            col(Visit.visited_at) < week.end,
-        )
-        .group_by(col(Visit.kind))
-    )
-    by_kind = {str(kind): int(count) for kind, count in rows.all()}
-    new_customers = (
-        await session.exec(
+
+    def visits_of_kind(kind: VisitKind) -> Any:
+        return (
             select(func.count())
-            .select_from(Customer)
+            .select_from(Visit)
             .where(
-                col(Customer.created_by_id) == rep_id,
-                col(Customer.source) == "chat",
-                col(Customer.created_at) >= month.start,
-                col(Customer.created_at) < month.end,
+                col(Visit.rep_id) == rep_id,
+                col(Visit.kind) == kind,
+                col(Visit.deleted_at).is_(None),
+                col(Visit.visited_at) >= week.start,
+                col(Visit.visited_at) < week.end,
+            )
+            .scalar_subquery()
+        )
+
+    new_customers = (
+        select(func.count())
+        .select_from(Customer)
+        .where(
+            col(Customer.created_by_id) == rep_id,
+            col(Customer.source) == "chat",
+            col(Customer.created_at) >= month.start,
+            col(Customer.created_at) < month.end,
+        )
+        .scalar_subquery()
+    )
+    in_person, phone, created = (
+        await session.exec(
+            select(
+                visits_of_kind(VisitKind.IN_PERSON), visits_of_kind(VisitKind.PHONE), new_customers
             )
         )
     ).one()
     targets = team.rules.targets
     return Progress(
-        in_person=by_kind.get(VisitKind.IN_PERSON, 0),
-        phone=by_kind.get(VisitKind.PHONE, 0),
-        new_customers=int(new_customers),
+        in_person=int(in_person),
+        phone=int(phone),
+        new_customers=int(created),
         in_person_target=targets.in_person_per_week,
         phone_target=targets.phone_per_week,
         new_customers_target=targets.new_customers_per_month,

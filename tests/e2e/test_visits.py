@@ -439,6 +439,23 @@ async def test_half_filled_visit_survives_a_restart(local_bot: LocalBot) -> None
     assert visit.purpose == VisitPurpose.AFTER_SALES and visit.notes == "Replaced a faulty unit."
 
 
+async def test_a_form_past_its_time_to_live_is_dropped(local_bot: LocalBot) -> None:
+    """The form row comes with the update-id INSERT: an expired one is dropped all the same,
+    and the next update starts from nothing."""
+    rep = await join(local_bot, 3010, "Lu", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "Echo Ltd", owner_tg=3010)
+    await rep.send("/visit")
+    await rep.tap("Echo Ltd")
+    await rep.tap("Phone")
+    ttl = local_bot.runtime.settings.runtime.form_ttl_hours
+    await local_bot.runtime.clock.advance(timedelta(hours=ttl, minutes=1))
+    replies = await rep.send("Replaced a faulty unit.")
+    assert replies[-1].text.startswith("I did not understand that")
+    replies = await rep.send("Still nothing open.")
+    assert replies[-1].text.startswith("I did not understand that")
+    assert await visits_of(local_bot.runtime, 3010) == []
+
+
 async def test_visit_for_an_earlier_time_today(local_bot: LocalBot) -> None:
     rep = await join(local_bot, 3010, "Lu", Role.REP, "north")
     await add_customer(local_bot.runtime, "north", "Echo Ltd", owner_tg=3010)
