@@ -94,7 +94,7 @@ async def test_every_reply_of_a_burst_arrives_once_under_429_5xx_and_drops(
 
     # What each person is told when nothing fails ...
     expected = await asyncio.gather(*burst(1))
-    assert "You approved #1" in expected[3][0]
+    assert "You approved #2026-0001" in expected[3][0]
     assert "<b>✓ ✈️ Travel</b>" in expected[4][1]
     # ... is exactly what they are told when Telegram refuses, fails and drops the calls.
     # Short pauses: one reply may absorb every 5xx and drop of its method in a row.
@@ -112,7 +112,7 @@ async def test_every_reply_of_a_burst_arrives_once_under_429_5xx_and_drops(
     await local_bot.drain_outbox()
 
     assert got[:3] == expected[:3]
-    assert got[3] == [text.replace("#1", "#2") for text in expected[3]]
+    assert got[3] == [text.replace("#2026-0001", "#2026-0002") for text in expected[3]]
     assert got[4] == expected[4]
     assert await local_bot.client.faults() == []
     events = [e for e in await local_bot.client.events(since) if e["method"] in FAULTED]
@@ -131,7 +131,7 @@ async def test_every_reply_of_a_burst_arrives_once_under_429_5xx_and_drops(
         _no_apology([text_of(m) for m in await chat.bot_messages()])
     # The decision is stored once and the rep told once (through the outbox).
     assert [r.status for r in await requests(local_bot)] == ["approved", "approved"]
-    told = [m for m in await people.rep.bot_messages() if "#2" in text_of(m)]
+    told = [m for m in await people.rep.bot_messages() if "#2026-0002" in text_of(m)]
     assert sum("<b>approved</b>" in text_of(m) for m in told) == 1
 
 
