@@ -69,6 +69,8 @@ def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
 class RequestForm(Form):
     name = "approval_request"
     first_step = "type"
+    summary_step = "summary"
+    back_key = "approvals.back_to_summary"
     roles = REQUESTERS
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:

@@ -22,6 +22,8 @@ PARTS = ("summary", "problem", "tomorrow")
 class DailyReportForm(Form):
     name = "report"
     first_step = "summary"
+    summary_step = "review"
+    back_key = "reports.back_to_card"
     roles = reports.REPORTERS
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:

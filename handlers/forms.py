@@ -3,10 +3,12 @@
 A form is a small class: ``prompt`` says what to ask at a step (text, buttons), ``accept`` takes
 the answer and names the next step (or None when the form is done). The engine stores the state
 after every step, adds Cancel (and Skip) buttons, marks stale buttons, and re-asks after bad input.
+A field reached from a form's summary also gets a Back button to that summary, draft intact.
 """
 
 from __future__ import annotations
 
+import copy
 import html
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ CALLBACK_PATTERN = FORM.pattern
 CANCEL = "~c"
 SKIP = "~s"
 SEARCH = "~q"
+BACK = "~b"
 # Form data key of the current buttons' labels (see _typed_labels).
 LABELS = "_labels"
 # Form data key: the current step offers customer search (see search_button).
@@ -38,6 +41,12 @@ SEARCHABLE = "_search"
 # Form data key of the finished HTML of the message that carries the current buttons, so that
 # closing the prompt re-sends exactly what was sent (see _close_prompt).
 SHOWN = "_shown"
+# Form data key a form sets while a field is edited from its summary (the field's step goes
+# back to the summary afterwards), and the engine's copy of the draft as the summary showed it,
+# which Back restores (an edit may have cleared the field first: photos, receipts).
+RETURN = "_return"
+DRAFT = "_draft"
+_ENGINE_KEYS = frozenset({LABELS, SEARCHABLE, SHOWN, DRAFT, RETURN, "_seq"})
 
 
 class InputError(UserFacingError):
@@ -87,6 +96,10 @@ class Form(ABC):
     # Steps whose prompt is updated in place when a button keeps the form at that step (e.g.
     # ticking customers in a list), instead of closing it and asking again in a new message.
     in_place_steps: ClassVar[frozenset[str]] = frozenset()
+    # The step that shows the whole draft before it is saved, and the label of the button that
+    # returns there from a field being edited (see RETURN).
+    summary_step: ClassVar[str | None] = None
+    back_key: ClassVar[str] = ""
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         """Fill initial data and return the first step; None when nothing is left to ask.
@@ -154,7 +167,8 @@ async def _ask(
 ) -> None:
     data["_seq"] = int(data.get("_seq", 0)) + 1
     prompt = await form.prompt(turn, step, data)
-    data[LABELS] = _typed_labels(turn, prompt)
+    back = turn.t(form.back_key) if _can_go_back(form, step, data) else None
+    data[LABELS] = _typed_labels(turn, prompt, back)
     data[SEARCHABLE] = prompt.search is not None
     data[SHOWN] = _text_with_buttons(turn, prompt)
     await form_store.save(turn.session, state, step=step, data=data, now=turn.now, ttl=_ttl(turn))
@@ -165,6 +179,8 @@ async def _ask(
     if prompt.search is not None:
         rows.append([search_button(turn, state, prompt.search)])
     controls: list[Button] = []
+    if back is not None:
+        controls.append(Button(back, data=callback_data(state, BACK)))
     if prompt.skippable:
         controls.append(Button(turn.t("forms.skip"), data=callback_data(state, SKIP)))
     if prompt.cancellable:
@@ -207,10 +223,18 @@ def _label_key(label: str) -> str:
     return "".join(ch for ch in label if ch.isalnum()).casefold()
 
 
-def _typed_labels(turn: Turn, prompt: Prompt) -> dict[str, str]:
+def _can_go_back(form: Form, step: str, data: dict[str, Any]) -> bool:
+    return bool(
+        form.summary_step and step != form.summary_step and data.get(RETURN) and DRAFT in data
+    )
+
+
+def _typed_labels(turn: Turn, prompt: Prompt, back: str | None = None) -> dict[str, str]:
     """The current buttons by label, so that typing a button's label works like tapping it
     (one-handed users type "完成" rather than find the button)."""
     labels = {_label_key(label): value for row in prompt.choices for label, value in row}
+    if back is not None:
+        labels[_label_key(back)] = BACK
     if prompt.skippable:
         labels[_label_key(turn.t("forms.skip"))] = SKIP
     if prompt.cancellable:
@@ -285,8 +309,16 @@ async def continue_form(turn: Turn) -> bool:
         # The prompt and its buttons stay as they are: the rep may still tap a customer.
         turn.say(turn.t("customers.type_fragment"))
         return True
-    data = dict(state.data)
     step = state.step
+    if answer.choice == BACK and form.summary_step and _can_go_back(form, step, state.data):
+        data = {**state.data[DRAFT], "_seq": state.data.get("_seq", 0)}
+        _close_prompt(turn, shown, answer, _chosen_label(turn, answer))
+        await _ask(turn, form, state, form.summary_step, data)
+        return True
+    data = dict(state.data)
+    # The draft as the summary shows it, for Back; accept() may change nested values in place.
+    at_summary = step == form.summary_step
+    before = _draft_of(state.data) if at_summary else None
     try:
         next_step = await form.accept(turn, step, data, answer)
     except InputError as error:
@@ -297,6 +329,10 @@ async def continue_form(turn: Turn) -> bool:
     if in_place and answer.message_id is not None and turn.update.callback_query is not None:
         await _ask(turn, form, state, step, data, edit_message_id=answer.message_id)
         return True
+    if before is not None and next_step not in (None, step):
+        data[DRAFT] = before
+    elif next_step == form.summary_step:
+        data.pop(DRAFT, None)
     _close_prompt(turn, shown, answer, _chosen_label(turn, answer))
     if next_step is None:
         # The answer may have handed over to another form (start_form): that one stays open.
@@ -304,6 +340,10 @@ async def continue_form(turn: Turn) -> bool:
     else:
         await _ask(turn, form, state, next_step, data)
     return True
+
+
+def _draft_of(data: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy({k: v for k, v in data.items() if k not in _ENGINE_KEYS})
 
 
 def _is_current(state: FormState, data: str) -> bool:

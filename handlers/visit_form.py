@@ -118,6 +118,8 @@ def _quick_date(choice: str, today: date) -> date | None:
 class VisitForm(Form):
     name = "visit"
     first_step = "customer"
+    summary_step = "summary"
+    back_key = "visits.back_to_summary"
     roles = VISITORS
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:

@@ -24,6 +24,8 @@ MAX_CANDIDATES = 10
 class WeeklyReportForm(Form):
     name = "weekly"
     first_step = "summary"
+    summary_step = "review"
+    back_key = "reports.back_to_card"
     roles = reports.REPORTERS
     in_place_steps = frozenset({"keys"})
 

@@ -201,6 +201,47 @@ async def test_edit_a_field_from_the_summary(local_bot: LocalBot) -> None:
     assert request.details["list_price"] == "800.00" and request.amount_minor == 30_000
 
 
+async def test_back_to_the_summary_keeps_the_draft(local_bot: LocalBot) -> None:
+    """A field opened from the summary offers Back as well as Cancel: Back returns to the
+    summary with the draft as it was (receipts cleared for re-sending come back too)."""
+    await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    rep = await join(local_bot, 5001, "王伟", Role.REP, "north", lang="zh")
+    await add_customer(local_bot.runtime, "north", "杭州华丰", owner_tg=5001)
+    await _discount_to_list_price(rep, "杭州华丰", "Q-1", "1000")
+    await rep.send("900")
+    summary = texts(await rep.tap("跳过"))
+    assert "¥900.00" in summary and "10%" in summary
+    await rep.tap("✏️ 修改")
+    asked = await rep.tap("申请价")
+    assert "💰 申请价" in texts(asked)
+    assert asked[-1].button_texts() == ["↩️ 返回汇总", "取消 ✖"]
+    back = texts(await rep.tap("↩️ 返回汇总"))
+    assert "请核对" in back and "¥900.00" in back and "10%" in back and "已取消" not in back
+    closed = [m for m in await rep.messages() if m.message_id == asked[-1].message_id]
+    assert "✓ ↩️ 返回汇总" in text_of(closed[0]) and not closed[0].button_texts()
+    # Typing the label works too, after a change typed halfway is refused.
+    await rep.tap("✏️ 修改")
+    await rep.tap("申请价")
+    assert "高于标准价" in texts(await rep.send("1200"))
+    assert "¥900.00" in texts(await rep.send("返回汇总"))
+    assert "已提交" in texts(await rep.tap("提交"))
+    (request,) = await requests(local_bot)
+    assert request.details["requested_price"] == "900.00"
+    # Receipts are cleared when the rep chooses to send them again; Back brings them back.
+    await rep.send("/expense")
+    await rep.send("300")
+    await rep.tap("交通")
+    await rep.tap("今天")
+    await rep.send("出租车")
+    await rep.send_photo()
+    assert "票据：📎 1" in texts(await rep.tap("完成"))
+    await rep.tap("✏️ 修改")
+    await rep.tap("票据")
+    assert "票据：📎 1" in texts(await rep.tap("返回汇总"))
+    assert "已提交" in texts(await rep.tap("提交"))
+    assert len(await requests(local_bot)) == 2
+
+
 async def test_a_half_filled_request_survives_a_restart(local_bot: LocalBot) -> None:
     people = await team_of(local_bot)
     await people.rep.send("/request")
