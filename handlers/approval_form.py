@@ -69,6 +69,7 @@ def _next(data: dict[str, Any], kind: RequestType, after: str | None) -> str:
 class RequestForm(Form):
     name = "approval_request"
     first_step = "type"
+    command = "/request"
     summary_step = "summary"
     back_key = "approvals.back_to_summary"
     roles = REQUESTERS

@@ -22,6 +22,7 @@ PARTS = ("summary", "problem", "tomorrow")
 class DailyReportForm(Form):
     name = "report"
     first_step = "summary"
+    command = "/report"
     summary_step = "review"
     back_key = "reports.back_to_card"
     roles = reports.REPORTERS

@@ -19,7 +19,7 @@ from telegram import Update
 
 from core.errors import UserFacingError
 from core.registry import Registry
-from handlers.error_text import say_error
+from handlers.error_text import error_text, say_error
 from handlers.replies import Button, Keyboard, split_text
 from handlers.turn import ALL_ROLES, Turn
 from models.common import Role
@@ -100,6 +100,8 @@ class Form(ABC):
     # returns there from a field being edited (see RETURN).
     summary_step: ClassVar[str | None] = None
     back_key: ClassVar[str] = ""
+    # The command that opens the form, to name it when something sent does not fit its step.
+    command: ClassVar[str] = ""
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         """Fill initial data and return the first step; None when nothing is left to ask.
@@ -322,7 +324,10 @@ async def continue_form(turn: Turn) -> bool:
     try:
         next_step = await form.accept(turn, step, data, answer)
     except InputError as error:
-        say_error(turn, error)
+        if answer.location is not None or answer.photo_file_id is not None:
+            _say_not_here(turn, form, answer, error)
+        else:
+            say_error(turn, error)
         await _ask(turn, form, state, step, data)
         return True
     in_place = next_step == step and step in form.in_place_steps
@@ -340,6 +345,15 @@ async def continue_form(turn: Turn) -> bool:
     else:
         await _ask(turn, form, state, next_step, data)
     return True
+
+
+def _say_not_here(turn: Turn, form: Form, answer: FormInput, error: InputError) -> None:
+    """A location or photo the step cannot use: what the step wants, and that the form stays
+    open (its draft kept), so the rep shares it again once the form is finished or cancelled,
+    when it starts a check-in or joins the open visit."""
+    key = "forms.location_not_here" if answer.location is not None else "forms.photo_not_here"
+    name = form.command or turn.t("forms.this_form")
+    turn.say(f"{error_text(turn, error)}\n{turn.t(key, form=name)}")
 
 
 def _draft_of(data: dict[str, Any]) -> dict[str, Any]:

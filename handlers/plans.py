@@ -49,6 +49,7 @@ class PlanForm(Form):
 
     name = "plan"
     first_step = "day"
+    command = "/plan"
     roles = VISITORS
     in_place_steps = frozenset({"customers"})
 
@@ -158,7 +159,13 @@ class PlanForm(Form):
         elif answer.choice is not None:
             raise InputError("forms.use_buttons")
         else:
+            if answer.text is None or answer.photo_file_id or answer.document_file_id:
+                raise InputError("plans.tap_or_type")
             text = expect_text(answer)
+            # Buttons carry no numbers: a short number is a miss, not a search (phone numbers,
+            # three digits or more, are searched).
+            if text.isdigit() and len(text) < 3:
+                raise InputError("plans.no_such_number", number=text)
             ref = customers.customer_ref(text)
             if ref is None:
                 found = await customers.search(turn.session, turn.actor, text)

@@ -118,6 +118,7 @@ def _quick_date(choice: str, today: date) -> date | None:
 class VisitForm(Form):
     name = "visit"
     first_step = "customer"
+    command = "/visit"
     summary_step = "summary"
     back_key = "visits.back_to_summary"
     roles = VISITORS

@@ -24,6 +24,7 @@ MAX_CANDIDATES = 10
 class WeeklyReportForm(Form):
     name = "weekly"
     first_step = "summary"
+    command = "/weekly"
     summary_step = "review"
     back_key = "reports.back_to_card"
     roles = reports.REPORTERS

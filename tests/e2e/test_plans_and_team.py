@@ -330,6 +330,48 @@ async def test_plan_reopened_shows_the_day_and_removes_a_visit(local_bot: LocalB
     assert "✖️ 西湖建材（已移除）" in replies[0].text
 
 
+async def test_plan_answers_a_location_a_photo_and_a_stray_number(local_bot: LocalBot) -> None:
+    """What /plan cannot use is answered as such; the form stays open with its ticks."""
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 5401, "Wang", Role.REP, "north")
+    for name in ("Alpha Co", "Bravo Co"):
+        await add_customer(runtime, "north", name, owner_tg=5401)
+    await rep.send("/plan")
+    await rep.tap("Mon 30 Nov")
+    await rep.send("Alpha")
+    await rep.tap("Alpha Co")
+    replies = await rep.share_location(30.27, 120.15, accuracy=10.0)
+    said = "\n".join(r.text for r in replies)
+    assert "Tap a customer, or type a name to search." in said
+    assert (
+        "📍 This location was not used: you are in the middle of /plan. Finish it or tap "
+        "Cancel, then share the location again." in said
+    )
+    assert "type your answer as text" not in said
+    assert "✅ Alpha Co" in replies[-1].button_texts() and "Cancel ✖" in replies[-1].button_texts()
+    said = "\n".join(r.text for r in await rep.send_photo())
+    assert "📷 This photo was not used: you are in the middle of /plan." in said
+    replies = await rep.send("9")
+    assert "There is no 9 here: tap a customer or type a name." in replies[0].text
+    assert "Search: “9”" not in replies[-1].text and "Search: “Alpha”" in replies[-1].text
+    assert "✅ Alpha Co" in replies[-1].button_texts()
+    await rep.tap("Done (1 chosen)")
+    await rep.tap("Skip")
+    assert len(await plans_of(runtime, 5401)) == 1
+    # In Chinese, the visit form names itself the same way.
+    zh = await join(local_bot, 5402, "李娜", Role.REP, "north", lang="zh")
+    await add_customer(runtime, "north", "华东五金", owner_tg=5402)
+    await zh.send("/visit")
+    await zh.send("华东五金")
+    await zh.tap("华东五金")
+    await zh.tap("电话")
+    said = "\n".join(r.text for r in await zh.share_location(30.27, 120.15))
+    assert "📍 这个位置没有用上：您正在填写 /visit。请先完成或点“取消”，再重新发送位置。" in said
+    assert "已取消" not in said
+    await zh.send("已电话沟通。")
+    assert "已保存" in "\n".join(r.text for r in await zh.tap("保存"))
+
+
 async def test_week_header_matches_its_figures_in_both_languages(local_bot: LocalBot) -> None:
     """Three planned today, one of them visited, and one unplanned call: 1/3 reads done/planned
     as the header says, in English and in Chinese."""
