@@ -53,6 +53,8 @@ from views.visits import (
     CheckinVerdict,
     SummaryCard,
     checked_in_text,
+    checked_out_card,
+    checked_out_line,
     checkin_text,
     saved_text,
     summary_text,
@@ -146,6 +148,13 @@ class VisitForm(Form):
             data.update(customer_name=customer.name, locked=True,
                         checked_out_at=turn.now.isoformat(),
                         location_set_here=opened.location_set_here)  # fmt: skip
+            card = data.pop("card_message_id", None)
+            if card is not None:
+                # The card's Check out button goes: it says when, and how long on site.
+                turn.edit(int(card), checked_out_card(
+                    turn.deps.texts, turn.lang, customer.name, opened.visited_at, turn.now,
+                    (await turn.team()).timezone,
+                ))  # fmt: skip
             return "notes"
         data["visited_at"] = turn.now.isoformat()
         if data.get("customer_id"):
@@ -217,7 +226,13 @@ async def _ask_purpose(turn: Turn, data: dict[str, Any]) -> Prompt:
 
 
 async def _ask_notes(turn: Turn, data: dict[str, Any]) -> Prompt:
-    return Prompt(turn.t("visits.ask_notes"))
+    if not data.get("checked_out_at"):
+        return Prompt(turn.t("visits.ask_notes"))
+    out = checked_out_line(
+        turn.deps.texts, turn.lang, datetime.fromisoformat(data["visited_at"]),
+        datetime.fromisoformat(data["checked_out_at"]), (await turn.team()).timezone,
+    )  # fmt: skip
+    return Prompt(f"{out}\n{turn.t('visits.ask_notes')}")
 
 
 async def _ask_location(turn: Turn, data: dict[str, Any]) -> Prompt:

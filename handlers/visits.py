@@ -43,8 +43,11 @@ async def on_visit_button(turn: Turn) -> None:
     query = turn.update.callback_query
     assert query is not None and query.message is not None
     pressed = VISIT.unpack(query.data)
-    if pressed.action == "o":
-        await start_form(turn, VISIT_FORM, {"checkout_visit_id": pressed.visit_id})
+    if pressed.action in ("o", "c"):
+        data: dict[str, object] = {"checkout_visit_id": pressed.visit_id}
+        if pressed.action == "c":
+            data["card_message_id"] = query.message.message_id
+        await start_form(turn, VISIT_FORM, data)
         return
     team = await turn.team()
     visit, _ = await visits.editable_visit(turn.session, turn.actor, pressed.visit_id, team)

@@ -22,7 +22,8 @@ SUMMARY_NOTES = 300
 
 @dataclass(frozen=True)
 class VisitAction:
-    """A button under one of my visits: e(dit), d(elete?), D(elete), k(eep), o (check out)."""
+    """A button under one of my visits: e(dit), d(elete?), D(elete), k(eep), o (check out),
+    c (check out from the check-in card, which then shows the check-out instead)."""
 
     visit_id: int
     action: str
@@ -184,8 +185,26 @@ def checked_in_text(
         key = "visits.checkin_far_short" if visit.flagged else "visits.checkin_near_short"
         lines.append(texts.t(lang, key, distance=format_distance(visit.distance_m, lang)))
     lines.append(texts.t(lang, "visits.check_out_hint"))
-    button = Button(texts.t(lang, "visits.check_out"), data=VISIT.pack(VisitAction(visit.id, "o")))
+    button = Button(texts.t(lang, "visits.check_out"), data=VISIT.pack(VisitAction(visit.id, "c")))
     return "\n".join(lines), [[button]]
+
+
+def checked_out_line(
+    texts: Catalogs, lang: str, visited_at: datetime, checked_out_at: datetime, timezone: str
+) -> str:
+    minutes = max(0, int((checked_out_at - visited_at).total_seconds() // 60))
+    at = format_clock(checked_out_at, timezone)
+    return texts.t(lang, "visits.checked_out_line", time=at, minutes=minutes)
+
+
+def checked_out_card(
+    texts: Catalogs, lang: str, customer: str, visited_at: datetime, checked_out_at: datetime,
+    timezone: str,
+) -> str:  # fmt: skip
+    """The check-in card once Check out was tapped: when, and how long on site; no button."""
+    checked_in = texts.t(lang, "visits.checked_in", customer=html.escape(customer),
+                         time=format_clock(visited_at, timezone))  # fmt: skip
+    return f"{checked_in}\n{checked_out_line(texts, lang, visited_at, checked_out_at, timezone)}"
 
 
 @dataclass(frozen=True)

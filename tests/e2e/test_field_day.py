@@ -3,6 +3,7 @@ location, /nearby, and /today as a route with navigation links."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from core.clock import ManualClock
@@ -76,8 +77,15 @@ async def test_a_shared_location_checks_in_at_the_nearest_customer(local_bot: Lo
     (visit,) = await visits_of(runtime, 7011)
     assert visit.is_open and visit.checkin_accuracy_m == 9.0 and not visit.flagged
 
+    card_id = replies[-1].message_id
     await _clock(local_bot).advance(timedelta(minutes=25))
-    await flow.tap("🚪 Check out")
+    replies = await flow.tap("🚪 Check out")
+    # The card and the next question both say it: the card's button is gone.
+    (card,) = [m for m in await rep.messages() if m.message_id == card_id]
+    out = re.search(r"🚪 Checked out (\d\d:\d\d) · 25 min on site", card.text)
+    assert out is not None and card.button_texts() == [], card.text
+    assert "Checked in at 上海新天地零售" in card.text
+    assert f"🚪 Checked out {out.group(1)} · 25 min on site\nWhat happened?" in replies[-1].text
     await flow.send("Restocked the display; order next week.")
     await flow.tap("Skip")
     replies = await flow.tap("Save")
