@@ -280,6 +280,15 @@ async def documents(
     ]
 
 
+async def has_overdue(session: AsyncSession, customer_id: int, today: date) -> bool:
+    """Whether the customer owes money past its due date (disputed documents aside)."""
+    overdue = await documents(
+        session, col(Receivable.customer_id) == customer_id, col(Receivable.due_on) < today,
+        col(Receivable.status) != ReceivableStatus.DISPUTED, limit=1,
+    )  # fmt: skip
+    return bool(overdue)
+
+
 async def document(session: AsyncSession, actor: Actor, receivable_id: int) -> Document:
     """One visible receivable with its balance, open or not."""
     await get_visible(session, actor, receivable_id)

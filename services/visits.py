@@ -30,7 +30,7 @@ from models.visit import (
     VisitKind,
     VisitPurpose,
 )
-from services import audit
+from services import audit, receivables
 from services.customers import CustomerInput, create_customer, get_visible, update_customer
 from services.geo import distance_m
 from services.team_context import TeamContext
@@ -748,8 +748,9 @@ async def open_visit(session: AsyncSession, rep_id: int) -> Visit | None:
 async def default_purpose(
     session: AsyncSession, rep_id: int, customer_id: int | None, day: date
 ) -> VisitPurpose:
-    """The purpose a visit starts with: the plan's for the day, else the customer's last
-    visit's, else a revisit (a new customer's first visit: new)."""
+    """The purpose a visit starts with: the plan's for the day, else collection when the
+    customer has overdue documents, else the customer's last visit's, else a revisit (a new
+    customer's first visit: new)."""
     if customer_id is None:
         return VisitPurpose.NEW
     planned = (
@@ -764,6 +765,8 @@ async def default_purpose(
     ).first()
     if planned in tuple(VisitPurpose):
         return VisitPurpose(planned)
+    if await receivables.has_overdue(session, customer_id, day):
+        return VisitPurpose.COLLECTION
     last = (
         await session.exec(
             select(col(Visit.purpose))

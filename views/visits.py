@@ -305,7 +305,8 @@ def summary_text(texts: Catalogs, lang: str, card: SummaryCard) -> str:
                 lines.append(t(lang, "visits.summary_store_location"))
         if card.on_site_minutes is not None:
             lines.append(t(lang, "visits.on_site", minutes=card.on_site_minutes))
-        lines.append(t(lang, "visits.summary_photos", count=card.photos))
+        if card.photos:
+            lines.append(t(lang, "visits.summary_photos", count=card.photos))
     if card.next_step:
         lines.append(t(lang, "visits.summary_next", next_step=e(card.next_step)))
     if card.follow_up:

@@ -87,7 +87,8 @@ async def test_a_shared_location_checks_in_at_the_nearest_customer(local_bot: Lo
     assert "Checked in at 上海新天地零售" in card.text
     assert f"🚪 Checked out {out.group(1)} · 25 min on site\nWhat happened?" in replies[-1].text
     await flow.send("Restocked the display; order next week.")
-    await flow.tap("Skip")
+    summary = (await flow.tap("Skip"))[-1].text
+    assert "Time on site: 25 min" in summary and "Photos" not in summary, summary
     replies = await flow.tap("Save")
     assert "Visit saved" in replies[-1].text and "Time on site: 25 min" in replies[-1].text
     assert flow.taps == 4 and flow.sent == 2  # 5 interactions besides the location

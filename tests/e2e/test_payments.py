@@ -149,3 +149,30 @@ async def test_collection_visit_offers_payment_and_counts(local_bot: LocalBot) -
     await rep.send("Asked about the next order.")
     other = await rep.tap("Save")
     assert other[-1].button_texts() == [] and "still owes" not in (other[-1].text or "")
+
+
+async def test_an_overdue_customer_starts_the_visit_as_collection(local_bot: LocalBot) -> None:
+    """A customer with an overdue document: the visit's purpose starts as collection (one tap
+    on the summary changes it) and Save offers the payment — /visit, customer, 📞, note, Save."""
+    rep = await join(local_bot, 3012, "李娜", Role.REP, "north", lang="zh")
+    customer = await add_customer_in(local_bot.runtime, "north", "远港制药", 3012)
+    await add_receivable(local_bot.runtime, "INV-12", customer=customer, owner_tg=3012,
+                         amount="800", due=DUE)  # fmt: skip
+    await at_local(local_bot, "north", date(2026, 12, 4))
+    await rep.send("/visit")
+    await rep.tap("远港制药")
+    await rep.tap("电话")
+    summary = (await rep.send("财务说本周付款。"))[-1].text or ""
+    assert "📞 电话拜访 · 催款" in summary and "照片" not in summary, summary
+    saved = await rep.tap("保存")
+    assert saved[-1].button_texts() == ["💰 登记回款"], saved[-1].button_texts()
+    # Not yet due: the purpose comes from the last visit, as before.
+    other = await add_customer_in(local_bot.runtime, "north", "近港贸易", 3012)
+    await add_receivable(local_bot.runtime, "INV-13", customer=other, owner_tg=3012,
+                         amount="500", due=date(2026, 12, 20))  # fmt: skip
+    await rep.send("/visit")
+    await rep.send("近港")
+    await rep.tap("近港贸易")
+    await rep.tap("电话")
+    summary = (await rep.send("问了下一批订单。"))[-1].text or ""
+    assert "催款" not in summary and "老客户回访" in summary, summary
