@@ -201,7 +201,9 @@ async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot)
     assert "North — week Mon 23 Nov – Sun 29 Nov" in text
     assert "Li: 🤝 0/15 · 📞 1/20 · 🆕 0/8" in text
     assert "Wang: 🤝 2/15 · 📞 2/20 · 🆕 1/8 · ⚠️ 1 flagged" in text
-    assert "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1" in text
+    assert "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1 flagged\n" in text or text.endswith(
+        "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1 flagged"
+    ), text
     assert "Zhao" not in text
     replies = await manager.tap("Wang")
     detail = (await manager.last_reply()).text
@@ -214,6 +216,8 @@ async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot)
     await runtime.clock.advance(timedelta(days=6))  # type: ignore[attr-defined]
     replies = await manager.send("/team")
     assert "Wang: 🤝 0/15 · 📞 0/20 · 🆕 1/8" in replies[-1].text
+    # No flag this week: the total leaves the zero out rather than ending in a bare "⚠️ 0".
+    assert replies[-1].text.endswith("Total: 🤝 0 · 📞 0 · 🆕 1"), replies[-1].text
 
     # A manager cannot open another team or its reps, even with forged buttons.
     south_manager = await join(local_bot, 5105, "Sun", Role.MANAGER, "south")
@@ -236,6 +240,11 @@ async def test_director_picks_a_team(local_bot: LocalBot) -> None:
     assert replies[-1].button_texts() == ["North", "South"]
     await director.tap("South")
     assert "Qian: 🤝 0/15 · 📞 1/20" in (await director.last_reply()).text
+    zh_director = await join(local_bot, 5203, "周总", Role.DIRECTOR, None, lang="zh")
+    await zh_director.send("/team south")
+    south = (await zh_director.last_reply()).text
+    print(south)
+    assert south.endswith("合计：🤝 0 · 📞 1 · 🆕 0") and "⚠️" not in south, south
     replies = await director.send("/team north")
     assert "No reps in this team yet" in replies[-1].text
 
