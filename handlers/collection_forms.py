@@ -232,7 +232,10 @@ class CollectForm(Form):
                 method=data["method"], receipt_file_id=data.get("receipt"),
             ),
         )  # fmt: skip
-        turn.say(views.payment_text(turn.deps.texts, turn.lang, result, data["method"]))
+        turn.say(
+            views.payment_text(turn.deps.texts, turn.lang, result, data["method"]),
+            views.way_on(turn.deps.texts, turn.lang, result.owner_id, result.customer_id),
+        )
 
     async def _contact(self, turn: Turn, ids: list[int], note: str | None) -> None:
         contact = await _guarded(
@@ -557,7 +560,10 @@ class AdjustmentForm(Form):
                 amount=Decimal(data["amount"]), reason=data["reason"],
             ),
         )  # fmt: skip
-        turn.say(views.settled_text(turn.deps.texts, turn.lang, settled))
+        turn.say(
+            views.settled_text(turn.deps.texts, turn.lang, settled),
+            views.way_on(turn.deps.texts, turn.lang, settled.owner_id, settled.customer_id),
+        )
         return None
 
 

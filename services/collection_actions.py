@@ -90,6 +90,9 @@ class PaymentResult:
     customer_name: str
     lines: list[Paid]
     withdrawn: int
+    # Whose list and which customer the documents belong to: the way on after recording.
+    owner_id: int = 0
+    customer_id: int = 0
 
     @property
     def totals(self) -> dict[str, Decimal]:
@@ -196,7 +199,9 @@ async def record_payment(
         session, receivable_ids=settled, reason="paid in full", now=now
     )
     await session.flush()
-    return PaymentResult(docs[0].customer_name, lines, withdrawn)
+    first = docs[0].receivable
+    return PaymentResult(docs[0].customer_name, lines, withdrawn, owner_id=first.owner_id or 0,
+                         customer_id=first.customer_id)  # fmt: skip
 
 
 async def close_promises(
