@@ -154,7 +154,10 @@ class CollectForm(Form):
         if step == "note":
             return Prompt(views.text(texts, turn.lang, "collections.ask_contact_note", **about),
                           skippable=True)  # fmt: skip
-        return Prompt(views.text(texts, turn.lang, "collections.ask_reason", **about))
+        # The team's manager decides disputes: theirs is not "sent to your manager".
+        key = "collections.ask_reason_manager" if turn.actor.role is Role.MANAGER else (
+            "collections.ask_reason")  # fmt: skip
+        return Prompt(views.text(texts, turn.lang, key, **about))
 
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
@@ -232,7 +235,10 @@ class CollectForm(Form):
                 method=data["method"], receipt_file_id=data.get("receipt"),
             ),
         )  # fmt: skip
-        turn.say(views.payment_text(turn.deps.texts, turn.lang, result, data["method"]))
+        turn.say(
+            views.payment_text(turn.deps.texts, turn.lang, result, data["method"]),
+            views.way_on(turn.deps.texts, turn.lang, result.owner_id, result.customer_id),
+        )
 
     async def _contact(self, turn: Turn, ids: list[int], note: str | None) -> None:
         contact = await _guarded(
@@ -270,7 +276,9 @@ class CollectForm(Form):
             ),
         )  # fmt: skip
         numbers = ", ".join(result.document_nos)
-        if result.told:
+        if result.decides:
+            say(turn, "collections.dispute_yours", numbers=numbers)
+        elif result.told:
             say(turn, "collections.dispute_sent", numbers=numbers, manager=result.told)
         else:
             say(turn, "collections.dispute_no_manager", numbers=numbers)
@@ -557,7 +565,10 @@ class AdjustmentForm(Form):
                 amount=Decimal(data["amount"]), reason=data["reason"],
             ),
         )  # fmt: skip
-        turn.say(views.settled_text(turn.deps.texts, turn.lang, settled))
+        turn.say(
+            views.settled_text(turn.deps.texts, turn.lang, settled),
+            views.way_on(turn.deps.texts, turn.lang, settled.owner_id, settled.customer_id),
+        )
         return None
 
 

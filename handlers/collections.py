@@ -80,6 +80,7 @@ async def _list_page(turn: Turn, rep_id: int, page: int = 0) -> tuple[str, Keybo
     shown = views.ListPage(
         owner_id=rep_id, owner_name=owner.display_name, mine=mine, aging=aging,
         customers=customers, page=page, to_reconcile=len(pending),
+        back_team=owner.team_id if not mine and turn.actor.role is not Role.REP else None,
     )  # fmt: skip
     return views.list_page(turn.deps.texts, turn.lang, shown)
 
@@ -152,7 +153,9 @@ async def on_view_button(turn: Turn) -> None:
     """Open a team or a rep's list from a view; both re-check what the sender may see."""
     wanted = views.OPEN.unpack(_data(turn))
     if wanted.kind == "t":
-        text, buttons = await _team_page(turn, wanted.id)
+        # The team's own manager keeps their "my list" button when coming back to the team.
+        own = turn.actor.role is Role.MANAGER and turn.actor.team_id == wanted.id
+        text, buttons = await _team_page(turn, wanted.id, turn.actor.user_id if own else None)
     elif wanted.kind == "u":
         text, buttons = await _list_page(turn, wanted.id)
     else:
@@ -163,14 +166,16 @@ async def on_view_button(turn: Turn) -> None:
 @turn_handler()
 async def on_browse_button(turn: Turn) -> None:
     """A person's customers (a page of them), or one customer's documents: shown in place."""
-    wanted = views.BROWSE.unpack(_data(turn))
+    data = _data(turn) or ""
+    fresh = data.split("|", 1)[0] == views.BROWSE_ON.prefix
+    wanted = (views.BROWSE_ON if fresh else views.BROWSE).unpack(data)
     if wanted.customer:
         text, buttons = await _customer_page(turn, wanted)
     else:
         text, buttons = await _list_page(turn, wanted.owner, wanted.page)
     query = turn.update.callback_query
     message = query.message if query is not None else None
-    if message is None:
+    if message is None or fresh:
         turn.say(text, buttons)
     else:
         turn.edit(message.message_id, text, buttons)
@@ -302,5 +307,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(on_dunning_button, pattern=views.ACT.pattern))
     app.add_handler(CallbackQueryHandler(on_view_button, pattern=views.OPEN.pattern))
     app.add_handler(CallbackQueryHandler(on_browse_button, pattern=views.BROWSE.pattern))
+    app.add_handler(CallbackQueryHandler(on_browse_button, pattern=views.BROWSE_ON.pattern))
     app.add_handler(CallbackQueryHandler(on_reconcile_button, pattern=views.RECONCILE.pattern))
     app.add_handler(MessageHandler(filters.Document.ALL & ~filters.COMMAND, on_file))

@@ -90,6 +90,9 @@ class PaymentResult:
     customer_name: str
     lines: list[Paid]
     withdrawn: int
+    # Whose list and which customer the documents belong to: the way on after recording.
+    owner_id: int = 0
+    customer_id: int = 0
 
     @property
     def totals(self) -> dict[str, Decimal]:
@@ -196,7 +199,9 @@ async def record_payment(
         session, receivable_ids=settled, reason="paid in full", now=now
     )
     await session.flush()
-    return PaymentResult(docs[0].customer_name, lines, withdrawn)
+    first = docs[0].receivable
+    return PaymentResult(docs[0].customer_name, lines, withdrawn, owner_id=first.owner_id or 0,
+                         customer_id=first.customer_id)  # fmt: skip
 
 
 async def close_promises(
@@ -279,6 +284,8 @@ class DisputeResult:
     customer_name: str
     document_nos: list[str]
     told: str | None
+    # The person who recorded it decides it (the team's manager): their card is the decision.
+    decides: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,8 +364,12 @@ async def raise_dispute(
             key=f"dispute:{disputes[0][0].id}:to:{person.id}", chat_id=person.telegram_id,
             recipient_id=person.id, kind="dispute.card", now=now,
         )  # fmt: skip
-    told = ", ".join(person.display_name for person in deciders) or None
-    return DisputeResult(docs[0].customer_name, [d.receivable.document_no for d in docs], told)
+    # A manager's own dispute comes to them as the decider: nobody else is "told".
+    decides = any(person.id == actor.user_id for person in deciders)
+    others = [person for person in deciders if person.id != actor.user_id]
+    told = ", ".join(person.display_name for person in others) or None
+    return DisputeResult(docs[0].customer_name, [d.receivable.document_no for d in docs], told,
+                         decides=decides)  # fmt: skip
 
 
 async def _deciders(session: AsyncSession, team_id: int) -> list[User]:

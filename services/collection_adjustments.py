@@ -149,6 +149,9 @@ class Settled:
     balance: Decimal
     request_id: int | None = None
     approvers: tuple[str, ...] = ()
+    # Whose list and which customer: the way on after the decision.
+    owner_id: int = 0
+    customer_id: int = 0
 
 
 async def settle_dispute(
@@ -179,7 +182,9 @@ async def settle_dispute(
     if amount <= facts.threshold or facts.top_level:
         left = await _apply(session, env, adjustment, actor)
         return Settled(kind, receivable.document_no, doc.customer_name, amount,
-                       receivable.currency, applied=True, balance=left)  # fmt: skip
+                       receivable.currency, applied=True, balance=left,
+                       owner_id=receivable.owner_id or 0,
+                       customer_id=receivable.customer_id)  # fmt: skip
     team = await team_context.resolve(session, env.settings, receivable.team_id, env.now)
     draft = approvals.Draft(
         kind.value,
@@ -200,7 +205,8 @@ async def settle_dispute(
     return Settled(
         kind, receivable.document_no, doc.customer_name, amount, receivable.currency,
         applied=False, balance=doc.balance, request_id=result.request.id,
-        approvers=tuple(result.approvers),
+        approvers=tuple(result.approvers), owner_id=receivable.owner_id or 0,
+        customer_id=receivable.customer_id,
     )  # fmt: skip
 
 

@@ -239,6 +239,11 @@ class DayFigures:
     planned_done: int
     in_person: int
     phone: int
+    working_day: bool = True
+
+    @property
+    def empty(self) -> bool:
+        return not (self.planned or self.in_person or self.phone)
 
 
 async def week_overview(
@@ -291,6 +296,7 @@ async def week_overview(
             planned_done=plans.get(day, (0, 0))[1],
             in_person=visits.get((index, VisitKind.IN_PERSON), 0),
             phone=visits.get((index, VisitKind.PHONE), 0),
+            working_day=rules.is_working_day(day),
         )
         for index, day in enumerate(days)
     ]

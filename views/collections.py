@@ -82,6 +82,8 @@ class Browse:
 ACT = Callback("dn", Act)
 OPEN = Callback("co", Open)
 BROWSE = Callback("cb", Browse)
+# The same pages opened under a payment's or a decision's record: in a new message, keeping it.
+BROWSE_ON = Callback("cw", Browse)
 RECONCILE = Callback("rc", Reconcile)
 
 # Reminder and card buttons: (action, text key), and how they are laid out.
@@ -109,8 +111,13 @@ def action_buttons(texts: Catalogs, lang: str, on: str, target: int) -> Keyboard
 
 
 def text(texts: Catalogs, lang: str, key: str, /, **params: Any) -> str:
-    """The text ``key`` with user values (every ``str`` parameter) escaped once, here."""
-    return texts.t(lang, key, **{k: _escaped(v) for k, v in params.items()})
+    """The text ``key`` with user values (every ``str`` parameter) escaped once, here; a text
+    with a ``count`` takes its singular variant for one ("1 document")."""
+    escaped = {k: _escaped(v) for k, v in params.items()}
+    count = params.get("count")
+    if isinstance(count, int):
+        return texts.tn(lang, key, count, **escaped)
+    return texts.t(lang, key, **escaped)
 
 
 def _escaped(value: Any) -> Any:
@@ -231,6 +238,8 @@ class ListPage:
     customers: list[CustomerBalance]
     page: int = 0
     to_reconcile: int = 0
+    # Someone else's list opened from their team's page: the way back to it.
+    back_team: int | None = None
 
 
 def _pages(count: int, size: int) -> int:
@@ -255,10 +264,14 @@ def customer_line(texts: Catalogs, lang: str, row: CustomerBalance) -> str:
         text(texts, lang, "collections.customer_total", customer=row.name,
              total=totals_text(row.totals, lang), count=row.count)
     ]  # fmt: skip
-    if row.overdue:
+    if row.overdue and row.overdue == row.totals:
+        # All of it is overdue: the amount is not repeated, and "longest" needs several documents.
+        key = "collections.customer_all_overdue" + ("_many" if row.count > 1 else "")
+        parts.append(texts.tn(lang, key, row.worst_days, days=row.worst_days))
+    elif row.overdue:
         parts.append(
-            texts.t(lang, "collections.customer_overdue", overdue=totals_text(row.overdue, lang),
-                    days=row.worst_days)
+            texts.tn(lang, "collections.customer_overdue", row.worst_days,
+                     overdue=totals_text(row.overdue, lang), days=row.worst_days)
         )  # fmt: skip
     elif row.worst_days == 0:
         parts.append(texts.t(lang, "collections.digest_due_today"))
@@ -268,7 +281,8 @@ def customer_line(texts: Catalogs, lang: str, row: CustomerBalance) -> str:
         parts.append(texts.t(lang, "collections.mark_broken"))
     if row.disputed:
         parts.append(texts.t(lang, "collections.mark_disputed"))
-    return "• " + " · ".join(parts)
+    # A full-width bracket already spaces the dot in Chinese: "（1 张单据）· 全部逾期".
+    return "• " + " · ".join(parts).replace("） · ", "）· ")
 
 
 def list_page(texts: Catalogs, lang: str, page: ListPage) -> tuple[str, Keyboard]:
@@ -296,6 +310,9 @@ def list_page(texts: Catalogs, lang: str, page: ListPage) -> tuple[str, Keyboard
     if page.to_reconcile:
         label = texts.t(lang, "collections.btn_reconcile", count=page.to_reconcile)
         buttons.append([Button(label, data=RECONCILE.pack(Reconcile("l")))])
+    if page.back_team is not None:
+        label = texts.t(lang, "collections.btn_back_team")
+        buttons.append([Button(label, data=OPEN.pack(Open("t", page.back_team)))])
     return "\n".join(lines), buttons
 
 
@@ -474,11 +491,21 @@ def payment_confirm(
 def payment_text(
     texts: Catalogs, lang: str, result: PaymentResult, method: str | None = None
 ) -> str:
-    lines = [
-        text(texts, lang, "collections.paid_recorded", total=totals_text(result.totals, lang),
-             customer=result.customer_name)
-    ]  # fmt: skip
-    lines += _settled_lines(texts, lang, result, PAID)
+    if len(result.lines) == 1:
+        # One document: one line, the amount said once.
+        (line,) = result.lines
+        key = "collections.paid_one_full" if line.balance == 0 else "collections.paid_one_part"
+        lines = [
+            text(texts, lang, key, customer=result.customer_name, number=line.document_no,
+                 amount=money(line.amount, line.currency, lang),
+                 balance=money(line.balance, line.currency, lang))
+        ]  # fmt: skip
+    else:
+        lines = [
+            text(texts, lang, "collections.paid_recorded",
+                 total=totals_text(result.totals, lang), customer=result.customer_name)
+        ]  # fmt: skip
+        lines += _settled_lines(texts, lang, result, PAID)
     if method is not None:
         lines.append(text(texts, lang, "collections.confirm_method",
                           method=method_label(texts, lang, method)))  # fmt: skip
@@ -623,6 +650,19 @@ def adjustment_confirm(
     else:
         lines.append(texts.t(lang, "collections.confirm_applies_now"))
     return "\n".join(lines)
+
+
+def way_on(texts: Catalogs, lang: str, owner_id: int, customer_id: int) -> Keyboard:
+    """After a payment or a decision on a document: back to the customer's documents (what is
+    left of them) or to the list of customers."""
+    if not owner_id or not customer_id:
+        return []
+    return [[
+        Button(texts.t(lang, "collections.btn_customer_documents"),
+               data=BROWSE_ON.pack(Browse(owner_id, customer_id))),
+        Button(texts.t(lang, "collections.btn_back_customers"),
+               data=BROWSE_ON.pack(Browse(owner_id, 0))),
+    ]]  # fmt: skip
 
 
 def settled_text(texts: Catalogs, lang: str, settled: Settled) -> str:

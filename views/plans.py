@@ -132,10 +132,17 @@ def week_page(
     lines = [t(lang, "plans.week_header", first=format_short_day(days[0].day, lang),
                last=format_short_day(days[-1].day, lang))]  # fmt: skip
     for day in days:
+        # A day off with nothing on it says nothing; an empty working day says so in one sign.
+        if day.empty and not day.working_day and day.day != today:
+            continue
         marker = "▶ " if day.day == today else ""
+        label = format_short_day(day.day, lang)
+        if day.empty:
+            lines.append(marker + t(lang, "plans.week_line_empty", day=label))
+            continue
         lines.append(
             marker + t(
-                lang, "plans.week_line", day=format_short_day(day.day, lang),
+                lang, "plans.week_line", day=label,
                 planned=day.planned, done=day.planned_done, in_person=day.in_person,
                 phone=day.phone,
             )

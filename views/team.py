@@ -75,10 +75,12 @@ def team_page(texts: Catalogs, lang: str, page: TeamPage) -> tuple[str, Keyboard
     if not figures:
         lines.append(t(lang, "team.no_reps"))
     else:
+        # Zeros are left out, as on each rep's line: the flag count comes only when there is one.
+        flagged = sum(r.flagged for r in figures)
         lines.append(
             t(lang, "team.total", in_person=sum(r.in_person for r in figures),
-              phone=sum(r.phone for r in figures), new=sum(r.new_customers for r in figures),
-              flagged=sum(r.flagged for r in figures))
+              phone=sum(r.phone for r in figures), new=sum(r.new_customers for r in figures))
+            + (t(lang, "team.flagged", count=flagged) if flagged else "")
         )  # fmt: skip
     return "\n".join(lines), buttons
 

@@ -71,7 +71,10 @@ async def test_collected_in_full_stops_every_reminder(local_bot: LocalBot) -> No
     rep, rid = await one_receivable(local_bot)
     await rep.tap("Collected in full")
     replies = await settle(rep)
-    assert "CN¥1,200.00" in (replies[-1].text or "") and "paid in full" in (replies[-1].text or "")
+    assert (replies[-1].text or "").split("\n")[0] == (
+        "✅ Recorded CN¥1,200.00 collected from 杭州远航医药: INV-1 paid in full ✓ — its "
+        "reminders stop."
+    ), replies[-1].text
     assert await balance(local_bot.runtime, rid) == 0
     assert (await receivable(local_bot.runtime, rid)).status == ReceivableStatus.PAID
     mark = await last_id(rep)
@@ -94,7 +97,15 @@ async def test_partial_payment_asks_the_amount_and_refuses_more_than_the_balance
     assert await balance(local_bot.runtime, rid) == Decimal("1200")
     await rep.send("500")
     done = await settle(rep, "Cash")
-    assert "CN¥500.00 received now, balance CN¥700.00" in (done[-1].text or "")
+    # One document: one line, the amount said once.
+    assert (done[-1].text or "").split("\n")[0] == (
+        "✅ Recorded CN¥500.00 collected from 杭州远航医药 on INV-1; balance CN¥700.00."
+    ), done[-1].text
+    assert (done[-1].text or "").count("CN¥500.00") == 1
+    assert done[-1].button_texts() == ["📂 This customer's documents", "⬅️ Back to customers"]
+    documents = await rep.tap("📂 This customer's documents")  # a new message: the record stays
+    assert "杭州远航医药: CN¥700.00 open in 1 document" in (documents[-1].text or "")
+    assert "Recorded CN¥500.00" in (done[-1].text or "")
     assert await balance(local_bot.runtime, rid) == Decimal("700")
     # The schedule goes on with the balance left.
     mark = await last_id(rep)
@@ -219,5 +230,5 @@ async def test_one_message_per_customer_lists_every_document(local_bot: LocalBot
     await rep.tap("Collected in full", message_id=next(
         m.message_id for m in sent if "INV-A" in (m.text or "")))  # fmt: skip
     final = await settle(rep)
-    assert "INV-B: paid in full" in (final[-1].text or "")
+    assert "collected from 成都华丰机械: INV-B paid in full" in (final[-1].text or "")
     assert await balance(runtime, second) == 0

@@ -182,8 +182,8 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
                           ("31–60 days", "300.00"), ("61–90 days", "400.00"),
                           ("over 90 days", "500.50")):  # fmt: skip
         assert f"{label}: CN¥{amount}" in text
-    assert "杭州华丰建材股份有限公司 CN¥1,500.50 (5 doc.)" in text
-    assert "overdue CN¥1,400.50 · up to 120 days late" in text
+    assert "杭州华丰建材股份有限公司 CN¥1,500.50 (5 documents)" in text
+    assert "overdue CN¥1,400.50 · longest 120 days overdue" in text
     assert "成都康乐" not in text and "杭州远航" not in text
     await reps["王五"].tap("杭州华丰建材股份有限公司", message_id=mine.message_id)
     text = (await shown(reps["王五"], mine.message_id)).text or ""
@@ -194,8 +194,8 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
     team = (await manager.send("/collections"))[-1]
     text = team.text or ""
     assert "team North" in text and "Open: CN¥1,550.50 (documents: 6)" in text
-    assert "• 王五: CN¥1,500.50 open (5), CN¥1,400.50 overdue" in text
-    assert "• 李四: CN¥50.00 open (1), CN¥50.00 overdue" in text and "S-1" not in text
+    assert "• 王五: CN¥1,500.50 in 5 open documents, CN¥1,400.50 overdue" in text
+    assert "• 李四: CN¥50.00 in 1 open document, CN¥50.00 overdue" in text and "S-1" not in text
     rep_list = await manager.tap("李四")
     assert "成都康乐零售商贸有限公司" in (rep_list[-1].text or "")
     assert "杭州华丰" not in (rep_list[-1].text or "")
@@ -203,8 +203,11 @@ async def test_views_by_role_with_totals_aging_and_per_rep_breakdown(local_bot: 
     company = (await director.send("/collections"))[-1]
     text = company.text or ""
     assert "Open: CN¥1,620.50 (documents: 7)" in text
-    assert "North</b>" not in text and "North: CN¥1,550.50 open (6)" in text
-    assert "South: CN¥70.00 open (1)" in text and "赵六: CN¥70.00 open (1)" in text
+    assert "North</b>" not in text and "North: CN¥1,550.50 in 6 open documents" in text
+    assert (
+        "South: CN¥70.00 in 1 open document" in text
+        and "赵六: CN¥70.00 in 1 open document" in text
+    )
 
 
 async def test_a_manager_cannot_see_another_teams_receivables(local_bot: LocalBot) -> None:

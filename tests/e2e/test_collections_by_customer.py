@@ -75,10 +75,12 @@ async def test_collections_grouped_by_customer_every_document_reachable(
     lines = [line for line in text.split("\n") if line.startswith("• ")]
     assert len(lines) == 8
     # A broken promise first, then the longest delay.
-    assert lines[0].startswith("• Customer 1 CN¥500.00 (1 doc.)")
-    assert "⚠️ promise broken" in lines[0] and "up to 2 days late" in lines[0]
+    assert lines[0].startswith(
+        "• Customer 1 CN¥500.00 (1 document) · all overdue · 2 days overdue"
+    )
+    assert "⚠️ promise broken" in lines[0] and "longest" not in lines[0]
     assert lines[1] == (
-        "• Big Harbour Trading CN¥10,000.00 (10 doc.) · overdue CN¥10,000.00 · up to 19 days late"
+        "• Big Harbour Trading CN¥10,000.00 (10 documents) · all overdue · longest 19 days overdue"
     )
     assert "Customer 9" not in text  # on the second page
     labels = first.button_texts()
@@ -93,7 +95,7 @@ async def test_collections_grouped_by_customer_every_document_reachable(
     await rep.tap("Next ▶", message_id=first.message_id)
     second = await shown(rep, first.message_id)
     assert "page 2 of 2" in (second.text or "")
-    assert "• Customer 9 CN¥500.00 (1 doc.) · due in 5 days" in (second.text or "")
+    assert "• Customer 9 CN¥500.00 (1 document) · due in 5 days" in (second.text or "")
     assert "◀ Previous" in second.button_texts() and "Next ▶" not in second.button_texts()
     for label in [b for b in second.button_texts() if " · " in b]:
         reached += await documents_of_customer(rep, first.message_id, label)
@@ -106,7 +108,7 @@ async def test_collections_grouped_by_customer_every_document_reachable(
     await rep.tap("Big Harbour Trading", message_id=first.message_id)
     docs = await shown(rep, first.message_id)
     text = docs.text or ""
-    assert "Big Harbour Trading: CN¥10,000.00 open in 10 doc." in text
+    assert "Big Harbour Trading: CN¥10,000.00 open in 10 documents" in text
     assert "• INV-00010 · CN¥1,000.00 · 19 days overdue (due Thu 5 Nov)" in text
     await rep.tap("Next ▶", message_id=first.message_id)
     card = await rep.tap("INV-00001", message_id=first.message_id)
@@ -116,5 +118,36 @@ async def test_collections_grouped_by_customer_every_document_reachable(
     assert card[-1].button_texts()[-1] == "📂 This customer's documents"
     await rep.tap("This customer's documents", message_id=card[-1].message_id)
     again = await shown(rep, card[-1].message_id)
-    assert "Big Harbour Trading: CN¥10,000.00 open in 10 doc." in (again.text or "")
+    assert "Big Harbour Trading: CN¥10,000.00 open in 10 documents" in (again.text or "")
     assert "⬅️ Back to customers" in again.button_texts()
+
+
+async def test_a_chinese_manager_reads_each_customer_once_and_goes_back_to_the_team(
+    local_bot: LocalBot,
+) -> None:
+    """All of one document overdue reads "全部逾期 · 逾期 71 天" (no repeated amount, no 最长);
+    several documents all overdue keep "最长逾期"; the rep's page leads back to the team."""
+    manager = await join(local_bot, 3201, "陈静", Role.MANAGER, "north", lang="zh")
+    await join(local_bot, 3202, "王伟", Role.REP, "north")
+    runtime = local_bot.runtime
+    one = await add_customer_in(runtime, "north", "杭州远航医药", 3202)
+    await add_receivable(runtime, "INV-1", customer=one, owner_tg=3202, amount="18000",
+                         due=TODAY - timedelta(days=71))  # fmt: skip
+    two = await add_customer_in(runtime, "north", "成都华丰机械", 3202)
+    for n, late in enumerate((5, 30)):
+        await add_receivable(runtime, f"INV-{n + 2}", customer=two, owner_tg=3202,
+                             amount="1000", due=TODAY - timedelta(days=late))  # fmt: skip
+    await at_local(local_bot, "north", TODAY)
+
+    await manager.send("/collections")
+    page = (await manager.tap("王伟"))[-1]
+    text = page.text or ""
+    print(text, page.button_texts())
+    assert "• 杭州远航医药 ¥18,000.00（1 张单据）· 全部逾期 · 逾期 71 天" in text
+    assert "• 成都华丰机械 ¥2,000.00（2 张单据）· 全部逾期 · 最长逾期 30 天" in text
+    assert "逾期 ¥18,000.00" not in text
+    assert page.button_texts()[-1] == "⬅️ 返回团队列表"
+    team = (await manager.tap("⬅️ 返回团队列表"))[-1]
+    assert "• 王伟：未回款 ¥20,000.00（3 张单据）" in (team.text or "")
+    # Back on the team page, the manager keeps the button to their own list.
+    assert team.button_texts() == ["王伟", "📋 我自己的应收"]

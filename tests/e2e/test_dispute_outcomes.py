@@ -210,3 +210,27 @@ async def test_valid_dispute_large_credit_note_needs_approval(local_bot: LocalBo
     # The manager decides again.
     again = await manager.tap("Decide on INV-3")
     assert "Is the customer right?" in (again[-1].text or "")
+
+
+async def test_a_managers_own_dispute_is_theirs_to_decide(local_bot: LocalBot) -> None:
+    """The team's manager records a dispute on their own document: not "sent to your manager"
+    nor "sent to" themselves; they are told it is theirs to decide and get the card to do so."""
+    manager = await join(local_bot, 3001, "陈静", Role.MANAGER, "north", lang="zh")
+    await at_local(local_bot, "north", DUE)
+    customer = await add_customer_in(local_bot.runtime, "north", "远航医药", 3001)
+    rid = await add_receivable(local_bot.runtime, "INV-9", customer=customer, owner_tg=3001,
+                               amount="800", due=DUE)  # fmt: skip
+    card = await manager.send("/collections INV-9")
+    ask = await manager.tap("客户有异议", message_id=card[-1].message_id)
+    print(ask[-1].text)
+    assert "您是团队经理，记录后由您处理" in (ask[-1].text or "")
+    assert "转给您的经理" not in (ask[-1].text or "")
+    done = await manager.send("两箱货到货时破损")
+    print(done[-1].text)
+    assert (done[-1].text or "") == (
+        "⚖️ 已记录 INV-9 的异议，暂停提醒。您是团队经理，请在异议卡片上选择处理结果。"
+    )
+    await local_bot.drain_outbox()
+    decide = (await manager.bot_messages())[-1]
+    assert decide.button_texts() == ["⚖️ 处理 INV-9 的异议"], decide.button_texts()
+    assert (await receivable(local_bot.runtime, rid)).status == ReceivableStatus.DISPUTED

@@ -71,7 +71,13 @@ async def test_a_chinese_rep_confirms_a_payment_in_capital_numerals_with_its_pro
     assert confirm[-1].button_texts()[0] == "✅ 确认登记"
     assert await payments(local_bot) == []  # nothing before the confirmation
     done = await rep.tap("确认登记")
-    assert "已登记" in (done[-1].text or "") and "付款方式：承兑汇票" in (done[-1].text or "")
+    print(done[-1].text, done[-1].button_texts())
+    assert (done[-1].text or "") == (
+        "✅ 已登记 杭州远航医药 INV-2 回款 ¥25,000.00，余额 ¥15,000.00。\n付款方式：承兑汇票"
+    )
+    assert done[-1].button_texts() == ["📂 该客户的全部单据", "⬅️ 返回客户列表"]
+    listed = await rep.tap("⬅️ 返回客户列表")
+    print(listed[-1].text if listed else (await rep.last_reply()).text)
     [paid] = await payments(local_bot)
     assert paid.amount == Decimal("25000") and paid.method == "acceptance_bill"
     assert paid.receipt_file_id and paid.receivable_id == second
@@ -125,7 +131,7 @@ async def test_collection_visit_offers_payment_and_counts(local_bot: LocalBot) -
     await rep.tap("Collection")
     saved = await rep.tap("Save")
     text = saved[-1].text or ""
-    assert "Far Harbour Pharma still owes CN¥1,200.00 (1 doc.)" in text
+    assert "Far Harbour Pharma still owes CN¥1,200.00 (1 document)." in text
     assert saved[-1].button_texts() == ["💰 Record a payment"]
     confirmation = saved[-2].message_id
     assert "Visit saved" in (saved[-2].text or "") and saved[-2].button_texts() == []

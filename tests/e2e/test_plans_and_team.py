@@ -114,7 +114,10 @@ async def test_plan_a_day_then_today_and_week(local_bot: LocalBot) -> None:
     text = replies[-1].text
     assert "Week Mon 21 Dec – Sun 27 Dec" in text
     assert re.search(r"▶ Thu 24 Dec: 1/2 · 🤝 0 · 📞 2", text), text
-    assert "Mon 28 Dec" not in text and "Mon 21 Dec: 0/0" in text
+    # An empty working day reads "—"; the Christmas holiday and the weekend, empty, are left out.
+    assert "Mon 28 Dec" not in text and "Mon 21 Dec: —" in text and "0/0" not in text
+    days = [line.split(":")[0] for line in text.splitlines()[1:6]]
+    assert days == ["Mon 21 Dec", "Tue 22 Dec", "Wed 23 Dec", "▶ Thu 24 Dec", ""], text
     assert "📞 2/20 phone" in text
     replies = await rep.send("/due")
     assert "Alpha Co" not in replies[-1].text and "Bravo Co" in replies[-1].text
@@ -198,7 +201,9 @@ async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot)
     assert "North — week Mon 23 Nov – Sun 29 Nov" in text
     assert "Li: 🤝 0/15 · 📞 1/20 · 🆕 0/8" in text
     assert "Wang: 🤝 2/15 · 📞 2/20 · 🆕 1/8 · ⚠️ 1 flagged" in text
-    assert "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1" in text
+    assert "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1 flagged\n" in text or text.endswith(
+        "Total: 🤝 2 · 📞 3 · 🆕 1 · ⚠️ 1 flagged"
+    ), text
     assert "Zhao" not in text
     replies = await manager.tap("Wang")
     detail = (await manager.last_reply()).text
@@ -211,6 +216,8 @@ async def test_manager_team_figures_match_the_visits_logged(local_bot: LocalBot)
     await runtime.clock.advance(timedelta(days=6))  # type: ignore[attr-defined]
     replies = await manager.send("/team")
     assert "Wang: 🤝 0/15 · 📞 0/20 · 🆕 1/8" in replies[-1].text
+    # No flag this week: the total leaves the zero out rather than ending in a bare "⚠️ 0".
+    assert replies[-1].text.endswith("Total: 🤝 0 · 📞 0 · 🆕 1"), replies[-1].text
 
     # A manager cannot open another team or its reps, even with forged buttons.
     south_manager = await join(local_bot, 5105, "Sun", Role.MANAGER, "south")
@@ -233,6 +240,11 @@ async def test_director_picks_a_team(local_bot: LocalBot) -> None:
     assert replies[-1].button_texts() == ["North", "South"]
     await director.tap("South")
     assert "Qian: 🤝 0/15 · 📞 1/20" in (await director.last_reply()).text
+    zh_director = await join(local_bot, 5203, "周总", Role.DIRECTOR, None, lang="zh")
+    await zh_director.send("/team south")
+    south = (await zh_director.last_reply()).text
+    print(south)
+    assert south.endswith("合计：🤝 0 · 📞 1 · 🆕 0") and "⚠️" not in south, south
     replies = await director.send("/team north")
     assert "No reps in this team yet" in replies[-1].text
 
@@ -395,6 +407,24 @@ async def test_week_header_matches_its_figures_in_both_languages(local_bot: Loca
     english = (await (await local_bot.chat(5401, "Wang")).send("/week"))[-1].text
     assert "Week Mon 23 Nov – Sun 29 Nov (done / planned · in person · phone)" in english
     assert "▶ Tue 24 Nov: 1/3 · 🤝 0 · 📞 2" in english, english
+    assert "Mon 23 Nov: —\n" in english and "Wed 25 Nov: —" in english and "0/0" not in english
+    assert "\nSat 28 Nov" not in english and "\nSun 29 Nov" not in english
     chinese = (await (await local_bot.chat(5402, "李娜")).send("/week"))[-1].text
     assert "（完成/计划 · 上门 · 电话）" in chinese
     assert f"▶ {format_short_day(date(2026, 11, 24), 'zh')}：1/3 · 🤝 0 · 📞 2" in chinese, chinese
+    assert f"{format_short_day(date(2026, 11, 23), 'zh')}：无" in chinese and "0/0" not in chinese
+    assert "\n" + format_short_day(date(2026, 11, 28), "zh") not in chinese
+    print(english, chinese, sep="\n\n")
+
+    # A call made on Saturday shows that day; Sunday, empty, stays out.
+    await runtime.clock.advance(timedelta(days=4))  # type: ignore[attr-defined]
+    wang = await local_bot.chat(5401, "Wang")
+    await wang.send("/visit")
+    await wang.send("Bravo Co")
+    await wang.tap("Bravo Co")
+    await wang.tap("📞")
+    await wang.send("Weekend call.")
+    await wang.tap("✅")
+    english = (await wang.send("/week"))[-1].text
+    assert "▶ Sat 28 Nov: 0/0 · 🤝 0 · 📞 1" in english, english
+    assert "\nSun 29 Nov" not in english
