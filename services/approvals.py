@@ -196,15 +196,16 @@ async def submit(
             entity_id=request.id, actor_id=actor.user_id, before=None,
             after={**state_of(request), "previous": previous_id},
         )  # fmt: skip
-    await session.flush()
+    # The CC rows first: the approvers' cards name who is copied.
+    cc = await approval_cc.add(
+        session, env, team, actor, request, draft.cc, deciders={u.id for u in first if u.id}
+    )
     data = await approval_cards.load(session, env, request)
     for approver in first:
         await approval_cards.send_card(
             session, env, data, approver, kind="card", key=f"ap:{request.id}:s0:card:{approver.id}"
         )
-    copied = await approval_cc.add_and_send(
-        session, env, team, actor, data, draft.cc, deciders={u.id for u in first if u.id}
-    )
+    copied = await approval_cc.send_copies(session, env, data, cc)
     return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first],
                   copied=copied)  # fmt: skip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -315,6 +316,8 @@ def card_text(
     lines.append("")
     lines.extend(context_lines(texts, lang, data))
     lines.append(route_text(texts, lang, data))
+    if data.cc:
+        lines.append(cc_line(texts, lang, data.cc))
     history = history_lines(texts, lang, data, trail=trail)
     keep = len(history) if trail else HISTORY_LINES
     while True:
@@ -330,6 +333,10 @@ def card_text(
         if len(text) <= MAX_CARD or keep == 0:
             return text
         keep -= 1
+
+
+def cc_line(texts: Catalogs, lang: str, names: Sequence[str]) -> str:
+    return texts.t(lang, "approvals.cc_line", names=html.escape(join_list(lang, names)))
 
 
 def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:

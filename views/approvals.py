@@ -29,6 +29,7 @@ from views.approval_cards import (
     WITHDRAW_CONFIRM,
     button,
     card_text,
+    cc_line,
     discount_line,
     field_value,
     labelled,
@@ -248,10 +249,6 @@ def draft_summary(
             )
         )
     return lines
-
-
-def cc_line(texts: Catalogs, lang: str, names: Sequence[str]) -> str:
-    return texts.t(lang, "approvals.cc_line", names=html.escape(join_list(lang, names)))
 
 
 def ask_cc(

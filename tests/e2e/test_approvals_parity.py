@@ -316,7 +316,11 @@ async def test_cc_gets_a_copy_and_the_outcome(local_bot: LocalBot) -> None:
     assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in texts(replies)
     await local_bot.drain_outbox()
 
+    # The approver sees who else reads along, as on a 钉钉 card.
+    manager_card = text_of(await card_of(people.manager, 1))
+    assert "\n👥 CC: Liu Yang, Zhao Min, Qian Li\n" in manager_card
     copy = await card_of(colleague, 1, with_buttons=False)
+    assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in text_of(copy)
     assert "CC from Wang Wei</b>: for your information, no decision needed." in text_of(copy)
     assert copy.button_texts() == ["👁 View"]
     director_copy = await card_of(people.director, 1, with_buttons=False)
@@ -377,6 +381,7 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     assert "王伟" not in texts(await rep.send("/myrequests"))
 
     card = await card_of(manager, 1, with_buttons=False)
+    assert "\n👥 抄送：张磊\n" in text_of(card)
     # The only manager there is: no 转交 that could only answer "nobody to transfer to".
     assert card.button_texts() == [
         "✅ 批准", "❌ 驳回", "❓ 要求补充", "📎 票据（1）", "✍️ 批准并填写审批意见",
