@@ -174,6 +174,12 @@ async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
 
 async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     lines = await summary_lines(turn, data)
+    if data.get("resubmit_label"):
+        heading = views.resubmit_heading(
+            turn.deps.texts, turn.lang, str(data["resubmit_label"]),
+            str(data.get("resubmit_status", "")), str(data.get("resubmit_reason", "")),
+        )  # fmt: skip
+        lines = [heading, *lines]
     route = await approvals.preview(
         turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
     )

@@ -280,6 +280,8 @@ async def on_resubmit(turn: Turn) -> None:
     await start_form(turn, REQUEST_FORM, {
         "type": draft.type, "values": draft.values, "files": draft.files,
         "customer_name": found.customer_name, "resubmit_of": found.request_id, "_return": True,
+        "resubmit_label": found.label, "resubmit_status": found.status,
+        "resubmit_reason": found.reason,
     })  # fmt: skip
 
 

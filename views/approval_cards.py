@@ -184,6 +184,13 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
         action = texts.t(
             lang, "approvals.history_" + entry.action.removeprefix("approval."), id=label, to=to
         )
+        changes = (
+            (entry.after or {}).get("changes") if entry.action.endswith("submission") else None
+        )
+        if changes:
+            action += texts.t(
+                lang, "approvals.changes", changes=changes_text(texts, lang, data, changes)
+            )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
             action=action,
@@ -196,6 +203,34 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             line += ("——" if lang == "zh" else " — ") + f"<i>{reason}</i>"
         lines.append(line)
     return lines
+
+
+def changes_text(texts: Catalogs, lang: str, data: CardData, changes: list[list[Any]]) -> str:
+    """ "Amount CN¥800.00 → CN¥450.00; Receipts 📎 1 → 📎 2": what a resubmission changed."""
+    parts = []
+    for name, old, new in changes:
+        spec = data.kind.field(str(name))
+        shown = [changed_value(texts, lang, data, spec.kind, spec.name, v) for v in (old, new)]
+        parts.append(f"{texts.t(lang, spec.label_key)} {shown[0]} → {shown[1]}")
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def changed_value(
+    texts: Catalogs, lang: str, data: CardData, kind: FieldKind, name: str, value: Any
+) -> str:
+    if value in (None, ""):
+        return "—"
+    if kind is FieldKind.FILES:
+        return receipts_text(texts, lang, int(value))
+    if kind is FieldKind.CUSTOMER:
+        return html.escape(str(value))
+    if kind is FieldKind.MONEY:
+        return money_text(Decimal(str(value)), data.request.currency, lang)
+    return field_value(texts, lang, kind, name, value, data.request.currency) or "—"
+
+
+def receipts_text(texts: Catalogs, lang: str, count: int) -> str:
+    return texts.t(lang, "approvals.receipts_count", count=count)
 
 
 # The sweep records why it escalated in the audit log's own (English) words; the reader gets them

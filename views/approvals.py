@@ -260,6 +260,12 @@ def ask_cc(
     return texts.t(lang, "approvals.ask_cc"), rows
 
 
+def resubmit_heading(texts: Catalogs, lang: str, label: str, status: str, reason: str) -> str:
+    """Above the summary of an edited request: which one it replaces and why it came back."""
+    key = "approvals.resubmit_rejected" if status == "rejected" else "approvals.resubmit_info"
+    return texts.t(lang, key, id=label, reason=html.escape(reason))
+
+
 def summary(
     texts: Catalogs, lang: str, lines: list[str], route: Preview, cc: Sequence[str] = ()
 ) -> str:

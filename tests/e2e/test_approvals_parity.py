@@ -133,6 +133,11 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
 
     replies = await people.rep.tap("Edit and resubmit")
     summary = texts(replies)
+    assert summary.startswith(
+        "✏️ Editing #2026-0001 · Reason for rejection: "
+        "<i>Too much for a taxi; split it by trip.</i>"
+        "\n🧾 <b>Expense</b> — please check:"
+    )
     assert "CN¥800.00" in summary and "Taxi to Hangzhou Huafeng" in summary and "📎 1" in summary
     await people.rep.tap("Change something")
     await people.rep.tap("Amount")
@@ -146,7 +151,8 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
     assert second.status == RequestStatus.PENDING and second.amount_minor == 45_000
     assert second.details["description"] == first.details["description"]
     card = text_of(await card_of(people.manager, 2))
-    assert "CN¥450.00" in card and "resubmitted #2026-0001 with changes" in card
+    assert "CN¥450.00" in card
+    assert "Wang Wei: ✏️ resubmitted #2026-0001 with changes: Amount CN¥800.00 → CN¥450.00" in card
     assert "Receipts: 📎 1" in card
     old = await audit_of(local_bot, 1)
     assert old[-1].action == "approval.resubmitted" and old[-1].after is not None
@@ -154,6 +160,33 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
     assert [e.action for e in await audit_of(local_bot, 2)] == [
         "approval.submitted", "approval.resubmission",
     ]  # fmt: skip
+
+
+async def test_resubmit_in_chinese_says_why_and_what_changed(local_bot: LocalBot) -> None:
+    manager = await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    rep = await join(local_bot, REP, "王伟", Role.REP, "north", lang="zh")
+    await _expense_zh(rep, "8000")
+    await rep.tap("提交")
+    await local_bot.drain_outbox()
+    await manager.tap(
+        "驳回", message_id=(await card_of(manager, 1, with_buttons=False)).message_id
+    )
+    await manager.send("金额太高，请按实际拆分")
+    await local_bot.drain_outbox()
+
+    summary = texts(await rep.tap("修改后重新提交"))
+    assert summary.startswith("✏️ 修改 #2026-0001 · 驳回原因：<i>金额太高，请按实际拆分</i>\n")
+    await rep.tap("修改")
+    await rep.tap("金额")
+    await rep.send("6000")
+    await rep.tap("提交")
+    await local_bot.drain_outbox()
+    card = text_of(await card_of(manager, 2, with_buttons=False))
+    assert "王伟：✏️ 修改 #2026-0001 后重新提交：金额 ¥8,000.00 → ¥6,000.00" in card
+    opened = texts(await rep.tap("查看", message_id=(await rep.last_reply()).message_id))
+    assert "金额 ¥8,000.00 → ¥6,000.00" in opened
+    (entry,) = [e for e in await audit_of(local_bot, 2) if e.action == "approval.resubmission"]
+    assert entry.after is not None and entry.after["changes"] == [["amount", "8000.00", "6000.00"]]
 
 
 async def test_resubmit_instead_of_answering_closes_the_question(local_bot: LocalBot) -> None:
