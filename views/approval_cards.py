@@ -42,6 +42,11 @@ class RequestRef:
     request: int
 
 
+@dataclass(frozen=True)
+class NoArgs:
+    """A button that names only its action."""
+
+
 APPROVE, REJECT, INFO, APPROVE_COMMENT = "a", "r", "i", "c"
 DECIDE = Callback("ap", Decision)
 VIEW = Callback("apv", RequestRef)
@@ -54,6 +59,9 @@ RESUBMIT = Callback("ape", RequestRef)
 TRANSFER = Callback("apt", Decision)
 # From /pending: send the approver a fresh copy of the card, with its decision buttons.
 PENDING_OPEN = Callback("apo", RequestRef)
+
+# From /pending: the requests the approver decided already (已处理).
+DECIDED_LIST = Callback("apd", NoArgs)
 
 HISTORY_LINES = 8
 # Room left under Telegram's 4,096 characters for the status and buttons.

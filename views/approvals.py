@@ -20,6 +20,7 @@ from services.approvals import Action, Preview, Result
 from services.money import from_minor, percent_off
 from views.approval_cards import (
     ANSWER,
+    DECIDED_LIST,
     PENDING_OPEN,
     RECEIPTS,
     REQUEST_ICONS,
@@ -27,6 +28,7 @@ from views.approval_cards import (
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
+    NoArgs,
     button,
     card_text,
     cc_line,
@@ -36,7 +38,7 @@ from views.approval_cards import (
     money_text,
     short_title,
 )
-from views.buttons import Keyboard
+from views.buttons import Button, Keyboard
 from views.collections import invoice_share
 
 # /pending lists this many requests, and sends the cards of the oldest few.
@@ -103,8 +105,9 @@ def my_requests(
 def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
     """What waits for the approver, oldest first, one line each; a button per request opens
     its card with the decision buttons."""
+    decided = [Button(texts.t(lang, "approvals.decided_button"), data=DECIDED_LIST.pack(NoArgs()))]
     if not listed:
-        return texts.t(lang, "approvals.pending_none"), []
+        return texts.t(lang, "approvals.pending_none"), [decided]
     shown = listed[:PENDING_LINES]
     lines = [texts.t(lang, "approvals.pending_title", count=len(listed))]
     lines += [list_line(texts, lang, i) for i in shown]
@@ -112,6 +115,17 @@ def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, 
         lines.append(texts.t(lang, "approvals.pending_more", shown=PENDING_LINES))
     lines.append(texts.t(lang, "approvals.pending_hint"))
     buttons = [labelled(f"#{i.request.label}", PENDING_OPEN, i.request.id or 0) for i in shown]
+    rows = [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
+    return "\n".join(lines), [*rows, decided]
+
+
+def decided_list(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
+    """What the approver decided (已处理), most recent first; a button opens each read-only."""
+    if not listed:
+        return texts.t(lang, "approvals.decided_none"), []
+    lines = [texts.t(lang, "approvals.decided_title")]
+    lines += [list_line(texts, lang, i) for i in listed]
+    buttons = [labelled(f"#{i.request.label}", VIEW, i.request.id or 0) for i in listed]
     return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
 

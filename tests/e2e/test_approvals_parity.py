@@ -20,6 +20,7 @@ from tests.approval_helpers import (
     audit_of,
     card_of,
     expense,
+    forge,
     last_text,
     message,
     requests,
@@ -434,3 +435,48 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     assert texts(replies) == "#2026-0001 已批准，审批已结束，不能再撤回或回复。"
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED
+
+
+async def test_decided_view_lists_what_the_approver_decided(local_bot: LocalBot) -> None:
+    """钉钉's 已处理: from /pending, the requests the approver decided, most recent first, each
+    opening read-only; nobody else's decisions, and not for reps."""
+    people = await team_of(local_bot)
+    other = await join(local_bot, OTHER_MANAGER, "Sun Hao", Role.MANAGER, "south")
+    for amount in ("300", "400", "500"):
+        await expense(people.rep, amount)
+    await local_bot.drain_outbox()
+    clock = local_bot.runtime.clock
+    assert isinstance(clock, ManualClock)
+    await people.manager.tap("Approve", message_id=(await card_of(people.manager, 2)).message_id)
+    await clock.advance(timedelta(minutes=5))
+    await people.manager.tap("Reject", message_id=(await card_of(people.manager, 1)).message_id)
+    await people.manager.send("Not a business trip")
+    await local_bot.drain_outbox()
+
+    listing = (await people.manager.send("/pending"))[-1]
+    assert listing.button_texts() == ["#2026-0003", "✅ Decided"]
+    replies = await people.manager.tap("Decided", message_id=listing.message_id)
+    lines = text_of(replies[-1]).splitlines()
+    assert lines[0] == "✅ <b>Decided by you</b> (most recent first); tap a number to open one:"
+    assert lines[1].startswith("❌ #2026-0001 🧾 Expense · Wang Wei · CN¥300.00")
+    assert lines[2].startswith("✅ #2026-0002 🧾 Expense · Wang Wei · CN¥400.00")
+    assert replies[-1].button_texts() == ["#2026-0001", "#2026-0002"]
+    opened = (await people.manager.tap("#2026-0001", message_id=replies[-1].message_id))[-1]
+    assert "Not a business trip" in text_of(opened)
+    assert "✅ Approve" not in opened.button_texts() and "↩️ Withdraw" not in opened.button_texts()
+
+    # Another team's manager decided nothing; a rep has no such list.
+    replies = await other.send("/pending")
+    assert replies[-1].button_texts() == ["✅ Decided"]
+    replies = await other.tap("Decided")
+    assert texts(replies) == "You have not approved or rejected any request yet."
+    replies = await forge(people.rep, "apd")
+    assert "Decided by you" not in texts(replies) and "#2026-0001" not in texts(replies)
+
+    # Nothing of this reached the director (one level each): an empty 已处理, in Chinese.
+    await people.director.send("/lang")
+    await people.director.tap("中文")
+    replies = await people.director.tap(
+        "已处理", message_id=((await people.director.send("/pending"))[-1].message_id)
+    )
+    assert texts(replies) == "您还没有批准或驳回过申请。"
