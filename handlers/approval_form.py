@@ -70,6 +70,8 @@ class RequestForm(Form):
     name = "approval_request"
     first_step = "type"
     roles = REQUESTERS
+    # 抄送 is a multi-select: ticking a name edits the list in place until Done.
+    in_place_steps = frozenset({"cc"})
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         if turn.actor.team_id is None:
@@ -207,8 +209,9 @@ async def _cc_people(turn: Turn, data: dict[str, Any]) -> list[User]:
 
 
 async def _accept_cc(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
-    """A tap on a person adds them to (or takes them off) the copy list; back to the summary."""
-    if answer.choice == "back":
+    """A tap on a person ticks them (or takes them off) and stays on the list; Done goes back
+    to the summary."""
+    if answer.choice in ("done", "back"):
         return "summary"
     chosen = (answer.choice or "").removeprefix("u:")
     people = {u.id: u.display_name for u in await _cc_people(turn, data)}
@@ -222,7 +225,7 @@ async def _accept_cc(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
     else:
         cc.append(int(chosen))
         names[chosen] = people[int(chosen)]
-    return "summary"
+    return "cc"
 
 
 # -- answers ------------------------------------------------------------------------------

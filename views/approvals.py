@@ -268,9 +268,9 @@ def draft_summary(
 def ask_cc(
     texts: Catalogs, lang: str, people: Sequence[tuple[int, str]], chosen: Sequence[int]
 ) -> tuple[str, list[list[tuple[str, str]]]]:
-    """Whom to copy (抄送): one button per person of the team, ticked when chosen."""
-    rows = [[(("☑️ " if uid in chosen else "") + name, f"u:{uid}")] for uid, name in people]
-    rows.append([(texts.t(lang, "approvals.back_to_summary"), "back")])
+    """Whom to copy (抄送): one button per person of the team, ticked when chosen; Done."""
+    rows = [[(("✅ " if uid in chosen else "") + name, f"u:{uid}")] for uid, name in people]
+    rows.append([(texts.t(lang, "approvals.cc_done"), "done")])
     return texts.t(lang, "approvals.ask_cc"), rows
 
 

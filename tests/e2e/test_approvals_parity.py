@@ -344,7 +344,12 @@ async def test_cc_gets_a_copy_and_the_outcome(local_bot: LocalBot) -> None:
     assert (
         "Liu Yang" in replies[-1].button_texts() and "Wang Wei" not in replies[-1].button_texts()
     )
-    replies = await people.rep.tap("Liu Yang")
+    picker = replies[-1]
+    # A multi-select, as in 钉钉: ticking a name edits the list in place; Done goes back once.
+    await people.rep.tap("Liu Yang", message_id=picker.message_id)
+    ticked = await message(people.rep, picker.message_id)
+    assert "✅ Liu Yang" in ticked.button_texts() and "✔️ Done" in ticked.button_texts()
+    replies = await people.rep.tap("Done", message_id=picker.message_id)
     assert "👥 CC: Liu Yang" in texts(replies)
     replies = await people.rep.tap("Submit")
     assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in texts(replies)
@@ -401,8 +406,12 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     colleague = await join(local_bot, OTHER_REP, "张磊", Role.REP, "north", lang="zh")
     await _expense_zh(rep, "800")
     replies = await rep.tap("抄送")
-    assert replies[-1].button_texts() == ["张磊", "↩️ 返回汇总", "取消 ✖"]
+    assert replies[-1].button_texts() == ["张磊", "✔️ 确定", "取消 ✖"]
+    assert "选好后点“确定”" in texts(replies)
     await rep.tap("张磊")
+    assert replies[-1].message_id == (await rep.last_reply()).message_id  # edited, not re-sent
+    assert (await rep.last_reply()).button_texts()[0] == "✅ 张磊"
+    await rep.tap("确定")
     submitted = (await rep.tap("提交"))[-1]
     assert "已提交给 陈静（经理）" in text_of(submitted) and "👥 抄送：张磊" in text_of(submitted)
     await local_bot.drain_outbox()
