@@ -116,7 +116,7 @@ def moment_text(moment: datetime, data: CardData, lang: str) -> str:
 def value_text(texts: Catalogs, lang: str, data: CardData, name: str) -> str | None:
     spec = data.kind.field(name)
     if spec.kind is FieldKind.FILES:
-        return f"📎 {len(data.attachments)}" if data.attachments else None
+        return receipts_text(texts, lang, len(data.attachments)) if data.attachments else None
     if spec.kind is FieldKind.CUSTOMER:
         if data.customer is None:
             return None
@@ -152,6 +152,8 @@ def status_text(texts: Catalogs, lang: str, data: CardData) -> str:
                 lang, "approvals.status_pending_person", level=level, step=request.step_no + 1,
                 steps=len(request.chain), name=html.escape(data.name(step.assignee_id)),
             )  # fmt: skip
+        if len(request.chain) == 1:
+            return f"{icon} " + texts.t(lang, "approvals.status_pending_single", level=level)
         return f"{icon} " + texts.t(
             lang, "approvals.status_pending", level=level, step=request.step_no + 1,
             steps=len(request.chain),
@@ -358,7 +360,9 @@ def card_text(
         lines.append(discount_line(texts, lang, percent, off, request.currency))
     lines.append("")
     lines.extend(context_lines(texts, lang, data))
-    lines.append(route_text(texts, lang, data))
+    if len(request.chain) > 1:
+        # One level: the status line already says who decides, and how it ended.
+        lines.append(route_text(texts, lang, data))
     if data.cc:
         lines.append(cc_line(texts, lang, data.cc))
     history = history_lines(texts, lang, data, trail=trail)

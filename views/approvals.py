@@ -36,6 +36,7 @@ from views.approval_cards import (
     field_value,
     labelled,
     money_text,
+    receipts_text,
     short_title,
 )
 from views.buttons import Button, Keyboard
@@ -87,7 +88,9 @@ def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
     if request.status == RequestStatus.PENDING:
         state += " · " + texts.t(lang, f"approvals.level_{request.chain[request.step_no]}")
     icon = REQUEST_ICONS[RequestStatus(request.status)]
-    return f"{icon} {' · '.join(parts)} — {state}"
+    # Chinese text takes no spaced dash (locales/GLOSSARY.md): the state is one more " · " part.
+    separator = " · " if lang == "zh" else " — "
+    return f"{icon} {' · '.join(parts)}{separator}{state}"
 
 
 def my_requests(
@@ -245,7 +248,7 @@ def draft_summary(
     lines = [t(lang, "approvals.summary_title", icon=kind.icon, type=t(lang, kind.name_key)), ""]
     for spec in kind.fields:
         if spec.kind is FieldKind.FILES:
-            shown = f"📎 {files}" if files else None
+            shown = receipts_text(texts, lang, files) if files else None
         elif spec.kind is FieldKind.CUSTOMER:
             shown = html.escape(customer_name) if values.get(spec.name) else None
         else:

@@ -231,7 +231,7 @@ async def test_typing_a_buttons_label_works_like_tapping_it(local_bot: LocalBot)
     await rep.send("出租车")
     await rep.send_photo()
     summary = texts(await rep.send("完成"))  # "✅ 完成"
-    assert "类别：🚕 交通" in summary and "票据：📎 1" in summary, summary
+    assert "类别：🚕 交通" in summary and "票据：1 张" in summary, summary
     assert "已提交" in texts(await rep.send("提交"))
     (request,) = await requests(local_bot)
     assert request.details["category"] == "transport"

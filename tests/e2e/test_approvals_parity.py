@@ -417,7 +417,8 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     await local_bot.drain_outbox()
 
     pending = texts(await manager.send("/pending"))
-    assert "⏳ #2026-0001 🧾 费用报销 · 王伟 · ¥800.00 · 今天" in pending
+    assert "⏳ #2026-0001 🧾 费用报销 · 王伟 · ¥800.00 · 今天 · 待审批 · 经理" in pending
+    assert " — " not in pending
     listed = texts(await colleague.send("/cc"))
     assert "<b>抄送给我的申请</b>" in listed
     assert "#2026-0001 🧾 费用报销 · 王伟 · ¥800.00" in listed
@@ -425,6 +426,9 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
 
     card = await card_of(manager, 1, with_buttons=False)
     assert "\n👥 抄送：张磊\n" in text_of(card)
+    # One level: the status says it once; no "（第 1/1 级）" and no route line repeating it.
+    assert "⏳ 等待<b>经理</b>审批\n" in text_of(card) and "🧭" not in text_of(card)
+    assert "票据：1 张" in text_of(card)
     # The only manager there is: no 转交 that could only answer "nobody to transfer to".
     assert card.button_texts() == [
         "✅ 批准", "❌ 驳回", "❓ 要求补充", "📎 票据（1）", "✍️ 批准并填写审批意见",
