@@ -73,6 +73,8 @@ class RequestForm(Form):
     summary_step = "summary"
     back_key = "approvals.back_to_summary"
     roles = REQUESTERS
+    # 抄送 is a multi-select: ticking a name edits the list in place until Done.
+    in_place_steps = frozenset({"cc"})
 
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         if turn.actor.team_id is None:
@@ -177,6 +179,12 @@ async def summary_lines(turn: Turn, data: dict[str, Any]) -> list[str]:
 
 async def _summary_prompt(turn: Turn, data: dict[str, Any]) -> Prompt:
     lines = await summary_lines(turn, data)
+    if data.get("resubmit_label"):
+        heading = views.resubmit_heading(
+            turn.deps.texts, turn.lang, str(data["resubmit_label"]),
+            str(data.get("resubmit_status", "")), str(data.get("resubmit_reason", "")),
+        )  # fmt: skip
+        lines = [heading, *lines]
     route = await approvals.preview(
         turn.session, env_of(turn), await turn.team(), turn.actor, _draft(data)
     )
@@ -204,8 +212,9 @@ async def _cc_people(turn: Turn, data: dict[str, Any]) -> list[User]:
 
 
 async def _accept_cc(turn: Turn, data: dict[str, Any], answer: FormInput) -> str:
-    """A tap on a person adds them to (or takes them off) the copy list; back to the summary."""
-    if answer.choice == "back":
+    """A tap on a person ticks them (or takes them off) and stays on the list; Done goes back
+    to the summary."""
+    if answer.choice in ("done", "back"):
         return "summary"
     chosen = (answer.choice or "").removeprefix("u:")
     people = {u.id: u.display_name for u in await _cc_people(turn, data)}
@@ -219,7 +228,7 @@ async def _accept_cc(turn: Turn, data: dict[str, Any], answer: FormInput) -> str
     else:
         cc.append(int(chosen))
         names[chosen] = people[int(chosen)]
-    return "summary"
+    return "cc"
 
 
 # -- answers ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from views.approval_cards import (
     APPROVE,
     APPROVE_COMMENT,
     DECIDE,
+    DECIDED_LIST,
     INFO,
     PENDING_OPEN,
     RECEIPTS,
@@ -110,6 +111,14 @@ async def pending(turn: Turn) -> None:
     """What waits for my decision, oldest first, one line and one button each."""
     waiting = await approval_lists.pending_for(turn.session, env_of(turn), turn.actor)
     turn.say(*views.pending(turn.deps.texts, turn.lang, await _listed(turn, waiting)))
+
+
+@turn_handler(roles=APPROVERS)
+async def on_decided(turn: Turn) -> None:
+    """已处理: the requests I approved or rejected, most recent first; each opens read-only."""
+    _unpack(turn, DECIDED_LIST)
+    done = await approval_lists.decided_by(turn.session, env_of(turn), turn.actor)
+    turn.say(*views.decided_list(turn.deps.texts, turn.lang, await _listed(turn, done)))
 
 
 @turn_handler(roles=APPROVERS)
@@ -280,6 +289,8 @@ async def on_resubmit(turn: Turn) -> None:
     await start_form(turn, REQUEST_FORM, {
         "type": draft.type, "values": draft.values, "files": draft.files,
         "customer_name": found.customer_name, "resubmit_of": found.request_id, "_return": True,
+        "resubmit_label": found.label, "resubmit_status": found.status,
+        "resubmit_reason": found.reason,
     })  # fmt: skip
 
 
@@ -433,5 +444,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("pending", pending))
     app.add_handler(CommandHandler("cc", copied))
     app.add_handler(CallbackQueryHandler(on_pending_open, pattern=PENDING_OPEN.pattern))
+    app.add_handler(CallbackQueryHandler(on_decided, pattern=DECIDED_LIST.pattern))
     for codec, handler in BUTTONS.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=codec.pattern))

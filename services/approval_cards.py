@@ -21,6 +21,7 @@ from core.settings import Settings
 from models.approval import (
     ApprovalAttachment,
     ApprovalCard,
+    ApprovalCc,
     ApprovalRequest,
     ApprovalStep,
     RequestStatus,
@@ -85,6 +86,8 @@ class CardData:
     transfer_pool: int = 0
     # The numbers of the requests the history links to (resubmitted as / resubmission of).
     labels: dict[int, str] = field(default_factory=dict)
+    # The names of the people copied (抄送), in the order they were added.
+    cc: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> int:
@@ -296,7 +299,18 @@ async def load(session: AsyncSession, env: Env, request: ApprovalRequest) -> Car
         approver_ids=approver_ids,
         transfer_pool=pool,
         labels=labels,
+        cc=await cc_names(session, request.id),
     )
+
+
+async def cc_names(session: AsyncSession, request_id: int) -> list[str]:
+    rows = await session.exec(
+        select(User.display_name)
+        .join(ApprovalCc, col(ApprovalCc.user_id) == col(User.id))
+        .where(col(ApprovalCc.request_id) == request_id)
+        .order_by(col(ApprovalCc.id))
+    )
+    return list(rows.all())
 
 
 # -- copies in approvers' chats -----------------------------------------------------------

@@ -51,41 +51,52 @@ async def _by_roles(session: AsyncSession, team_id: int, roles: Sequence[str]) -
     return found
 
 
-async def add_and_send(
+async def add(
     session: AsyncSession,
     env: Env,
     team: TeamContext,
     actor: Actor,
-    data: CardData,
+    request: ApprovalRequest,
     chosen: Sequence[int],
     *,
     deciders: set[int],
-) -> list[str]:
-    """Record the request's CC recipients and send each a read-only copy; their names."""
+) -> list[User]:
+    """Record the request's CC recipients (chosen and the type's configured roles), before any
+    card is sent, so that every card names them; the people recorded."""
     if len(chosen) > MAX_CHOSEN:
         raise UserFacingError("approvals.cc_too_many", limit=MAX_CHOSEN)
+    assert request.id is not None
     allowed = {u.id: u for u in await candidates(session, actor)}
     picked = []
     for user_id in chosen:
         if user_id not in allowed:
             raise UserFacingError("approvals.cc_not_in_team")
         picked.append(("chosen", allowed[user_id]))
-    roles = team.rules.approvals.cc.get(data.request.type, [])
+    roles = team.rules.approvals.cc.get(request.type, [])
     picked += [("config", u) for u in await _by_roles(session, team.team_id, roles)]
-    names: list[str] = []
+    people: list[User] = []
     seen = {actor.user_id} | deciders
     for source, person in picked:
         if person.id is None or person.id in seen:
             continue
         seen.add(person.id)
-        session.add(ApprovalCc(request_id=data.id, user_id=person.id, source=source,
+        session.add(ApprovalCc(request_id=request.id, user_id=person.id, source=source,
                                created_at=env.now))  # fmt: skip
+        people.append(person)
+    await session.flush()
+    return people
+
+
+async def send_copies(
+    session: AsyncSession, env: Env, data: CardData, people: Sequence[User]
+) -> list[str]:
+    """A read-only copy of the card to each CC recipient; their names."""
+    for person in people:
         await approval_cards.send_card(
             session, env, data, person, kind="cc", key=f"ap:{data.id}:cc:{person.id}",
             header=Header("cc", {"name": data.requester.display_name}),
         )  # fmt: skip
-        names.append(person.display_name)
-    return names
+    return [person.display_name for person in people]
 
 
 async def recipients(session: AsyncSession, request_id: int) -> list[User]:

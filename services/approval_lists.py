@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,6 +102,33 @@ async def pending_for(session: AsyncSession, env: Env, actor: Actor) -> list[App
         .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
     )
     return list((await session.exec(query)).all())
+
+
+async def decided_by(
+    session: AsyncSession, env: Env, actor: Actor, limit: int = LIST_LIMIT
+) -> list[ApprovalRequest]:
+    """The requests the actor approved or rejected a step of (已处理), most recent decision
+    first; only those they may still see (a manager who moved teams loses the old team's)."""
+    if actor.role not in APPROVER_ROLES:
+        raise NotAllowedError("approvals.reps_cannot_decide")
+    latest = func.max(col(ApprovalStep.decided_at))
+    query = (
+        select(ApprovalRequest)
+        .join(ApprovalStep, col(ApprovalStep.request_id) == col(ApprovalRequest.id))
+        .where(
+            col(ApprovalStep.decided_by_id) == actor.user_id,
+            col(ApprovalStep.status).in_([StepStatus.APPROVED, StepStatus.REJECTED]),
+        )
+        .group_by(col(ApprovalRequest.id))
+        .order_by(latest.desc(), col(ApprovalRequest.id).desc())
+        .limit(limit * 2)
+    )
+    found = [
+        request
+        for request in (await session.exec(query)).all()
+        if await approval_access.may_see(session, actor, request, env.now)
+    ]
+    return found[:limit]
 
 
 async def card_for(session: AsyncSession, env: Env, actor: Actor, request_id: int) -> CardData:

@@ -31,7 +31,9 @@ from models.approval import (
     RequestStatus,
     StepStatus,
 )
+from models.audit import AuditEntry
 from models.common import Role
+from models.customer import Customer
 from models.outbox import OutboxMessage
 from models.user import User
 from services import (
@@ -48,6 +50,7 @@ from services.approval_routing import chain_for
 from services.approval_types import (
     FieldContext,
     FieldError,
+    FieldKind,
     RequestType,
     check_complete,
     get_type,
@@ -191,22 +194,61 @@ async def submit(
         )  # fmt: skip
     record_change(session, env, request, "submitted", actor_id=actor.user_id, before=None)
     if previous_id is not None:
+        changes = await _changes(session, kind, previous_id, request, len(draft.files))
         audit.record(
             session, at=env.now, action="approval.resubmission", entity="approval",
             entity_id=request.id, actor_id=actor.user_id, before=None,
-            after={**state_of(request), "previous": previous_id},
+            after={**state_of(request), "previous": previous_id, "changes": changes},
         )  # fmt: skip
-    await session.flush()
+    # The CC rows first: the approvers' cards name who is copied.
+    cc = await approval_cc.add(
+        session, env, team, actor, request, draft.cc, deciders={u.id for u in first if u.id}
+    )
     data = await approval_cards.load(session, env, request)
     for approver in first:
         await approval_cards.send_card(
             session, env, data, approver, kind="card", key=f"ap:{request.id}:s0:card:{approver.id}"
         )
-    copied = await approval_cc.add_and_send(
-        session, env, team, actor, data, draft.cc, deciders={u.id for u in first if u.id}
-    )
+    copied = await approval_cc.send_copies(session, env, data, cc)
     return Result(request, data, next_level=chain[0], approvers=[u.display_name for u in first],
                   copied=copied)  # fmt: skip
+
+
+async def _changes(
+    session: AsyncSession, kind: RequestType, previous_id: int, request: ApprovalRequest,
+    files: int,
+) -> list[list[Any]]:  # fmt: skip
+    """What a resubmission changed, field by field: [name, before, after] as stored (the
+    customer by name, the receipts by count), for the new card's history."""
+    previous = await get_request(session, previous_id)
+    before_files = len(
+        (
+            await session.exec(
+                select(ApprovalAttachment.id).where(
+                    col(ApprovalAttachment.request_id) == previous_id
+                )
+            )
+        ).all()
+    )
+    changes: list[list[Any]] = []
+    for spec in kind.fields:
+        old: Any
+        new: Any
+        if spec.kind is FieldKind.FILES:
+            old, new = before_files, files
+        elif spec.kind is FieldKind.CUSTOMER:
+            old = await _customer_name(session, previous.customer_id)
+            new = await _customer_name(session, request.customer_id)
+        else:
+            old, new = previous.details.get(spec.name), request.details.get(spec.name)
+        if old != new:
+            changes.append([spec.name, old, new])
+    return changes
+
+
+async def _customer_name(session: AsyncSession, customer_id: int | None) -> str | None:
+    found = await session.get(Customer, customer_id) if customer_id else None
+    return found.name if found else None
 
 
 async def _route(
@@ -706,11 +748,15 @@ async def request_of_message(session: AsyncSession, chat_id: int, message_id: in
 
 @dataclass(frozen=True)
 class Resubmittable:
-    """A rejected or questioned request as a draft to edit, with its customer's name."""
+    """A rejected or questioned request as a draft to edit, with its customer's name, its
+    number, its state and why it came back (the rejection's reason or the question)."""
 
     request_id: int
     draft: Draft
     customer_name: str
+    label: str = ""
+    status: str = ""
+    reason: str = ""
 
 
 async def resubmittable(session: AsyncSession, actor: Actor, request_id: int) -> Resubmittable:
@@ -739,7 +785,24 @@ async def resubmittable(session: AsyncSession, actor: Actor, request_id: int) ->
         else None
     )
     draft = Draft(request.type, dict(request.details), files)
-    return Resubmittable(request_id, draft, customer.name if customer else "")
+    why = (
+        "approval.rejected"
+        if request.status == RequestStatus.REJECTED
+        else "approval.info_requested"
+    )
+    reason = (
+        await session.exec(
+            select(AuditEntry.reason)
+            .where(
+                col(AuditEntry.entity) == "approval",
+                col(AuditEntry.entity_id) == request_id,
+                col(AuditEntry.action) == why,
+            )
+            .order_by(col(AuditEntry.id).desc())
+        )
+    ).first()
+    return Resubmittable(request_id, draft, customer.name if customer else "", request.label,
+                         str(request.status), reason or "")  # fmt: skip
 
 
 async def resubmit(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +42,11 @@ class RequestRef:
     request: int
 
 
+@dataclass(frozen=True)
+class NoArgs:
+    """A button that names only its action."""
+
+
 APPROVE, REJECT, INFO, APPROVE_COMMENT = "a", "r", "i", "c"
 DECIDE = Callback("ap", Decision)
 VIEW = Callback("apv", RequestRef)
@@ -53,6 +59,9 @@ RESUBMIT = Callback("ape", RequestRef)
 TRANSFER = Callback("apt", Decision)
 # From /pending: send the approver a fresh copy of the card, with its decision buttons.
 PENDING_OPEN = Callback("apo", RequestRef)
+
+# From /pending: the requests the approver decided already (已处理).
+DECIDED_LIST = Callback("apd", NoArgs)
 
 HISTORY_LINES = 8
 # Room left under Telegram's 4,096 characters for the status and buttons.
@@ -107,7 +116,7 @@ def moment_text(moment: datetime, data: CardData, lang: str) -> str:
 def value_text(texts: Catalogs, lang: str, data: CardData, name: str) -> str | None:
     spec = data.kind.field(name)
     if spec.kind is FieldKind.FILES:
-        return f"📎 {len(data.attachments)}" if data.attachments else None
+        return receipts_text(texts, lang, len(data.attachments)) if data.attachments else None
     if spec.kind is FieldKind.CUSTOMER:
         if data.customer is None:
             return None
@@ -143,6 +152,8 @@ def status_text(texts: Catalogs, lang: str, data: CardData) -> str:
                 lang, "approvals.status_pending_person", level=level, step=request.step_no + 1,
                 steps=len(request.chain), name=html.escape(data.name(step.assignee_id)),
             )  # fmt: skip
+        if len(request.chain) == 1:
+            return f"{icon} " + texts.t(lang, "approvals.status_pending_single", level=level)
         return f"{icon} " + texts.t(
             lang, "approvals.status_pending", level=level, step=request.step_no + 1,
             steps=len(request.chain),
@@ -183,6 +194,13 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
         action = texts.t(
             lang, "approvals.history_" + entry.action.removeprefix("approval."), id=label, to=to
         )
+        changes = (
+            (entry.after or {}).get("changes") if entry.action.endswith("submission") else None
+        )
+        if changes:
+            action += texts.t(
+                lang, "approvals.changes", changes=changes_text(texts, lang, data, changes)
+            )
         line = texts.t(
             lang, "approvals.history_line", at=moment_text(entry.at, data, lang), who=who,
             action=action,
@@ -195,6 +213,34 @@ def history_lines(texts: Catalogs, lang: str, data: CardData, *, trail: bool) ->
             line += ("——" if lang == "zh" else " — ") + f"<i>{reason}</i>"
         lines.append(line)
     return lines
+
+
+def changes_text(texts: Catalogs, lang: str, data: CardData, changes: list[list[Any]]) -> str:
+    """ "Amount CN¥800.00 → CN¥450.00; Receipts 📎 1 → 📎 2": what a resubmission changed."""
+    parts = []
+    for name, old, new in changes:
+        spec = data.kind.field(str(name))
+        shown = [changed_value(texts, lang, data, spec.kind, spec.name, v) for v in (old, new)]
+        parts.append(f"{texts.t(lang, spec.label_key)} {shown[0]} → {shown[1]}")
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def changed_value(
+    texts: Catalogs, lang: str, data: CardData, kind: FieldKind, name: str, value: Any
+) -> str:
+    if value in (None, ""):
+        return "—"
+    if kind is FieldKind.FILES:
+        return receipts_text(texts, lang, int(value))
+    if kind is FieldKind.CUSTOMER:
+        return html.escape(str(value))
+    if kind is FieldKind.MONEY:
+        return money_text(Decimal(str(value)), data.request.currency, lang)
+    return field_value(texts, lang, kind, name, value, data.request.currency) or "—"
+
+
+def receipts_text(texts: Catalogs, lang: str, count: int) -> str:
+    return texts.t(lang, "approvals.receipts_count", count=count)
 
 
 # The sweep records why it escalated in the audit log's own (English) words; the reader gets them
@@ -314,7 +360,11 @@ def card_text(
         lines.append(discount_line(texts, lang, percent, off, request.currency))
     lines.append("")
     lines.extend(context_lines(texts, lang, data))
-    lines.append(route_text(texts, lang, data))
+    if len(request.chain) > 1:
+        # One level: the status line already says who decides, and how it ended.
+        lines.append(route_text(texts, lang, data))
+    if data.cc:
+        lines.append(cc_line(texts, lang, data.cc))
     history = history_lines(texts, lang, data, trail=trail)
     keep = len(history) if trail else HISTORY_LINES
     while True:
@@ -330,6 +380,10 @@ def card_text(
         if len(text) <= MAX_CARD or keep == 0:
             return text
         keep -= 1
+
+
+def cc_line(texts: Catalogs, lang: str, names: Sequence[str]) -> str:
+    return texts.t(lang, "approvals.cc_line", names=html.escape(join_list(lang, names)))
 
 
 def decision_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:

@@ -132,8 +132,18 @@ def pick_customer(
 def discount_read(
     texts: Catalogs, lang: str, typed: str, percent: Decimal, price: Decimal, currency: str
 ) -> str:
-    """How a price typed as a discount was read: "9折 → 10% off: requested price CN¥9,000.00"."""
-    return texts.t(
-        lang, "approvals.discount_read", typed=html.escape(typed.strip()[:20]),
-        percent=format_percent(percent), price=format_money(price, currency, lang),
-    )  # fmt: skip
+    """How a price typed as a discount was read: "9折 → 10% off: requested price CN¥9,000.00";
+    only the reading when the typed text already says it ("10% off", "优惠 10%")."""
+    shown = format_percent(percent)
+    params = {"percent": shown, "price": format_money(price, currency, lang)}
+    readings = {f"{shown}%"} | {
+        texts.t(code, "approvals.list_discount", percent=shown) for code in ("en", "zh")
+    }
+    if _plain(typed) in {_plain(reading) for reading in readings}:
+        return texts.t(lang, "approvals.discount_read_plain", **params)
+    return texts.t(lang, "approvals.discount_read", typed=html.escape(typed.strip()[:20]),
+                   **params)  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    return "".join(text.lower().split())

@@ -20,6 +20,7 @@ from services.approvals import Action, Preview, Result
 from services.money import from_minor, percent_off
 from views.approval_cards import (
     ANSWER,
+    DECIDED_LIST,
     PENDING_OPEN,
     RECEIPTS,
     REQUEST_ICONS,
@@ -27,15 +28,18 @@ from views.approval_cards import (
     VIEW,
     WITHDRAW,
     WITHDRAW_CONFIRM,
+    NoArgs,
     button,
     card_text,
+    cc_line,
     discount_line,
     field_value,
     labelled,
     money_text,
+    receipts_text,
     short_title,
 )
-from views.buttons import Keyboard
+from views.buttons import Button, Keyboard
 from views.collections import invoice_share
 
 # /pending lists this many requests, and sends the cards of the oldest few.
@@ -84,7 +88,9 @@ def list_line(texts: Catalogs, lang: str, item: Listed) -> str:
     if request.status == RequestStatus.PENDING:
         state += " · " + texts.t(lang, f"approvals.level_{request.chain[request.step_no]}")
     icon = REQUEST_ICONS[RequestStatus(request.status)]
-    return f"{icon} {' · '.join(parts)} — {state}"
+    # Chinese text takes no spaced dash (locales/GLOSSARY.md): the state is one more " · " part.
+    separator = " · " if lang == "zh" else " — "
+    return f"{icon} {' · '.join(parts)}{separator}{state}"
 
 
 def my_requests(
@@ -102,8 +108,9 @@ def my_requests(
 def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
     """What waits for the approver, oldest first, one line each; a button per request opens
     its card with the decision buttons."""
+    decided = [Button(texts.t(lang, "approvals.decided_button"), data=DECIDED_LIST.pack(NoArgs()))]
     if not listed:
-        return texts.t(lang, "approvals.pending_none"), []
+        return texts.t(lang, "approvals.pending_none"), [decided]
     shown = listed[:PENDING_LINES]
     lines = [texts.t(lang, "approvals.pending_title", count=len(listed))]
     lines += [list_line(texts, lang, i) for i in shown]
@@ -111,6 +118,17 @@ def pending(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, 
         lines.append(texts.t(lang, "approvals.pending_more", shown=PENDING_LINES))
     lines.append(texts.t(lang, "approvals.pending_hint"))
     buttons = [labelled(f"#{i.request.label}", PENDING_OPEN, i.request.id or 0) for i in shown]
+    rows = [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
+    return "\n".join(lines), [*rows, decided]
+
+
+def decided_list(texts: Catalogs, lang: str, listed: Sequence[Listed]) -> tuple[str, Keyboard]:
+    """What the approver decided (已处理), most recent first; a button opens each read-only."""
+    if not listed:
+        return texts.t(lang, "approvals.decided_none"), []
+    lines = [texts.t(lang, "approvals.decided_title")]
+    lines += [list_line(texts, lang, i) for i in listed]
+    buttons = [labelled(f"#{i.request.label}", VIEW, i.request.id or 0) for i in listed]
     return "\n".join(lines), [buttons[i : i + LIST_ROW] for i in range(0, len(buttons), LIST_ROW)]
 
 
@@ -230,7 +248,7 @@ def draft_summary(
     lines = [t(lang, "approvals.summary_title", icon=kind.icon, type=t(lang, kind.name_key)), ""]
     for spec in kind.fields:
         if spec.kind is FieldKind.FILES:
-            shown = f"📎 {files}" if files else None
+            shown = receipts_text(texts, lang, files) if files else None
         elif spec.kind is FieldKind.CUSTOMER:
             shown = html.escape(customer_name) if values.get(spec.name) else None
         else:
@@ -250,17 +268,19 @@ def draft_summary(
     return lines
 
 
-def cc_line(texts: Catalogs, lang: str, names: Sequence[str]) -> str:
-    return texts.t(lang, "approvals.cc_line", names=html.escape(join_list(lang, names)))
-
-
 def ask_cc(
     texts: Catalogs, lang: str, people: Sequence[tuple[int, str]], chosen: Sequence[int]
 ) -> tuple[str, list[list[tuple[str, str]]]]:
-    """Whom to copy (抄送): one button per person of the team, ticked when chosen."""
-    rows = [[(("☑️ " if uid in chosen else "") + name, f"u:{uid}")] for uid, name in people]
-    rows.append([(texts.t(lang, "approvals.back_to_summary"), "back")])
+    """Whom to copy (抄送): one button per person of the team, ticked when chosen; Done."""
+    rows = [[(("✅ " if uid in chosen else "") + name, f"u:{uid}")] for uid, name in people]
+    rows.append([(texts.t(lang, "approvals.cc_done"), "done")])
     return texts.t(lang, "approvals.ask_cc"), rows
+
+
+def resubmit_heading(texts: Catalogs, lang: str, label: str, status: str, reason: str) -> str:
+    """Above the summary of an edited request: which one it replaces and why it came back."""
+    key = "approvals.resubmit_rejected" if status == "rejected" else "approvals.resubmit_info"
+    return texts.t(lang, key, id=label, reason=html.escape(reason))
 
 
 def summary(

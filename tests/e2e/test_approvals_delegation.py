@@ -153,7 +153,7 @@ async def test_pending_lists_oldest_first_with_buttons(local_bot: LocalBot) -> N
     assert reply.index("#2026-0001") < reply.index("#2026-0002") < reply.index("#2026-0003")
     # A compact list: no card is re-sent until one is opened.
     listing = (await people.manager.bot_messages())[-1]
-    assert listing.button_texts() == ["#2026-0001", "#2026-0002", "#2026-0003"]
+    assert listing.button_texts() == ["#2026-0001", "#2026-0002", "#2026-0003", "✅ Decided"]
     await local_bot.drain_outbox()
     assert (await card_of(people.manager, 2)).message_id == original.message_id
     await people.manager.tap("#2026-0002", message_id=listing.message_id)

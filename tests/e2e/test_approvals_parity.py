@@ -20,6 +20,7 @@ from tests.approval_helpers import (
     audit_of,
     card_of,
     expense,
+    forge,
     last_text,
     message,
     requests,
@@ -133,6 +134,11 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
 
     replies = await people.rep.tap("Edit and resubmit")
     summary = texts(replies)
+    assert summary.startswith(
+        "✏️ Editing #2026-0001 · Reason for rejection: "
+        "<i>Too much for a taxi; split it by trip.</i>"
+        "\n🧾 <b>Expense</b> — please check:"
+    )
     assert "CN¥800.00" in summary and "Taxi to Hangzhou Huafeng" in summary and "📎 1" in summary
     await people.rep.tap("Change something")
     await people.rep.tap("Amount")
@@ -146,7 +152,8 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
     assert second.status == RequestStatus.PENDING and second.amount_minor == 45_000
     assert second.details["description"] == first.details["description"]
     card = text_of(await card_of(people.manager, 2))
-    assert "CN¥450.00" in card and "resubmitted #2026-0001 with changes" in card
+    assert "CN¥450.00" in card
+    assert "Wang Wei: ✏️ resubmitted #2026-0001 with changes: Amount CN¥800.00 → CN¥450.00" in card
     assert "Receipts: 📎 1" in card
     old = await audit_of(local_bot, 1)
     assert old[-1].action == "approval.resubmitted" and old[-1].after is not None
@@ -154,6 +161,33 @@ async def test_edit_and_resubmit_after_a_rejection(local_bot: LocalBot) -> None:
     assert [e.action for e in await audit_of(local_bot, 2)] == [
         "approval.submitted", "approval.resubmission",
     ]  # fmt: skip
+
+
+async def test_resubmit_in_chinese_says_why_and_what_changed(local_bot: LocalBot) -> None:
+    manager = await join(local_bot, 5002, "陈静", Role.MANAGER, "north", lang="zh")
+    rep = await join(local_bot, REP, "王伟", Role.REP, "north", lang="zh")
+    await _expense_zh(rep, "8000")
+    await rep.tap("提交")
+    await local_bot.drain_outbox()
+    await manager.tap(
+        "驳回", message_id=(await card_of(manager, 1, with_buttons=False)).message_id
+    )
+    await manager.send("金额太高，请按实际拆分")
+    await local_bot.drain_outbox()
+
+    summary = texts(await rep.tap("修改后重新提交"))
+    assert summary.startswith("✏️ 修改 #2026-0001 · 驳回原因：<i>金额太高，请按实际拆分</i>\n")
+    await rep.tap("修改")
+    await rep.tap("金额")
+    await rep.send("6000")
+    await rep.tap("提交")
+    await local_bot.drain_outbox()
+    card = text_of(await card_of(manager, 2, with_buttons=False))
+    assert "王伟：✏️ 修改 #2026-0001 后重新提交：金额 ¥8,000.00 → ¥6,000.00" in card
+    opened = texts(await rep.tap("查看", message_id=(await rep.last_reply()).message_id))
+    assert "金额 ¥8,000.00 → ¥6,000.00" in opened
+    (entry,) = [e for e in await audit_of(local_bot, 2) if e.action == "approval.resubmission"]
+    assert entry.after is not None and entry.after["changes"] == [["amount", "8000.00", "6000.00"]]
 
 
 async def test_resubmit_instead_of_answering_closes_the_question(local_bot: LocalBot) -> None:
@@ -310,13 +344,22 @@ async def test_cc_gets_a_copy_and_the_outcome(local_bot: LocalBot) -> None:
     assert (
         "Liu Yang" in replies[-1].button_texts() and "Wang Wei" not in replies[-1].button_texts()
     )
-    replies = await people.rep.tap("Liu Yang")
+    picker = replies[-1]
+    # A multi-select, as in 钉钉: ticking a name edits the list in place; Done goes back once.
+    await people.rep.tap("Liu Yang", message_id=picker.message_id)
+    ticked = await message(people.rep, picker.message_id)
+    assert "✅ Liu Yang" in ticked.button_texts() and "✔️ Done" in ticked.button_texts()
+    replies = await people.rep.tap("Done", message_id=picker.message_id)
     assert "👥 CC: Liu Yang" in texts(replies)
     replies = await people.rep.tap("Submit")
     assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in texts(replies)
     await local_bot.drain_outbox()
 
+    # The approver sees who else reads along, as on a 钉钉 card.
+    manager_card = text_of(await card_of(people.manager, 1))
+    assert "\n👥 CC: Liu Yang, Zhao Min, Qian Li\n" in manager_card
     copy = await card_of(colleague, 1, with_buttons=False)
+    assert "👥 CC: Liu Yang, Zhao Min, Qian Li" in text_of(copy)
     assert "CC from Wang Wei</b>: for your information, no decision needed." in text_of(copy)
     assert copy.button_texts() == ["👁 View"]
     director_copy = await card_of(people.director, 1, with_buttons=False)
@@ -363,20 +406,29 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     colleague = await join(local_bot, OTHER_REP, "张磊", Role.REP, "north", lang="zh")
     await _expense_zh(rep, "800")
     replies = await rep.tap("抄送")
-    assert replies[-1].button_texts() == ["张磊", "↩️ 返回汇总", "取消 ✖"]
+    assert replies[-1].button_texts() == ["张磊", "✔️ 确定", "取消 ✖"]
+    assert "选好后点“确定”" in texts(replies)
     await rep.tap("张磊")
+    assert replies[-1].message_id == (await rep.last_reply()).message_id  # edited, not re-sent
+    assert (await rep.last_reply()).button_texts()[0] == "✅ 张磊"
+    await rep.tap("确定")
     submitted = (await rep.tap("提交"))[-1]
     assert "已提交给 陈静（经理）" in text_of(submitted) and "👥 抄送：张磊" in text_of(submitted)
     await local_bot.drain_outbox()
 
     pending = texts(await manager.send("/pending"))
-    assert "⏳ #2026-0001 🧾 费用报销 · 王伟 · ¥800.00 · 今天" in pending
+    assert "⏳ #2026-0001 🧾 费用报销 · 王伟 · ¥800.00 · 今天 · 待审批 · 经理" in pending
+    assert " — " not in pending
     listed = texts(await colleague.send("/cc"))
     assert "<b>抄送给我的申请</b>" in listed
     assert "#2026-0001 🧾 费用报销 · 王伟 · ¥800.00" in listed
     assert "王伟" not in texts(await rep.send("/myrequests"))
 
     card = await card_of(manager, 1, with_buttons=False)
+    assert "\n👥 抄送：张磊\n" in text_of(card)
+    # One level: the status says it once; no "（第 1/1 级）" and no route line repeating it.
+    assert "⏳ 等待<b>经理</b>审批\n" in text_of(card) and "🧭" not in text_of(card)
+    assert "票据：1 张" in text_of(card)
     # The only manager there is: no 转交 that could only answer "nobody to transfer to".
     assert card.button_texts() == [
         "✅ 批准", "❌ 驳回", "❓ 要求补充", "📎 票据（1）", "✍️ 批准并填写审批意见",
@@ -396,3 +448,48 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     assert texts(replies) == "#2026-0001 已批准，审批已结束，不能再撤回或回复。"
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED
+
+
+async def test_decided_view_lists_what_the_approver_decided(local_bot: LocalBot) -> None:
+    """钉钉's 已处理: from /pending, the requests the approver decided, most recent first, each
+    opening read-only; nobody else's decisions, and not for reps."""
+    people = await team_of(local_bot)
+    other = await join(local_bot, OTHER_MANAGER, "Sun Hao", Role.MANAGER, "south")
+    for amount in ("300", "400", "500"):
+        await expense(people.rep, amount)
+    await local_bot.drain_outbox()
+    clock = local_bot.runtime.clock
+    assert isinstance(clock, ManualClock)
+    await people.manager.tap("Approve", message_id=(await card_of(people.manager, 2)).message_id)
+    await clock.advance(timedelta(minutes=5))
+    await people.manager.tap("Reject", message_id=(await card_of(people.manager, 1)).message_id)
+    await people.manager.send("Not a business trip")
+    await local_bot.drain_outbox()
+
+    listing = (await people.manager.send("/pending"))[-1]
+    assert listing.button_texts() == ["#2026-0003", "✅ Decided"]
+    replies = await people.manager.tap("Decided", message_id=listing.message_id)
+    lines = text_of(replies[-1]).splitlines()
+    assert lines[0] == "✅ <b>Decided by you</b> (most recent first); tap a number to open one:"
+    assert lines[1].startswith("❌ #2026-0001 🧾 Expense · Wang Wei · CN¥300.00")
+    assert lines[2].startswith("✅ #2026-0002 🧾 Expense · Wang Wei · CN¥400.00")
+    assert replies[-1].button_texts() == ["#2026-0001", "#2026-0002"]
+    opened = (await people.manager.tap("#2026-0001", message_id=replies[-1].message_id))[-1]
+    assert "Not a business trip" in text_of(opened)
+    assert "✅ Approve" not in opened.button_texts() and "↩️ Withdraw" not in opened.button_texts()
+
+    # Another team's manager decided nothing; a rep has no such list.
+    replies = await other.send("/pending")
+    assert replies[-1].button_texts() == ["✅ Decided"]
+    replies = await other.tap("Decided")
+    assert texts(replies) == "You have not approved or rejected any request yet."
+    replies = await forge(people.rep, "apd")
+    assert "Decided by you" not in texts(replies) and "#2026-0001" not in texts(replies)
+
+    # Nothing of this reached the director (one level each): an empty 已处理, in Chinese.
+    await people.director.send("/lang")
+    await people.director.tap("中文")
+    replies = await people.director.tap(
+        "已处理", message_id=((await people.director.send("/pending"))[-1].message_id)
+    )
+    assert texts(replies) == "您还没有批准或驳回过申请。"
