@@ -22,9 +22,11 @@ from views.visit_review import (
     attached_text,
     comment_prompt,
     photo_offer,
+    reply_prompt,
+    reply_sent,
     review_view,
 )
-from views.visits import COMMENT, OPEN_VISIT, REVIEW
+from views.visits import COMMENT, OPEN_VISIT, REPLY, REVIEW
 
 REVIEWERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 PHOTO_TAKERS = frozenset({Role.REP, Role.MANAGER})
@@ -34,8 +36,8 @@ PHOTO_FORM_NAME = "visit_photo"
 
 
 async def show_visit(turn: Turn, visit_id: int) -> None:
-    """The visit view; a reviewer first gets its photos, as stamped by the server (never the
-    originals), one album when there are several."""
+    """The visit view, after its photos as stamped by the server (never the originals), one
+    album when there are several: for a reviewer and for the visit's own rep alike."""
     detail = await visit_review.visit_detail(turn.session, turn.actor, visit_id)
     team = await turn.team(detail.visit.team_id)
     page = ReviewPage(
@@ -47,7 +49,7 @@ async def show_visit(turn: Turn, visit_id: int) -> None:
         Attachment("photo", f"visit-{visit_id}-{number}.jpg", content)
         for number, content in enumerate(detail.stamped, start=1)
     ]
-    if photos and not detail.own:
+    if photos:
         caption = album_caption(texts, lang, page)
         if len(photos) == 1:
             turn.say(caption, attachment=photos[0])
@@ -58,7 +60,8 @@ async def show_visit(turn: Turn, visit_id: int) -> None:
 
 @turn_handler(roles=ALL_ROLES)
 async def on_review_button(turn: Turn) -> None:
-    """Open a visit (its rep, or a reviewer of its team), or start a comment on it."""
+    """Open a visit (its rep, or a reviewer of its team), start a comment on it (a reviewer) or
+    a reply to its comments (its rep)."""
     query = turn.update.callback_query
     assert query is not None
     pressed = REVIEW.unpack(query.data)
@@ -66,8 +69,18 @@ async def on_review_button(turn: Turn) -> None:
         await show_visit(turn, pressed.visit_id)
     elif pressed.action == COMMENT:
         await start_form(turn, COMMENT_FORM, {"visit_id": pressed.visit_id})
+    elif pressed.action == REPLY:
+        await start_form(turn, REPLY_FORM, {"visit_id": pressed.visit_id})
     else:
         turn.say_key("forms.stale_button")
+
+
+def _typed(answer: FormInput, *, reply: bool) -> str:
+    """The comment or reply typed; a wrong answer is asked again on the same step."""
+    try:
+        return visit_review.clean_comment(answer.text, reply=reply)
+    except UserFacingError as error:
+        raise InputError(error.key, **error.params) from None
 
 
 class CommentForm(Form):
@@ -90,10 +103,7 @@ class CommentForm(Form):
     async def accept(
         self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
     ) -> str | None:
-        try:
-            body = visit_review.clean_comment(answer.text)
-        except UserFacingError as error:
-            raise InputError(error.key, **error.params) from None
+        body = _typed(answer, reply=False)
         visit = await visit_review.viewable_visit(turn.session, turn.actor, int(data["visit_id"]))
         await visit_review.add_comment(
             turn.session, turn.render, actor=turn.actor, visit_id=visit.id or 0, text=body,
@@ -104,6 +114,41 @@ class CommentForm(Form):
 
 
 COMMENT_FORM = register_form(CommentForm())
+
+
+class ReplyForm(Form):
+    """One step, as the comment: the rep's reply on their own visit; it reaches each reviewer
+    who commented, through the outbox."""
+
+    name = "visit_reply"
+    first_step = "text"
+
+    async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
+        visit = await visit_review.own_visit(turn.session, turn.actor, int(data["visit_id"]))
+        readers = await visit_review.commenters(turn.session, visit)
+        if not readers:
+            raise UserFacingError("visit_review.reply_no_one")
+        customer = await visit_review.visit_customer(turn.session, visit)
+        data["customer"], data["names"] = customer.name, [u.display_name for u in readers]
+        return self.first_step
+
+    async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt:
+        return Prompt(reply_prompt(turn.deps.texts, turn.lang, data["customer"], data["names"]))
+
+    async def accept(
+        self, turn: Turn, step: str, data: dict[str, Any], answer: FormInput
+    ) -> str | None:
+        body = _typed(answer, reply=True)
+        visit = await visit_review.own_visit(turn.session, turn.actor, int(data["visit_id"]))
+        _, readers = await visit_review.add_reply(
+            turn.session, turn.render, actor=turn.actor, visit_id=visit.id or 0, text=body,
+            team=await turn.team(visit.team_id),
+        )  # fmt: skip
+        turn.say(reply_sent(turn.deps.texts, turn.lang, [u.display_name for u in readers]))
+        return None
+
+
+REPLY_FORM = register_form(ReplyForm())
 
 
 # -- a photo sent outside any form ----------------------------------------------------------

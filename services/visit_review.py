@@ -38,6 +38,8 @@ class CommentLine:
     author: str
     at: datetime
     text: str
+    # The visit's rep answering (a reply), rather than a reviewer commenting.
+    by_rep: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,13 @@ class VisitDetail:
     photos: list[VisitAttachment]
     voice_notes: int
     comments: list[CommentLine]
-    # The reader is the rep of this visit (they see comments, not the Comment button).
+    # The reader is the rep of this visit (no rep line, Reply instead of Comment).
     own: bool
+
+    @property
+    def commented(self) -> bool:
+        """Someone other than the rep commented: there is something for the rep to reply to."""
+        return any(not line.by_rep for line in self.comments)
 
     @property
     def stamped(self) -> list[bytes]:
@@ -93,7 +100,10 @@ async def visit_detail(session: AsyncSession, actor: Actor, visit_id: int) -> Vi
         .where(col(VisitComment.visit_id) == visit_id)
         .order_by(col(VisitComment.created_at), col(VisitComment.id))
     )
-    comments = [CommentLine(user.display_name, c.created_at, c.text) for c, user in rows.all()]
+    comments = [
+        CommentLine(user.display_name, c.created_at, c.text, by_rep=c.author_id == visit.rep_id)
+        for c, user in rows.all()
+    ]
     return VisitDetail(
         visit=visit, customer=customer, rep=rep, deleted_by=deleted_by,
         photos=[a for a in attached if a.kind == AttachmentKind.PHOTO],
@@ -113,12 +123,13 @@ async def comment_counts(session: AsyncSession, visit_ids: list[int]) -> dict[in
     return {visit_id: int(count) for visit_id, count in rows.all()}
 
 
-def clean_comment(text: str | None) -> str:
+def clean_comment(text: str | None, *, reply: bool = False) -> str:
     body = (text or "").strip()
+    kind = "reply" if reply else "comment"
     if not body:
-        raise UserFacingError("visit_review.comment_empty")
+        raise UserFacingError(f"visit_review.{kind}_empty")
     if len(body) > MAX_COMMENT:
-        raise UserFacingError("visit_review.comment_too_long", limit=MAX_COMMENT, length=len(body))
+        raise UserFacingError(f"visit_review.{kind}_too_long", limit=MAX_COMMENT, length=len(body))
     return body
 
 
@@ -134,6 +145,21 @@ class CommentNotice:
     text: str
 
 
+async def _store(
+    session: AsyncSession, *, actor: Actor, visit: Visit, body: str, action: str, now: datetime
+) -> VisitComment:
+    """One line of the visit's thread, with its audit row."""
+    comment = VisitComment(visit_id=visit.id or 0, author_id=actor.user_id, text=body,
+                           created_at=now)  # fmt: skip
+    session.add(comment)
+    await session.flush()
+    audit.record(
+        session, at=now, action=action, entity="visit", entity_id=visit.id,
+        actor_id=actor.user_id, after={"comment_id": comment.id, "text": body},
+    )  # fmt: skip
+    return comment
+
+
 async def add_comment(
     session: AsyncSession, render: Render, *, actor: Actor, visit_id: int, text: str | None,
     team: TeamContext,
@@ -145,13 +171,8 @@ async def add_comment(
         raise NotAllowedError("visit_review.not_found")
     body = clean_comment(text)
     now = team.now
-    comment = VisitComment(visit_id=visit_id, author_id=actor.user_id, text=body, created_at=now)
-    session.add(comment)
-    await session.flush()
-    audit.record(
-        session, at=now, action="visit.commented", entity="visit", entity_id=visit_id,
-        actor_id=actor.user_id, after={"comment_id": comment.id, "text": body},
-    )  # fmt: skip
+    comment = await _store(session, actor=actor, visit=visit, body=body,
+                           action="visit.commented", now=now)  # fmt: skip
     rep = await session.get(User, visit.rep_id)
     customer = await session.get(Customer, visit.customer_id)
     assert rep is not None and customer is not None
@@ -164,6 +185,62 @@ async def add_comment(
             kind="visit_comment", now=now,
         )  # fmt: skip
     return comment
+
+
+async def own_visit(session: AsyncSession, actor: Actor, visit_id: int) -> Visit:
+    """The actor's own visit; anyone else's (a forged Reply) is "not found", never "not yours"."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.rep_id != actor.user_id:
+        raise NotAllowedError("visit_review.not_found")
+    return visit
+
+
+async def visit_customer(session: AsyncSession, visit: Visit) -> Customer:
+    customer = await session.get(Customer, visit.customer_id)
+    assert customer is not None
+    return customer
+
+
+async def commenters(session: AsyncSession, visit: Visit) -> list[User]:
+    """The people who commented on the visit (not its rep), active, in the order they first
+    wrote: a reply from the rep reaches each of them."""
+    rows = await session.exec(
+        select(VisitComment, User)
+        .join(User, col(User.id) == col(VisitComment.author_id))
+        .where(col(VisitComment.visit_id) == visit.id, col(VisitComment.author_id) != visit.rep_id)
+        .order_by(col(VisitComment.created_at), col(VisitComment.id))
+    )
+    found: dict[int, User] = {}
+    for _, user in rows.all():
+        if user.active and user.id is not None:
+            found.setdefault(user.id, user)
+    return list(found.values())
+
+
+async def add_reply(
+    session: AsyncSession, render: Render, *, actor: Actor, visit_id: int, text: str | None,
+    team: TeamContext,
+) -> tuple[VisitComment, list[User]]:  # fmt: skip
+    """Store the rep's reply on their own visit (audited) and send it, through the outbox in the
+    same transaction, to each reviewer who commented, in their language."""
+    visit = await own_visit(session, actor, visit_id)
+    readers = await commenters(session, visit)
+    if not readers:
+        raise UserFacingError("visit_review.reply_no_one")
+    body = clean_comment(text, reply=True)
+    now = team.now
+    reply = await _store(session, actor=actor, visit=visit, body=body,
+                         action="visit.replied", now=now)  # fmt: skip
+    customer = await visit_customer(session, visit)
+    data = CommentNotice(visit_id, customer.name, visit.visited_at, team.timezone,
+                         actor.display_name, body)  # fmt: skip
+    for reader in readers:
+        await notices.send(
+            session, render, view="visit_review.reply_notice", lang=reader.language, data=data,
+            key=f"visit-reply:{reply.id}:{reader.id}", chat_id=reader.telegram_id,
+            recipient_id=reader.id, kind="visit_reply", now=now,
+        )  # fmt: skip
+    return reply, readers
 
 
 # -- a photo sent outside any form ----------------------------------------------------------

@@ -10,4 +10,5 @@ from views import (  # noqa: F401
     report_pages,
     reports,
     summary,
+    visit_review,
 )

@@ -1,5 +1,6 @@
-"""How a visit reads to the manager who reviews it (and to its rep, with the comments), the
-comment notice the rep receives, and the offer for a photo sent outside any form."""
+"""How a visit reads to the manager who reviews it and to its rep (both with the stamped photos
+and the thread of comments and replies), the comment and reply notices, and the offer for a photo
+sent outside any form."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from views.render import view
 from views.visits import (
     COMMENT,
     OPEN_VISIT,
+    REPLY,
     REVIEW,
     VISIT,
     CheckinVerdict,
@@ -94,9 +96,14 @@ def review_text(texts: Catalogs, lang: str, page: ReviewPage) -> str:
     t = texts.t
     e = html.escape
     detail, visit, tz = page.detail, page.detail.visit, page.timezone
+    # The rep reading their own visit is not told who made it.
+    header = (
+        t(lang, "visit_review.header_own", customer=e(detail.customer.name)) if detail.own
+        else t(lang, "visit_review.header", customer=e(detail.customer.name),
+               rep=e(detail.rep.display_name))
+    )  # fmt: skip
     lines = [
-        t(lang, "visit_review.header", customer=e(detail.customer.name),
-          rep=e(detail.rep.display_name)),
+        header,
         t(lang, "visits.summary_kind", kind=t(lang, f"visits.kind_{visit.kind}"),
           purpose=t(lang, f"visits.purpose_{visit.purpose}")),
         _when(texts, lang, visit, tz),
@@ -117,19 +124,21 @@ def review_text(texts: Catalogs, lang: str, page: ReviewPage) -> str:
         lines.append(t(lang, "visits.summary_next", next_step=e(visit.next_step)))
     if visit.follow_up_on:
         lines.append(t(lang, "visits.summary_follow_up", day=format_day(visit.follow_up_on, lang)))
-    stamped = len(detail.stamped)
-    if stamped and not detail.own:
+    if stamped := len(detail.stamped):
         lines.append(t(lang, "visit_review.photos_above", count=stamped))
-    elif stamped:
-        lines.append(t(lang, "visits.summary_photos", count=stamped))
     if detail.unstamped:
         lines.append(t(lang, "visit_review.photos_pending", count=detail.unstamped))
     if detail.comments:
         lines.append("")
-        lines.append(t(lang, "visit_review.comments", count=len(detail.comments)))
+        replied = any(comment.by_rep for comment in detail.comments)
+        heading = "visit_review.thread" if replied else "visit_review.comments"
+        lines.append(t(lang, heading, count=len(detail.comments)))
         for comment in detail.comments:
+            # The rep reads their own replies as "You", as a chat app shows one's own messages.
+            mine = detail.own and comment.by_rep
+            author = t(lang, "visit_review.you") if mine else e(comment.author)
             lines.append(t(
-                lang, "visit_review.comment_line", author=e(comment.author),
+                lang, "visit_review.comment_line", author=author,
                 day=format_short_day(local_today(comment.at, tz), lang),
                 time=format_clock(comment.at, tz), text=e(comment.text),
             ))  # fmt: skip
@@ -139,11 +148,14 @@ def review_text(texts: Catalogs, lang: str, page: ReviewPage) -> str:
 def review_view(
     texts: Catalogs, lang: str, page: ReviewPage, back_page: int = 0
 ) -> tuple[str, Keyboard]:
-    """The visit view with Comment and the way back to the rep's page (for a reviewer)."""
+    """The visit view with Comment and the way back to the rep's page (for a reviewer); its
+    rep gets Reply once someone has commented."""
     detail = page.detail
     visit_id = detail.visit.id or 0
     if detail.own:
-        return review_text(texts, lang, page), []
+        reply: Keyboard = [[Button(texts.t(lang, "visit_review.reply"),
+                                   data=REVIEW.pack(ReviewAction(REPLY, visit_id)))]]  # fmt: skip
+        return review_text(texts, lang, page), reply if detail.commented else []
     buttons: Keyboard = [
         [Button(texts.t(lang, "visit_review.comment"),
                 data=REVIEW.pack(ReviewAction(COMMENT, visit_id)))],
@@ -154,10 +166,12 @@ def review_view(
 
 
 def album_caption(texts: Catalogs, lang: str, page: ReviewPage) -> str:
-    """The first photo's caption: whose visit, where and when (photos travel without the card)."""
+    """The first photo's caption: whose visit, where and when (photos travel without the card);
+    the rep's own copy leaves out their name."""
     visit = page.detail.visit
+    key = "visit_review.album_caption_own" if page.detail.own else "visit_review.album_caption"
     return texts.t(
-        lang, "visit_review.album_caption", customer=html.escape(page.detail.customer.name),
+        lang, key, customer=html.escape(page.detail.customer.name),
         day=format_short_day(local_today(visit.visited_at, page.timezone), lang),
         time=format_clock(visit.visited_at, page.timezone),
         rep=html.escape(page.detail.rep.display_name),
@@ -170,21 +184,49 @@ def comment_prompt(texts: Catalogs, lang: str, customer: str, rep: str) -> str:
     )
 
 
+def reply_prompt(texts: Catalogs, lang: str, customer: str, names: list[str]) -> str:
+    return texts.t(
+        lang, "visit_review.reply_prompt", customer=html.escape(customer),
+        names=html.escape(name_list(texts, lang, names)),
+    )  # fmt: skip
+
+
+def name_list(texts: Catalogs, lang: str, names: list[str]) -> str:
+    return texts.t(lang, "visit_review.name_separator").join(names)
+
+
+def reply_sent(texts: Catalogs, lang: str, names: list[str]) -> str:
+    return texts.t(
+        lang, "visit_review.reply_sent", names=html.escape(name_list(texts, lang, names))
+    )
+
+
 def open_visit_button(texts: Catalogs, lang: str, visit_id: int) -> Button:
     return Button(texts.t(lang, "visit_review.open"),
                   data=REVIEW.pack(ReviewAction(OPEN_VISIT, visit_id)))  # fmt: skip
 
 
-@view("visit_review.comment_notice")
-def comment_notice(texts: Catalogs, lang: str, data: CommentNotice) -> tuple[str, Keyboard]:
-    """What the rep receives when a manager comments on one of their visits."""
+def _notice(texts: Catalogs, lang: str, key: str, data: CommentNotice) -> tuple[str, Keyboard]:
+    """One line of a visit's thread sent to the other side, with the visit to open."""
     day = format_short_day(local_today(data.visited_at, data.timezone), lang)
     text = texts.t(
-        lang, "visit_review.comment_notice", author=html.escape(data.author),
+        lang, key, author=html.escape(data.author),
         customer=html.escape(data.customer), day=day,
         time=format_clock(data.visited_at, data.timezone), text=html.escape(data.text),
     )  # fmt: skip
     return text, [[open_visit_button(texts, lang, data.visit_id)]]
+
+
+@view("visit_review.comment_notice")
+def comment_notice(texts: Catalogs, lang: str, data: CommentNotice) -> tuple[str, Keyboard]:
+    """What the rep receives when a manager comments on one of their visits."""
+    return _notice(texts, lang, "visit_review.comment_notice", data)
+
+
+@view("visit_review.reply_notice")
+def reply_notice(texts: Catalogs, lang: str, data: CommentNotice) -> tuple[str, Keyboard]:
+    """What a manager who commented receives when the rep replies."""
+    return _notice(texts, lang, "visit_review.reply_notice", data)
 
 
 # -- a photo sent outside any form ----------------------------------------------------------

@@ -34,14 +34,15 @@ VISIT = Callback("vi", VisitAction)
 
 @dataclass(frozen=True)
 class ReviewAction:
-    """A button on a visit under review: o(pen) the visit view, c(omment) on it."""
+    """A button on a visit under review: o(pen) the visit view, c(omment) on it, or r(eply) to
+    its comments (its rep)."""
 
     action: str
     visit_id: int
 
 
 REVIEW = Callback("vr", ReviewAction)
-OPEN_VISIT, COMMENT = "o", "c"
+OPEN_VISIT, COMMENT, REPLY = "o", "c", "r"
 
 
 # Chinese text writes distances in 米 / 公里, as visits.accuracy already does (精度 ±30 米).

@@ -27,7 +27,7 @@ from tests.customer_helpers import (
 )
 from tests.e2e.test_visit_photos import street_photo
 from tests.helpers import join
-from views.visits import COMMENT, OPEN_VISIT, REVIEW, ReviewAction
+from views.visits import COMMENT, OPEN_VISIT, REPLY, REVIEW, ReviewAction
 
 SHOP = (30.276849, 120.160030)
 JOBS_UNDER_TEST = ("close_open_visits",)
@@ -40,6 +40,11 @@ def _keep(folder: Path, shown: str, photo: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "visit_view.txt").write_text(shown, encoding="utf-8")
     (folder / "stamped.jpg").write_bytes(photo)
+
+
+def _keep_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _clock(local_bot: LocalBot) -> ManualClock:
@@ -195,16 +200,153 @@ async def test_manager_comment_reaches_the_rep(local_bot: LocalBot) -> None:
     assert "&lt;Ask&gt; about the order &amp; the spring list." in (notice.raw_text or "")
     assert notice.button_texts() == ["📋 查看本次拜访"]
     replies = await rep.tap("📋 查看本次拜访")
-    # The rep sees their visit and the comment, without the photos and without Comment.
-    assert [m.kind for m in replies] == ["text"]
+    # The rep sees their visit (their stamped photo first) and the comment, with Reply.
+    assert [m.kind for m in replies] == ["photo", "text"]
     assert "💬 点评（1）" in replies[-1].text and "Chen" in replies[-1].text
     assert "<Ask> about the order & the spring list." in replies[-1].text
-    assert replies[-1].button_texts() == []
+    assert replies[-1].button_texts() == ["💬 回复"]
 
     # The rep page shows the comment count on the visit's line.
     await manager.send("/team")
     await manager.tap("Wang Wei")
     assert "💬 1" in (await manager.last_reply()).text
+    assert await local_bot.client.violations() == []
+
+
+async def _set_language(local_bot: LocalBot, telegram_id: int, lang: str) -> None:
+    async with transaction(local_bot.runtime.sessions) as session:
+        user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
+        user.language = lang
+        session.add(user)
+
+
+async def _comment(reviewer: Chat, command: str, button: str, text: str) -> None:
+    """From /team to Wang Wei's visit at the shop, and a comment on it."""
+    await reviewer.send(command)
+    await reviewer.tap("Wang Wei")
+    label = next(b for b in (await reviewer.last_reply()).button_texts() if "上海" in b)
+    await reviewer.tap(label)
+    await reviewer.tap(button)
+    await reviewer.send(text)
+
+
+async def test_rep_reads_their_visit_and_replies_to_the_comment(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    manager = await join(local_bot, 7351, "Chen", Role.MANAGER, "north")
+    boss = await join(local_bot, 7353, "Zhou", Role.DIRECTOR, None, lang="zh")
+    rep = await join(local_bot, 7352, "Wang Wei", Role.REP, "north")
+    other = await join(local_bot, 7354, "Ma", Role.REP, "north")
+    await add_customer(runtime, "north", "上海新天地零售", location=SHOP)
+    await _visit_with_photos(local_bot, rep, photos=2)
+    (visit,) = await visits_of(runtime, 7352)
+    stored = sorted(await attachments(runtime, visit.id or 0), key=lambda a: a.id or 0)
+    # The rep reads Chinese; the manager English, the director Chinese.
+    await _set_language(local_bot, 7352, "zh")
+
+    # Before anyone comments, the rep's own view offers nothing to reply to.
+    await forge_button(rep, REVIEW.pack(ReviewAction(OPEN_VISIT, visit.id or 0)), "📋")
+    assert (await rep.tap("📋"))[-1].button_texts() == []
+
+    await _comment(manager, "/team", "💬 Comment", "Good shelf. Ask about the spring order.")
+    await _clock(local_bot).advance(timedelta(minutes=3))
+    await _comment(boss, "/team north", "💬 点评", "陈列不错，注意竞品价格。")
+    await local_bot.drain_outbox()
+
+    # The rep opens the visit from the notice: their stamped photos, no line naming them.
+    await _clock(local_bot).advance(timedelta(minutes=7))
+    comment_notice = await rep.last_reply()
+    assert "💬 <b>Zhou</b> 点评了您对 <b>上海新天地零售</b> 的拜访" in (
+        comment_notice.raw_text or ""
+    )
+    replies = await rep.tap("📋 查看本次拜访")
+    album = [m for m in replies if m.kind == "photo"]
+    assert len(album) == 2 and len({m.media_group_id for m in album}) == 1
+    caption = album[0].caption or ""
+    assert caption.startswith("📷 上海新天地零售 · ") and caption.endswith(" 09:00")
+    assert "Wang Wei" not in caption
+    received = [await local_bot.client.file_bytes(m.file["file_id"]) for m in album if m.file]
+    assert received == [a.stamped for a in stored]
+    assert all(photo_stamp.digest(content) != a.original_sha256
+               for content, a in zip(received, stored, strict=True))  # fmt: skip
+    card = replies[-1]
+    rep_view = card.text or ""
+    assert rep_view.startswith("🏢 上海新天地零售 · 我的拜访")
+    assert "销售代表" not in rep_view and "Wang Wei" not in rep_view
+    assert "📷 照片 2 张（见上方，已加水印）" in rep_view
+    assert "💬 点评（2）" in rep_view
+    assert rep_view.index("Chen，") < rep_view.index("Zhou，")
+    assert "• Chen，" in rep_view and " 09:20：Good shelf. Ask about the spring order." in rep_view
+    assert card.button_texts() == ["💬 回复"]
+
+    # Reply: one step, cancelable, friendly about photos and length.
+    replies = await rep.tap("💬 回复")
+    prompt = replies[-1]
+    assert "请输入您的回复（上海新天地零售 的拜访），Chen、Zhou 会收到。" in prompt.text
+    assert "取消 ✖" in prompt.button_texts()
+    await rep.tap("取消 ✖")
+    await rep.tap("💬 回复", message_id=card.message_id)
+    assert "请以文字输入回复。" in (await rep.send_photo())[0].text
+    assert "回复共 1001 个字，最多 1000 个字。" in (await rep.send("好" * 1001))[0].text
+    await _clock(local_bot).advance(timedelta(minutes=2))
+    replies = await rep.send("收到，<周五> 前把春季价目表发给客户 & 跟进订单。")
+    assert "✅ 回复已发送给 Chen、Zhou。" in replies[-1].text
+
+    async with transaction(runtime.sessions) as session:
+        thread = (await session.exec(select(VisitComment).order_by(col(VisitComment.id)))).all()
+        rep_user = (await session.exec(select(User).where(User.telegram_id == 7352))).one()
+        queued = (await session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.kind) == "visit_reply")
+        )).all()  # fmt: skip
+    assert [c.text[:4] for c in thread] == ["Good", "陈列不错", "收到，<"]
+    assert thread[-1].author_id == rep_user.id and thread[-1].visit_id == visit.id
+    assert thread[-1].created_at == _clock(local_bot).now()
+    assert [e.action for e in await audit_actions(runtime, "visit")][-1] == "visit.replied"
+    assert sorted(m.chat_id for m in queued) == [7351, 7353]
+
+    # Each reviewer receives it in their language, with the visit context and a way to open it.
+    await local_bot.drain_outbox()
+    notice = await manager.last_reply()
+    assert (
+        "💬 <b>Wang Wei</b> replied to your comment on the visit to <b>上海新天地零售</b> ("
+        in (notice.raw_text or "")
+    )
+    assert "09:00):\n收到，&lt;周五&gt; 前把春季价目表发给客户 &amp; 跟进订单。" in (
+        notice.raw_text or ""
+    )
+    assert notice.button_texts() == ["📋 Open the visit"]
+    zh_notice = await boss.last_reply()
+    assert "💬 <b>Wang Wei</b> 回复了您对 <b>上海新天地零售</b> 拜访（" in (
+        zh_notice.raw_text or ""
+    )
+    assert zh_notice.button_texts() == ["📋 查看本次拜访"]
+
+    # The manager opens it: the album again, the thread in order, the rep named as author.
+    replies = await manager.tap("📋 Open the visit")
+    assert [m.kind for m in replies] == ["photo", "photo", "text"]
+    manager_view = replies[-1].text or ""
+    assert "visit by Wang Wei" in manager_view and "💬 Comments and replies (3)" in manager_view
+    lines = manager_view.split("💬 Comments and replies (3)")[1].strip().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["• Chen", "• Zhou", "• Wang Wei"]
+    assert lines[2].endswith("09:32: 收到，<周五> 前把春季价目表发给客户 & 跟进订单。")
+    # The rep's own view shows the reply as theirs.
+    rep_view = (await rep.tap("📋 查看本次拜访", message_id=comment_notice.message_id))[
+        -1
+    ].text or ""
+    assert "💬 点评与回复（3）" in rep_view and "• 我，" in rep_view
+
+    # Another rep's forged Reply: refused in their language, nothing stored, nothing sent.
+    await forge_button(other, REVIEW.pack(ReviewAction(REPLY, visit.id or 0)))
+    replies = await other.tap("Forged")
+    assert [m.kind for m in replies] == ["text"]
+    assert "That visit was not found, or it is not in your team." in replies[-1].text
+    async with transaction(runtime.sessions) as session:
+        assert len((await session.exec(select(VisitComment))).all()) == 3
+        assert len((await session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.kind) == "visit_reply")
+        )).all()) == 2  # fmt: skip
+    if KEEP:
+        screens = [rep_view, prompt.text, notice.raw_text, zh_notice.raw_text, manager_view]
+        _keep_text(Path(KEEP) / "reply_thread.txt", "\n\n---\n\n".join(map(str, screens)))
     assert await local_bot.client.violations() == []
 
 
