@@ -34,7 +34,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 import views.alerts  # noqa: F401  (registers the alerts this sender queues)
 from core import metrics
 from core.clock import Clock
-from core.db import SessionFactory, transaction
+from core.db import SessionFactory, read_transaction, transaction
 from core.i18n import Catalogs
 from core.settings import DeliverySettings
 from handlers.replies import split_text
@@ -246,21 +246,27 @@ class Sender:
             return []
         now = self.clock.now()
         now_mono = time.monotonic()
-        async with transaction(self.sessions) as session:
+        # Looking is a read: an idle poll (every poll_interval_seconds) must not take SQLite's
+        # one write lock from the turns. Only rows found due are claimed, in a write
+        # transaction that checks each again (another instance may have claimed it meanwhile).
+        async with read_transaction(self.sessions) as session:
             candidates = await outbox.due_candidates(session, now, CANDIDATES_PER_ROUND)
-            chosen: list[int] = []
-            chats: set[int] = set()
-            for row_id, chat_id in candidates:
-                if chat_id in chats or chat_id in self._busy_chats:
-                    continue
-                if not self.pacer.chat_ready(chat_id, now_mono + 2.0):
-                    continue
-                chats.add(chat_id)
-                chosen.append(row_id)
-                if len(chosen) >= budget:
-                    break
+        chosen: list[int] = []
+        chats: set[int] = set()
+        for row_id, chat_id in candidates:
+            if chat_id in chats or chat_id in self._busy_chats:
+                continue
+            if not self.pacer.chat_ready(chat_id, now_mono + 2.0):
+                continue
+            chats.add(chat_id)
+            chosen.append(row_id)
+            if len(chosen) >= budget:
+                break
+        claimed: list[OutboxMessage] = []
+        if chosen:
             lease = timedelta(seconds=self.settings.sending_lease_seconds)
-            claimed = await outbox.claim(session, chosen, now=now, lease=lease)
+            async with transaction(self.sessions) as session:
+                claimed = await outbox.claim(session, chosen, now=now, lease=lease)
         self.pacer.forget_idle()
         return claimed
 
@@ -305,7 +311,7 @@ class Sender:
 
     async def _send(self, row: OutboxMessage) -> int | None:
         assert row.id is not None
-        async with transaction(self.sessions) as session:
+        async with read_transaction(self.sessions) as session:
             if await alerts.is_unreachable(session, row.chat_id):
                 raise _Cancel("recipient has blocked the bot")
         if row.edit_of_id is not None:
@@ -363,7 +369,7 @@ class Sender:
         return message.message_id
 
     async def _edit(self, row: OutboxMessage) -> int | None:
-        async with transaction(self.sessions) as session:
+        async with read_transaction(self.sessions) as session:
             original = await outbox.get(session, row.edit_of_id or 0)
         if original is None or original.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED):
             raise _Cancel("the message to edit was never delivered")

@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 SessionFactory = async_sessionmaker[AsyncSession]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A connection with this execution option begins a deferred (read) transaction on SQLite.
+READ_ONLY_OPTION = "salesbot_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -55,8 +57,10 @@ def _setup_sqlite(engine: AsyncEngine, *, read_only: bool = False) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A read-only connection cannot take the write lock IMMEDIATE asks for.
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # A read-only connection cannot take the write lock IMMEDIATE asks for, and a read
+        # transaction need not: with WAL it neither waits for the writer nor holds it up.
+        reading = read_only or connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def create_engine(
@@ -104,6 +108,17 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
 async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit on success, roll back on any error."""
     async with sessions() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def read_transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A transaction that only reads. On SQLite it does not take the file's one write lock
+    (BEGIN, not BEGIN IMMEDIATE), so a poll that finds nothing to do never makes a writer wait.
+    Write nothing in it: on SQLite the write would have to upgrade a read snapshot, which
+    fails as soon as another writer committed since. On PostgreSQL: an ordinary transaction."""
+    async with sessions() as session, session.begin():
+        await session.connection(execution_options={READ_ONLY_OPTION: True})
         yield session
 
 

@@ -119,42 +119,32 @@ async def claim(
     """Mark rows as being sent, each only if it is still due; returns the rows this call won.
 
     On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so concurrent senders pass
-    over each other's rows; on SQLite (which has no row locks) a conditional UPDATE whose row
-    count is checked makes the claim exclusive.
+    over each other's rows; on SQLite (which has no row locks) the UPDATE's own condition,
+    evaluated under the write lock, makes the claim exclusive.
     """
     if not ids:
         return []
-    won: list[int] = []
+    chosen: Any = col(OutboxMessage.id).in_(ids)
     if sql.is_postgresql(session):
-        locked = await session.exec(
+        chosen = col(OutboxMessage.id).in_(
             select(OutboxMessage.id)
-            .where(col(OutboxMessage.id).in_(ids), due_condition(now))
+            .where(chosen, due_condition(now))
             .with_for_update(skip_locked=True)
         )
-        candidates = [int(i) for i in locked.all() if i is not None]
-    else:
-        candidates = ids
-    for row_id in candidates:
-        result = await session.exec(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == row_id, due_condition(now))
-            .values(
-                status=OutboxStatus.SENDING,
-                lease_until=now + lease,
-                attempts=OutboxMessage.attempts + 1,
-            )
-        )
-        if result.rowcount == 1:
-            won.append(row_id)
-    if not won:
-        return []
+    # One statement, the rows it changed returned: the claim holds the write lock (SQLite) for
+    # one round trip, not one per row plus a reload.
     rows = await session.exec(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(won))
-        .order_by(col(OutboxMessage.id))
-        .execution_options(populate_existing=True)
-    )
-    return list(rows.all())
+        update(OutboxMessage)
+        .where(chosen, due_condition(now))
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )  # type: ignore[call-overload]
+    return sorted(rows.scalars().all(), key=lambda row: row.id or 0)
 
 
 async def mark_sent(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, update
+from sqlalchemy import case, delete, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -205,8 +205,17 @@ async def _apply(
     visit.distance_m = round(distance, 1) if distance is not None else None
     visit.flagged = flagged
     visit.updated_at = now
-    session.add(visit)
-    await session.flush()
+    if visit.id is None:
+        # A new visit: one INSERT returning its id, no ORM unit of work; the object stays out
+        # of the session (nothing later in the turn changes it).
+        columns = {c.key: getattr(visit, c.key) for c in Visit.__table__.columns if c.key != "id"}  # type: ignore[attr-defined]
+        inserted = await session.exec(
+            insert(Visit).values(**columns).returning(col(Visit.id))  # type: ignore[call-overload]
+        )
+        visit.id = int(inserted.scalar_one())
+    else:
+        session.add(visit)
+        await session.flush()
     return location_stored
 
 
@@ -382,7 +391,7 @@ async def log_visit(
     attachments = await _replace_attachments(session, visit.id, draft, now, new=True)
     day = local_today(visit.visited_at, team.timezone)
     await _sync_plans(session, visit, day, now, new=True)
-    audit.record(
+    await audit.insert(
         session, at=now, action="visit.checked_in" if check_in else "visit.created",
         entity="visit", entity_id=visit.id, actor_id=actor.user_id,
         after=snapshot(visit, attachments),
