@@ -234,10 +234,10 @@ async def test_back_to_the_summary_keeps_the_draft(local_bot: LocalBot) -> None:
     await rep.tap("今天")
     await rep.send("出租车")
     await rep.send_photo()
-    assert "票据：📎 1" in texts(await rep.tap("完成"))
+    assert "票据：1 张" in texts(await rep.tap("完成"))
     await rep.tap("✏️ 修改")
     await rep.tap("票据")
-    assert "票据：📎 1" in texts(await rep.tap("返回汇总"))
+    assert "票据：1 张" in texts(await rep.tap("返回汇总"))
     assert "已提交" in texts(await rep.tap("提交"))
     assert len(await requests(local_bot)) == 2
 
