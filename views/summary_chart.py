@@ -172,7 +172,7 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
                 label=labels[f"{key}_target"],
             ))  # fmt: skip
     name_font = FontProperties(family=family, size=NAME_SIZE)
-    _names(axes, names, name_font)
+    name_texts = _names(axes, names, name_font)
     # First rep on top, with 0.4 of a row of room above and below the bars (the default 5 %
     # margins leave empty rows above and below a long list).
     axes.set_ylim(len(names) - 0.2, -0.8)
@@ -209,7 +209,7 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     for each in figure.axes:
         each.tick_params(axis="x", labelsize=NAME_SIZE - 2)
         each.spines[["top", "right"]].set_visible(False)
-    _lay_out(figure, canvas.get_renderer(), legend, names, name_font)
+    _lay_out(figure, canvas.get_renderer(), legend, name_texts)
     # Every text is plain (tick labels included, now that the ticks exist).
     for text in figure.findobj(Text):
         text.update(plain_text())
@@ -218,7 +218,7 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     return buffer.getvalue()
 
 
-def _lay_out(figure: Any, renderer: Any, legend: Any, names: list[str], name_font: Any) -> None:
+def _lay_out(figure: Any, renderer: Any, legend: Any, name_texts: list[Any]) -> None:
     """Margins from what sticks out of the axes: the longest name on the left, titles above,
     tick labels, axis label and legend below, half a tick label on the right.
 
@@ -237,10 +237,8 @@ def _lay_out(figure: Any, renderer: Any, legend: Any, names: list[str], name_fon
         box = text.get_window_extent(renderer)
         return box.width, box.height
 
-    name_width = max(
-        renderer.get_text_width_height_descent(name, name_font, ismath=False)[0]
-        for name in names
-    )  # fmt: skip
+    # Measured as the draw measures them, so the draw finds them in matplotlib's cache.
+    name_width = max(size(text)[0] for text in name_texts)
     title = max(size(each.title)[1] for each in axes_list)
     # Tick labels exist once asked for; a few per axis (those in view), measured as drawn.
     ticks = [_tick_label_sizes(each.xaxis, size) for each in axes_list]
@@ -316,7 +314,7 @@ def _bars(
     return bars
 
 
-def _names(axes: Any, names: list[str], font: Any) -> None:
+def _names(axes: Any, names: list[str], font: Any) -> list[Any]:
     """A rep's name and a tick mark at each row, where the y axis's tick labels and marks would
     be (matplotlib's defaults: a 3.5-pt mark, the label 3.5 pt from it, centred on the row),
     as one line of markers and a text a name: a hundred axis ticks cost more to make, measure
@@ -335,6 +333,8 @@ def _names(axes: Any, names: list[str], font: Any) -> None:
     )  # fmt: skip
     axes.add_artist(marks)
     beside = edge + ScaledTranslation(-7 / 72, 0, axes.figure.dpi_scale_trans)
-    for row, name in zip(rows, names, strict=True):
+    return [
         axes.text(0.0, row, name, transform=beside, ha="right", va="center_baseline",
-                  fontproperties=font, clip_on=False, **plain_text())  # fmt: skip
+                  fontproperties=font, clip_on=False, **plain_text())
+        for row, name in zip(rows, names, strict=True)
+    ]  # fmt: skip
