@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import io
 import logging
+import multiprocessing
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -120,12 +124,87 @@ def chart_labels(texts: Catalogs, lang: str, summary: TeamSummary) -> dict[str, 
     return labels
 
 
+@dataclass(frozen=True)
+class ChartData:
+    """What the chart shows, as plain values, so it can be drawn in another process."""
+
+    lang: str
+    currency: str
+    labels: dict[str, str]
+    names: list[str]
+    # Per rep, for each of in_person and phone the summary counts; None when not counted.
+    counts: dict[str, list[float]]
+    targets: dict[str, float]
+    # Money collected per rep; None when the summary has no money column.
+    collected: list[float] | None
+
+
+def chart_data(texts: Catalogs, lang: str, summary: TeamSummary) -> ChartData:
+    labels = chart_labels(texts, lang, summary)
+    by_key = {m.key: m for m in metrics()}
+    counts: dict[str, list[float]] = {}
+    targets: dict[str, float] = {}
+    for key in ("in_person", "phone"):
+        if key in by_key:
+            counts[key] = [_as_number(rep.values.get(key)) for rep in summary.reps] or [0.0]
+            target = summary.target(by_key[key])
+            if target:
+                targets[key] = float(target)
+    money = "collected" in by_key and by_key["collected"].format == "money"
+    collected = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
+    return ChartData(
+        lang=lang, currency=summary.window.currency, labels=labels,
+        names=[rep.name for rep in summary.reps] or [labels["none"]], counts=counts,
+        targets=targets, collected=collected if money else None,
+    )  # fmt: skip
+
+
+_drawer: ProcessPoolExecutor | None = None
+_drawer_lock = threading.Lock()
+
+
+def _warm() -> None:
+    """Imports matplotlib and registers the font in the drawing process, before the first chart."""
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+    cjk_font()
+
+
+def drawer() -> ProcessPoolExecutor:
+    """One process that draws charts, started at the first chart and kept (warm) for the next.
+
+    matplotlib holds the GIL for most of its work: drawn in a thread, the chart and the
+    workbook (XlsxWriter, also pure Python) take turns instead of running side by side.
+    'forkserver', not fork: the bot's process has threads and an event loop."""
+    global _drawer
+    with _drawer_lock:
+        if _drawer is None:
+            context = multiprocessing.get_context("forkserver")
+            _drawer = ProcessPoolExecutor(1, mp_context=context, initializer=_warm)
+        return _drawer
+
+
 def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
+    """Visits against target per rep and money collected per rep (see ``draw_chart``), drawn in
+    the drawing process; called from a worker thread, which waits for it without the GIL."""
+    data = chart_data(texts, lang, summary)
+    global _drawer
+    try:
+        return drawer().submit(draw_chart, data).result()
+    except BrokenProcessPool:
+        # The drawing process died (killed, out of memory): the next chart starts a new one.
+        with _drawer_lock:
+            _drawer = None
+        log.exception("the chart process stopped; drawing this chart in the bot's process")
+        return draw_chart(data)
+
+
+def draw_chart(data: ChartData) -> bytes:
     """Visits against target per rep and money collected per rep: horizontal bars, one row a
     rep, names once on the left, so a team of a hundred stays readable.
 
     Drawn on its own Figure with no pyplot and no global rcParams, so that charts can be made
-    in worker threads, off the event loop, side by side.
+    side by side in threads of one process too.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -135,10 +214,8 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
 
     font = cjk_font()
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    labels = chart_labels(texts, lang, summary)
-    names = [rep.name for rep in summary.reps] or [labels["none"]]
-    by_key = {m.key: m for m in metrics()}
-    money = "collected" in by_key and by_key["collected"].format == "money"
+    labels, names, lang = data.labels, data.names, data.lang
+    money = data.collected is not None
     # A large team gets thinner rows at a lower resolution: a phone shows it scrolled anyway,
     # and drawing a 6,000-pixel picture costs seconds.
     row, dpi = (0.42, DPI) if len(names) <= 30 else (0.3, 100)
@@ -160,12 +237,11 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     target_lines: list[Any] = []
     bar_sets: list[Any] = []
     for offset, key, color in bars:
-        metric = by_key.get(key)
-        if metric is None:
+        counts = data.counts.get(key)
+        if counts is None:
             continue
-        counts = [_as_number(rep.values.get(key)) for rep in summary.reps] or [0.0]
         bar_sets.append(_bars(axes, positions, offset, counts, thickness, color, labels[key]))
-        target = summary.target(metric)
+        target = data.targets.get(key)
         if target:
             target_lines.append(axes.axvline(
                 target, linestyle="dashed", color=color, linewidth=1.5,
@@ -189,9 +265,9 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
     )  # fmt: skip
     for entry in legend.get_texts():
         entry.update(plain_text())
-    if money:
+    if data.collected is not None:
         money_axes = axes_list[0][1]
-        amounts = [_as_number(rep.values.get("collected")) for rep in summary.reps] or [0.0]
+        amounts = data.collected
         _bars(money_axes, positions, 0.0, amounts, 0.6, "#2ca02c", None)
         if max(amounts) <= 0:
             # Nothing collected: one "¥0" tick, not matplotlib's default "-¥0 ¥0 ¥0".
@@ -201,7 +277,7 @@ def chart_png(texts: Catalogs, lang: str, summary: TeamSummary) -> bytes:
             money_axes.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
         money_axes.set_ylim(axes.get_ylim())
         money_axes.yaxis.set_major_locator(NullLocator())
-        money_axes.xaxis.set_major_formatter(money_tick(summary.window.currency, lang))
+        money_axes.xaxis.set_major_formatter(money_tick(data.currency, lang))
         money_axes.set_xlabel(labels["money_axis"], fontproperties=text_font)
         money_axes.set_title(labels["collected_title"], fontproperties=FontProperties(
             family=family, size=TITLE_SIZE))  # fmt: skip
