@@ -393,8 +393,10 @@ def team_choice(texts: Catalogs, lang: str, teams: list[tuple[int, str]]) -> Key
 
 async def attachments(texts: Catalogs, lang: str, summary: TeamSummary) -> Attachments:
     """Chart and workbook, each made in a worker thread: a hundred reps take seconds of CPU,
-    which on the event loop would stall every other user. A part that fails is left out, so a
-    bad chart never stops the message and the workbook (nor the reverse)."""
+    which on the event loop would stall every other user. The chart's thread hands the
+    drawing to a process of its own (``summary_chart.drawer``), so the two overlap. A part
+    that fails is left out, so a bad chart never stops the message and the workbook (nor the
+    reverse)."""
     chart, workbook = await asyncio.gather(
         _part("chart", chart_png, texts, lang, summary),
         _part("workbook", workbook_xlsx, texts, lang, summary),

@@ -118,7 +118,8 @@ def test_the_chart_draws_only_the_readers_texts_with_the_shipped_cjk_font(lang: 
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Figure, "savefig", record)
-        png = summary_chart.chart_png(texts, lang, data)
+        # Drawn here, not in the drawing process, so that the patch sees the figure.
+        png = summary_chart.draw_chart(summary_chart.chart_data(texts, lang, data))
     assert png.startswith(b"\x89PNG")
     assert summary_chart.cjk_font() == "Noto Sans SC"  # shipped by pylopdf-fonts-zh-cn
     labels = set(summary_chart.chart_labels(texts, lang, data).values())
