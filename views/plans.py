@@ -140,9 +140,11 @@ def week_page(
         if day.empty:
             lines.append(marker + t(lang, "plans.week_line_empty", day=label))
             continue
+        # Visits on a day with no plan (a call on a Saturday) have no "done / planned" to show.
+        key = "plans.week_line" if day.planned else "plans.week_line_unplanned"
         lines.append(
             marker + t(
-                lang, "plans.week_line", day=label,
+                lang, key, day=label,
                 planned=day.planned, done=day.planned_done, in_person=day.in_person,
                 phone=day.phone,
             )

@@ -426,5 +426,5 @@ async def test_week_header_matches_its_figures_in_both_languages(local_bot: Loca
     await wang.send("Weekend call.")
     await wang.tap("✅")
     english = (await wang.send("/week"))[-1].text
-    assert "▶ Sat 28 Nov: 0/0 · 🤝 0 · 📞 1" in english, english
+    assert "▶ Sat 28 Nov: — · 🤝 0 · 📞 1" in english, english
     assert "\nSun 29 Nov" not in english

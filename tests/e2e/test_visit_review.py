@@ -344,6 +344,13 @@ async def test_rep_reads_their_visit_and_replies_to_the_comment(local_bot: Local
         assert len((await session.exec(
             select(OutboxMessage).where(col(OutboxMessage.kind) == "visit_reply")
         )).all()) == 2  # fmt: skip
+    # Everyone who commented has left: Reply says truly why there is no one to reach.
+    async with transaction(runtime.sessions) as session:
+        for user in (await session.exec(select(User).where(col(User.role) != Role.REP))).all():
+            user.active = False
+            session.add(user)
+    replies = await rep.tap("💬 回复")
+    assert replies[-1].text == "这次拜访没有可回复的人：还没有人点评，或点评人已停用。"
     if KEEP:
         screens = [rep_view, prompt.text, notice.raw_text, zh_notice.raw_text, manager_view]
         _keep_text(Path(KEEP) / "reply_thread.txt", "\n\n---\n\n".join(map(str, screens)))
