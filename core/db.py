@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.sqlite_one_hop import OneHopConnection, one_hop_dbapi
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -60,7 +62,9 @@ def _setup_sqlite(engine: AsyncEngine, *, read_only: bool = False) -> None:
         # A read-only connection cannot take the write lock IMMEDIATE asks for, and a read
         # transaction need not: with WAL it neither waits for the writer nor holds it up.
         reading = read_only or connection.get_execution_options().get(READ_ONLY_OPTION)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        driver_connection = connection.connection.dbapi_connection
+        assert isinstance(driver_connection, OneHopConnection)
+        driver_connection.begin("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def create_engine(
@@ -85,7 +89,9 @@ def create_engine(
             url = parsed.set(database=uri, query={"uri": "true"}).render_as_string(False)
         elif in_file:
             Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        engine = create_async_engine(
+            url, echo=echo, connect_args=connect_args, module=one_hop_dbapi()
+        )
         _setup_sqlite(engine, read_only=read_only)
         return engine
     # No JIT: the bot's queries run for milliseconds, and PostgreSQL compiles any whose estimated

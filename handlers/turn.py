@@ -6,6 +6,7 @@ never told "done" about a change that was rolled back.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -173,8 +174,11 @@ async def language_for(deps: Deps, update: Update) -> str:
     return language_of(deps.settings, update, user)
 
 
-async def send_replies(ctx: Ctx, update: Update, replies: list[Reply]) -> None:
-    """Deliver a committed turn's replies in order, each retried by the one retry policy.
+async def send_replies(
+    ctx: Ctx, update: Update, replies: list[Reply], *, first_out: Callable[[], None] | None = None
+) -> None:
+    """Deliver a committed turn's replies in order, each retried by the one retry policy;
+    ``first_out`` is called once the first one is out (delivered or given up).
 
     The work is committed, so a reply that cannot be delivered is logged, never replaced by an
     apology (which would say that nothing was saved). Replies after one that ran out of time
@@ -192,6 +196,9 @@ async def send_replies(ctx: Ctx, update: Update, replies: list[Reply]) -> None:
             continue
         try:
             await deliver(ctx.bot, chat_id, reply, policy, deadline)
+            if first_out is not None:
+                first_out()
+                first_out = None
         except Exception as exc:
             log.error(
                 "update %s: reply %s of %s to chat %s not delivered: %s", update.update_id,
@@ -216,6 +223,32 @@ async def answer_callback(update: Update) -> None:
         log.info("callback of update %s not answered: %s", update.update_id, exc)
 
 
+# How long a button's spinner may turn before it is stopped ahead of the turn's reply.
+SPINNER_GRACE_SECONDS = 0.15
+
+
+class _Spinner:
+    """The spinner of a tapped button, stopped (the callback answered) right after the turn's
+    first reply is out: the person sees the answer and the spinner stop together, and a quick
+    turn's reply does not wait behind the answer's round trip. A turn that takes longer than
+    ``SPINNER_GRACE_SECONDS`` (or sends nothing) has it stopped then, ahead of its reply."""
+
+    def __init__(self, ctx: Ctx, update: Update) -> None:
+        self._ctx, self._update = ctx, update
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(SPINNER_GRACE_SECONDS, self.stop)
+
+    def stop(self) -> None:
+        if self._task is None:
+            self._timer.cancel()
+            self._task = self._ctx.application.create_task(answer_callback(self._update))
+
+    async def stopped(self) -> None:
+        self.stop()
+        assert self._task is not None
+        await self._task
+
+
 @dataclass
 class _Outcome:
     replies: list[Reply] = field(default_factory=list)
@@ -235,24 +268,21 @@ def turn_handler(
         async def handler(update: Update, ctx: Ctx) -> None:
             if update.effective_user is None:
                 return
-            # Stop the button's spinner first thing, while the database work goes on.
-            answering = (
-                ctx.application.create_task(answer_callback(update))
-                if update.callback_query is not None
-                else None
-            )
+            spinner = _Spinner(ctx, update) if update.callback_query is not None else None
             started = time.perf_counter()
             try:
                 outcome = await _run(update, ctx, fn, roles, registered)
+                if outcome is not None:
+                    metrics.UPDATES.labels("failed" if outcome.failed else "handled").inc()
+                    if outcome.queued and ctx.deps.sender is not None:
+                        ctx.deps.sender.wake()
+                    first_out = spinner.stop if spinner is not None else None
+                    await send_replies(ctx, update, outcome.replies, first_out=first_out)
             finally:
-                if answering is not None:
-                    await answering
+                if spinner is not None:
+                    await spinner.stopped()
             if outcome is None:
                 return
-            metrics.UPDATES.labels("failed" if outcome.failed else "handled").inc()
-            if outcome.queued and ctx.deps.sender is not None:
-                ctx.deps.sender.wake()
-            await send_replies(ctx, update, outcome.replies)
             metrics.REPLY_LATENCY.observe(time.perf_counter() - started)
             for task in outcome.after_commit:
                 try:

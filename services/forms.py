@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, column, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.form import FormState
@@ -23,6 +23,15 @@ _COLUMNS = ("form", "step", "token", "data", "prompt_message_id", "updated_at", 
 # session.info key: (telegram_id, the row's values or None) read in this turn, for one load
 # before any write.
 _READ = "salesbot.form_read"
+# A form step's one write, built once (building it cost more than sending it).
+_SAVE = (
+    update(_TABLE)
+    .where(_TABLE.c.telegram_id == bindparam("person"))
+    .values(
+        step=bindparam("new_step"), data=bindparam("new_data"), updated_at=bindparam("now"),
+        expires_at=bindparam("until"),
+    )
+)  # fmt: skip
 
 
 def open_form_columns(telegram_id: Any) -> list[Any]:
@@ -32,6 +41,11 @@ def open_form_columns(telegram_id: Any) -> list[Any]:
         select(_TABLE.c[name]).where(_TABLE.c.telegram_id == telegram_id).scalar_subquery()
         for name in _COLUMNS
     ]
+
+
+def open_form_types() -> list[Any]:
+    """``open_form_columns`` as typed result columns of a text statement, in the same order."""
+    return [column(name, _TABLE.c[name].type) for name in _COLUMNS]
 
 
 def remember_read(session: AsyncSession, telegram_id: int, values: Sequence[Any]) -> None:
@@ -102,10 +116,12 @@ async def save(
     state.step, state.data = step, dict(data)
     state.updated_at, state.expires_at = now, now + ttl
     await session.exec(
-        update(_TABLE)
-        .where(_TABLE.c.telegram_id == state.telegram_id)
-        .values(step=step, data=state.data, updated_at=now, expires_at=state.expires_at)
-    )
+        _SAVE,  # type: ignore[call-overload]
+        params={
+            "person": state.telegram_id, "new_step": step, "new_data": state.data, "now": now,
+            "until": state.expires_at,
+        },
+    )  # fmt: skip
 
 
 async def discard(session: AsyncSession, telegram_id: int, token: str | None = None) -> bool:

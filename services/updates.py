@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, cast, delete, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    String,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,25 +32,28 @@ def _fingerprint(telegram_id: Any) -> Any:
     instance or tool, changes it (a timestamp would not: two changes may share a clock tick)."""
     # "||" on both databases (SQLite before 3.44 has no concat()); \x02 stands for NULL.
     text_of_row: Any = literal("", String)
-    for column in User.__table__.columns:  # type: ignore[attr-defined]
+    for field in User.__table__.columns:  # type: ignore[attr-defined]
         text_of_row = (
-            text_of_row + func.coalesce(cast(column, String), literal("\x02", String)) + "\x1f"
+            text_of_row + func.coalesce(cast(field, String), literal("\x02", String)) + "\x1f"
         )
     return select(text_of_row).where(col(User.telegram_id) == telegram_id).scalar_subquery()
 
 
-# Per dialect, the statement of ``first_delivery_of``, built once: building its expression
-# (the fingerprint's ~60 SQL operators) cost more than running it, on every update.
+# Per dialect, the statement of ``first_delivery_of``, built once, as the SQL text it compiles to:
+# building its expression (the fingerprint's ~60 SQL operators) cost more than running it, and
+# so did the walk SQLAlchemy makes over an expression to find it in its compiled cache; a text
+# statement's cache key is its string.
 _FIRST_DELIVERY: dict[str, Any] = {}
+_PARAMETERS = ("update_id", "received_at", "telegram_id")
 
 
-def _first_delivery_statement(dialect: str) -> Any:
-    statement = _FIRST_DELIVERY.get(dialect)
+def _first_delivery_statement(dialect: Dialect) -> Any:
+    statement = _FIRST_DELIVERY.get(dialect.name)
     if statement is None:
         sender = bindparam("telegram_id", type_=BigInteger)
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         received_at = ProcessedUpdate.__table__.c.received_at.type  # type: ignore[attr-defined]
-        statement = _FIRST_DELIVERY[dialect] = (
+        built = (
             insert(ProcessedUpdate)
             .values(
                 update_id=bindparam("update_id", type_=BigInteger),
@@ -46,6 +61,23 @@ def _first_delivery_statement(dialect: str) -> Any:
             )
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(_fingerprint(sender), *forms.open_form_columns(sender))
+        )
+        # Named parameters, as text() takes them; the fingerprint's literals keep their values.
+        compiled = built.compile(dialect=type(dialect)(paramstyle="named"))  # type: ignore[call-arg]
+        literals = [
+            bindparam(name, value, type_=String)
+            for name, value in compiled.params.items()
+            if name not in _PARAMETERS
+        ]
+        statement = _FIRST_DELIVERY[dialect.name] = (
+            text(str(compiled))
+            .bindparams(
+                bindparam("update_id", type_=BigInteger),
+                bindparam("received_at", type_=received_at),
+                sender,
+                *literals,
+            )
+            .columns(column("fingerprint", String), *forms.open_form_types())
         )
     return statement
 
@@ -62,7 +94,7 @@ async def first_delivery_of(
     (and rolled back) is handled again when Telegram retries it. On PostgreSQL a second
     delivery arriving meanwhile waits on the first one's row lock and then sees the conflict.
     """
-    statement = _first_delivery_statement(session.get_bind().dialect.name)
+    statement = _first_delivery_statement(session.get_bind().dialect)
     row = (
         await session.exec(
             statement,

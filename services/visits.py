@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, update
+from sqlalchemy import bindparam, case, delete, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -209,9 +209,7 @@ async def _apply(
         # A new visit: one INSERT returning its id, no ORM unit of work; the object stays out
         # of the session (nothing later in the turn changes it).
         columns = {c.key: getattr(visit, c.key) for c in Visit.__table__.columns if c.key != "id"}  # type: ignore[attr-defined]
-        inserted = await session.exec(
-            insert(Visit).values(**columns).returning(col(Visit.id))  # type: ignore[call-overload]
-        )
+        inserted = await session.exec(_INSERT_VISIT, params=columns)  # type: ignore[call-overload]
         visit.id = int(inserted.scalar_one())
     else:
         session.add(visit)
@@ -288,16 +286,12 @@ async def _sync_plans(
         )
     if visit.deleted_at is None:
         await session.exec(
-            update(PlannedVisit)
-            .where(
-                col(PlannedVisit.rep_id) == visit.rep_id,
-                col(PlannedVisit.customer_id) == visit.customer_id,
-                col(PlannedVisit.planned_on) <= day,
-                col(PlannedVisit.done_visit_id).is_(None),
-                col(PlannedVisit.origin_visit_id).is_distinct_from(visit.id),
-            )
-            .values(done_visit_id=visit.id)
-        )
+            _CARRY_OUT_PLANS,  # type: ignore[call-overload]
+            params={
+                "rep": visit.rep_id, "customer": visit.customer_id, "day": day,
+                "visit": visit.id,
+            },
+        )  # fmt: skip
     pending = (
         []
         if new
@@ -616,38 +610,13 @@ async def progress(session: AsyncSession, rep_id: int, team: TeamContext) -> Pro
     """Visits of the ISO week by kind and new customers of the month: three counts in one
     statement (it answers every saved visit)."""
     week, month = team.this_week, team.this_month
-
-    def visits_of_kind(kind: VisitKind) -> Any:
-        return (
-            select(func.count())
-            .select_from(Visit)
-            .where(
-                col(Visit.rep_id) == rep_id,
-                col(Visit.kind) == kind,
-                col(Visit.deleted_at).is_(None),
-                col(Visit.visited_at) >= week.start,
-                col(Visit.visited_at) < week.end,
-            )
-            .scalar_subquery()
-        )
-
-    new_customers = (
-        select(func.count())
-        .select_from(Customer)
-        .where(
-            col(Customer.created_by_id) == rep_id,
-            col(Customer.source) == "chat",
-            col(Customer.created_at) >= month.start,
-            col(Customer.created_at) < month.end,
-        )
-        .scalar_subquery()
-    )
+    counted = {
+        "rep": rep_id, "in_person": VisitKind.IN_PERSON, "phone": VisitKind.PHONE,
+        "week_start": week.start, "week_end": week.end, "month_start": month.start,
+        "month_end": month.end,
+    }  # fmt: skip
     in_person, phone, created = (
-        await session.exec(
-            select(
-                visits_of_kind(VisitKind.IN_PERSON), visits_of_kind(VisitKind.PHONE), new_customers
-            )
-        )
+        await session.exec(_PROGRESS, params=counted)  # type: ignore[call-overload]
     ).one()
     targets = team.rules.targets
     return Progress(
@@ -949,3 +918,49 @@ async def _record_change(
         actor_id=actor.user_id, before={k: before.get(k) for k in changed},
         after={k: after[k] for k in changed},
     )  # fmt: skip
+
+
+# The statements of every saved visit, built once: the values travel as parameters (building
+# each statement cost more than sending it).
+_INSERT_VISIT = insert(Visit).returning(col(Visit.id))
+_CARRY_OUT_PLANS = (
+    update(PlannedVisit)
+    .where(
+        col(PlannedVisit.rep_id) == bindparam("rep"),
+        col(PlannedVisit.customer_id) == bindparam("customer"),
+        col(PlannedVisit.planned_on) <= bindparam("day"),
+        col(PlannedVisit.done_visit_id).is_(None),
+        col(PlannedVisit.origin_visit_id).is_distinct_from(bindparam("visit")),
+    )
+    .values(done_visit_id=bindparam("visit"))
+)
+
+
+def _visits_of_kind(kind: str) -> Any:
+    return (
+        select(func.count())
+        .select_from(Visit)
+        .where(
+            col(Visit.rep_id) == bindparam("rep"),
+            col(Visit.kind) == bindparam(kind),
+            col(Visit.deleted_at).is_(None),
+            col(Visit.visited_at) >= bindparam("week_start"),
+            col(Visit.visited_at) < bindparam("week_end"),
+        )
+        .scalar_subquery()
+    )
+
+
+_PROGRESS = select(
+    _visits_of_kind("in_person"),
+    _visits_of_kind("phone"),
+    select(func.count())
+    .select_from(Customer)
+    .where(
+        col(Customer.created_by_id) == bindparam("rep"),
+        col(Customer.source) == "chat",
+        col(Customer.created_at) >= bindparam("month_start"),
+        col(Customer.created_at) < bindparam("month_end"),
+    )
+    .scalar_subquery(),
+)
