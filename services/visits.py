@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -920,17 +920,20 @@ async def _record_change(
     )  # fmt: skip
 
 
-# The statements of every saved visit, built once: the values travel as parameters (building
-# each statement cost more than sending it).
-_INSERT_VISIT = insert(Visit).returning(col(Visit.id))
+# The statements of every saved visit, built once on the tables (not through the ORM, whose
+# statement machinery cost more than the SQL): the values travel as parameters.
+_VISITS: Table = Visit.__table__  # type: ignore[attr-defined]
+_PLANS: Table = PlannedVisit.__table__  # type: ignore[attr-defined]
+_CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
+_INSERT_VISIT = insert(_VISITS).returning(_VISITS.c.id)
 _CARRY_OUT_PLANS = (
-    update(PlannedVisit)
+    update(_PLANS)
     .where(
-        col(PlannedVisit.rep_id) == bindparam("rep"),
-        col(PlannedVisit.customer_id) == bindparam("customer"),
-        col(PlannedVisit.planned_on) <= bindparam("day"),
-        col(PlannedVisit.done_visit_id).is_(None),
-        col(PlannedVisit.origin_visit_id).is_distinct_from(bindparam("visit")),
+        _PLANS.c.rep_id == bindparam("rep"),
+        _PLANS.c.customer_id == bindparam("customer"),
+        _PLANS.c.planned_on <= bindparam("day"),
+        _PLANS.c.done_visit_id.is_(None),
+        _PLANS.c.origin_visit_id.is_distinct_from(bindparam("visit")),
     )
     .values(done_visit_id=bindparam("visit"))
 )
@@ -939,13 +942,13 @@ _CARRY_OUT_PLANS = (
 def _visits_of_kind(kind: str) -> Any:
     return (
         select(func.count())
-        .select_from(Visit)
+        .select_from(_VISITS)
         .where(
-            col(Visit.rep_id) == bindparam("rep"),
-            col(Visit.kind) == bindparam(kind),
-            col(Visit.deleted_at).is_(None),
-            col(Visit.visited_at) >= bindparam("week_start"),
-            col(Visit.visited_at) < bindparam("week_end"),
+            _VISITS.c.rep_id == bindparam("rep"),
+            _VISITS.c.kind == bindparam(kind),
+            _VISITS.c.deleted_at.is_(None),
+            _VISITS.c.visited_at >= bindparam("week_start"),
+            _VISITS.c.visited_at < bindparam("week_end"),
         )
         .scalar_subquery()
     )
@@ -955,12 +958,12 @@ _PROGRESS = select(
     _visits_of_kind("in_person"),
     _visits_of_kind("phone"),
     select(func.count())
-    .select_from(Customer)
+    .select_from(_CUSTOMERS)
     .where(
-        col(Customer.created_by_id) == bindparam("rep"),
-        col(Customer.source) == "chat",
-        col(Customer.created_at) >= bindparam("month_start"),
-        col(Customer.created_at) < bindparam("month_end"),
+        _CUSTOMERS.c.created_by_id == bindparam("rep"),
+        _CUSTOMERS.c.source == "chat",
+        _CUSTOMERS.c.created_at >= bindparam("month_start"),
+        _CUSTOMERS.c.created_at < bindparam("month_end"),
     )
     .scalar_subquery(),
 )
