@@ -18,6 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Dialect
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,8 +63,11 @@ def _first_delivery_statement(dialect: Dialect) -> Any:
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(_fingerprint(sender), *forms.open_form_columns(sender))
         )
-        # Named parameters, as text() takes them; the fingerprint's literals keep their values.
-        compiled = built.compile(dialect=type(dialect)(paramstyle="named"))  # type: ignore[call-arg]
+        # Named parameters, as text() takes them, and no casts in the text (asyncpg's dialect adds
+        # them to the text's parameters when it runs it); the fingerprint's literals keep their
+        # values.
+        generic = psycopg2.dialect if dialect.name == "postgresql" else sqlite.dialect
+        compiled = built.compile(dialect=generic(paramstyle="named"))
         literals = [
             bindparam(name, value, type_=String)
             for name, value in compiled.params.items()
