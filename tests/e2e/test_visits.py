@@ -62,6 +62,22 @@ async def test_phone_visit_in_the_fewest_taps(local_bot: LocalBot) -> None:
     assert [e.action for e in await audit_actions(local_bot.runtime, "visit")] == ["visit.created"]
 
 
+async def test_a_rep_whose_telegram_id_needs_64_bits_logs_a_visit(local_bot: LocalBot) -> None:
+    """Telegram ids of new accounts pass 2^31: every statement of the update's path (on
+    PostgreSQL the person's lock too) takes them as 64-bit."""
+    big = 7_123_456_789
+    rep = await join(local_bot, big, "Zhao", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "宁波东升五金", owner_tg=big)
+    await rep.send("/visit")
+    await rep.tap("宁波东升五金")
+    await rep.tap("Phone")
+    await rep.send("Asked for the new catalogue.")
+    replies = await rep.tap("Save")
+    assert "Visit saved" in replies[-1].text
+    (visit,) = await visits_of(local_bot.runtime, big)
+    assert visit.notes == "Asked for the new catalogue."
+
+
 async def test_phone_visit_with_a_follow_up_from_the_summary(local_bot: LocalBot) -> None:
     rep = await join(local_bot, 3012, "Wang", Role.REP, "north")
     await add_customer(local_bot.runtime, "north", "杭州华丰建材", owner_tg=3012)
