@@ -70,6 +70,9 @@ def _locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
+# A day's text never changes, and babel takes tens of µs to make it; days shown cluster around
+# today, so a small cache answers nearly every call.
+@functools.lru_cache(maxsize=4096)
 def format_day(day: date, lang: str) -> str:
     """``Fri 4 Dec 2026`` / ``2026年12月4日 周五``."""
     return format_date(
@@ -77,6 +80,7 @@ def format_day(day: date, lang: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def format_short_day(day: date, lang: str) -> str:
     """``Fri 4 Dec`` / ``12月4日 周五``."""
     return format_date(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, column, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.common import loaded_copy
 from models.form import FormState
 
 _TABLE: Table = FormState.__table__  # type: ignore[attr-defined]
@@ -55,7 +56,9 @@ def remember_read(session: AsyncSession, telegram_id: int, values: Sequence[Any]
 
 
 def _state(telegram_id: int, values: Sequence[Any]) -> FormState:
-    return FormState(telegram_id=telegram_id, **dict(zip(_COLUMNS, values, strict=True)))
+    return loaded_copy(
+        FormState, {"telegram_id": telegram_id, **dict(zip(_COLUMNS, values, strict=True))}
+    )
 
 
 async def load(session: AsyncSession, telegram_id: int, now: datetime) -> FormState | None:

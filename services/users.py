@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
 from core.i18n import LANGUAGES
-from models.common import Role
+from models.common import Role, loaded_copy
 from models.team import Team
 from models.user import User
 from services import audit
@@ -91,7 +91,7 @@ class SenderCache:
         if kept is not None and kept[0] == fingerprint:
             self.hits += 1
             self.rows.move_to_end(telegram_id)
-            copy = User(**kept[1])
+            copy = loaded_copy(User, kept[1])
             # Attached as if just read: no SELECT, and only what the turn changes is written.
             make_transient_to_detached(copy)
             session.add(copy)
