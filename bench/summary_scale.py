@@ -35,6 +35,7 @@ from models.team import Team
 from models.user import User
 from models.visit import Visit
 from services.summary import build_team_summary
+from services.summary.deliver import company_rollup
 from services.team_context import context_of
 from views.summary import message
 from views.summary_chart import chart_png
@@ -175,20 +176,23 @@ async def _flush(runtime: Runtime, model: Any, batch: list[dict[str, Any]]) -> i
 
 
 async def build_all(runtime: Runtime, full: bool) -> float:
+    """(a) the company roll-up's figures, as directors get them (``company_rollup``: every
+    team's figures with both trends); (b) ``full``: each team's own summary as its manager gets
+    it, with the detail sheets, message, chart and workbook."""
     started = time.perf_counter()
     async with transaction(runtime.sessions) as session:
+        if not full:
+            await company_rollup(session, runtime.settings, "week", SUMMARY_DAY, NOW)
+            return time.perf_counter() - started
         teams = (await session.exec(text("SELECT key FROM teams ORDER BY id"))).all()  # type: ignore[call-overload]
         for (key,) in teams:
             team = (await session.exec(text(f"SELECT * FROM teams WHERE key = '{key}'"))).one()  # type: ignore[call-overload]  # noqa: S608
             team_row = Team(**dict(team._mapping))
             context = context_of(team_row, runtime.settings, NOW)
-            summary = await build_team_summary(
-                session, context, "week", SUMMARY_DAY, with_details=full
-            )
-            if full:
-                message(runtime.texts, "en", summary)
-                chart_png(runtime.texts, "en", summary)
-                workbook_xlsx(runtime.texts, "en", summary)
+            summary = await build_team_summary(session, context, "week", SUMMARY_DAY)
+            message(runtime.texts, "en", summary)
+            chart_png(runtime.texts, "en", summary)
+            workbook_xlsx(runtime.texts, "en", summary)
     return time.perf_counter() - started
 
 

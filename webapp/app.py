@@ -55,7 +55,7 @@ from services import (
 from services.approval_cards import Env
 from services.receivable_aging import Scope
 from services.summary import build_team_summary
-from services.summary.core import PeriodKind, window_for
+from services.summary.core import PeriodKind, build_team_summaries, window_for
 from services.team_context import TeamContext, resolve
 from views import cockpit as views
 from webapp.auth import Refused, Viewer, sign_in
@@ -165,14 +165,12 @@ def cockpit_asgi(deps: WebDeps) -> Starlette:
         if not viewer.actor.sees_all_teams():
             raise UserFacingError("webapp.team_not_found")
         now, kind = deps.clock.now(), _period(request)
-        rows = []
+        asked = []
         for listed in await teams.list_teams(session):
             assert listed.id is not None
             team = await resolve(session, deps.settings, listed.id, now)
-            summary = await build_team_summary(
-                session, team, kind, team.today, with_details=False, trends=0
-            )
-            rows.append(summary)
+            asked.append((team, team.today))
+        rows = await build_team_summaries(session, asked, kind, with_details=False, trends=0)
         return views.company_page(deps.texts, viewer.lang, rows)
 
     async def map_page(request: Request, session: AsyncSession, viewer: Viewer) -> Any:

@@ -9,7 +9,7 @@ touching the summary itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -93,6 +93,10 @@ class Sheet:
 
 
 PerRep = Callable[[AsyncSession, Window, list[int]], Awaitable[dict[int, dict[str, Value]]]]
+# The figures of several teams' windows at once: one dict per (window, rep ids), in order.
+PerReps = Callable[
+    [AsyncSession, list[tuple[Window, list[int]]]], Awaitable[list[dict[int, dict[str, Value]]]]
+]
 Details = Callable[[AsyncSession, Window, list[int]], Awaitable[list[Sheet]]]
 
 
@@ -102,6 +106,10 @@ class Contributor:
     metrics: tuple[Metric, ...]
     per_rep: PerRep
     details: Details | None = None
+    # The same figures as ``per_rep`` for many teams in one query each, for an area whose
+    # queries cost about the same for one team as for all (the company roll-up); without it,
+    # ``per_rep`` is asked once per team.
+    per_reps: PerReps | None = None
     # Position of the area's figures in the message, chart and workbook: lower first.
     order: int = 100
 
@@ -292,14 +300,23 @@ def _zero(metric: Metric) -> Value:
 
 
 async def _figures(
-    session: AsyncSession, window: Window, rep_ids: list[int]
-) -> dict[int, dict[str, Value]]:
-    values: dict[int, dict[str, Value]] = {rep_id: {} for rep_id in rep_ids}
+    session: AsyncSession, scopes: list[tuple[Window, list[int]]]
+) -> list[dict[int, dict[str, Value]]]:
+    """Every metric of each (window, rep ids), a zero where an area found nothing."""
+    values: list[dict[int, dict[str, Value]]] = [
+        {rep_id: {} for rep_id in rep_ids} for _, rep_ids in scopes
+    ]
     for contributor in contributors():
-        found = await contributor.per_rep(session, window, rep_ids)
-        for rep_id in rep_ids:
-            for metric in contributor.metrics:
-                values[rep_id][metric.key] = found.get(rep_id, {}).get(metric.key, _zero(metric))
+        if contributor.per_reps is not None:
+            found = await contributor.per_reps(session, scopes)
+        else:
+            found = [await contributor.per_rep(session, w, rep_ids) for w, rep_ids in scopes]
+        for figures, (_, rep_ids), area in zip(values, scopes, found, strict=True):
+            for rep_id in rep_ids:
+                for metric in contributor.metrics:
+                    figures[rep_id][metric.key] = area.get(rep_id, {}).get(
+                        metric.key, _zero(metric)
+                    )
     return values
 
 
@@ -328,25 +345,61 @@ async def build_team_summary(
     with trends and detail sheets. ``trends`` says how many earlier periods are counted: 2
     (the previous one and four back, as the message shows), 1 (the previous one: the cockpit's
     Team page) or 0 (the Company page's totals); one not counted is all zeros."""
-    window = window_for(team, kind, day)
-    reps = await team_reps(session, window.team_id)
-    rep_ids = [rep.id for rep in reps if rep.id is not None]
-    per_rep = await _figures(session, window, rep_ids)
-    zeros = {rep_id: {m.key: _zero(m) for m in metrics()} for rep_id in rep_ids}
-    previous_reps = await _figures(session, earlier(window, 1), rep_ids) if trends else zeros
-    previous = totals_of(previous_reps)
-    four_back = totals_of(
-        await _figures(session, earlier(window, 4), rep_ids) if trends > 1 else zeros
+    [summary] = await build_team_summaries(
+        session, [(team, day)], kind, with_details=with_details, trends=trends
     )
-    sheets: list[Sheet] = []
-    if with_details:
-        for contributor in contributors():
-            if contributor.details is not None:
-                sheets.extend(await contributor.details(session, window, rep_ids))
-    lines = [
-        RepLine(rep.id, rep.display_name, per_rep[rep.id]) for rep in reps if rep.id is not None
-    ]
-    return TeamSummary(
-        team=team, window=window, reps=lines, totals=totals_of(per_rep),
-        previous=previous, four_back=four_back, sheets=sheets, previous_reps=previous_reps,
-    )  # fmt: skip
+    return summary
+
+
+async def build_team_summaries(
+    session: AsyncSession,
+    asked: Sequence[tuple[TeamContext, date]],
+    kind: PeriodKind,
+    *,
+    with_details: bool = True,
+    trends: int = 2,
+) -> list[TeamSummary]:
+    """:func:`build_team_summary` for each (team, day), in order, with the same figures; an
+    area that can (``Contributor.per_reps``) counts every team's period in one query."""
+    windows = [window_for(team, kind, day) for team, day in asked]
+    reps = [await team_reps(session, window.team_id) for window in windows]
+    rep_ids = [[rep.id for rep in listed if rep.id is not None] for listed in reps]
+    current = await _figures(session, list(zip(windows, rep_ids, strict=True)))
+    zeros = [{rep_id: {m.key: _zero(m) for m in metrics()} for rep_id in ids} for ids in rep_ids]
+
+    async def back(steps: int, counted: bool) -> list[dict[int, dict[str, Value]]]:
+        if not counted:
+            return zeros
+        return await _figures(
+            session, [(earlier(w, steps), ids) for w, ids in zip(windows, rep_ids, strict=True)]
+        )
+
+    previous_reps = await back(1, trends > 0)
+    four_back = await back(4, trends > 1)
+    summaries = []
+    for (team, _), window, listed, ids, figures, before, older in zip(
+        asked, windows, reps, rep_ids, current, previous_reps, four_back, strict=True
+    ):
+        sheets: list[Sheet] = []
+        if with_details:
+            for contributor in contributors():
+                if contributor.details is not None:
+                    sheets.extend(await contributor.details(session, window, ids))
+        lines = [
+            RepLine(rep.id, rep.display_name, figures[rep.id])
+            for rep in listed
+            if rep.id is not None
+        ]
+        summaries.append(
+            TeamSummary(
+                team=team,
+                window=window,
+                reps=lines,
+                totals=totals_of(figures),
+                previous=totals_of(before),
+                four_back=totals_of(older),
+                sheets=sheets,
+                previous_reps=before,
+            )
+        )
+    return summaries

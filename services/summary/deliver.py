@@ -21,6 +21,7 @@ from services.notices import Render
 from services.summary.core import (
     PeriodKind,
     TeamSummary,
+    build_team_summaries,
     build_team_summary,
     company_today,
     label_for,
@@ -139,12 +140,10 @@ async def company_rollup(
     teams = (
         await session.exec(select(Team).where(col(Team.archived).is_(False)).order_by(Team.name))
     ).all()
-    summaries = [
-        await build_team_summary(
-            session, context_of(team, settings, now), kind, day, with_details=False
-        )
-        for team in teams
-    ]
+    summaries = await build_team_summaries(
+        session, [(context_of(team, settings, now), day) for team in teams], kind,
+        with_details=False,
+    )  # fmt: skip
     rollup = Rollup(label_for(kind, day), kind, day, company_today(settings, now), summaries)
     for summary in summaries:
         for sums, figures in (

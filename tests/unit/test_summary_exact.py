@@ -8,6 +8,9 @@ inside and after the period, paid in parts before, inside and after it, overpaid
 currency, with broken and kept promises — every rep's figures for this week (counted up to now),
 last week and four weeks back equal those counted row by row in Python, and the open balances
 equal those of the payments join the summary used before.
+
+The company roll-up counts every team's collections in one statement per period
+(``build_team_summaries``); each team's figures there equal those counted row by row too.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -43,7 +46,13 @@ from services.receivable_aging import bucket_column
 from services.receivables import balance_column, paid_subquery
 from services.summary import collections, visits
 from services.summary.collections import as_of
-from services.summary.core import Window, earlier, window_for
+from services.summary.core import (
+    Window,
+    build_team_summaries,
+    build_team_summary,
+    earlier,
+    window_for,
+)
 from services.team_context import TeamContext
 from tests.helpers import team_id
 
@@ -85,14 +94,14 @@ def _when(rng: random.Random, edges: list[datetime]) -> datetime:
     return FIRST + timedelta(seconds=rng.randrange(span))
 
 
-async def _seed(runtime: Runtime, seed: int) -> Seeded:
+async def _seed(runtime: Runtime, seed: int, team_key: str = "north") -> Seeded:
     rng = random.Random(seed)
-    team = await team_id(runtime, "north")
+    team = await team_id(runtime, team_key)
     edges = _sunday_edges()
     async with transaction(runtime.sessions) as session:
         reps = [
-            User(telegram_id=9_000 + n, display_name=f"Rep {n}", role=Role.REP, team_id=team,
-                 language="en", created_at=FIRST, updated_at=FIRST)
+            User(telegram_id=9_000 + 100 * seed + n, display_name=f"Rep {n}", role=Role.REP,
+                 team_id=team, language="en", created_at=FIRST, updated_at=FIRST)
             for n in range(REPS)
         ]  # fmt: skip
         session.add_all(reps)
@@ -269,3 +278,51 @@ async def test_figures_equal_the_rows_counted_one_by_one(runtime: Runtime, seed:
         "23:30",
         "00:30",
     }
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+async def test_teams_counted_together_equal_each_counted_alone(
+    runtime: Runtime, seed: int
+) -> None:
+    teams = {}
+    for key in ("north", "south"):
+        rules = runtime.settings.team(key)
+        context = TeamContext(await team_id(runtime, key), key, key.title(), rules, NOW)
+        teams[key] = (context, await _seed(runtime, seed * 10 + len(teams), key))
+    statements: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = runtime.engine.sync_engine
+    async with transaction(runtime.sessions) as session:
+        asked = [(team, NOW.astimezone(team.rules.tz).date()) for team, _ in teams.values()]
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            together = await build_team_summaries(session, asked, "week", with_details=False)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        alone = [
+            await build_team_summary(session, team, "week", day, with_details=False)
+            for team, day in asked
+        ]
+    for summary, single, (_, seeded) in zip(together, alone, teams.values(), strict=True):
+        assert summary.window == single.window
+        assert [(r.rep_id, r.values) for r in summary.reps] == [
+            (r.rep_id, r.values) for r in single.reps
+        ]
+        assert (summary.totals, summary.previous, summary.four_back) == (
+            single.totals, single.previous, single.four_back,
+        )  # fmt: skip
+        assert summary.previous_reps == single.previous_reps
+        this_week = summary.window
+        assert _as_built({r.rep_id: r.values for r in summary.reps}) == _counted(seeded, this_week)
+        assert _as_built(summary.previous_reps) == _counted(seeded, earlier(this_week, 1))
+        four_back = _counted(seeded, earlier(this_week, 4))
+        for key, total in summary.four_back.items():
+            if key in ("collected", "broken_promises", "in_person", "revisits"):
+                assert total == sum(figures.get(key, 0) for figures in four_back.values()), key
+    # Shanghai and Berlin share the week's days: both teams' broken promises are counted in one
+    # statement per period (this week, the one before, four back), not one per team.
+    assert sum("FROM payment_promises" in statement for statement in statements) == 3
+    assert all(seeded.receivables for _, seeded in teams.values())
