@@ -79,10 +79,11 @@ async def per_reps(
         found = counted[key] = {}
         for at in range(0, len(ids), IDS_PER_QUERY):
             found.update(await _per_rep(session, window, ids[at : at + IDS_PER_QUERY]))
-    shares = []
+    shares: list[dict[int, dict[str, Value]]] = []
     for window, rep_ids in scopes:
         found = counted[_same_sums(window)]
-        shares.append({rep_id: found[rep_id] for rep_id in rep_ids if rep_id in found})
+        # As for one team: a rep with nothing to count reads as empty, not missing.
+        shares.append(defaultdict(dict, {r: found[r] for r in rep_ids if r in found}))
     return shares
 
 
