@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Subquery,
+    exists,
     false,
     func,
     literal_column,
@@ -195,25 +196,29 @@ def balance_column(paid: Subquery) -> Any:
     return type_coerce(col(Receivable.amount) - settled, Money())
 
 
-def owed_column(until: date) -> Any:
-    """What was still owed on each receivable at the end of ``until``: the same figure as
-    :func:`balance_column` over ``paid_subquery(until)``, as a correlated subquery. Summing every
-    payment of the database for a query about one team's receivables (as the join does) costs
-    the whole payments table per query; this reads only the payments of the rows asked about,
-    through the payments' receivable index."""
+def owed_column(until: date | None) -> Any:
+    """What was still owed on each receivable at the end of ``until`` (None: now): the same
+    figure as :func:`balance_column` over ``paid_subquery(until)``, as a correlated subquery.
+    Summing every payment of the database for a query about one team's receivables (as the
+    join does) costs the whole payments table per query; this reads only the payments of the
+    rows asked about, through the payments' receivable index."""
+    paid_where = [col(Payment.receivable_id) == col(Receivable.id)]
+    adjusted_where = [
+        col(Adjustment.receivable_id) == col(Receivable.id),
+        col(Adjustment.status) == AdjustmentStatus.APPLIED,
+    ]
+    if until is not None:
+        paid_where.append(col(Payment.paid_on) <= until)
+        adjusted_where.append(col(Adjustment.applied_on) <= until)
     paid = (
         select(func.coalesce(func.sum(col(Payment.amount)), 0))
-        .where(col(Payment.receivable_id) == col(Receivable.id), col(Payment.paid_on) <= until)
+        .where(*paid_where)
         .correlate(Receivable)
         .scalar_subquery()
     )
     adjusted = (
         select(func.coalesce(func.sum(col(Adjustment.amount)), 0))
-        .where(
-            col(Adjustment.receivable_id) == col(Receivable.id),
-            col(Adjustment.status) == AdjustmentStatus.APPLIED,
-            col(Adjustment.applied_on) <= until,
-        )
+        .where(*adjusted_where)
         .correlate(Receivable)
         .scalar_subquery()
     )
@@ -280,13 +285,21 @@ async def documents(
     ]
 
 
+def overdue_exists(customer_id: Any, today: Any) -> Any:
+    """Whether the customer owes money past its due date (disputed documents aside), as an SQL
+    condition: ``documents``' open rule (something still owed, not marked paid) over the
+    customer's own documents only, read through the indexes rather than every payment."""
+    return exists().where(
+        col(Receivable.customer_id) == customer_id,
+        col(Receivable.due_on) < today,
+        col(Receivable.status).not_in((ReceivableStatus.DISPUTED, ReceivableStatus.PAID)),
+        owed_column(None) > 0,
+    )
+
+
 async def has_overdue(session: AsyncSession, customer_id: int, today: date) -> bool:
     """Whether the customer owes money past its due date (disputed documents aside)."""
-    overdue = await documents(
-        session, col(Receivable.customer_id) == customer_id, col(Receivable.due_on) < today,
-        col(Receivable.status) != ReceivableStatus.DISPUTED, limit=1,
-    )  # fmt: skip
-    return bool(overdue)
+    return bool((await session.exec(select(overdue_exists(customer_id, today)))).one())
 
 
 async def document(session: AsyncSession, actor: Actor, receivable_id: int) -> Document:

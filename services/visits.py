@@ -731,28 +731,16 @@ async def default_purpose(
     customer's first visit: new)."""
     if customer_id is None:
         return VisitPurpose.NEW
-    planned = (
+    planned, overdue, last = (
         await session.exec(
-            select(col(PlannedVisit.purpose)).where(
-                col(PlannedVisit.rep_id) == rep_id,
-                col(PlannedVisit.customer_id) == customer_id,
-                col(PlannedVisit.planned_on) == day,
-                col(PlannedVisit.purpose).is_not(None),
-            )
+            _PURPOSE_HINTS,  # type: ignore[call-overload]
+            params={"rep": rep_id, "customer": customer_id, "day": day},
         )
-    ).first()
+    ).one()
     if planned in tuple(VisitPurpose):
         return VisitPurpose(planned)
-    if await receivables.has_overdue(session, customer_id, day):
+    if overdue:
         return VisitPurpose.COLLECTION
-    last = (
-        await session.exec(
-            select(col(Visit.purpose))
-            .where(col(Visit.customer_id) == customer_id, col(Visit.deleted_at).is_(None))
-            .order_by(col(Visit.visited_at).desc())
-            .limit(1)
-        )
-    ).first()
     return VisitPurpose(last) if last in tuple(VisitPurpose) else VisitPurpose.REVISIT
 
 
@@ -965,5 +953,26 @@ _PROGRESS = select(
         _CUSTOMERS.c.created_at >= bindparam("month_start"),
         _CUSTOMERS.c.created_at < bindparam("month_end"),
     )
+    .scalar_subquery(),
+)
+
+
+# What a visit's purpose starts from, in one statement (every customer picked in /visit asks):
+# the day's plan for the customer, whether they owe money overdue, their last visit's purpose.
+_PURPOSE_HINTS = select(
+    select(_PLANS.c.purpose)
+    .where(
+        _PLANS.c.rep_id == bindparam("rep"),
+        _PLANS.c.customer_id == bindparam("customer"),
+        _PLANS.c.planned_on == bindparam("day"),
+        _PLANS.c.purpose.is_not(None),
+    )
+    .limit(1)
+    .scalar_subquery(),
+    receivables.overdue_exists(bindparam("customer"), bindparam("day")),
+    select(_VISITS.c.purpose)
+    .where(_VISITS.c.customer_id == bindparam("customer"), _VISITS.c.deleted_at.is_(None))
+    .order_by(_VISITS.c.visited_at.desc())
+    .limit(1)
     .scalar_subquery(),
 )

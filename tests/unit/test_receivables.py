@@ -397,3 +397,62 @@ async def test_a_company_import_never_duplicates_a_document_of_another_team(
     async with transaction(runtime.sessions) as session:
         found = await session.exec(select(Receivable).where(Receivable.document_no == "X-9"))
         assert len(found.all()) == 1
+
+
+async def test_overdue_check_follows_the_open_documents_rule(runtime: Runtime) -> None:
+    """The one-statement check a visit's purpose starts from agrees with ``documents``: an
+    overdue document still owed counts; one paid off, written off, disputed, marked paid or not
+    yet due does not."""
+    from models.receivable import (
+        Adjustment,
+        AdjustmentKind,
+        AdjustmentStatus,
+        Payment,
+        ReceivableStatus,
+    )
+    from services.visits import default_purpose
+    from tests.collection_helpers import add_customer_in
+
+    await add_user(runtime, 4001, "张三", Role.REP, "north")
+    today, now = date(2026, 12, 4), runtime.clock.now()
+    cases = {
+        "owed": ("1000", date(2026, 11, 30), None),
+        "paid off": ("1000", date(2026, 11, 30), "payment"),
+        "written off": ("1000", date(2026, 11, 30), "write_off"),
+        "pending write-off": ("1000", date(2026, 11, 30), "pending"),
+        "disputed": ("1000", date(2026, 11, 30), ReceivableStatus.DISPUTED),
+        "marked paid": ("1000", date(2026, 11, 30), ReceivableStatus.PAID),
+        "not yet due": ("1000", date(2026, 12, 20), None),
+    }
+    expected = {"owed": True, "pending write-off": True}
+    for name, (amount, due, settle) in cases.items():
+        customer = await add_customer_in(runtime, "north", f"Customer {name}", 4001)
+        rid = await add_receivable(runtime, f"INV-{name}", customer=customer, owner_tg=4001,
+                                   amount=amount, due=due)  # fmt: skip
+        async with transaction(runtime.sessions) as session:
+            if settle == "payment":
+                session.add(Payment(receivable_id=rid, amount=Decimal(amount),
+                                    paid_on=date(2026, 12, 1), recorded_at=now))  # fmt: skip
+            elif settle in ("write_off", "pending"):
+                applied = settle == "write_off"
+                session.add(Adjustment(
+                    receivable_id=rid, kind=AdjustmentKind.WRITE_OFF, amount=Decimal(amount),
+                    currency="CNY", reason="bankrupt", created_at=now,
+                    status=AdjustmentStatus.APPLIED if applied else AdjustmentStatus.PENDING,
+                    applied_on=date(2026, 12, 2) if applied else None,
+                ))  # fmt: skip
+            elif isinstance(settle, ReceivableStatus):
+                document = await session.get(Receivable, rid)
+                assert document is not None
+                document.status = settle
+        async with transaction(runtime.sessions) as session:
+            rule = await receivables.documents(
+                session, col(Receivable.customer_id) == customer, col(Receivable.due_on) < today,
+                col(Receivable.status) != ReceivableStatus.DISPUTED,
+            )  # fmt: skip
+            check = await receivables.has_overdue(session, customer, today)
+            rep = (await session.exec(select(User).where(col(User.telegram_id) == 4001))).one()
+            assert rep.id is not None
+            purpose = await default_purpose(session, rep.id, customer, today)
+        assert check == bool(rule) == expected.get(name, False), name
+        assert (purpose == "collection") == expected.get(name, False), name
