@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, column, delete, insert, select, update
+from sqlalchemy import Table, bindparam, column, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.common import loaded_copy
@@ -24,6 +25,30 @@ _COLUMNS = ("form", "step", "token", "data", "prompt_message_id", "updated_at", 
 # session.info key: (telegram_id, the row's values or None) read in this turn, for one load
 # before any write.
 _READ = "salesbot.form_read"
+# session.info key: (telegram_id, token) of a form opened in this turn and not written yet.
+_NEW = "salesbot.form_new"
+# Per dialect, the first write of a new form: it replaces the person's old form row, if any.
+_REPLACE: dict[str, Any] = {}
+
+
+def _replace_statement(dialect: str) -> Any:
+    statement = _REPLACE.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values: dict[str, Any] = {
+            "form": bindparam("new_form"), "step": bindparam("new_step"),
+            "token": bindparam("new_token"), "data": bindparam("new_data"),
+            "prompt_message_id": None, "updated_at": bindparam("now"),
+            "expires_at": bindparam("until"),
+        }  # fmt: skip
+        statement = _REPLACE[dialect] = (
+            insert(_TABLE)
+            .values(telegram_id=bindparam("person"), **values)
+            .on_conflict_do_update(index_elements=["telegram_id"], set_=values)
+        )
+    return statement
+
+
 # A form step's one write, built once (building it cost more than sending it).
 _SAVE = (
     update(_TABLE)
@@ -91,23 +116,15 @@ async def open_form(
     now: datetime,
     ttl: timedelta,
 ) -> FormState:
-    """Start a form, replacing any other open form of the same person."""
-    await discard(session, telegram_id)
-    state = FormState(
-        telegram_id=telegram_id,
-        form=form,
-        step=step,
-        token=secrets.token_hex(3),
-        data=data,
-        updated_at=now,
-        expires_at=now + ttl,
-    )
-    await session.exec(
-        insert(_TABLE).values(
-            telegram_id=telegram_id, form=form, step=step, token=state.token, data=data,
-            updated_at=now, expires_at=state.expires_at,
-        )
-    )  # fmt: skip
+    """Start a form, replacing any other open form of the same person. The row is written by
+    the form's first ``save`` (its first question is always asked), in one statement that
+    replaces the old row: a form start costs one write, not a delete, an insert and an update."""
+    session.info.pop(_READ, None)
+    state = loaded_copy(FormState, {
+        "telegram_id": telegram_id, "form": form, "step": step, "token": secrets.token_hex(3),
+        "data": data, "prompt_message_id": None, "updated_at": now, "expires_at": now + ttl,
+    })  # fmt: skip
+    session.info[_NEW] = (telegram_id, state.token)
     return state
 
 
@@ -118,6 +135,17 @@ async def save(
     session.info.pop(_READ, None)
     state.step, state.data = step, dict(data)
     state.updated_at, state.expires_at = now, now + ttl
+    if session.info.get(_NEW) == (state.telegram_id, state.token):
+        del session.info[_NEW]
+        await session.exec(
+            _replace_statement(session.get_bind().dialect.name),
+            params={
+                "person": state.telegram_id, "new_form": state.form, "new_step": step,
+                "new_token": state.token, "new_data": state.data, "now": now,
+                "until": state.expires_at,
+            },
+        )  # fmt: skip
+        return
     await session.exec(
         _SAVE,  # type: ignore[call-overload]
         params={
@@ -130,6 +158,7 @@ async def save(
 async def discard(session: AsyncSession, telegram_id: int, token: str | None = None) -> bool:
     """Drop the person's open form; with ``token``, only that form (not one opened since)."""
     session.info.pop(_READ, None)
+    session.info.pop(_NEW, None)
     query = delete(_TABLE).where(_TABLE.c.telegram_id == telegram_id)
     if token is not None:
         query = query.where(_TABLE.c.token == token)
