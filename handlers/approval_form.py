@@ -138,8 +138,8 @@ def _asked(question: form_views.Question) -> Prompt:
                   search=question.search)  # fmt: skip
 
 
-async def _recent(turn: Turn) -> list[tuple[int | None, str]]:
-    return [(c.id, c.name) for c in await customers.recent_customers(turn.session, turn.actor)]
+async def _recent(turn: Turn) -> list[tuple[int, str]]:
+    return await customers.recent_customer_names(turn.session, turn.actor)
 
 
 async def _field_prompt(

@@ -316,8 +316,8 @@ class ReceivableForm(Form):
         if step == "customer":
             results = data.get("results")
             if results is None:
-                recent = await customers.recent_customers(turn.session, turn.actor)
-                results = [[c.id, c.name] for c in recent]
+                recent = await customers.recent_customer_names(turn.session, turn.actor)
+                results = [[cid, name] for cid, name in recent]
             choices = [[(str(name)[:60], f"c:{cid}")] for cid, name in results]
             key = "collections.ask_customer_results" if data.get("query") else (
                 "collections.ask_customer")  # fmt: skip

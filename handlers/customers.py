@@ -88,8 +88,8 @@ class CustomerForm(Form):
         if data.get("photo"):
             # A card sent outside any form: straight to its review (or the manual form).
             return card_photos.take_card(turn, data, FormInput(photo_file_id=data.pop("photo")))
-        recent = await customers.recent_customers(turn.session, turn.actor)
-        data["results"] = [[c.id, c.name] for c in recent]
+        recent = await customers.recent_customer_names(turn.session, turn.actor)
+        data["results"] = [[cid, name] for cid, name in recent]
         data["recent"] = True
         if data.get("query"):
             return await self.accept(turn, "query", data, FormInput(text=data["query"]))

@@ -190,11 +190,11 @@ async def _own_team_customer(turn: Turn, customer_id: int) -> Customer:
 async def _ask_customer(turn: Turn, data: dict[str, Any]) -> Prompt:
     team = await turn.team()
     planned = await plans.planned_customers(turn.session, turn.actor.user_id, team.today)
-    recent = await customers.recent_customers(turn.session, turn.actor)
-    seen = {c.id for c in planned}
+    recent = await customers.recent_customer_names(turn.session, turn.actor)
+    seen = {cid for cid, _ in planned}
     # Today's planned customers first, then the recent ones: six buttons at most.
-    choices = [[(f"🗓 {c.name[:58]}", f"c:{c.id}")] for c in planned[:RECENT_BUTTONS]]
-    choices += [[(c.name[:60], f"c:{c.id}")] for c in recent if c.id not in seen][
+    choices = [[(f"🗓 {name[:58]}", f"c:{cid}")] for cid, name in planned[:RECENT_BUTTONS]]
+    choices += [[(name[:60], f"c:{cid}")] for cid, name in recent if cid not in seen][
         : max(0, RECENT_BUTTONS - len(choices))
     ]
     choices.append([(turn.t("customers.new"), "new")])

@@ -400,11 +400,13 @@ async def morning_list(session: AsyncSession, rep_id: int, team: TeamContext) ->
     )
 
 
-async def planned_customers(session: AsyncSession, rep_id: int, day: date) -> list[Customer]:
-    """The customers of the rep's plan for the day not visited yet, by name (/visit offers
-    them first)."""
+async def planned_customers(
+    session: AsyncSession, rep_id: int, day: date
+) -> list[tuple[int, str]]:
+    """Id and name of the customers of the rep's plan for the day not visited yet, by name
+    (/visit offers them first)."""
     rows = await session.exec(
-        select(Customer)
+        select(col(Customer.id), col(Customer.name))
         .join(PlannedVisit, col(PlannedVisit.customer_id) == col(Customer.id))
         .where(
             col(PlannedVisit.rep_id) == rep_id,
@@ -413,4 +415,4 @@ async def planned_customers(session: AsyncSession, rep_id: int, day: date) -> li
         )
         .order_by(col(Customer.name))
     )
-    return list(rows.all())
+    return [(cid, name) for cid, name in rows.all() if cid is not None]
