@@ -5,9 +5,12 @@ A round trip is measured from just before the sandbox receives the user's messag
 the sandbox receives the bot's answer (both times on the sandbox's monotonic clock), so polling,
 HTTP, handler and database time are all inside it, for both bots alike.
 
-Run: `python -m bench.update_cost [--statements] [--profile]` (PostgreSQL:
+Run: `python -m bench.update_cost [--statements] [--profile] [--cpu]` (PostgreSQL:
 SALESBOT_BENCH_DATABASE_URL=postgresql://...). ``--profile`` samples the process (pyinstrument,
 the test extra) only while a timed step is handled, one profile per step, and prints both.
+``--cpu`` adds the event loop thread's CPU time per update, by step of the visit form and for
+the echo bot: from the update reaching the application to its replies sent (what else the loop
+ran meanwhile, such as the next long poll, is in it too: an upper bound for both bots).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import Application
 
 from bench.common import ExternalSandbox, bench_runtime
-from bench.echo import EchoBot
+from bench.echo import ECHO_TOKEN, EchoBot
 from core.db import transaction
 from models.common import Role
 from sandbox import SandboxClient
@@ -42,6 +47,33 @@ STATEMENTS: dict[str, list[str]] = {}
 OTHERS: dict[str, int] = {}
 # With --profile: one pyinstrument profiler per timed step, sampling only while it is handled.
 PROFILES: dict[str, Any] = {}
+# With --cpu: the loop thread's CPU seconds of each update's handling, by step.
+CPU: dict[str, list[float]] = {}
+
+
+def _step_of(app: Application, update: Update) -> str:  # type: ignore[type-arg]
+    if app.bot.token == ECHO_TOKEN:
+        return "echo_bot"
+    if update.callback_query is not None:
+        choice = (update.callback_query.data or "").split("|")[-1].split(":")[0]
+        return f"tap {choice}"
+    text = update.message.text if update.message is not None else None
+    return text if text and text.startswith("/") else "typed text"
+
+
+def measure_cpu() -> None:
+    """Time every update's handling, both bots', on the thread's CPU clock."""
+    handle = Application.process_update
+
+    async def timed(app: Application, update: object) -> None:  # type: ignore[type-arg]
+        started = time.thread_time()
+        try:
+            await handle(app, update)
+        finally:
+            if isinstance(update, Update):
+                CPU.setdefault(_step_of(app, update), []).append(time.thread_time() - started)
+
+    Application.process_update = timed  # type: ignore[method-assign,assignment]
 
 
 async def reply_latency(client: SandboxClient, chat_id: int, since: int, started: float) -> float:
@@ -219,8 +251,14 @@ if __name__ == "__main__":
         from pyinstrument import Profiler
 
         PROFILES.update({step: Profiler(async_mode="disabled") for step in STEPS})
+    if "--cpu" in sys.argv:
+        measure_cpu()
     json.dump(asyncio.run(main()), sys.stdout, indent=2)
     print()
+    if CPU:
+        print("\nloop thread CPU per update, p50 ms (updates):")
+        for step, seconds in CPU.items():
+            print(f"  {step:12s} {statistics.median(seconds) * 1000:6.2f}  ({len(seconds)})")
     if "--statements" in sys.argv:
         for step, statements in STATEMENTS.items():
             print(f"\n{step}:", *statements, sep="\n  ")
