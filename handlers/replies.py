@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -14,10 +14,6 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     InputMediaPhoto,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    WebAppInfo,
 )
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
@@ -28,19 +24,22 @@ from views.buttons import Button, Keyboard
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+def button_json(button: Button) -> dict[str, Any]:
+    """The button as the Bot API takes it."""
+    if button.url is not None:
+        return {"text": button.text, "url": button.url}
+    if button.web_app is not None:
+        return {"text": button.text, "web_app": {"url": button.web_app}}
+    if button.inline_query is not None:
+        return {"text": button.text, "switch_inline_query_current_chat": button.inline_query}
+    return {"text": button.text, "callback_data": button.data}
 
 
 def to_telegram(button: Button) -> InlineKeyboardButton:
-    if button.url is not None:
-        return InlineKeyboardButton(button.text, url=button.url)
-    if button.web_app is not None:
-        return InlineKeyboardButton(button.text, web_app=WebAppInfo(button.web_app))
-    if button.inline_query is not None:
-        return InlineKeyboardButton(
-            button.text, switch_inline_query_current_chat=button.inline_query
-        )
-    return InlineKeyboardButton(button.text, callback_data=button.data)
+    made = InlineKeyboardButton.de_json(button_json(button), None)
+    assert made is not None
+    return made
 
 
 @dataclass
@@ -101,14 +100,30 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return parts
 
 
-def _markup(reply: Reply) -> ReplyMarkup | None:
+def _inline_json(buttons: Keyboard | None) -> dict[str, Any] | None:
+    if not buttons:
+        return None
+    return {"inline_keyboard": [[button_json(b) for b in row] for row in buttons if row]}
+
+
+def _markup_json(reply: Reply) -> dict[str, Any] | None:
     if reply.location_button is not None:
-        rows = [[KeyboardButton(reply.location_button, request_location=True)]]
-        rows += [[KeyboardButton(text) for text in row] for row in reply.extra_keyboard]
-        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+        rows: list[list[dict[str, Any]]] = [
+            [{"text": reply.location_button, "request_location": True}]
+        ]
+        rows += [[{"text": text} for text in row] for row in reply.extra_keyboard]
+        return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
     if reply.remove_reply_keyboard and not reply.buttons:
-        return ReplyKeyboardRemove()
-    return inline_markup(reply.buttons)
+        return {"remove_keyboard": True}
+    return _inline_json(reply.buttons)
+
+
+async def _call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
+    """A Bot API call with plain JSON in and out, for the replies of every update. Building
+    PTB's objects for the keyboard going out and the message coming back cost 145 µs a call
+    (175 µs against 30 µs for the same call with plain JSON, transport aside); only the
+    message id is used. Errors are PTB's, as for any call."""
+    return await bot._post(method, {k: v for k, v in params.items() if v is not None})
 
 
 async def deliver(
@@ -125,16 +140,13 @@ async def deliver(
         return send_retrying(call, policy, deadline)
 
     if reply.edit_message_id is not None:
+        edited = {
+            "chat_id": chat_id, "message_id": reply.edit_message_id,
+            "text": reply.text[: MessageLimit.MAX_TEXT_LENGTH], "parse_mode": ParseMode.HTML,
+            "reply_markup": _inline_json(reply.buttons),
+        }  # fmt: skip
         try:
-            await retrying(
-                lambda: bot.edit_message_text(
-                    reply.text[: MessageLimit.MAX_TEXT_LENGTH],
-                    chat_id=chat_id,
-                    message_id=reply.edit_message_id,
-                    reply_markup=inline_markup(reply.buttons),
-                    parse_mode=ParseMode.HTML,
-                )
-            )
+            await retrying(functools.partial(_call, bot, "editMessageText", edited))
         except BadRequest as exc:
             # The user saw it already ("not modified", also when an earlier attempt that timed
             # out did arrive) or deleted it; neither is worth a failure.
@@ -155,14 +167,13 @@ async def deliver(
     message_id: int | None = None
     # Each part is retried on its own, so a part Telegram accepted is never sent again.
     for index, part in enumerate(parts):
-        markup = _markup(reply) if index == len(parts) - 1 else None
-        message = await retrying(
-            functools.partial(
-                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
-                reply_markup=markup, disable_web_page_preview=True,
-            )
-        )  # fmt: skip
-        message_id = message.message_id
+        sent = {
+            "chat_id": chat_id, "text": part, "parse_mode": ParseMode.HTML,
+            "link_preview_options": {"is_disabled": True},
+            "reply_markup": _markup_json(reply) if index == len(parts) - 1 else None,
+        }  # fmt: skip
+        message = await retrying(functools.partial(_call, bot, "sendMessage", sent))
+        message_id = int(message["message_id"])
     return message_id
 
 
