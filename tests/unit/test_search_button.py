@@ -14,23 +14,31 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent.parent
 PACKAGES = ("bot", "handlers", "scheduler", "services", "webapp")
 # Where a switch-inline button may be built: the helper, and the rendering of its Button.
-ALLOWED = {("handlers/forms.py", "search_button"), ("handlers/replies.py", "to_telegram")}
+ALLOWED = {("handlers/forms.py", "search_button"), ("handlers/replies.py", "button_json")}
 
 
-def _opens_inline_mode(call: ast.Call) -> bool:
-    names = {keyword.arg or "" for keyword in call.keywords}
+def _opens_inline_mode(node: ast.AST) -> bool:
+    """A call passing an inline-mode button argument, or a button written as Bot API JSON."""
+    if isinstance(node, ast.Call):
+        names = {keyword.arg or "" for keyword in node.keywords}
+    elif isinstance(node, ast.Dict):
+        names = {
+            k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+        }
+    else:
+        return False
     return "inline_query" in names or any(n.startswith("switch_inline_query") for n in names)
 
 
 def _builders(path: Path) -> set[tuple[str, str]]:
-    """(file, enclosing function) of every call that passes an inline-mode button argument."""
+    """(file, enclosing function) of every call or JSON that makes an inline-mode button."""
     found: set[tuple[str, str]] = set()
     relative = path.relative_to(ROOT).as_posix()
 
     def visit(node: ast.AST, function: str) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             function = node.name
-        if isinstance(node, ast.Call) and _opens_inline_mode(node):
+        if _opens_inline_mode(node):
             found.add((relative, function))
         for child in ast.iter_child_nodes(node):
             visit(child, function)
