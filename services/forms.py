@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, column, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.common import loaded_copy
 from models.form import FormState
+from services import sql
 
 _TABLE: Table = FormState.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("form", "step", "token", "data", "prompt_message_id", "updated_at", "expires_at")
@@ -34,7 +34,6 @@ _REPLACE: dict[str, Any] = {}
 def _replace_statement(dialect: str) -> Any:
     statement = _REPLACE.get(dialect)
     if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         values: dict[str, Any] = {
             "form": bindparam("new_form"), "step": bindparam("new_step"),
             "token": bindparam("new_token"), "data": bindparam("new_data"),
@@ -42,7 +41,7 @@ def _replace_statement(dialect: str) -> Any:
             "expires_at": bindparam("until"),
         }  # fmt: skip
         statement = _REPLACE[dialect] = (
-            insert(_TABLE)
+            sql.insert_for(dialect, _TABLE)
             .values(telegram_id=bindparam("person"), **values)
             .on_conflict_do_update(index_elements=["telegram_id"], set_=values)
         )

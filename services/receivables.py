@@ -297,11 +297,6 @@ def overdue_exists(customer_id: Any, today: Any) -> Any:
     )
 
 
-async def has_overdue(session: AsyncSession, customer_id: int, today: date) -> bool:
-    """Whether the customer owes money past its due date (disputed documents aside)."""
-    return bool((await session.exec(select(overdue_exists(customer_id, today)))).one())
-
-
 async def document(session: AsyncSession, actor: Actor, receivable_id: int) -> Document:
     """One visible receivable with its balance, open or not."""
     await get_visible(session, actor, receivable_id)

@@ -10,9 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 def insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing`` on the session's database."""
-    if is_postgresql(session):
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return insert_for(session.get_bind().dialect.name, table)
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """``insert`` for the database named ``dialect``, for statements built once per dialect."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def is_postgresql(session: AsyncSession) -> bool:

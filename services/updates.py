@@ -17,7 +17,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Dialect
 from sqlmodel import col
@@ -52,10 +52,9 @@ def _first_delivery_statement(dialect: Dialect) -> Any:
     statement = _FIRST_DELIVERY.get(dialect.name)
     if statement is None:
         sender = bindparam("telegram_id", type_=BigInteger)
-        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         received_at = ProcessedUpdate.__table__.c.received_at.type  # type: ignore[attr-defined]
         built = (
-            insert(ProcessedUpdate)
+            sql.insert_for(dialect.name, ProcessedUpdate)
             .values(
                 update_id=bindparam("update_id", type_=BigInteger),
                 received_at=bindparam("received_at", type_=received_at),

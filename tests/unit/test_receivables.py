@@ -450,7 +450,9 @@ async def test_overdue_check_follows_the_open_documents_rule(runtime: Runtime) -
                 session, col(Receivable.customer_id) == customer, col(Receivable.due_on) < today,
                 col(Receivable.status) != ReceivableStatus.DISPUTED,
             )  # fmt: skip
-            check = await receivables.has_overdue(session, customer, today)
+            check = bool(
+                (await session.exec(select(receivables.overdue_exists(customer, today)))).one()
+            )
             rep = (await session.exec(select(User).where(col(User.telegram_id) == 4001))).one()
             assert rep.id is not None
             purpose = await default_purpose(session, rep.id, customer, today)
