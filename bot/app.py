@@ -15,6 +15,7 @@ import scheduler.jobs  # noqa: F401  (registers every scheduled job)
 from bot.delivery import Sender, instance_name
 from bot.migrate import ensure_current
 from bot.rate_limit import UpdateGate
+from bot.telegram_http import calls_request, polling_request
 from core.clock import Clock, SystemClock
 from core.db import SessionFactory, create_engine, create_session_factory, transaction
 from core.i18n import Catalogs, load_catalogs
@@ -202,10 +203,8 @@ def build_application(
         .base_file_url(file_url or telegram.file_url)
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(processor)
-        .connect_timeout(telegram.connect_timeout)
-        .read_timeout(telegram.read_timeout)
-        .write_timeout(telegram.read_timeout)
-        .get_updates_read_timeout(telegram.poll_timeout + 10)
+        .request(calls_request(telegram))
+        .get_updates_request(polling_request(telegram))
         .job_queue(None)
     )
     if not polling:
