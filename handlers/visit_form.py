@@ -41,7 +41,7 @@ from models.common import Role
 from models.customer import Customer
 from models.receivable import Receivable
 from models.visit import CheckinSource, VisitKind, VisitPurpose
-from services import customers, plans, receivables, visits
+from services import customers, receivables, visits
 from services.customers import CustomerInput
 from services.dates import parse_date, parse_moment
 from services.plans import working_days
@@ -189,8 +189,8 @@ async def _own_team_customer(turn: Turn, customer_id: int) -> Customer:
 
 async def _ask_customer(turn: Turn, data: dict[str, Any]) -> Prompt:
     team = await turn.team()
-    planned = await plans.planned_customers(turn.session, turn.actor.user_id, team.today)
-    recent = await customers.recent_customer_names(turn.session, turn.actor)
+    offered = await customers.shortlist(turn.session, turn.actor, planned_on=team.today)
+    planned, recent = offered.planned, offered.recent
     seen = {cid for cid, _ in planned}
     # Today's planned customers first, then the recent ones: six buttons at most.
     choices = [[(f"🗓 {name[:58]}", f"c:{cid}")] for cid, name in planned[:RECENT_BUTTONS]]

@@ -7,20 +7,22 @@ never reaches another team's customer.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, true
+from sqlalchemy import ColumnElement, Date, Integer, bindparam, func, literal, or_, true, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotAllowedError, UserFacingError
 from models.common import Role
 from models.customer import Customer, CustomerStatus, Tier
+from models.plan import PlannedVisit
 from models.user import User
 from models.visit import Visit
 from services import audit
@@ -391,40 +393,105 @@ async def search(
     return SearchResult(list((await session.exec(query)).all()), int(total))
 
 
+@dataclass(frozen=True)
+class Shortlist:
+    """Customers to offer as buttons, as (id, name): the rep's plan for a day, not visited
+    yet, by name; and the customers they visited most recently, then their newest own ones."""
+
+    planned: list[tuple[int, str]]
+    recent: list[tuple[int, str]]
+
+
+def _visible_to(shape: str) -> ColumnElement[bool]:
+    """``visibility`` with the team as a parameter, for a statement built once per shape."""
+    if shape == "all":
+        return true()
+    if shape == "none":
+        return col(Customer.id).is_(None)
+    return col(Customer.team_id) == bindparam("team")
+
+
+_ID_NAME = (col(Customer.id), col(Customer.name))
+
+
+def _part(number: int) -> Any:
+    return literal(number).label("part")
+
+
+@functools.cache
+def _shortlist_statement(shape: str) -> Any:
+    """One statement for every list of /visit's customer buttons (three queries before, each
+    built anew on every /visit): the plan's, the last visited and the newest own customers,
+    each branch ordered and limited on its own, told apart by ``part``."""
+    limit = bindparam("limit", type_=Integer)
+    by_name = func.row_number().over(order_by=col(Customer.name))
+    planned = (
+        select(_part(0), by_name.label("rank"), *_ID_NAME)
+        .join(PlannedVisit, col(PlannedVisit.customer_id) == col(Customer.id))
+        .where(
+            col(PlannedVisit.rep_id) == bindparam("rep"),
+            col(PlannedVisit.planned_on) == bindparam("day", type_=Date),
+            col(PlannedVisit.done_visit_id).is_(None),
+        )
+        .order_by(by_name)
+    )
+    last = func.max(col(Visit.visited_at)).label("last")
+    visited = (
+        select(col(Visit.customer_id), last)
+        .where(col(Visit.rep_id) == bindparam("rep"), col(Visit.deleted_at).is_(None))
+        .group_by(col(Visit.customer_id))
+        .subquery()
+    )
+    latest = func.row_number().over(order_by=visited.c.last.desc())
+    recent = (
+        select(_part(1), latest.label("rank"), *_ID_NAME)
+        .join(visited, col(Customer.id) == visited.c.customer_id)
+        .where(_visible_to(shape))
+        .order_by(latest)
+        .limit(limit)
+    )
+    # The newest own customers fill up the list; those also visited are left out below, so
+    # ``limit`` of them are always enough.
+    newest = func.row_number().over(
+        order_by=(col(Customer.created_at).desc(), col(Customer.id).desc())
+    )
+    owned = (
+        select(_part(2), newest.label("rank"), *_ID_NAME)
+        .where(_visible_to(shape), col(Customer.owner_id) == bindparam("rep"))
+        .order_by(newest)
+        .limit(limit)
+    )
+    every = union_all(*(select(part.subquery()) for part in (planned, recent, owned))).subquery()
+    return select(every.c.part, every.c.id, every.c.name).order_by(every.c.part, every.c.rank)
+
+
+async def shortlist(
+    session: AsyncSession, actor: Actor, *, planned_on: date | None = None, limit: int = 6
+) -> Shortlist:
+    """The customers /visit and the other pickers offer first, in one round trip; the plan's
+    only for ``planned_on``."""
+    if actor.sees_all_teams():
+        shape = "all"
+    elif actor.team_id is None:
+        shape = "none"
+    else:
+        shape = "team"
+    params = {"rep": actor.user_id, "day": planned_on, "team": actor.team_id, "limit": limit}
+    rows = (await session.exec(_shortlist_statement(shape), params=params)).all()
+    planned = [(cid, name) for part, cid, name in rows if part == 0]
+    recent = [(cid, name) for part, cid, name in rows if part == 1]
+    seen = {cid for cid, _ in recent}
+    recent += [(cid, name) for part, cid, name in rows if part == 2 and cid not in seen]
+    return Shortlist(planned=planned, recent=recent[:limit])
+
+
 async def recent_customer_names(
     session: AsyncSession, actor: Actor, limit: int = 6
 ) -> list[tuple[int, str]]:
     """Id and name of the customers the actor visited most recently, then of their newest own
     customers: what a list of buttons needs (reading whole customer rows cost more than the
     query, on every /visit)."""
-    last = func.max(col(Visit.visited_at)).label("last")
-    visited = (
-        select(col(Visit.customer_id), last)
-        .where(col(Visit.rep_id) == actor.user_id, col(Visit.deleted_at).is_(None))
-        .group_by(col(Visit.customer_id))
-        .subquery()
-    )
-    query = (
-        select(col(Customer.id), col(Customer.name))
-        .join(visited, col(Customer.id) == visited.c.customer_id)
-        .where(visibility(actor))
-        .order_by(visited.c.last.desc())
-        .limit(limit)
-    )
-    found = [(cid, name) for cid, name in (await session.exec(query)).all() if cid is not None]
-    if len(found) < limit:
-        seen = [cid for cid, _ in found]
-        owned = (
-            select(col(Customer.id), col(Customer.name))
-            .where(visibility(actor), col(Customer.owner_id) == actor.user_id)
-            .where(col(Customer.id).not_in(seen) if seen else true())
-            .order_by(col(Customer.created_at).desc(), col(Customer.id).desc())
-            .limit(limit - len(found))
-        )
-        found += [
-            (cid, name) for cid, name in (await session.exec(owned)).all() if cid is not None
-        ]
-    return found
+    return (await shortlist(session, actor, limit=limit)).recent
 
 
 async def recent_customers(session: AsyncSession, actor: Actor, limit: int = 6) -> list[Customer]:

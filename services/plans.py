@@ -398,21 +398,3 @@ async def morning_list(session: AsyncSession, rep_id: int, team: TeamContext) ->
         planned=[(p, c) for p, c in planned.all()],
         overdue_follow_ups=[(p, c) for p, c in overdue.all()],
     )
-
-
-async def planned_customers(
-    session: AsyncSession, rep_id: int, day: date
-) -> list[tuple[int, str]]:
-    """Id and name of the customers of the rep's plan for the day not visited yet, by name
-    (/visit offers them first)."""
-    rows = await session.exec(
-        select(col(Customer.id), col(Customer.name))
-        .join(PlannedVisit, col(PlannedVisit.customer_id) == col(Customer.id))
-        .where(
-            col(PlannedVisit.rep_id) == rep_id,
-            col(PlannedVisit.planned_on) == day,
-            col(PlannedVisit.done_visit_id).is_(None),
-        )
-        .order_by(col(Customer.name))
-    )
-    return [(cid, name) for cid, name in rows.all() if cid is not None]

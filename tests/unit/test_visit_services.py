@@ -18,7 +18,7 @@ from models.customer import Customer, Tier
 from models.plan import PlannedVisit
 from models.team import Team
 from models.user import User
-from models.visit import CheckinSource, VisitKind, VisitPurpose
+from models.visit import CheckinSource, Visit, VisitKind, VisitPurpose
 from services import customers, plans, visits
 from services.customers import CustomerExistsError, CustomerInput, name_key, phone_parts
 from services.geo import distance_m
@@ -273,3 +273,55 @@ def test_distances_read_naturally_near_and_far() -> None:
     # Another city (the route's second stop in Beijing from Shanghai): whole kilometres.
     assert format_distance(1_060_100, "zh") == "1,060 公里"
     assert format_distance(1_060_100, "en") == "1,060 km"
+
+
+async def test_the_customer_shortlist_offers_the_plan_then_the_last_visited_then_own(
+    runtime: Runtime,
+) -> None:
+    """/visit's buttons come from one statement: today's plan not yet done, by name; then the
+    rep's last visited customers, newest visit first; then their newest own customers; only
+    their team's, six at most, and each customer once."""
+    rep = await _actor(runtime, 1, "north")
+    director = await _actor(runtime, 2, None, Role.DIRECTOR)
+    names = ["Old", "Recent", "Planned Z", "Planned A", "Done", "Own 1", "Own 2", "Own 3"]
+    made = {n: await _customer(runtime, "north", n, owner_id=rep.user_id) for n in names}
+    elsewhere = await _customer(runtime, "south", "South Co", owner_id=rep.user_id)
+    now = runtime.clock.now()
+    today = local_today(now, "Asia/Shanghai")
+
+    def visit(customer: Customer, days_ago: int) -> Visit:
+        at = now - timedelta(days=days_ago)
+        return Visit(team_id=customer.team_id, rep_id=rep.user_id, customer_id=customer.id or 0,
+                     kind=VisitKind.PHONE, purpose=VisitPurpose.REVISIT, visited_at=at,
+                     created_at=at, updated_at=at)  # fmt: skip
+
+    async with transaction(runtime.sessions) as session:
+        # Created one minute apart: "Own 3" is the newest own customer.
+        for minutes, name in enumerate(names):
+            made[name].created_at = now + timedelta(minutes=minutes)
+            session.add(made[name])
+        visited = {n: visit(made[n], days) for n, days in (("Old", 9), ("Recent", 1), ("Done", 3))}
+        # A visit to another team's customer (before a move) never brings it back.
+        session.add_all([*visited.values(), visit(elsewhere, 0)])
+        await session.flush()
+        for name in ("Planned Z", "Planned A", "Done"):
+            done = visited["Done"].id if name == "Done" else None
+            session.add(PlannedVisit(team_id=made[name].team_id, rep_id=rep.user_id,
+                                     customer_id=made[name].id or 0, planned_on=today,
+                                     created_at=now, done_visit_id=done))  # fmt: skip
+    async with transaction(runtime.sessions) as session:
+        offered = await customers.shortlist(session, rep, planned_on=today)
+        tomorrow = await customers.shortlist(session, rep, planned_on=today + timedelta(days=1))
+        two = await customers.shortlist(session, rep, limit=2)
+        recent = await customers.recent_customer_names(session, rep)
+        for_director = await customers.shortlist(session, director)
+
+    def named(pairs: list[tuple[int, str]]) -> list[str]:
+        return [name for _, name in pairs]
+
+    assert named(offered.planned) == ["Planned A", "Planned Z"]
+    assert named(offered.recent) == ["Recent", "Done", "Old", "Own 3", "Own 2", "Own 1"]
+    assert tomorrow.planned == [] and tomorrow.recent == offered.recent == recent
+    assert named(two.recent) == ["Recent", "Done"] and two.planned == []
+    # A director sees every team, but owns no customer and logged no visit.
+    assert for_director == customers.Shortlist(planned=[], recent=[])
