@@ -13,6 +13,7 @@ from urllib.parse import quote
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.sqlite_one_hop import OneHopConnection, one_hop_dbapi
@@ -100,10 +101,27 @@ def create_engine(
     server_settings = {"jit": "off"}
     if read_only:
         server_settings["default_transaction_read_only"] = "on"
-    return create_async_engine(
+    engine = create_async_engine(
         url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
         connect_args={"server_settings": server_settings},
     )  # fmt: skip
+    engine.sync_engine.dialect.do_ping = _ping_in_one_round_trip  # type: ignore[method-assign]
+    return engine
+
+
+def _ping_in_one_round_trip(dbapi_connection: Any) -> bool:
+    """The check of a pooled PostgreSQL connection before every turn, in one round trip.
+
+    SQLAlchemy's asyncpg ping is three: BEGIN, an empty statement and ROLLBACK, so that under
+    pgbouncer's transaction pooling its parse and execute reach the same server (#10226). A
+    simple-protocol query is one message, so it needs no transaction for that. Failures are
+    translated as SQLAlchemy's own ping translates them, so a connection the server closed
+    is recognised as a disconnect, dropped, and replaced."""
+    try:
+        await_(dbapi_connection._connection.execute("SELECT 1"))
+    except Exception as error:
+        dbapi_connection._handle_exception(error)
+    return True
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
