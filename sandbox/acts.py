@@ -80,19 +80,42 @@ def _pick_button(
     return chosen[0]
 
 
+def _newest_with_label(state: SandboxState, chat_id: int, label: str) -> tuple[int, str]:
+    """The newest bot message of the chat with a button whose text contains ``label``, and that
+    button's text: the button a person means by its label, found where the chat is kept."""
+    for message in sorted(state.chat_messages(chat_id), key=lambda m: -m.message_id):
+        if not message.from_bot or message.deleted:
+            continue
+        texts = [b["text"] for b in message.callback_buttons() if label in b.get("text", "")]
+        if len(texts) > 1 and label not in texts:
+            raise ControlError(f"button label {label!r} is ambiguous: {texts}")
+        if texts:
+            return message.message_id, label if label in texts else texts[0]
+    raise ControlError(f"no button {label!r} in chat {chat_id}")
+
+
 def press(
     state: SandboxState,
     user_id: int,
-    message_id: int,
+    message_id: int | None,
     *,
     data: str | None = None,
     button_text: str | None = None,
     index: int | None = None,
     forged: bool = False,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """A tap on a button of a bot message. ``forged`` sends ``data`` whether or not the message
-    has such a button, as a modified client can: bots must treat callback data as untrusted."""
+    has such a button, as a modified client can: bots must treat callback data as untrusted.
+    Without a message id, ``label`` (part of a button's text) names the button of the newest
+    message that has one: one request, as a finger's tap, for load generators."""
     user = state.ensure_user(user_id)
+    if message_id is None:
+        if label is None or forged:
+            raise ControlError("a press needs a message_id, or a label to find the button by")
+        message_id, button_text = _newest_with_label(state, user.id, label)
+    elif label is not None:
+        raise ControlError("give a label only without a message_id")
     message = state.find_message(user.id, message_id)
     if message is None or not message.from_bot:
         raise ControlError(f"no bot message {message_id} in chat {user.id}")

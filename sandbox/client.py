@@ -196,6 +196,13 @@ class SandboxClient:
         )
         return int(result["update_id"])
 
+    async def press_label(self, user_id: int, label: str) -> int:
+        """Tap the button whose text contains ``label`` on the newest bot message that has one,
+        in one request (the sandbox finds the message): for load generators, whose every
+        request shares the event loop with the bot they measure."""
+        result = await self.act("press", user_id=user_id, label=label)
+        return int(result["update_id"])
+
     async def send_location(
         self,
         user_id: int,

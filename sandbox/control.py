@@ -149,11 +149,12 @@ class ControlApi:
         result = acts.press(
             self.state,
             _int(body, "user_id"),
-            _int(body, "message_id"),
+            _int(body, "message_id", None),
             data=_str(body, "data", None),
             button_text=_str(body, "button_text", None),
             index=_int(body, "index", None),
             forged=_get(body, "forged", bool, False),
+            label=_str(body, "label", None),
         )
         return _ok(result)
 

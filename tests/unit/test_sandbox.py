@@ -209,6 +209,34 @@ async def test_press_refuses_buttons_that_do_not_exist(bot: Bot, client: Sandbox
         await client.press(USER, 10**9, data="a")
 
 
+async def test_a_press_by_label_finds_the_newest_message_with_that_button(
+    bot: Bot, client: SandboxClient
+) -> None:
+    """One request taps a button by part of its text (what a load generator needs): the newest
+    bot message with such a button is tapped; an ambiguous or absent label is refused."""
+    older = await bot.send_message(USER, "Old", reply_markup=keyboard(("✅ Save", "save:1")))
+    newer = await bot.send_message(
+        USER, "New", reply_markup=keyboard(("✅ Save", "save:2"), ("✏️ Edit", "edit:2"))
+    )
+    await bot.send_message(USER, "No keyboard")
+    await client.press_label(USER, "Save")
+    query = (await next_update(bot)).callback_query
+    assert query is not None and query.data == "save:2"
+    assert query.message is not None and query.message.message_id == newer.message_id
+    await bot.edit_message_reply_markup(USER, newer.message_id, reply_markup=None)
+    await client.press_label(USER, "Save")
+    query = (await next_update(bot)).callback_query
+    assert query is not None and query.data == "save:1"
+    assert query.message is not None and query.message.message_id == older.message_id
+    both = await bot.send_message(USER, "Two", reply_markup=keyboard(("Co A", "a"), ("Co B", "b")))
+    with pytest.raises(SandboxError, match="ambiguous"):
+        await client.press_label(USER, "Co")
+    with pytest.raises(SandboxError, match="no button 'Delete'"):
+        await client.press_label(USER, "Delete")
+    with pytest.raises(SandboxError, match="only without a message_id"):
+        await client.act("press", user_id=USER, message_id=both.message_id, label="Co A")
+
+
 async def test_a_forged_press_sends_any_data_on_any_bot_message(
     bot: Bot, client: SandboxClient
 ) -> None:
