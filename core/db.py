@@ -112,11 +112,13 @@ def create_engine(
 def _ping_in_one_round_trip(dbapi_connection: Any) -> bool:
     """The check of a pooled PostgreSQL connection before every turn, in one round trip.
 
-    SQLAlchemy's asyncpg ping is three: BEGIN, an empty statement and ROLLBACK, so that under
-    pgbouncer's transaction pooling its parse and execute reach the same server (#10226). A
-    simple-protocol query is one message, so it needs no transaction for that. Failures are
-    translated as SQLAlchemy's own ping translates them, so a connection the server closed
-    is recognised as a disconnect, dropped, and replaced."""
+    SQLAlchemy's asyncpg ping is three: BEGIN, an empty statement and ROLLBACK. asyncpg runs
+    that statement as a prepared one (the extended protocol), and the transaction keeps its
+    parse and execute on one server behind pgbouncer's transaction pooling (SQLAlchemy #10226).
+    A simple-protocol query is a single message, which needs no transaction for that (asyncpg
+    cannot run an empty one that way, hence SELECT 1). Failures are translated as in
+    SQLAlchemy's own ping, so a connection the server closed is recognised as a disconnect,
+    dropped and replaced (tests/e2e/test_database_restart.py)."""
     try:
         await_(dbapi_connection._connection.execute("SELECT 1"))
     except Exception as error:

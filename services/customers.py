@@ -176,11 +176,22 @@ def parse_status(raw: str) -> CustomerStatus | None:
 
 def visibility(actor: Actor) -> ColumnElement[bool]:
     """The customers an actor may see: their team's, or all for directors and admins."""
+    return _visible_to(_visibility_shape(actor), actor.team_id)
+
+
+def _visibility_shape(actor: Actor) -> str:
     if actor.sees_all_teams():
+        return "all"
+    return "none" if actor.team_id is None else "team"
+
+
+def _visible_to(shape: str, team: Any) -> ColumnElement[bool]:
+    """``visibility`` by its shape; ``team`` may be a parameter, for statements built once."""
+    if shape == "all":
         return true()
-    if actor.team_id is None:
+    if shape == "none":
         return col(Customer.id).is_(None)
-    return col(Customer.team_id) == actor.team_id
+    return col(Customer.team_id) == team
 
 
 async def get_visible(session: AsyncSession, actor: Actor, customer_id: int) -> Customer:
@@ -402,15 +413,6 @@ class Shortlist:
     recent: list[tuple[int, str]]
 
 
-def _visible_to(shape: str) -> ColumnElement[bool]:
-    """``visibility`` with the team as a parameter, for a statement built once per shape."""
-    if shape == "all":
-        return true()
-    if shape == "none":
-        return col(Customer.id).is_(None)
-    return col(Customer.team_id) == bindparam("team")
-
-
 _ID_NAME = (col(Customer.id), col(Customer.name))
 
 
@@ -446,7 +448,7 @@ def _shortlist_statement(shape: str) -> Any:
     recent = (
         select(_part(1), latest.label("rank"), *_ID_NAME)
         .join(visited, col(Customer.id) == visited.c.customer_id)
-        .where(_visible_to(shape))
+        .where(_visible_to(shape, bindparam("team")))
         .order_by(latest)
         .limit(limit)
     )
@@ -457,7 +459,7 @@ def _shortlist_statement(shape: str) -> Any:
     )
     owned = (
         select(_part(2), newest.label("rank"), *_ID_NAME)
-        .where(_visible_to(shape), col(Customer.owner_id) == bindparam("rep"))
+        .where(_visible_to(shape, bindparam("team")), col(Customer.owner_id) == bindparam("rep"))
         .order_by(newest)
         .limit(limit)
     )
@@ -470,14 +472,9 @@ async def shortlist(
 ) -> Shortlist:
     """The customers /visit and the other pickers offer first, in one round trip; the plan's
     only for ``planned_on``."""
-    if actor.sees_all_teams():
-        shape = "all"
-    elif actor.team_id is None:
-        shape = "none"
-    else:
-        shape = "team"
     params = {"rep": actor.user_id, "day": planned_on, "team": actor.team_id, "limit": limit}
-    rows = (await session.exec(_shortlist_statement(shape), params=params)).all()
+    statement = _shortlist_statement(_visibility_shape(actor))
+    rows = (await session.exec(statement, params=params)).all()
     planned = [(cid, name) for part, cid, name in rows if part == 0]
     recent = [(cid, name) for part, cid, name in rows if part == 1]
     seen = {cid for cid, _ in recent}
