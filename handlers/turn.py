@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -227,26 +228,57 @@ async def answer_callback(update: Update) -> None:
 SPINNER_GRACE_SECONDS = 0.15
 
 
+@dataclass
+class ResponseCall:
+    """The one Bot API call a webhook's HTTP response may carry: Telegram runs it when it reads
+    the response, and returns no result. The webhook endpoint offers one per update
+    (``response_call``); a quick turn stops its button's spinner there, a call saved."""
+
+    body: dict[str, Any] | None = None
+
+    def carry(self, method: str, **params: Any) -> bool:
+        if self.body is not None:
+            return False
+        self.body = {"method": method, **params}
+        return True
+
+
+response_call: ContextVar[ResponseCall | None] = ContextVar("response_call", default=None)
+
+
 class _Spinner:
-    """The spinner of a tapped button, stopped (the callback answered) right after the turn's
-    first reply is out: the person sees the answer and the spinner stop together, and a quick
-    turn's reply does not wait behind the answer's round trip. A turn that takes longer than
-    ``SPINNER_GRACE_SECONDS`` (or sends nothing) has it stopped then, ahead of its reply."""
+    """The spinner of a tapped button. On a webhook, a turn that ends within
+    ``SPINNER_GRACE_SECONDS`` stops it in the webhook's response, which Telegram reads right
+    after the turn's replies. With long polling the callback is answered right after the turn's
+    first reply: the person sees the answer and the spinner stop together, and a quick turn's
+    reply does not wait behind the answer's round trip. A turn that takes longer than the grace
+    (or sends nothing) has it answered then, ahead of its reply."""
 
     def __init__(self, ctx: Ctx, update: Update) -> None:
         self._ctx, self._update = ctx, update
         self._task: asyncio.Task[None] | None = None
+        self._carried = False
+        self._response = response_call.get()
         self._timer = asyncio.get_running_loop().call_later(SPINNER_GRACE_SECONDS, self.stop)
 
+    @property
+    def first_out(self) -> Callable[[], None] | None:
+        """What to do once the first reply is out: nothing when the response will carry it."""
+        return None if self._response is not None else self.stop
+
     def stop(self) -> None:
-        if self._task is None:
+        if self._task is None and not self._carried:
             self._timer.cancel()
             self._task = self._ctx.application.create_task(answer_callback(self._update))
 
     async def stopped(self) -> None:
+        query = self._update.callback_query
+        if self._task is None and not self._carried and self._response is not None and query:
+            self._timer.cancel()
+            self._carried = self._response.carry("answerCallbackQuery", callback_query_id=query.id)
         self.stop()
-        assert self._task is not None
-        await self._task
+        if self._task is not None:
+            await self._task
 
 
 @dataclass
@@ -276,7 +308,7 @@ def turn_handler(
                     metrics.UPDATES.labels("failed" if outcome.failed else "handled").inc()
                     if outcome.queued and ctx.deps.sender is not None:
                         ctx.deps.sender.wake()
-                    first_out = spinner.stop if spinner is not None else None
+                    first_out = spinner.first_out if spinner is not None else None
                     await send_replies(ctx, update, outcome.replies, first_out=first_out)
             finally:
                 if spinner is not None:

@@ -127,6 +127,31 @@ class BotApi:
         event["status"] = "ok"
         return JSONResponse({"ok": True, "result": result})
 
+    async def run_response_call(self, body: dict[str, Any]) -> None:
+        """The Bot API call a webhook's response carried (``{"method": ..., params}``), run as
+        Telegram runs it: like any call (its limits apply), with no result for anyone; an
+        unknown method or bad parameters are dropped, as Telegram drops them. Recorded as an
+        event with ``via: "webhook response"``."""
+        given = str(body.get("method"))
+        name = _CANONICAL.get(given.lower(), given)
+        params = Params({k: v for k, v in body.items() if k != "method"}, {})
+        event = self.state.start_event(name, _chat_id(params), params.for_log())
+        event["via"] = "webhook response"
+        try:
+            if name not in METHODS:
+                raise ApiError(404, "Not Found")
+            if name in SENDING or name in EDITS:
+                retry_after = self.state.limiter.admit(
+                    event["chat_id"], counts_globally=name in SENDING, now=time.monotonic()
+                )
+                if retry_after is not None:
+                    raise too_many_requests(retry_after)
+            await METHODS[name](self.state, params)
+        except ApiError as exc:
+            event["status"], event["description"] = exc.code, exc.description
+            return
+        event["status"] = "ok"
+
     async def call(
         self, name: str, params: Params, event: dict[str, Any], request: Request
     ) -> Any:

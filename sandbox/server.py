@@ -166,10 +166,11 @@ class Sandbox:
         self._loop = asyncio.get_running_loop()
         state = SandboxState(self.bot_token, self.bot_username, inline_mode=self.inline_mode)
         self._state = state
-        worker = WebhookWorker(state)
+        bot_api = BotApi(state, self._abort_connection)
+        worker = WebhookWorker(state, bot_api.run_response_call)
         worker.start()
         config = uvicorn.Config(
-            self._build_app(state),
+            self._build_app(state, bot_api),
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -203,8 +204,7 @@ class Sandbox:
         if self._server is not None:
             self._server.should_exit = True
 
-    def _build_app(self, state: SandboxState) -> Starlette:
-        bot_api = BotApi(state, self._abort_connection)
+    def _build_app(self, state: SandboxState, bot_api: BotApi) -> Starlette:
         methods = ["GET", "POST"]
         return Starlette(
             routes=[

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -20,8 +21,14 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 class WebhookWorker:
     """One task in the sandbox loop that posts updates to the webhook, as Telegram does."""
 
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        run_response_call: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> None:
         self.state = state
+        # Runs the Bot API call a webhook's JSON response may carry (BotApi.run_response_call).
+        self.run_response_call = run_response_call
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._attempts: dict[int, int] = {}
@@ -120,6 +127,10 @@ class WebhookWorker:
         except httpx.HTTPError as exc:
             entry["error"] = f"Connection failed: {type(exc).__name__}"
         else:
+            if response.is_success:
+                # Run before the delivery shows as accepted: whoever waits for that sees its
+                # effect too.
+                await self._carried_call(response)
             entry["status"] = response.status_code
             if response.is_success:
                 return True
@@ -129,6 +140,19 @@ class WebhookWorker:
         config.last_error_date = int(time.time())
         config.last_error_message = entry["error"]
         return False
+
+    async def _carried_call(self, response: httpx.Response) -> None:
+        """Telegram runs a method the webhook answered with. Only a JSON answer is read here;
+        Telegram also reads form-encoded ones, which salesbot does not send."""
+        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json" or self.run_response_call is None:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("method"), str):
+            await self.run_response_call(body)
 
 
 def _person(update: dict[str, Any]) -> int:

@@ -263,3 +263,13 @@ async def local_bot(
     await bot.start()
     yield bot
     await bot.stop()
+
+
+@pytest.fixture
+async def webhook_bot(
+    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient
+) -> AsyncIterator[LocalBot]:
+    bot = LocalBot(runtime=runtime, sandbox=sandbox, client=sandbox_client, webhook=True)
+    await bot.start()
+    yield bot
+    await bot.stop()

@@ -89,7 +89,8 @@ class RoundRobinProxy:
                 if self.lose_next_response:
                     self.lose_next_response = False
                     return Response(status_code=502)
-                return Response(answer.content, status_code=answer.status_code)
+                media = answer.headers.get("content-type")
+                return Response(answer.content, status_code=answer.status_code, media_type=media)
             return Response(status_code=502)
 
         return Starlette(routes=[Route("/telegram", forward, methods=["POST"])])

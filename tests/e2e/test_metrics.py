@@ -4,7 +4,6 @@ operations watch alerting the admins once per outbox-backlog incident."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,16 +42,6 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
     settings.webhook.health_token = SecretStr(HEALTH_TOKEN)
     settings.backup.folder = tmp_path / "backups"
     return settings
-
-
-@pytest.fixture
-async def webhook_bot(
-    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient
-) -> AsyncIterator[LocalBot]:
-    bot = LocalBot(runtime=runtime, sandbox=sandbox, client=sandbox_client, webhook=True)
-    await bot.start()
-    yield bot
-    await bot.stop()
 
 
 def parse(body: str) -> Samples:

@@ -24,16 +24,6 @@ from tests.helpers import payload_from, user_by_tg
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-@pytest.fixture
-async def webhook_bot(
-    runtime: Runtime, sandbox: Sandbox, sandbox_client: SandboxClient
-) -> AsyncIterator[LocalBot]:
-    bot = LocalBot(runtime=runtime, sandbox=sandbox, client=sandbox_client, webhook=True)
-    await bot.start()
-    yield bot
-    await bot.stop()
-
-
 def command_update(update_id: int, user_id: int, text: str) -> dict[str, object]:
     sender = {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}
     return {

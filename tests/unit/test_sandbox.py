@@ -748,10 +748,12 @@ async def test_commands_are_stored_per_scope_and_language(bot: Bot, client: Sand
 
 
 class Receiver:
-    """A minimal HTTP server that answers the given statuses, then 200s."""
+    """A minimal HTTP server that answers the given statuses, then 200s; a 200 carries the next
+    of ``bodies`` (content type, body), if any."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], bodies: list[tuple[str, bytes]] | None = None) -> None:
         self.statuses = statuses
+        self.bodies = bodies or []
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self._arrived = asyncio.Event()
         self._server: asyncio.Server | None = None
@@ -778,8 +780,10 @@ class Receiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             status = self.statuses.pop(0) if self.statuses else 200
             self.requests.append((headers, body))
-            reply = f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            writer.write(reply.encode())
+            media, answer = self.bodies.pop(0) if status == 200 and self.bodies else ("", b"")
+            typed = f"content-type: {media}\r\n" if media else ""
+            reply = f"HTTP/1.1 {status} X\r\n{typed}content-length: {len(answer)}\r\n"
+            writer.write(f"{reply}connection: close\r\n\r\n".encode() + answer)
             await writer.drain()
         finally:
             writer.close()
@@ -838,6 +842,31 @@ async def test_webhook_delivery_retries_with_secret(bot: Bot, client: SandboxCli
     assert [u.message.text for u in await bot.get_updates(timeout=5) if u.message] == [
         "polling again"
     ]
+
+
+async def test_a_webhook_response_may_carry_one_call(bot: Bot, client: SandboxClient) -> None:
+    """As Telegram: a JSON answer to a delivery may name a method, which is run (no result is
+    returned to anyone); an answer of another type, or an unknown method, does nothing."""
+    call = {"method": "sendMessage", "chat_id": USER, "text": "from the response"}
+    bodies = [
+        ("application/json", json.dumps(call).encode()),
+        ("text/plain", json.dumps({**call, "text": "not JSON typed"}).encode()),
+        ("application/json", b'{"method": "noSuchMethod"}'),
+    ]
+    async with Receiver([], bodies) as receiver:
+        await bot.set_webhook(receiver.url)
+        since = (await client.events())[-1]["seq"]
+        for n in range(3):
+            await client.send_message(USER, f"update {n}")
+        await receiver.wait_for(3)
+        await finished_deliveries(client, accepted=3)
+    await bot.delete_webhook()
+    carried = [e for e in await client.events(since) if e.get("via") == "webhook response"]
+    assert [(e["method"], e["status"]) for e in carried] == [
+        ("sendMessage", "ok"), ("noSuchMethod", 404)
+    ]  # fmt: skip
+    texts = [m.text for m in await client.bot_messages(USER)]
+    assert "from the response" in texts and "not JSON typed" not in texts
 
 
 async def test_webhook_connection_errors_are_retried(bot: Bot, client: SandboxClient) -> None:
