@@ -271,11 +271,14 @@ class _Spinner:
             self._timer.cancel()
             self._task = self._ctx.application.create_task(answer_callback(self._update))
 
-    async def stopped(self) -> None:
-        query = self._update.callback_query
-        if self._task is None and not self._carried and self._response is not None and query:
+    async def stopped(self, *, may_carry: bool = True) -> None:
+        """Stop the spinner by now; ``may_carry`` is False when work follows the replies (the
+        response, and so the answer, would wait for it)."""
+        query, response = self._update.callback_query, self._response
+        waiting = self._task is None and not self._carried
+        if waiting and may_carry and response is not None and query is not None:
             self._timer.cancel()
-            self._carried = self._response.carry("answerCallbackQuery", callback_query_id=query.id)
+            self._carried = response.carry("answerCallbackQuery", callback_query_id=query.id)
         self.stop()
         if self._task is not None:
             await self._task
@@ -302,6 +305,7 @@ def turn_handler(
                 return
             spinner = _Spinner(ctx, update) if update.callback_query is not None else None
             started = time.perf_counter()
+            outcome: _Outcome | None = None
             try:
                 outcome = await _run(update, ctx, fn, roles, registered)
                 if outcome is not None:
@@ -312,7 +316,7 @@ def turn_handler(
                     await send_replies(ctx, update, outcome.replies, first_out=first_out)
             finally:
                 if spinner is not None:
-                    await spinner.stopped()
+                    await spinner.stopped(may_carry=not (outcome and outcome.after_commit))
             if outcome is None:
                 return
             metrics.REPLY_LATENCY.observe(time.perf_counter() - started)
