@@ -331,7 +331,8 @@ class Chat:
         return max((m.message_id for m in messages), default=0)
 
     async def replies_since(self, mark: int) -> list[SandboxMessage]:
-        """Bot messages sent after ``mark``, plus older bot messages edited since."""
+        """Bot messages sent after ``mark``. An older message edited since is not among them:
+        read it again with ``bot_messages``."""
         return [m for m in await self.messages() if m.from_bot and m.message_id > mark]
 
     async def _message_with_button(self, label: str, message_id: int | None) -> SandboxMessage:
