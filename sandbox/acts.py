@@ -10,7 +10,12 @@ from sandbox.api_messages import photo_sizes
 from sandbox.errors import ApiError, ControlError
 from sandbox.formatting import utf16_len
 from sandbox.media import DEFAULT_PNG, DEFAULT_VOICE, image_size
-from sandbox.models import CallbackQueryRecord, InlineQueryRecord, StoredMessage
+from sandbox.models import (
+    CallbackQueryRecord,
+    InlineQueryRecord,
+    StoredMessage,
+    buttons_named,
+)
 from sandbox.state import SandboxState
 from sandbox.strictness import MAX_CAPTION, MAX_TEXT, FormattedText, format_text
 
@@ -86,11 +91,11 @@ def _newest_with_label(state: SandboxState, chat_id: int, label: str) -> tuple[i
     for message in sorted(state.chat_messages(chat_id), key=lambda m: -m.message_id):
         if not message.from_bot or message.deleted:
             continue
-        texts = [b["text"] for b in message.callback_buttons() if label in b.get("text", "")]
-        if len(texts) > 1 and label not in texts:
+        texts = buttons_named((b.get("text", "") for b in message.callback_buttons()), label)
+        if len(texts) > 1:
             raise ControlError(f"button label {label!r} is ambiguous: {texts}")
         if texts:
-            return message.message_id, label if label in texts else texts[0]
+            return message.message_id, texts[0]
     raise ControlError(f"no button {label!r} in chat {chat_id}")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -32,6 +31,7 @@ from core.db import transaction
 from handlers.context import SalesApp
 from models.outbox import OutboxMessage, OutboxStatus
 from sandbox.client import SandboxClient, SandboxMessage
+from sandbox.models import buttons_named
 
 WEBHOOK_SECRET = "sandbox-webhook-secret-0123456789abcdef"  # noqa: S105 (a test fixture value)
 DEFAULT_TOKEN = "123456789:SANDBOX-token"  # noqa: S105 (the sandbox accepts any token)
@@ -340,25 +340,14 @@ class Chat:
         if message_id is not None:
             candidates = [m for m in candidates if m.message_id == message_id]
         for message in reversed(candidates):
-            if _matching(message.button_texts(), label):
+            if buttons_named(message.button_texts(), label):
                 return message
         shown = [m.button_texts() for m in candidates[-3:]]
         raise AssertionError(f"no button {label!r}; latest buttons: {shown}")
 
     @staticmethod
     def _resolve_label(message: SandboxMessage, label: str) -> str:
-        found = _matching(message.button_texts(), label)
+        found = buttons_named(message.button_texts(), label)
         if len(found) > 1 and label not in found:
             raise AssertionError(f"button label {label!r} is ambiguous: {found}")
         return label if label in found else found[0]
-
-
-def _matching(texts: Iterable[str], label: str) -> list[str]:
-    texts = list(texts)
-    if label in texts:
-        return [label]
-    # "Approve" names "✅ Approve" rather than also "✍️ Approve with a comment".
-    iconless = [text for text in texts if text.split(" ", 1)[-1] == label]
-    if len(iconless) == 1:
-        return iconless
-    return [text for text in texts if label.lower() in text.lower()]

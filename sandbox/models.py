@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +187,17 @@ class InlineQueryRecord:
     query: str
     offset: str
     answer: dict[str, Any] | None = None
+
+
+def buttons_named(texts: Iterable[str], label: str) -> list[str]:
+    """The button texts a person means by ``label``: the exact text, else the text without
+    its icon, else every text containing it (case aside). The harness and the sandbox's
+    press by label share this rule."""
+    texts = list(texts)
+    if label in texts:
+        return [label]
+    # "Approve" names "✅ Approve" rather than also "✍️ Approve with a comment".
+    iconless = [text for text in texts if text.split(" ", 1)[-1] == label]
+    if len(iconless) == 1:
+        return iconless
+    return [text for text in texts if label.lower() in text.lower()]

@@ -31,6 +31,7 @@ from tests.customer_helpers import (
     visits_of,
 )
 from tests.helpers import join
+from tests.report_helpers import phone_visit
 
 SHOP = (30.276849, 120.160030)
 CANCELLED = "Cancelled. Nothing was saved."
@@ -68,14 +69,10 @@ async def test_a_rep_whose_telegram_id_needs_64_bits_logs_a_visit(local_bot: Loc
     big = 7_123_456_789
     rep = await join(local_bot, big, "Zhao", Role.REP, "north")
     await add_customer(local_bot.runtime, "north", "宁波东升五金", owner_tg=big)
-    await rep.send("/visit")
-    await rep.tap("宁波东升五金")
-    await rep.tap("Phone")
-    await rep.send("Asked for the new catalogue.")
-    replies = await rep.tap("Save")
-    assert "Visit saved" in replies[-1].text
+    await phone_visit(rep, "宁波东升五金")
+    assert "Visit saved" in (await rep.last_reply()).text
     (visit,) = await visits_of(local_bot.runtime, big)
-    assert visit.notes == "Asked for the new catalogue."
+    assert visit.notes == "Called 宁波东升五金."
 
 
 async def test_phone_visit_with_a_follow_up_from_the_summary(local_bot: LocalBot) -> None:
