@@ -41,8 +41,9 @@ from services.customers import CustomerInput, create_customer
 
 ROUNDS = 60
 STEPS = ("note_step", "save_step")
-# The statements of the last round's timed steps.
+# The statements of the last round's timed steps, and their round trips at the driver.
 STATEMENTS: dict[str, list[str]] = {}
+TRIPS: dict[str, int] = {}
 # Statements of other transactions (the outbox sender's poll) during the last round's steps.
 OTHERS: dict[str, int] = {}
 # With --profile: one pyinstrument profiler per timed step, sampling only while it is handled.
@@ -145,16 +146,20 @@ async def seed(bot: LocalBot, rep_id: int) -> None:
 
 
 class StatementLog:
-    """The SQL statements the bot's engine sends (BEGIN and COMMIT included), to count the
-    database round trips of one step. Only the statements of the connection that recorded the
-    update id are the step's: the outbox sender's idle poll (its own transaction, once a
-    second) may fall inside a step's time and is counted apart."""
+    """The SQL statements the bot's engine sends (BEGIN and COMMIT included), and the database
+    round trips they cost at the driver: asyncpg's queries and prepared-statement executions on
+    PostgreSQL (the pool's check included, which SQLAlchemy does not see as a statement), hops
+    to aiosqlite's thread on SQLite. Only those of the connection that recorded the update id
+    are the step's: the outbox sender's idle poll (its own transaction, once a second) may fall
+    inside a step's time and is counted apart."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.statements: list[tuple[int, str]] = []
+        self.trips: list[tuple[int, str]] = []
         self.others: dict[str, int] = {}
         event.listen(engine.sync_engine, "before_cursor_execute", self._executed)
         event.listen(engine.sync_engine, "commit", self._committed)
+        self._count_driver_trips(engine.dialect.name)
 
     def _executed(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.statements.append((id(conn), " ".join(statement.split())[:90]))
@@ -162,12 +167,45 @@ class StatementLog:
     def _committed(self, conn: Any) -> None:
         self.statements.append((id(conn), "COMMIT"))
 
-    def take(self, step: str | None = None) -> list[str]:
+    def _count_driver_trips(self, dialect: str) -> None:
+        log = self
+        if dialect == "postgresql":
+            from asyncpg.connection import Connection
+            from asyncpg.prepared_stmt import PreparedStatement
+
+            execute, fetch = Connection.execute, PreparedStatement.fetch
+
+            async def counted_execute(connection: Any, query: str, *args: Any) -> Any:
+                log.trips.append((id(connection), query))
+                return await execute(connection, query, *args)
+
+            async def counted_fetch(prepared: Any, *args: Any, **kw: Any) -> Any:
+                log.trips.append((id(prepared._connection), prepared.get_query()))
+                return await fetch(prepared, *args, **kw)
+
+            Connection.execute = counted_execute  # type: ignore[assignment,method-assign]
+            PreparedStatement.fetch = counted_fetch  # type: ignore[method-assign]
+        else:
+            from aiosqlite import Connection as SqliteConnection
+
+            hop = SqliteConnection._execute
+
+            async def counted_hop(connection: Any, fn: Any, *args: Any, **kw: Any) -> Any:
+                text = " ".join(str(a) for a in args[1:3] if isinstance(a, (str, list)))
+                log.trips.append((id(connection), text))
+                return await hop(connection, fn, *args, **kw)
+
+            SqliteConnection._execute = counted_hop  # type: ignore[method-assign,assignment]
+
+    def take(self, step: str | None = None) -> tuple[list[str], int]:
+        """The step's statements, and its round trips at the driver."""
         taken, self.statements = self.statements, []
+        trips, self.trips = self.trips, []
         turn = {c for c, text in taken if text.startswith("INSERT INTO processed_updates")}
         if step is not None:
             self.others[step] = sum(1 for c, _ in taken if c not in turn)
-        return [text for c, text in taken if c in turn]
+        driver = {c for c, text in trips if "INSERT INTO processed_updates" in text}
+        return [text for c, text in taken if c in turn], sum(1 for c, _ in trips if c in driver)
 
 
 async def visit_round_trips(
@@ -195,7 +233,7 @@ async def visit_round_trips(
             update_id = await client.send_message(chat_id, f"Discussed order {n}, wants a quote.")
             timed["note_step"].append(await reply_latency(client, chat_id, since, started))
             await bot.tracker.wait(update_id)
-        STATEMENTS["note_step"] = log.take("note_step")
+        STATEMENTS["note_step"], TRIPS["note_step"] = log.take("note_step")
         if "Skip" in str((await chat.bot_messages())[-1].buttons):
             await chat.tap("Skip")
         message = next(m for m in reversed(await chat.bot_messages()) if "Save" in str(m.buttons))
@@ -207,7 +245,7 @@ async def visit_round_trips(
             update_id = await client.press(chat_id, message.message_id, button_text="✅ Save")
             timed["save_step"].append(await reply_latency(client, chat_id, since, started))
             await bot.tracker.wait(update_id)
-        STATEMENTS["save_step"] = log.take("save_step")
+        STATEMENTS["save_step"], TRIPS["save_step"] = log.take("save_step")
     OTHERS.update(log.others)
     return timed
 
@@ -240,7 +278,8 @@ async def main() -> dict[str, Any]:
         stats = summary(samples)
         if step != "echo_bot":
             stats["ratio_p50_vs_echo"] = round(stats["p50_ms"] / echo_p50, 2)
-            stats["database_round_trips"] = len(STATEMENTS[step])
+            stats["statements"] = len(STATEMENTS[step])
+            stats["database_round_trips"] = TRIPS[step]
             stats["other_statements_meanwhile"] = OTHERS.get(step, 0)
         result[step] = stats
     return result

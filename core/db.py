@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -105,25 +105,49 @@ def create_engine(
         url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
         connect_args={"server_settings": server_settings},
     )  # fmt: skip
-    engine.sync_engine.dialect.do_ping = _ping_in_one_round_trip  # type: ignore[method-assign]
+    dialect = engine.sync_engine.dialect
+    dialect.do_ping = _ping_by_beginning  # type: ignore[method-assign]
+    # PostgreSQL's dialect has these two setters; the Dialect interface does not.
+    dialect.set_readonly = _begin_afresh_with("readonly")  # type: ignore[attr-defined]
+    dialect.set_deferrable = _begin_afresh_with("deferrable")  # type: ignore[attr-defined]
     return engine
 
 
-def _ping_in_one_round_trip(dbapi_connection: Any) -> bool:
-    """The check of a pooled PostgreSQL connection before every turn, in one round trip.
+def _ping_by_beginning(dbapi_connection: Any) -> bool:
+    """The check of a pooled PostgreSQL connection before each use is the BEGIN of the
+    transaction it is taken for: one round trip for both.
 
-    SQLAlchemy's asyncpg ping is three: BEGIN, an empty statement and ROLLBACK. asyncpg runs
-    that statement as a prepared one (the extended protocol), and the transaction keeps its
-    parse and execute on one server behind pgbouncer's transaction pooling (SQLAlchemy #10226).
-    A simple-protocol query is a single message, which needs no transaction for that (asyncpg
-    cannot run an empty one that way, hence SELECT 1). Failures are translated as in
-    SQLAlchemy's own ping, so a connection the server closed is recognised as a disconnect,
-    dropped and replaced (tests/e2e/test_database_restart.py)."""
+    SQLAlchemy's asyncpg ping is three round trips (BEGIN, an empty statement, ROLLBACK, kept
+    for pgbouncer's transaction pooling: SQLAlchemy #10226), and the transaction's own BEGIN
+    one more. A BEGIN proves the connection alive as well as a SELECT 1 does, and everything
+    after it stays on one server behind pgbouncer. SQLAlchemy begins every use of a connection
+    anyway, so the BEGIN is only sent earlier; a connection handed out and returned unused
+    costs a ROLLBACK. The transaction takes the connection's isolation level and access mode:
+    an option set after the checkout rolls it back first, so the next statement begins again
+    with the option (SQLAlchemy's set_isolation_level does this itself; ``_begin_afresh_with``
+    for read-only and deferrable). Failures are translated as in SQLAlchemy's ping, so a
+    connection the server closed is recognised as a disconnect, dropped and replaced
+    (tests/e2e/test_database_restart.py)."""
     try:
-        await_(dbapi_connection._connection.execute("SELECT 1"))
+        if dbapi_connection._transaction is None and not dbapi_connection.autocommit:
+            await_(dbapi_connection._start_transaction())
+        else:
+            await_(dbapi_connection._connection.execute("SELECT 1"))
     except Exception as error:
         dbapi_connection._handle_exception(error)
     return True
+
+
+def _begin_afresh_with(characteristic: str) -> Callable[[Any, bool], None]:
+    """A setter of the asyncpg adapter's ``readonly`` or ``deferrable`` that first rolls back
+    the transaction the check began (before any statement: SQLAlchemy sets these only then)."""
+
+    def set_characteristic(dbapi_connection: Any, value: bool) -> None:
+        if getattr(dbapi_connection, characteristic) != value:
+            dbapi_connection.rollback()
+        setattr(dbapi_connection, characteristic, value)
+
+    return set_characteristic
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
