@@ -148,13 +148,8 @@ class VisitForm(Form):
             data.update(customer_name=customer.name, locked=True,
                         checked_out_at=turn.now.isoformat(),
                         location_set_here=opened.location_set_here)  # fmt: skip
-            card = data.pop("card_message_id", None)
-            if card is not None:
-                # The card's Check out button goes: it says when, and how long on site.
-                turn.edit(int(card), checked_out_card(
-                    turn.deps.texts, turn.lang, customer.name, opened.visited_at, turn.now,
-                    (await turn.team()).timezone,
-                ))  # fmt: skip
+            # The check-in card ("card_message_id", kept in the data) changes when the visit is
+            # saved: a rep who cancels is still checked in, and the card says so.
             return "notes"
         data["visited_at"] = turn.now.isoformat()
         if data.get("customer_id"):
@@ -647,6 +642,13 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
                 )
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
+    card = data.get("card_message_id")
+    if data.get("checkout_visit_id") and card is not None:
+        # The card's Check out button goes: it says when, and how long on site.
+        turn.edit(int(card), checked_out_card(
+            turn.deps.texts, turn.lang, data["customer_name"], logged.visit.visited_at,
+            datetime.fromisoformat(data["checked_out_at"]), team.timezone,
+        ))  # fmt: skip
     radius = team.rules.visits.checkin_radius_m
     if draft.photo_file_ids and logged.visit.id is not None:
         visit_id, ctx = logged.visit.id, turn.ctx

@@ -80,17 +80,21 @@ async def test_a_shared_location_checks_in_at_the_nearest_customer(local_bot: Lo
     card_id = replies[-1].message_id
     await _clock(local_bot).advance(timedelta(minutes=25))
     replies = await flow.tap("🚪 Check out")
-    # The card and the next question both say it: the card's button is gone.
+    asked = r"🚪 Checked out (\d\d:\d\d) · 25 min on site\nWhat happened\?"
+    out = re.search(asked, replies[-1].text)
+    assert out is not None, replies[-1].text
+    # Nothing is saved yet: the card still says checked in.
     (card,) = [m for m in await rep.messages() if m.message_id == card_id]
-    out = re.search(r"🚪 Checked out (\d\d:\d\d) · 25 min on site", card.text)
-    assert out is not None and card.button_texts() == [], card.text
-    assert "Checked in at 上海新天地零售" in card.text
-    assert f"🚪 Checked out {out.group(1)} · 25 min on site\nWhat happened?" in replies[-1].text
+    assert "Checked out" not in card.text and card.button_texts() == ["🚪 Check out"]
     await flow.send("Restocked the display; order next week.")
     summary = (await flow.tap("Skip"))[-1].text
     assert "Time on site: 25 min" in summary and "Photos" not in summary, summary
     replies = await flow.tap("Save")
     assert "Visit saved" in replies[-1].text and "Time on site: 25 min" in replies[-1].text
+    # Saved: the card says when, and how long on site; its button is gone.
+    (card,) = [m for m in await rep.messages() if m.message_id == card_id]
+    assert f"🚪 Checked out {out.group(1)} · 25 min on site" in card.text, card.text
+    assert "Checked in at 上海新天地零售" in card.text and card.button_texts() == []
     assert flow.taps == 4 and flow.sent == 2  # 5 interactions besides the location
     (visit,) = await visits_of(runtime, 7011)
     assert visit.on_site_minutes == 25 and not visit.is_open

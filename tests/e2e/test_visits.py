@@ -184,6 +184,39 @@ async def test_check_in_then_check_out_stores_the_time_on_site(local_bot: LocalB
     ]  # fmt: skip
 
 
+async def test_a_check_out_cancelled_leaves_the_visit_open_and_its_card_as_it_was(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3003, "Qian", Role.REP, "north")
+    await add_customer(runtime, "north", "上海新天地零售", owner_tg=3003, location=SHOP)
+    await rep.send("/visit")
+    await rep.tap("上海新天地零售")
+    await rep.tap("In person")
+    card = (await rep.share_location(*SHOP, accuracy=8.0))[-1]
+    await runtime.clock.advance(timedelta(minutes=20))
+    await rep.tap("🚪 Check out")
+    await rep.send("Owner was busy.")
+    assert CANCELLED in (await rep.send("/cancel"))[-1].text
+
+    (shown,) = [m for m in await rep.messages() if m.message_id == card.message_id]
+    assert shown.text == card.text and shown.button_texts() == ["🚪 Check out"]
+    (visit,) = await visits_of(runtime, 3003)
+    assert visit.is_open and visit.checked_out_at is None
+
+    # Checked out later from the same card: the time on site counts to then.
+    await runtime.clock.advance(timedelta(minutes=10))
+    await rep.tap("🚪 Check out")
+    await rep.send("Owner free now; order agreed.")
+    await rep.tap("Skip")
+    assert "Visit saved" in (await rep.tap("Save"))[-1].text
+    (shown,) = [m for m in await rep.messages() if m.message_id == card.message_id]
+    assert "🚪 Checked out" in shown.text and "30 min on site" in shown.text, shown.text
+    assert shown.button_texts() == []
+    (visit,) = await visits_of(runtime, 3003)
+    assert not visit.is_open and visit.on_site_minutes == 30
+
+
 async def test_a_short_visit_is_flagged_and_cannot_be_deleted(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 3004, "Sun", Role.REP, "north")
