@@ -8,10 +8,12 @@ survives a restart; nothing is stored as a request before Submit.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from core.db import transaction, writer_turn
 from core.errors import UserFacingError
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
@@ -19,7 +21,7 @@ from handlers.forms import Form, FormInput, InputError, Prompt, register_form
 from handlers.turn import Turn
 from models.common import Role
 from models.user import User
-from services import approval_cc, approvals, customers
+from services import approval_cards, approval_cc, approvals, customers, outbox
 from services.approval_cards import Env
 from services.approval_types import (
     FieldError,
@@ -35,6 +37,8 @@ from services.approval_types import (
 )
 from views import approval_form as form_views
 from views import approvals as views
+from views.buttons import Keyboard
+from views.render import outbox_buttons
 
 REQUESTERS = frozenset({Role.REP, Role.MANAGER})
 FIELD = "f_"
@@ -373,8 +377,28 @@ async def _accept_summary(turn: Turn, data: dict[str, Any], answer: FormInput) -
         say_error(turn, error)
         data["_return"] = True
         return FIELD + error.field
-    turn.say(*views.submitted(turn.deps.texts, turn.lang, result))
+    text, buttons = views.submitted(turn.deps.texts, turn.lang, result)
+    request = result.request
+    assert request.id is not None
+    kept = functools.partial(_keep_submitted, turn, request.id, request.version, text, buttons)
+    turn.say(text, buttons, on_sent=kept)
     return None
+
+
+async def _keep_submitted(
+    turn: Turn, request_id: int, version: int, text: str, buttons: Keyboard, message_id: int
+) -> None:
+    """Once the confirmation is out: keep it, so that the request's changes edit it too."""
+    deps = turn.deps
+    env = Env(settings=deps.settings, render=deps.render, now=deps.clock.now())
+    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
+        await approval_cards.keep_submitted(
+            session, env, request_id=request_id, version=version, chat_id=turn.actor.telegram_id,
+            text=text, buttons=outbox_buttons(buttons), message_id=message_id,
+        )  # fmt: skip
+        queued = outbox.wrote_messages(session)
+    if queued and deps.sender is not None:
+        deps.sender.wake()
 
 
 REQUEST_FORM = register_form(RequestForm())

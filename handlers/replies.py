@@ -56,6 +56,8 @@ class Reply:
     attachment: Attachment | None = None
     # Photos sent as one album (2-10, Telegram's media group), ``text`` the first one's caption.
     album: list[Attachment] = field(default_factory=list)
+    # Called with the message's id once Telegram accepted it, to keep it for later edits.
+    on_sent: Callable[[int], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ async def send_replies(
             )  # fmt: skip
             continue
         try:
-            await deliver(ctx.bot, chat_id, reply, policy, deadline)
+            message_id = await deliver(ctx.bot, chat_id, reply, policy, deadline)
             if first_out is not None:
                 first_out()
                 first_out = None
@@ -208,6 +208,13 @@ async def send_replies(
             )  # fmt: skip
             if isinstance(exc, Forbidden) and (reply.chat_id or chat_id) == chat_id:
                 return  # blocked by the person: the other replies cannot arrive either
+            continue
+        if reply.on_sent is not None and message_id is not None:
+            try:
+                await reply.on_sent(message_id)
+            except Exception:
+                # The reply is out and the turn committed; the message just stays as sent.
+                log.exception("update %s: keeping reply %s failed", update.update_id, index + 1)
 
 
 async def answer_callback(update: Update) -> None:

@@ -147,7 +147,8 @@ class ApprovalCard(SQLModel, table=True):
     recipient_id: int = Field(foreign_key="users.id")
     outbox_id: int = Field(foreign_key="outbox.id")
     step_no: int
-    # Why it was sent: "card", "reminder", "answer", "escalated", "delegated", "pending".
+    # Why it was sent: "card", "reminder", "answer", "escalated", "delegated", "pending", or
+    # "submitted": the requester's own confirmation, sent as a reply and kept to be edited too.
     kind: str = Field(max_length=16)
     created_at: datetime
 

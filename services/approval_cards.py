@@ -28,12 +28,13 @@ from models.approval import (
 )
 from models.audit import AuditEntry
 from models.customer import Customer
+from models.outbox import OutboxMessage
 from models.user import User
-from services import approval_access, notices, team_context
+from services import approval_access, notices, outbox, team_context
 from services.approval_types import RequestType, get_type
 from services.invoice_rule import InvoiceCheck, check_invoice_request, customer_open_balance
 from services.notices import Render
-from services.outbox import Attachment
+from services.outbox import Attachment, OutboxButtons
 from services.team_context import TeamContext
 
 # The request type whose card shows the collected share of its contract.
@@ -117,6 +118,15 @@ class CardCopy:
     card: CardData
     decide: bool
     header: Header | None = None
+
+
+@dataclass(frozen=True)
+class SubmittedCopy:
+    """The requester's confirmation of a submit ("sent to …"), as it stands now: its text stays,
+    its buttons follow the request (no Withdraw once it is decided)."""
+
+    card: CardData
+    text: str
 
 
 @dataclass(frozen=True)
@@ -315,6 +325,9 @@ async def cc_names(session: AsyncSession, request_id: int) -> list[str]:
 
 # -- copies in approvers' chats -----------------------------------------------------------
 
+# The kind of copy that is the requester's confirmation of a submit (``keep_submitted``).
+SUBMITTED = "submitted"
+
 
 def about(data: CardData) -> dict[str, int]:
     """Outbox meta naming the request, so that a Telegram reply to the message finds it."""
@@ -382,26 +395,61 @@ async def refresh_copies(session: AsyncSession, env: Env, data: CardData) -> int
     cards = list(
         (
             await session.exec(
-                select(ApprovalCard, User)
+                select(ApprovalCard, User, OutboxMessage.text)
                 .join(User, col(User.id) == col(ApprovalCard.recipient_id))
+                .join(OutboxMessage, col(OutboxMessage.id) == col(ApprovalCard.outbox_id))
                 .where(col(ApprovalCard.request_id) == data.id)
                 .order_by(col(ApprovalCard.id))
             )
         ).all()
     )
-    for card, recipient in cards:
+    for card, recipient, sent_text in cards:
         assert recipient.id is not None and card.id is not None
         if not recipient.active:
             await _hide_copy(session, env.render, card, recipient, now=env.now)
             continue
-        acts = can_act(data, recipient.id) and card.step_no == data.request.step_no
+        copy: SubmittedCopy | CardCopy
+        if card.kind == SUBMITTED:
+            view, copy = "approvals.submitted", SubmittedCopy(data, sent_text)
+        else:
+            acts = can_act(data, recipient.id) and card.step_no == data.request.step_no
+            view, copy = "approvals.card", CardCopy(data, acts)
         await notices.send(
-            session, env.render, view="approvals.card", data=CardCopy(data, acts),
-            lang=recipient.language, key=f"ap:{data.id}:v{data.request.version}:edit:{card.id}",
+            session, env.render, view=view, data=copy, lang=recipient.language,
+            key=f"ap:{data.id}:v{data.request.version}:edit:{card.id}",
             chat_id=recipient.telegram_id, recipient_id=recipient.id, kind="approval.update",
             now=env.now, edit_of_id=card.outbox_id,
         )  # fmt: skip
     return len(cards)
+
+
+async def keep_submitted(
+    session: AsyncSession, env: Env, *, request_id: int, version: int, chat_id: int,
+    text: str, buttons: OutboxButtons | None, message_id: int,
+) -> None:  # fmt: skip
+    """Keep the requester's confirmation of a submit, once Telegram accepted it, as a copy of
+    the card: every later change edits it like the approvers' copies, so its Withdraw button
+    goes when the request is decided. A change made before this record (a decision in the
+    moment the confirmation took to arrive) is applied to it at once."""
+    request = await session.get(ApprovalRequest, request_id)
+    if request is None or request.id is None:
+        return
+    outbox_id = await outbox.record_sent(
+        session, key=f"ap:{request_id}:submitted:{message_id}", chat_id=chat_id,
+        kind="approval.submitted", text=text, buttons=buttons, message_id=message_id,
+        now=env.now, recipient_id=request.requester_id,
+    )  # fmt: skip
+    if outbox_id is None:
+        return
+    session.add(
+        ApprovalCard(
+            request_id=request.id, recipient_id=request.requester_id, outbox_id=outbox_id,
+            step_no=request.step_no, kind=SUBMITTED, created_at=env.now,
+        )
+    )  # fmt: skip
+    await session.flush()
+    if request.version != version:
+        await refresh_copies(session, env, await load(session, env, request))
 
 
 async def _hide_copy(

@@ -80,6 +80,35 @@ async def enqueue(
     return int(row[0]) if row else None
 
 
+async def record_sent(
+    session: AsyncSession,
+    *,
+    key: str,
+    chat_id: int,
+    kind: str,
+    text: str,
+    buttons: OutboxButtons | None,
+    message_id: int,
+    now: datetime,
+    recipient_id: int | None = None,
+) -> int | None:
+    """Record a message Telegram accepted as a direct reply, as if the outbox had sent it, so
+    that later changes can edit it through the outbox (``edit_of_id``); the same ``key`` twice
+    is a no-op (None)."""
+    statement = (
+        sql.insert(session, OutboxMessage)
+        .values(
+            idempotency_key=key[:200], chat_id=chat_id, recipient_id=recipient_id, kind=kind,
+            text=text, buttons=buttons, status=OutboxStatus.SENT, attempts=1,
+            next_attempt_at=now, created_at=now, sent_at=now, telegram_message_id=message_id,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(col(OutboxMessage.id))
+    )  # fmt: skip
+    row = (await session.exec(statement)).first()  # type: ignore[call-overload]
+    return int(row[0]) if row else None
+
+
 def wrote_messages(session: AsyncSession) -> bool:
     """Whether this session queued anything, so the sender is woken only when there is work."""
     return bool(session.info.get(WRITTEN_FLAG))

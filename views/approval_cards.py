@@ -18,7 +18,7 @@ from typing import Any
 from core.i18n import Catalogs, bracketed, format_money, format_percent, join_list
 from core.periods import format_clock, format_day, format_short_day
 from models.approval import RequestStatus, StepStatus
-from services.approval_cards import CardCopy, CardData, Receipt, RequestNotice
+from services.approval_cards import CardCopy, CardData, Receipt, RequestNotice, SubmittedCopy
 from services.approval_types import FieldKind
 from services.money import from_minor
 from views.buttons import Button, Keyboard
@@ -440,6 +440,19 @@ def card_copy(texts: Catalogs, lang: str, copy: CardCopy) -> tuple[str, Keyboard
             header += "\n" + texts.t(lang, "approvals.header_reason", reason=params["reason"])
     buttons = decision_buttons if copy.decide else view_buttons
     return card_text(texts, lang, copy.card, header=header), buttons(texts, lang, copy.card)
+
+
+def submitted_buttons(texts: Catalogs, lang: str, data: CardData) -> Keyboard:
+    """On the requester's confirmation of a submit: open the request; withdraw it while open."""
+    rows = [button(texts, lang, "approvals.view", VIEW, data.id)]
+    if RequestStatus(data.request.status).open:
+        rows.append(button(texts, lang, "approvals.withdraw", WITHDRAW, data.id))
+    return [rows]
+
+
+@view("approvals.submitted")
+def submitted_copy(texts: Catalogs, lang: str, copy: SubmittedCopy) -> tuple[str, Keyboard | None]:
+    return copy.text, submitted_buttons(texts, lang, copy.card)
 
 
 @view("approvals.receipt")

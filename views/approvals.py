@@ -38,6 +38,7 @@ from views.approval_cards import (
     money_text,
     receipts_text,
     short_title,
+    submitted_buttons,
 )
 from views.buttons import Button, Keyboard
 from views.collections import invoice_share
@@ -223,14 +224,11 @@ def which_question(
 def submitted(texts: Catalogs, lang: str, result: Result) -> tuple[str, Keyboard]:
     """After Submit: who decides first; the requester may open or withdraw it."""
     request = result.request
-    rid = request.id or 0
     names = html.escape(join_list(lang, result.approvers))
-    view = button(texts, lang, "approvals.view", VIEW, rid)
-    withdraw = button(texts, lang, "approvals.withdraw", WITHDRAW, rid)
     text = texts.t(lang, f"approvals.submitted_{request.chain[0]}", id=request.label, names=names)
     if result.copied:
         text += "\n" + cc_line(texts, lang, result.copied)
-    return text, [[view, withdraw]]
+    return text, submitted_buttons(texts, lang, result.data)
 
 
 def draft_summary(

@@ -3,6 +3,8 @@ withdrawal, and every copy of a card edited to show the decision and who made it
 
 from __future__ import annotations
 
+import asyncio
+
 from models.approval import RequestStatus, StepStatus
 from sandbox.harness import LocalBot
 from tests.approval_helpers import (
@@ -186,7 +188,10 @@ async def test_withdraw_while_pending(local_bot: LocalBot) -> None:
     assert "already withdrawn" in texts(replies)
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.WITHDRAWN
-    assert len(await cards(local_bot, 1)) == 1
+    # The manager's copy and the requester's confirmation, both edited; nothing new was sent.
+    assert [card.kind for card, _ in await cards(local_bot, 1)] == ["card", "submitted"]
+    (confirmation,) = [m for m in await people.rep.bot_messages() if "has been sent to" in m.text]
+    assert confirmation.button_texts() == ["👁 View"]
 
 
 async def test_discount_card_shows_earlier_discounts_and_the_month(local_bot: LocalBot) -> None:
@@ -236,3 +241,40 @@ async def test_receipts_as_photos_and_files_reach_the_approver(local_bot: LocalB
     assert "Sending the 2 receipts of #2026-0001" in texts(replies)
     await local_bot.drain_outbox()
     assert [m.kind for m in (await people.manager.bot_messages())[-2:]] == ["photo", "document"]
+
+
+async def test_the_requesters_confirmation_loses_withdraw_once_decided(
+    local_bot: LocalBot,
+) -> None:
+    people = await team_of(local_bot)
+    (confirmation,) = await expense(people.rep, "300")
+    assert "Chen Jing (manager)" in text_of(confirmation)
+    assert confirmation.button_texts() == ["👁 View", "↩️ Withdraw"]
+    await local_bot.drain_outbox()
+
+    await people.manager.tap("Approve")
+    await local_bot.drain_outbox()
+    now = await message(people.rep, confirmation.message_id)
+    assert now.button_texts() == ["👁 View"] and now.text == confirmation.text
+
+
+async def test_a_decision_before_the_confirmation_arrives_still_reaches_it(
+    local_bot: LocalBot,
+) -> None:
+    """The manager rejects while Telegram is slow to accept the requester's confirmation:
+    once it is accepted, it is edited at once."""
+    people = await team_of(local_bot)
+    await expense(people.rep, "300", submit=False)
+    await local_bot.client.add_fault("slow", "sendMessage", chat_id=REP, delay=2)
+    submitting = asyncio.create_task(people.rep.tap("Submit"))
+    async with asyncio.timeout(10):
+        while not any("Reject" in str(m.buttons) for m in await people.manager.bot_messages()):
+            await asyncio.sleep(0.05)
+    await people.manager.tap("Reject")
+    await people.manager.send("Over the monthly budget.")
+    (confirmation,) = [m for m in await submitting if "has been sent to" in text_of(m)]
+    await local_bot.drain_outbox()
+    (request,) = await requests(local_bot)
+    assert request.status == RequestStatus.REJECTED
+    now = await message(people.rep, confirmation.message_id)
+    assert now.button_texts() == ["👁 View"]

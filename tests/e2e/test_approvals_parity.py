@@ -444,7 +444,9 @@ async def test_a_chinese_office_reads_whose_request_and_what_to_do_next(
     await manager.tap("✅ 批准", message_id=card.message_id)
     await local_bot.drain_outbox()
 
-    replies = await rep.tap("撤回", message_id=submitted.message_id)
+    # Decided: the confirmation's 撤回 is gone; a tap already on its way gets a true answer.
+    assert (await message(rep, submitted.message_id)).button_texts() == ["👁 查看"]
+    replies = await rep.tap_data(submitted.message_id, "apw|1", forged=True)
     assert texts(replies) == "#2026-0001 已批准，审批已结束，不能再撤回或回复。"
     (request,) = await requests(local_bot)
     assert request.status == RequestStatus.APPROVED
