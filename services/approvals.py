@@ -145,8 +145,11 @@ async def submit(
     draft: Draft,
     *,
     previous_id: int | None = None,
+    currency: str | None = None,
 ) -> Result:
     """Create a request from a filled form, route it, and send its card to the first level.
+    Its amounts are in the team's approval currency, or in ``currency`` when the request is
+    about money that has its own (a credit note on a USD invoice is in USD).
 
     Every value is validated again (the form may have been filled days ago). Raises
     FieldError naming the field to ask again, or UserFacingError.
@@ -173,7 +176,7 @@ async def submit(
         raise UserFacingError("approvals.no_approver")
     request = ApprovalRequest(
         team_id=team.team_id, requester_id=actor.user_id, type=kind.key,
-        status=RequestStatus.PENDING, currency=rules.approvals.currency,
+        status=RequestStatus.PENDING, currency=currency or rules.approvals.currency,
         amount_minor=to_minor(amount) if amount is not None else None,
         discount_bp=int(discount * 100) if discount is not None else None,
         customer_id=customer_id, details=_details(draft.values, kind.fields), chain=chain,

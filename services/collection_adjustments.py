@@ -191,7 +191,7 @@ async def settle_dispute(
         {"customer": receivable.customer_id, "document": receivable.document_no,
          "amount": str(amount), "reason": reason},
     )  # fmt: skip
-    result = await approvals.submit(session, env, team, actor, draft)
+    result = await approvals.submit(session, env, team, actor, draft, currency=receivable.currency)
     adjustment.approval_request_id = result.request.id
     session.add(adjustment)
     audit.record(

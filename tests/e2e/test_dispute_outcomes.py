@@ -33,11 +33,13 @@ JOBS_UNDER_TEST = ("dunning",)
 DUE = date(2026, 11, 30)
 
 
-async def disputed(bot: LocalBot, rep: Chat, number: str, amount: str) -> int:
+async def disputed(
+    bot: LocalBot, rep: Chat, number: str, amount: str, currency: str = "CNY"
+) -> int:
     """Rick's ``number`` of ``amount``, disputed from its card; its receivable id."""
     customer = await add_customer_in(bot.runtime, "north", f"Far Harbour {number}", 3002)
     rid = await add_receivable(bot.runtime, number, customer=customer, owner_tg=3002,
-                               amount=amount, due=DUE)  # fmt: skip
+                               amount=amount, due=DUE, currency=currency)  # fmt: skip
     card = await rep.send(f"/collections {number}")
     await rep.tap("Disputed", message_id=card[-1].message_id)
     await rep.send("Two cases arrived damaged")
@@ -210,6 +212,32 @@ async def test_valid_dispute_large_credit_note_needs_approval(local_bot: LocalBo
     # The manager decides again.
     again = await manager.tap("Decide on INV-3")
     assert "Is the customer right?" in (again[-1].text or "")
+
+
+async def test_a_credit_note_on_a_usd_invoice_goes_for_approval_in_usd(
+    local_bot: LocalBot,
+) -> None:
+    manager = await join(local_bot, 3001, "Mona", Role.MANAGER, "north")
+    director = await join(local_bot, 3000, "Dora", Role.DIRECTOR, None)
+    rep = await join(local_bot, 3002, "Rick", Role.REP, "north")
+    await at_local(local_bot, "north", DUE)
+    rid = await disputed(local_bot, rep, "INV-9", "8000", currency="USD")
+    await manager.tap("Decide on INV-9")
+    await manager.tap("Valid: issue a credit note")
+    await manager.tap("Whole balance")
+    await manager.send("Wrong price invoiced; agreed with the customer")
+    await manager.tap("Confirm")
+    await local_bot.drain_outbox()
+    async with transaction(local_bot.runtime.sessions) as session:
+        request = await session.get(ApprovalRequest, 1)
+        assert request is not None and (request.currency, request.amount_minor) == ("USD", 800000)
+    card = (await director.bot_messages())[-1].text or ""
+    assert "Amount: $8,000.00" in card and "CN¥" not in card, card
+    await director.tap("Approve", message_id=(await director.bot_messages())[-1].message_id)
+    await local_bot.drain_outbox()
+    assert await balance(local_bot.runtime, rid) == 0
+    told = (await rep.bot_messages())[-1].text or ""
+    assert "Dora recorded a credit note of $8,000.00 on INV-9" in told, told
 
 
 async def test_a_managers_own_dispute_is_theirs_to_decide(local_bot: LocalBot) -> None:
