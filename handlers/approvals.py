@@ -180,7 +180,7 @@ async def on_receipts(turn: Turn) -> None:
     label, count = await approval_lists.send_receipts(
         turn.session, env_of(turn), turn.actor, request_id, nonce=str(turn.update.update_id)
     )
-    turn.say_key("approvals.receipts_sent", id=label, count=count)
+    turn.say(turn.tn("approvals.receipts_sent", count, id=label, count=count))
 
 
 @turn_handler()

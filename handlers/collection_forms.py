@@ -57,7 +57,7 @@ def _typed_date(turn: Turn, answer: FormInput, today: date) -> date:
 def _day_choice(turn: Turn, start: date, days: int) -> tuple[str, str]:
     """A button for the day ``days`` after ``start``: "In 7 days (Tue 1 Dec)"."""
     day = start + timedelta(days=days)
-    label = turn.t("collections.in_days", days=days, day=format_short_day(day, turn.lang))
+    label = turn.tn("collections.in_days", days, days=days, day=format_short_day(day, turn.lang))
     return label, f"d:{day.isoformat()}"
 
 

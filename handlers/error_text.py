@@ -19,8 +19,17 @@ def escaped_params(params: dict[str, Any]) -> dict[str, Any]:
     return {key: html.escape(v) if isinstance(v, str) else v for key, v in params.items()}
 
 
+def plural_count(error: UserFacingError) -> int | None:
+    """The number an error's text counts, when it passes one as ``count`` ("more than 1 hour
+    ago"): its text then takes the singular for one."""
+    count = error.params.get("count")
+    return count if isinstance(count, int) else None
+
+
 def error_text(turn: Turn, error: UserFacingError) -> str:
-    return turn.t(error.key, **escaped_params(error.params))
+    params = escaped_params(error.params)
+    count = plural_count(error)
+    return turn.t(error.key, **params) if count is None else turn.tn(error.key, count, **params)
 
 
 def say_error(turn: Turn, error: UserFacingError) -> None:

@@ -27,7 +27,7 @@ from core.i18n import person_language
 from core.periods import format_day
 from core.settings import Settings
 from handlers.context import Ctx, Deps
-from handlers.error_text import escaped_params
+from handlers.error_text import escaped_params, plural_count
 from handlers.replies import Button, Keyboard, Reply, deliver
 from handlers.retry import GaveUp, RetryPolicy
 from models.common import Role
@@ -89,6 +89,9 @@ class Turn:
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.deps.texts.t(self.lang, key, **_dates_shown(params, self.lang))
+
+    def tn(self, key: str, count: float, /, **params: Any) -> str:
+        return self.deps.texts.tn(self.lang, key, count, **_dates_shown(params, self.lang))
 
     def say(self, text: str, buttons: Keyboard | None = None, **options: Any) -> None:
         self.replies.append(Reply(text=text, buttons=buttons, **options))
@@ -367,7 +370,13 @@ async def _run(
             return _Outcome(turn.replies, turn.after_commit, outbox.wrote_messages(session))
     except UserFacingError as exc:
         params = _dates_shown(escaped_params(exc.params), lang)
-        return _Outcome([Reply(text=deps.texts.t(lang, exc.key, **params))])
+        count = plural_count(exc)
+        text = (
+            deps.texts.t(lang, exc.key, **params)
+            if count is None
+            else deps.texts.tn(lang, exc.key, count, **params)
+        )
+        return _Outcome([Reply(text=text)])
     except Exception:
         # Whatever failed (a bug, the database, a Telegram call made during the work), the
         # transaction was rolled back: "nothing was saved" is true.

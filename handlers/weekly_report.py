@@ -106,7 +106,8 @@ async def _ask_when(turn: Turn, data: dict[str, Any]) -> Prompt:
     options = [(format_short_day(d, turn.lang), f"d:{d.isoformat()}") for d in days]
     rows = [options[i : i + 3] for i in range(0, len(options), 3)]
     rows.append([(turn.t("reports.spread"), "spread")])
-    return Prompt(turn.t("reports.ask_when", count=len(data["selected"])), rows)
+    count = len(data["selected"])
+    return Prompt(turn.tn("reports.ask_when", count, count=count), rows)
 
 
 async def _ask_part(turn: Turn, data: dict[str, Any]) -> Prompt:

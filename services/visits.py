@@ -415,7 +415,7 @@ async def editable_visit(
         raise UserFacingError("visits.still_open")
     if not editable(visit, team):
         hours = team.rules.visits.edit_window_hours
-        raise UserFacingError("visits.edit_window_over", hours=hours)
+        raise UserFacingError("visits.edit_window_over", hours=hours, count=hours)
     return visit, await attachments_of(session, visit_id)
 
 

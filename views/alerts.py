@@ -47,8 +47,8 @@ def job_failing(texts: Catalogs, lang: str, failing: JobFailing) -> tuple[str, K
 def outbox_backlog(
     texts: Catalogs, lang: str, backlog: OutboxBacklog
 ) -> tuple[str, Keyboard | None]:
-    text = texts.t(
-        lang, "ops.outbox_backlog", waiting=backlog.waiting, limit=backlog.limit,
+    text = texts.tn(
+        lang, "ops.outbox_backlog", backlog.minutes, waiting=backlog.waiting, limit=backlog.limit,
         minutes=backlog.minutes,
     )  # fmt: skip
     return text, None

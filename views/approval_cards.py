@@ -239,6 +239,15 @@ def changed_value(
     return field_value(texts, lang, kind, name, value, data.request.currency) or "—"
 
 
+def hour_count(hours: str) -> float:
+    """Headers and notices carry their hours as text ("4", "0.5"); the plural needs the number
+    (0 when a text has none: no singular then)."""
+    try:
+        return float(hours)
+    except ValueError:
+        return 0
+
+
 def receipts_text(texts: Catalogs, lang: str, count: int) -> str:
     return texts.t(lang, "approvals.receipts_count", count=count)
 
@@ -253,7 +262,7 @@ def reason_text(texts: Catalogs, lang: str, action: str, reason: str) -> str:
     system's own reasons in the reader's language."""
     found = _NO_DECISION.fullmatch(reason)
     if action == "approval.escalated" and found:
-        return texts.t(lang, "approvals.history_no_decision", hours=found[1])
+        return texts.tn(lang, "approvals.history_no_decision", float(found[1]), hours=found[1])
     return html.escape(reason)
 
 
@@ -299,8 +308,8 @@ def context_lines(texts: Catalogs, lang: str, data: CardData) -> list[str]:
                 ),
             )
             lines.append(
-                texts.t(
-                    lang, "approvals.discounts_before", customer=customer,
+                texts.tn(
+                    lang, "approvals.discounts_before", data.discounts.count, customer=customer,
                     count=data.discounts.count,
                     average=format_percent(data.discounts.average or 0),
                     latest=latest,
@@ -435,7 +444,8 @@ def card_copy(texts: Catalogs, lang: str, copy: CardCopy) -> tuple[str, Keyboard
     header = None
     if copy.header is not None:
         params = {k: html.escape(v) for k, v in copy.header.params.items()}
-        header = texts.t(lang, HEADERS[copy.header.kind], **params)
+        hours = hour_count(copy.header.params.get("hours", ""))
+        header = texts.tn(lang, HEADERS[copy.header.kind], hours, **params)
         if params.get("reason"):
             header += "\n" + texts.t(lang, "approvals.header_reason", reason=params["reason"])
     buttons = decision_buttons if copy.decide else view_buttons
@@ -476,8 +486,9 @@ def request_notice(
 ) -> tuple[str, Keyboard | None]:
     """``{request}`` in the text is the request's short title."""
     data = notice.card
-    text = texts.t(
-        lang, NOTICES[notice.event], request=short_title(texts, lang, data),
+    text = texts.tn(
+        lang, NOTICES[notice.event], hour_count(notice.hours),
+        request=short_title(texts, lang, data),
         name=html.escape(notice.name), question=html.escape(notice.text),
         to=html.escape(notice.to), reason=html.escape(notice.text), step=notice.step,
         steps=notice.steps,

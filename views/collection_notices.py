@@ -99,7 +99,7 @@ def digest_line(texts: Catalogs, lang: str, line: DigestLine) -> str:
 
 def _more(texts: Catalogs, lang: str, lines: list[DigestLine]) -> list[str]:
     hidden = len(lines) - DIGEST_LINES
-    return [texts.t(lang, "collections.digest_more", count=hidden)] if hidden > 0 else []
+    return [texts.tn(lang, "collections.digest_more", hidden, count=hidden)] if hidden > 0 else []
 
 
 def _grand_total(lines: list[DigestLine], lang: str) -> str:
@@ -115,10 +115,12 @@ def digest(texts: Catalogs, lang: str, data: Digest) -> tuple[str, Keyboard | No
     """A rep's reminders of one run in one message: a line per customer (the most overdue
     first), a button per customer opening its documents and the actions."""
     shown = data.lines[:DIGEST_LINES]
+    documents = sum(line.count for line in data.lines)
+    # Two counts: one customer has its own text, whose singular is for one document.
+    header = "collections.digest_header" + ("_single" if len(data.lines) == 1 else "")
     lines = [
-        texts.t(lang, "collections.digest_header", customers=len(data.lines),
-                documents=sum(line.count for line in data.lines),
-                total=_grand_total(data.lines, lang)),
+        texts.tn(lang, header, documents, customers=len(data.lines), documents=documents,
+                 total=_grand_total(data.lines, lang)),
         *(digest_line(texts, lang, line) for line in shown),
         *_more(texts, lang, data.lines),
         texts.t(lang, "collections.digest_hint"),
@@ -135,8 +137,8 @@ def digest(texts: Catalogs, lang: str, data: Digest) -> tuple[str, Keyboard | No
 def escalation_digest(texts: Catalogs, lang: str, data: Digest) -> tuple[str, Keyboard | None]:
     """For a manager or a director: one run's escalations, by rep, then customer."""
     lines = [
-        texts.t(lang, "collections.escalation_header", customers=len(data.lines),
-                total=_grand_total(data.lines, lang))
+        texts.tn(lang, "collections.escalation_header", len(data.lines),
+                 customers=len(data.lines), total=_grand_total(data.lines, lang))
     ]  # fmt: skip
     rep: str | None = None
     for line in data.lines[:DIGEST_LINES]:

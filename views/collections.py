@@ -128,20 +128,24 @@ def _escaped(value: Any) -> Any:
 def short_when(texts: Catalogs, lang: str, days_overdue: int) -> str:
     """ "due in 3 days", "due today", "7 days overdue": for lines that show the date elsewhere."""
     if days_overdue < 0:
-        return texts.t(lang, "collections.digest_due_in", days=-days_overdue)
+        return texts.tn(lang, "collections.digest_due_in", -days_overdue, days=-days_overdue)
     if days_overdue == 0:
         return texts.t(lang, "collections.digest_due_today")
-    return texts.t(lang, "collections.digest_overdue", days=days_overdue)
+    return texts.tn(lang, "collections.digest_overdue", days_overdue, days=days_overdue)
 
 
 def when_label(texts: Catalogs, lang: str, due_on: date, today: date) -> str:
     """When a document is due: "due in 3 days", "due today", "7 days overdue"."""
     days = (today - due_on).days
     if days < 0:
-        return texts.t(lang, "collections.due_in", days=-days, day=format_short_day(due_on, lang))
+        return texts.tn(
+            lang, "collections.due_in", -days, days=-days, day=format_short_day(due_on, lang)
+        )
     if days == 0:
         return texts.t(lang, "collections.due_today")
-    return texts.t(lang, "collections.days_overdue", days=days, day=format_short_day(due_on, lang))
+    return texts.tn(
+        lang, "collections.days_overdue", days, days=days, day=format_short_day(due_on, lang)
+    )
 
 
 def document_line(
@@ -276,7 +280,9 @@ def customer_line(texts: Catalogs, lang: str, row: CustomerBalance) -> str:
     elif row.worst_days == 0:
         parts.append(texts.t(lang, "collections.digest_due_today"))
     else:
-        parts.append(texts.t(lang, "collections.digest_due_in", days=-row.worst_days))
+        parts.append(
+            texts.tn(lang, "collections.digest_due_in", -row.worst_days, days=-row.worst_days)
+        )
     if row.broken_promise:
         parts.append(texts.t(lang, "collections.mark_broken"))
     if row.disputed:
@@ -580,7 +586,7 @@ def reconcile_list(
         return texts.t(lang, "collections.recon_none"), []
     rows = [[reconcile_button(name, item_id, balance, currency, lang)]
             for item_id, name, balance, currency in pending[:MAX_RECON_BUTTONS]]  # fmt: skip
-    return texts.t(lang, "collections.recon_pending", count=len(pending)), rows
+    return texts.tn(lang, "collections.recon_pending", len(pending), count=len(pending)), rows
 
 
 # -- how a dispute ends ---------------------------------------------------------------------

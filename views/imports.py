@@ -27,8 +27,8 @@ def receivable_import_lines(
         return html.escape(value, quote=False) if isinstance(value, str) else value
 
     out = [
-        texts.t(
-            lang, "collections.import_summary", created=len(report.created),
+        texts.tn(
+            lang, "collections.import_summary", len(report.errors), created=len(report.created),
             updated=len(report.updated), unchanged=len(report.unchanged),
             errors=len(report.errors),
         )
@@ -53,12 +53,17 @@ def receivable_import_lines(
     return out
 
 
+def _counted(count: int, noun: str) -> str:
+    """ "1 customer", "3 customers": the command line speaks English only, no catalog."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def customer_import_lines(report: ImportReport) -> list[str]:
     """The customer import's report for the command line."""
     out = [
-        f"Imported {len(report.imported)} customers; "
+        f"Imported {_counted(len(report.imported), 'customer')}; "
         f"{len(report.already_present)} already in salesbot (skipped); "
-        f"{len(report.errors)} rows with errors (not imported)."
+        f"{_counted(len(report.errors), 'row')} with errors (not imported)."
     ]
     if report.teams:
         out.append(

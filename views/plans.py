@@ -161,7 +161,7 @@ def due_page(
     if not due:
         return t(lang, "plans.none_due"), []
     a, b, c = cadence
-    lines = [t(lang, "plans.due_header", count=len(due), a=a, b=b, c=c)]
+    lines = [texts.tn(lang, "plans.due_header", len(due), count=len(due), a=a, b=b, c=c)]
     buttons: Keyboard = []
     for entry in due:
         last = (
@@ -170,8 +170,8 @@ def due_page(
             else t(lang, "plans.never")
         )
         lines.append(
-            t(
-                lang, "plans.due_line", name=html.escape(entry.customer.name),
+            texts.tn(
+                lang, "plans.due_line", entry.overdue_days, name=html.escape(entry.customer.name),
                 tier=entry.customer.tier, days=entry.overdue_days, last=last,
             )
         )  # fmt: skip

@@ -128,7 +128,14 @@ def section_lines(texts: Catalogs, lang: str, sections: Sequence[Section]) -> li
         lines.append(f"<b>{texts.t(lang, section.title)}</b>")
         for line in section.lines:
             params = {key: param_text(lang, value) for key, value in line.params.items()}
-            lines.append("• " + texts.t(lang, line.key, **params))
+            # A line that counts ("1 check-in far from the customer") takes its singular.
+            count = line.params.get("count")
+            text = (
+                texts.tn(lang, line.key, count, **params)
+                if isinstance(count, int)
+                else texts.t(lang, line.key, **params)
+            )
+            lines.append("• " + text)
     return lines
 
 
@@ -284,7 +291,7 @@ def weekly_submitted(
         key = "reports.weekly_submitted_late" if late else "reports.weekly_submitted"
     lines = [texts.t(lang, key)]
     if planned:
-        lines.append(texts.t(lang, "reports.next_week_planned", count=len(planned)))
+        lines.append(texts.tn(lang, "reports.next_week_planned", len(planned), count=len(planned)))
         lines += _day_list(lang, planned)
     return "\n".join(lines)
 

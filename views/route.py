@@ -72,8 +72,8 @@ def route_page(texts: Catalogs, lang: str, route: Route, map_app: str) -> tuple[
     if not route.stops and not route.unlocated:
         return t(lang, "route.nothing"), []
     lines = [
-        t(lang, "route.header", count=len(route.stops), total=format_distance(route.total_m, lang),
-          app=t(lang, f"route.app_{map_app}"))
+        texts.tn(lang, "route.header", len(route.stops), count=len(route.stops),
+                 total=format_distance(route.total_m, lang), app=t(lang, f"route.app_{map_app}"))
     ]  # fmt: skip
     previous = route.start
     for number, (stop, leg) in enumerate(zip(route.stops, route.legs_m, strict=True), start=1):

@@ -211,9 +211,11 @@ def attention_block(texts: Catalogs, lang: str, summary: TeamSummary, found: Att
         if len(flags) > FLAG_NAMES:
             shown += " " + texts.t(lang, "summary.more", count=len(flags) - FLAG_NAMES)
         hours = format_decimal(found.hours_limit, locale=BABEL_LOCALES.get(lang, "en"))
+        # The flag's count is in its items; only the hours limit is counted by its noun.
         lines.append(
-            texts.t(lang, f"summary.flag.{kind}", items=shown, count=len(flags), hours=hours)
-        )
+            texts.tn(lang, f"summary.flag.{kind}", found.hours_limit, items=shown,
+                     count=len(flags), hours=hours)
+        )  # fmt: skip
     if len(lines) == 1:
         return texts.t(lang, f"summary.attention_none_{summary.window.kind}")
     return "\n".join(lines)
@@ -242,7 +244,7 @@ def total_lines(texts: Catalogs, lang: str, figures: Figures) -> list[str]:
 
 
 def team_block(texts: Catalogs, lang: str, summary: TeamSummary) -> str:
-    header = texts.t(lang, "summary.team_header", count=len(summary.reps))
+    header = texts.tn(lang, "summary.team_header", len(summary.reps), count=len(summary.reps))
     return "\n".join([header, *total_lines(texts, lang, Figures.of(summary))])
 
 
@@ -306,7 +308,8 @@ def message(texts: Catalogs, lang: str, summary: TeamSummary) -> str:
         blocks.append(block)
         used += len(block) + 2
         shown += 1
-    blocks.append(texts.t(lang, "summary.rest_in_workbook", count=len(summary.reps) - shown))
+    rest = len(summary.reps) - shown
+    blocks.append(texts.tn(lang, "summary.rest_in_workbook", rest, count=rest))
     return "\n\n".join(blocks)
 
 
@@ -321,8 +324,8 @@ def rollup_message(texts: Catalogs, lang: str, rollup: Rollup) -> str:
         blocks.append(texts.t(lang, "summary.rollup_silent", teams=", ".join(silent)))
     for summary, flags in found:
         lines = [
-            texts.t(lang, "summary.rollup_team", team=html.escape(summary.team.name),
-                    count=len(summary.reps))
+            texts.tn(lang, "summary.rollup_team", len(summary.reps),
+                     team=html.escape(summary.team.name), count=len(summary.reps))
         ]  # fmt: skip
         counts = [
             texts.t(lang, f"summary.kind.{kind}", count=len(flags.flags[kind]))
@@ -339,7 +342,7 @@ def rollup_message(texts: Catalogs, lang: str, rollup: Rollup) -> str:
             dict(rollup.company_four_back), {},
         )  # fmt: skip
         reps = sum(len(summary.reps) for summary in rollup.teams)
-        lines = [texts.t(lang, "summary.rollup_company", count=reps)]
+        lines = [texts.tn(lang, "summary.rollup_company", reps, count=reps)]
         blocks.append("\n".join([*lines, *total_lines(texts, lang, company)]))
     return "\n\n".join(blocks)
 

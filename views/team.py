@@ -55,8 +55,10 @@ def team_page(texts: Catalogs, lang: str, page: TeamPage) -> tuple[str, Keyboard
         t(lang, "team.header", team=html.escape(page.name),
           first=format_short_day(page.week.first, lang),
           last=format_short_day(page.week.last, lang)),
-        t(lang, "team.targets", in_person=targets.in_person_per_week,
-          phone=targets.phone_per_week, new=targets.new_customers_per_month),
+        # Only the new customers' target is followed by its noun.
+        texts.tn(lang, "team.targets", targets.new_customers_per_month,
+                 in_person=targets.in_person_per_week, phone=targets.phone_per_week,
+                 new=targets.new_customers_per_month),
     ]  # fmt: skip
     buttons: Keyboard = []
     for rep in figures:
@@ -112,7 +114,7 @@ def rep_page(texts: Catalogs, lang: str, page: RepPage) -> tuple[str, Keyboard]:
     number = min(max(page.page, 0), pages - 1)
     first = number * REP_PAGE_SIZE
     shown = page.visits[first : first + REP_PAGE_SIZE]
-    lines = [t(lang, "team.rep_header", name=html.escape(page.name), count=kept)]
+    lines = [texts.tn(lang, "team.rep_header", kept, name=html.escape(page.name), count=kept)]
     if pages > 1:
         lines.append(t(lang, "team.rep_page", page=number + 1, pages=pages))
     buttons: Keyboard = []

@@ -127,7 +127,9 @@ def review_text(texts: Catalogs, lang: str, page: ReviewPage) -> str:
     if stamped := len(detail.stamped):
         lines.append(t(lang, "visit_review.photos_above", count=stamped))
     if detail.unstamped:
-        lines.append(t(lang, "visit_review.photos_pending", count=detail.unstamped))
+        lines.append(
+            texts.tn(lang, "visit_review.photos_pending", detail.unstamped, count=detail.unstamped)
+        )
     if detail.comments:
         lines.append("")
         replied = any(comment.by_rep for comment in detail.comments)

@@ -221,7 +221,8 @@ class VisitsPage:
 def visits_page(texts: Catalogs, lang: str, page: VisitsPage) -> tuple[str, Keyboard]:
     if not page.visits:
         return texts.t(lang, "visits.none_yet"), []
-    lines = [texts.t(lang, "visits.list_header", hours=page.edit_window_hours)]
+    hours = page.edit_window_hours
+    lines = [texts.tn(lang, "visits.list_header", hours, hours=hours)]
     buttons: Keyboard = []
     for number, (visit, customer) in enumerate(page.visits, start=1):
         lines.append(f"{number}. {visit_line(texts, lang, visit, customer, page.timezone)}")

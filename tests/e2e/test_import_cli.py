@@ -65,7 +65,7 @@ async def test_dry_run_and_unknown_team(
         config_path, database_url, "import", "customers", str(good), "--team", "north",
         "--dry-run",
     )  # fmt: skip
-    assert code == 0 and "Dry run: nothing was saved." in out and "Imported 1 customers" in out
+    assert code == 0 and "Dry run: nothing was saved." in out and "Imported 1 customer;" in out
     assert await count_customers(runtime) == 0
     code, _, err = await _salesbot(
         config_path, database_url, "import", "customers", str(good), "--team", "west"
@@ -74,7 +74,7 @@ async def test_dry_run_and_unknown_team(
     code, out, _ = await _salesbot(
         config_path, database_url, "import", "customers", str(good), "--team", "north"
     )
-    assert code == 0 and "Imported 1 customers" in out
+    assert code == 0 and "Imported 1 customer;" in out
     assert await count_customers(runtime) == 1
 
 
@@ -97,7 +97,7 @@ async def test_a_rep_renamed_to_an_owner_gets_nothing(
         "row 2: ERROR owner 张三 is not an employee code or @username of an active user; "
         "set one with salesbot user code" in out
     )
-    assert "Imported 1 customers" in out and "Imported per team: North 1" in out
+    assert "Imported 1 customer;" in out and "Imported per team: North 1" in out
 
     code, out, err = await _salesbot(
         config_path, database_url, "user", "code", "@zs_north", "张三"
@@ -112,7 +112,7 @@ async def test_a_rep_renamed_to_an_owner_gets_nothing(
     assert "row 2: ERROR owner 张三 (Zhang San) is not in team South" in out
     assert "row 3: ERROR owner @ZS_north (Zhang San) is not in team South" in out
     code, out, _ = await _salesbot(config_path, database_url, "import", "customers", str(export))
-    assert code == 0 and "Imported 1 customers; 1 already in salesbot" in out
+    assert code == 0 and "Imported 1 customer; 1 already in salesbot" in out
     assert "Imported per team: North 1" in out
 
     async with transaction(runtime.sessions) as session:

@@ -63,7 +63,7 @@ async def test_plan_a_day_then_today_and_week(local_bot: LocalBot) -> None:
     replies = await rep.send("/due")
     text = replies[-1].text
     assert "2 customers due for a visit" in text
-    assert text.index("Alpha Co (A) — 15 days overdue") < text.index("Bravo Co (B) — 1 days")
+    assert text.index("Alpha Co (A) — 15 days overdue") < text.index("Bravo Co (B) — 1 day ")
     assert "Charlie" not in text
 
     replies = await rep.send("/plan")

@@ -125,7 +125,7 @@ async def test_manager_opens_a_visit_with_stamped_photos(local_bot: LocalBot) ->
 
     # Back to the rep's page from the visit.
     await manager.tap("⬅️ Wang Wei's visits")
-    assert "Wang Wei — 1 visits this week" in (await manager.last_reply()).text
+    assert "Wang Wei — 1 visit this week" in (await manager.last_reply()).text
     assert await local_bot.client.violations() == []
 
 

@@ -71,7 +71,10 @@ def test_no_approval_text_is_left_unused() -> None:
     ours = {
         k for k in catalogs.keys("en") if k.startswith(("approvals.", "delegation.", "money."))
     }
-    assert sorted(ours - used_keys()) == []
+    used = used_keys()
+    # A singular ("<key>_one") is picked by Catalogs.tn wherever its key is used.
+    used |= {f"{key}_one" for key in used}
+    assert sorted(ours - used) == []
 
 
 def test_shortcut_commands_are_declared() -> None:
