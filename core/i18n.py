@@ -73,11 +73,12 @@ class Catalogs:
             log.exception("text %s in %s does not fit its parameters", key, lang)
             return template
 
-    def tn(self, lang: str, key: str, count: float, /, **params: Any) -> str:
+    def tn(self, lang: str, key: str, count: float | None, /, **params: Any) -> str:
         """``key`` for ``count`` things: its ``<key>_one`` variant when ``count`` is 1 and the
         catalogs have one ("1 document" beside "6 documents"); Chinese texts repeat the same
         wording in both, English needs the singular. A float count is for configured hours and
-        minutes, which may be fractional ("0.5 working hours" stays plural)."""
+        minutes, which may be fractional ("0.5 working hours" stays plural); None counts
+        nothing (the plain ``key``)."""
         singular = f"{key}_one"
         return self.t(lang, singular if count == 1 and self.has(singular) else key, **params)
 

@@ -23,13 +23,11 @@ def plural_count(error: UserFacingError) -> int | None:
     """The number an error's text counts, when it passes one as ``count`` ("more than 1 hour
     ago"): its text then takes the singular for one."""
     count = error.params.get("count")
-    return count if isinstance(count, int) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def error_text(turn: Turn, error: UserFacingError) -> str:
-    params = escaped_params(error.params)
-    count = plural_count(error)
-    return turn.t(error.key, **params) if count is None else turn.tn(error.key, count, **params)
+    return turn.tn(error.key, plural_count(error), **escaped_params(error.params))
 
 
 def say_error(turn: Turn, error: UserFacingError) -> None:

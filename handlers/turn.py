@@ -90,7 +90,7 @@ class Turn:
     def t(self, key: str, /, **params: Any) -> str:
         return self.deps.texts.t(self.lang, key, **_dates_shown(params, self.lang))
 
-    def tn(self, key: str, count: float, /, **params: Any) -> str:
+    def tn(self, key: str, count: float | None, /, **params: Any) -> str:
         return self.deps.texts.tn(self.lang, key, count, **_dates_shown(params, self.lang))
 
     def say(self, text: str, buttons: Keyboard | None = None, **options: Any) -> None:
@@ -370,12 +370,7 @@ async def _run(
             return _Outcome(turn.replies, turn.after_commit, outbox.wrote_messages(session))
     except UserFacingError as exc:
         params = _dates_shown(escaped_params(exc.params), lang)
-        count = plural_count(exc)
-        text = (
-            deps.texts.t(lang, exc.key, **params)
-            if count is None
-            else deps.texts.tn(lang, exc.key, count, **params)
-        )
+        text = deps.texts.tn(lang, exc.key, plural_count(exc), **params)
         return _Outcome([Reply(text=text)])
     except Exception:
         # Whatever failed (a bug, the database, a Telegram call made during the work), the
