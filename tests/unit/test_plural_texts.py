@@ -46,7 +46,7 @@ SINGULARS: list[tuple[str, str, dict[str, Any], str, str]] = [
      "⏫ #7 had no decision in 1 working hour, so it went to the directors.",
      "⏫ #7 had no decision in 2 working hours, so it went to the directors."),
     ("approvals.receipts_sent", "count", {"id": "2026-0001"},
-     "📎 Sending the 1 receipt of #2026-0001.",
+     "📎 Sending 1 receipt of #2026-0001.",
      "📎 Sending the 2 receipts of #2026-0001."),
     ("collections.in_days", "days", {"day": "Wed 25 Nov"},
      "In 1 day (Wed 25 Nov)", "In 2 days (Wed 25 Nov)"),
