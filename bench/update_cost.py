@@ -204,8 +204,21 @@ class StatementLog:
         turn = {c for c, text in taken if text.startswith("INSERT INTO processed_updates")}
         if step is not None:
             self.others[step] = sum(1 for c, _ in taken if c not in turn)
-        driver = {c for c, text in trips if "INSERT INTO processed_updates" in text}
-        return [text for c, text in taken if c in turn], sum(1 for c, _ in trips if c in driver)
+        return [text for c, text in taken if c in turn], _turn_trips(trips)
+
+
+def _turn_trips(trips: list[tuple[int, str]]) -> int:
+    """The round trips of the transaction that recorded the update id: on its connection, from
+    its BEGIN (on SQLite it rides with that statement) to its COMMIT, as the pool may hand the
+    same connection to the outbox sender's poll right after."""
+    driver = {c for c, text in trips if "INSERT INTO processed_updates" in text}
+    mine = [text for c, text in trips if c in driver]
+    if not mine:
+        return 0
+    first = next(k for k, text in enumerate(mine) if "INSERT INTO processed_updates" in text)
+    start = max((k for k in range(first + 1) if mine[k].startswith("BEGIN")), default=first)
+    end = next((k for k in range(first, len(mine)) if mine[k].startswith("COMMIT")), len(mine) - 1)
+    return end - start + 1
 
 
 async def visit_round_trips(
