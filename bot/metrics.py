@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import Background, Runtime
+from bot.http_server import server_config
 from core import metrics
 from core.db import transaction
 from core.settings import ConfigError, Settings
@@ -201,8 +202,6 @@ class MetricsServer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        from bot.webhook import server_config
-
         settings = self.runtime.settings
         check_polling_exposure(settings)
         family = socket.AF_INET6 if ":" in settings.metrics.listen else socket.AF_INET

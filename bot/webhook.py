@@ -31,9 +31,9 @@ from bot.app import (
     stop_background,
 )
 from bot.cockpit import cockpit_for
-from bot.logs import EveryMinute, route_uvicorn_logs
+from bot.http_server import server_config
+from bot.logs import EveryMinute
 from bot.metrics import Operations, health_route, metrics_route
-from core.settings import WebhookSettings
 from handlers.context import SalesApp
 from handlers.turn import ResponseCall, response_call
 
@@ -120,25 +120,6 @@ def webhook_asgi(
         # The cockpit's /app and /api, after the webhook's own paths.
         routes.append(Mount("/", app=cockpit_for(app)))
     return Starlette(routes=routes)
-
-
-def server_config(asgi: Starlette, settings: WebhookSettings) -> uvicorn.Config:
-    """uvicorn with a connection limit and timeouts; its log lines go through salesbot's
-    handler (``log_config=None``), which redacts secrets."""
-    config = uvicorn.Config(
-        asgi,
-        host=settings.listen,
-        port=settings.port,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        limit_concurrency=settings.limit_concurrency,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
-    route_uvicorn_logs()
-    return config
 
 
 async def run_webhook(runtime: Runtime) -> None:

@@ -25,7 +25,8 @@ from bot.app import (
     stop_background,
     update_processor,
 )
-from bot.webhook import server_config, webhook_asgi
+from bot.http_server import server_config
+from bot.webhook import webhook_asgi
 from core.clock import ManualClock
 from core.db import transaction
 from handlers.context import SalesApp

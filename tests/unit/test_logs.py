@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from telegram import Bot
 
+from bot.http_server import server_config
 from bot.logs import REDACTED, EveryMinute, setup_logging
-from bot.webhook import server_config
 from core.settings import WebhookSettings
 from sandbox import Sandbox
 
