@@ -7,12 +7,18 @@ they become HTML, whether the error ends the turn or re-asks a form's question.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from core.errors import UserFacingError
 
-if TYPE_CHECKING:
-    from handlers.turn import Turn
+
+class Turn(Protocol):
+    """What of a turn (handlers.turn.Turn) an error's text needs: described here rather than
+    imported, as the turn itself takes ``escaped_params`` from this module."""
+
+    def tn(self, key: str, count: float | None, /, **params: Any) -> str: ...
+
+    def say(self, text: str, buttons: Any = None, **options: Any) -> None: ...
 
 
 def escaped_params(params: dict[str, Any]) -> dict[str, Any]:
