@@ -7,7 +7,7 @@ import html
 from core.i18n import Catalogs
 from services.alerts import BackupFailed, DeliveryFailed, JobFailing, OutboxBacklog, Unreachable
 from views.buttons import Keyboard
-from views.render import view
+from views.registry import view
 
 # An error as Telegram words it can be long; the alert shows its start.
 MAX_ERROR = 300

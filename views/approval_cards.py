@@ -24,7 +24,7 @@ from services.money import from_minor
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
 from views.collections import invoice_share
-from views.render import view
+from views.registry import view
 
 
 @dataclass(frozen=True)

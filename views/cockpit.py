@@ -20,7 +20,8 @@ from services.summary.core import Metric, TeamSummary, Value, Window, metrics
 from services.visits import RepVisits
 from views.approval_cards import card_text, short_title
 from views.collections import bucket_key
-from views.summary import header, label_of, window_words
+from views.summary import header, label_of
+from views.summary_periods import window_words
 from views.visits import format_distance
 
 _TAG = re.compile(r"<[^>]+>")

@@ -28,7 +28,7 @@ from views.collections import (
     short_when,
     text,
 )
-from views.render import view
+from views.registry import view
 
 
 @view("collections.reminder")

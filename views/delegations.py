@@ -13,7 +13,7 @@ from models.common import Role
 from services.delegations import Candidate, Current, DelegationNotice
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
-from views.render import view
+from views.registry import view
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from services.visits import Progress
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
 from views.customers import LOG_VISIT, card_button
-from views.render import view
+from views.registry import view
 from views.route import route_button, stop_details
 from views.visits import progress_text, visit_line
 

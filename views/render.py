@@ -1,34 +1,18 @@
-"""The registry of views that notices name, and the ``Render`` handed to services.
-
-A view module declares ``@view("area.name")`` on ``def fn(texts, lang, data) -> (text,
-buttons)``; the composition root builds ``renderer(texts)`` once and hands it to services
-(``services.notices.Render``), which never see a catalog.
+"""The ``Render`` handed to services: the composition root builds ``renderer(texts)`` once and
+hands it to services (``services.notices.Render``), which never see a catalog. The views it
+renders are declared in their area modules (``views.registry.view``), loaded here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+import views.notice_views  # noqa: F401  (loads every area's views into the registry)
 from core.i18n import Catalogs
-from core.registry import Registry
 from services.notices import Render
 from services.outbox import OutboxButtons
 from views.buttons import Keyboard
-
-ViewFn = Callable[[Catalogs, str, Any], tuple[str, Keyboard | None]]
-
-VIEWS: Registry[ViewFn] = Registry("view")
-
-
-def view(name: str) -> Callable[[ViewFn], ViewFn]:
-    """Declare ``fn`` as the view ``name`` (``area.what``)."""
-
-    def register(fn: ViewFn) -> ViewFn:
-        VIEWS.add(name, fn)
-        return fn
-
-    return register
+from views.registry import VIEWS
 
 
 def outbox_buttons(buttons: Keyboard | None) -> OutboxButtons | None:
@@ -54,8 +38,6 @@ def outbox_buttons(buttons: Keyboard | None) -> OutboxButtons | None:
 
 def renderer(texts: Catalogs) -> Render:
     """The views, bound to the texts of every language."""
-    # Imported here, not at the top: the area view modules import this one to declare views.
-    import views.notice_views  # noqa: F401
 
     def render(view: str, lang: str, data: Any) -> tuple[str, OutboxButtons | None]:
         text, buttons = VIEWS[view](texts, lang, data)

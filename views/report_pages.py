@@ -26,7 +26,7 @@ from services.report_sections import Section
 from services.reports import DayStatus, RepDay
 from services.team_context import TeamContext
 from views.buttons import Button, Keyboard
-from views.render import view
+from views.registry import view
 from views.reports import (
     OPEN_DAY,
     PROBLEMS,

@@ -21,7 +21,7 @@ from services.report_sections import Param, Section
 from services.reports import ReplyNotice
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback, StaleButton
-from views.render import view
+from views.registry import view
 
 PREVIEW = 160
 

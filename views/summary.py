@@ -18,25 +18,21 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 
 from core.i18n import BABEL_LOCALES, Catalogs, format_money
-from core.periods import format_day_range, format_month
 from services.summary.attention import KINDS, VISIT_TARGETS, Attention, Flag, attention
 from services.summary.core import (
     Metric,
     PeriodKind,
     TeamSummary,
     Value,
-    Window,
     contributors,
     metrics,
-    parse_label,
-    period_of,
-    previous_day,
 )
 from services.summary.deliver import Attachments, Rollup
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
-from views.render import view
+from views.registry import view
 from views.summary_chart import chart_png
+from views.summary_periods import label_words, period_words, window_words
 from views.summary_workbook import workbook_xlsx
 
 log = logging.getLogger(__name__)
@@ -63,35 +59,6 @@ SUMMARY = Callback("sm", Pick)
 
 def label_of(texts: Catalogs, lang: str, metric: Metric) -> str:
     return texts.t(lang, f"summary.metric.{metric.key}")
-
-
-def period_words(texts: Catalogs, lang: str, kind: PeriodKind, day: date, today: date) -> str:
-    """ "last week (16 – 22 Nov)", "23 – 29 Nov (week 48)", "上月（2026年10月）"."""
-    period = period_of(kind, day, "UTC")
-    this = period_of(kind, today, "UTC").first
-    last = period_of(kind, previous_day(kind, today), "UTC").first
-    relative = "this" if period.first == this else "last" if period.first == last else None
-    if kind == "month":
-        month = format_month(period.first, lang)
-        if relative is None:
-            return month
-        return texts.t(lang, f"summary.period.{relative}_month", month=month)
-    days = format_day_range(
-        period.first, period.last, lang, with_year=period.last.year != today.year
-    )
-    if relative is not None:
-        return texts.t(lang, f"summary.period.{relative}_week", days=days)
-    return texts.t(lang, "summary.period.week", days=days, week=period.first.isocalendar()[1])
-
-
-def window_words(texts: Catalogs, lang: str, window: Window) -> str:
-    return period_words(texts, lang, window.kind, window.period.first, window.until_day)
-
-
-def label_words(texts: Catalogs, lang: str, label: str, today: date) -> str:
-    """A period label ("2026-W47") in words, or as it is when it is not one."""
-    parsed = parse_label(label)
-    return period_words(texts, lang, *parsed, today) if parsed else label
 
 
 def _number(metric: Metric, value: Value, currency: str, lang: str) -> str:

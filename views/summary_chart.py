@@ -23,6 +23,7 @@ from babel.numbers import format_currency, format_decimal
 
 from core.i18n import BABEL_LOCALES, Catalogs
 from services.summary.core import TeamSummary, metrics
+from views.summary_periods import window_words
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,6 @@ def count_tick(lang: str) -> Any:
 
 def chart_labels(texts: Catalogs, lang: str, summary: TeamSummary) -> dict[str, str]:
     """Every text the chart draws besides rep names and numbers, from the reader's catalog."""
-    from views.summary import window_words
-
     period = window_words(texts, lang, summary.window)
     by_key = {m.key: m for m in metrics()}
     labels = {

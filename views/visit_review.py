@@ -14,7 +14,7 @@ from models.visit import CheckinSource, Visit, VisitKind
 from services.visit_review import CommentNotice, VisitDetail
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
-from views.render import view
+from views.registry import view
 from views.visits import (
     COMMENT,
     OPEN_VISIT,

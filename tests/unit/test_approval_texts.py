@@ -12,7 +12,7 @@ from core.i18n import load_catalogs
 from handlers.commands import COMMANDS
 from models.approval import RequestStatus, StepStatus
 from services.approval_types import TYPES
-from views.render import VIEWS
+from views.registry import VIEWS
 
 ROOT = Path(__file__).parent.parent.parent
 SOURCES = [
