@@ -180,9 +180,10 @@ async def test_import_refuses_what_would_break_balances_or_teams(company: Compan
     assert x6.issued_on == date(2026, 11, 24)  # no issue date: the day of the import
 
 
-async def _owner(runtime: Runtime, name: str) -> int | None:
+async def _owner(runtime: Runtime, name: str) -> int:
     async with transaction(runtime.sessions) as session:
         user = (await session.exec(select(User).where(User.display_name == name))).one()
+    assert user.id is not None
     return user.id
 
 
