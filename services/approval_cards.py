@@ -410,6 +410,8 @@ async def refresh_copies(session: AsyncSession, env: Env, data: CardData) -> int
             continue
         copy: SubmittedCopy | CardCopy
         if card.kind == SUBMITTED:
+            if RequestStatus(data.request.status).open:
+                continue  # it reads the same until the request closes (Withdraw goes then)
             view, copy = "approvals.submitted", SubmittedCopy(data, sent_text)
         else:
             acts = can_act(data, recipient.id) and card.step_no == data.request.step_no

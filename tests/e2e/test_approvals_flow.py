@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlmodel import select
+
+from core.db import transaction
 from models.approval import RequestStatus, StepStatus
+from models.outbox import OutboxMessage
 from sandbox.harness import LocalBot
 from tests.approval_helpers import (
     DIRECTOR_2,
@@ -241,19 +245,37 @@ async def test_receipts_as_photos_and_files_reach_the_approver(local_bot: LocalB
     assert [m.kind for m in (await people.manager.bot_messages())[-2:]] == ["photo", "document"]
 
 
+async def edits_of(bot: LocalBot, outbox_id: int) -> int:
+    """How many edits of the message ``outbox_id`` were queued."""
+    async with transaction(bot.runtime.sessions) as session:
+        rows = await session.exec(
+            select(OutboxMessage).where(OutboxMessage.edit_of_id == outbox_id)
+        )
+        return len(rows.all())
+
+
 async def test_the_requesters_confirmation_loses_withdraw_once_decided(
     local_bot: LocalBot,
 ) -> None:
     people = await team_of(local_bot)
-    (confirmation,) = await expense(people.rep, "300")
+    (confirmation,) = await expense(people.rep, "3000")
     assert "Chen Jing (manager)" in text_of(confirmation)
     assert confirmation.button_texts() == ["👁 View", "↩️ Withdraw"]
     await local_bot.drain_outbox()
 
+    # Step 1 of 2: still open, still withdrawable; the confirmation is left alone.
     await people.manager.tap("Approve")
     await local_bot.drain_outbox()
     now = await message(people.rep, confirmation.message_id)
+    assert now.button_texts() == ["👁 View", "↩️ Withdraw"]
+    (kept,) = [row for card, row in await cards(local_bot, 1) if card.kind == "submitted"]
+    assert await edits_of(local_bot, kept.id or 0) == 0
+
+    await people.director.tap("Approve")
+    await local_bot.drain_outbox()
+    now = await message(people.rep, confirmation.message_id)
     assert now.button_texts() == ["👁 View"] and now.text == confirmation.text
+    assert await edits_of(local_bot, kept.id or 0) == 1
 
 
 async def test_a_decision_before_the_confirmation_arrives_still_reaches_it(
