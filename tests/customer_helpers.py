@@ -166,3 +166,13 @@ async def choose_inline(bot: LocalBot, chat: Chat, query_id: str, result_id: str
     """Pick one result of an inline query: it arrives in the chat as the person's message."""
     update_id = await bot.client.choose_inline_result(chat.user_id, query_id, result_id)
     await bot.tracker.wait(update_id)
+
+
+async def check_in(
+    chat: Chat, customer: str, at: tuple[float, float], *, accuracy: float = 8.0
+) -> SandboxMessage:
+    """/visit, the customer, In person, the location shared at ``at``: the check-in card."""
+    await chat.send("/visit")
+    await chat.tap(customer)
+    await chat.tap("In person")
+    return (await chat.share_location(*at, accuracy=accuracy))[-1]

@@ -9,7 +9,7 @@ from datetime import timedelta
 from core.clock import ManualClock
 from models.common import Role
 from sandbox.harness import Chat, LocalBot
-from tests.customer_helpers import Counter, add_customer, audit_actions, visits_of
+from tests.customer_helpers import Counter, add_customer, audit_actions, check_in, visits_of
 from tests.helpers import join
 
 SHOP = (30.276849, 120.160030)
@@ -178,10 +178,7 @@ async def test_a_visit_left_open_is_checked_out_at_the_end_of_the_day(
     runtime = local_bot.runtime
     rep = await join(local_bot, 7041, "Gu", Role.REP, "north")
     await add_customer(runtime, "north", "Delta Co", owner_tg=7041, location=SHOP)
-    await rep.send("/visit")
-    await rep.tap("Delta Co")
-    await rep.tap("In person")
-    await rep.share_location(*SHOP, accuracy=6.0)  # 09:00 in Shanghai
+    await check_in(rep, "Delta Co", SHOP, accuracy=6.0)  # 09:00 in Shanghai
     await _clock(local_bot).advance(timedelta(hours=15))  # past the 23:30 run
     (visit,) = await visits_of(runtime, 7041)
     assert not visit.is_open and visit.auto_closed

@@ -21,6 +21,7 @@ from tests.customer_helpers import (
     add_customer,
     attachments,
     audit_actions,
+    check_in,
     choose_inline,
     count_customers,
     customer_named,
@@ -190,10 +191,7 @@ async def test_a_check_out_cancelled_leaves_the_visit_open_and_its_card_as_it_wa
     runtime = local_bot.runtime
     rep = await join(local_bot, 3003, "Qian", Role.REP, "north")
     await add_customer(runtime, "north", "上海新天地零售", owner_tg=3003, location=SHOP)
-    await rep.send("/visit")
-    await rep.tap("上海新天地零售")
-    await rep.tap("In person")
-    card = (await rep.share_location(*SHOP, accuracy=8.0))[-1]
+    card = await check_in(rep, "上海新天地零售", SHOP)
     await runtime.clock.advance(timedelta(minutes=20))
     await rep.tap("🚪 Check out")
     await rep.send("Owner was busy.")
@@ -221,10 +219,7 @@ async def test_a_short_visit_is_flagged_and_cannot_be_deleted(local_bot: LocalBo
     runtime = local_bot.runtime
     rep = await join(local_bot, 3004, "Sun", Role.REP, "north")
     await add_customer(runtime, "north", "上海新天地零售", owner_tg=3004, location=SHOP)
-    await rep.send("/visit")
-    await rep.tap("上海新天地零售")
-    await rep.tap("In person")
-    await rep.share_location(*SHOP, accuracy=8.0)
+    await check_in(rep, "上海新天地零售", SHOP)
     await runtime.clock.advance(timedelta(minutes=3))
     await rep.tap("🚪 Check out")
     await rep.send("Owner was out.")
