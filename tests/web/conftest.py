@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, Response, async_playwright
 
 from bot.cockpit import cockpit_for, local_socket
 from sandbox.harness import DEFAULT_TOKEN, LocalBot
@@ -70,6 +70,13 @@ class Cockpit:
 
     def url(self, init_data: str, theme: dict[str, str] | None = None) -> str:
         return page_url(self.base, init_data, theme)
+
+    async def open(
+        self, page: Page, telegram_id: int, *, lang: str = "en",
+        theme: dict[str, str] | None = None,
+    ) -> Response | None:  # fmt: skip
+        """Open the cockpit in ``page`` signed in as ``telegram_id``, as Telegram opens it."""
+        return await page.goto(self.url(self.init_data(telegram_id, lang=lang), theme))
 
 
 @pytest.fixture

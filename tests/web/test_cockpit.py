@@ -79,7 +79,7 @@ async def test_a_manager_sees_the_summary_figures_of_their_team(
         )
         summary = await build_team_summary(session, team, "week", team.today)
 
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER, lang="en")))
+    await cockpit.open(phone, NORTH_MANAGER)
     await _team_ready(phone)
     in_person, by_phone = await _cells(phone, "in_person"), await _cells(phone, "phone")
     for telegram_id, name in REPS.items():
@@ -95,7 +95,7 @@ async def test_a_manager_sees_the_summary_figures_of_their_team(
     # Chinese (chosen with /lang), in Telegram's dark theme: the page follows both.
     manager = await join_language(local_bot, NORTH_MANAGER, "zh")
     assert manager == "zh"
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER, lang="zh"), DARK_THEME))
+    await cockpit.open(phone, NORTH_MANAGER, lang="zh", theme=DARK_THEME)
     await phone.reload()
     await _team_ready(phone)
     await expect(phone.locator("#tabs button").first).to_have_text("团队")
@@ -163,7 +163,7 @@ async def test_approving_from_the_page_while_the_card_is_tapped_records_one_deci
     assert request.id is not None
     card = await card_of(people.manager, request.id)
 
-    await phone.goto(cockpit.url(cockpit.init_data(MANAGER, lang="en")))
+    await cockpit.open(phone, MANAGER)
     await phone.locator("#tabs button[data-tab=approvals]").click()
     item = phone.locator(f'#queue li[data-request="{request.id}"]')
     await expect(item).to_contain_text("Wang Wei")
@@ -198,7 +198,7 @@ async def test_a_rejection_from_the_page_needs_a_reason_and_reaches_the_requeste
     await expense(people.rep, "650")
     (request,) = await requests(local_bot)
     await join_language(local_bot, MANAGER, "zh")
-    await phone.goto(cockpit.url(cockpit.init_data(MANAGER, lang="zh")))
+    await cockpit.open(phone, MANAGER, lang="zh")
     await phone.locator("#tabs button[data-tab=approvals]").click()
     item = phone.locator(f'#queue li[data-request="{request.id}"]')
     await expect(item).to_contain_text("650")

@@ -138,7 +138,7 @@ async def test_a_manager_sees_the_weeks_checkins_and_customers_of_their_team(
     ids = await _seed(local_bot)
     await local_bot.runtime.clock.set(FRIDAY_EVENING)  # type: ignore[attr-defined]
 
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
+    await cockpit.open(phone, NORTH_MANAGER)
     await phone.locator('#tabs button[data-tab="map"]').click()
     checkins = phone.locator("#map-box path.checkin")
     # The week's four check-ins with a location: not the call, last week's or the deleted one.
@@ -202,7 +202,7 @@ async def test_a_manager_sees_the_weeks_checkins_and_customers_of_their_team(
         assert {(c["lat"], c["lon"]) for c in mine["checkins"]} >= {(31.231, 121.4741)}
 
     await join_language(local_bot, NORTH_MANAGER, "zh")
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER, lang="zh"), DARK_THEME))
+    await cockpit.open(phone, NORTH_MANAGER, lang="zh", theme=DARK_THEME)
     await phone.reload()
     await phone.locator('#tabs button[data-tab="map"]').click()
     await expect(checkins).to_have_count(4, timeout=10_000)
@@ -222,7 +222,7 @@ async def test_a_director_picks_the_team_of_the_map(
     await local_bot.runtime.clock.set(FRIDAY_EVENING)  # type: ignore[attr-defined]
     south = await team_id(local_bot.runtime, "south")
 
-    await phone.goto(cockpit.url(cockpit.init_data(DIRECTOR)))
+    await cockpit.open(phone, DIRECTOR)
     await phone.locator('#tabs button[data-tab="map"]').click()
     await phone.locator("#map-team").select_option(str(south))
     await expect(phone.locator(f"#map-box path.rep-{ids['south_rep']}")).to_have_count(
@@ -246,7 +246,7 @@ async def test_tiles_that_cannot_be_reached_leave_the_points_on_the_map(
     asked: list[str] = []
     phone.on("request", lambda request: asked.append(request.url))
 
-    response = await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
+    response = await cockpit.open(phone, NORTH_MANAGER)
     assert response is not None
     # Images: its own, the photos it fetched (blob:) and the tiles' host; nothing else outside.
     policy = response.headers["content-security-policy"]

@@ -86,7 +86,7 @@ async def test_a_manager_taps_a_rep_for_their_visits_of_the_week(
     rep_id = await _seed_week(local_bot)
     await local_bot.runtime.clock.set(FRIDAY_EVENING)  # type: ignore[attr-defined]
 
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
+    await cockpit.open(phone, NORTH_MANAGER)
     await phone.locator("#reps tbody tr.rep", has_text="Li Na").click()
     visits = phone.locator("#visits li")
     # This week's three visits, newest first; last week's is not among them.
@@ -118,7 +118,7 @@ async def test_a_manager_taps_a_rep_for_their_visits_of_the_week(
         assert month.status_code == 200 and len(month.json()["visits"]) == 4
 
     await join_language(local_bot, NORTH_MANAGER, "zh")
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER, lang="zh"), DARK_THEME))
+    await cockpit.open(phone, NORTH_MANAGER, lang="zh", theme=DARK_THEME)
     await phone.reload()
     await phone.locator("#reps tbody tr.rep", has_text="Li Na").click()
     await expect(visits).to_have_count(3, timeout=10_000)
@@ -160,7 +160,7 @@ async def test_the_collections_page_shows_aging_per_rep_as_collections_counts_it
         counted = await aging(session, runtime.settings, Scope(team_id=north), runtime.clock.now())
     assert counted.total.totals() == {"CNY": Decimal("54700.50")}
 
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
+    await cockpit.open(phone, NORTH_MANAGER)
     await phone.locator('#tabs button[data-tab="collections"]').click()
     rows = phone.locator("#aging tbody tr")
     await expect(rows).to_have_count(2, timeout=10_000)
@@ -185,7 +185,7 @@ async def test_the_collections_page_shows_aging_per_rep_as_collections_counts_it
         assert own.status_code == 200 and own.json()["reps"] == []
 
     await join_language(local_bot, NORTH_MANAGER, "zh")
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER, lang="zh"), DARK_THEME))
+    await cockpit.open(phone, NORTH_MANAGER, lang="zh", theme=DARK_THEME)
     await phone.reload()
     await phone.locator('#tabs button[data-tab="collections"]').click()
     await expect(rows).to_have_count(2, timeout=10_000)
@@ -205,7 +205,7 @@ async def test_a_director_sees_one_row_per_team_and_a_manager_no_company_page(
     await local_bot.runtime.clock.set(FRIDAY_EVENING)  # type: ignore[attr-defined]
     await _seed_receivables(local_bot)
 
-    await phone.goto(cockpit.url(cockpit.init_data(DIRECTOR)))
+    await cockpit.open(phone, DIRECTOR)
     tab = phone.locator('#tabs button[data-tab="company"]')
     await tab.click()
     rows = phone.locator("#teams tbody tr")
@@ -226,13 +226,13 @@ async def test_a_director_sees_one_row_per_team_and_a_manager_no_company_page(
     await north_row.locator("td").first.click()
     await expect(phone.locator("#reps tbody tr.rep")).to_have_count(2, timeout=10_000)
 
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
+    await cockpit.open(phone, NORTH_MANAGER)
     await phone.reload()
     await expect(phone.locator("#reps tbody tr.rep")).to_have_count(2, timeout=10_000)
     await expect(tab).to_be_hidden()
 
     await join_language(local_bot, DIRECTOR, "zh")
-    await phone.goto(cockpit.url(cockpit.init_data(DIRECTOR, lang="zh"), DARK_THEME))
+    await cockpit.open(phone, DIRECTOR, lang="zh", theme=DARK_THEME)
     await phone.reload()
     await tab.click()
     await expect(rows).to_have_count(len(names), timeout=10_000)

@@ -109,7 +109,7 @@ async def test_a_manager_sees_a_visits_stamped_photos_and_taps_one_to_enlarge(
     ids = await _seed(local_bot)
     await local_bot.runtime.clock.set(FRIDAY_EVENING)  # type: ignore[attr-defined]
 
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER)))
+    await cockpit.open(phone, NORTH_MANAGER)
     await phone.locator("#reps tbody tr.rep", has_text="Li Na").click()
     visit = phone.locator("#visits li", has_text="Samples delivered.")
     thumbs = visit.locator(".photos img.thumb")
@@ -134,7 +134,7 @@ async def test_a_manager_sees_a_visits_stamped_photos_and_taps_one_to_enlarge(
     await expect(phone.locator("#photo-view")).to_have_count(0)
 
     await join_language(local_bot, NORTH_MANAGER, "zh")
-    await phone.goto(cockpit.url(cockpit.init_data(NORTH_MANAGER, lang="zh"), DARK_THEME))
+    await cockpit.open(phone, NORTH_MANAGER, lang="zh", theme=DARK_THEME)
     await phone.reload()
     await phone.locator("#reps tbody tr.rep", has_text="Li Na").click()
     await expect(thumbs).to_have_count(2, timeout=10_000)
