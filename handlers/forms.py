@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import html
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -157,6 +158,17 @@ async def start_form(turn: Turn, form: Form, data: dict[str, Any] | None = None)
         step=first_step, data=values, now=turn.now, ttl=_ttl(turn),
     )  # fmt: skip
     await _ask(turn, form, state, first_step, values)
+
+
+async def ask_again(turn: Turn, form: Form, opened_by: Callable[[dict[str, Any]], bool]) -> bool:
+    """The sender's open ``form``, if ``opened_by`` recognises its data, asks its current
+    question again and keeps what was answered so far: for a second tap on the button that
+    opened it. False when no such form is open."""
+    state = await form_store.load(turn.session, turn.actor.telegram_id, turn.now)
+    if state is None or state.form != form.name or not opened_by(state.data):
+        return False
+    await _ask(turn, form, state, state.step, dict(state.data))
+    return True
 
 
 async def _ask(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.commands import declare
-from handlers.forms import start_form
+from handlers.forms import ask_again, start_form
 from handlers.turn import Turn, turn_handler
 from handlers.visit_form import VISIT_FORM, VISITORS
 from services import customers, visits
@@ -44,6 +44,11 @@ async def on_visit_button(turn: Turn) -> None:
     assert query is not None and query.message is not None
     pressed = VISIT.unpack(query.data)
     if pressed.action in ("o", "c"):
+        # Tapped again while checking out: the notes typed so far are kept.
+        if await ask_again(
+            turn, VISIT_FORM, lambda d: d.get("checkout_visit_id") == pressed.visit_id
+        ):
+            return
         data: dict[str, object] = {"checkout_visit_id": pressed.visit_id}
         if pressed.action == "c":
             data["card_message_id"] = query.message.message_id

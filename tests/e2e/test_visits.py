@@ -215,6 +215,23 @@ async def test_a_check_out_cancelled_leaves_the_visit_open_and_its_card_as_it_wa
     assert not visit.is_open and visit.on_site_minutes == 30
 
 
+async def test_check_out_tapped_again_keeps_the_notes_typed(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3005, "Zhou", Role.REP, "north")
+    await add_customer(runtime, "north", "上海新天地零售", owner_tg=3005, location=SHOP)
+    card = await check_in(rep, "上海新天地零售", SHOP)
+    await runtime.clock.advance(timedelta(minutes=15))
+    await rep.tap("🚪 Check out")
+    asked = (await rep.send("Owner ordered 20 cases."))[-1]
+    # A stray tap on the card further up: the same question again, nothing lost.
+    again = await rep.tap("🚪 Check out", message_id=card.message_id)
+    assert again[-1].text == asked.text and again[-1].button_texts() == asked.button_texts()
+    await rep.tap("Skip")
+    assert "Visit saved" in (await rep.tap("Save"))[-1].text
+    (visit,) = await visits_of(runtime, 3005)
+    assert visit.notes == "Owner ordered 20 cases." and visit.on_site_minutes == 15
+
+
 async def test_a_short_visit_is_flagged_and_cannot_be_deleted(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 3004, "Sun", Role.REP, "north")
