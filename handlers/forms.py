@@ -111,6 +111,10 @@ class Form(ABC):
         """
         return self.first_step
 
+    def cancelled(self, turn: Turn, data: dict[str, Any]) -> str:
+        """What a person who cancels this form is told (what was already saved stays)."""
+        return turn.t("forms.cancelled")
+
     @abstractmethod
     async def prompt(self, turn: Turn, step: str, data: dict[str, Any]) -> Prompt: ...
 
@@ -317,7 +321,7 @@ async def continue_form(turn: Turn) -> bool:
     if answer.choice == CANCEL:
         await form_store.discard(turn.session, turn.actor.telegram_id)
         _close_prompt(turn, shown, answer, turn.t("forms.cancelled_mark"))
-        turn.say(turn.t("forms.cancelled"), remove_reply_keyboard=True)
+        turn.say(form.cancelled(turn, state.data), remove_reply_keyboard=True)
         return True
     if answer.choice == SEARCH and state.data.get(SEARCHABLE):
         # The prompt and its buttons stay as they are: the rep may still tap a customer.
@@ -411,5 +415,11 @@ def _close_prompt(turn: Turn, shown: object, answer: FormInput, mark: str) -> No
     turn.edit(answer.message_id, f"{shown}\n<b>{mark}</b>" if mark else shown)
 
 
-async def cancel_open_form(turn: Turn) -> bool:
-    return await form_store.discard(turn.session, turn.actor.telegram_id)
+async def cancel_open_form(turn: Turn) -> str | None:
+    """Drop the sender's open form; what to tell them, None when no form was open."""
+    state = await form_store.load(turn.session, turn.actor.telegram_id, turn.now)
+    if not await form_store.discard(turn.session, turn.actor.telegram_id):
+        return None
+    if state is None or state.form not in FORMS:
+        return turn.t("forms.cancelled")
+    return FORMS[state.form].cancelled(turn, state.data)

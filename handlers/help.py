@@ -32,11 +32,8 @@ async def help_command(turn: Turn) -> None:
 @turn_handler()
 async def cancel(turn: Turn) -> None:
     """Drop the open form, if any."""
-    dropped = await cancel_open_form(turn)
-    turn.say(
-        turn.t("forms.cancelled" if dropped else "forms.nothing_to_cancel"),
-        remove_reply_keyboard=True,
-    )
+    told = await cancel_open_form(turn)
+    turn.say(told or turn.t("forms.nothing_to_cancel"), remove_reply_keyboard=True)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

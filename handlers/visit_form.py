@@ -125,6 +125,13 @@ class VisitForm(Form):
     back_key = "visits.back_to_summary"
     roles = VISITORS
 
+    def cancelled(self, turn: Turn, data: dict[str, Any]) -> str:
+        if data.get("checkout_visit_id"):
+            # The check-in was saved when it happened: only the check-out is dropped.
+            name = html.escape(str(data.get("customer_name", "")))
+            return turn.t("visits.checkout_cancelled", customer=name)
+        return super().cancelled(turn, data)
+
     async def prepare(self, turn: Turn, data: dict[str, Any]) -> str | None:
         if "edit_visit_id" in data:
             visit, attachments = await visits.editable_visit(

@@ -195,7 +195,11 @@ async def test_a_check_out_cancelled_leaves_the_visit_open_and_its_card_as_it_wa
     await runtime.clock.advance(timedelta(minutes=20))
     await rep.tap("🚪 Check out")
     await rep.send("Owner was busy.")
-    assert CANCELLED in (await rep.send("/cancel"))[-1].text
+    told = (await rep.send("/cancel"))[-1].text
+    assert told == (
+        "Check-out cancelled: you are still checked in at 上海新天地零售. "
+        "Tap 🚪 Check out on its card when you leave."
+    ), told
 
     (shown,) = [m for m in await rep.messages() if m.message_id == card.message_id]
     assert shown.text == card.text and shown.button_texts() == ["🚪 Check out"]
@@ -213,6 +217,21 @@ async def test_a_check_out_cancelled_leaves_the_visit_open_and_its_card_as_it_wa
     assert shown.button_texts() == []
     (visit,) = await visits_of(runtime, 3003)
     assert not visit.is_open and visit.on_site_minutes == 30
+
+
+async def test_a_check_out_cancelled_by_its_button_says_so_in_chinese(local_bot: LocalBot) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3008, "钱明", Role.REP, "north", lang="zh")
+    await add_customer(runtime, "north", "上海新天地零售", owner_tg=3008, location=SHOP)
+    await rep.send("/visit")
+    await rep.tap("上海新天地零售")
+    await rep.tap("上门拜访")
+    await rep.share_location(*SHOP, accuracy=8.0)
+    await rep.tap("🚪 签退")
+    told = (await rep.tap("取消"))[-1].text
+    assert told == "已取消签退，上海新天地零售 的签到仍然有效。离开时点签到卡片上的“🚪 签退”即可。"
+    (visit,) = await visits_of(runtime, 3008)
+    assert visit.is_open
 
 
 async def test_check_out_tapped_again_keeps_the_notes_typed(local_bot: LocalBot) -> None:
