@@ -169,10 +169,12 @@ async def choose_inline(bot: LocalBot, chat: Chat, query_id: str, result_id: str
 
 
 async def check_in(
-    chat: Chat, customer: str, at: tuple[float, float], *, accuracy: float = 8.0
-) -> SandboxMessage:
-    """/visit, the customer, In person, the location shared at ``at``: the check-in card."""
+    chat: Chat, customer: str, at: tuple[float, float], *, accuracy: float = 8.0,
+    in_person: str = "In person",
+) -> SandboxMessage:  # fmt: skip
+    """/visit, the customer, In person (``in_person``: the button's label in the chat's
+    language), the location shared at ``at``: the check-in card."""
     await chat.send("/visit")
     await chat.tap(customer)
-    await chat.tap("In person")
+    await chat.tap(in_person)
     return (await chat.share_location(*at, accuracy=accuracy))[-1]

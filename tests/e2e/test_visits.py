@@ -223,10 +223,7 @@ async def test_a_check_out_cancelled_by_its_button_says_so_in_chinese(local_bot:
     runtime = local_bot.runtime
     rep = await join(local_bot, 3008, "钱明", Role.REP, "north", lang="zh")
     await add_customer(runtime, "north", "上海新天地零售", owner_tg=3008, location=SHOP)
-    await rep.send("/visit")
-    await rep.tap("上海新天地零售")
-    await rep.tap("上门拜访")
-    await rep.share_location(*SHOP, accuracy=8.0)
+    await check_in(rep, "上海新天地零售", SHOP, in_person="上门拜访")
     await rep.tap("🚪 签退")
     told = (await rep.tap("取消"))[-1].text
     assert told == "已取消签退，上海新天地零售 的签到仍然有效。离开时点签到卡片上的“🚪 签退”即可。"
