@@ -196,6 +196,7 @@ def build_application(
     settings = runtime.settings
     telegram = settings.telegram
     processor = PerUserUpdateProcessor(settings.runtime.max_concurrent_updates)
+    polls = polling_request(telegram)
     builder = (
         ApplicationBuilder()
         .token(token or settings.require_token())
@@ -204,12 +205,13 @@ def build_application(
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(processor)
         .request(calls_request(telegram))
-        .get_updates_request(polling_request(telegram))
+        .get_updates_request(polls)
         .job_queue(None)
     )
     if not polling:
         builder = builder.updater(None)
     app: SalesApp = builder.build()  # type: ignore[assignment]
+    polls.handled = app.update_queue.join
     app.bot_data[DEPS_KEY] = Deps(
         settings=settings, sessions=runtime.sessions, clock=runtime.clock, texts=runtime.texts
     )

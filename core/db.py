@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.util.concurrency import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.pg_connection import LockingConnection, lock_at_begin, release_at_commit, taken
 from core.sqlite_one_hop import OneHopConnection, one_hop_dbapi
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -103,13 +104,14 @@ def create_engine(
         server_settings["default_transaction_read_only"] = "on"
     engine = create_async_engine(
         url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
-        connect_args={"server_settings": server_settings},
+        connect_args={"server_settings": server_settings, "connection_class": LockingConnection},
     )  # fmt: skip
     dialect = engine.sync_engine.dialect
     dialect.do_ping = _ping_by_beginning  # type: ignore[method-assign]
     # PostgreSQL's dialect has these two setters; the Dialect interface does not.
     dialect.set_readonly = _begin_afresh_with("readonly")  # type: ignore[attr-defined]
     dialect.set_deferrable = _begin_afresh_with("deferrable")  # type: ignore[attr-defined]
+    dialect.do_release_savepoint = release_at_commit(dialect.do_release_savepoint)  # type: ignore[method-assign,assignment]
     return engine
 
 
@@ -152,6 +154,16 @@ def _begin_afresh_with(characteristic: str) -> Callable[[Any, bool], None]:
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def begin_with_lock(session: AsyncSession, key: int) -> bool:
+    """Begin ``session``'s transaction on PostgreSQL with the transaction-scoped advisory lock
+    on ``key`` taken in the BEGIN's own round trip. False when the lock could not ride (the
+    transaction had begun already): the caller takes it with a statement of its own."""
+    with lock_at_begin(key) as rider:
+        connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return taken(rider, raw.driver_connection)
 
 
 @asynccontextmanager
