@@ -180,3 +180,23 @@ async def test_a_long_turn_holds_the_next_poll_back_only_briefly(
         request.handled = never_handled
         status, _ = await request.do_request(f"{api.url}/getUpdates", "POST", _data(offset=7))
     assert status == 200 and api.received[0]["method"] == "getUpdates"
+
+
+async def test_a_proxy_named_by_the_environment_carries_the_calls(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where api.telegram.org is out of reach, a proxy is named in the environment, as for httpx.
+    monkeypatch.setenv("HTTP_PROXY", api.url.removesuffix("/bot"))
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    async with _request() as request:
+        status, _ = await request.do_request("http://api.telegram.invalid/bot/getMe", "POST")
+    assert status == 200
+    assert api.received[0]["headers"]["Host"] == "api.telegram.invalid"
+
+
+async def test_no_proxy_exempts_an_address(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with _request() as request:
+        status, _ = await request.do_request(f"{api.url}/getMe", "POST")
+    assert status == 200
