@@ -20,7 +20,7 @@ from sqlmodel import col
 from core.errors import UserFacingError
 from core.periods import format_clock, format_day, format_short_day, local_moment, local_today
 from core.settings import TeamSettings
-from handlers import card_photos
+from handlers import card_photos, checkin_card
 from handlers.customer_fields import (
     SHORT_FIELDS,
     expect_text,
@@ -516,9 +516,11 @@ async def _checked_in(
             )
     except UserFacingError as error:
         raise InputError(error.key, **error.params) from None
-    turn.say(*checked_in_text(
+    text, buttons = checked_in_text(
         turn.deps.texts, turn.lang, logged, team.timezone, distance_shown=distance_shown
-    ))  # fmt: skip
+    )
+    assert logged.visit.id is not None
+    turn.say(text, buttons, on_sent=checkin_card.keeper(turn, logged.visit.id, text, buttons))
     return None
 
 

@@ -11,4 +11,5 @@ from views import (  # noqa: F401
     reports,
     summary,
     visit_review,
+    visits,
 )

@@ -12,9 +12,11 @@ from core.i18n import Catalogs
 from core.periods import format_clock, format_day, format_short_day, local_today
 from models.customer import Customer
 from models.visit import CheckinSource, Visit, VisitKind
+from services.visit_cards import ClosedCard
 from services.visits import LoggedVisit, Progress, StampFacts
 from views.buttons import Button, Keyboard
 from views.callbacks import Callback
+from views.registry import view
 
 # Longest notes shown on the summary card before "…".
 SUMMARY_NOTES = 300
@@ -206,6 +208,16 @@ def checked_out_card(
     checked_in = texts.t(lang, "visits.checked_in", customer=html.escape(customer),
                          time=format_clock(visited_at, timezone))  # fmt: skip
     return f"{checked_in}\n{checked_out_line(texts, lang, visited_at, checked_out_at, timezone)}"
+
+
+@view("visits.auto_closed_card")
+def auto_closed_card(texts: Catalogs, lang: str, card: ClosedCard) -> tuple[str, Keyboard | None]:
+    """The check-in card of a visit the rep did not check out: when it was closed, how long on
+    site, and that it was done for them; no button."""
+    closed = checked_out_card(
+        texts, lang, card.customer, card.visited_at, card.checked_out_at, card.timezone
+    )
+    return f"{closed}\n{texts.t(lang, 'visits.auto_checked_out_note')}", None
 
 
 @dataclass(frozen=True)

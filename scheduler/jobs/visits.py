@@ -13,7 +13,7 @@ from models.common import Role
 from models.team import Team
 from models.user import User
 from scheduler.registry import JobContext, job
-from services import notices, plans, visits
+from services import notices, plans, visit_cards, visits
 
 
 @job(
@@ -59,4 +59,5 @@ async def close_open_visits(
     """Close every open visit of the team checked in before this run."""
     context = ctx.team_context(team, scheduled_for)
     async with transaction(ctx.sessions) as session:
-        await visits.close_open_visits(session, context, scheduled_for)
+        closed = await visits.close_open_visits(session, context, scheduled_for)
+        await visit_cards.show_auto_closed(session, ctx.render, closed, context)

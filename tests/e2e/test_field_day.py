@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from core.clock import ManualClock
 from models.common import Role
+from sandbox.client import SandboxMessage
 from sandbox.harness import Chat, LocalBot
 from tests.customer_helpers import Counter, add_customer, audit_actions, check_in, visits_of
 from tests.helpers import join
@@ -178,14 +179,44 @@ async def test_a_visit_left_open_is_checked_out_at_the_end_of_the_day(
     runtime = local_bot.runtime
     rep = await join(local_bot, 7041, "Gu", Role.REP, "north")
     await add_customer(runtime, "north", "Delta Co", owner_tg=7041, location=SHOP)
-    await check_in(rep, "Delta Co", SHOP, accuracy=6.0)  # 09:00 in Shanghai
+    card = await check_in(rep, "Delta Co", SHOP, accuracy=6.0)  # 09:00 in Shanghai
+    assert card.button_texts() == ["🚪 Check out"]
     await _clock(local_bot).advance(timedelta(hours=15))  # past the 23:30 run
     (visit,) = await visits_of(runtime, 7041)
     assert not visit.is_open and visit.auto_closed
     assert visit.on_site_minutes == 9 * 60  # until the end of the working day, 18:00
+    # The card says so, and its Check out button is gone.
+    await local_bot.drain_outbox()
+    closed = await _message(rep, card.message_id)
+    assert closed.text == (
+        "📍 Checked in at Delta Co at 09:00.\n🚪 Checked out 18:00 · 540 min on site\n"
+        "🌙 You did not check out: the visit was closed automatically at the end of the day."
+    )
+    assert closed.button_texts() == []
     replies = await rep.send("/visits")
     assert "Delta Co" in replies[-1].text and "⏱ 540 min" in replies[-1].text
     assert "visit.auto_closed" in [e.action for e in await audit_actions(runtime, "visit")]
+
+
+async def test_a_card_closed_at_the_end_of_the_day_reads_in_chinese(
+    local_bot: LocalBot,
+) -> None:
+    rep = await join(local_bot, 7042, "Gu", Role.REP, "north", lang="zh")
+    await add_customer(local_bot.runtime, "north", "杭州西湖茶行", owner_tg=7042, location=SHOP)
+    card = await check_in(rep, "杭州西湖茶行", SHOP, accuracy=6.0, in_person="上门拜访")
+    assert card.button_texts() == ["🚪 签退"]
+    await _clock(local_bot).advance(timedelta(hours=15))
+    await local_bot.drain_outbox()
+    closed = await _message(rep, card.message_id)
+    assert closed.text == (
+        "📍 已在 杭州西湖茶行 签到，09:00。\n🚪 签退 18:00 · 停留 540 分钟\n"
+        "🌙 您当天未签退，下班时系统已自动签退。"
+    )
+    assert closed.button_texts() == []
+
+
+async def _message(chat: Chat, message_id: int) -> SandboxMessage:
+    return next(m for m in await chat.bot_messages() if m.message_id == message_id)
 
 
 async def test_a_visit_logged_for_yesterday_and_dates_reps_type(local_bot: LocalBot) -> None:

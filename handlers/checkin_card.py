@@ -1,0 +1,35 @@
+"""The check-in card, once Telegram accepted it: kept (``services.visit_cards``), so that the
+end of the day can close it like the rep's own check-out does."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from core.db import transaction, writer_turn
+from handlers.turn import Turn
+from services import outbox, team_context, visit_cards
+from views.buttons import Keyboard
+from views.render import outbox_buttons
+
+
+def keeper(
+    turn: Turn, visit_id: int, text: str, buttons: Keyboard
+) -> Callable[[int], Awaitable[None]]:
+    """What the reply carrying the card does with its message id once it is out."""
+    return functools.partial(_keep, turn, visit_id, text, buttons)
+
+
+async def _keep(turn: Turn, visit_id: int, text: str, buttons: Keyboard, message_id: int) -> None:
+    deps = turn.deps
+    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
+        team = await team_context.resolve(
+            session, deps.settings, turn.actor.team_id or 0, deps.clock.now()
+        )
+        await visit_cards.keep(
+            session, deps.render, visit_id=visit_id, chat_id=turn.actor.telegram_id, text=text,
+            buttons=outbox_buttons(buttons), message_id=message_id, team=team,
+        )  # fmt: skip
+        queued = outbox.wrote_messages(session)
+    if queued and deps.sender is not None:
+        deps.sender.wake()
