@@ -41,7 +41,7 @@ from models.common import Role
 from models.customer import Customer
 from models.receivable import Receivable
 from models.visit import CheckinSource, VisitKind, VisitPurpose
-from services import customers, receivables, visits
+from services import customers, receivables, visit_cards, visits
 from services.customers import CustomerInput
 from services.dates import parse_date, parse_moment
 from services.plans import working_days
@@ -658,6 +658,9 @@ async def _summary(turn: Turn, data: dict[str, Any], answer: FormInput) -> str |
             turn.deps.texts, turn.lang, data["customer_name"], logged.visit.visited_at,
             datetime.fromisoformat(data["checked_out_at"]), team.timezone,
         ))  # fmt: skip
+    elif data.get("checkout_visit_id"):
+        # Checked out from /visits: the card, wherever it is in the chat, changes the same way.
+        await visit_cards.show_closed(turn.session, turn.render, [logged.visit], team)
     radius = team.rules.visits.checkin_radius_m
     if draft.photo_file_ids and logged.visit.id is not None:
         visit_id, ctx = logged.visit.id, turn.ctx

@@ -1,6 +1,6 @@
-"""The check-in card in the rep's chat: kept once Telegram accepted it, so that a check-out the
-rep did not make on it (the end of the day's) still changes it, and its 🚪 Check out button
-goes with the visit it belonged to."""
+"""The check-in card in the rep's chat: kept once Telegram accepted it, so that a check-out not
+made on the card itself (from /visits, or the end of the day's) still changes it, and its
+🚪 Check out button goes with the open visit it belonged to."""
 
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ KIND = "visits.checkin_card"
 
 @dataclass(frozen=True)
 class ClosedCard:
-    """What the card of a visit closed by the end of the day says (``visits.auto_closed_card``)."""
+    """What the card of a closed visit says (view ``visits.closed_card``); ``auto``: the end of
+    the day closed it."""
 
     customer: str
     visited_at: datetime
     checked_out_at: datetime
     timezone: str
+    auto: bool
 
 
 def _key(visit_id: int) -> str:
@@ -40,8 +42,8 @@ async def keep(
     session: AsyncSession, render: Render, *, visit_id: int, chat_id: int, text: str,
     buttons: OutboxButtons | None, message_id: int, team: TeamContext,
 ) -> None:  # fmt: skip
-    """Record the card Telegram accepted (as the outbox would have sent it). A visit the end of
-    the day closed in the moment the card took to arrive gets its card changed at once."""
+    """Record the card Telegram accepted (as the outbox would have sent it). A visit closed in
+    the moment the card took to arrive gets its card changed at once."""
     visit = await session.get(Visit, visit_id)
     if visit is None:
         return
@@ -49,15 +51,16 @@ async def keep(
         session, key=_key(visit_id), chat_id=chat_id, kind=KIND, text=text, buttons=buttons,
         message_id=message_id, now=team.now, recipient_id=visit.rep_id,
     )  # fmt: skip
-    if kept is not None and visit.auto_closed:
-        await show_auto_closed(session, render, [visit], team)
+    if kept is not None and not visit.is_open:
+        await show_closed(session, render, [visit], team)
 
 
-async def show_auto_closed(
+async def show_closed(
     session: AsyncSession, render: Render, closed: list[Visit], team: TeamContext
 ) -> None:
-    """Queue the edit of each kept card among ``closed`` (visits the end of the day checked
-    out): when, how long on site, done automatically; no button. In the rep's language."""
+    """Queue the edit of each kept card among the ``closed`` visits, in the rep's language:
+    when the visit was checked out, how long on site, and whether the end of the day did it;
+    no button."""
     by_key = {_key(visit.id): visit for visit in closed if visit.id is not None}
     if not by_key:
         return
@@ -83,12 +86,13 @@ async def show_auto_closed(
     for card in cards:
         visit = by_key[card.idempotency_key]
         await notices.send(
-            session, render, view="visits.auto_closed_card",
+            session, render, view="visits.closed_card",
             data=ClosedCard(
                 names.get(visit.customer_id, ""), visit.visited_at,
-                visit.checked_out_at or team.now, team.timezone,
+                visit.checked_out_at or team.now, team.timezone, visit.auto_closed,
             ),
-            lang=languages.get(visit.rep_id) or team.language, key=f"{card.idempotency_key}:auto",
-            chat_id=card.chat_id, recipient_id=visit.rep_id, kind="visits.card_closed",
+            lang=languages.get(visit.rep_id) or team.language,
+            key=f"{card.idempotency_key}:closed", chat_id=card.chat_id,
+            recipient_id=visit.rep_id, kind="visits.card_closed",
             now=team.now, edit_of_id=card.id,
         )  # fmt: skip

@@ -210,14 +210,16 @@ def checked_out_card(
     return f"{checked_in}\n{checked_out_line(texts, lang, visited_at, checked_out_at, timezone)}"
 
 
-@view("visits.auto_closed_card")
-def auto_closed_card(texts: Catalogs, lang: str, card: ClosedCard) -> tuple[str, Keyboard | None]:
-    """The check-in card of a visit the rep did not check out: when it was closed, how long on
-    site, and that it was done for them; no button."""
-    closed = checked_out_card(
+@view("visits.closed_card")
+def closed_card(texts: Catalogs, lang: str, card: ClosedCard) -> tuple[str, Keyboard | None]:
+    """The check-in card of a visit checked out elsewhere than on it: when, how long on site,
+    and whether the end of the day did it for the rep; no button."""
+    text = checked_out_card(
         texts, lang, card.customer, card.visited_at, card.checked_out_at, card.timezone
     )
-    return f"{closed}\n{texts.t(lang, 'visits.auto_checked_out_note')}", None
+    if card.auto:
+        text = f"{text}\n{texts.t(lang, 'visits.auto_checked_out_note')}"
+    return text, None
 
 
 @dataclass(frozen=True)

@@ -60,4 +60,4 @@ async def close_open_visits(
     context = ctx.team_context(team, scheduled_for)
     async with transaction(ctx.sessions) as session:
         closed = await visits.close_open_visits(session, context, scheduled_for)
-        await visit_cards.show_auto_closed(session, ctx.render, closed, context)
+        await visit_cards.show_closed(session, ctx.render, closed, context)

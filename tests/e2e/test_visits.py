@@ -219,6 +219,27 @@ async def test_a_check_out_cancelled_leaves_the_visit_open_and_its_card_as_it_wa
     assert not visit.is_open and visit.on_site_minutes == 30
 
 
+async def test_checked_out_from_visits_the_card_loses_its_button_too(
+    local_bot: LocalBot,
+) -> None:
+    runtime = local_bot.runtime
+    rep = await join(local_bot, 3009, "Sun", Role.REP, "north")
+    await add_customer(runtime, "north", "上海新天地零售", owner_tg=3009, location=SHOP)
+    card = await check_in(rep, "上海新天地零售", SHOP)
+    await runtime.clock.advance(timedelta(minutes=25))
+    listing = (await rep.send("/visits"))[-1]
+    await rep.tap("🚪 Check out", message_id=listing.message_id)
+    await rep.send("Owner agreed to the display stand.")
+    await rep.tap("Skip")
+    assert "Visit saved" in (await rep.tap("Save"))[-1].text
+    await local_bot.drain_outbox()
+    (shown,) = [m for m in await rep.messages() if m.message_id == card.message_id]
+    assert shown.text == (
+        "📍 Checked in at 上海新天地零售 at 09:00.\n🚪 Checked out 09:25 · 25 min on site"
+    )
+    assert shown.button_texts() == []
+
+
 async def test_a_check_out_cancelled_by_its_button_says_so_in_chinese(local_bot: LocalBot) -> None:
     runtime = local_bot.runtime
     rep = await join(local_bot, 3008, "钱明", Role.REP, "north", lang="zh")
