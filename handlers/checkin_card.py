@@ -21,11 +21,11 @@ def keeper(
 
 
 async def _keep(turn: Turn, visit_id: int, text: str, buttons: Keyboard, message_id: int) -> None:
-    deps = turn.deps
+    deps, team_id = turn.deps, turn.actor.team_id
+    if team_id is None:  # a rep always has a team; nothing to keep the card for otherwise
+        return
     async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
-        team = await team_context.resolve(
-            session, deps.settings, turn.actor.team_id or 0, deps.clock.now()
-        )
+        team = await team_context.resolve(session, deps.settings, team_id, deps.clock.now())
         await visit_cards.keep(
             session, deps.render, visit_id=visit_id, chat_id=turn.actor.telegram_id, text=text,
             buttons=outbox_buttons(buttons), message_id=message_id, team=team,
