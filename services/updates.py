@@ -36,8 +36,7 @@ def _fingerprint(telegram_id: Any) -> Any:
     """Every column of the person's users row as one text: any change to the row, by any
     instance or tool, changes it (a timestamp would not: two changes may share a clock tick)."""
     # "||" on both databases (SQLite before 3.44 has no concat()); \x02 stands for NULL. The
-    # separators are written into the SQL, not bound: 27 bound constants cost SQLAlchemy and the
-    # driver more to process on every update than the statement took to run.
+    # separators are written into the SQL, so each execution binds only the update's values.
     text_of_row: Any = literal_column("''", String)
     for field in User.__table__.columns:  # type: ignore[attr-defined]
         text_of_row = text_of_row + func.coalesce(cast(field, String), _NULL) + _SEPARATOR
