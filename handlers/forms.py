@@ -9,15 +9,17 @@ A field reached from a form's summary also gets a Back button to that summary, d
 from __future__ import annotations
 
 import copy
+import functools
 import html
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from telegram import Update
 
+from core.db import transaction, writer_turn
 from core.errors import UserFacingError
 from core.registry import Registry
 from handlers.error_text import error_text, say_error
@@ -210,11 +212,21 @@ async def _ask(
         return
     if prompt.location_button:
         # Telegram allows one keyboard a message: the location request is a reply keyboard, so
-        # the inline Skip/Cancel buttons travel on a second short message.
+        # the inline Skip/Cancel buttons travel on a second short message, remembered once it
+        # is out, so that the location shared instead retires it.
         turn.say(prompt.text, location_button=prompt.location_button)
-        turn.say(turn.t("forms.or_use_buttons"), rows)
+        kept = functools.partial(_remember_prompt, turn, state.token, turn.now)
+        turn.say(turn.t("forms.or_use_buttons"), rows, on_sent=kept)
         return
     turn.say(prompt.text, rows)
+
+
+async def _remember_prompt(turn: Turn, token: str, saved_at: datetime, message_id: int) -> None:
+    deps = turn.deps
+    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
+        await form_store.remember_prompt(
+            session, turn.actor.telegram_id, token, saved_at, message_id
+        )
 
 
 def search_button(turn: Turn, state: FormState, query: str) -> Button:
@@ -316,6 +328,10 @@ async def continue_form(turn: Turn) -> bool:
         turn.say_key("forms.stale_button")
         return True
     answer = _as_typed_choice(read_input(turn.update), state.data)
+    if query is None and state.prompt_message_id is not None:
+        # Answered otherwise than by its buttons (a location shared): the message that carried
+        # them goes, the next question (or the same one, asked again) brings its own.
+        turn.delete(state.prompt_message_id)
     # Taken now: an answer may open another form in the same stored state.
     shown = state.data.get(SHOWN)
     if answer.choice == CANCEL:
@@ -420,6 +436,8 @@ async def cancel_open_form(turn: Turn) -> str | None:
     state = await form_store.load(turn.session, turn.actor.telegram_id, turn.now)
     if not await form_store.discard(turn.session, turn.actor.telegram_id):
         return None
+    if state is not None and state.prompt_message_id is not None:
+        turn.delete(state.prompt_message_id)
     if state is None or state.form not in FORMS:
         return turn.t("forms.cancelled")
     return FORMS[state.form].cancelled(turn, state.data)

@@ -58,6 +58,8 @@ class Reply:
     album: list[Attachment] = field(default_factory=list)
     # Called with the message's id once Telegram accepted it, to keep it for later edits.
     on_sent: Callable[[int], Awaitable[None]] | None = None
+    # Delete this message of the bot's instead of sending anything (``text`` unused).
+    delete_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ async def deliver(
     def retrying(call: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         return send_retrying(call, policy, deadline)
 
+    if reply.delete_message_id is not None:
+        await _delete(bot, chat_id, reply.delete_message_id, policy, deadline)
+        return None
     if reply.edit_message_id is not None:
         edited = {
             "chat_id": chat_id, "message_id": reply.edit_message_id,
@@ -177,6 +182,18 @@ async def deliver(
         message = await retrying(functools.partial(_call, bot, "sendMessage", sent))
         message_id = int(message["message_id"])
     return message_id
+
+
+async def _delete(
+    bot: Bot, chat_id: int, message_id: int, policy: RetryPolicy, deadline: float
+) -> None:
+    gone = {"chat_id": chat_id, "message_id": message_id}
+    try:
+        await send_retrying(functools.partial(_call, bot, "deleteMessage", gone), policy, deadline)
+    except BadRequest as exc:
+        # Deleted already (an earlier attempt that timed out did arrive), or too old to delete
+        # (48 hours): the message stays, as it was before this reply.
+        log.debug("message %s not deleted: %s", message_id, exc.message)
 
 
 async def _send_file(bot: Bot, chat_id: int, reply: Reply, attachment: Attachment) -> int:

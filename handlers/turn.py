@@ -102,6 +102,9 @@ class Turn:
     def edit(self, message_id: int, text: str, buttons: Keyboard | None = None) -> None:
         self.replies.append(Reply(text=text, buttons=buttons, edit_message_id=message_id))
 
+    def delete(self, message_id: int) -> None:
+        self.replies.append(Reply(text="", delete_message_id=message_id))
+
     @property
     def render(self) -> Render:
         """The views layer as services take it, to queue messages to other people."""

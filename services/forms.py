@@ -48,14 +48,24 @@ def _replace_statement(dialect: str) -> Any:
     return statement
 
 
-# A form step's one write, built once (building it cost more than sending it).
+# A form step's one write, built once (building it cost more than sending it). A new question
+# has no message of its own yet: ``remember_prompt`` records it once it is out.
 _SAVE = (
     update(_TABLE)
     .where(_TABLE.c.telegram_id == bindparam("person"))
     .values(
         step=bindparam("new_step"), data=bindparam("new_data"), updated_at=bindparam("now"),
-        expires_at=bindparam("until"),
+        expires_at=bindparam("until"), prompt_message_id=None,
     )
+)  # fmt: skip
+
+_REMEMBER = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.telegram_id == bindparam("person"), _TABLE.c.token == bindparam("form_token"),
+        _TABLE.c.updated_at == bindparam("saved_at"),
+    )
+    .values(prompt_message_id=bindparam("sent_id"))
 )  # fmt: skip
 
 
@@ -150,6 +160,21 @@ async def save(
         params={
             "person": state.telegram_id, "new_step": step, "new_data": state.data, "now": now,
             "until": state.expires_at,
+        },
+    )  # fmt: skip
+
+
+async def remember_prompt(
+    session: AsyncSession, telegram_id: int, token: str, saved_at: datetime, message_id: int
+) -> None:
+    """Record the message that carries the current question's buttons, once Telegram accepted
+    it, when the form is still at that question (the same form, not saved since): an answer
+    that is not a tap on it (a shared location, a typed text) then retires it."""
+    await session.exec(
+        _REMEMBER,  # type: ignore[call-overload]
+        params={
+            "person": telegram_id, "form_token": token, "saved_at": saved_at,
+            "sent_id": message_id,
         },
     )  # fmt: skip
 

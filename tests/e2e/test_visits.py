@@ -15,6 +15,7 @@ from telegram import Update
 
 from models.common import Role
 from models.visit import CheckinSource, VisitKind, VisitPurpose
+from sandbox.client import SandboxMessage
 from sandbox.harness import Chat, LocalBot
 from tests.customer_helpers import (
     Counter,
@@ -238,6 +239,35 @@ async def test_checked_out_from_visits_the_card_loses_its_button_too(
         "📍 Checked in at 上海新天地零售 at 09:00.\n🚪 Checked out 09:25 · 25 min on site"
     )
     assert shown.button_texts() == []
+
+
+async def _location_question(rep: Chat) -> SandboxMessage:
+    """/visit up to the location question: its "…or:" message, with Skip and Cancel."""
+    await rep.send("/visit")
+    await rep.tap("上海新天地零售")
+    asked = await rep.tap("In person")
+    (buttons,) = [m for m in asked if m.text == "…or:"]
+    assert buttons.button_texts() == ["Skip ⏭", "Cancel ✖"]
+    return buttons
+
+
+async def test_a_shared_location_retires_the_questions_buttons(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3010, "Zhou", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "上海新天地零售", owner_tg=3010, location=SHOP)
+    buttons = await _location_question(rep)
+    card = (await rep.share_location(*SHOP, accuracy=8.0))[-1]
+    assert card.button_texts() == ["🚪 Check out"]
+    (gone,) = [m for m in await rep.messages() if m.message_id == buttons.message_id]
+    assert gone.deleted  # nothing left to tap that would only answer "no longer valid"
+
+
+async def test_cancel_at_the_location_question_retires_its_buttons(local_bot: LocalBot) -> None:
+    rep = await join(local_bot, 3011, "Wu", Role.REP, "north")
+    await add_customer(local_bot.runtime, "north", "上海新天地零售", owner_tg=3011, location=SHOP)
+    buttons = await _location_question(rep)
+    assert "Nothing was saved" in (await rep.send("/cancel"))[-1].text
+    (gone,) = [m for m in await rep.messages() if m.message_id == buttons.message_id]
+    assert gone.deleted
 
 
 async def test_a_check_out_cancelled_by_its_button_says_so_in_chinese(local_bot: LocalBot) -> None:
