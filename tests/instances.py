@@ -173,8 +173,9 @@ class _ProxyServer:
             time.sleep(0.01)
 
     async def _serve(self, sock: socket.socket) -> None:
-        # The bot's own transport (bot/telegram_http.py): a load balancer's hop costs little,
-        # and this one shares the benchmark's process with the load it measures.
+        # Over aiohttp's pool, as the bot's own calls travel (bot/telegram_http.py): a load
+        # balancer's hop costs little, and this one shares the benchmark's process with the
+        # load it measures.
         transport = AiohttpTransport()
         async with httpx.AsyncClient(timeout=30, transport=transport) as client:
             config = uvicorn.Config(self.proxy.asgi(client), log_level="warning", lifespan="off")
