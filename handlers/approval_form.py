@@ -13,15 +13,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.db import transaction, writer_turn
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from core.errors import UserFacingError
 from handlers.customer_fields import expect_text
 from handlers.error_text import say_error
 from handlers.forms import Form, FormInput, InputError, Prompt, register_form
-from handlers.turn import Turn
+from handlers.turn import Turn, after_reply
 from models.common import Role
 from models.user import User
-from services import approval_cards, approval_cc, approvals, customers, outbox
+from services import approval_cards, approval_cc, approvals, customers
 from services.approval_cards import Env
 from services.approval_types import (
     FieldError,
@@ -391,14 +392,14 @@ async def _keep_submitted(
     """Once the confirmation is out: keep it, so that the request's changes edit it too."""
     deps = turn.deps
     env = Env(settings=deps.settings, render=deps.render, now=deps.clock.now())
-    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
+
+    async def keep(session: AsyncSession) -> None:
         await approval_cards.keep_submitted(
             session, env, request_id=request_id, version=version, chat_id=turn.actor.telegram_id,
             text=text, buttons=outbox_buttons(buttons), message_id=message_id,
         )  # fmt: skip
-        queued = outbox.wrote_messages(session)
-    if queued and deps.sender is not None:
-        deps.sender.wake()
+
+    await after_reply(deps, keep)
 
 
 REQUEST_FORM = register_form(RequestForm())

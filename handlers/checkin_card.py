@@ -6,9 +6,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
-from core.db import transaction, writer_turn
-from handlers.turn import Turn
-from services import outbox, team_context, visit_cards
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.turn import Turn, after_reply
+from services import team_context, visit_cards
 from views.buttons import Keyboard
 from views.render import outbox_buttons
 
@@ -24,12 +25,12 @@ async def _keep(turn: Turn, visit_id: int, text: str, buttons: Keyboard, message
     deps, team_id = turn.deps, turn.actor.team_id
     if team_id is None:  # a rep always has a team; nothing to keep the card for otherwise
         return
-    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
+
+    async def keep(session: AsyncSession) -> None:
         team = await team_context.resolve(session, deps.settings, team_id, deps.clock.now())
         await visit_cards.keep(
             session, deps.render, visit_id=visit_id, chat_id=turn.actor.telegram_id, text=text,
             buttons=outbox_buttons(buttons), message_id=message_id, team=team,
         )  # fmt: skip
-        queued = outbox.wrote_messages(session)
-    if queued and deps.sender is not None:
-        deps.sender.wake()
+
+    await after_reply(deps, keep)

@@ -19,12 +19,11 @@ from typing import Any, ClassVar
 
 from telegram import Update
 
-from core.db import transaction, writer_turn
 from core.errors import UserFacingError
 from core.registry import Registry
 from handlers.error_text import error_text, say_error
 from handlers.replies import Button, Keyboard, split_text
-from handlers.turn import ALL_ROLES, Turn
+from handlers.turn import ALL_ROLES, Turn, after_reply
 from models.common import Role
 from models.form import FormState
 from services import forms as form_store
@@ -222,11 +221,13 @@ async def _ask(
 
 
 async def _remember_prompt(turn: Turn, token: str, saved_at: datetime, message_id: int) -> None:
-    deps = turn.deps
-    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
-        await form_store.remember_prompt(
-            session, turn.actor.telegram_id, token, saved_at, message_id
-        )
+    telegram_id = turn.actor.telegram_id
+    await after_reply(
+        turn.deps,
+        lambda session: form_store.remember_prompt(
+            session, telegram_id, token, saved_at, message_id
+        ),
+    )
 
 
 def search_button(turn: Turn, state: FormState, query: str) -> Button:

@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import metrics
-from core.db import writer_turn
+from core.db import transaction, writer_turn
 from core.errors import UserFacingError
 from core.i18n import person_language
 from core.periods import format_day
@@ -123,6 +123,17 @@ class Turn:
 
     def button(self, key: str, data: str) -> Button:
         return Button(self.t(key), data=data)
+
+
+async def after_reply(deps: Deps, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Work a reply's ``on_sent`` does once Telegram accepted it (keeping the message for later
+    edits): a transaction of its own, as the turn's committed already; the outbox sender is
+    woken when the work queued messages."""
+    async with writer_turn(deps.sessions), transaction(deps.sessions) as session:
+        await work(session)
+        queued = outbox.wrote_messages(session)
+    if queued and deps.sender is not None:
+        deps.sender.wake()
 
 
 def sender_name(update: Update) -> tuple[str, str | None]:
