@@ -6,7 +6,7 @@ import asyncio
 import io
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -168,6 +168,12 @@ def demo(
             "(default: DATA_DIR/files, else a new temporary folder that is kept)."
         ),
     ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Start the demo's clock here, e.g. 2026-11-25T10:00:00+08:00 (default: now)."
+        ),
+    ] = None,
 ) -> None:
     """Try salesbot with a demo company on a local fake Telegram: no token, no network."""
     from sandbox.demo import run_demo
@@ -178,7 +184,7 @@ def demo(
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="replace")
     try:
-        asyncio.run(run_demo(script=lines, data_dir=data_dir, files_dir=files_dir))
+        asyncio.run(run_demo(script=lines, data_dir=data_dir, files_dir=files_dir, start=start))
     except KeyboardInterrupt:
         typer.echo("")
 

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Presses 1..MAX_BUTTONS after each first screen; a number beyond its buttons goes to the bot
 # as text, which must not break anything either.
 MAX_BUTTONS = 10
+# A Wednesday morning in Shanghai: at a weekend (Saturday from 16:00 UTC on Friday) /report has
+# no working day to report on, and the test read the wall clock.
+WORKDAY_MORNING = "2026-11-25T10:00:00+08:00"
 FIRST_SCREENS = ("/visit", "/customers", "/request", "/report", "/collections")
 PROMPT = re.compile(r"^\[(?P<who>[^\]]+)\] > (?P<line>.*)$")
 BUTTON = re.compile(r"\[(\d+)\] ")
@@ -62,7 +65,7 @@ def test_a_person_cannot_break_the_demo(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESBOT_")}
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "bot", "demo", "--data-dir", str(tmp_path / "data"),
-         "--files-dir", str(files)],
+         "--files-dir", str(files), "--start", WORKDAY_MORNING],
         input="\n".join(script()) + "\n",
         capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env, check=False,
     )  # fmt: skip
